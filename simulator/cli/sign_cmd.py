@@ -1,0 +1,133 @@
+"""`fleetsim sign` and `fleetsim verify`: compute or check a provider's signature headers.
+
+For integrators debugging their own receiver: paste the headers and body a request carried and see exactly
+why it does (not) verify. Secrets can come from --secret, --secret-env or --secret-file; they are never
+printed back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import time
+from typing import Any
+
+from ..errors import SecretError, UnknownNameError, UsageError
+from ..providers import PROVIDERS
+from ..signing import SIGNERS, CIHeaders, Secret, Signer
+from ..signing.hmac_sha256 import HmacSha256Signer
+from .common import non_negative_int, read_input
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("provider", help="provider (samsara, smartgps, powunity, mettax) or signing profile "
+                   "(standard-webhooks, hmac-sha256)")
+    src = p.add_argument_group("secret (one of)")
+    src.add_argument("--secret", action="append", default=[], metavar="S",
+                     help="secret as the provider shows it (repeat for key rotation where supported)")
+    src.add_argument("--secret-env", metavar="VAR", help="read the secret from this environment variable")
+    src.add_argument("--secret-file", metavar="FILE", help="read the secret from this file (trailing newline ignored)")
+    p.add_argument("--body-file", default="-", metavar="F", help="request body file, or - for stdin (default)")
+    p.add_argument("--header-name", help="hmac-sha256 only: signature header (default X-Hub-Signature-256)")
+    p.add_argument("--prefix", help="hmac-sha256 only: value prefix (default sha256=)")
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("sign", help="print the headers that sign a body", description="Print the signature "
+                       "headers a provider would send with this body, one `Name: value` per line.")
+    _add_common(p)
+    p.add_argument("--timestamp", type=non_negative_int, help="Unix seconds to sign with (default: now)")
+    p.add_argument("--id", dest="message_id", help="message/delivery id where the scheme signs or sends one "
+                   "(default: derived from body and timestamp)")
+    p.set_defaults(handler=run_sign)
+
+    v = sub.add_parser("verify", help="check a request's signature headers",
+                       description="Exit 0 when the headers authenticate the body, 1 (with the reason) when not.")
+    _add_common(v)
+    v.add_argument("--header", action="append", default=[], metavar="'Name: value'", help="a received header")
+    v.add_argument("--now", type=non_negative_int, help="Unix seconds to judge freshness against (default: now)")
+    v.add_argument("--tolerance", type=non_negative_int, default=300, metavar="SECONDS",
+                   help="allowed clock difference for timestamped schemes (default 300)")
+    v.set_defaults(handler=run_verify)
+
+
+def resolve_signer(name: str, args: argparse.Namespace) -> Signer:
+    if name in PROVIDERS:
+        signer: Signer = SIGNERS[PROVIDERS[name].signing]
+    elif name in SIGNERS:
+        signer = SIGNERS[name]
+    else:
+        raise UnknownNameError("provider or signing profile", name, {*PROVIDERS, *SIGNERS})
+    if args.header_name or args.prefix:
+        if not isinstance(signer, HmacSha256Signer):
+            raise UsageError(f"--header-name/--prefix apply to hmac-sha256 style profiles, not {signer.name}")
+        signer = HmacSha256Signer(
+            signer.name,
+            header=args.header_name or signer.header,
+            prefix=args.prefix if args.prefix is not None else signer.prefix,
+            encoding=signer.encoding,
+        )
+    return signer
+
+
+def _secret_texts(args: argparse.Namespace) -> list[str]:
+    texts: list[str] = list(args.secret)
+    if args.secret_env:
+        value = os.environ.get(args.secret_env)
+        if value is None:
+            raise SecretError(f"--secret-env: environment variable {args.secret_env} is not set")
+        texts.append(value)
+    if args.secret_file:
+        name, raw = read_input(args.secret_file)
+        try:
+            texts.append(raw.decode("utf-8").rstrip("\r\n"))
+        except UnicodeDecodeError:
+            raise SecretError(f"{name}: secret file is not UTF-8 text") from None
+    if not texts:
+        raise UsageError("a secret is required: give --secret, --secret-env or --secret-file")
+    return texts
+
+
+def secrets_for(signer: Signer, args: argparse.Namespace) -> list[Secret]:
+    return [signer.parse_secret(text) for text in _secret_texts(args)]
+
+
+def _default_id(body: bytes, timestamp: int) -> str:
+    return "msg_" + hashlib.sha256(b"%d:" % timestamp + body).hexdigest()[:24]
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    signer = resolve_signer(args.provider, args)
+    secrets = secrets_for(signer, args)
+    _, body = read_input(args.body_file)
+    timestamp = args.timestamp if args.timestamp is not None else int(time.time())
+    message_id = args.message_id or _default_id(body, timestamp)
+    headers = signer.sign(body, secrets, timestamp=timestamp, message_id=message_id)
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    return 0
+
+
+def _parse_headers(raw: list[str]) -> CIHeaders:
+    pairs: list[tuple[str, str]] = []
+    for item in raw:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip() or name != name.strip():
+            raise UsageError(f"--header expects 'Name: value', got {item[:60]!r}")
+        pairs.append((name, value.strip()))
+    return CIHeaders(pairs)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    signer = resolve_signer(args.provider, args)
+    secrets = secrets_for(signer, args)
+    headers = _parse_headers(args.header)
+    _, body = read_input(args.body_file)
+    now = args.now if args.now is not None else int(time.time())
+    verdict = signer.verify(body, headers, secrets, now=now, tolerance=args.tolerance)
+    if verdict.ok:
+        print(f"valid: {verdict.reason}")
+        return 0
+    print(f"invalid ({verdict.code}): {verdict.reason}")
+    return 1

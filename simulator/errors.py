@@ -1,0 +1,72 @@
+"""The one exception tree fleetsim raises.
+
+Third-party exceptions (yaml, jsonschema, aiohttp, OSError, ...) are translated into these at the edge
+that touches them, so the CLI can turn any of them into one clear line and the documented exit code:
+
+    0 pass · 1 receiver failed checks / invalid documents · 2 usage, scenario or config error · 3 harness error
+
+Messages must never contain secrets: callers pass redacted values only.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_HARNESS = 3
+
+
+class FleetsimError(Exception):
+    """Base of every error fleetsim raises on purpose."""
+
+    exit_code = EXIT_HARNESS
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(FleetsimError):
+    """The user asked for something that cannot be done as asked (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class UnknownNameError(UsageError):
+    """An unknown provider, kind, signer, ... with a "did you mean" suggestion when one is close."""
+
+    def __init__(self, what: str, name: str, known: Iterable[str]) -> None:
+        known_list = sorted(known)
+        close = difflib.get_close_matches(name, known_list, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        super().__init__(f"unknown {what} {name!r}{hint} (known: {', '.join(known_list)})")
+        self.name = name
+        self.suggestion = close[0] if close else None
+
+
+class SecretError(UsageError):
+    """A secret that cannot be used as given. The message never repeats the secret itself."""
+
+
+class InputError(UsageError):
+    """A file or document fleetsim was given cannot be read or parsed.
+
+    `location` is "file", "file:line" or "file:line:column" so editors can jump to it.
+    """
+
+    def __init__(self, location: str, problem: str) -> None:
+        super().__init__(f"{location}: {problem}")
+        self.location = location
+        self.problem = problem
+
+
+class HarnessError(FleetsimError):
+    """A bug or broken invariant inside fleetsim itself (exit 3)."""
+
+    exit_code = EXIT_HARNESS

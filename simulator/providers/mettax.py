@@ -1,0 +1,89 @@
+"""MettaX (iMettaX IotHub) device pushes: seed 003 and provider-facts §5.
+
+The body carries one parameter `data` whose value is the message as a JSON *string*. Whether the outer
+body is JSON or form-encoded is not documented, so it is a setting (`envelope: json | form`, default json).
+No kind discriminator is sent: receivers tell kinds apart by their fields. Nothing is signed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from ..core import ids
+from ..errors import UsageError
+from .base import DeliveryDefaults, Envelope, KindSpec, Provider
+from .registry import register
+
+_KINDS = {
+    "gps": "GPS fix (satellites, course, speed km/h)",
+    "device_info": "status: ACC, power, odometer, GSM signal, voltage",
+    "alarm": "alarm riding on a GPS packet (same id); alarmId joins its files",
+    "passthrough": "serial pass-through frames com1/com2 as a JSON string",
+    "alarm_file": "picture/video uploaded for an alarm (id = alarmId)",
+    "sensor": "ADC sensor data",
+    "capture_file": "file of a capture requested through the API",
+    "face_check_result": "driver face comparison result (messageType 1)",
+    "face_check_picture": "driver picture (messageType 2), either order with the result",
+    "rfid": "RFID card swipe (status 1 enter / 2 exit)",
+}
+# Kinds whose `id` is "<deviceId>_<snowflake>" (it equals the GPS packet id the message rides on).
+_GPS_LINKED = {"gps", "device_info", "alarm", "passthrough", "face_check_result", "face_check_picture", "rfid"}
+#: plausible device time-zone offsets (hours): reportCt is device wall-clock time encoded as an epoch
+_TZ_OFFSETS_H = (8, -3, 1, -6, 0, 2)
+
+
+@register
+class MettaX(Provider):
+    name = "mettax"
+    title = "MettaX IotHub device push"
+    transport = "http"
+    signing = "none"
+    kinds = {k: KindSpec(k, f"mettax/{k}.schema.json", s) for k, s in _KINDS.items()}
+    extra_schemas = {
+        "envelope": KindSpec("envelope", "mettax/envelope.schema.json", '{"data": "<message as JSON string>"}')
+    }
+    delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
+
+    def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
+        if kind == "envelope":
+            from ..schemagen.engine import generate
+
+            inner_kind = rng.choice(sorted(self.kinds))
+            inner = self.finish(inner_kind, generate(self.kinds[inner_kind].schema, rng).value, rng)
+            return {"data": self.serialize(inner).decode()}
+        if not isinstance(payload, dict):
+            return payload
+        device = payload.get("deviceId")
+        if not isinstance(device, str) or not device.isdigit():
+            device = ids.mettax_device_id(rng)
+            payload["deviceId"] = device
+        if kind in _GPS_LINKED and "id" in payload:
+            payload["id"] = f"{device}_{ids.snowflake(rng)}"
+        if isinstance(payload.get("deviceCt"), int) and "reportCt" in payload:
+            payload["reportCt"] = payload["deviceCt"] + rng.choice(_TZ_OFFSETS_H) * 3600
+        if kind == "face_check_result" and "compaResult" in payload and "similarity" in payload:
+            matched = str(payload["compaResult"]) == "0"
+            payload["similarity"] = rng.randint(7000, 9900) if matched else rng.randint(0, 6999)
+        # The vendor's samples come out in hash-map order, not declaration order: receivers must not care.
+        items = list(payload.items())
+        rng.shuffle(items)
+        return dict(items)
+
+    def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
+        data = payload["data"] if kind == "envelope" else self.serialize(payload).decode()
+        style = settings.get("envelope", "json")
+        headers: dict[str, str] = {}
+        token = settings.get("token")
+        if token:
+            headers[str(settings.get("token_header", "Authorization"))] = str(token)
+        if style == "json":
+            return Envelope(orjson.dumps({"data": data}), {"Content-Type": "application/json", **headers})
+        if style == "form":
+            body = urlencode({"data": data}).encode()
+            return Envelope(body, {"Content-Type": "application/x-www-form-urlencoded", **headers})
+        raise UsageError(f"mettax setting envelope: expected 'json' or 'form', got {style!r}")

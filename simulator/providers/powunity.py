@@ -1,0 +1,103 @@
+"""PowUnity BikeTrax (a Traccar 4.x build): seed 001 and provider-facts §1-§2.
+
+Webhook: POST JSON `{event, position?, device}` in Traccar 4.x shapes (event `serverTime`, position
+`type`/`outdated`, device `geofenceIds`), header `X-PowTxn`, and `Authorization: <webhookPsk>` when a PSK is
+set. Success is 200 or 201 only and failed webhooks are never re-sent. Bodies are written the way Jackson
+writes them (Java doubles, nulls included, declaration field order), see core/javajson.py.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from ..core import javajson
+from .base import DeliveryDefaults, Envelope, KindSpec, Provider
+from .registry import register
+
+# Declaration order of the Traccar 4.x models (base class fields first), provider-facts §1.3.
+POSITION_ORDER = (
+    "id", "attributes", "deviceId", "type", "protocol", "serverTime", "deviceTime", "fixTime", "outdated",
+    "valid", "latitude", "longitude", "altitude", "speed", "course", "address", "accuracy", "network",
+)
+DEVICE_ORDER = (
+    "id", "attributes", "groupId", "name", "uniqueId", "status", "lastUpdate", "positionId", "geofenceIds",
+    "phone", "model", "contact", "category", "disabled",
+)
+EVENT_ORDER = ("id", "attributes", "deviceId", "type", "serverTime", "positionId", "geofenceId", "maintenanceId")
+WEBHOOK_ORDER = ("event", "position", "device", "geofence", "maintenance")
+STATUS_EVENTS = {"deviceOnline", "deviceOffline", "deviceUnknown", "deviceInactive"}
+_FLOAT_FIELDS = ("latitude", "longitude", "altitude", "speed", "course", "accuracy")
+
+
+def _ordered(obj: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    known = {k: obj[k] for k in order if k in obj}
+    return {**known, **{k: v for k, v in obj.items() if k not in known}}
+
+
+def _position(pos: dict[str, Any], device_id: int) -> dict[str, Any]:
+    pos["deviceId"] = device_id
+    for key in _FLOAT_FIELDS:  # Jackson writes these doubles as 12.0, never 12
+        if isinstance(pos.get(key), int) and not isinstance(pos.get(key), bool):
+            pos[key] = float(pos[key])
+    return _ordered(pos, POSITION_ORDER)
+
+
+@register
+class PowUnity(Provider):
+    name = "powunity"
+    title = "PowUnity BikeTrax (Traccar 4.x) webhook + WebSocket"
+    transport = "https + websocket"
+    signing = "powunity"
+    kinds = {
+        "webhook": KindSpec("webhook", "powunity/webhook.schema.json", "{event, position?, device} per event"),
+        "socket_frame": KindSpec(
+            "socket_frame", "powunity/socket_frame.schema.json", "/api/socket frame: positions|devices|events|{}"
+        ),
+    }
+    delivery = DeliveryDefaults(success_statuses=frozenset({200, 201}), retries="none", timeout_s=5.0)
+
+    def serialize(self, payload: Any) -> bytes:
+        return javajson.dumps(payload)
+
+    def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
+        if not isinstance(payload, dict):
+            return payload
+        if kind == "webhook":
+            return self._finish_webhook(payload)
+        for key, order in (("positions", POSITION_ORDER), ("devices", DEVICE_ORDER), ("events", EVENT_ORDER)):
+            if isinstance(payload.get(key), list):
+                items = [i for i in payload[key] if isinstance(i, dict)]
+                if key == "positions":
+                    payload[key] = [_position(i, int(i.get("deviceId", 1))) for i in items]
+                else:
+                    payload[key] = [_ordered(i, order) for i in items]
+        return payload
+
+    def _finish_webhook(self, payload: dict[str, Any]) -> dict[str, Any]:
+        event, device = payload.get("event"), payload.get("device")
+        if not isinstance(event, dict) or not isinstance(device, dict):
+            return payload
+        device_id = device.get("id", 1)
+        event["deviceId"] = device_id
+        position = payload.get("position")
+        if event.get("type") in STATUS_EVENTS:
+            # status events carry no position (Traccar EventData omits it)
+            payload.pop("position", None)
+            event["positionId"] = 0
+        elif isinstance(position, dict):
+            payload["position"] = position = _position(position, device_id)
+            event["positionId"] = position.get("id", 0)
+            device["positionId"] = position.get("id", 0)
+            if "serverTime" in position and "serverTime" in event:
+                event["serverTime"] = position["serverTime"]
+            alarm = event.get("attributes", {}).get("alarm") if isinstance(event.get("attributes"), dict) else None
+            if event.get("type") == "alarm" and alarm and isinstance(position.get("attributes"), dict):
+                position["attributes"]["alarm"] = alarm
+        payload["event"] = _ordered(event, EVENT_ORDER)
+        payload["device"] = _ordered(device, DEVICE_ORDER)
+        return _ordered(payload, WEBHOOK_ORDER)
+
+    def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
+        return Envelope(self.serialize(payload), {"Content-Type": "application/json", "X-PowTxn": message_id})

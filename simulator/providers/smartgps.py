@@ -1,0 +1,41 @@
+"""SmartGPS event webhooks: seed 000 and provider-facts §4.
+
+Signed with `X-SmartGPS-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>`. Only one (mock) source
+shows the scheme, so header, prefix and retry behaviour are settings; these defaults follow that source.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from .base import DeliveryDefaults, KindSpec, Provider
+from .registry import register
+
+_CRITICAL = {"SOS", "ACCIDENT", "POWER_CUT", "TAMPER", "BLOCKED"}
+_INFO = {"IGNITION_ON", "IGNITION_OFF", "GEOFENCE_ENTER", "GEOFENCE_EXIT", "DRIVER_CHANGE", "OFFLINE"}
+_LIMITS_KMH = (40, 50, 60, 80, 90, 110)
+
+
+@register
+class SmartGPS(Provider):
+    name = "smartgps"
+    title = "SmartGPS signed event webhook"
+    transport = "https"
+    signing = "smartgps"
+    kinds = {"event": KindSpec("event", "smartgps/event.schema.json", "one of the 20 event types")}
+    delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
+
+    def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
+        if not isinstance(payload, dict) or "event" not in payload:
+            return payload
+        event = payload["event"]
+        if "severity" in payload:
+            payload["severity"] = "CRITICAL" if event in _CRITICAL else "INFO" if event in _INFO else "WARNING"
+        if event == "SPEEDING":
+            limit = rng.choice(_LIMITS_KMH)
+            payload["limit"] = limit
+            payload["speed"] = limit + rng.randint(5, 35)
+        elif event in ("IGNITION_OFF", "BLOCKED", "OFFLINE") and "speed" in payload:
+            payload["speed"] = 0
+        return payload

@@ -1,0 +1,129 @@
+"""Loads every JSON Schema under schemas/ once and validates documents against them.
+
+Schemas reference each other by relative `$ref` (e.g. `traccar.schema.json#/$defs/Position`), resolved
+through their `$id` (https://schemas.fleetsim.dev/<provider>/<file>) in one `referencing.Registry`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .errors import HarnessError
+from .resources import schemas_dir
+
+SCHEMA_BASE = "https://schemas.fleetsim.dev/"
+
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("date-time", raises=ValueError)
+def _is_datetime(value: object) -> bool:
+    # RFC 3339 date-time: a full date, a time and an explicit offset (Z or +hh:mm). The offset is required.
+    if not isinstance(value, str):
+        return True
+    if len(value) < 20 or value[10] not in "Tt":
+        raise ValueError("not an RFC 3339 date-time")
+    parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    if parsed.tzinfo is None:
+        raise ValueError("date-time without a UTC offset")
+    return True
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    """One validation failure, in the words the CLI prints."""
+
+    path: str  # JSON pointer into the document, "" for the root
+    expected: str
+    actual: str
+
+    def __str__(self) -> str:
+        where = self.path or "/"
+        return f"{where}: expected {self.expected}, got {self.actual}"
+
+
+@cache
+def _all_schemas() -> dict[str, dict[str, Any]]:
+    """`{"<provider>/<file name>": schema}` for every *.schema.json file."""
+    root = schemas_dir()
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(root.rglob("*.schema.json")):
+        rel = path.relative_to(root).as_posix()
+        try:
+            found[rel] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # a broken shipped schema is our bug, not the user's
+            raise HarnessError(f"shipped schema {rel} cannot be loaded: {exc}") from exc
+    return found
+
+
+@cache
+def registry() -> Registry[Any]:
+    resources = []
+    for rel, schema in _all_schemas().items():
+        uri = schema.get("$id", SCHEMA_BASE + rel)
+        resources.append((uri, Resource.from_contents(schema, default_specification=DRAFT202012)))
+    return Registry().with_resources(resources)
+
+
+def schema_files() -> list[str]:
+    return list(_all_schemas())
+
+
+def load_schema(rel: str) -> dict[str, Any]:
+    try:
+        return _all_schemas()[rel]
+    except KeyError:
+        raise HarnessError(f"no shipped schema {rel!r}") from None
+
+
+@cache
+def validator(rel: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(rel), registry=registry(), format_checker=FORMAT_CHECKER)
+
+
+def _describe_actual(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def iter_errors(rel: str, document: Any) -> Iterator[SchemaError]:
+    """Every way `document` breaks schema `rel`, most specific first, as path / expected / actual."""
+    errors = sorted(validator(rel).iter_errors(document), key=lambda e: (list(e.absolute_path), e.validator))
+    for err in errors:
+        yield _translate(err)
+
+
+def _translate(err: Any) -> SchemaError:
+    leaf = err
+    # For anyOf/oneOf the top error is vague ("is not valid under any of the given schemas"); the best
+    # matching branch error says what is actually wrong.
+    if err.context:
+        from jsonschema.exceptions import best_match
+
+        leaf = best_match(err.context)
+    path = "".join(f"/{p}" for p in leaf.absolute_path)
+    kw, val, inst = leaf.validator, leaf.validator_value, leaf.instance
+    if kw == "required":
+        missing = [name for name in val if isinstance(inst, dict) and name not in inst]
+        return SchemaError(path, f"required property {missing[0]!r}" if missing else "required properties",
+                           "nothing")
+    if kw == "type":
+        return SchemaError(path, f"type {val}", f"{type(inst).__name__} {_describe_actual(inst)}")
+    if kw in ("enum", "const"):
+        allowed = val if kw == "enum" else [val]
+        shown = ", ".join(json.dumps(v) for v in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
+        return SchemaError(path, f"one of {shown}", _describe_actual(inst))
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return SchemaError(path, f"{kw} {val}", _describe_actual(inst))
+    if kw == "additionalProperties":
+        return SchemaError(path, "no properties beyond those declared", leaf.message)
+    return SchemaError(path, f"{kw} {_describe_actual(val)}", _describe_actual(inst))
