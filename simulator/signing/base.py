@@ -68,6 +68,8 @@ class Signer(Protocol):
     summary: str
     #: True when the signed content includes a timestamp that receivers must check for freshness
     timestamped: bool
+    #: True when the signature covers the body bytes (a PSK header authenticates the sender only)
+    covers_body: bool
 
     def parse_secret(self, text: str) -> Secret:
         """Decode the secret as the provider hands it out; raise SecretError (without echoing it)."""
