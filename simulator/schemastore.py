@@ -25,7 +25,6 @@ SCHEMA_BASE = "https://schemas.fleetsim.dev/"
 FORMAT_CHECKER = FormatChecker()
 
 
-@FORMAT_CHECKER.checks("date-time", raises=ValueError)
 def _is_datetime(value: object) -> bool:
     # RFC 3339 date-time: a full date, a time and an explicit offset (Z or +hh:mm). The offset is required.
     if not isinstance(value, str):
@@ -36,6 +35,9 @@ def _is_datetime(value: object) -> bool:
     if parsed.tzinfo is None:
         raise ValueError("date-time without a UTC offset")
     return True
+
+
+FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_datetime)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def parse_documents(name: str, raw: bytes) -> list[tuple[int, Any]]:
         return [(1, json.loads(text))]
     except json.JSONDecodeError as whole:
         lines = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2:
+        if len(lines) < 2 or not _parses(lines[0][1]):
+            # not NDJSON (its first line is not a whole document): report the error in the one document
             raise InputError(f"{name}:{whole.lineno}:{whole.colno}", f"invalid JSON: {whole.msg}") from None
     docs = []
     for lineno, line in lines:
@@ -51,6 +52,14 @@ def parse_documents(name: str, raw: bytes) -> list[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             raise InputError(f"{name}:{lineno}:{exc.colno}", f"invalid JSON on this NDJSON line: {exc.msg}") from None
     return docs
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def run_validate(args: argparse.Namespace) -> int:

@@ -21,6 +21,9 @@ class KindSpec:
     name: str
     schema: str  # path under schemas/, e.g. "mettax/gps.schema.json"
     summary: str
+    #: how the message travels: "webhook" (signed HTTP POST), "websocket" (frame on a session-cookie socket)
+    #: or "api" (a response body fleetsim serves)
+    channel: str = "webhook"
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,43 @@ _KINDS = {
 }
 
 
+_DRIVERS = (
+    ("mettax", "MettaX", ("gps", "alarm", "device_info", "rfid", "face_check_result")),
+    ("smartgps", "SmartGPS", ("SPEEDING", "HARSH_BRAKE", "GEOFENCE_EXIT", "SOS")),
+    ("samsara", "Samsara", ("Alert", "AlertIncident", "Ping")),
+    ("powunity", "PowUnity BikeTrax", ("alarm", "deviceOnline", "deviceOffline", "geofenceExit")),
+)
+
+
 @register
 class DriversApi(Provider):
     name = "drivers_api"
     title = "drivers control API responses (served)"
     transport = "rest-api (served)"
     signing = "none"
-    kinds = {k: KindSpec(k, f"drivers_api/{k}.schema.json", s) for k, s in _KINDS.items()}
+    kinds = {k: KindSpec(k, f"drivers_api/{k}.schema.json", s, channel="api") for k, s in _KINDS.items()}
     delivery = DeliveryDefaults(success_statuses=None, retries="none", timeout_s=10.0)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
+        # fleetsim's drivers are the providers it simulates: name, slug and events say so
+        data = payload.get("data") if isinstance(payload, dict) else None
+        entries = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        for entry in entries:
+            if isinstance(entry, dict) and "slug" in entry:
+                slug, name, events = rng.choice(_DRIVERS)
+                entry["slug"], entry["name"] = slug, name
+                if "supported_events" in entry:
+                    entry["supported_events"] = list(events)
         if kind == "list" and isinstance(payload, dict) and isinstance(payload.get("meta"), dict):
             count = len(payload.get("data") or [])
             meta = payload["meta"]
-            for key, value in (("from", 1 if count else None), ("to", count), ("total", count),
+            # one page holding everything generated; Laravel writes from/to as null for an empty page
+            for key, value in (("from", 1 if count else None), ("to", count or None), ("total", count),
                                ("current_page", 1), ("last_page", 1)):
                 if key in meta:
                     meta[key] = value
+            links = payload.get("links")
+            if isinstance(links, dict) and isinstance(meta.get("path"), str):
+                first = f"{meta['path']}?page=1"
+                links.update({"first": first, "last": first, "prev": None, "next": None})
         return payload

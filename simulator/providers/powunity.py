@@ -53,7 +53,10 @@ class PowUnity(Provider):
     kinds = {
         "webhook": KindSpec("webhook", "powunity/webhook.schema.json", "{event, position?, device} per event"),
         "socket_frame": KindSpec(
-            "socket_frame", "powunity/socket_frame.schema.json", "/api/socket frame: positions|devices|events|{}"
+            "socket_frame",
+            "powunity/socket_frame.schema.json",
+            "/api/socket frame: positions|devices|events|{}",
+            channel="websocket",
         ),
     }
     delivery = DeliveryDefaults(success_statuses=frozenset({200, 201}), retries="none", timeout_s=5.0)

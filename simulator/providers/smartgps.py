@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ..core import ids
 from .base import DeliveryDefaults, KindSpec, Provider
 from .registry import register
 
@@ -30,6 +31,10 @@ class SmartGPS(Provider):
         if not isinstance(payload, dict) or "event" not in payload:
             return payload
         event = payload["event"]
+        if "objectId" in payload:
+            # SmartGPS object ids are the vehicle's plate behind an SGO- prefix (SGO-ABC1234)
+            plate = payload.get("plate") if isinstance(payload.get("plate"), str) else ids.plate_br(rng)
+            payload["objectId"] = "SGO-" + str(plate).replace("-", "")
         if "severity" in payload:
             payload["severity"] = "CRITICAL" if event in _CRITICAL else "INFO" if event in _INFO else "WARNING"
         if event == "SPEEDING":

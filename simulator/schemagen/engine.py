@@ -16,11 +16,16 @@ from urllib.parse import urljoin
 
 from ..errors import HarnessError
 from ..schemastore import SCHEMA_BASE, load_schema, schema_files
-from .hints import HINTS, epoch_s, iso_utc
+from .hints import HINTS, epoch_s, iso_utc, paired_coordinate
 from .regex import string_matching
+
+# coordinate hints share the document's current point (see hints.paired_coordinate)
+_COORDINATE_HINTS = {"latitude": (0, False), "longitude": (1, False), "latitude_str": (0, True),
+                     "longitude_str": (1, True)}
 
 DEFAULT_PRESENCE = 0.85
 _MAX_DEPTH = 24
+_MAX_EXTRA_ITEMS = 4
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")
 
 
@@ -114,6 +119,7 @@ class _Walker:
     def __init__(self, rng: random.Random, trace: dict[str, dict[str, Any]]) -> None:
         self.rng = rng
         self.trace = trace
+        self.ctx: dict[str, Any] = {}
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         """Flatten $ref / allOf / anyOf / oneOf into one schema by merging (choosing one branch)."""
@@ -141,6 +147,10 @@ class _Walker:
         self.trace[path] = node
         rng = self.rng
         gen = node.get("x-gen")
+        if gen in _COORDINATE_HINTS:
+            axis, as_text = _COORDINATE_HINTS[gen]
+            coordinate = paired_coordinate(rng, self.ctx, axis)
+            return f"{coordinate:.6f}" if as_text else coordinate
         if gen is not None:
             try:
                 return HINTS[gen](rng, node)
@@ -176,7 +186,8 @@ class _Walker:
 
     def _array(self, node: dict[str, Any], path: str) -> list[Any]:
         low = int(node.get("minItems", 0))
-        high = int(node.get("maxItems", low + 3))
+        # realistic messages carry a handful of items, however many the schema would allow
+        high = min(int(node.get("maxItems", low + 3)), low + _MAX_EXTRA_ITEMS)
         items = node.get("items", {})
         return [self.value(items, f"{path}/{i}") for i in range(self.rng.randint(low, max(low, high)))]
 

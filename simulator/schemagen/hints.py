@@ -15,6 +15,8 @@ from typing import Any
 from ..core import ids
 
 HintFn = Callable[[random.Random, dict[str, Any]], Any]
+#: per-document scratch space, so paired hints (latitude then longitude) describe one place
+DocContext = dict[str, Any]
 HINTS: dict[str, HintFn] = {}
 
 # 2024-01-01T00:00:00Z .. 2026-12-31T23:59:59Z
@@ -105,10 +107,26 @@ hint("iso_utc_z")(lambda rng, s: iso_utc(epoch_s(rng) * 1000, digits=0))
 hint("iso_utc_ms_z")(lambda rng, s: iso_utc(epoch_s(rng) * 1000 + rng.randint(0, 999), digits=3))
 hint("iso_utc_micro_z")(lambda rng, s: iso_utc(epoch_s(rng) * 1000 + rng.randint(0, 999), digits=6))
 hint("traccar_time")(lambda rng, s: traccar_time(epoch_s(rng) * 1000 + rng.randint(0, 999)))
+
+# Unpaired forms; the schema walker intercepts these names and pairs latitude with longitude per document.
 hint("latitude")(lambda rng, s: point(rng)[0])
 hint("longitude")(lambda rng, s: point(rng)[1])
 hint("latitude_str")(lambda rng, s: f"{point(rng)[0]:.6f}")
 hint("longitude_str")(lambda rng, s: f"{point(rng)[1]:.6f}")
+
+
+def paired_coordinate(rng: random.Random, ctx: DocContext, axis: int) -> float:
+    """Latitude (axis 0) or longitude (axis 1) of the document's current point.
+
+    A point is drawn when an axis is asked for a second time, so a latitude and the longitude that follows
+    it always come from the same place (never a Belo Horizonte latitude with a Chicago longitude).
+    """
+    pending: tuple[tuple[float, float], set[int]] | None = ctx.get("point")
+    if pending is None or axis in pending[1]:
+        pending = ctx["point"] = (point(rng), set())
+    pending[1].add(axis)
+    value: float = pending[0][axis]
+    return value
 hint("hex_upper")(lambda rng, s: ids.hex_string(rng, _length(s, 16), upper=True))
 hint("hex_lower")(lambda rng, s: ids.hex_string(rng, _length(s, 16)))
 hint("rfid_card")(lambda rng, s: ids.hex_string(rng, 8, upper=True))

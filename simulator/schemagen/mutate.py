@@ -82,7 +82,22 @@ def _delete(doc: Any, path: str) -> None:
     del parent[parts[-1]]
 
 
-Candidate = tuple[Violation, Callable[[Any], None]]
+Apply = Callable[[Any], None]
+Candidate = tuple[Violation, Apply]
+
+
+def _setter(path: str, value: Any) -> Apply:
+    def apply(doc: Any) -> None:
+        _set(doc, path, copy.deepcopy(value))
+
+    return apply
+
+
+def _deleter(path: str) -> Apply:
+    def apply(doc: Any) -> None:
+        _delete(doc, path)
+
+    return apply
 
 
 def _candidates(gen: Generated) -> list[Candidate]:
@@ -97,11 +112,11 @@ def _candidates(gen: Generated) -> list[Candidate]:
                 if name in current:
                     p = f"{path}/{name}"
                     out.append((Violation("required", p, f"removed required property {name!r}"),
-                                lambda d, p=p: _delete(d, p)))
+                                _deleter(p)))
             if schema.get("additionalProperties") is False:
                 p = f"{path}/unexpectedField"
                 out.append((Violation("additional", p, "added a property the schema forbids"),
-                            lambda d, p=p: _set(d, p, "surprise")))
+                            _setter(p, "surprise")))
         if not path:
             continue
         allowed = schema.get("type")
@@ -110,24 +125,24 @@ def _candidates(gen: Generated) -> list[Candidate]:
             for name, sample in _TYPE_SAMPLES:
                 if not _json_type_ok(sample, allowed_list):
                     out.append((Violation("type", path, f"replaced by a {name} (expected {'/'.join(allowed_list)})"),
-                                lambda d, p=path, v=sample: _set(d, p, copy.copy(v))))
+                                _setter(path, sample)))
                     break
         if isinstance(current, int | float) and not isinstance(current, bool):
             if "maximum" in schema:
                 v = schema["maximum"] + 1
                 out.append((Violation("range", path, f"set to {v}, above the maximum {schema['maximum']}"),
-                            lambda d, p=path, v=v: _set(d, p, v)))
+                            _setter(path, v)))
             if "minimum" in schema:
                 v = schema["minimum"] - 1
                 out.append((Violation("range", path, f"set to {v}, below the minimum {schema['minimum']}"),
-                            lambda d, p=path, v=v: _set(d, p, v)))
+                            _setter(path, v)))
         if "enum" in schema and len(schema["enum"]) > 1:
             bogus: Any = "UNKNOWN_VALUE" if isinstance(current, str) else 987654
             out.append((Violation("enum", path, f"set to {bogus!r}, not an allowed value"),
-                        lambda d, p=path, v=bogus: _set(d, p, v)))
+                        _setter(path, bogus)))
         if isinstance(current, str) and "pattern" in schema:
             out.append((Violation("pattern", path, f"set to '#!invalid!#', not matching {schema['pattern']}"),
-                        lambda d, p=path: _set(d, p, "#!invalid!#")))
+                        _setter(path, "#!invalid!#")))
     return out
 
 

@@ -6,6 +6,7 @@ alternation, anchors and counted or open repeats (open repeats stop a few past t
 
 from __future__ import annotations
 
+import importlib
 import random
 import re
 import string
@@ -14,12 +15,9 @@ from typing import Any
 
 from ..errors import HarnessError
 
-try:  # Python 3.11+: the parser lives in re._parser; keep one import path for type checkers
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older interpreters
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+# The regex parser is private (re._parser since 3.11; sre_parse is a deprecated alias) and untyped.
+sre_parse: Any = importlib.import_module("re._parser")
+sre_constants: Any = importlib.import_module("re._constants")
 
 _PRINTABLE = string.ascii_letters + string.digits + "-_."
 _CATEGORY_CHARS = {
@@ -31,6 +29,7 @@ _CATEGORY_CHARS = {
     sre_constants.CATEGORY_NOT_SPACE: _PRINTABLE,
 }
 _OPEN_REPEAT_EXTRA = 3
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None))
 
 
 @cache
@@ -41,7 +40,20 @@ def _parse(pattern: str) -> Any:
         raise HarnessError(f"schema pattern {pattern!r} is not a valid regex: {exc}") from exc
 
 
+# keyed by the id of the parsed class: parsed patterns are cached forever, so ids are never reused
+_CLASS_CACHE: dict[int, str] = {}
+_WIDE_RANGE = 256
+
+
 def _class_chars(items: list[tuple[Any, Any]]) -> str:
+    key = id(items)
+    cached = _CLASS_CACHE.get(key)
+    if cached is None:
+        cached = _CLASS_CACHE[key] = _build_class(items)
+    return cached
+
+
+def _build_class(items: list[tuple[Any, Any]]) -> str:
     negate = False
     chars: list[str] = []
     for op, av in items:
@@ -50,7 +62,12 @@ def _class_chars(items: list[tuple[Any, Any]]) -> str:
         elif op is sre_constants.LITERAL:
             chars.append(chr(av))
         elif op is sre_constants.RANGE:
-            chars.extend(chr(c) for c in range(av[0], av[1] + 1))
+            low, high = av
+            if high - low > _WIDE_RANGE:  # e.g. [\u0020-\uffff]: plain printable ASCII is enough, and safe
+                chars.extend(c for c in _PRINTABLE if low <= ord(c) <= high)
+                chars.append(chr(low))
+            else:
+                chars.extend(chr(c) for c in range(low, high + 1))
         elif op is sre_constants.CATEGORY:
             chars.extend(_CATEGORY_CHARS.get(av, ""))
     if negate:
@@ -73,7 +90,7 @@ def _emit(tokens: Any, rng: random.Random, out: list[str]) -> None:
             _emit(rng.choice(av[1]), rng, out)
         elif op is sre_constants.SUBPATTERN:
             _emit(av[-1], rng, out)
-        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None)):
+        elif op in _REPEATS:
             low, high, sub = av
             if high is sre_constants.MAXREPEAT:
                 high = low + _OPEN_REPEAT_EXTRA

@@ -1,0 +1,175 @@
+"""The integrator-facing commands doing their real job (happy and unhappy paths)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from simulator.providers import PROVIDERS
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+SAMSARA_SECRET = "c2Ftc2FyYS10ZXN0LXNlY3JldC0wMDAx"
+SAMSARA_BODY = (
+    b'{"eventId":"bf72239c-bebd-4c22-b64c-6fc692ef7c46","eventMs":1587597109477,"eventType":"Ping","event":{}}'
+)
+SAMSARA_SIG = "v1=a6c38af554e6b1c6862bdb261707b6e36d60f05ba122fdd4e41dd061ce49671e"
+
+
+def test_providers_json_lists_every_provider(cli: Cli) -> None:
+    result = cli("providers", "--json")
+    assert result.code == 0
+    data = json.loads(result.out)
+    by_name = {row["name"]: row for row in data}
+    assert set(by_name) == set(PROVIDERS)
+    assert by_name["samsara"]["signing"] == "samsara"
+    assert by_name["mettax"]["kinds"] == [
+        "gps", "device_info", "alarm", "passthrough", "alarm_file", "sensor", "capture_file",
+        "face_check_result", "face_check_picture", "rfid",
+    ]
+    assert by_name["powunity"]["success"] == "200/201" and by_name["powunity"]["retries"] == "none"
+    for row in data:
+        assert {"name", "kinds", "transport", "signing"} <= row.keys()
+
+
+def test_providers_table(cli: Cli) -> None:
+    result = cli("providers")
+    assert result.code == 0
+    assert result.lines[0].split()[:3] == ["provider", "transport", "signing"]
+    assert any(line.startswith("smartgps") and "event" in line for line in result.lines)
+
+
+def test_generate_prints_ndjson_deterministically(cli: Cli) -> None:
+    first = cli("generate", "smartgps", "event", "-n", "5", "--seed", "42")
+    again = cli("generate", "smartgps", "event", "-n", "5", "--seed", "42")
+    other = cli("generate", "smartgps", "event", "-n", "5", "--seed", "43")
+    assert first.code == 0 and first.out == again.out and first.out != other.out
+    docs = [json.loads(line) for line in first.lines]
+    assert len(docs) == 5 and all(d["event"] for d in docs)
+
+
+def test_generated_output_validates_through_the_cli(cli: Cli) -> None:
+    stream = cli("generate", "powunity", "webhook", "-n", "20", "--seed", "1").out.encode()
+    result = cli("schemas", "validate", "powunity", "webhook", "-", stdin=stream)
+    assert result.code == 0, result.out
+    assert result.lines[-1] == "all 20 valid (powunity webhook)"
+
+
+def test_generate_invalid_is_labelled_and_fails_validation(cli: Cli) -> None:
+    result = cli("generate", "mettax", "gps", "-n", "10", "--invalid", "--seed", "5")
+    assert result.code == 0
+    rows = [json.loads(line) for line in result.lines]
+    assert all({"rule", "path", "description"} == row["violation"].keys() for row in rows)
+    payloads = "\n".join(json.dumps(row["payload"]) for row in rows).encode()
+    check = cli("schemas", "validate", "mettax", "gps", "-", stdin=payloads)
+    assert check.code == 1
+    assert check.lines[-1] == "0 of 10 valid (mettax gps)"
+
+
+def test_validate_reports_path_expected_actual(cli: Cli, tmp_path: Path) -> None:
+    doc = {"event": "SPEEDING", "severity": "WARNING", "objectId": "SGO-ABC1234", "plate": "ABC-1234",
+           "speed": 95, "limit": 80, "lat": 91, "lng": -43.9333, "timestamp": "2026-03-03T10:32:00Z"}
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(doc))
+    result = cli("schemas", "validate", "smartgps", "event", str(path))
+    assert result.code == 1
+    assert f"{path}:1: /lat: expected maximum 90, got 91" in result.lines
+
+
+def test_validate_mettax_envelope_checks_the_inner_string(cli: Cli) -> None:
+    good = {"data": json.dumps({"actual": True, "num": 9, "lon": 113.938709, "deviceId": "105045133913",
+                                "speed": 0, "reportCt": 1724822445, "course": 154, "deviceCt": 1724793630,
+                                "id": "105045133913_1234567893043003392", "lat": 22.577894})}
+    assert cli("schemas", "validate", "mettax", "envelope", "-", stdin=json.dumps(good).encode()).code == 0
+    bad = {"data": '{"deviceId": "105045133913", "lat": "north"'}
+    result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=json.dumps(bad).encode())
+    assert result.code == 1 and "/data" in result.out
+
+
+def test_sign_matches_the_samsara_vector(cli: Cli) -> None:
+    result = cli("sign", "samsara", "--secret", SAMSARA_SECRET, "--timestamp", "1587597109", stdin=SAMSARA_BODY)
+    assert result.code == 0
+    assert "X-Samsara-Timestamp: 1587597109" in result.lines
+    assert f"X-Samsara-Signature: {SAMSARA_SIG}" in result.lines
+
+
+def test_sign_smartgps_vector(cli: Cli) -> None:
+    body = b'{"event":"SPEEDING","objectId":"SGO-ABC1234","speed":95,"limit":80}'
+    result = cli("sign", "smartgps", "--secret", "smartgps-test-secret", stdin=body)
+    expected = "sha256=0a232545305d18c55760c760865ffd7d69fd8593a0414ab50e98c01392401958"
+    assert f"X-SmartGPS-Signature: {expected}" in result.lines
+
+
+def _verify(cli: Cli, *extra: str, body: bytes = SAMSARA_BODY, secret: str = SAMSARA_SECRET,
+            now: str = "1587597200") -> CliResult:
+    return cli("verify", "samsara", "--secret", secret, "--header", "X-Samsara-Timestamp: 1587597109",
+               *extra, "--now", now, stdin=body)
+
+
+def test_verify_accepts_the_vector(cli: Cli) -> None:
+    result = _verify(cli, "--header", f"X-Samsara-Signature: {SAMSARA_SIG}")
+    assert result.code == 0 and result.out.startswith("valid")
+
+
+def test_verify_failures_say_why(cli: Cli) -> None:
+    sig = ("--header", f"x-samsara-signature: {SAMSARA_SIG}")  # header names are case-insensitive
+    changed = _verify(cli, *sig, body=SAMSARA_BODY.replace(b"Ping", b"Pong"))
+    assert changed.code == 1 and "mismatch" in changed.out
+    wrong_secret = _verify(cli, *sig, secret="d3Jvbmctc2VjcmV0")
+    assert wrong_secret.code == 1 and "mismatch" in wrong_secret.out and "d3Jvbmctc2VjcmV0" not in wrong_secret.out
+    stale = _verify(cli, *sig, now=str(1587597109 + 301))
+    assert stale.code == 1 and "stale" in stale.out
+    assert _verify(cli, *sig, now=str(1587597109 + 299)).code == 0
+    malformed = _verify(cli, "--header", "X-Samsara-Signature: v1,abc")
+    assert malformed.code == 1 and "malformed" in malformed.out
+    missing = _verify(cli)
+    assert missing.code == 1 and "missing" in missing.out
+
+
+def test_sign_then_verify_round_trip_for_every_provider(cli: Cli, tmp_path: Path) -> None:
+    secrets = {"samsara": SAMSARA_SECRET, "smartgps": "s3cret", "powunity": "Bearer psk-1",
+               "standard-webhooks": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "hmac-sha256": "gh-secret"}
+    body = b'{"hello":"fleet"}'
+    for name, secret in secrets.items():
+        signed = cli("sign", name, "--secret", secret, "--timestamp", "1700000000", stdin=body)
+        assert signed.code == 0, signed.err
+        headers = [a for line in signed.lines for a in ("--header", line)]
+        ok = cli("verify", name, "--secret", secret, *headers, "--now", "1700000010", stdin=body)
+        assert ok.code == 0, (name, ok.out)
+        tampered = cli("verify", name, "--secret", secret, *headers, "--now", "1700000010", stdin=body + b" ")
+        # a PowUnity PSK authenticates the sender, not the body: a changed body still passes (by design)
+        assert tampered.code == (0 if name == "powunity" else 1), (name, tampered.out)
+
+
+def test_secret_file_and_env(cli: Cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("smartgps-test-secret\n")
+    body = b'{"event":"SPEEDING","objectId":"SGO-ABC1234","speed":95,"limit":80}'
+    from_file = cli("sign", "smartgps", "--secret-file", str(secret_file), stdin=body)
+    monkeypatch.setenv("SGP_SECRET", "smartgps-test-secret")
+    from_env = cli("sign", "smartgps", "--secret-env", "SGP_SECRET", stdin=body)
+    assert from_file.out == from_env.out and "0a232545" in from_file.out
+
+
+def test_python_dash_m_and_console_script_work() -> None:
+    module = subprocess.run([sys.executable, "-m", "simulator", "providers", "--json"], capture_output=True,
+                            text=True, check=False)
+    assert module.returncode == 0 and json.loads(module.stdout)
+    script = Path(sys.executable).with_name("fleetsim")
+    proc = subprocess.run([str(script), "generate", "nope", "x"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "unknown provider" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_signs_verifies_and_catches_tampering(cli: Cli) -> None:
+    result = cli("demo", "-n", "5")
+    assert result.code == 0, result.out
+    table = [line for line in result.lines[1:] if line.strip() and "messages across" not in line]
+    rows = {tuple(line.split()[:2]): line for line in table}
+    assert ("samsara", "alert_v1") in rows and ("mettax", "rfid") in rows
+    assert "5/5" in rows[("smartgps", "event")].split()[-1]  # tampered copies rejected
+    assert "body not signed" in rows[("powunity", "webhook")]
+    assert not any(provider == "drivers_api" for provider, _ in rows)
