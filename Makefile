@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict simulator conformance
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m simulator.benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -9,7 +9,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE_PACKAGES = ("core", "schemagen", "signing", "providers")
+PURE_PACKAGES = ("core", "schemagen", "signing", "providers", "world", "render")
+PURE_MODULES = ("generation.py", "stream.py", "validation.py")
 
 
 def test_importing_simulator_never_imports_locust_or_gevent() -> None:
@@ -39,15 +40,23 @@ def test_locust_is_imported_only_under_loadtests() -> None:
             assert not any(n.split(".")[0] in ("locust", "gevent") for n in _imports(path)), path
 
 
+def _pure_files() -> list[Path]:
+    files = [p for sub in PURE_PACKAGES for p in (ROOT / "simulator" / sub).rglob("*.py")]
+    return files + [ROOT / "simulator" / name for name in PURE_MODULES]
+
+
 def test_pure_core_touches_no_sockets_clocks_or_global_random() -> None:
-    forbidden_modules = {"socket", "asyncio", "aiohttp", "time", "uuid", "secrets"}
-    for sub in PURE_PACKAGES:
-        for path in (ROOT / "simulator" / sub).rglob("*.py"):
-            source = path.read_text()
-            assert not (_imports(path) & forbidden_modules), path
-            # the module-level random functions share global state; only seeded Random instances are allowed
-            for call in ("random.random(", "random.choice(", "random.randint(", "random.seed(", "datetime.now("):
-                assert call not in source, (path, call)
+    forbidden_modules = {"socket", "asyncio", "aiohttp", "uuid", "secrets", "os", "subprocess"}
+    clock_reads = ("time.time(", "time.monotonic(", "time.perf_counter(", "time.time_ns(", "datetime.now(",
+                   "datetime.utcnow(", "date.today(")
+    # the module-level random functions share global state; only seeded Random instances are allowed
+    global_random = ("random.random(", "random.choice(", "random.randint(", "random.seed(", "random.shuffle(",
+                     "random.uniform(", "random.gauss(", "random.getrandbits(")
+    for path in _pure_files():
+        source = path.read_text()
+        assert not (_imports(path) & forbidden_modules), path
+        for call in clock_reads + global_random:
+            assert call not in source, (path, call)
 
 
 def test_conformance_does_not_import_upwards() -> None:

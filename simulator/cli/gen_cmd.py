@@ -8,8 +8,11 @@ from typing import Any
 
 import orjson
 
+from ..errors import UsageError
 from ..generation import generate_payloads
 from ..providers import get_provider
+from ..scenario.loader import load_scenario
+from ..stream import scenario_stream
 from .common import non_negative_int, positive_int
 
 
@@ -20,9 +23,13 @@ def add_parser(sub: Any) -> None:
         description="Print N payloads of one provider kind, one JSON document per line, exactly as the "
         "provider serializes them. Same --seed, same bytes.",
     )
-    p.add_argument("provider", help="provider name (see `fleetsim providers`)")
-    p.add_argument("kind", help="message kind of that provider")
+    p.add_argument("provider", nargs="?", help="provider name (see `fleetsim providers`); with --scenario, "
+                   "only that provider's messages")
+    p.add_argument("kind", nargs="?", help="message kind of that provider")
     p.add_argument("-n", "--count", type=positive_int, default=1, help="how many payloads (default 1)")
+    p.add_argument("--scenario", metavar="FILE", help="stream a whole scenario instead: one record per message "
+                   "{seq, event_id, provider, kind, device, send_at, headers, body}")
+    p.add_argument("--limit", type=positive_int, metavar="N", help="with --scenario: stop after N records")
     p.add_argument("--seed", type=non_negative_int, default=0, help="RNG seed (default 0)")
     p.add_argument(
         "--invalid",
@@ -33,6 +40,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scenario:
+        return run_scenario(args)
+    if args.limit is not None:
+        raise UsageError("--limit applies to --scenario streams; use -n for payload counts")
+    if not args.provider or not args.kind:
+        raise UsageError("generate needs PROVIDER KIND, or --scenario FILE")
     provider = get_provider(args.provider)
     out = sys.stdout.buffer
     for item in generate_payloads(provider, args.kind, seed=args.seed, count=args.count, invalid=args.invalid):
@@ -42,5 +55,25 @@ def run(args: argparse.Namespace) -> int:
             payload = provider.serialize(item.payload)
             line = b'{"violation":' + orjson.dumps(item.violation.as_dict()) + b',"payload":' + payload + b"}"
         out.write(line + b"\n")
+    out.flush()
+    return 0
+
+
+def run_scenario(args: argparse.Namespace) -> int:
+    if args.kind or args.invalid:
+        raise UsageError("with --scenario, give no KIND and no --invalid (filter with --provider)")
+    scenario = load_scenario(args.scenario)
+    wanted = None
+    if args.provider:
+        get_provider(args.provider)  # unknown names get a "did you mean"
+        if args.provider not in scenario.providers():
+            raise UsageError(f"scenario {scenario.name!r} has no {args.provider} devices "
+                             f"(it has: {', '.join(scenario.providers())})")
+        wanted = {args.provider}
+    out = sys.stdout.buffer
+    for n, record in enumerate(scenario_stream(scenario, providers=wanted), 1):
+        out.write(orjson.dumps(record.as_record()) + b"\n")
+        if args.limit is not None and n >= args.limit:
+            break
     out.flush()
     return 0

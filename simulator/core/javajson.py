@@ -10,10 +10,23 @@ Differences from Python's json/orjson that a byte-exact emulation must reproduce
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+
+class JavaDouble(float):
+    """A float that must be written the Java way. orjson hands float subclasses to `default`, which turns
+    them into raw JSON; everything else (jsonschema, arithmetic) sees a plain float."""
+
+    __slots__ = ()
+
+
+def jd(value: float) -> float:
+    """`value` as it must be serialized for Traccar: wrapped only when Java writes it differently."""
+    return JavaDouble(value) if value != 0.0 and not (1e-3 <= abs(value) < 1e7) else float(value)
 
 
 def java_double(value: float) -> str:
@@ -21,6 +34,13 @@ def java_double(value: float) -> str:
         raise ValueError("Traccar JSON cannot carry NaN or infinity")
     if value == 0.0:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    text = repr(value)
+    if 1e7 <= abs(value) < 1e16 and "e" not in text:
+        # fast path for the common case (odometers in metres): shift the point of Python's shortest repr
+        minus = "-" if text[0] == "-" else ""
+        whole, _, frac = text.lstrip("-").partition(".")
+        digits = (whole + frac).rstrip("0") or "0"
+        return f"{minus}{digits[0]}.{digits[1:] or '0'}E{len(whole) - 1}"
     sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     assert isinstance(exponent, int)
@@ -74,7 +94,47 @@ def _write(value: Any, out: list[str]) -> None:
         raise TypeError(f"cannot write {type(value).__name__} as Traccar JSON")
 
 
-def dumps(value: Any) -> bytes:
+def dumps_reference(value: Any) -> bytes:
+    """The straightforward writer (slow: a Decimal per float); `dumps` must produce the same bytes."""
     out: list[str] = []
     _write(value, out)
     return "".join(out).encode("utf-8")
+
+
+# Numbers orjson and Java write differently: floats >= 1e7 (orjson 50000000.0, Java 5.0E7), below 1e-3
+# (0.0001 vs 1.0E-4) and exponent forms (1e+17 vs 1.0E17). Only values right after a key are candidates: the
+# match starts at the literal `":` (fast to scan for) and the callback skips an escaped quote (`\\":`), which
+# is the only way `":` can occur inside a JSON string.
+_JAVA_DIFFERS = re.compile(rb'":(-?(?:[1-9]\d{7,}\.\d+|\d+(?:\.\d+)?e[+-]?\d+|0\.000\d*[1-9]\d*))(?=[,}])')
+
+
+def _java_number(match: re.Match[bytes]) -> bytes:
+    start = match.start()
+    if start > 0 and match.string[start - 1] == 0x5C:  # backslash: the quote was escaped, we are in a string
+        return match.group(0)
+    return b'":' + java_double(float(match.group(1))).encode()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, JavaDouble):
+        return orjson.Fragment(java_double(value).encode())
+    raise TypeError(f"cannot write {type(value).__name__} as Traccar JSON")
+
+
+def dumps(value: Any) -> bytes:
+    """Traccar JSON: orjson for speed, then the few numbers where Jackson differs rewritten Java-style.
+
+    Renderers wrap such numbers with `jd()` up front, so the rewrite pass finds nothing to do on the hot
+    path; it exists for documents built elsewhere. Floats inside arrays are not rewritten (Traccar models hold
+    none there: ids are integers)."""
+    body = orjson.dumps(value, default=_default)
+    if b"e+" in body or b"e-" in body or b'":0.000' in body or b'":-0.000' in body or _has_long_number(body):
+        body = _JAVA_DIFFERS.sub(_java_number, body)
+    return body
+
+
+_LONG_NUMBER = re.compile(rb'":-?[1-9]\d{7,}\.')
+
+
+def _has_long_number(body: bytes) -> bool:
+    return _LONG_NUMBER.search(body) is not None

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simulator.providers import PROVIDERS
+from simulator.resources import scenarios_dir
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
+DEMO = str(scenarios_dir() / "demo-city.yaml")
 
 SAMSARA_SECRET = "c2Ftc2FyYS10ZXN0LXNlY3JldC0wMDAx"
 SAMSARA_BODY = (
@@ -173,3 +175,35 @@ def test_demo_signs_verifies_and_catches_tampering(cli: Cli) -> None:
     assert "5/5" in rows[("smartgps", "event")].split()[-1]  # tampered copies rejected
     assert "body not signed" in rows[("powunity", "webhook")]
     assert not any(provider == "drivers_api" for provider, _ in rows)
+
+
+def test_generate_scenario_streams_records(cli: Cli) -> None:
+    result = cli("generate", "--scenario", DEMO, "--limit", "50")
+    assert result.code == 0, result.err
+    records = [json.loads(line) for line in result.lines]
+    assert len(records) == 50
+    assert [r["seq"] for r in records] == sorted(r["seq"] for r in records)
+    for r in records:
+        assert r["send_at"].endswith("Z") and isinstance(r["body"], str)
+    again = cli("generate", "--scenario", DEMO, "--limit", "50")
+    assert again.out == result.out
+
+
+def test_generate_scenario_provider_filter(cli: Cli) -> None:
+    result = cli("generate", "samsara", "--scenario", DEMO, "--limit", "5")
+    assert result.code == 0
+    assert {json.loads(line)["provider"] for line in result.lines} == {"samsara"}
+    assert all("X-Samsara-Signature" in json.loads(line)["headers"] for line in result.lines)
+
+
+def test_generate_scenario_misuse(cli: Cli, tmp_path: Path) -> None:
+    missing = cli("generate", "--scenario", str(tmp_path / "none.yaml"))
+    assert missing.code == 2 and "none.yaml" in missing.err and "Traceback" not in missing.err
+    absent = cli("generate", "samsara", "--scenario", str(scenarios_dir() / "smartgps-truck-fleet.yaml"))
+    assert absent.code == 2 and "has no samsara devices" in absent.err
+    typo = cli("generate", "samsra", "--scenario", DEMO)
+    assert typo.code == 2 and "did you mean 'samsara'" in typo.err
+    both = cli("generate", "mettax", "gps", "--scenario", DEMO)
+    assert both.code == 2
+    limit = cli("generate", "mettax", "gps", "--limit", "3")
+    assert limit.code == 2 and "--limit" in limit.err

@@ -1,0 +1,43 @@
+"""`make bench`: run every benchmark and write bench/results.json (quoted in the README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import generation
+
+TARGET_EVENTS_PER_S = 100_000
+TARGET_RSS_MB_AT_1M = 150
+
+
+def main() -> int:
+    out_dir = Path(os.environ.get("FLEETSIM_BENCH_DIR", "bench"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+    }
+    print("generation throughput (one core, 200k records after 30k warm-up) ...", flush=True)
+    gen = generation.throughput()
+    gen["target_per_s"] = TARGET_EVENTS_PER_S
+    print("peak RSS streaming 10k and 1M records (separate processes) ...", flush=True)
+    small, large = generation.peak_rss(10_000), generation.peak_rss(1_000_000)
+    gen["peak_rss_mb_10k"] = round(small["peak_rss_mb"], 1)
+    gen["peak_rss_mb_1m"] = round(large["peak_rss_mb"], 1)
+    gen["rss_target_mb_1m"] = TARGET_RSS_MB_AT_1M
+    results["generation"] = gen
+    path = out_dir / "results.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,649 @@
+"""Scenario files in, a validated `Scenario` out — or a ScenarioError listing everything wrong, before any I/O.
+
+Three stages, each failing with every problem it finds (conformance catalogue H-5):
+
+1. safe YAML (`yamlsafe`): size cap, duplicate keys, alias limits, plain types, positions;
+2. the published JSON Schema (schemas/scenario.schema.json): every error, the best match first, each as
+   `file:line:col: fleet[0].provider: ...` with "did you mean" suggestions;
+3. semantic checks the schema cannot express: unique names, injections that name real devices inside the
+   run, events that need a duration, time zones, secrets that the provider's signer accepts (never echoed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from jsonschema.exceptions import ValidationError, best_match
+
+from .. import providers as _providers  # noqa: F401  (registers every provider)
+from ..errors import SecretError
+from ..providers.registry import PROVIDERS
+from ..schemastore import load_schema, validator
+from ..signing import get_signer
+from .cities import CITIES
+from .durations import format_duration, parse_duration, parse_rate
+from .errors import ScenarioError
+from .model import (
+    Delivery,
+    Faults,
+    FleetGroup,
+    Geofence,
+    Injection,
+    LatLon,
+    Rate,
+    Region,
+    ReportIntervals,
+    RiskProfile,
+    Scenario,
+)
+from .yamlsafe import MAX_BYTES, JsonPath, YamlDocument, load_yaml_bytes, load_yaml_file, load_yaml_text
+
+__all__ = [
+    "EVENTS_NEEDING_DURATION",
+    "RISK_PRESETS",
+    "SCHEMA",
+    "ScenarioError",
+    "format_path",
+    "load_scenario",
+    "load_scenario_bytes",
+    "load_scenario_text",
+    "schema_problems",
+    "webhook_providers",
+]
+
+SCHEMA = "scenario.schema.json"
+EVENTS_NEEDING_DURATION = frozenset({"coverage_loss", "theft", "reefer_fault", "speeding"})
+#: named `risk` presets; medium is the RiskProfile defaults
+RISK_PRESETS: dict[str, RiskProfile] = {
+    "low": RiskProfile(
+        name="low", speeding_share=0.05, speeding_margin=0.08, harsh_share=0.02, phone_per_h=0.05,
+        smoking_per_h=0.02, distraction_per_h=0.1, seat_belt_per_h=0.02, lane_departure_per_h=0.15,
+        forward_collision_per_h=0.03, fatigue_after_h=5.0,
+    ),
+    "medium": RiskProfile(name="medium"),
+    "high": RiskProfile(
+        name="high", speeding_share=0.35, speeding_margin=0.25, harsh_share=0.15, phone_per_h=0.8,
+        smoking_per_h=0.4, distraction_per_h=1.0, seat_belt_per_h=0.4, lane_departure_per_h=1.2,
+        forward_collision_per_h=0.4, fatigue_after_h=2.5,
+    ),
+}
+MAX_DURATION_S = 366 * 86400.0
+MIN_INTERVAL_S = 1.0
+#: how far outside the region (km) a geofence may sit before it is reported as unreachable
+GEOFENCE_MARGIN_KM = 50.0
+#: settings holding key material: never quoted in a message; parsed into `Secret` under "secret"
+SECRET_KEYS = ("secret", "psk")
+#: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake)
+_REDACTED_KEYS = frozenset({"secret", "psk", "token", "secret_env", "psk_env"})
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
+_TYPE_WORDS = {
+    "string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping",
+    "array": "a list", "boolean": "true or false", "null": "nothing",
+}
+_ITEM_NOUNS = {"polygon": "points", "fleet": "groups", "features": "features"}
+
+
+def load_scenario(
+    path: str | Path, *, env: Mapping[str, str] | None = None, max_bytes: int = MAX_BYTES
+) -> Scenario:
+    """Load and validate the scenario file at `path`. `env` (default os.environ) resolves `secret_env`."""
+    return _load(load_yaml_file(path, max_bytes=max_bytes), env)
+
+
+def load_scenario_text(
+    text: str, source: str = "<scenario>", *, env: Mapping[str, str] | None = None, max_bytes: int = MAX_BYTES
+) -> Scenario:
+    """Load and validate scenario YAML held in memory; `source` names it in messages."""
+    return _load(load_yaml_text(text, source, max_bytes=max_bytes), env)
+
+
+def load_scenario_bytes(
+    raw: bytes, source: str = "<scenario>", *, env: Mapping[str, str] | None = None, max_bytes: int = MAX_BYTES
+) -> Scenario:
+    """Load and validate scenario file contents (UTF-8 YAML bytes), e.g. read from standard input."""
+    return _load(load_yaml_bytes(raw, source, max_bytes=max_bytes), env)
+
+
+def webhook_providers() -> list[str]:
+    """Registered providers that deliver webhooks (what `fleet[].provider` may name)."""
+    return sorted(name for name, p in PROVIDERS.items() if any(k.channel == "webhook" for k in p.kinds.values()))
+
+
+def _load(doc: YamlDocument, env: Mapping[str, str] | None) -> Scenario:
+    problems = schema_problems(doc)
+    if problems:
+        raise ScenarioError(problems)
+    return _Builder(doc, os.environ if env is None else env).scenario()
+
+
+# --- paths and values in messages ------------------------------------------------------------------------------
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """("fleet", 0, "provider") -> "fleet[0].provider"; the root is "(top level)"."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _SIMPLE_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{_clip(json.dumps(part, ensure_ascii=False))}]"
+    return out or "(top level)"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(value: Any, path: JsonPath = ()) -> str:
+    if any(part in _REDACTED_KEYS for part in path if isinstance(part, str)):
+        return f"{_TYPE_WORDS.get(_json_type(value), 'a value')} (redacted)"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _clip(repr(value))
+    if isinstance(value, str):
+        return _clip(repr(value))
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return "a mapping"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _close(value: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known name closest to `value` (ignoring case), if any is close enough."""
+    candidates = {str(k).lower(): str(k) for k in known}
+    close = difflib.get_close_matches(value.lower(), list(candidates), n=1, cutoff=cutoff)
+    return candidates[close[0]] if close else None
+
+
+def _did_you_mean(value: str, known: Iterable[str], cutoff: float = 0.6) -> str:
+    close = _close(value, known, cutoff)
+    return f"; did you mean {close!r}?" if close else ""
+
+
+# --- stage 2: the JSON Schema -------------------------------------------------------------------------------------
+
+
+def schema_problems(doc: YamlDocument) -> list[str]:
+    """Every way `doc` breaks the scenario schema, the best match first and the rest in file order."""
+    errors = list(validator(SCHEMA).iter_errors(doc.data))
+    if not errors:
+        return []
+    top = best_match(errors)
+    while top is not None and top.parent is not None:
+        top = top.parent
+    type_paths = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    errors.sort(key=lambda e: (e is not top, doc.position(tuple(e.absolute_path)), str(e.validator)))
+    problems: dict[str, None] = {}  # ordered, without repeats
+    for err in errors:
+        path = tuple(err.absolute_path)
+        if err.validator != "type" and path in type_paths:
+            continue  # the type error says it all
+        problems.update(dict.fromkeys(_explain(err, doc)))
+    return list(problems)
+
+
+@cache
+def _root_schema() -> dict[str, Any]:
+    return load_schema(SCHEMA)
+
+
+def _resolve(schema: Any) -> dict[str, Any]:
+    """`schema` with a local `$ref` followed (titles and descriptions beside the $ref win)."""
+    if not isinstance(schema, dict):
+        return {}
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = _root_schema()
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return {**_resolve(target), **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _explain(err: ValidationError, doc: YamlDocument) -> list[str]:
+    path: JsonPath = tuple(err.absolute_path)
+    where = doc.location(path)
+    name = format_path(path)
+    schema = _resolve(err.schema)
+    kw, value, inst = err.validator, err.validator_value, err.instance
+    expected = schema.get("x-expected")
+    found = _describe(inst, path)
+    if kw == "required":
+        out = []
+        known = list(schema.get("properties", {}))
+        # a missing field that an unknown key is a misspelling of is explained by the unknown-field problem
+        typos = {_close(key, known) for key in inst if key not in known} if isinstance(inst, dict) else set()
+        for missing in value:
+            if isinstance(inst, dict) and missing not in inst and missing not in typos:
+                sub = _resolve(schema.get("properties", {}).get(missing))
+                if sub.get("x-expected"):
+                    hint = f"; expected {sub['x-expected']}"
+                else:
+                    hint = f". {sub['description']}" if sub.get("description") else ""
+                out.append(f"{where}: {format_path((*path, missing))}: required field is missing{hint}")
+        return out
+    if kw == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(schema.get("properties", {}))
+        out = []
+        for key in inst:
+            if key in allowed:
+                continue
+            hint = _did_you_mean(key, allowed) or f"; expected one of: {', '.join(sorted(allowed))}"
+            out.append(f"{doc.location((*path, key), key=True)}: {format_path((*path, key))}: "
+                       f"unknown field {_clip(repr(key), 40)}{hint}")
+        return out
+    if kw in ("anyOf", "oneOf"):
+        specific = sorted(_branch_errors(err), key=lambda e: doc.position(tuple(e.absolute_path)))
+        if specific:
+            return [problem for leaf in specific for problem in _explain(leaf, doc)]
+        if expected:
+            if isinstance(inst, dict):
+                named = sorted(k for k in inst if k in _mentioned(value))
+                found = "fields " + ", ".join(named) if named else "none of them"
+            return [f"{where}: {name}: expected {expected}, found {found}"]
+    if kw in ("enum", "const"):
+        allowed_values = value if kw == "enum" else [value]
+        shown = ", ".join(str(v) for v in allowed_values)
+        what = schema.get("x-what")
+        hint = _did_you_mean(inst, [str(v) for v in allowed_values], 0.5) if isinstance(inst, str) else ""
+        if what and isinstance(inst, str):
+            return [f"{where}: {name}: unknown {what} {found}{hint} (expected one of: {shown})"]
+        return [f"{where}: {name}: expected one of {shown}, found {found}{hint}"]
+    if kw == "type":
+        types = [str(t) for t in value] if isinstance(value, list) else [str(value)]
+        words = expected or " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+        return [f"{where}: {name}: expected {words}, found {found}"]
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return [f"{where}: {name}: expected {expected or _range_words(schema)}, found {found}"]
+    if kw in ("minItems", "maxItems") and isinstance(inst, list):
+        noun = _ITEM_NOUNS.get(str(path[-1]) if path else "", "items")
+        bound = "at least" if kw == "minItems" else "at most"
+        return [f"{where}: {name}: expected {bound} {value} {noun}, found {len(inst)}"]
+    if kw in ("minLength", "maxLength") and isinstance(inst, str):
+        bound = "at least" if kw == "minLength" else "at most"
+        return [f"{where}: {name}: expected {bound} {value} characters, found {len(inst)}"]
+    if kw == "uniqueItems" and isinstance(inst, list):
+        seen: set[str] = set()
+        dup = None
+        for item in inst:
+            item_key = json.dumps(item, sort_keys=True, default=str)
+            if item_key in seen:
+                dup = item
+                break
+            seen.add(item_key)
+        return [f"{where}: {name}: items must be unique; {_describe(dup, path)} is listed more than once"]
+    if kw == "pattern":
+        return [f"{where}: {name}: expected {expected or 'text matching ' + str(value)}, found {found}"]
+    if any(part in _REDACTED_KEYS for part in path if isinstance(part, str)):
+        return [f"{where}: {name}: invalid value (not shown: it may be a secret)"]
+    if expected:
+        return [f"{where}: {name}: expected {expected}, found {found}"]
+    return [f"{where}: {name}: {_clip(err.message, 200)}"]
+
+
+def _branch_errors(err: ValidationError) -> list[ValidationError]:
+    """For a failed anyOf/oneOf: the errors of the first branch whose type fits the value, when they say more
+    than "wrong type" (risk: "hihg" -> the preset enum; risk: {phone_per_h: -1} -> the mapping's fields)."""
+    here = list(err.absolute_path)
+    by_branch: dict[int, list[ValidationError]] = {}
+    for sub in err.context or ():
+        by_branch.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    for _, subs in sorted(by_branch.items()):
+        if any(s.validator == "type" and list(s.absolute_path) == here for s in subs):
+            continue  # this branch is for another type of value
+        useful = [s for s in subs if s.validator not in ("required", "not", "anyOf", "oneOf") or s.context]
+        if useful and len(useful) == len(subs):
+            return useful
+    return []
+
+
+def _mentioned(branches: Any) -> set[str]:
+    """Property names the `required` lists of oneOf/anyOf branches talk about."""
+    names: set[str] = set()
+    stack: list[Any] = [branches]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            names.update(n for n in item.get("required", []) if isinstance(n, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return names
+
+
+def _range_words(schema: Mapping[str, Any]) -> str:
+    noun = "a whole number" if schema.get("type") == "integer" else "a number"
+    low = schema.get("minimum")
+    high = schema.get("maximum")
+    if high is not None and high > 1e12:  # a technical bound (the seed's 2**63 - 1), not worth showing
+        high = None
+    if low is not None and high is not None:
+        return f"{noun} from {low:g} to {high:g}"
+    parts = []
+    if low is not None:
+        parts.append(f">= {low:g}")
+    if schema.get("exclusiveMinimum") is not None:
+        parts.append(f"> {schema['exclusiveMinimum']:g}")
+    if high is not None:
+        parts.append(f"<= {high:g}")
+    if schema.get("exclusiveMaximum") is not None:
+        parts.append(f"< {schema['exclusiveMaximum']:g}")
+    return f"{noun} {' and '.join(parts)}"
+
+
+# --- stage 3: semantics, and building the dataclasses --------------------------------------------------------
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone name, by its lower-case form."""
+    return {name.lower(): name for name in available_timezones()}
+
+
+def _distance_km(a: LatLon, b: LatLon) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _latlon(data: Mapping[str, Any]) -> LatLon:
+    return LatLon(float(data["lat"]), float(data["lon"]))
+
+
+class _Builder:
+    """Checks a schema-valid document and builds the Scenario; collects every problem before raising."""
+
+    def __init__(self, doc: YamlDocument, env: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.env = env
+        self.problems: list[tuple[tuple[int, int], str]] = []
+
+    def problem(self, path: JsonPath, message: str, *, key: bool = False) -> None:
+        position = self.doc.position(path, key=key)
+        self.problems.append((position, f"{self.doc.location(path, key=key)}: {format_path(path)}: {message}"))
+
+    def duration(self, path: JsonPath, value: Any, *, minimum: float = 0.0, default: float = 0.0) -> float:
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return default
+        if seconds < minimum:
+            self.problem(path, f"must be at least {format_duration(minimum)}, found {format_duration(seconds)}")
+            return default
+        if seconds > MAX_DURATION_S:
+            self.problem(path, f"must be at most {format_duration(MAX_DURATION_S)}, found {format_duration(seconds)}")
+            return default
+        return seconds
+
+    def scenario(self) -> Scenario:
+        data = self.doc.data
+        region, city_zone = self.region(data["region"])
+        zone_name = self.timezone(data.get("timezone"), city_zone)
+        start = self.start(data["start"], zone_name)
+        duration = self.duration(("duration",), data["duration"], default=1.0)
+        if duration <= 0:
+            self.problem(("duration",), "must be more than 0s")
+        report = self.intervals(("report_intervals",), data.get("report_intervals", {}), ReportIntervals())
+        groups = tuple(self.group(("fleet", i), g, report, duration) for i, g in enumerate(data["fleet"]))
+        self.unique_names("fleet", data["fleet"], "group")
+        geofences = tuple(self.geofence(("geofences", i), g, region) for i, g in enumerate(data.get("geofences", [])))
+        self.unique_names("geofences", data.get("geofences", []), "geofence")
+        injections = tuple(self.injection(("injections", i), inj, groups, duration)
+                           for i, inj in enumerate(data.get("injections", [])))
+        delivery = self.delivery(data.get("delivery", {}))
+        if self.problems:
+            self.problems.sort(key=lambda item: item[0])
+            raise ScenarioError(message for _, message in self.problems)
+        return Scenario(
+            name=data["name"], seed=int(data["seed"]), start=start, timezone=zone_name or "UTC",
+            duration_s=duration, region=region, groups=groups, geofences=geofences,
+            injections=tuple(i for i in injections if i is not None), delivery=delivery,
+            description=data.get("description", ""), source=self.doc.source,
+        )
+
+    def region(self, data: Mapping[str, Any]) -> tuple[Region, str | None]:
+        if "city" in data:
+            city = CITIES[data["city"]]
+            return Region(city.name, city.center, city.radius_km), city.timezone
+        return Region(data.get("name", "custom"), _latlon(data["center"]), float(data["radius_km"])), None
+
+    def timezone(self, name: str | None, city_zone: str | None) -> str | None:
+        if name is None:
+            if city_zone is None:
+                self.problem(("timezone",), "required when the region is not a named city (an IANA name such as "
+                             "America/Sao_Paulo or UTC)")
+            return city_zone
+        zones = _zones()
+        if name not in zones.values():
+            hint = _did_you_mean(name, zones.values(), 0.7)
+            self.problem(("timezone",), f"unknown time zone {_clip(repr(name), 70)}{hint} (expected an IANA name "
+                         "such as America/Sao_Paulo, Europe/Vienna or UTC)")
+            return None
+        return name
+
+    def start(self, text: str, zone_name: str | None) -> float:
+        path = ("start",)
+        try:
+            moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
+        except ValueError as exc:
+            self.problem(path, f"not a valid date-time: {exc}")
+            return 0.0
+        if not 1971 <= moment.year <= 2100:
+            self.problem(path, f"the year must be between 1971 and 2100, found {moment.year}")
+            return 0.0
+        if moment.tzinfo is None:
+            if zone_name is None:
+                return 0.0  # the time zone problem is already reported
+            zone = ZoneInfo(zone_name)
+            local = moment.replace(tzinfo=zone)
+            if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+                self.problem(path, f"{text} does not exist in {zone_name} (the clocks skip it for daylight saving "
+                             "time); pick another time or give an explicit offset")
+            moment = local
+        return moment.timestamp()
+
+    def intervals(self, path: JsonPath, data: Mapping[str, Any], base: ReportIntervals) -> ReportIntervals:
+        fields = {"moving": "moving_s", "parked": "parked_s", "heartbeat": "heartbeat_s"}
+        changes = {attr: self.duration((*path, key), data[key], minimum=MIN_INTERVAL_S, default=getattr(base, attr))
+                   for key, attr in fields.items() if key in data}
+        return dataclasses.replace(base, **changes)
+
+    def risk(self, path: JsonPath, data: Any) -> RiskProfile:
+        if isinstance(data, str):
+            return RISK_PRESETS[data]
+        preset = RISK_PRESETS[data.get("preset", "medium")]
+        overrides = {k: float(v) for k, v in data.items() if k != "preset"}
+        return dataclasses.replace(preset, name="custom" if overrides else preset.name, **overrides)
+
+    def group(self, path: JsonPath, data: Mapping[str, Any], report: ReportIntervals, duration: float) -> FleetGroup:
+        features = frozenset(data.get("features", []))
+        setpoint = data.get("reefer_setpoint")
+        if setpoint is not None and "reefer" not in features:
+            self.problem((*path, "reefer_setpoint"), "only for groups with the reefer feature; add reefer to "
+                         "features or remove reefer_setpoint", key=True)
+        shift = data.get("shift", {})
+        shift_start = self.duration((*path, "shift", "start"), shift.get("start", 0))
+        shift_len = self.duration((*path, "shift", "length"), shift.get("length", 8 * 3600), default=8 * 3600.0)
+        if "length" in shift and shift_len <= 0:
+            self.problem((*path, "shift", "length"), "must be more than 0s")
+        if shift_start and duration and shift_start >= duration:
+            self.problem((*path, "shift", "start"), f"the shift starts at {format_duration(shift_start)}, after the "
+                         f"scenario ends ({format_duration(duration)}): the group would never drive")
+        return FleetGroup(
+            name=data["name"], count=int(data["count"]), provider=data["provider"], profile=data["profile"],
+            features=features,
+            risk=self.risk((*path, "risk"), data.get("risk", "medium")),
+            report=self.intervals((*path, "report_intervals"), data.get("report_intervals", {}), report),
+            stops_per_trip=int(data.get("stops_per_trip", 4)),
+            dwell_s=self.duration((*path, "dwell"), data.get("dwell", 600), default=600.0),
+            shift_start_s=shift_start, shift_s=shift_len,
+            face_mismatch_share=float(data.get("face_mismatch_share", 0.05)),
+            offline_per_day=float(data.get("offline_per_day", 0.5)),
+            reefer_setpoint_c=None if setpoint is None else float(setpoint),
+        )
+
+    def unique_names(self, field: str, items: list[Any], what: str) -> None:
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            name = item["name"]
+            if name in first:
+                line, _ = self.doc.position((field, first[name], "name"))
+                self.problem((field, i, "name"), f"duplicate {what} name {_clip(repr(name))} (first used at line "
+                             f"{line}); {what} names must be unique")
+            else:
+                first[name] = i
+
+    def geofence(self, path: JsonPath, data: Mapping[str, Any], region: Region) -> Geofence:
+        name = data["name"]
+        if "circle" in data:
+            center = _latlon(data["circle"]["center"])
+            fence = Geofence(name, "circle", center=center, radius_m=float(data["circle"]["radius_m"]))
+            points: tuple[LatLon, ...] = (center,)
+            where: JsonPath = (*path, "circle", "center")
+        else:
+            fence = Geofence(name, "polygon", points=tuple(_latlon(p) for p in data["polygon"]))
+            points, where = fence.points, (*path, "polygon")
+            distinct = {(round(p.lat, 7), round(p.lon, 7)) for p in points}
+            if len(distinct) < 3:
+                self.problem(where, f"a polygon needs at least 3 distinct points, found {len(distinct)}")
+        far = max((_distance_km(region.center, p) for p in points), default=0.0)
+        if far > region.radius_km + GEOFENCE_MARGIN_KM:
+            self.problem(where, f"lies {far:.0f} km from the centre of the region ({region.name}, radius "
+                         f"{region.radius_km:g} km): no vehicle gets there (latitude and longitude swapped?)")
+        return fence
+
+    def injection(self, path: JsonPath, data: Mapping[str, Any], groups: tuple[FleetGroup, ...],
+                  duration: float) -> Injection | None:
+        group_name, _, number = data["device"].rpartition("/")
+        event = data["event"]
+        at = self.duration((*path, "at"), data["at"])
+        ok = True
+        group = next((g for g in groups if g.name == group_name), None)
+        index = int(number) if len(number) <= 9 else 10**9  # int() refuses very long digit strings
+        if group is None:
+            known = [g.name for g in groups]
+            self.problem((*path, "device"), f"no fleet group named {_clip(repr(group_name))}"
+                         f"{_did_you_mean(group_name, known)} (groups: {', '.join(known)})")
+            ok = False
+        elif index < 1:
+            self.problem((*path, "device"), f"device numbers start at 1: {group_name}/1 to {group_name}/{group.count}")
+            ok = False
+        elif index > group.count:
+            self.problem((*path, "device"), f"group {group_name!r} has {group.count} device"
+                         f"{'s' if group.count != 1 else ''} ({group_name}/1 to {group_name}/{group.count}); "
+                         f"there is no {group_name}/{_clip(number, 20)}")
+            ok = False
+        if duration and at >= duration:
+            self.problem((*path, "at"), f"{format_duration(at)} is not before the end of the scenario "
+                         f"(duration {format_duration(duration)})")
+            ok = False
+        length = 0.0
+        if event in EVENTS_NEEDING_DURATION:
+            if "duration" not in data:
+                self.problem(path, f"event {event!r} needs a duration, e.g. duration: 10m")
+                ok = False
+            else:
+                length = self.duration((*path, "duration"), data["duration"])
+                if length <= 0:
+                    self.problem((*path, "duration"), f"event {event!r} needs a duration of more than 0s")
+                    ok = False
+        elif "duration" in data:
+            self.problem((*path, "duration"), f"event {event!r} is instantaneous and takes no duration", key=True)
+            ok = False
+        if group is not None and event == "theft" and group.profile != "e-bike":
+            self.problem((*path, "event"), f"theft is reported by e-bike trackers; group {group_name!r} is a "
+                         f"{group.profile}")
+            ok = False
+        if group is not None and event == "reefer_fault" and "reefer" not in group.features:
+            self.problem((*path, "event"), f"reefer_fault needs the reefer feature; group {group_name!r} has none")
+            ok = False
+        return Injection(at, group_name, index, event, length) if ok else None
+
+    def delivery(self, data: Mapping[str, Any]) -> Delivery:
+        rate = Rate("realtime")
+        if "rate" in data:
+            try:
+                rate = parse_rate(data["rate"])
+            except ValueError as exc:
+                self.problem(("delivery", "rate"), str(exc))
+        faults_data = dict(data.get("faults", {}))
+        faults = Faults(
+            **{k: float(v) for k, v in faults_data.items() if k not in ("reorder_window", "delay", "jitter")},
+            reorder_window=int(faults_data.get("reorder_window", 0)),
+            delay_ms=1000 * self.duration(("delivery", "faults", "delay"), faults_data.get("delay", 0)),
+            jitter_ms=1000 * self.duration(("delivery", "faults", "jitter"), faults_data.get("jitter", 0)),
+        )
+        settings = {name: MappingProxyType(self.provider_settings(("delivery", "providers", name), name, values))
+                    for name, values in data.get("providers", {}).items()}
+        return Delivery(rate=rate, faults=faults, providers=MappingProxyType(settings))
+
+    def provider_settings(self, path: JsonPath, provider: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in data.items() if k not in SECRET_KEYS and k.removesuffix("_env") not in SECRET_KEYS}
+        signer = get_signer(PROVIDERS[provider].signing)
+        for key in SECRET_KEYS:
+            env_key = f"{key}_env"
+            if key in data and env_key in data:
+                self.problem((*path, env_key), f"give either {key} or {env_key}, not both", key=True)
+                continue
+            text: Any = data.get(key)
+            where = (*path, key)
+            if env_key in data:
+                where = (*path, env_key)
+                variable = data[env_key]
+                if not isinstance(variable, str):
+                    self.problem(where, f"expected an environment variable name, found {_describe(variable)}")
+                    continue
+                text = self.env.get(variable)
+                if text is None:
+                    if _ENV_NAME.fullmatch(variable):
+                        self.problem(where, f"environment variable {variable} is not set")
+                    else:  # not a conventional name: it may be the secret itself, so it is not repeated
+                        self.problem(where, f"the environment variable named here is not set (is this the "
+                                     f"secret itself? put a secret in {key}, or better, its variable's name in "
+                                     f"{env_key})")
+                    continue
+            elif key not in data:
+                continue
+            if not isinstance(text, str):
+                self.problem(where, f"expected text, found {_describe(text, where)}")
+                continue
+            if "secret" in out:
+                self.problem(where, "give only one secret per provider", key=True)
+                continue
+            try:
+                out["secret"] = signer.parse_secret(text)
+            except SecretError as exc:  # the signer's message never quotes the secret
+                self.problem(where, str(exc))
+        return out

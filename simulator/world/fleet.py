@@ -1,0 +1,88 @@
+"""Devices and drivers: identities in every vendor's format, built once per scenario from the seed.
+
+Pools (names, plates) are drawn at start-up only, never per event.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..core import ids
+from ..schemagen.hints import FIRST_NAMES, LAST_NAMES
+
+_LABELS = {"car": "Car", "van": "Van", "truck": "Truck", "bus": "Bus", "e-bike": "Bike"}
+
+
+@dataclass(frozen=True)
+class Driver:
+    id: int
+    name: str
+    rfid: str  # 8 upper-case hex digits
+    face_id: str
+    samsara_id: int
+
+
+@dataclass(frozen=True)
+class Device:
+    key: str  # "<group>/<n>", 1-based: how scenarios and reports name it
+    group: str
+    index: int
+    provider: str
+    profile: str
+    features: frozenset[str]
+    label: str  # "Truck 12"
+    plate: str
+    vin: str
+    imei: str
+    mettax_id: str  # 12 digits
+    traccar_id: int
+    samsara_id: int
+    serial: str  # Samsara gateway serial
+    object_id: str  # SmartGPS SGO-<plate>
+    tz_offset_s: int  # the device's time zone (MettaX reportCt is local wall-clock time)
+    clock_skew_s: float  # device clock minus gateway clock
+
+
+def tz_offset(timezone: str, at: float) -> int:
+    offset = datetime.fromtimestamp(at, ZoneInfo(timezone)).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
+
+
+def make_driver(rng: random.Random, number: int) -> Driver:
+    return Driver(
+        id=number,
+        name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        rfid=ids.hex_string(rng, 8, upper=True),
+        face_id=str(rng.randint(1, 99999)),
+        samsara_id=rng.randint(10**5, 10**7),
+    )
+
+
+def make_device(
+    rng: random.Random, *, group: str, index: int, number: int, provider: str, profile: str,
+    features: frozenset[str], tz_offset_s: int,
+) -> Device:
+    plate = ids.plate_br(rng)
+    serial = "G" + "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
+    return Device(
+        key=f"{group}/{index}",
+        group=group,
+        index=index,
+        provider=provider,
+        profile=profile,
+        features=features,
+        label=f"{_LABELS.get(profile, 'Vehicle')} {number}",
+        plate=plate,
+        vin=ids.vin(rng),
+        imei=ids.imei(rng),
+        mettax_id=ids.mettax_device_id(rng),
+        traccar_id=number,
+        samsara_id=rng.randint(10**14, 10**15 - 1),
+        serial=serial,
+        object_id="SGO-" + plate.replace("-", ""),
+        tz_offset_s=tz_offset_s,
+        clock_skew_s=round(rng.uniform(-2.0, 2.0), 3),
+    )

@@ -1,0 +1,502 @@
+"""A synthetic street network for a region, and routes over it.
+
+The network is a rotated street grid laid over a disc of `radius_km` around the region centre: grid lines
+200–400 m apart (blocks of different sizes, like a real city), junctions jittered by a few metres so streets
+are not ruler-straight, and every few lines an arterial. Streets have 30/40/50 km/h limits, arterials
+60/70/80 km/h. Each line is one named road, so a route reads like "down Oak Street, left on 3rd Avenue".
+
+Routing is A* over (junction, heading) states: edge cost is travel time at the limit (streets weighted up so
+drivers prefer arterials), plus a penalty per turn so routes do not staircase through the grid. It runs once
+per trip, never per event; results are cached per (from, to) pair.
+
+Pure: randomness only from the `random.Random` passed in; the same seed gives the same network and routes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import math
+import random
+from dataclasses import dataclass
+
+from ..scenario.model import LatLon
+from .geo import LocalProjection, angle_diff_deg, haversine_m, initial_bearing_deg
+
+BLOCK_MIN_M = 200.0
+BLOCK_MAX_M = 400.0
+JITTER_M = 6.0  # 1-σ displacement of a junction from its ideal grid position
+JITTER_MAX_M = 15.0
+ARTERIAL_EVERY = (4, 6)  # an arterial every 4 to 6 grid lines (≈ 1–2 km)
+STREET_LIMITS = ((30.0, 2), (40.0, 3), (50.0, 5))  # (km/h, weight)
+ARTERIAL_LIMITS = ((60.0, 4), (70.0, 4), (80.0, 2))
+STREET_COST_FACTOR = 1.25  # routing prefers arterials: a street minute "costs" 1.25 minutes
+TURN_PENALTY_S = 10.0  # routing cost of a left/right turn
+UTURN_PENALTY_S = 120.0  # only when nothing else works (dead ends at the region's rim)
+HEURISTIC_KMH = 75.0  # A* heuristic speed (see RoadNetwork.__init__)
+_ROUTE_CACHE_MAX = 4096
+
+STREET = "street"
+ARTERIAL = "arterial"
+
+_WORDS = (
+    "Oak", "Maple", "Cedar", "Pine", "Elm", "Birch", "Willow", "Chestnut", "Walnut", "Aspen", "Laurel", "Magnolia",
+    "Acacia", "Cypress", "Poplar", "Spruce", "Juniper", "Hawthorn", "Linden", "Sycamore", "Palm", "Olive", "Ivy",
+    "Rose", "Lily", "Orchid", "Jasmine", "Lotus", "Harbor", "River", "Lake", "Hill", "Valley", "Meadow", "Forest",
+    "Park", "Garden", "Market", "Mill", "Bridge", "Church", "School", "Station", "College", "Union", "Liberty",
+    "Franklin", "Lincoln", "Madison", "Jefferson", "Jackson", "Monroe", "Hamilton", "Adams", "Grant", "Sherman",
+    "Sunset", "Sunrise", "Highland", "Central", "Spring", "Summer", "Autumn", "Winter", "Lakeview", "Riverside",
+)
+_STREET_SUFFIX = ("Street", "Road", "Lane", "Way", "Drive")
+_ARTERIAL_SUFFIX = ("Avenue", "Boulevard", "Parkway")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One edge of a route, junction to junction."""
+
+    start: LatLon
+    end: LatLon
+    length_m: float
+    bearing_deg: float  # initial bearing start → end, [0, 360)
+    limit_kmh: float
+    road: str
+    road_class: str  # street | arterial
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A path through the network.
+
+    `turn_angles[k]` is the signed deflection (degrees, positive = right turn, (-180, 180]) at the junction
+    between `segments[k]` and `segments[k + 1]`; `controlled[k]` says whether that junction has a traffic
+    light (two arterials) or a give-way (a street entering an arterial), where the driver may have to stop.
+    `cum_m[k]` is the distance from the start to the beginning of segment k; `cum_m[-1] == length_m`.
+    A route from a node to itself has no segments."""
+
+    nodes: tuple[int, ...]
+    segments: tuple[Segment, ...]
+    turn_angles: tuple[float, ...]
+    controlled: tuple[bool, ...]
+    cum_m: tuple[float, ...]
+    start: LatLon
+    end: LatLon
+
+    @property
+    def length_m(self) -> float:
+        return self.cum_m[-1]
+
+    @property
+    def free_flow_s(self) -> float:
+        """Travel time at exactly the limits, ignoring corners and stops (a lower bound for planning)."""
+        return sum(s.length_m / (s.limit_kmh / 3.6) for s in self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    length_m: float
+    limit_kmh: float
+    road: str
+    road_class: str
+    cost_s: float
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _weighted(rng: random.Random, table: tuple[tuple[float, int], ...]) -> float:
+    return rng.choices([v for v, _ in table], weights=[w for _, w in table])[0]
+
+
+def _lines(rng: random.Random, reach: float, lo: float, hi: float) -> list[float]:
+    """Grid line positions covering [-reach, reach], spaced uniformly in [lo, hi], randomly phased."""
+    first = rng.uniform(-0.5, 0.5) * hi
+    pos = [first]
+    while pos[-1] < reach:
+        pos.append(pos[-1] + rng.uniform(lo, hi))
+    neg: list[float] = []
+    p = first
+    while p > -reach:
+        p -= rng.uniform(lo, hi)
+        neg.append(p)
+    return neg[::-1] + pos
+
+
+class RoadNetwork:
+    """A rotated, jittered street grid over the disc of `radius_km` around `center`.
+
+    Nodes are junctions, identified by ints 0..node_count-1."""
+
+    def __init__(self, center: LatLon, radius_km: float, rng: random.Random) -> None:
+        if not radius_km > 0.0:
+            raise ValueError(f"radius_km must be positive, got {radius_km}")
+        self.center = center
+        self.radius_m = radius_km * 1000.0
+        self.proj = LocalProjection(center)
+        radius = self.radius_m
+        # small regions get proportionally smaller blocks so there is still a grid to drive on
+        scale = min(1.0, radius / 1500.0)
+        lo, hi = BLOCK_MIN_M * scale, BLOCK_MAX_M * scale
+        jitter_sd, jitter_max = JITTER_M * scale, JITTER_MAX_M * scale
+        self.rotation_deg = rng.uniform(0.0, 90.0)
+        rot = math.radians(self.rotation_deg)
+        self._cos, self._sin = math.cos(rot), math.sin(rot)
+        us = _lines(rng, radius, lo, hi)
+        vs = _lines(rng, radius, lo, hi)
+        self._us, self._vs = us, vs
+
+        def line_attrs(count: int, numbered: bool) -> tuple[list[bool], list[str], list[float]]:
+            every = rng.randint(*ARTERIAL_EVERY)
+            phase = rng.randrange(every)
+            arterial = [(k - phase) % every == 0 for k in range(count)]
+            words = list(_WORDS)
+            rng.shuffle(words)
+            names: list[str] = []
+            used: set[str] = set()
+            for k in range(count):
+                if numbered:
+                    name = f"{_ordinal(k + 1)} {'Avenue' if arterial[k] else 'Street'}"
+                else:
+                    suffixes = _ARTERIAL_SUFFIX if arterial[k] else _STREET_SUFFIX
+                    base = f"{words[k % len(words)]} {suffixes[rng.randrange(len(suffixes))]}"
+                    name, n = base, 2
+                    while name in used:
+                        name, n = f"{base} {n}", n + 1
+                used.add(name)
+                names.append(name)
+            limits = [_weighted(rng, ARTERIAL_LIMITS if a else STREET_LIMITS) for a in arterial]
+            return arterial, names, limits
+
+        # i-lines (u constant) carry the edges between (i, j) and (i, j+1); j-lines the edges (i, j)-(i+1, j)
+        self._i_art, self._i_name, self._i_limit = line_attrs(len(us), numbered=True)
+        self._j_art, self._j_name, self._j_limit = line_attrs(len(vs), numbered=False)
+
+        # candidate junctions inside the disc, jittered
+        cand: dict[tuple[int, int], tuple[float, float]] = {}
+        for i, u in enumerate(us):
+            for j, v in enumerate(vs):
+                du = max(-jitter_max, min(jitter_max, rng.gauss(0.0, jitter_sd)))
+                dv = max(-jitter_max, min(jitter_max, rng.gauss(0.0, jitter_sd)))
+                uu, vv = u + du, v + dv
+                if uu * uu + vv * vv <= radius * radius:
+                    cand[(i, j)] = (uu, vv)
+        if not cand:  # pathological tiny radius: a single junction at the centre
+            cand[(0, 0)] = (0.0, 0.0)
+        keep = self._largest_component(cand)
+
+        self._ij: list[tuple[int, int]] = sorted(keep)
+        self._index: dict[tuple[int, int], int] = {ij: n for n, ij in enumerate(self._ij)}
+        self._gu: list[float] = []
+        self._gv: list[float] = []
+        self._lat: list[float] = []
+        self._lon: list[float] = []
+        for ij in self._ij:
+            uu, vv = cand[ij]
+            self._gu.append(uu)
+            self._gv.append(vv)
+            x, y = self._to_xy(uu, vv)
+            lat, lon = self.proj.to_latlon(x, y)
+            self._lat.append(lat)
+            self._lon.append(lon)
+
+        # flat adjacency, indexed node * 4 + direction; directions 0:+i 1:-i 2:+j 3:-j (d ^ 1 = opposite)
+        n_nodes = len(self._ij)
+        self._edges: list[_Edge] = []
+        self._nbr: list[int] = [-1] * (4 * n_nodes)  # neighbour node, -1 = none
+        self._nedge: list[int] = [-1] * (4 * n_nodes)  # edge id
+        self._ncost: list[float] = [0.0] * (4 * n_nodes)  # routing cost, seconds
+        self._nart: list[bool] = [False] * (4 * n_nodes)  # the edge is part of an arterial
+        for n, (i, j) in enumerate(self._ij):
+            for d, (di, dj) in ((0, (1, 0)), (2, (0, 1))):
+                m = self._index.get((i + di, j + dj))
+                if m is None:
+                    continue
+                if d == 0:  # along j-line j
+                    road, limit, art = self._j_name[j], self._j_limit[j], self._j_art[j]
+                else:  # along i-line i
+                    road, limit, art = self._i_name[i], self._i_limit[i], self._i_art[i]
+                length = haversine_m(self._lat[n], self._lon[n], self._lat[m], self._lon[m])
+                cost = length / (limit / 3.6) * (1.0 if art else STREET_COST_FACTOR)
+                e = len(self._edges)
+                self._edges.append(_Edge(length, limit, road, ARTERIAL if art else STREET, cost))
+                for src, dst, dd in ((n, m, d), (m, n, d ^ 1)):
+                    k = src * 4 + dd
+                    self._nbr[k], self._nedge[k], self._ncost[k], self._nart[k] = dst, e, cost, art
+        self._hub = [self._i_art[i] and self._j_art[j] for i, j in self._ij]  # two arterials cross here
+        self._i_art_idx = [k for k, a in enumerate(self._i_art) if a]
+        self._j_art_idx = [k for k, a in enumerate(self._j_art) if a]
+        max_limit = max((e.limit_kmh for e in self._edges), default=50.0)
+        # A* heuristic: Manhattan metres at a brisk arterial speed. Slightly optimistic networks-wide (so routes
+        # are within a few % of the fastest, like a driver's), and it keeps the search ~2x narrower than the
+        # strictly admissible top speed would.
+        self._h_per_m = 1.0 / (min(max_limit, HEURISTIC_KMH) / 3.6)
+        self._segments: dict[int, Segment] = {}  # built lazily per directed edge (node * 4 + direction)
+        self._points: dict[int, LatLon] = {}
+        self._cache: dict[tuple[int, int], Route] = {}
+
+    # -- geometry ----------------------------------------------------------------------------------------
+
+    def _to_xy(self, u: float, v: float) -> tuple[float, float]:
+        return u * self._cos - v * self._sin, u * self._sin + v * self._cos
+
+    def _to_uv(self, x: float, y: float) -> tuple[float, float]:
+        return x * self._cos + y * self._sin, -x * self._sin + y * self._cos
+
+    @staticmethod
+    def _largest_component(cand: dict[tuple[int, int], tuple[float, float]]) -> set[tuple[int, int]]:
+        seen: set[tuple[int, int]] = set()
+        best: set[tuple[int, int]] = set()
+        for start in sorted(cand):
+            if start in seen:
+                continue
+            comp = {start}
+            stack = [start]
+            while stack:
+                i, j = stack.pop()
+                for nb in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                    if nb in cand and nb not in comp:
+                        comp.add(nb)
+                        stack.append(nb)
+            seen |= comp
+            if len(comp) > len(best):
+                best = comp
+        return best
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    @property
+    def node_count(self) -> int:
+        return len(self._ij)
+
+    @property
+    def edge_count(self) -> int:
+        return len(self._edges)
+
+    def node_latlon(self, node: int) -> LatLon:
+        return LatLon(self._lat[node], self._lon[node])
+
+    def neighbours(self, node: int) -> list[int]:
+        return [m for m in self._nbr[node * 4: node * 4 + 4] if m >= 0]
+
+    def random_node(self, rng: random.Random) -> int:
+        """A junction chosen uniformly (junctions are spread evenly, so this is uniform over the region)."""
+        return rng.randrange(len(self._ij))
+
+    def nearest_node(self, p: LatLon) -> int:
+        """The junction closest to `p` (inside or outside the region)."""
+        x, y = self.proj.to_xy(p.lat, p.lon)
+        u, v = self._to_uv(x, y)
+        i0 = _nearest_index(self._us, u)
+        j0 = _nearest_index(self._vs, v)
+        best, best_d = -1, math.inf
+        for i in range(i0 - 2, i0 + 3):
+            for j in range(j0 - 2, j0 + 3):
+                n = self._index.get((i, j))
+                if n is not None:
+                    d = (self._gu[n] - u) ** 2 + (self._gv[n] - v) ** 2
+                    if d < best_d:
+                        best, best_d = n, d
+        if best < 0:  # far outside the grid: scan everything (rare)
+            for n in range(len(self._ij)):
+                d = (self._gu[n] - u) ** 2 + (self._gv[n] - v) ** 2
+                if d < best_d:
+                    best, best_d = n, d
+        return best
+
+    def route(self, a: int, b: int) -> Route:
+        """Fastest route from junction `a` to junction `b` (cached)."""
+        key = (a, b)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        r = self._build_route(self._search(a, b))
+        if len(self._cache) >= _ROUTE_CACHE_MAX:
+            self._cache.clear()
+        self._cache[key] = r
+        return r
+
+    # -- routing -----------------------------------------------------------------------------------------
+
+    def _zone(self, node: int) -> set[int]:
+        """Junctions of the arterial cell(s) around `node`, boundary arterials included: where a driver uses
+        streets. A node on an arterial gets the cells on both sides; at the rim the zone runs to the edge."""
+        i, j = self._ij[node]
+        i0, i1 = _around(self._i_art_idx, i, len(self._us) - 1)
+        j0, j1 = _around(self._j_art_idx, j, len(self._vs) - 1)
+        index = self._index
+        zone: set[int] = set()
+        for ii in range(i0, i1 + 1):
+            for jj in range(j0, j1 + 1):
+                n = index.get((ii, jj))
+                if n is not None:
+                    zone.add(n)
+        return zone
+
+    def _search(self, a: int, b: int) -> list[int]:
+        n_nodes = len(self._ij)
+        if not (0 <= a < n_nodes and 0 <= b < n_nodes):
+            raise IndexError(f"node out of range: {a}, {b} (network has {n_nodes})")
+        if a == b:
+            return [a]
+        # streets near both ends, arterials in between (what drivers do, and ~50x fewer states to search);
+        # the unrestricted search is the fallback for odd corners at the rim
+        path = self._astar(a, b, self._zone(a) | self._zone(b))
+        if path is None:
+            path = self._astar(a, b, None)
+        if path is None:  # cannot happen on a connected network
+            raise RuntimeError(f"no route from {a} to {b}")
+        return path
+
+    def _astar(self, a: int, b: int, local: set[int] | None) -> list[int] | None:
+        """A* over (junction, arrival direction) states with turn costs.
+
+        With `local`, streets may only be used inside `local`; elsewhere the search runs along arterials,
+        hopping straight from one arterial crossing (or local junction) to the next in one step. Without it,
+        every edge is open and U-turns are allowed at a high cost."""
+        gu, gv, hpm = self._gu, self._gv, self._h_per_m
+        nbr, ncost, nart, hub = self._nbr, self._ncost, self._nart, self._hub
+        bu, bv = gu[b], gv[b]
+        # state = node * 4 + arrival direction; the start state is -1 - a (no arrival direction, no turn cost)
+        start = -1 - a
+        g: dict[int, float] = {start: 0.0}
+        parent: dict[int, int] = {}
+        heap: list[tuple[float, float, int]] = [(0.0, 0.0, start)]
+        push, pop = heapq.heappush, heapq.heappop
+        goal: int | None = None
+        while heap:
+            _, gs, s = pop(heap)
+            if gs > g[s]:
+                continue
+            if s < 0:
+                node, d_in = -1 - s, -1
+            else:
+                node, d_in = s >> 2, s & 3
+            if node == b:
+                goal = s
+                break
+            base = node * 4
+            for d in range(4):
+                m = nbr[base + d]
+                if m < 0:
+                    continue
+                cost = gs + ncost[base + d]
+                if d_in >= 0 and d != d_in:
+                    if d == d_in ^ 1:
+                        if local is not None:
+                            continue
+                        cost += UTURN_PENALTY_S
+                    else:
+                        cost += TURN_PENALTY_S
+                if local is not None and m not in local:
+                    if not nart[base + d]:
+                        continue  # no streets away from the ends
+                    while not hub[m] and m not in local:  # straight along the arterial to the next decision
+                        k = m * 4 + d
+                        if nbr[k] < 0:
+                            break
+                        cost += ncost[k]
+                        m = nbr[k]
+                    if not hub[m] and m not in local:
+                        continue  # the arterial ends at the rim
+                t = m * 4 + d
+                if cost < g.get(t, math.inf):
+                    g[t] = cost
+                    parent[t] = s
+                    push(heap, (cost + (abs(gu[m] - bu) + abs(gv[m] - bv)) * hpm, cost, t))
+        if goal is None:
+            return None
+        states = [goal]
+        while states[-1] >= 0:
+            states.append(parent[states[-1]])
+        states.reverse()
+        path = [-1 - states[0]]
+        for s in states[1:]:
+            node, d = s >> 2, s & 3
+            m = path[-1]
+            while m != node:  # re-walk a hop (a single edge, or a straight run along an arterial)
+                m = nbr[m * 4 + d]
+                path.append(m)
+        return path
+
+    def _segment(self, n: int, m: int) -> Segment:
+        """The segment n → m, built once per directed edge and shared by every route using it."""
+        key = n * 4
+        for d in range(4):
+            if self._nbr[n * 4 + d] == m:
+                key += d
+                break
+        else:
+            raise KeyError((n, m))
+        seg = self._segments.get(key)
+        if seg is None:
+            e = self._edges[self._nedge[key]]
+            lat, lon = self._lat, self._lon
+            seg = Segment(
+                start=self._latlon(n),
+                end=self._latlon(m),
+                length_m=e.length_m,
+                bearing_deg=initial_bearing_deg(lat[n], lon[n], lat[m], lon[m]),
+                limit_kmh=e.limit_kmh,
+                road=e.road,
+                road_class=e.road_class,
+            )
+            self._segments[key] = seg
+        return seg
+
+    def _latlon(self, n: int) -> LatLon:
+        p = self._points.get(n)
+        if p is None:
+            p = self._points[n] = LatLon(self._lat[n], self._lon[n])
+        return p
+
+    def _build_route(self, path: list[int]) -> Route:
+        segs = [self._segment(n, m) for n, m in itertools.pairwise(path)]
+        cum = [0.0]
+        total = 0.0
+        for sg in segs:
+            total += sg.length_m
+            cum.append(total)
+        angles: list[float] = []
+        controlled: list[bool] = []
+        i_art, j_art, ij = self._i_art, self._j_art, self._ij
+        for k in range(len(segs) - 1):
+            angles.append(angle_diff_deg(segs[k].bearing_deg, segs[k + 1].bearing_deg))
+            i, j = ij[path[k + 1]]
+            both = i_art[i] and j_art[j]
+            one = i_art[i] or j_art[j]
+            controlled.append(both or (one and segs[k].road_class == STREET))
+        return Route(
+            nodes=tuple(path),
+            segments=tuple(segs),
+            turn_angles=tuple(angles),
+            controlled=tuple(controlled),
+            cum_m=tuple(cum),
+            start=self._latlon(path[0]),
+            end=self._latlon(path[-1]),
+        )
+
+
+def _around(arterials: list[int], k: int, last: int) -> tuple[int, int]:
+    """The nearest arterial line indices strictly below and above k (0 / last when there is none)."""
+    pos = bisect.bisect_left(arterials, k)
+    lo = arterials[pos - 1] if pos > 0 else 0
+    pos = bisect.bisect_right(arterials, k)
+    hi = arterials[pos] if pos < len(arterials) else last
+    return lo, hi
+
+
+def _nearest_index(lines: list[float], x: float) -> int:
+    """Index of the grid line closest to coordinate x (lines sorted ascending)."""
+    lo, hi = 0, len(lines) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if lines[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo > 0 and abs(lines[lo - 1] - x) < abs(lines[lo] - x):
+        return lo - 1
+    return lo

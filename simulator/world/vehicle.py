@@ -1,0 +1,550 @@
+"""One device's day: shifts, trips along the road network, parking, reports and the events that follow
+from its motion. Pure and lazy: `DeviceSim.events()` yields WorldEvents in device-time order.
+
+What makes the stream realistic is that events are derived, not drawn: speeding comes from the drive plan
+exceeding the segment limit, harsh events from accelerations above the profile's thresholds, geofence
+crossings from reported positions against geometry, fatigue from continuous driving time. Only driver
+behaviour that no physics produces (a phone in hand, a cigarette) is a Poisson process, at the group's rates.
+
+Clocks: `t` is the device's fix time (UTC). `send_t` is when the platform pushes the event: a fraction of a
+second to a few seconds later — or, for everything recorded during a coverage gap, just after the gap ends
+(`backfill=True`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..scenario.model import FleetGroup, Geofence, Injection, LatLon, Scenario
+from .events import Fix, WorldEvent
+from .fleet import Device, Driver
+from .geo import point_in_polygon
+from .motion import Drive, plan_drive
+from .profiles import VehicleProfile, get_profile
+from .roads import RoadNetwork, Route
+
+STATUS_EVERY_S = 300.0  # device health report cadence while the ignition is on
+SENSOR_EVERY_S = 300.0  # reefer probe readings
+OFFLINE_AFTER_S = 180.0  # platforms flag a device offline after this much silence
+REST_RESETS_FATIGUE_S = 900.0  # a break this long resets continuous driving time
+NOISE_M_PER_HDOP = 1.5  # horizontal GPS error (1 sigma) per unit of HDOP
+_DMS = (("phone", "phone_per_h"), ("smoking", "smoking_per_h"), ("distraction", "distraction_per_h"),
+        ("seat_belt", "seat_belt_per_h"))
+_ADAS = (("lane_departure", "lane_departure_per_h"), ("forward_collision", "forward_collision_per_h"))
+_M_PER_DEG = 111_320.0
+#: activation speeds of dashcam alerts (typical DMS/ADAS units stay silent below these)
+_MIN_ALERT_KMH = {"phone": 10.0, "smoking": 10.0, "distraction": 10.0, "seat_belt": 10.0,
+                  "lane_departure": 40.0, "forward_collision": 20.0}
+# A fixed table of standard normal deviates (seeded constant, not global random state): cheap GPS noise.
+_NORMAL_MASK = 4095
+_TABLE_RNG = random.Random(0x5EED)
+_NORMALS = tuple(_TABLE_RNG.gauss(0.0, 1.0) for _ in range(_NORMAL_MASK + 1))
+
+
+@dataclass
+class _Gap:
+    start: float
+    end: float
+    emitted: int = 0  # reports buffered on the device so far
+    flagged: bool = False  # offline event emitted
+    closed: bool = False  # online event emitted
+
+
+@dataclass
+class _State:
+    lat: float
+    lon: float
+    course: int = 0
+    odometer_m: float = 0.0
+    ignition: bool = False
+    moving: bool = False
+    speed_mps: float = 0.0
+    limit_kmh: float | None = None
+    power: bool = True
+    blocked: bool = False
+    armed: bool = False
+    battery_pct: float = 100.0
+    satellites: int = 10
+    gsm: int = 24
+    altitude_m: float = 850.0
+    driving_s: float = 0.0  # continuous driving time since the last long rest
+    fatigue_sent: bool = False
+    last_ignition_change: float = 0.0
+    inside: set[int] = field(default_factory=set)
+    reefer_c: float | None = None
+
+
+class DeviceSim:
+    def __init__(
+        self,
+        scenario: Scenario,
+        group: FleetGroup,
+        device: Device,
+        drivers: list[Driver],
+        network: RoadNetwork,
+        injections: list[Injection],
+        rng: random.Random,
+    ) -> None:
+        self.scenario = scenario
+        self.group = group
+        self.device = device
+        self.drivers = drivers
+        self.network = network
+        self.rng = rng
+        self.profile: VehicleProfile = get_profile(group.profile)
+        self.injections = sorted(injections, key=lambda i: i.at_s)
+        self._fences = [(n, fence, _containment(fence)) for n, fence in enumerate(scenario.geofences, 1)]
+        self.depot = network.random_node(rng)
+        here = network.node_latlon(self.depot)
+        self.state = _State(lat=here.lat, lon=here.lon, altitude_m=rng.uniform(20, 900),
+                            odometer_m=rng.uniform(5_000, 250_000) * 1000, satellites=rng.randint(8, 13))
+        self.state.reefer_c = group.reefer_setpoint_c if "reefer" in group.features else None
+        self.driver: Driver | None = None
+        self.seq = 0
+        self.gaps = self._draw_gaps()
+        self.reefer_fault: tuple[float, float] | None = None
+        self.reefer_alarm_sent = False
+        self.stolen = False
+        self._theft_due: Injection | None = None
+        self._clock = scenario.start
+        self._gap_i = 0
+        self._noise_i = rng.getrandbits(16) & _NORMAL_MASK
+        self._noise_stride = 3 + 2 * rng.getrandbits(8)  # odd: walks the whole table
+        self._m_to_deg_lon = 1.0 / (_M_PER_DEG * math.cos(math.radians(self.state.lat)))
+        self._rest_started = scenario.start
+        self._out: list[WorldEvent] = []
+
+    # -- scheduling helpers -------------------------------------------------------------------------------
+
+    def _draw_gaps(self) -> list[_Gap]:
+        s, rng = self.scenario, self.rng
+        gaps = [_Gap(s.start + i.at_s, s.start + i.at_s + i.duration_s) for i in self.injections
+                if i.event == "coverage_loss"]
+        rate = self.group.offline_per_day / 86_400.0
+        t = s.start
+        while rate > 0:
+            t += rng.expovariate(rate)
+            if t >= s.end:
+                break
+            gaps.append(_Gap(t, t + rng.uniform(120, 1500)))
+        gaps.sort(key=lambda g: g.start)
+        return gaps
+
+    # -- emission -------------------------------------------------------------------------------------------
+
+    def _fix(self, t: float) -> Fix:
+        """A report at time t from the current state, with GPS noise on the position.
+
+        Hot path (one call per report): noise comes from a fixed table of normal deviates walked with a
+        per-device stride instead of rng.gauss, and one uniform draw drives the satellite and GSM drift.
+        """
+        st, prof = self.state, self.profile
+        r = self.rng.random()
+        # satellites and GSM drift slowly; HDOP follows the satellite count
+        sats = st.satellites + (r < 0.08) - (r > 0.92)
+        st.satellites = sats = 16 if sats > 16 else 4 if sats < 4 else sats
+        r2 = r * 13.0 % 1.0
+        gsm = st.gsm + (r2 < 0.1) - (r2 > 0.9)
+        st.gsm = gsm = 31 if gsm > 31 else 5 if gsm < 5 else gsm
+        i = self._noise_i = (self._noise_i + self._noise_stride) & _NORMAL_MASK
+        n1, n2, n3 = _NORMALS[i], _NORMALS[(i + 1) & _NORMAL_MASK], _NORMALS[(i + 2) & _NORMAL_MASK]
+        hdop = round(0.6 + 6.0 / sats + r2 * 0.3, 1)
+        sigma = NOISE_M_PER_HDOP * hdop
+        lat = st.lat + n1 * sigma / _M_PER_DEG
+        lon = st.lon + n2 * sigma * self._m_to_deg_lon
+        if not st.power:
+            volts = 0.0
+        elif prof.has_engine and st.ignition:
+            volts = prof.charging_voltage_v + 0.3 * r2 - 0.15
+        else:
+            volts = prof.resting_voltage_v + 0.2 * r2 - 0.1
+        speed_mps = st.speed_mps
+        return Fix(
+            t, round(lat, 6), round(lon, 6), round(speed_mps * 3.6, 1), st.course,
+            round(st.altitude_m + n3 * prof.altitude_noise_m, 1), sats, hdop, True, st.ignition,
+            speed_mps > 0.5, st.odometer_m, gsm, round(volts, 2), int(st.battery_pct), st.limit_kmh,
+        )
+
+    def _emit(self, kind: str, fix: Fix, **attrs: Any) -> None:
+        t = fix.t
+        gap = None
+        gaps = self.gaps
+        while self._gap_i < len(gaps) and gaps[self._gap_i].end <= t:
+            self._gap_i += 1  # times only move forward, so passed gaps never matter again
+        if self._gap_i < len(gaps) and gaps[self._gap_i].start <= t:
+            gap = gaps[self._gap_i]
+        if kind == "offline":
+            send_t, backfill = t + OFFLINE_AFTER_S, False
+        elif gap is not None:
+            send_t = gap.end + 1.0 + 0.2 * gap.emitted  # buffered on the device, uploaded after the gap
+            gap.emitted += 1
+            backfill = True
+        else:
+            send_t, backfill = t + 0.3 + 2.2 * self.rng.random(), False
+        self.seq += 1
+        self._out.append(WorldEvent(kind, self.device, fix, send_t, self.seq, self.driver, backfill, attrs))
+
+    def _drain(self) -> Iterator[WorldEvent]:
+        out, self._out = self._out, []
+        yield from out
+
+    # -- the day --------------------------------------------------------------------------------------------
+
+    def events(self) -> Iterator[WorldEvent]:
+        s, g, rng = self.scenario, self.group, self.rng
+        day = 0
+        while True:
+            shift_start = s.start + g.shift_start_s + day * 86_400.0 + rng.uniform(-600, 600)
+            if shift_start >= s.end:
+                yield from self._park_until(s.end)
+                return
+            yield from self._park_until(max(shift_start, s.start))
+            yield from self._shift(min(shift_start + g.shift_s, s.end))
+            day += 1
+
+    def _shift(self, shift_end: float) -> Iterator[WorldEvent]:
+        g, rng, st = self.group, self.rng, self.state
+        if self.stolen:  # nobody rides a stolen bike; it keeps reporting from where the thief left it
+            yield from self._park_until(shift_end)
+            return
+        t = self._clock
+        previous = self.driver
+        self.driver = rng.choice(self.drivers)
+        fix = self._fix(t)
+        if previous is None or previous.id != self.driver.id:
+            self._emit("driver_change", fix, previous=previous.name if previous else None)
+        mismatch = rng.random() < g.face_mismatch_share
+        if "face_check" in g.features:
+            similarity = rng.randint(1500, 5500) if mismatch else rng.randint(7200, 9900)
+            self._emit("face_check", fix, matched=not mismatch, similarity=similarity,
+                       result=1 if mismatch else 0, face_id=self.driver.face_id)
+        if "rfid" in g.features:
+            card = rng.choice(self.drivers).rfid if mismatch and len(self.drivers) > 1 else self.driver.rfid
+            self._emit("rfid", fix, status="enter", card=card, matched=card == self.driver.rfid)
+        if st.armed:
+            st.armed = False
+            self._emit("disarmed", fix)
+        yield from self._drain()
+        stops = [self.network.random_node(rng) for _ in range(g.stops_per_trip)] + [self.depot]
+        here = self.network.nearest_node(LatLon(st.lat, st.lon))
+        for stop in stops:
+            if self._clock >= shift_end or self.stolen:
+                break
+            if st.blocked:
+                yield from self._park_until(shift_end)
+                break
+            self._guard(False)
+            yield from self._ignition(True)
+            yield from self._idle(rng.uniform(*self.profile.idle_before_s))
+            yield from self._drive(self.network.route(here, stop))
+            here = stop
+            idle_after = rng.uniform(*self.profile.idle_after_s)
+            if rng.random() < self.profile.long_idle_share * (1.0 + 4 * self.group.risk.harsh_share):
+                idle_after = rng.uniform(*self.profile.long_idle_s)
+            yield from self._idle(min(idle_after, max(0.0, shift_end - self._clock)))
+            yield from self._ignition(False)
+            self._guard(True)
+            yield from self._park_until(min(self._clock + g.dwell_s * rng.uniform(0.5, 1.5), shift_end))
+        fix = self._fix(self._clock)
+        if "rfid" in g.features and self.driver is not None:
+            self._emit("rfid", fix, status="exit", card=self.driver.rfid, matched=True)
+        self._guard(True)
+        yield from self._drain()
+
+    def _guard(self, armed: bool) -> None:
+        """E-bike riders arm the tracker whenever they leave the bike and disarm it to ride."""
+        if self.profile.name != "e-bike" or self.state.armed == armed:
+            return
+        self.state.armed = armed
+        self._emit("armed" if armed else "disarmed", self._fix(self._clock))
+
+    def _ignition(self, on: bool) -> Iterator[WorldEvent]:
+        st = self.state
+        if st.ignition == on:
+            return
+        t = self._clock = max(self._clock, self.scenario.start)
+        st.ignition = on
+        st.last_ignition_change = t
+        fix = self._fix(t)
+        self._emit("ignition_on" if on else "ignition_off", fix)
+        self._emit("status", fix)
+        yield from self._drain()
+
+    def _idle(self, seconds: float) -> Iterator[WorldEvent]:
+        """Engine on, standing still."""
+        if seconds <= 0:
+            return
+        start = self._clock
+        yield from self._park_until(start + seconds)
+        if seconds >= 300 and self.state.ignition:
+            self._emit("idling", self._fix(self._clock), duration_s=round(seconds))
+            yield from self._drain()
+
+    # -- standing still -------------------------------------------------------------------------------------
+
+    def _park_until(self, until: float) -> Iterator[WorldEvent]:
+        st, rep = self.state, self.group.report
+        t = self._clock
+        if until <= t:
+            return
+        every = rep.parked_s if st.ignition else rep.heartbeat_s
+        next_report = t + every
+        next_status = t + (STATUS_EVERY_S if st.ignition else every)
+        next_sensor = t + SENSOR_EVERY_S if st.reefer_c is not None else math.inf
+        while True:
+            point_t = min(next_report, next_status, next_sensor, self._next_scheduled(t), until)
+            if point_t >= until:
+                break
+            t = self._clock = point_t
+            self._run_scheduled(t, moving=False)
+            if self._theft_due is not None:
+                yield from self._drain()
+                yield from self._theft(self._theft_due)
+                yield from self._park_until(until)  # parked again wherever the thief left it
+                return
+            if t >= next_sensor:
+                self._reefer_reading(t)
+                next_sensor += SENSOR_EVERY_S
+            if t >= next_status:
+                self._emit("status", self._fix(t))
+                next_status += STATUS_EVERY_S if st.ignition else every
+            if t >= next_report:
+                self._emit("position", self._fix(t))
+                next_report += every
+            if st.driving_s and t - self._rest_started >= REST_RESETS_FATIGUE_S:
+                st.driving_s, st.fatigue_sent = 0.0, False
+            yield from self._drain()
+        self._clock = until
+
+    # -- driving --------------------------------------------------------------------------------------------
+
+    def _drive(self, route: Route) -> Iterator[WorldEvent]:
+        st, g, rng = self.state, self.group, self.rng
+        drive: Drive = plan_drive(route, self.profile, g.risk, rng)
+        t0 = self._clock
+        end = min(t0 + drive.duration_s, self.scenario.end)
+        points: list[tuple[float, int, str, dict[str, Any]]] = []  # (t, order, kind, attrs)
+        every = g.report.moving_s
+        k = 1
+        while t0 + k * every < end:
+            points.append((t0 + k * every, 5, "position", {}))
+            k += 1
+        at = STATUS_EVERY_S
+        while at < drive.duration_s:
+            points.append((t0 + at, 6, "status", {}))
+            at += STATUS_EVERY_S
+        # injections and coverage-gap edges during the drive happen at their exact positions on the route
+        for inj in self.injections:
+            if t0 < self.scenario.start + inj.at_s < end:
+                points.append((self.scenario.start + inj.at_s, 0, "tick", {}))
+        for gap in self.gaps:
+            for edge in (gap.start, gap.end):
+                if t0 < edge < end:
+                    points.append((edge, 0, "tick", {}))
+        for at, kind, peak_g in drive.harsh_events:
+            points.append((t0 + at, 2, kind, {"g": round(peak_g, 2)}))
+        for t_start, t_stop, limit, top in drive.speeding_intervals:
+            points.append((t0 + t_start, 2, "speeding_start", {"limit_kmh": limit}))
+            points.append((t0 + t_stop, 2, "speeding_end",
+                           {"limit_kmh": limit, "max_kmh": round(top, 1), "duration_s": round(t_stop - t_start)}))
+        for behaviours, feature in ((_DMS, "dms"), (_ADAS, "adas")):
+            if feature in g.features:
+                for name, rate_field in behaviours:
+                    rate = getattr(g.risk, rate_field) / 3600.0
+                    at = rng.expovariate(rate) if rate > 0 else math.inf
+                    while at < drive.duration_s:
+                        points.append((t0 + at, 3, feature, {"behavior": name}))
+                        at += rng.expovariate(rate)
+        if st.reefer_c is not None:
+            at = SENSOR_EVERY_S
+            while at < drive.duration_s:
+                points.append((t0 + at, 7, "sensor", {}))
+                at += SENSOR_EVERY_S
+        points.sort(key=lambda p: (p[0], p[1]))
+        fix = self._fix(t0)
+        st.moving = True
+        self._emit("moving", fix)
+        yield from self._drain()
+        travelled = 0.0
+        for at, _order, kind, attrs in points:
+            if at >= end:
+                break
+            self._clock = at
+            state = drive.state_at(at - t0)
+            st.odometer_m += state.x_m - travelled
+            travelled = state.x_m
+            st.lat, st.lon, st.course = state.lat, state.lon, int(state.course) % 360
+            st.speed_mps, st.limit_kmh = state.speed_mps, state.limit_kmh
+            self._run_scheduled(at, moving=True)
+            if kind == "tick":
+                continue
+            if kind in ("dms", "adas") and state.speed_mps * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
+                continue  # dashcams suppress these below their activation speed
+            fix = self._fix(at)
+            if kind == "sensor":
+                self._reefer_reading(at, fix)
+            elif kind == "speeding_start":
+                self._emit(kind, fix, speed_kmh=fix.speed_kmh, **attrs)
+            else:
+                self._emit(kind, fix, **attrs)
+            if kind == "position":
+                if self._fences:
+                    self._check_geofences(fix)
+                self._check_fatigue(at - t0, fix)
+            if len(self._out) >= 64:  # hand over in batches: fewer generator hops on the hot path
+                yield from self._drain()
+        final = drive.state_at(end - t0)
+        st.odometer_m += final.x_m - travelled
+        st.lat, st.lon = final.lat, final.lon
+        st.speed_mps, st.limit_kmh = final.speed_mps, final.limit_kmh
+        st.driving_s += end - t0
+        self._clock = end
+        if end < t0 + drive.duration_s:  # the scenario ends mid-drive: nothing more to report
+            return
+        if self.profile.name == "e-bike":
+            st.battery_pct = max(3.0, st.battery_pct - final.x_m / 600.0)
+            if st.battery_pct < 20 and final.x_m > 0:
+                self._emit("low_battery", self._fix(end), battery_pct=int(st.battery_pct))
+        st.moving = False
+        st.speed_mps, st.limit_kmh = 0.0, None
+        fix = self._fix(end)
+        self._check_geofences(fix)
+        self._emit("stopped", fix)
+        self._rest_started = end
+        yield from self._drain()
+
+    def _check_fatigue(self, elapsed_s: float, fix: Fix) -> None:
+        st = self.state
+        continuous = st.driving_s + elapsed_s
+        if not st.fatigue_sent and continuous >= self.group.risk.fatigue_after_h * 3600.0:
+            st.fatigue_sent = True
+            self._emit("fatigue", fix, driving_s=round(continuous))
+
+    def _check_geofences(self, fix: Fix) -> None:
+        for number, fence, inside_fn in self._fences:
+            inside = inside_fn(fix.lat, fix.lon)
+            was = number in self.state.inside
+            if inside and not was:
+                self.state.inside.add(number)
+                self._emit("geofence_enter", fix, geofence=fence.name, geofence_id=number)
+            elif was and not inside:
+                self.state.inside.discard(number)
+                self._emit("geofence_exit", fix, geofence=fence.name, geofence_id=number)
+
+    # -- injections and sensors ------------------------------------------------------------------------------
+
+    def _next_scheduled(self, after: float) -> float:
+        start = self.scenario.start
+        for inj in self.injections:
+            if start + inj.at_s > after:
+                return start + inj.at_s
+        for gap in self.gaps:
+            if gap.start > after:
+                return gap.start
+            if gap.end > after:
+                return gap.end
+        return math.inf
+
+    def _run_scheduled(self, t: float, *, moving: bool) -> None:
+        start, st = self.scenario.start, self.state
+        while self.injections and start + self.injections[0].at_s <= t:
+            inj = self.injections.pop(0)
+            fix = self._fix(start + inj.at_s)
+            event = inj.event
+            if event == "power_cut":
+                st.power = False
+                self._emit("power_cut", fix)
+                if inj.duration_s:
+                    self.injections.append(Injection(inj.at_s + inj.duration_s, inj.group, inj.index,
+                                                     "power_restored"))
+                    self.injections.sort(key=lambda i: i.at_s)
+            elif event == "power_restored":
+                st.power = True
+                self._emit("power_restored", fix)
+            elif event in ("block", "unblock"):
+                st.blocked = event == "block"
+                self._emit(event, fix)
+            elif event == "reefer_fault":
+                self.reefer_fault = (start + inj.at_s, start + inj.at_s + inj.duration_s)
+            elif event == "collision":
+                self._emit("collision", fix, g=round(self.rng.uniform(2.5, 6.0), 2))
+            elif event == "harsh_brake":
+                self._emit("harsh_brake", fix, g=round(self.profile.harsh_brake_mps2 / 9.81 + 0.1, 2))
+            elif event == "theft" and not self.stolen:
+                self._theft_due = inj  # carried off at the next moment the bike stands parked
+            elif event in ("sos", "tamper"):
+                self._emit(event, fix)
+        for gap in self.gaps:
+            if gap.start > t:
+                break
+            long_gap = gap.end - gap.start >= OFFLINE_AFTER_S
+            if not gap.flagged:
+                gap.flagged = True
+                if long_gap:
+                    self._emit("offline", self._fix(gap.start))
+            if gap.end <= t and not gap.closed:
+                gap.closed = True
+                if long_gap:
+                    self._emit("online", self._fix(gap.end), gap_s=round(gap.end - gap.start))
+
+    def _theft(self, inj: Injection) -> Iterator[WorldEvent]:
+        """A parked e-bike carried off: it moves with its motor off, so an armed tracker raises the movement
+        alarm, and the thief's route leads away from wherever it was parked."""
+        self._theft_due = None
+        self.stolen = True
+        st = self.state
+        fix = self._fix(self._clock)
+        if st.armed:
+            self._emit("movement_alarm", fix)
+        yield from self._drain()
+        here = self.network.nearest_node(LatLon(st.lat, st.lon))
+        far = max((self.network.random_node(self.rng) for _ in range(6)),
+                  key=lambda n: abs(self.network.node_latlon(n).lat - st.lat)
+                  + abs(self.network.node_latlon(n).lon - st.lon))
+        yield from self._drive(self.network.route(here, far))
+
+    def _reefer_reading(self, t: float, fix: Fix | None = None) -> None:
+        st, g = self.state, self.group
+        if st.reefer_c is None or g.reefer_setpoint_c is None:
+            return
+        target = g.reefer_setpoint_c
+        fault = self.reefer_fault
+        if fault and fault[0] <= t <= fault[1]:
+            target += min(12.0, (t - fault[0]) / 120.0)
+        st.reefer_c += (target - st.reefer_c) * 0.5 + self.rng.gauss(0.0, 0.3)
+        fix = fix or self._fix(t)
+        self._emit("sensor", fix, temp_c=round(st.reefer_c, 1))
+        excursion = st.reefer_c - g.reefer_setpoint_c
+        if fault and fault[0] <= t and abs(excursion) > 3.0 and not self.reefer_alarm_sent:
+            self.reefer_alarm_sent = True
+            self._emit("temperature", fix, temp_c=round(st.reefer_c, 1), setpoint_c=g.reefer_setpoint_c,
+                       direction="above" if excursion > 0 else "below", duration_s=round(t - fault[0]))
+
+
+def _containment(fence: Geofence) -> Callable[[float, float], bool]:
+    """A fast inside-test for one fence: local metres for circles, a bounding box before the polygon test."""
+    if fence.kind == "circle" and fence.center is not None:
+        c_lat, c_lon = fence.center.lat, fence.center.lon
+        kx = _M_PER_DEG * math.cos(math.radians(c_lat))
+        r2 = fence.radius_m * fence.radius_m
+
+        def in_circle(lat: float, lon: float) -> bool:
+            dy = (lat - c_lat) * _M_PER_DEG
+            dx = (lon - c_lon) * kx
+            return dx * dx + dy * dy <= r2
+
+        return in_circle
+    points = fence.points
+    lat_lo, lat_hi = min(p.lat for p in points), max(p.lat for p in points)
+    lon_lo, lon_hi = min(p.lon for p in points), max(p.lon for p in points)
+
+    def in_polygon(lat: float, lon: float) -> bool:
+        if not (lat_lo <= lat <= lat_hi and lon_lo <= lon <= lon_hi):
+            return False
+        return point_in_polygon(LatLon(lat, lon), points)
+
+    return in_polygon
