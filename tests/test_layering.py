@@ -78,6 +78,7 @@ def test_wheel_ships_schemas_and_console_script(tmp_path: Path) -> None:
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "fleetsim = simulator.cli:main" in zf.read(entry_points).decode()
     shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "schemas").rglob("*.json")}
+    shipped |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "scenarios").glob("*.yaml")}
     assert shipped, "no schemas in the tree?"
     for rel in shipped:
         assert f"simulator/_data/{rel}" in names, rel
