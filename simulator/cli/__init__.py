@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..errors import EXIT_HARNESS, EXIT_USAGE, FleetsimError, UsageError
-from . import demo_cmd, gen_cmd, providers_cmd, schemas_cmd, sign_cmd
+from . import demo_cmd, gen_cmd, providers_cmd, receiver_cmd, run_cmd, schemas_cmd, sign_cmd
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen_cmd.add_parser(sub)
     sign_cmd.add_parsers(sub)
     schemas_cmd.add_parser(sub)
+    run_cmd.add_parsers(sub)
+    receiver_cmd.add_parser(sub)
     demo_cmd.add_parser(sub)
     return parser
 

@@ -1,110 +1,96 @@
-"""`fleetsim demo`: the one-minute tour with nothing to configure.
+"""`fleetsim demo`: the whole job in about thirty seconds, with nothing to configure.
 
-Generates a seeded stream for every provider kind, puts each message in its provider's envelope, signs it
-with a demo secret at the current time, then checks it the way a correct receiver would: schema-valid,
-signature verified, and a one-byte tampered copy rejected. Prints what happened per provider and kind.
+Starts the reference receiver in-process on a free port, plays the demo-city scenario (every provider, with
+delivery faults on) against it over real HTTP, then shows what happened from both sides: what fleetsim
+delivered and what the receiver made of it (duplicates caught, tampered requests rejected). Nothing is left
+running afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import time
-from dataclasses import dataclass
+import sys
 from typing import Any
 
-from ..generation import generate_payloads
-from ..providers import PROVIDERS
-from ..signing import SIGNERS, CIHeaders
-from ..validation import validate
-from .common import non_negative_int, positive_int
+import aiohttp
 
-#: demo secrets per signing profile, in the format each provider hands out
-DEMO_SECRETS = {
-    "samsara": base64.b64encode(b"fleetsim-demo-samsara-key").decode(),
-    "smartgps": "fleetsim-demo-smartgps-secret",
-    "powunity": "Bearer fleetsim-demo-psk",
-    "standard-webhooks": "whsec_" + base64.b64encode(b"fleetsim-demo-standard-key-32byte").decode(),
-    "hmac-sha256": "fleetsim-demo-hmac-secret",
-    "none": "",
-}
+from ..delivery.reports import exit_code, render_summary
+from ..delivery.runner import RunConfig, Runner
+from ..resources import scenarios_dir
+from ..scenario.durations import parse_rate
+from ..scenario.loader import load_scenario
+from ..servers.store import Store
+from .receiver_cmd import start_receiver, stop_receiver
+from .run_cmd import EXIT_INTERRUPTED, _print_progress, run_async
+
+DEMO_SCENARIO = "demo-city.yaml"
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("demo", help="generate, sign and verify a stream for every provider (no setup)")
-    p.add_argument("-n", "--count", type=positive_int, default=200, help="messages per kind (default 200)")
-    p.add_argument("--seed", type=non_negative_int, default=7)
+    p = sub.add_parser("demo", help="play the demo scenario against the built-in reference receiver (~30 s)")
+    p.add_argument("--rate", default=None, help="override the demo's rate (default x240: 2 h in 30 s)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(handler=run)
 
 
-@dataclass
-class Row:
-    provider: str
-    kind: str
-    messages: int = 0
-    body_bytes: int = 0
-    schema_valid: int = 0
-    verified: int = 0
-    tamper_rejected: int = 0
-    signed: bool = True
-    signing: str = ""
-
-
-def _tamper(body: bytes) -> bytes:
-    # flip one bit in the middle of the body: the smallest change a signature must catch
-    i = len(body) // 2
-    return body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1 :]
-
-
 def run(args: argparse.Namespace) -> int:
-    rows: list[Row] = []
-    started = time.perf_counter()
-    now = int(time.time())
-    for provider in PROVIDERS.values():
-        signer = SIGNERS[provider.signing]
-        secret_text = DEMO_SECRETS[provider.signing]
-        secrets = [signer.parse_secret(secret_text)] if secret_text else []
-        for kind, spec in provider.kinds.items():
-            if spec.channel != "webhook":
-                continue  # socket frames and API responses carry no webhook signature
-            row = Row(provider.name, kind, signed=bool(secrets) and signer.covers_body, signing=signer.name)
-            for item in generate_payloads(provider, kind, seed=args.seed, count=args.count):
-                message_id = f"demo-{provider.name}-{kind}-{item.index}"
-                env = provider.envelope(kind, item.payload, message_id=message_id, settings={})
-                headers = {**env.headers, **signer.sign(env.body, secrets, timestamp=now, message_id=message_id)}
-                row.messages += 1
-                row.body_bytes += len(env.body)
-                row.schema_valid += not validate(provider, kind, item.payload)
-                received = CIHeaders(headers)
-                row.verified += signer.verify(env.body, received, secrets, now=now, tolerance=300).ok
-                if row.signed:
-                    tampered = signer.verify(_tamper(env.body), received, secrets, now=now, tolerance=300)
-                    row.tamper_rejected += not tampered.ok
-            rows.append(row)
-    elapsed = time.perf_counter() - started
-    _print(rows, elapsed)
-    bad = [r for r in rows if r.schema_valid != r.messages or r.verified != r.messages
-           or (r.signed and r.tamper_rejected != r.messages)]
-    return 1 if bad else 0
+    scenario = load_scenario(scenarios_dir() / DEMO_SCENARIO)
+    rate = parse_rate(args.rate) if args.rate else scenario.delivery.rate
+    settings = scenario.delivery.providers
+    progress = None if args.quiet or not sys.stderr.isatty() else _print_progress
+    config = RunConfig(scenario=scenario, target="", settings=settings, rate=rate, concurrency=16,
+                       on_progress=progress)
+    runner = Runner(config)
+    receiver_view: dict[str, Any] = {}
+
+    async def main() -> None:
+        store = Store()
+        server, url = await start_receiver(settings, store)
+        print(f"fleetsim demo: {scenario.description}", file=sys.stderr)
+        print(f"reference receiver listening on {url}; delivering at {rate.describe()} "
+              f"({scenario.duration_s / 3600:g} h of traffic)\n", file=sys.stderr)
+        runner.retarget(url)
+        try:
+            await runner.run()
+            async with aiohttp.ClientSession() as session, session.get(f"{url}/state") as response:
+                receiver_view.update(await response.json())
+        finally:
+            await stop_receiver(server)
+            await store.close()
+
+    run_async(main, runner.stop)
+    if progress:
+        print(file=sys.stderr)
+    summary = runner.summary()
+    print(render_summary(summary))
+    print(render_receiver_view(summary, receiver_view))
+    if runner.interrupted:
+        return EXIT_INTERRUPTED
+    return exit_code(summary)
 
 
-def _why_unsigned(row: Row) -> str:
-    return "n/a: PSK header, body not signed" if row.signing == "powunity" else "n/a: provider signs nothing"
-
-
-def _print(rows: list[Row], elapsed: float) -> None:
-    header = ("provider", "kind", "messages", "avg bytes", "schema-valid", "signature ok", "tampered rejected")
-    table = [header]
-    for r in rows:
-        table.append((
-            r.provider, r.kind, str(r.messages), str(r.body_bytes // max(r.messages, 1)),
-            f"{r.schema_valid}/{r.messages}", f"{r.verified}/{r.messages}",
-            f"{r.tamper_rejected}/{r.messages}" if r.signed else _why_unsigned(r),
-        ))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-    total = sum(r.messages for r in rows)
-    providers = len({r.provider for r in rows})
-    print(f"\n{total} messages across {providers} providers generated, enveloped, signed and verified "
-          f"in {elapsed:.2f} s ({total / elapsed:,.0f} msg/s).")
+def render_receiver_view(summary: dict[str, Any], view: dict[str, Any]) -> str:
+    """What the receiver saw, next to what was sent: the part the HTTP status codes alone cannot show."""
+    totals = summary["totals"]
+    counts: dict[str, Any] = view.get("counts", {})
+    lines = ["", "what the reference receiver made of it:", ""]
+    header = f"{'provider':<10}{'accepted':>10}{'duplicates caught':>19}{'rejected':>10}  rejected because"
+    lines += [header, "-" * len(header)]
+    for provider, c in sorted(counts.items()):
+        rejected = c.get("rejected", {})
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "-"
+        lines.append(f"{provider:<10}{c.get('accepted', 0):>10}{c.get('duplicate', 0):>19}"
+                     f"{sum(rejected.values()):>10}  {reasons}")
+    dup_sent = totals.get("duplicates_sent", 0)
+    dup_caught = sum(c.get("duplicate", 0) for c in counts.values())
+    lines.append("")
+    lines.append(f"duplicates: fleetsim re-sent {dup_sent} events (same id, fresh signature); "
+                 f"the receiver recognised {dup_caught} deliveries as already processed")
+    for probe, p in sorted(totals.get("probes", {}).items()):
+        lines.append(f"{probe.replace('_', ' ')}: sent {p['sent']}, rejected {p['rejected_4xx']}, "
+                     f"accepted {p['accepted_2xx']}")
+    frames = summary.get("run", {}).get("websocket_frames_not_sent", 0)
+    if frames:
+        lines.append(f"({frames} PowUnity WebSocket frames are socket traffic, not webhooks: not part of this run)")
+    lines.append(f"devices with a latest position at the receiver: {view.get('devices', 0)}")
+    return "\n".join(lines)

@@ -166,15 +166,43 @@ def test_python_dash_m_and_console_script_work() -> None:
     assert proc.returncode == 2 and "unknown provider" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_demo_signs_verifies_and_catches_tampering(cli: Cli) -> None:
-    result = cli("demo", "-n", "5")
-    assert result.code == 0, result.out
-    table = [line for line in result.lines[1:] if line.strip() and "messages across" not in line]
-    rows = {tuple(line.split()[:2]): line for line in table}
-    assert ("samsara", "alert_v1") in rows and ("mettax", "rfid") in rows
-    assert "5/5" in rows[("smartgps", "event")].split()[-1]  # tampered copies rejected
-    assert "body not signed" in rows[("powunity", "webhook")]
-    assert not any(provider == "drivers_api" for provider, _ in rows)
+def test_demo_runs_against_the_reference_receiver(cli: Cli) -> None:
+    result = cli("demo", "--rate", "x3000", "--quiet")
+    assert result.code == 0, result.out + result.err
+    assert "accounting: OK" in result.out
+    assert "what the reference receiver made of it" in result.out
+    assert "tampered signature: sent" in result.out and "accepted 0" in result.out
+
+
+def test_run_writes_reports_and_exits_by_outcome(cli: Cli, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    json_path, junit_path, capture = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "c.ndjson"
+    ok = cli("run", DEMO, "--rate", "max", "--limit", "40", "--quiet", "--report", f"json:{json_path}",
+             "--report", f"junit:{junit_path}", "--capture", str(capture))
+    assert ok.code == 0, ok.out + ok.err
+    report = json.loads(json_path.read_text())
+    assert report["summary"]["totals"]["delivered"] == 40 and report["invariant"]["ok"]
+    assert ET.parse(junit_path).getroot().tag in ("testsuites", "testsuite")
+    assert len(capture.read_text().splitlines()) >= 40
+    down = cli("run", DEMO, "--target", "http://127.0.0.1:9", "--rate", "max", "--limit", "5", "--quiet",
+               "--timeout", "1")
+    assert down.code == 1 and "failed" in down.out and "Traceback" not in down.err
+
+
+def test_run_misuse(cli: Cli, tmp_path: Path) -> None:
+    bad_target = cli("run", DEMO, "--target", "ftp://x")
+    assert bad_target.code == 2 and "http://" in bad_target.err
+    bad_report = cli("run", DEMO, "--report", "jsn:out.json")
+    assert bad_report.code == 2 and "did you mean 'json'" in bad_report.err
+    bad_rate = cli("run", DEMO, "--rate", "fast")
+    assert bad_rate.code == 2 and "--rate" in bad_rate.err
+    missing = cli("replay", str(tmp_path / "none.ndjson"), "--target", "http://127.0.0.1:9")
+    assert missing.code == 2 and "no such file" in missing.err
+    garbage = tmp_path / "garbage.ndjson"
+    garbage.write_text('{"url": "http://x/samsara", "headers": {}, "body": "{}"}\nnot json\n')
+    bad_line = cli("replay", str(garbage), "--target", "http://127.0.0.1:9")
+    assert bad_line.code == 2 and f"{garbage}:2" in bad_line.err
 
 
 def test_generate_scenario_streams_records(cli: Cli) -> None:

@@ -1,0 +1,138 @@
+"""`fleetsim receiver`: run the reference webhook receiver (simulator.servers.receiver) until Ctrl-C.
+
+    fleetsim receiver [--host 127.0.0.1] [--port 8080] [--settings FILE] [--db FILE] [--max-body BYTES]
+
+Secrets come from the settings file (the same one `fleetsim run` uses) and are never printed. Without --db
+the receiver keeps its state in memory; with it, deduplication and state survive restarts.
+`start_receiver`/`stop_receiver` run it in-process on any port (0 = a free one), e.g. for the demo and tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import UsageError
+from ..servers.receiver import MAX_BODY_BYTES, RECEIVER, TOLERANCE_S, WEBHOOK_PROVIDERS, build_app
+from ..servers.store import MEMORY, Store
+from ..settings import load_settings
+from .common import non_negative_int, positive_int
+
+__all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
+
+
+def _port(text: str) -> int:
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
+    return value
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "receiver", help="run the reference webhook receiver",
+        description="Receive webhooks the way a correct receiver does: verify, deduplicate, acknowledge fast, "
+        "keep the latest state per device. POST /mettax /smartgps /samsara /powunity (or /webhooks/<provider>); "
+        "GET /state, /state/devices, /healthz.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
+    p.add_argument("--settings", metavar="FILE", help="settings file with the providers' secrets")
+    p.add_argument("--db", metavar="FILE", help="SQLite file for deduplication and state (default: in memory)")
+    p.add_argument("--max-body", type=positive_int, default=MAX_BODY_BYTES, metavar="BYTES",
+                   help=f"largest request body accepted (default {MAX_BODY_BYTES})")
+    p.add_argument("--tolerance", type=non_negative_int, default=TOLERANCE_S, metavar="SECONDS",
+                   help=f"allowed age of signed timestamps (default {TOLERANCE_S})")
+    p.set_defaults(handler=run)
+
+
+async def start_receiver(
+    settings: Mapping[str, Mapping[str, Any]], store: Store, host: str = "127.0.0.1", port: int = 0, *,
+    max_body_bytes: int = MAX_BODY_BYTES, tolerance_s: int = TOLERANCE_S,
+) -> tuple[web.AppRunner, str]:
+    """Start the receiver in this event loop; (runner, base URL such as "http://127.0.0.1:54321")."""
+    app = build_app(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s)
+    # no access log (rejections are logged by the receiver, without header values); bodies are not inflated
+    # by the server (Content-Encoding is refused with 415 instead, so no gzip bomb is ever expanded)
+    runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:  # address in use, unknown host, permission denied...
+        await runner.cleanup()
+        why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
+        raise UsageError(f"cannot listen on {host}:{port}: {why or exc}") from None
+    bound = runner.addresses[0]
+    address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
+    return runner, f"http://{address}:{bound[1]}"
+
+
+async def stop_receiver(runner: web.AppRunner) -> None:
+    """Stop listening, let requests and background processing finish, and release the port."""
+    await runner.cleanup()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover  (uvloop is not available on Windows)
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.settings).providers if args.settings else {}
+    store = Store(args.db or MEMORY)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fleetsim receiver: %(message)s"))
+    logger = logging.getLogger("fleetsim.receiver")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(args, settings, store))
+    except KeyboardInterrupt:
+        print("fleetsim receiver: stopped", file=sys.stderr)
+    finally:
+        logger.removeHandler(handler)
+    return 0
+
+
+async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]], store: Store) -> None:
+    try:
+        runner, url = await start_receiver(settings, store, args.host, args.port, max_body_bytes=args.max_body,
+                                           tolerance_s=args.tolerance)
+        try:
+            receiver = runner.app[RECEIVER]
+            endpoints = " ".join(f"/{name}" for name in WEBHOOK_PROVIDERS)
+            print(f"fleetsim receiver on {url}  POST {endpoints} (or /webhooks/<provider>)  "
+                  f"GET /state /state/devices /healthz  (db: {store.path}; Ctrl-C stops)", flush=True)
+            refused = [e.name for e in receiver.endpoints.values() if e.unconfigured]
+            if refused:
+                print(f"fleetsim receiver: warning: no secret configured for {', '.join(refused)}: their requests "
+                      "are refused with 401 (give secrets in --settings)", file=sys.stderr, flush=True)
+            open_ = [e.name for e in receiver.endpoints.values() if e.unauthenticated]
+            if open_:
+                print(f"fleetsim receiver: note: {', '.join(open_)} requests are not authenticated (no psk/token "
+                      "configured; these providers sign nothing)", file=sys.stderr, flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on Windows
+                loop.add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()  # Ctrl-C cancels this; SIGTERM sets the event
+        finally:
+            await stop_receiver(runner)
+    finally:
+        await store.close()

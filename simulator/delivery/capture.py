@@ -1,0 +1,140 @@
+"""NDJSON captures of exactly what was sent, and replaying them.
+
+One line per HTTP attempt: the request as it went on the wire (method, URL, every header, the body bytes —
+as text when it is UTF-8, else base64), when it was sent, and what came back. A capture can be edited by
+hand and replayed: `fleetsim replay CAPTURE --target URL` re-sends each request byte for byte; with
+`--resign` the signature headers are recomputed at replay time (fresh timestamps) from the settings file.
+
+Captures contain signed requests but never secrets (signatures are not secrets; PowUnity's PSK travels in
+the Authorization header, so captures of PowUnity traffic are redacted unless `--capture-secrets` is given).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+from ..errors import InputError
+from .model import Attempt
+
+REDACTED = "<redacted>"
+#: headers that carry a shared secret as-is (not a signature over the body)
+SECRET_HEADERS = frozenset({"authorization"})
+
+
+def encode_body(body: bytes) -> dict[str, str]:
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body_b64": base64.b64encode(body).decode("ascii")}
+
+
+def decode_body(record: dict[str, Any], where: str) -> bytes:
+    if "body" in record and isinstance(record["body"], str):
+        return record["body"].encode("utf-8")
+    if "body_b64" in record and isinstance(record["body_b64"], str):
+        try:
+            return base64.b64decode(record["body_b64"], validate=True)
+        except ValueError:
+            raise InputError(where, "body_b64: not valid base64") from None
+    raise InputError(where, "expected a 'body' (text) or 'body_b64' field")
+
+
+class CaptureWriter:
+    def __init__(self, path: str | Path, *, keep_secrets: bool = False) -> None:
+        self.path = Path(path)
+        self.keep_secrets = keep_secrets
+        try:
+            self._file: IO[bytes] = self.path.open("wb")
+        except OSError as exc:
+            raise InputError(str(path), f"cannot write the capture ({exc.strerror or exc})") from None
+        self.count = 0
+
+    def write(self, attempt: Attempt) -> None:
+        headers = {
+            k: (REDACTED if k.lower() in SECRET_HEADERS and not self.keep_secrets else v)
+            for k, v in attempt.request_headers.items()
+        }
+        line = {
+            "event_id": attempt.event_id,
+            "provider": attempt.provider,
+            "kind": attempt.kind,
+            "copy": attempt.copy,
+            "attempt": attempt.attempt,
+            "method": "POST",
+            "url": attempt.url,
+            "headers": headers,
+            **encode_body(attempt.request_body),
+            "sent_at": attempt.sent_at,
+            "response": {
+                "outcome": attempt.outcome,
+                "status": attempt.status,
+                "latency_ms": round(attempt.latency_s * 1000, 3),
+                "error": attempt.error,
+            },
+        }
+        self._file.write(orjson.dumps(line) + b"\n")
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class CapturedRequest:
+    line: int
+    event_id: str
+    provider: str
+    copy: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def read_capture(path: str | Path) -> Iterator[CapturedRequest]:
+    """Requests of a capture file, one per line; any malformed line is an InputError naming file:line."""
+    try:
+        handle = Path(path).open("rb")  # noqa: SIM115  (closed by the with-block below, after the error checks)
+    except FileNotFoundError:
+        raise InputError(str(path), "no such file") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror or exc})") from None
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(where, f"not a JSON capture line ({exc})") from None
+            if not isinstance(record, dict):
+                raise InputError(where, "expected a JSON object per line")
+            headers = record.get("headers")
+            url = record.get("url")
+            if not isinstance(url, str) or not isinstance(headers, dict):
+                raise InputError(where, "expected 'url' (text) and 'headers' (object)")
+            if not all(isinstance(v, str) for v in headers.values()):
+                raise InputError(where, "header values must be text")
+            yield CapturedRequest(
+                line=number,
+                event_id=str(record.get("event_id", "")),
+                provider=str(record.get("provider", "")),
+                copy=str(record.get("copy", "genuine")),
+                url=url,
+                headers=list(headers.items()),
+                body=decode_body(record, where),
+            )
+
+
+def retarget(url: str, target: str) -> str:
+    """The captured URL's path on the new target's scheme, host and port (and base path)."""
+    old, new = urlsplit(url), urlsplit(target)
+    path = new.path.rstrip("/") + old.path if new.path not in ("", "/") else old.path
+    return urlunsplit((new.scheme, new.netloc, path, old.query, ""))

@@ -1,0 +1,358 @@
+"""HTTP transport of the delivery engine: one POST per call, always answered with a `Response`, never an exception.
+
+This is an edge module (conformance-catalogue H-3/H-4, perf-anchors §6): it owns sockets, TLS and monotonic clocks.
+
+- One `aiohttp.ClientSession` per transport over one `TCPConnector(limit=concurrency, limit_per_host=concurrency)`;
+  bodies are sent exactly as given (pre-encoded, pre-signed bytes). No cookie jar, no redirects followed, no proxy
+  from the environment, no automatic decompression (the body cap applies to wire bytes, so a compressed "bomb"
+  cannot inflate past it; `Accept-Encoding: identity` is sent unless the caller sets its own).
+- ONE total deadline per `post` (`asyncio.timeout`) covers waiting for a pooled connection, connect, TLS handshake,
+  writing the request, the response headers and the body read, so a receiver that trickles its response cannot hold
+  a worker (httpx #1450). aiohttp's own timeouts are switched off.
+- The body read is capped at 64 KiB (`READ_CAP`); a longer body is cut and its connection dropped (not drained), and
+  at most 4 KiB (`KEEP_CAP`) is kept in the `Response`.
+- Whatever the network or the receiver does becomes one of `OUTCOMES` (see `post`). Only caller mistakes raise
+  (`UsageError` for a bad URL or deadline, `HarnessError` when used outside `async with`).
+- Stale keep-alive (H-3): when a *reused* pooled connection fails with "server disconnected" (or a reset/broken pipe)
+  before any response byte, the request is retried once, transparently, on a fresh connection within the same
+  deadline. The retry is not an attempt; it is counted in `HttpTransport.stale_retries` and flagged on the response.
+
+The event loop (uvloop or not) is chosen by whoever creates it, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import math
+import re
+import ssl
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Final
+
+import aiohttp
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.connector import Connection
+from aiohttp.http_exceptions import HttpProcessingError
+
+from ..errors import HarnessError, UsageError
+
+__all__ = [
+    "DEFAULT_KEEP_HEADERS",
+    "KEEP_CAP",
+    "READ_CAP",
+    "HttpTransport",
+    "Response",
+    "parse_retry_after",
+]
+
+READ_CAP: Final = 64 * 1024  # most bytes of a response body ever read
+KEEP_CAP: Final = 4 * 1024  # most bytes of a response body kept in the Response
+_HEADER_VALUE_CAP: Final = 512
+_ERROR_CAP: Final = 300
+
+# response headers kept in Response.headers (lower-cased names)
+DEFAULT_KEEP_HEADERS: Final = (
+    "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
+    "retry-after", "location", "date", "server", "x-request-id",
+)
+
+_RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
+_SECONDS_RE: Final = re.compile(r"\d{1,12}(?:\.\d{1,9})?")
+
+
+@dataclass(slots=True, frozen=True)
+class Response:
+    """What happened to one POST. `outcome` is always one of `model.OUTCOMES`."""
+
+    outcome: str
+    status: int | None = None  # set whenever a status line was parsed, even if the body then timed out
+    retry_after_s: float | None = None  # Retry-After in seconds from now (delay-seconds or HTTP-date), >= 0
+    headers: dict[str, str] = field(default_factory=dict)  # selected response headers, lower-cased names
+    body: bytes = b""  # at most KEEP_CAP bytes of the response body (whatever was read before an error, too)
+    latency_s: float = 0.0  # from the call to the headers + capped body, or to the error (retry included)
+    error: str | None = None  # one line, for transport errors and timeouts
+    stale_retried: bool = False  # a stale pooled connection was retried transparently (not an attempt)
+
+
+def parse_retry_after(value: str, now: float) -> float | None:
+    """Seconds to wait according to a Retry-After value: delay-seconds or an HTTP-date.
+
+    `now` is the wall clock (UTC epoch seconds) the date is measured against. Dates in the past give 0.0;
+    anything unparsable gives None. Fractional seconds are accepted leniently.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    if _SECONDS_RE.fullmatch(text):
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    try:
+        delay = when.timestamp() - now  # naive results ("-0000") are UTC per email.utils; fine either way for GMT
+    except (OverflowError, OSError, ValueError):
+        return None
+    if not math.isfinite(delay):
+        return None
+    return max(0.0, delay)
+
+
+def _status_outcome(status: int) -> str:
+    if status == 429:
+        return "429"
+    if 200 <= status < 300:
+        return "2xx"
+    if 300 <= status < 400:
+        return "3xx"
+    if 400 <= status < 500:
+        return "4xx"
+    if 500 <= status < 600:
+        return "5xx"
+    return "protocol_error"  # 1xx as a final status, or a status outside 100-599
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return line if len(line) <= _ERROR_CAP else line[: _ERROR_CAP - 3] + "..."
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return exc.os_error.errno
+    if isinstance(exc, OSError):
+        return exc.errno
+    return None
+
+
+class _Phase:
+    """Per-request progress, filled in by `_PhaseConnector`."""
+
+    __slots__ = ("connected", "reused")
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.reused = False
+
+
+_PHASE: ContextVar[_Phase | None] = ContextVar("fleetsim_transport_phase", default=None)
+
+
+class _PhaseConnector(aiohttp.TCPConnector):
+    """A TCPConnector that tells the running `post` when its connection is established and whether it was reused.
+
+    Cheaper than aiohttp request tracing, which sends ~8 signals per request (perf-anchors: ~57 us per request is the
+    whole budget). `connect` runs in the caller's task, so a context variable carries the per-request `_Phase`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._seen: weakref.WeakSet[ResponseHandler] = weakref.WeakSet()
+
+    async def connect(self, req: aiohttp.ClientRequest, *args: Any, **kwargs: Any) -> Connection:
+        conn = await super().connect(req, *args, **kwargs)
+        phase = _PHASE.get()
+        if phase is not None:
+            phase.connected = True
+            protocol = conn.protocol
+            if protocol is not None:
+                if protocol in self._seen:
+                    phase.reused = True
+                else:
+                    self._seen.add(protocol)
+        return conn
+
+
+def _is_stale(exc: BaseException) -> bool:
+    """A failure before any response byte that a server's idle close of a pooled connection produces."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return isinstance(exc.message, str)  # a partial response would be a RawResponseMessage
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return _reset_like(exc) or (exc.__cause__ is not None and _reset_like(exc.__cause__))
+
+
+def _reset_like(exc: BaseException) -> bool:
+    # uvloop reports a write to a dead socket as ClientOSError(None, ...) caused by ClientConnectionResetError
+    return isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError) or (
+        isinstance(exc, OSError) and exc.errno in _RESET_ERRNOS
+    )
+
+
+class HttpTransport:
+    """Async context manager owning one pooled aiohttp session; `post` never raises for network/receiver trouble.
+
+    TLS certificates are verified by default. Pass `ssl_context` to trust a specific CA (e.g. a test CA), or
+    `verify=False` for self-signed test receivers only: it disables all certificate and hostname checks.
+    `now` is the wall clock used for Retry-After HTTP-dates (UTC epoch seconds).
+    """
+
+    def __init__(
+        self,
+        concurrency: int = 16,
+        *,
+        verify: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        now: Callable[[], float] = time.time,
+        user_agent: str = "fleetsim",
+        keep_headers: Iterable[str] = DEFAULT_KEEP_HEADERS,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise UsageError(f"transport concurrency must be a positive integer, got {concurrency!r}")
+        if ssl_context is not None and not verify:
+            raise UsageError("pass either a TLS context or verify=False, not both")
+        self.concurrency = concurrency
+        self.stale_retries = 0
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else verify
+        self._now = now
+        self._user_agent = user_agent
+        self._keep_headers = tuple(h.lower() for h in keep_headers)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HttpTransport:
+        if self._session is not None:
+            raise HarnessError("HttpTransport entered twice")
+        connector = _PhaseConnector(
+            limit=self.concurrency, limit_per_host=self.concurrency, ttl_dns_cache=300,
+            enable_cleanup_closed=True, ssl=self._ssl,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None),
+            auto_decompress=False,
+            trust_env=False,
+            raise_for_status=False,
+            headers={"User-Agent": self._user_agent, "Accept-Encoding": "identity"},
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float) -> Response:
+        """POST `body` to `url` and classify what happened; at most `deadline_s` seconds in total.
+
+        Outcomes: "2xx"/"3xx"/"4xx"/"5xx"/"429" from the status (redirects are not followed);
+        "timeout_connect" if the deadline hit before a connection was established (this includes waiting for a
+        free pooled connection and the TLS handshake), "timeout_total" after that (headers or body too slow);
+        "conn_refused" (nothing listening, unreachable, DNS failure); "reset" (disconnect, RST, broken pipe,
+        truncated body); "tls_error" (handshake or certificate failure); "protocol_error" (unparsable HTTP).
+        """
+        session = self._session
+        if session is None:
+            raise HarnessError("HttpTransport.post used outside 'async with'")
+        if not (deadline_s > 0 and math.isfinite(deadline_s)):
+            raise UsageError(f"delivery deadline must be a positive number of seconds, got {deadline_s!r}")
+        started = time.perf_counter()
+        phase = _Phase()
+        stale_retried = False
+        status: int | None = None
+        kept_headers: dict[str, str] = {}
+        retry_after: float | None = None
+        buf = bytearray()
+        deadline = asyncio.timeout(deadline_s)
+        try:
+            async with deadline:
+                while True:
+                    phase = _Phase()
+                    token = _PHASE.set(phase)
+                    try:
+                        resp = await session.post(url, data=body, headers=headers, allow_redirects=False)
+                    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
+                            aiohttp.ClientConnectionResetError) as exc:
+                        if stale_retried or not phase.reused or not _is_stale(exc):
+                            raise
+                        stale_retried = True
+                        self.stale_retries += 1
+                        continue
+                    finally:
+                        _PHASE.reset(token)
+                    break
+                complete = False
+                status = resp.status
+                try:
+                    kept_headers = self._select_headers(resp.headers)
+                    raw_retry_after = resp.headers.get("Retry-After")
+                    if raw_retry_after is not None:
+                        retry_after = parse_retry_after(raw_retry_after, self._now())
+                    complete = await _read_capped(resp, buf)
+                finally:
+                    if complete:
+                        resp.release()
+                    else:
+                        resp.close()  # drop the connection: never drain what we will not read
+        except asyncio.CancelledError:
+            raise
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+            raise UsageError(f"cannot deliver to {url!r}: {_one_line(exc)}") from exc
+        except Exception as exc:
+            outcome, error = _classify(exc, deadline.expired(), phase, deadline_s)
+            return Response(
+                outcome=outcome, status=status, retry_after_s=retry_after, headers=kept_headers,
+                body=bytes(buf[:KEEP_CAP]), latency_s=time.perf_counter() - started, error=error,
+                stale_retried=stale_retried,
+            )
+        outcome = _status_outcome(resp.status)
+        return Response(
+            outcome=outcome, status=resp.status, retry_after_s=retry_after, headers=kept_headers,
+            body=bytes(buf[:KEEP_CAP]), latency_s=time.perf_counter() - started,
+            error=f"unexpected final status {resp.status}" if outcome == "protocol_error" else None,
+            stale_retried=stale_retried,
+        )
+
+    def _select_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        kept: dict[str, str] = {}
+        for name in self._keep_headers:
+            value = headers.get(name)
+            if value is not None:
+                kept[name] = value[:_HEADER_VALUE_CAP]
+        return kept
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray) -> bool:
+    """Read at most READ_CAP body bytes into `buf`; True when the body ended within the cap."""
+    content = resp.content
+    while len(buf) < READ_CAP:
+        chunk = await content.read(READ_CAP - len(buf))
+        if not chunk:
+            return True
+        buf += chunk
+    return content.at_eof()
+
+
+def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -> tuple[str, str]:
+    if expired or isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is a TimeoutError too
+        if phase.connected:
+            return "timeout_total", f"no complete response within the {deadline_s:g} s deadline"
+        return "timeout_connect", f"no connection established within the {deadline_s:g} s deadline"
+    line = _one_line(exc)
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | ssl.SSLError
+                  | ssl.CertificateError):
+        return "tls_error", line
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ssl.SSLError | ssl.CertificateError):
+            return "tls_error", line
+        if _errno_of(exc) in _RESET_ERRNOS:
+            return "reset", line
+        return "conn_refused", line
+    if isinstance(exc, aiohttp.ClientResponseError | HttpProcessingError):
+        return "protocol_error", line
+    if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | OSError):
+        return "reset", line
+    return "protocol_error", f"unexpected {line}"

@@ -1,0 +1,252 @@
+"""Reports: JSON structure, JUnit that CI tools parse (with failures when events failed), terminal text, and no
+secret anywhere in any output."""
+
+from __future__ import annotations
+
+import copy
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.delivery.ledger import Ledger
+from simulator.delivery.model import DUPLICATE, GENUINE, Attempt, Job
+from simulator.delivery.reports import (
+    REPORTERS,
+    RunReport,
+    exit_code,
+    progress_line,
+    redact,
+    render_summary,
+)
+from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK
+from simulator.signing import Secret
+from simulator.stream import Outgoing
+
+SECRET_BYTES = b"s3cr3t-key-bytes"
+LEAKS = ("s3cr3t", "hunter2", "topsecretpsk", "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "tok3n")
+CONFIG: dict[str, Any] = {
+    "scenario": "demo",
+    "seed": 7,
+    "providers": {
+        "samsara": {"secret": Secret(SECRET_BYTES), "url": "https://user:hunter2@receiver.test/hook?token=tok3n&x=1",
+                    "retry": "standard-webhooks"},
+        "powunity": {"psk": "Bearer topsecretpsk", "psk_env": "POW_PSK", "url": "https://receiver.test/pow"},
+        "standard": {"signing_secret": "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"},
+        "notes": ["whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", b"raw"],
+    },
+}
+
+
+def rec(i: int, provider: str, kind: str) -> Outgoing:
+    return Outgoing(i, f"demo-7-{i:08d}", provider, kind, "webhook", "d", 0.0, {}, b"{}", "x")
+
+
+def att(r: Outgoing, outcome: str, status: int | None, *, copy: str = GENUINE, n: int = 1,
+        error: str | None = None) -> Attempt:
+    return Attempt(r.event_id, r.provider, r.kind, copy, n, "https://user:hunter2@receiver.test/hook", 0.0, 0.02,
+                   outcome, status, error=error, response_body=b"nope")
+
+
+def run(ledger: Ledger, r: Outgoing, outcomes: list[tuple[str, int | None]]) -> None:
+    ledger.generated(r)
+    for n, (outcome, status) in enumerate(outcomes, 1):
+        ledger.job_started(Job(r))
+        ledger.attempt_recorded(att(r, outcome, status, n=n, error="connection reset" if outcome == "reset" else None))
+        if outcome == "2xx":
+            ledger.delivered(r.event_id)
+        elif n == len(outcomes):
+            ledger.failed(r.event_id)
+        else:
+            ledger.retry_scheduled(r.event_id)
+
+
+def build(*, failures: bool = True, probe_bug: bool = True) -> Ledger:
+    ledger = Ledger()
+    seq = 0
+    for i in range(30):
+        seq += 1
+        r = rec(seq, "samsara", "alert_v1" if i % 2 else "event_v2")
+        if failures and i % 10 == 0:
+            run(ledger, r, [("5xx", 500), ("reset", None), ("5xx", 503)])
+        else:
+            run(ledger, r, [("2xx", 200)] if i % 3 else [("5xx", 500), ("2xx", 200)])
+        ledger.attempt_recorded(att(r, "4xx", 401, copy="tampered_signature"))
+        if i == 0:
+            ledger.attempt_recorded(att(r, "2xx", 200, copy=DUPLICATE))
+            ledger.attempt_recorded(att(r, "2xx" if probe_bug else "4xx", 200 if probe_bug else 400,
+                                        copy="corrupt_body"))
+    for _ in range(5):
+        seq += 1
+        r = rec(seq, "powunity", "webhook")
+        run(ledger, r, [("2xx", 200)])
+    seq += 1
+    dropped = rec(seq, "powunity", "webhook")
+    ledger.generated(dropped)
+    ledger.skipped(dropped.event_id, "fault_drop")
+    return ledger
+
+
+def assert_no_secrets(text: str) -> None:
+    for leak in LEAKS:
+        assert leak not in text, leak
+
+
+def test_redact() -> None:
+    out = redact(CONFIG)
+    assert out["providers"]["samsara"]["secret"] == "***"
+    assert out["providers"]["samsara"]["url"] == "https://user:***@receiver.test/hook?token=***&x=1"
+    assert out["providers"]["powunity"]["psk"] == "***"
+    assert out["providers"]["standard"]["signing_secret"] == "***"
+    assert out["providers"]["notes"] == ["***", "<3 bytes>"]
+    assert out["providers"]["samsara"]["retry"] == "standard-webhooks"
+    assert CONFIG["providers"]["samsara"]["secret"] == Secret(SECRET_BYTES)  # input untouched
+    assert redact({"secret": None, "token": ""}) == {"secret": None, "token": ""}  # unset is not a secret
+    assert_no_secrets(json.dumps(out))
+
+
+def test_json_report(tmp_path: Path) -> None:
+    summary = build().summary(final=True)
+    path = tmp_path / "report.json"
+    REPORTERS["json"](RunReport(summary, CONFIG, notes=("retry delays scaled 1/3600",)), path)
+    text = path.read_text()
+    assert_no_secrets(text)
+    doc = json.loads(text)
+    assert set(doc) == {"fleetsim_report", "exit_code", "conclusive", "invariant", "config", "notes", "summary"}
+    assert doc["exit_code"] == EXIT_FAILED and doc["conclusive"] is True
+    assert doc["invariant"]["ok"] and doc["invariant"]["generated"] == 36
+    s = doc["summary"]
+    assert set(s) >= {"invariant", "totals", "providers", "failed_ids", "failed_ids_more", "failed_last_attempts",
+                      "failed_last_attempts_more"}
+    totals = s["totals"]
+    for key in ("generated", "delivered", "failed", "skipped", "skipped_by_reason", "open", "attempts",
+                "attempts_by_outcome", "duplicates_sent", "probes_sent", "probes", "latency"):
+        assert key in totals, key
+    assert (totals["generated"], totals["delivered"], totals["failed"], totals["skipped"]) == (36, 32, 3, 1)
+    assert totals["skipped_by_reason"] == {"fault_drop": 1}
+    assert totals["probes"]["corrupt_body"]["accepted_2xx"] == 1
+    assert set(totals["latency"]) >= {"count", "p50_ms", "p90_ms", "p99_ms", "buckets"}
+    assert s["failed_ids"] == ["demo-7-00000001", "demo-7-00000011", "demo-7-00000021"]
+    assert s["failed_last_attempts"][0]["status"] == 503 and s["failed_last_attempts"][0]["attempt"] == 3
+    assert s["failed_last_attempts"][0]["url"] == "https://user:***@receiver.test/hook"
+    assert doc["config"]["seed"] == 7 and doc["notes"] == ["retry delays scaled 1/3600"]
+
+
+def test_reporters_take_a_bare_summary_with_a_run_section(tmp_path: Path) -> None:
+    summary = build().summary(final=True)
+    summary["run"] = {"scenario": "demo", "endpoints": {"samsara": "https://user:hunter2@receiver.test/hook"}}
+    REPORTERS["json"](summary, tmp_path / "r.json")
+    text = (tmp_path / "r.json").read_text()
+    assert_no_secrets(text)
+    doc = json.loads(text)
+    assert doc["config"]["scenario"] == "demo" and doc["exit_code"] == EXIT_FAILED
+    REPORTERS["junit"](summary, tmp_path / "r.xml")
+    assert ET.parse(tmp_path / "r.xml").getroot().get("failures") == "2"
+
+
+def _junit(tmp_path: Path, report: RunReport) -> ET.Element:
+    path = tmp_path / "junit.xml"
+    REPORTERS["junit"](report, path)
+    assert_no_secrets(path.read_text())
+    return ET.parse(path).getroot()
+
+
+def test_junit_has_failures_when_events_failed(tmp_path: Path) -> None:
+    root = _junit(tmp_path, RunReport(build().summary(final=True), CONFIG))
+    assert root.tag == "testsuites"
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(suites) == {"samsara", "powunity", "fleetsim"}
+    samsara = suites["samsara"]
+    cases = {c.get("name"): c for c in samsara.findall("testcase")}
+    assert set(cases) == {"alert_v1: all generated events delivered", "event_v2: all generated events delivered",
+                          "tampered requests rejected", "corrupt bodies rejected (4xx, never 5xx)"}
+    failure = cases["event_v2: all generated events delivered"].find("failure")
+    assert failure is not None and failure.get("message") == "3 of 15 events failed"
+    assert failure.text is not None and "demo-7-00000001: 5xx 503 after 3 attempts" in failure.text
+    assert cases["alert_v1: all generated events delivered"].find("failure") is None
+    assert cases["tampered requests rejected"].find("failure") is None
+    probe_failure = cases["corrupt bodies rejected (4xx, never 5xx)"].find("failure")
+    assert probe_failure is not None and "accepted with 2xx" in (probe_failure.text or "")
+    assert samsara.get("tests") == "4" and samsara.get("failures") == "2"
+    assert suites["powunity"].get("failures") == "0"
+    assert root.get("failures") == "2"
+    harness = suites["fleetsim"].find("testcase")
+    assert harness is not None and harness.find("error") is None
+
+
+def test_junit_lists_at_most_20_failed_ids(tmp_path: Path) -> None:
+    ledger = Ledger()
+    for i in range(25):
+        run(ledger, rec(i, "samsara", "alert_v1"), [("timeout_total", None)])
+    root = _junit(tmp_path, RunReport(ledger.summary(final=True)))
+    failure = root.find("testsuite/testcase/failure")
+    assert failure is not None and failure.text is not None
+    lines = failure.text.splitlines()
+    assert len(lines) == 21 and lines[-1] == "... and 5 more"
+
+
+def test_clean_run(tmp_path: Path) -> None:
+    summary = build(failures=False, probe_bug=False).summary(final=True)
+    assert exit_code(summary) == EXIT_OK
+    root = _junit(tmp_path, RunReport(summary))
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+    assert "RECEIVER BUG" not in render_summary(summary)
+
+
+def test_invariant_violation_is_exit_3_and_junit_error(tmp_path: Path) -> None:
+    summary = copy.deepcopy(build(failures=False, probe_bug=False).summary(final=True))
+    summary["invariant"]["ok"] = False
+    summary["invariant"]["message"] = "generated 36 != delivered 35 + ..."
+    assert exit_code(summary) == EXIT_HARNESS
+    assert RunReport(summary).code == EXIT_HARNESS
+    assert RunReport(summary, exit_code=2).code == 2
+    root = _junit(tmp_path, RunReport(summary))
+    error = root.find("testsuite[@name='fleetsim']/testcase/error")
+    assert error is not None and "36" in (error.text or "")
+    assert "VIOLATED" in render_summary(summary)
+
+
+def test_open_events_make_the_kind_incomplete(tmp_path: Path) -> None:
+    ledger = Ledger()
+    ledger.generated(rec(1, "mettax", "gps"))
+    root = _junit(tmp_path, RunReport(ledger.summary()))
+    error = root.find("testsuite[@name='mettax']/testcase/error")
+    assert error is not None and error.get("type") == "incomplete"
+
+
+def test_render_summary_table() -> None:
+    summary = build().summary(final=True)
+    text = render_summary(summary)
+    assert_no_secrets(text)
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("provider")))
+    header = lines[start]
+    end = next(i for i, line in enumerate(lines) if line.startswith("total "))
+    rows = [line for line in lines[start + 1 : end + 1] if not line.startswith("-")]
+    assert len(rows) == 4
+    # aligned: every numeric column ends at the same offset as its header
+    for column in ("generated", "failed", "p99 ms"):
+        end = header.index(column) + len(column)
+        assert all(row[end - 1] != " " and (len(row) == end or row[end] == " ") for row in rows), column
+    assert "skipped: fault_drop 1" in text
+    assert "corrupt_body" in text and "RECEIVER BUG" in text
+    assert "failed events (3): demo-7-00000001, demo-7-00000011, demo-7-00000021" in text
+    assert "demo-7-00000011: last attempt #3 5xx 503" in text
+    assert "accounting: OK" in text
+
+
+def test_progress_line() -> None:
+    ledger = build()
+    line = progress_line(ledger.snapshot(4.0))
+    assert "ok 32" in line and "failed 3" in line and "retrying 0" in line
+    assert " 9.0 ev/s" in line  # (32 + 3 + 1) / 4 s
+    assert "p50 20.0 ms" in line
+    empty = progress_line(Ledger().snapshot(0.0))
+    assert "p50 - ms" in empty and "0.0 ev/s" in empty
+
+
+@pytest.mark.parametrize("name", ["json", "junit"])
+def test_reporters_registered(name: str) -> None:
+    assert callable(REPORTERS[name])

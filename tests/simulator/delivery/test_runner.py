@@ -1,0 +1,266 @@
+"""`fleetsim run` over real sockets: against the reference receiver, and against receivers that fail in
+every way we know. fleetsim must never crash and never lose track of an event."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from simulator.cli.receiver_cmd import start_receiver, stop_receiver
+from simulator.delivery.capture import CaptureWriter, read_capture
+from simulator.delivery.replay import replay
+from simulator.delivery.runner import RunConfig, Runner
+from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario, load_scenario_text
+from simulator.scenario.model import Rate, Scenario
+from simulator.servers.store import Store
+from simulator.signing import SIGNERS, CIHeaders
+
+from . import hostile
+
+SAMSARA_SECRET = "c2Ftc2FyYS10ZXN0LXNlY3JldC0wMDAx"
+
+
+def tiny(provider: str, *, extra: str = "") -> Scenario:
+    """A few minutes of one provider's traffic: enough events, quick to run."""
+    profile = "e-bike" if provider == "powunity" else "van"
+    settings = {
+        "samsara": f'samsara: {{secret: "{SAMSARA_SECRET}", org_id: 4000}}',
+        "smartgps": 'smartgps: {secret: "tiny-secret"}',
+        "powunity": 'powunity: {psk: "Bearer tiny"}',
+        "mettax": "mettax: {envelope: json}",
+    }[provider]
+    text = f"""
+name: tiny-{provider}
+seed: 3
+start: "2026-03-03T08:00:00"
+duration: 3h
+region: {{city: chicago}}
+report_intervals: {{moving: 5s}}
+fleet:
+  - {{name: g, count: 3, provider: {provider}, profile: {profile}, risk: high, stops_per_trip: 2}}
+injections:
+  - {{at: 1m, device: g/1, event: sos}}
+  - {{at: 2m, device: g/2, event: power_cut}}
+delivery:
+  providers:
+    {settings}
+{extra}
+"""
+    return load_scenario_text(text, f"<tiny-{provider}>")
+
+
+def config(scenario: Scenario, target: str, **kw: Any) -> RunConfig:
+    base: dict[str, Any] = dict(scenario=scenario, target=target, settings=scenario.delivery.providers,
+                                rate=Rate("max"), concurrency=8, time_scale=1e6, timeout_s=0.5, limit=12,
+                                grace_s=2.0)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+async def run(cfg: RunConfig) -> tuple[Runner, dict[str, Any]]:
+    runner = Runner(cfg)
+    await runner.run()
+    summary = runner.summary()
+    assert summary["invariant"]["ok"], summary["invariant"]
+    return runner, summary
+
+
+async def test_end_to_end_against_the_reference_receiver() -> None:
+    scenario = load_scenario(scenarios_dir() / "demo-city.yaml")
+    store = Store()
+    server, url = await start_receiver(scenario.delivery.providers, store)
+    try:
+        _, summary = await run(config(scenario, url, limit=400, timeout_s=5.0))
+        counts = await store.counts()
+    finally:
+        await stop_receiver(server)
+        await store.close()
+    totals = summary["totals"]
+    assert totals["generated"] == 400 and totals["delivered"] == 400 and totals["failed"] == 0
+    accepted = sum(c["accepted"] for c in counts.values())
+    caught = sum(c["duplicate"] for c in counts.values())
+    assert accepted == 400  # every event processed exactly once...
+    assert caught == totals["duplicates_sent"]  # ...and every duplicate recognised as one
+    for probe in totals["probes"].values():
+        assert probe["accepted_2xx"] == 0 and probe["rejected_4xx"] == probe["sent"]
+
+
+@pytest.mark.parametrize(
+    ("server", "outcome"),
+    [
+        (hostile.crash_mid_request, "reset"),
+        (hostile.hang, "timeout_total"),
+        (hostile.trickle, "timeout_total"),
+        (hostile.reset, "reset"),
+        (hostile.error_500, "5xx"),
+        (hostile.malformed, "protocol_error"),
+    ],
+    ids=["crash", "hang", "trickle", "reset", "500", "malformed"],
+)
+async def test_failing_receivers_keep_exact_accounting(server: Any, outcome: str) -> None:
+    async with server() as url:
+        # PowUnity never re-sends: one attempt per event, every event failed
+        _, summary = await run(config(tiny("powunity"), url))
+    totals = summary["totals"]
+    assert totals["generated"] == 12 and totals["failed"] == 12 and totals["delivered"] == 0
+    assert totals["attempts"] == 12
+    outcomes = set(totals["attempts_by_outcome"])
+    assert outcome in outcomes
+    # a receiver that answers garbage may also leave some connections hanging until the deadline
+    assert outcomes <= {outcome, "timeout_total", "timeout_connect"}
+
+
+async def test_samsara_retries_until_it_gives_up() -> None:
+    async with hostile.error_500() as url:
+        _, summary = await run(config(tiny("samsara"), url, limit=4))
+    totals = summary["totals"]
+    assert totals["failed"] == totals["generated"] == 4
+    assert totals["attempts"] == 4 * 10  # the standard-webhooks schedule: 10 attempts, time-scaled
+
+
+async def test_retry_after_429_then_delivered() -> None:
+    async with hostile.throttle(n=3, retry_after="1") as url:
+        _, summary = await run(config(tiny("samsara"), url, limit=3, concurrency=1))
+    totals = summary["totals"]
+    assert totals["delivered"] == 3 and totals["failed"] == 0
+    assert totals["attempts_by_outcome"].get("429") == 3
+
+
+async def test_redirects_are_failures_and_never_followed() -> None:
+    async with hostile.ok() as elsewhere, hostile.redirect(elsewhere) as url:
+        _, summary = await run(config(tiny("samsara"), url, limit=3))
+    totals = summary["totals"]
+    assert totals["failed"] == 3 and set(totals["attempts_by_outcome"]) == {"3xx"}
+
+
+async def test_410_stops_the_endpoint() -> None:
+    async with hostile.gone() as url:
+        _, summary = await run(config(tiny("samsara"), url, limit=10, concurrency=1))
+    totals = summary["totals"]
+    assert totals["failed"] >= 1 and totals["delivered"] == 0
+    assert totals["skipped_by_reason"].get("endpoint_gone_410", 0) == 10 - totals["failed"]
+
+
+async def test_unreachable_target_is_an_outcome_not_a_crash() -> None:
+    _, summary = await run(config(tiny("smartgps"), "http://127.0.0.1:9", limit=5))
+    totals = summary["totals"]
+    assert totals["failed"] == 5 and set(totals["attempts_by_outcome"]) == {"conn_refused"}
+
+
+async def test_interrupt_accounts_for_everything() -> None:
+    async with hostile.ok() as url:
+        runner = Runner(config(tiny("mettax"), url, limit=None, rate=Rate("factor", 60.0)))
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(1.0)
+        runner.stop()
+        await asyncio.wait_for(task, 10)
+    summary = runner.summary()
+    totals = summary["totals"]
+    assert summary["invariant"]["ok"]
+    assert runner.interrupted and totals["generated"] > 0
+    assert totals["generated"] == totals["delivered"] + totals["failed"] + totals["skipped"]
+
+
+async def test_faults_are_labelled_and_probes_rejected_by_a_correct_receiver() -> None:
+    faults = ("  faults: {duplicate: 0.3, tamper_signature: 0.3, stale_timestamp: 0.3, future_timestamp: 0.3,\n"
+              "           corrupt_body: 0.3, drop: 0.2, reorder_window: 3}")
+    scenario = tiny("samsara", extra=faults)
+    store = Store()
+    server, url = await start_receiver(scenario.delivery.providers, store)
+    try:
+        _, summary = await run(config(scenario, url, limit=30, timeout_s=5.0))
+    finally:
+        await stop_receiver(server)
+        await store.close()
+    totals = summary["totals"]
+    assert totals["skipped_by_reason"].get("fault_drop", 0) > 0
+    assert totals["delivered"] + totals["skipped"] == 30
+    assert set(totals["probes"]) == {"tampered_signature", "stale_timestamp", "future_timestamp", "corrupt_body"}
+    for probe in totals["probes"].values():
+        assert probe["rejected_4xx"] == probe["sent"] > 0
+
+
+class Recorder:
+    """A receiver that records exactly the bytes and headers it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.headers), await request.read()))
+        return web.Response(status=200)
+
+
+async def _recorder() -> tuple[Recorder, web.AppRunner, str]:
+    recorder = Recorder()
+    app = web.Application()
+    app.router.add_route("POST", "/{tail:.*}", recorder.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return recorder, runner, f"http://127.0.0.1:{port}"
+
+
+async def test_capture_then_replay_is_byte_identical(tmp_path: Path) -> None:
+    scenario = load_scenario(scenarios_dir() / "demo-city.yaml")
+    first, first_runner, first_url = await _recorder()
+    second, second_runner, second_url = await _recorder()
+    capture_path = tmp_path / "capture.ndjson"
+    try:
+        capture = CaptureWriter(capture_path, keep_secrets=True)
+        await run(config(scenario, first_url, limit=60, capture=capture, timeout_s=5.0))
+        capture.close()
+        result = await replay(capture_path, second_url, concurrency=1)
+    finally:
+        await first_runner.cleanup()
+        await second_runner.cleanup()
+    assert result.all_ok and result.sent == len(first.requests) >= 60
+    sent = sorted((path, body, _wire(headers)) for path, headers, body in first.requests)
+    replayed = sorted((path, body, _wire(headers)) for path, headers, body in second.requests)
+    assert sent == replayed
+
+
+def _wire(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    skip = {"host", "content-length", "accept-encoding", "user-agent", "accept"}
+    return tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in skip))
+
+
+async def test_replay_resign_refreshes_signatures(tmp_path: Path) -> None:
+    scenario = tiny("samsara")
+    _, first_runner, first_url = await _recorder()
+    second, second_runner, second_url = await _recorder()
+    capture_path = tmp_path / "capture.ndjson"
+    try:
+        capture = CaptureWriter(capture_path)
+        await run(config(scenario, first_url, limit=5, capture=capture, timeout_s=5.0))
+        capture.close()
+        lines = list(read_capture(capture_path))
+        assert len(lines) == 5
+        result = await replay(capture_path, second_url, resign=True, settings=scenario.delivery.providers)
+    finally:
+        await first_runner.cleanup()
+        await second_runner.cleanup()
+    assert result.all_ok
+    secret = scenario.delivery.providers["samsara"]["secret"]
+    for _, headers, body in second.requests:
+        verdict = SIGNERS["samsara"].verify(body, CIHeaders(headers), [secret],
+                                            now=int(headers["X-Samsara-Timestamp"]), tolerance=5)
+        assert verdict.ok
+
+
+def test_time_scale_defaults() -> None:
+    from simulator.delivery.runner import time_scale_for
+
+    assert time_scale_for(Rate("realtime"), None) == 1.0
+    assert time_scale_for(Rate("factor", 240.0), None) == 240.0
+    assert time_scale_for(Rate("max"), None) == 3600.0
+    assert time_scale_for(Rate("max"), 10.0) == 10.0
+    assert dataclasses.is_dataclass(RunConfig)
