@@ -129,9 +129,16 @@ class Encoder:
                         message.send_t, headers, env.body, message.source)
 
 
-def scenario_stream(scenario: Scenario, *, providers: set[str] | None = None) -> Iterator[Outgoing]:
-    """Every message of the scenario as it goes on the wire, optionally only some providers'."""
+def scenario_stream(
+    scenario: Scenario, *, providers: set[str] | None = None, channels: set[str] | None = None
+) -> Iterator[Outgoing]:
+    """Every message of the scenario as it goes on the wire, optionally only some providers' or channels'.
+
+    Filtered messages are never encoded, but they keep their place in the numbering (`seq`, `event_id`)."""
     encoder = Encoder(scenario)
     for seq, message in enumerate(scenario_messages(scenario), 1):
-        if providers is None or message.provider in providers:
-            yield encoder.encode(seq, message)
+        if providers is not None and message.provider not in providers:
+            continue
+        if channels is not None and PROVIDERS[message.provider].kinds[message.kind].channel not in channels:
+            continue
+        yield encoder.encode(seq, message)

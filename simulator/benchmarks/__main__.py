@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import generation
+from . import delivery, generation
 
 TARGET_EVENTS_PER_S = 100_000
 TARGET_RSS_MB_AT_1M = 150
@@ -32,6 +32,10 @@ def main() -> int:
     gen["peak_rss_mb_1m"] = round(large["peak_rss_mb"], 1)
     gen["rss_target_mb_1m"] = TARGET_RSS_MB_AT_1M
     results["generation"] = gen
+    print("delivery: bare aiohttp vs fleetsim run --rate max, alternating, 10 s each after warm-up ...", flush=True)
+    results["delivery"] = delivery.throughput()
+    print("delivery memory: fleetsim run of 10k and 1M deliveries (separate processes) ...", flush=True)
+    results["delivery"]["memory"] = delivery.memory()
     path = out_dir / "results.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

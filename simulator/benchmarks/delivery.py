@@ -1,0 +1,205 @@
+"""Delivery throughput, side by side in one run: a bare aiohttp sender posting one fixed body versus
+`fleetsim run --rate max` (realistic payloads generated, signed at send time, accounted), both against the
+same null receiver. Sender and receiver are pinned to different cores where the OS allows, so the ratio
+compares the senders, not the machine's mood. Also the peak RSS of long runs (memory must stay flat).
+
+Run as `python -m simulator.benchmarks.delivery <mode> ...` for one measurement in a fresh process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any, cast
+
+SENDER_CPU, RECEIVER_CPU = 0, 1
+CONCURRENCY = 32
+_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+
+class _NullProtocol(asyncio.Protocol):
+    """Just enough HTTP/1.1 to answer every request with 200 (keep-alive, Content-Length bodies)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but they have write()
+        self.transport = cast(asyncio.Transport, transport)
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer + data
+        out = []
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                break
+            head = buf[:end].lower()
+            i = head.find(b"\r\ncontent-length:")
+            length = int(head[i + 17: head.find(b"\r\n", i + 2) if head.find(b"\r\n", i + 2) > 0 else None]) \
+                if i >= 0 else 0
+            if len(buf) < end + 4 + length:
+                break
+            buf = buf[end + 4 + length:]
+            out.append(_RESPONSE)
+        self.buffer = buf
+        if out:
+            self.transport.write(b"".join(out))
+
+
+def _pin(cpu: int) -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        if os.cpu_count() and os.cpu_count() > cpu:  # type: ignore[operator]
+            os.sched_setaffinity(0, {cpu})
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()  # type: ignore[no-any-return]
+    except ImportError:  # pragma: no cover
+        return asyncio.new_event_loop()
+
+
+def serve_null(port: int) -> None:
+    _pin(RECEIVER_CPU)
+    loop = _loop()
+    server = loop.run_until_complete(loop.create_server(_NullProtocol, "127.0.0.1", port, backlog=4096))
+    try:
+        loop.run_forever()
+    finally:
+        server.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def null_receiver() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.benchmarks.delivery", "serve", str(port)])
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+WARMUP_S = 1.5
+
+
+async def _bare(url: str, seconds: float) -> dict[str, Any]:
+    """The reference: aiohttp posting one pre-built, pre-signed body as fast as it can."""
+    import aiohttp
+
+    body = b'{"eventId":"bf72239c-bebd-4c22-b64c-6fc692ef7c46","eventMs":1587597109477,"eventType":"Ping","event":{}}'
+    headers = {"Content-Type": "application/json", "X-Samsara-Timestamp": "1587597109",
+               "X-Samsara-Signature": "v1=a6c38af554e6b1c6862bdb261707b6e36d60f05ba122fdd4e41dd061ce49671e"}
+    done = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.perf_counter() + WARMUP_S + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                async with session.post(f"{url}/samsara", data=body, headers=headers) as response:
+                    await response.read()
+                    done += response.status == 200
+
+        workers = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.sleep(WARMUP_S)
+        first, started = done, time.perf_counter()
+        await workers
+        elapsed = time.perf_counter() - started
+    return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
+
+
+async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, Any]:
+    """`fleetsim run --rate max` in-process: generation, signing at send time, faults off, full accounting.
+    With `limit`, runs to completion (memory measurement); otherwise measures `seconds` after a warm-up."""
+    from ..delivery.runner import RunConfig, Runner
+    from ..resources import scenarios_dir
+    from ..scenario.loader import load_scenario
+    from ..scenario.model import Rate
+
+    scenario = load_scenario(scenarios_dir() / "bench-mixed.yaml")
+    runner = Runner(RunConfig(scenario=scenario, target=url, settings=scenario.delivery.providers,
+                              rate=Rate("max"), concurrency=CONCURRENCY, limit=limit, timeout_s=10.0))
+    task = asyncio.create_task(runner.run())
+    if limit is not None:
+        await task
+        totals = runner.summary()["totals"]
+        return {"deliveries": totals["delivered"], "failed": totals["failed"],
+                "invariant_ok": runner.summary()["invariant"]["ok"]}
+    await asyncio.sleep(WARMUP_S + 1.0)  # scenario load, road network, first routes
+    first, started = runner.ledger.snapshot().delivered, time.perf_counter()
+    await asyncio.sleep(seconds)
+    done = runner.ledger.snapshot().delivered - first
+    elapsed = time.perf_counter() - started
+    runner.stop()
+    await task
+    return {"deliveries": done, "per_s": round(done / elapsed), "invariant_ok": runner.summary()["invariant"]["ok"]}
+
+
+def measure(mode: str, url: str, seconds: float, limit: int | None) -> None:
+    _pin(SENDER_CPU)
+    loop = _loop()
+    coro = _bare(url, seconds) if mode == "bare" else _fleetsim(url, seconds, limit)
+    result = loop.run_until_complete(coro)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(result))
+
+
+def _child(mode: str, url: str, seconds: float, limit: int | None = None) -> dict[str, Any]:
+    args = [sys.executable, "-m", "simulator.benchmarks.delivery", mode, url, str(seconds), str(limit or 0)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def throughput(seconds: float = 10.0, rounds: int = 2) -> dict[str, Any]:
+    """Bare sender and fleetsim alternated `rounds` times against one null receiver; medians reported."""
+    bare, fleet = [], []
+    with null_receiver() as url:
+        for _ in range(rounds):
+            bare.append(_child("bare", url, seconds)["per_s"])
+            fleet.append(_child("fleetsim", url, seconds)["per_s"])
+    bare.sort()
+    fleet.sort()
+    b, f = bare[len(bare) // 2], fleet[len(fleet) // 2]
+    return {"seconds_per_round": seconds, "rounds": rounds, "bare_aiohttp_fixed_body_per_s": b,
+            "fleetsim_run_max_per_s": f, "ratio": round(f / b, 3) if b else None, "target_ratio": 0.85,
+            "all_rounds": {"bare": bare, "fleetsim": fleet}}
+
+
+def memory(small: int = 10_000, large: int = 1_000_000) -> dict[str, Any]:
+    with null_receiver() as url:
+        a = _child("fleetsim", url, 0, small)
+        b = _child("fleetsim", url, 0, large)
+    return {"deliveries_small": a["deliveries"], "peak_rss_mb_small": a["peak_rss_mb"],
+            "deliveries_large": b["deliveries"], "peak_rss_mb_large": b["peak_rss_mb"],
+            "growth_mb": round(b["peak_rss_mb"] - a["peak_rss_mb"], 1), "growth_target_mb": 50,
+            "invariant_ok": a["invariant_ok"] and b["invariant_ok"]}
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve_null(int(sys.argv[2]))
+    else:
+        measure(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) or None)
