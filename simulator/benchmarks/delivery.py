@@ -63,7 +63,7 @@ def _loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
 
-        return uvloop.new_event_loop()  # type: ignore[no-any-return]
+        return uvloop.new_event_loop()
     except ImportError:  # pragma: no cover
         return asyncio.new_event_loop()
 
