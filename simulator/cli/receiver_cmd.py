@@ -92,6 +92,14 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
+class _OneLine(logging.Handler):
+    """aiohttp's own request errors (bad framing, client gone) as one line each, without the traceback."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        detail = f": {record.exc_info[1]}" if record.exc_info and record.exc_info[1] else ""
+        print(f"fleetsim receiver: http: {record.getMessage()}{detail}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings).providers if args.settings else {}
     store = Store(args.db or MEMORY)
@@ -100,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     logger = logging.getLogger("fleetsim.receiver")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    # aiohttp answers garbage HTTP framing with 400 itself and logs it with a traceback; one line is enough
+    server_log = logging.getLogger("aiohttp.server")
+    server_log.addHandler(_OneLine())
+    server_log.propagate = False
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(args, settings, store))
