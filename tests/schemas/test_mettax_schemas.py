@@ -13,8 +13,6 @@ from schema_support import (
     DROP,
     assert_rejected,
     assert_valid,
-    assert_xgen_compatible,
-    check_schema_file,
     fixture_files,
     fixture_kind,
     fixture_name,
@@ -22,8 +20,6 @@ from schema_support import (
     mutate,
     provider_kinds,
     provider_schema_files,
-    xgen_names_from_conventions,
-    xgen_uses,
 )
 
 from simulator.schemastore import load_schema
@@ -46,29 +42,6 @@ def seed(kind: str) -> Any:
 def test_every_kind_has_a_schema_and_a_fixture() -> None:
     assert set(provider_kinds(PROVIDER)) == KINDS
     assert {fixture_kind(p) for p in FIXTURES} == KINDS
-
-
-@pytest.mark.parametrize("schema_rel", SCHEMAS)
-def test_schema_is_well_formed(schema_rel: str) -> None:
-    check_schema_file(schema_rel, PROVIDER)
-
-
-@pytest.mark.parametrize("schema_rel", SCHEMAS)
-def test_xgen_names_are_from_the_conventions_table(schema_rel: str) -> None:
-    known = xgen_names_from_conventions()
-    assert known >= {"mettax_device_id", "mettax_msg_id", "snowflake", "epoch_s", "latitude_str"}
-    unknown = {name for _, name, _ in xgen_uses(schema_rel)} - known
-    assert not unknown, f"{schema_rel} uses x-gen names not in docs/schema-conventions.md: {unknown}"
-
-
-@pytest.mark.parametrize("schema_rel", SCHEMAS)
-def test_xgen_values_satisfy_the_schema_beside_them(schema_rel: str) -> None:
-    assert_xgen_compatible(schema_rel)
-
-
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
-def test_fixture_validates(path: Path) -> None:
-    assert_valid(rel(fixture_kind(path)), json.loads(path.read_text(encoding="utf-8")))
 
 
 @pytest.mark.parametrize("path", [p for p in FIXTURES if fixture_kind(p) == "envelope"], ids=lambda p: p.name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,16 +9,12 @@ from schema_support import (
     DROP,
     assert_rejected,
     assert_valid,
-    assert_xgen_compatible,
-    check_schema_file,
     fixture_files,
     fixture_kind,
     load_fixture,
     mutate,
     provider_kinds,
     provider_schema_files,
-    xgen_names_from_conventions,
-    xgen_uses,
 )
 
 from simulator.schemastore import load_schema
@@ -43,27 +37,6 @@ def sample() -> Any:
 def test_every_kind_has_a_schema_and_a_fixture() -> None:
     assert provider_kinds(PROVIDER) == ["event"]
     assert {fixture_kind(p) for p in FIXTURES} == {"event"}
-
-
-@pytest.mark.parametrize("schema_rel", SCHEMAS)
-def test_schema_is_well_formed(schema_rel: str) -> None:
-    check_schema_file(schema_rel, PROVIDER)
-
-
-@pytest.mark.parametrize("schema_rel", SCHEMAS)
-def test_xgen_names_are_from_the_conventions_table(schema_rel: str) -> None:
-    unknown = {name for _, name, _ in xgen_uses(schema_rel)} - xgen_names_from_conventions()
-    assert not unknown, f"{schema_rel} uses x-gen names not in docs/schema-conventions.md: {unknown}"
-
-
-@pytest.mark.parametrize("schema_rel", SCHEMAS)
-def test_xgen_values_satisfy_the_schema_beside_them(schema_rel: str) -> None:
-    assert_xgen_compatible(schema_rel)
-
-
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
-def test_fixture_validates(path: Path) -> None:
-    assert_valid(f"{PROVIDER}/{fixture_kind(path)}.schema.json", json.loads(path.read_text(encoding="utf-8")))
 
 
 def test_event_enum_is_exactly_the_seed_list() -> None:
