@@ -30,6 +30,7 @@ def main() -> int:
     small, large = generation.peak_rss(10_000), generation.peak_rss(1_000_000)
     gen["peak_rss_mb_10k"] = round(small["peak_rss_mb"], 1)
     gen["peak_rss_mb_1m"] = round(large["peak_rss_mb"], 1)
+    gen["records_in_1m_run"] = large["records"]
     gen["rss_target_mb_1m"] = TARGET_RSS_MB_AT_1M
     results["generation"] = gen
     print("delivery: bare aiohttp vs fleetsim run --rate max, alternating, 10 s each after warm-up ...", flush=True)

@@ -137,8 +137,9 @@ async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, An
     from ..resources import scenarios_dir
     from ..scenario.loader import load_scenario
     from ..scenario.model import Rate
+    from .generation import long_scenario
 
-    scenario = load_scenario(scenarios_dir() / "bench-mixed.yaml")
+    scenario = long_scenario() if limit is not None else load_scenario(scenarios_dir() / "bench-mixed.yaml")
     runner = Runner(RunConfig(scenario=scenario, target=url, settings=scenario.delivery.providers,
                               rate=Rate("max"), concurrency=CONCURRENCY, limit=limit, timeout_s=10.0))
     task = asyncio.create_task(runner.run())

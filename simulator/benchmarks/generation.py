@@ -7,6 +7,7 @@ pipeline minus writing the output).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import resource
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..resources import scenarios_dir
 from ..scenario.loader import load_scenario
+from ..scenario.model import Scenario
 from ..stream import scenario_messages, scenario_stream
 from ..world.sim import World
 
@@ -43,8 +45,13 @@ def throughput(n: int = 200_000, warmup: int = 30_000) -> dict[str, Any]:
     }
 
 
+def long_scenario() -> Scenario:
+    """The benchmark fleet over 30 days: enough traffic for a million records or deliveries."""
+    return dataclasses.replace(load_scenario(scenarios_dir() / SCENARIO), duration_s=30 * 86_400.0)
+
+
 def _rss_child(n: int) -> None:
-    scenario = load_scenario(scenarios_dir() / SCENARIO)
+    scenario = long_scenario()
     count = sum(len(o.body) > 0 for o in itertools.islice(scenario_stream(scenario), n))
     print(json.dumps({"records": count, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
