@@ -130,6 +130,31 @@ async def _bare(url: str, seconds: float) -> dict[str, Any]:
     return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
 
 
+async def _transport(url: str, seconds: float) -> dict[str, Any]:
+    """fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same fixed body:
+    separates the cost of the transport from the cost of generating traffic."""
+    from ..delivery.transport import HttpTransport
+
+    body = b'{"eventId":"bf72239c-bebd-4c22-b64c-6fc692ef7c46","eventMs":1587597109477,"eventType":"Ping","event":{}}'
+    headers = {"Content-Type": "application/json"}
+    done = 0
+    async with HttpTransport(concurrency=CONCURRENCY) as transport:
+        deadline = time.perf_counter() + WARMUP_S + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                response = await transport.post(f"{url}/samsara", body, headers, deadline_s=10.0)
+                done += response.outcome == "2xx"
+
+        workers = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.sleep(WARMUP_S)
+        first, started = done, time.perf_counter()
+        await workers
+        elapsed = time.perf_counter() - started
+    return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
+
+
 async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, Any]:
     """`fleetsim run --rate max` in-process: generation, signing at send time, faults off, full accounting.
     With `limit`, runs to completion (memory measurement); otherwise measures `seconds` after a warm-up."""
@@ -161,7 +186,8 @@ async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, An
 def measure(mode: str, url: str, seconds: float, limit: int | None) -> None:
     _pin(SENDER_CPU)
     loop = _loop()
-    coro = _bare(url, seconds) if mode == "bare" else _fleetsim(url, seconds, limit)
+    coro = {"bare": lambda: _bare(url, seconds), "transport": lambda: _transport(url, seconds),
+            "fleetsim": lambda: _fleetsim(url, seconds, limit)}[mode]()
     result = loop.run_until_complete(coro)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result))
@@ -175,18 +201,18 @@ def _child(mode: str, url: str, seconds: float, limit: int | None = None) -> dic
 
 
 def throughput(seconds: float = 10.0, rounds: int = 2) -> dict[str, Any]:
-    """Bare sender and fleetsim alternated `rounds` times against one null receiver; medians reported."""
-    bare, fleet = [], []
+    """Bare sender, fleetsim's transport alone and `fleetsim run`, alternated `rounds` times against one null
+    receiver; medians (of the upper half for two rounds) reported."""
+    rates: dict[str, list[int]] = {"bare": [], "transport": [], "fleetsim": []}
     with null_receiver() as url:
         for _ in range(rounds):
-            bare.append(_child("bare", url, seconds)["per_s"])
-            fleet.append(_child("fleetsim", url, seconds)["per_s"])
-    bare.sort()
-    fleet.sort()
-    b, f = bare[len(bare) // 2], fleet[len(fleet) // 2]
+            for mode, values in rates.items():
+                values.append(_child(mode, url, seconds)["per_s"])
+    b, t, f = (sorted(v)[len(v) // 2] for v in rates.values())
     return {"seconds_per_round": seconds, "rounds": rounds, "bare_aiohttp_fixed_body_per_s": b,
+            "fleetsim_transport_fixed_body_per_s": t, "transport_ratio": round(t / b, 3) if b else None,
             "fleetsim_run_max_per_s": f, "ratio": round(f / b, 3) if b else None, "target_ratio": 0.85,
-            "all_rounds": {"bare": bare, "fleetsim": fleet}}
+            "all_rounds": rates}
 
 
 def memory(small: int = 10_000, large: int = 1_000_000) -> dict[str, Any]:
