@@ -158,13 +158,11 @@ class Runner:
     def _records(self) -> Iterator[Outgoing]:
         # WebSocket frames are not HTTP deliveries: a webhook run neither encodes nor counts them
         stream = scenario_stream(self.config.scenario, providers=set(self.endpoints), channels={"webhook"})
-        count = 0
-        for record in stream:
+        for count, record in enumerate(stream, 1):
             if self.stopping:
                 return
             self.ledger.generated(record)
             yield record
-            count += 1
             if self.config.limit is not None and count >= self.config.limit:
                 return
 
