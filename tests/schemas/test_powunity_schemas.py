@@ -16,18 +16,15 @@ import random
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 from schema_support import (
     DROP,
     assert_rejected,
     assert_valid,
-    check_schema_file,
     errors_of,
     fixture_files,
     fixture_kind,
     load_fixture,
     mutate,
-    provider_schema_files,
 )
 
 from simulator.schemagen.engine import generate
@@ -67,20 +64,6 @@ def _schema_for(stem: str) -> str:
 
 
 # ---------------------------------------------------------------- the schema files themselves
-
-@pytest.mark.parametrize("rel", OUR_FILES)
-def test_schema_file_follows_conventions(rel: str) -> None:
-    assert rel in provider_schema_files(PROVIDER)
-    Draft202012Validator.check_schema(load_schema(rel))
-    check_schema_file(rel, PROVIDER)
-
-
-@pytest.mark.parametrize("rel", KINDS)
-def test_generated_documents_validate(rel: str) -> None:
-    for seed in range(150):
-        doc = generate(rel, random.Random(seed)).value
-        assert errors_of(rel, doc) == [], (seed, doc)
-
 
 def test_generated_webhooks_use_the_traccar_4x_shapes() -> None:
     for seed in range(60):
