@@ -121,7 +121,7 @@ class Encoder:
                             message.send_t, {}, provider.serialize(message.payload), message.source)
         env = provider.envelope(message.kind, message.payload, message_id=event_id, settings=codec.settings)
         headers = env.headers
-        if codec.secrets or codec.signer.name == "powunity":
+        if codec.secrets:  # unsigned (or unconfigured) providers send the envelope's headers only
             timestamp = int(message.send_t if sign_at is None else sign_at)
             headers = {**headers, **codec.signer.sign(env.body, codec.secrets, timestamp=timestamp,
                                                       message_id=event_id)}

@@ -21,7 +21,7 @@ from ..scenario.durations import parse_rate
 from ..scenario.loader import load_scenario
 from ..servers.store import Store
 from .receiver_cmd import start_receiver, stop_receiver
-from .run_cmd import EXIT_INTERRUPTED, _print_progress, run_async
+from .run_cmd import EXIT_INTERRUPTED, print_progress, run_async
 
 DEMO_SCENARIO = "demo-city.yaml"
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(scenarios_dir() / DEMO_SCENARIO)
     rate = parse_rate(args.rate) if args.rate else scenario.delivery.rate
     settings = scenario.delivery.providers
-    progress = None if args.quiet or not sys.stderr.isatty() else _print_progress
+    progress = None if args.quiet or not sys.stderr.isatty() else print_progress
     config = RunConfig(scenario=scenario, target="", settings=settings, rate=rate, concurrency=16,
                        on_progress=progress)
     runner = Runner(config)

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         _check_target(args.target)
     _check_reports(args.report)
     capture = CaptureWriter(args.capture) if args.capture else None
-    progress = None if args.quiet or not sys.stderr.isatty() else _print_progress
+    progress = None if args.quiet or not sys.stderr.isatty() else print_progress
     config = RunConfig(
         scenario=scenario, target=args.target or "", settings=settings,
         rate=args.rate or scenario.delivery.rate, concurrency=args.concurrency, time_scale=args.time_scale,
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(summary)
 
 
-def _print_progress(snapshot: Snapshot) -> None:
+def print_progress(snapshot: Snapshot) -> None:
     print("\r" + progress_line(snapshot), end="", file=sys.stderr, flush=True)
 
 

@@ -15,12 +15,15 @@ from ..signing import SIGNERS, Secret
 from .capture import REDACTED, CapturedRequest, read_capture, retarget
 from .transport import HttpTransport
 
+FAILURES_KEPT = 20
+
 
 @dataclass
 class ReplayResult:
     sent: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # the first FAILURES_KEPT, one line each
+    failures_more: int = 0
 
     @property
     def all_ok(self) -> bool:
@@ -29,9 +32,9 @@ class ReplayResult:
     def render(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         lines = [f"replayed {self.sent} requests: {parts or 'nothing'}"]
-        lines += [f"  {f}" for f in self.failures[:20]]
-        if len(self.failures) > 20:
-            lines.append(f"  ... and {len(self.failures) - 20} more")
+        lines += [f"  {f}" for f in self.failures]
+        if self.failures_more:
+            lines.append(f"  ... and {self.failures_more} more")
         return "\n".join(lines)
 
 
@@ -56,25 +59,35 @@ def resigned_headers(
 async def replay(capture: str | Path, target: str, *, resign: bool = False,
                  settings: Mapping[str, Mapping[str, Any]] | None = None, concurrency: int = 8,
                  timeout_s: float = 10.0, verify_tls: bool = True) -> ReplayResult:
-    requests = list(read_capture(capture))  # validates the whole file before anything is sent
+    """Send every request of `capture` to `target`. The file is read twice, streaming: once to reject a
+    malformed capture before anything is sent, once to send — memory stays flat however large it is."""
+    for _ in read_capture(capture):
+        pass
     result = ReplayResult()
-    semaphore = asyncio.Semaphore(concurrency)
     settings = settings or {}
+    queue: asyncio.Queue[CapturedRequest | None] = asyncio.Queue(maxsize=concurrency * 4)
 
     async with HttpTransport(concurrency=concurrency, verify=verify_tls) as transport:
 
-        async def send(request: CapturedRequest) -> None:
-            headers = resigned_headers(request, settings, int(time.time())) if resign else request.headers
-            async with semaphore:
+        async def worker() -> None:
+            while (request := await queue.get()) is not None:
+                headers = resigned_headers(request, settings, int(time.time())) if resign else request.headers
                 response = await transport.post(retarget(request.url, target), request.body,
                                                 _drop_redacted(headers), deadline_s=timeout_s)
-            result.sent += 1
-            result.outcomes[response.outcome] += 1
-            if response.outcome != "2xx":
-                detail = response.error or f"HTTP {response.status}"
-                result.failures.append(f"line {request.line} ({request.event_id} {request.copy}): {detail}")
+                result.sent += 1
+                result.outcomes[response.outcome] += 1
+                if response.outcome != "2xx" and len(result.failures) >= FAILURES_KEPT:
+                    result.failures_more += 1
+                elif response.outcome != "2xx":
+                    detail = response.error or f"HTTP {response.status}"
+                    result.failures.append(f"line {request.line} ({request.event_id} {request.copy}): {detail}")
 
-        await asyncio.gather(*(send(r) for r in requests))
+        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        for request in read_capture(capture):
+            await queue.put(request)
+        for _ in workers:
+            await queue.put(None)
+        await asyncio.gather(*workers)
     return result
 
 

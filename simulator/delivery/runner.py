@@ -189,8 +189,7 @@ class Runner:
                 wait = self.started_mono + item.due / factor - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            await self.queue.put(item)
-            await asyncio.sleep(0)  # let workers and the retry pump run even when nothing ever waits
+            await self.queue.put(item)  # blocks when the queue is full: backpressure, and the workers' turn
 
     async def _pump_retries(self) -> None:
         """Move retries whose time has come back onto the queue."""

@@ -300,10 +300,10 @@ class DeviceSim:
             if point_t >= until:
                 break
             t = self._clock = point_t
-            self._run_scheduled(t, moving=False)
+            self._run_scheduled(t)
             if self._theft_due is not None:
                 yield from self._drain()
-                yield from self._theft(self._theft_due)
+                yield from self._theft()
                 yield from self._park_until(until)  # parked again wherever the thief left it
                 return
             if t >= next_sensor:
@@ -379,7 +379,7 @@ class DeviceSim:
             travelled = state.x_m
             st.lat, st.lon, st.course = state.lat, state.lon, int(state.course) % 360
             st.speed_mps, st.limit_kmh = state.speed_mps, state.limit_kmh
-            self._run_scheduled(at, moving=True)
+            self._run_scheduled(at)
             if kind == "tick":
                 continue
             if kind in ("dms", "adas") and state.speed_mps * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
@@ -449,7 +449,7 @@ class DeviceSim:
                 return gap.end
         return math.inf
 
-    def _run_scheduled(self, t: float, *, moving: bool) -> None:
+    def _run_scheduled(self, t: float) -> None:
         start, st = self.scenario.start, self.state
         while self.injections and start + self.injections[0].at_s <= t:
             inj = self.injections.pop(0)
@@ -491,7 +491,7 @@ class DeviceSim:
                 if long_gap:
                     self._emit("online", self._fix(gap.end), gap_s=round(gap.end - gap.start))
 
-    def _theft(self, inj: Injection) -> Iterator[WorldEvent]:
+    def _theft(self) -> Iterator[WorldEvent]:
         """A parked e-bike carried off: it moves with its motor off, so an armed tracker raises the movement
         alarm, and the thief's route leads away from wherever it was parked."""
         self._theft_due = None
