@@ -9,17 +9,21 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from ..delivery.capture import CaptureWriter
+from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
-from ..errors import EXIT_FAILED, EXIT_OK, UnknownNameError, UsageError
+from ..delivery.urls import check_url
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UnknownNameError, UsageError
 from ..scenario.durations import parse_rate
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
-from .common import positive_int
+from .common import non_negative_int, positive_int
+from .paths import check_output_path
+from .receiver_view import fetch_receiver_view, render_receiver_view
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
@@ -70,6 +74,12 @@ def add_parsers(sub: Any) -> None:
                    help="total deadline per attempt (default: the provider's)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
+                   help=f"mark an endpoint down after N attempts in a row get no HTTP response (timeouts, "
+                   f"refused or reset connections) and skip its remaining events; 0 never (default {DOWN_AFTER})")
+    p.add_argument("--grace", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="on Ctrl-C or SIGTERM, how long requests in flight may finish; a second Ctrl-C stops "
+                   "at once (default 10)")
     p.set_defaults(handler=run)
 
     r = sub.add_parser("replay", help="re-send a capture byte for byte (optionally re-signed)")
@@ -80,18 +90,20 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--concurrency", type=positive_int, default=8)
     r.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS")
     r.add_argument("--insecure", action="store_true")
+    r.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
+                   help=f"stop after N requests in a row get no HTTP response; 0 never (default {DOWN_AFTER})")
+    r.add_argument("--grace", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="on Ctrl-C or SIGTERM, how long requests in flight may finish (default 10)")
     r.set_defaults(handler=run_replay)
 
 
-def _check_target(url: str) -> None:
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--target expects an http:// or https:// URL, got {url!r}")
-
-
-def _check_reports(reports: list[tuple[str, str]]) -> None:
-    for kind, _ in reports:
+def _check_reports(reports: list[tuple[str, str]]) -> list[tuple[str, Path]]:
+    checked = []
+    for kind, path in reports:
         if kind not in REPORTERS:
             raise UnknownNameError("report kind", kind, REPORTERS)
+        checked.append((kind, check_output_path(path, f"--report {kind}")))
+    return checked
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, T]], on_interrupt: Callable[[], None]) -> T:
@@ -111,25 +123,28 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], on_interrupt: Callable
 
 
 def run(args: argparse.Namespace) -> int:
+    # everything the user gave is checked before any work starts (exit 2, one line)
     scenario = load_scenario(args.scenario)
     settings: Any = scenario.delivery.providers
     if args.settings:
         settings = merge_settings(settings, load_settings(args.settings))
     if args.target:
-        _check_target(args.target)
-    _check_reports(args.report)
-    capture = CaptureWriter(args.capture) if args.capture else None
-    progress = None if args.quiet or not sys.stderr.isatty() else print_progress
+        check_url(args.target, "--target")
+    reports = _check_reports(args.report)
+    capture_path = check_output_path(args.capture, "--capture") if args.capture else None
+    progress = Progress(quiet=args.quiet)
     config = RunConfig(
         scenario=scenario, target=args.target or "", settings=settings,
         rate=args.rate or scenario.delivery.rate, concurrency=args.concurrency, time_scale=args.time_scale,
-        timeout_s=args.timeout, limit=args.limit, capture=capture, verify_tls=not args.insecure,
-        on_progress=progress,
+        timeout_s=args.timeout, limit=args.limit, verify_tls=not args.insecure,
+        on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s,
+        down_after=args.down_after, grace_s=args.grace,
     )
-    runner = Runner(config)
-
-    def interrupt() -> None:
-        runner.stop()
+    runner = Runner(config)  # checks every endpoint URL and retry setting
+    capture = CaptureWriter(capture_path) if capture_path else None
+    if capture is not None:
+        runner.attach_capture(capture)
+    receiver_view: dict[str, Any] = {}
 
     async def main() -> None:
         if args.target:
@@ -144,43 +159,73 @@ def run(args: argparse.Namespace) -> int:
         runner.retarget(base_url)
         try:
             await runner.run()
+            receiver_view.update(await fetch_receiver_view(base_url))
         finally:
             await stop_receiver(server)
             await store.close()
 
     try:
-        run_async(main, interrupt)
+        run_async(main, runner.stop)
     finally:
+        progress.finish()
         if capture is not None:
             capture.close()
-    if progress:
-        print(file=sys.stderr)
     summary = runner.summary()
-    report = RunReport(summary, config=summary["run"], notes=tuple(runner.notes()))
-    for kind, path in args.report:
-        REPORTERS[kind](report, Path(path))
-    print(render_summary(summary))
+    code = EXIT_INTERRUPTED if runner.interrupted else exit_code(summary)
+    notes = tuple(runner.notes())
+    print(render_summary(summary), end="")
+    for note in notes:
+        print(f"note: {note}")
+    if not args.target:
+        print(render_receiver_view(summary, receiver_view))
+    report = RunReport(summary, config=summary["run"], exit_code=code, notes=notes)
+    for kind, path in reports:
+        try:
+            REPORTERS[kind](report, path)
+        except OSError as exc:  # checked up front; the disk can still fill up or the directory vanish
+            print(f"fleetsim: error: --report {kind}: cannot write {path} ({exc.strerror or exc})", file=sys.stderr)
+            code = max(code, EXIT_USAGE) if code != EXIT_INTERRUPTED else code
     if runner.interrupted:
         print("interrupted: events not yet delivered are accounted as skipped (interrupted)", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return exit_code(summary)
+    return code
 
 
-def print_progress(snapshot: Snapshot) -> None:
-    print("\r" + progress_line(snapshot), end="", file=sys.stderr, flush=True)
+class Progress:
+    """The run's status line on stderr: redrawn every second on a terminal; on a pipe or CI log, where a
+    redrawn line is invisible until the end, one full line every 10 seconds (as pip and Locust do)."""
+
+    def __init__(self, *, quiet: bool, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.enabled = not quiet
+        self.every_s = 1.0 if self.tty else 10.0
+        self._drawn = False
+
+    def __call__(self, snapshot: Snapshot) -> None:
+        if self.tty:
+            print("\r" + progress_line(snapshot), end="", file=self.stream, flush=True)
+            self._drawn = True
+        else:
+            print(progress_line(snapshot), file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self._drawn:
+            print(file=self.stream)
+            self._drawn = False
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from ..delivery.replay import replay
+    from ..delivery.replay import Replayer
 
-    _check_target(args.target)
     settings = load_settings(args.settings).providers if args.settings else {}
     if args.resign and not args.settings:
         raise UsageError("--resign needs --settings FILE with the providers' secrets")
-    result = run_async(
-        lambda: replay(args.capture, args.target, resign=args.resign, settings=settings,
-                       concurrency=args.concurrency, timeout_s=args.timeout, verify_tls=not args.insecure),
-        lambda: None,
-    )
+    replayer = Replayer(args.capture, args.target, resign=args.resign, settings=settings,
+                        concurrency=args.concurrency, timeout_s=args.timeout, verify_tls=not args.insecure,
+                        down_after=args.down_after, grace_s=args.grace)
+    result = run_async(replayer.run, replayer.stop)
     print(result.render())
+    if result.interrupted:
+        print("interrupted: requests not yet sent are counted as not sent (interrupted)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK if result.all_ok else EXIT_FAILED

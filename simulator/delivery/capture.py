@@ -20,10 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from .model import Attempt
+from .redaction import MASK, Redactor
 
-REDACTED = "<redacted>"
+REDACTED = MASK
 #: headers that carry a shared secret as-is (not a signature over the body)
 SECRET_HEADERS = frozenset({"authorization"})
 
@@ -47,20 +48,31 @@ def decode_body(record: dict[str, Any], where: str) -> bytes:
 
 
 class CaptureWriter:
+    """Writes a capture. Unless `keep_secrets`, every header holding a configured secret (by value: PowUnity's
+    PSK, a MettaX token under any header name) and every `Authorization` header is written as "<redacted>";
+    `redact_with` gives it the run's secrets."""
+
     def __init__(self, path: str | Path, *, keep_secrets: bool = False) -> None:
         self.path = Path(path)
         self.keep_secrets = keep_secrets
+        self.redactor = Redactor()
+        if self.path.exists() and not self.path.is_file():
+            raise UsageError(f"{path}: cannot write the capture here (not a regular file)")
         try:
             self._file: IO[bytes] = self.path.open("wb")
         except OSError as exc:
-            raise InputError(str(path), f"cannot write the capture ({exc.strerror or exc})") from None
+            raise UsageError(f"{path}: cannot write the capture ({exc.strerror or exc})") from None
         self.count = 0
 
+    def redact_with(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+
     def write(self, attempt: Attempt) -> None:
-        headers = {
-            k: (REDACTED if k.lower() in SECRET_HEADERS and not self.keep_secrets else v)
-            for k, v in attempt.request_headers.items()
-        }
+        if self.keep_secrets:
+            headers = dict(attempt.request_headers)
+        else:
+            headers = {k: (REDACTED if k.lower() in SECRET_HEADERS else v)
+                       for k, v in self.redactor.headers(attempt.request_headers).items()}
         line = {
             "event_id": attempt.event_id,
             "provider": attempt.provider,
@@ -79,11 +91,17 @@ class CaptureWriter:
                 "error": attempt.error,
             },
         }
-        self._file.write(orjson.dumps(line) + b"\n")
+        try:
+            self._file.write(orjson.dumps(line) + b"\n")
+        except OSError as exc:  # disk full, a device that takes no writes: the user's to fix, never exit 3
+            raise UsageError(f"{self.path}: cannot write the capture ({exc.strerror or exc})") from None
         self.count += 1
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as exc:  # buffered bytes are flushed here
+            raise UsageError(f"{self.path}: cannot write the capture ({exc.strerror or exc})") from None
 
 
 @dataclass

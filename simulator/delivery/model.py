@@ -26,7 +26,7 @@ OUTCOMES = ("2xx", "3xx", "4xx", "5xx", "429", "timeout_connect", "timeout_total
 
 # terminal event states and skip reasons (H-1.2)
 DELIVERED, FAILED, SKIPPED = "delivered", "failed", "skipped"
-SKIP_REASONS = ("filtered", "endpoint_gone_410", "interrupted", "dry_run", "fault_drop")
+SKIP_REASONS = ("filtered", "endpoint_gone_410", "endpoint_down", "interrupted", "dry_run", "fault_drop")
 
 
 @dataclass(slots=True)

@@ -1,4 +1,15 @@
-"""`fleetsim replay`: re-send a capture, byte for byte or re-signed with fresh timestamps."""
+"""`fleetsim replay`: re-send a capture, byte for byte or re-signed with fresh timestamps.
+
+The same rules as `fleetsim run` (docs/delivery.md): the target is checked before anything is sent; the
+capture is read twice, streaming (once to reject a malformed file before anything is sent, once to send), so
+memory stays flat; Ctrl-C/SIGTERM stops reading at once and gives requests in flight `grace_s` (a second
+signal cancels them); a target that answers nothing is marked down after `down_after` attempts and the rest
+of the capture is counted as skipped, not sent. Every line ends sent or skipped with a reason.
+
+Captures hold no credentials: a header redacted at capture time is dropped when replaying byte for byte
+(sending "<redacted>" would only earn a 401), and the result says that `--resign` with the settings file
+restores it.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import FleetsimError, HarnessError
 from ..providers import PROVIDERS
 from ..signing import SIGNERS, Secret
 from .capture import REDACTED, CapturedRequest, read_capture, retarget
+from .health import DOWN_AFTER, EndpointHealth
+from .redaction import Redactor
 from .transport import HttpTransport
+from .urls import check_url
 
 FAILURES_KEPT = 20
 
@@ -22,74 +37,193 @@ FAILURES_KEPT = 20
 class ReplayResult:
     sent: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> requests never sent
     failures: list[str] = field(default_factory=list)  # the first FAILURES_KEPT, one line each
     failures_more: int = 0
+    redacted_dropped: Counter[str] = field(default_factory=Counter)  # header name -> requests sent without it
+    interrupted: bool = False
+    down_detail: str = ""
 
     @property
     def all_ok(self) -> bool:
-        return self.sent > 0 and self.outcomes.get("2xx", 0) == self.sent
+        return self.sent > 0 and self.outcomes.get("2xx", 0) == self.sent and not self.skipped
 
     def render(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         lines = [f"replayed {self.sent} requests: {parts or 'nothing'}"]
+        if self.skipped:
+            lines.append("not sent: " + ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items())))
+        if self.down_detail:
+            lines.append(f"target stopped (endpoint_down): {self.down_detail}")
         lines += [f"  {f}" for f in self.failures]
         if self.failures_more:
             lines.append(f"  ... and {self.failures_more} more")
+        for name, n in sorted(self.redacted_dropped.items()):
+            lines.append(f"note: {n} requests had {name} redacted in the capture and were sent without it; "
+                         "replay with --resign --settings FILE to send the configured credentials")
         return "\n".join(lines)
 
 
 def resigned_headers(
     request: CapturedRequest, settings: Mapping[str, Mapping[str, Any]], now: int
 ) -> list[tuple[str, str]]:
-    """The request's headers with its provider's signature headers recomputed at `now`."""
+    """The request's headers with its provider's signature and credential headers recomputed at `now`."""
     provider = PROVIDERS.get(request.provider)
     if provider is None:
         return request.headers
+    provider_settings = settings.get(request.provider, {})
+    fresh = dict(provider.credential_headers(provider_settings))
     signer = SIGNERS[provider.signing]
-    secret = settings.get(request.provider, {}).get("secret")
+    secret = provider_settings.get("secret")
     secrets = [secret] if isinstance(secret, Secret) else []
-    if not secrets and signer.name != "none":
+    if secrets or signer.name == "none":
+        fresh.update(signer.sign(request.body, secrets, timestamp=now, message_id=request.event_id or "replay"))
+    if not fresh:
         return request.headers
-    fresh = signer.sign(request.body, secrets, timestamp=now, message_id=request.event_id or "replay")
     replaced = {name.lower() for name in fresh}
     kept = [(k, v) for k, v in request.headers if k.lower() not in replaced]
     return kept + list(fresh.items())
 
 
+class Replayer:
+    """One replay of one capture. `stop()` is what SIGINT/SIGTERM call."""
+
+    def __init__(self, capture: str | Path, target: str, *, resign: bool = False,
+                 settings: Mapping[str, Mapping[str, Any]] | None = None, concurrency: int = 8,
+                 timeout_s: float = 10.0, verify_tls: bool = True, down_after: int = DOWN_AFTER,
+                 grace_s: float = 10.0) -> None:
+        self.capture = capture
+        self.target = check_url(target, "--target")
+        self.resign = resign
+        self.settings = settings or {}
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.verify_tls = verify_tls
+        self.grace_s = grace_s
+        self.health = EndpointHealth(down_after=down_after)
+        self.redactor = Redactor.from_settings(self.settings)
+        self.result = ReplayResult()
+        self._signals = 0
+        self._stop = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._fatal: Exception | None = None
+        self._in_flight = 0
+
+    def stop(self) -> None:
+        self._signals += 1
+        self.result.interrupted = True
+        self._stop.set()
+        if self._signals > 1:
+            for worker in self._workers:
+                worker.cancel()
+
+    @property
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or self.health.stopped
+
+    async def run(self) -> ReplayResult:
+        for _ in read_capture(self.capture):  # a malformed capture is an error before anything is sent
+            pass
+        queue: asyncio.Queue[CapturedRequest] = asyncio.Queue(maxsize=self.concurrency * 4)
+        async with HttpTransport(concurrency=self.concurrency, verify=self.verify_tls) as transport:
+            self._workers = [asyncio.create_task(self._work(transport, queue)) for _ in range(self.concurrency)]
+            feeder = asyncio.create_task(self._feed(queue))
+            stop = asyncio.create_task(self._stop.wait())
+            try:
+                await asyncio.wait({feeder, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if feeder.done():
+                    feeder.result()
+                    drained = asyncio.create_task(queue.join())
+                    await asyncio.wait({drained, stop}, return_when=asyncio.FIRST_COMPLETED)
+                    drained.cancel()
+            finally:
+                feeder.cancel()
+                stop.cancel()
+                await asyncio.gather(feeder, stop, return_exceptions=True)
+                await self._shutdown(queue)
+        if self._fatal is not None:
+            if isinstance(self._fatal, FleetsimError) and not isinstance(self._fatal, HarnessError):
+                raise self._fatal
+            raise HarnessError(f"replay stopped by an internal error: {type(self._fatal).__name__}: {self._fatal}")
+        if not self.result.interrupted and not self.health.stopped:
+            return self.result
+        # count what was never sent: the rest of the capture, streamed (nothing is held in memory)
+        sent_or_queued = self.result.sent + sum(self.result.skipped.values())
+        total = sum(1 for _ in read_capture(self.capture))
+        reason = "interrupted" if self.result.interrupted else "endpoint_down"
+        if total > sent_or_queued:
+            self.result.skipped[reason] += total - sent_or_queued
+        return self.result
+
+    async def _feed(self, queue: asyncio.Queue[CapturedRequest]) -> None:
+        for request in read_capture(self.capture):
+            if self._stopping:
+                return
+            await queue.put(request)
+
+    async def _shutdown(self, queue: asyncio.Queue[CapturedRequest]) -> None:
+        self._drain(queue)
+        deadline = time.monotonic() + self.grace_s
+        while self._in_flight and time.monotonic() < deadline and self._signals < 2:
+            self._drain(queue)
+            await asyncio.sleep(0.02)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._drain(queue)
+
+    def _drain(self, queue: asyncio.Queue[CapturedRequest]) -> None:
+        reason = "interrupted" if self.result.interrupted else "endpoint_down"
+        while not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
+            self.result.skipped[reason] += 1
+
+    async def _work(self, transport: HttpTransport, queue: asyncio.Queue[CapturedRequest]) -> None:
+        while True:
+            request = await queue.get()
+            try:
+                if self._stopping:
+                    self.result.skipped["interrupted" if self.result.interrupted else "endpoint_down"] += 1
+                    continue
+                self._in_flight += 1
+                try:
+                    await self._send(transport, request)
+                finally:
+                    self._in_flight -= 1
+            except Exception as exc:  # a bug or a late usage error: stop cleanly instead of hanging the feeder
+                if self._fatal is None:
+                    self._fatal = exc
+                self._stop.set()
+            finally:
+                queue.task_done()
+
+    async def _send(self, transport: HttpTransport, request: CapturedRequest) -> None:
+        headers = resigned_headers(request, self.settings, int(time.time())) if self.resign else request.headers
+        redacted = [name for name, value in headers if value == REDACTED]
+        for name in redacted:
+            self.result.redacted_dropped[name] += 1
+        response = await transport.post(retarget(request.url, self.target), request.body,
+                                        {k: v for k, v in headers if v != REDACTED}, deadline_s=self.timeout_s)
+        result = self.result
+        result.sent += 1
+        result.outcomes[response.outcome] += 1
+        if self.health.observe(response.outcome, response.error):
+            result.down_detail = self.redactor.text(self.health.detail)
+        if response.outcome == "2xx":
+            return
+        if len(result.failures) >= FAILURES_KEPT:
+            result.failures_more += 1
+            return
+        detail = self.redactor.text(response.error) if response.error else f"HTTP {response.status}"
+        if redacted and response.status in (401, 403):
+            detail += f" (its {', '.join(redacted)} was redacted in the capture: use --resign --settings FILE)"
+        result.failures.append(f"line {request.line} ({request.event_id} {request.copy}): {detail}")
+
+
 async def replay(capture: str | Path, target: str, *, resign: bool = False,
                  settings: Mapping[str, Mapping[str, Any]] | None = None, concurrency: int = 8,
                  timeout_s: float = 10.0, verify_tls: bool = True) -> ReplayResult:
-    """Send every request of `capture` to `target`. The file is read twice, streaming: once to reject a
-    malformed capture before anything is sent, once to send — memory stays flat however large it is."""
-    for _ in read_capture(capture):
-        pass
-    result = ReplayResult()
-    settings = settings or {}
-    queue: asyncio.Queue[CapturedRequest | None] = asyncio.Queue(maxsize=concurrency * 4)
-
-    async with HttpTransport(concurrency=concurrency, verify=verify_tls) as transport:
-
-        async def worker() -> None:
-            while (request := await queue.get()) is not None:
-                headers = resigned_headers(request, settings, int(time.time())) if resign else request.headers
-                response = await transport.post(retarget(request.url, target), request.body,
-                                                _drop_redacted(headers), deadline_s=timeout_s)
-                result.sent += 1
-                result.outcomes[response.outcome] += 1
-                if response.outcome != "2xx" and len(result.failures) >= FAILURES_KEPT:
-                    result.failures_more += 1
-                elif response.outcome != "2xx":
-                    detail = response.error or f"HTTP {response.status}"
-                    result.failures.append(f"line {request.line} ({request.event_id} {request.copy}): {detail}")
-
-        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-        for request in read_capture(capture):
-            await queue.put(request)
-        for _ in workers:
-            await queue.put(None)
-        await asyncio.gather(*workers)
-    return result
-
-
-def _drop_redacted(headers: list[tuple[str, str]]) -> dict[str, str]:
-    return {k: v for k, v in headers if v != REDACTED}
+    """Send every request of `capture` to `target` (see Replayer)."""
+    return await Replayer(capture, target, resign=resign, settings=settings, concurrency=concurrency,
+                          timeout_s=timeout_s, verify_tls=verify_tls).run()

@@ -60,14 +60,63 @@ def redact(value: Any) -> Any:
     return redact(str(value))
 
 
+#: skip reasons that say the receiver could not take the events (they count against it)
+RECEIVER_SKIPS = ("endpoint_gone_410", "endpoint_down")
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+def probe_verdict(p: Mapping[str, Any]) -> str:
+    """"ok" when every probe was rejected with a 4xx; "RECEIVER BUG" when any was accepted or crashed the
+    receiver; "inconclusive" when some got no verdict (a redirect, 429 or no answer proves nothing)."""
+    if p["accepted_2xx"] or p["server_error_5xx"]:
+        return "RECEIVER BUG"
+    if p["other"]:
+        return "inconclusive"
+    return "ok"
+
+
+def verdict(summary: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The run's verdict from its evidence only, with a reason line for each thing that is not a pass.
+
+    "fail": an event failed, an endpoint was down or gone, or a probe was accepted or answered 5xx.
+    "inconclusive": nothing failed, but something was not shown — a probe answered with a 3xx, 429 or no
+    HTTP answer at all was never rejected, so the receiver's rejection path was not verified; or the
+    accounting invariant broke (a fleetsim bug: nothing in the report can be trusted).
+    """
+    if not summary["invariant"]["ok"]:
+        return INCONCLUSIVE, [f"accounting invariant violated (a fleetsim bug): {summary['invariant']['message']}"]
+    failures: list[str] = []
+    unproven: list[str] = []
+    totals = summary["totals"]
+    if totals["failed"]:
+        failures.append(f"{totals['failed']} of {totals['generated']} events failed")
+    for reason in RECEIVER_SKIPS:
+        n = totals["skipped_by_reason"].get(reason, 0)
+        if n:
+            failures.append(f"{n} events skipped: {reason}")
+    for provider, pdata in summary["providers"].items():
+        for probe, p in pdata["totals"]["probes"].items():
+            if p["accepted_2xx"] or p["server_error_5xx"]:
+                failures.append(f"{provider} {probe}: {p['accepted_2xx']} accepted, {p['server_error_5xx']} "
+                                f"answered 5xx (a correct receiver rejects each with a 4xx)")
+            elif p["other"]:
+                unproven.append(f"{provider} {probe}: {p['other']} of {p['sent']} got no 4xx and no acceptance "
+                                "(a redirect, 429 or no answer): rejection not verified")
+    if failures:
+        return FAIL, failures + unproven
+    if unproven:
+        return INCONCLUSIVE, unproven
+    return PASS, []
+
+
 def exit_code(summary: Mapping[str, Any]) -> int:
-    """0 pass · 1 receiver failures (failed events, probes accepted or answered 5xx) · 3 invariant broken."""
+    """0 pass · 1 the receiver failed, or did not show what it must (inconclusive probes) · 3 invariant broken.
+
+    An inconclusive probe is not a pass: a CI gate must not go green on behaviour it never saw."""
     if not summary["invariant"]["ok"]:
         return EXIT_HARNESS
-    totals = summary["totals"]
-    if totals["failed"] or any(p["accepted_2xx"] or p["server_error_5xx"] for p in totals["probes"].values()):
-        return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_OK if verdict(summary)[0] == PASS else EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -107,10 +156,13 @@ def reporter(name: str) -> Callable[[Reporter], Reporter]:
 def json_document(report: RunReport | Mapping[str, Any]) -> dict[str, Any]:
     report = as_report(report)
     summary = redact(report.summary)
+    outcome, reasons = verdict(summary)
     return {
         "fleetsim_report": 1,
         "exit_code": report.code,
-        "conclusive": bool(summary["invariant"]["ok"]),
+        "verdict": outcome,
+        "verdict_reasons": reasons,
+        "conclusive": outcome != INCONCLUSIVE,
         "invariant": summary["invariant"],
         "config": redact(report.config),
         "notes": list(report.notes),
@@ -150,8 +202,7 @@ def junit_tree(report: RunReport | Mapping[str, Any]) -> ET.Element:
                                       message=f"{k['open']} of {k['generated']} events never finished")
                 error.text = "the run ended before these events were delivered, failed or skipped"
             out = ET.SubElement(case, "system-out")
-            out.text = (f"generated {k['generated']}, delivered {k['delivered']}, failed {k['failed']}, "
-                        f"skipped {k['skipped']} {k['skipped_by_reason']}, attempts {k['attempts_by_outcome']}")
+            out.text = _kind_text(k)
         probes = pdata["totals"]["probes"]
         for probe in PROBES:
             if probe not in probes:
@@ -166,6 +217,11 @@ def junit_tree(report: RunReport | Mapping[str, Any]) -> ET.Element:
             if bad:
                 failure = ET.SubElement(case, "failure", type="probe", message=f"{probe}: " + "; ".join(bad))
                 failure.text = "\n".join(bad)
+            elif p["other"]:
+                error = ET.SubElement(case, "error", type="inconclusive",
+                                      message=f"{probe}: {p['other']} of {p['sent']} never rejected")
+                error.text = ("answered with a redirect, 429 or no HTTP answer at all: the receiver's rejection "
+                              "path was not verified")
             out = ET.SubElement(case, "system-out")
             out.text = (f"sent {p['sent']}: rejected 4xx {p['rejected_4xx']}, accepted 2xx {p['accepted_2xx']}, "
                         f"5xx {p['server_error_5xx']}, other (3xx/429/transport) {p['other']}")
@@ -178,6 +234,23 @@ def junit_tree(report: RunReport | Mapping[str, Any]) -> ET.Element:
     _count(harness)
     _count(root)
     return root
+
+
+def _counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items()) or "none"
+
+
+def _kind_text(k: Mapping[str, Any]) -> str:
+    """What happened to one kind's events, as a person reads it (JUnit system-out)."""
+    lines = [f"generated {k['generated']}: delivered {k['delivered']}, failed {k['failed']}, "
+             f"skipped {k['skipped']}" + (f" ({_counts_text(k['skipped_by_reason'])})" if k["skipped"] else "")]
+    lines.append(f"attempts {k['attempts']}: {_counts_text(k['attempts_by_outcome'])}")
+    if k["duplicates_sent"]:
+        lines.append(f"duplicates sent {k['duplicates_sent']}: {_counts_text(k['duplicates_by_outcome'])}")
+    lat = k["latency"]
+    if lat["count"]:
+        lines.append(f"ack latency p50 {_ms(lat['p50_ms'])} ms, p99 {_ms(lat['p99_ms'])} ms")
+    return "\n".join(lines)
 
 
 def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
@@ -246,9 +319,8 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     probe_rows = [["provider", "probe", "sent", "rejected 4xx", "accepted 2xx", "5xx", "other", "verdict"]]
     for provider, pdata in summary["providers"].items():
         for probe, p in pdata["totals"]["probes"].items():
-            verdict = "ok" if not (p["accepted_2xx"] or p["server_error_5xx"]) else "RECEIVER BUG"
             probe_rows.append([provider, probe, str(p["sent"]), str(p["rejected_4xx"]), str(p["accepted_2xx"]),
-                               str(p["server_error_5xx"]), str(p["other"]), verdict])
+                               str(p["server_error_5xx"]), str(p["other"]), probe_verdict(p)])
     if len(probe_rows) > 1:
         lines += ["", "probes (a correct receiver rejects every one with a 4xx):",
                   *_table(probe_rows, frozenset({0, 1, 7}))]
@@ -264,9 +336,15 @@ def render_summary(summary: Mapping[str, Any]) -> str:
                 status = f" {a['status']}" if a["status"] is not None else ""
                 error = f" ({a['error']})" if a["error"] else ""
                 lines.append(f"  {event_id}: last attempt #{a['attempt']} {a['outcome']}{status}{error}")
+    run = summary.get("run")
+    stopped = run.get("endpoints_stopped", {}) if isinstance(run, Mapping) else {}
+    for provider, why in stopped.items():
+        lines.append(f"{provider}: endpoint stopped ({why['reason']}): {why['detail']}")
     inv = summary["invariant"]
     lines += ["", f"accounting: {'OK' if inv['ok'] else 'VIOLATED (harness bug; results inconclusive)'} "
               f"({inv['message']})"]
+    outcome, reasons = verdict(summary)
+    lines.append(f"verdict: {outcome.upper()}" + (": " + "; ".join(reasons) if reasons else ""))
     return "\n".join(lines) + "\n"
 
 

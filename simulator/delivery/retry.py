@@ -79,24 +79,24 @@ class RetryPolicy:
     ) -> float | None:
         """Seconds to wait before retrying after failed attempt number `attempt` (1-based), or None to give up.
 
-        Gives up on 410 (endpoint gone), 3xx (redirects are failures, never followed), a 2xx the provider
-        does not count as success (see `classify`), and when the schedule has no attempts left. Transport
-        errors (`status` None; `outcome` names them) and every other status are retried.
+        One rule for every status (docs/delivery.md, "Retries"): give up on 410 (endpoint gone) and on a 2xx
+        the provider does not count as success (see `classify`), and when the schedule has no attempts left.
+        Everything else — 3xx (redirects are never followed, so they are failures like any other), 4xx, 5xx,
+        429 and transport errors (`status` None; `outcome` names them) — is retried on the schedule.
 
-        With jitter the scheduled delay d becomes uniform(0, d) ("full jitter"; needs `rng`). For 429/503
-        with a Retry-After, the wait is Retry-After clamped to [d, 2·d] (d before jitter): never sooner than
-        the schedule, never more than twice it. With `time_scale` the schedule is scaled to real seconds
-        first; Retry-After comes from the receiver in real seconds and is compared with the scaled value.
+        With jitter the scheduled delay d becomes uniform(0, d) ("full jitter"; needs `rng`). `time_scale`
+        scales the schedule, never the receiver's own wishes: for 429/503 with a Retry-After, the wait is
+        Retry-After in real seconds, at least the scaled delay and at most 2·d (d unscaled: H-2's cap), so a
+        receiver asking for 2 s is not hit again after a millisecond because the run is compressed.
         """
         if status is not None and _gives_up(status):
             return None
-        scheduled = self.scheduled_delay(attempt)
-        if scheduled is None:
+        unscaled = self.scheduled_delay(attempt)
+        if unscaled is None:
             return None
-        if time_scale is not None:
-            scheduled = time_scale.scale(scheduled)
+        scheduled = time_scale.scale(unscaled) if time_scale is not None else unscaled
         if retry_after_s is not None and status in RETRY_AFTER_STATUSES and math.isfinite(retry_after_s):
-            return max(scheduled, min(max(retry_after_s, 0.0), 2.0 * scheduled))
+            return max(scheduled, min(max(retry_after_s, 0.0), 2.0 * unscaled))
         if self.jitter:
             if rng is None:
                 raise HarnessError(f"retry policy {self.name!r} uses jitter: pass a seeded rng")
@@ -115,7 +115,7 @@ class RetryPolicy:
 
 
 def _gives_up(status: int) -> bool:
-    return status == 410 or 200 <= status < 400
+    return status == 410 or 200 <= status < 300
 
 
 def validate_delays(delays: Sequence[float], *, what: str) -> None:
@@ -217,10 +217,10 @@ def classify(status: int | None, success_statuses: frozenset[int] | None) -> Cla
 
     - "success": in the provider's success set (None: any 2xx; PowUnity only 200/201);
     - "gone": 410, the endpoint is gone: stop it, its remaining events become skipped endpoint_gone_410;
-    - "fail": a failure retrying cannot fix: 3xx (redirects are never followed) or a 2xx outside the success
-      set (the receiver took the request, so re-sending would duplicate it; PowUnity's 204);
-    - "retry": everything else (4xx, 5xx, 429, transport errors = `status` None), as long as the policy
-      has attempts left.
+    - "fail": a 2xx outside the success set (the receiver took the request, so re-sending would duplicate it;
+      PowUnity's 204);
+    - "retry": everything else (3xx — never followed —, 4xx, 5xx, 429, transport errors = `status` None), as
+      long as the policy has attempts left.
     """
     if status is None:
         return "retry"
@@ -231,7 +231,7 @@ def classify(status: int | None, success_statuses: frozenset[int] | None) -> Cla
         return "success"
     if status == 410:
         return "gone"
-    if 200 <= status < 400:
+    if 200 <= status < 300:
         return "fail"
     return "retry"
 

@@ -11,11 +11,20 @@ Each request is signed when it is sent (fresh timestamp); retry delays follow th
 by the time scale, so long schedules fit a CI run, while signed timestamps always use the real clock.
 Memory stays flat: records are generated lazily, the queue is bounded (backpressure), and the ledger keeps
 counters, not per-event history.
+
+Stopping (docs/delivery.md, "Stopping"): the first Ctrl-C/SIGTERM stops generating at once, accounts every
+queued or scheduled event as `skipped: interrupted`, and gives requests already in flight up to `grace_s` to
+finish; a second signal cancels them immediately. An endpoint that answers nothing (see health.py) is marked
+down and its remaining events are skipped, so a dead receiver ends a run in seconds, not hours.
+
+Secrets: whatever the receiver sends back (body, headers, error text) is scrubbed of every configured secret
+(redaction.py) before it is recorded, so a receiver echoing the PSK cannot put it into a report or capture.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import itertools
 import random
@@ -24,19 +33,23 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import HarnessError
+from ..errors import FleetsimError, HarnessError
 from ..providers import PROVIDERS
 from ..scenario.model import Rate, Scenario
 from ..signing import SIGNERS, Secret, Signer
 from ..stream import Outgoing, scenario_stream
 from .capture import CaptureWriter
 from .faults import Skip, applicable_probes, apply_fault, plan_jobs
+from .health import DOWN_AFTER, EndpointHealth
 from .ledger import Ledger, Snapshot
 from .model import GENUINE, Attempt, Job
+from .redaction import Redactor
 from .retry import RetryPolicy, TimeScale, classify, policy_for_provider
 from .transport import HttpTransport
+from .urls import check_url
 
 QUEUE_PER_WORKER = 4
+YIELD_EVERY = 64  # planned items between explicit yields to the event loop
 _HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
 
 
@@ -49,7 +62,12 @@ class Endpoint:
     success: frozenset[int] | None
     policy: RetryPolicy
     timeout_s: float
-    gone: bool = False
+    health: EndpointHealth = field(default_factory=EndpointHealth)
+
+    @property
+    def stopped(self) -> str | None:
+        """The skip reason for this endpoint's remaining events once it is down or gone, else None."""
+        return self.health.down_reason
 
 
 @dataclass
@@ -67,6 +85,7 @@ class RunConfig:
     verify_tls: bool = True
     on_progress: Callable[[Snapshot], None] | None = None
     progress_every_s: float = 1.0
+    down_after: int = DOWN_AFTER  # consecutive no-response attempts that mark an endpoint down (0: never)
 
 
 @dataclass(order=True)
@@ -92,22 +111,34 @@ def time_scale_for(rate: Rate, explicit: float | None) -> float:
 
 class Runner:
     def __init__(self, config: RunConfig) -> None:
-        self.config = config
+        # The stream reads the scenario's provider settings (envelope, payload_version, ...) and the runner reads
+        # url/retry/secret: both must see the same merged settings, whichever file each key came from.
+        scenario = dataclasses.replace(
+            config.scenario, delivery=dataclasses.replace(config.scenario.delivery, providers=config.settings))
+        self.config = config = dataclasses.replace(config, scenario=scenario)
         self.ledger = Ledger()
-        scenario = config.scenario
+        self.redactor = Redactor.from_settings(config.settings)
+        if config.capture is not None:
+            self.attach_capture(config.capture)
         self.endpoints: dict[str, Endpoint] = {}
+        if config.target:
+            check_url(config.target, "--target")
         for name in scenario.providers():
             provider = PROVIDERS[name]
             settings = config.settings.get(name, {})
             secret = settings.get("secret")
+            url = endpoint_url(config.target, name, settings)
+            if config.target or settings.get("url"):
+                check_url(url, f"{name} url")
             self.endpoints[name] = Endpoint(
                 provider=name,
-                url=endpoint_url(config.target, name, settings),
+                url=url,
                 signer=SIGNERS[provider.signing],
                 secrets=[secret] if isinstance(secret, Secret) else [],
                 success=provider.delivery.success_statuses,
                 policy=policy_for_provider(name, settings),
                 timeout_s=config.timeout_s or provider.delivery.timeout_s,
+                health=EndpointHealth(down_after=config.down_after),
             )
         self.time_scale = time_scale_for(config.rate, config.time_scale)
         self._scale = TimeScale(self.time_scale)
@@ -121,16 +152,40 @@ class Runner:
         self.fatal: Exception | None = None
         self.started_wall = 0.0
         self.started_mono = 0.0
+        self.retry_after_waits = 0  # retries that waited for a receiver's Retry-After (real seconds)
+        self.retry_after_max_s = 0.0
+        self._stop_requested: asyncio.Event | None = None
+        self._signals = 0
+        self._workers: list[asyncio.Task[None]] = []
+
+    def attach_capture(self, capture: CaptureWriter) -> None:
+        """Record every attempt into `capture`, scrubbed of this run's secrets."""
+        capture.redact_with(self.redactor)
+        self.config.capture = capture
 
     def stop(self) -> None:
-        """Ctrl-C: stop generating, let in-flight attempts finish (up to the grace period), account the rest."""
+        """Ctrl-C/SIGTERM. The first: stop generating, let in-flight attempts finish (up to the grace period),
+        account the rest as skipped: interrupted. A second: cancel in-flight attempts now."""
+        self._signals += 1
         self.stopping = True
         self.interrupted = True
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+        if self._signals > 1:
+            for worker in self._workers:
+                worker.cancel()  # cancels the request each one has in flight; the ledger marks those interrupted
 
     def notes(self) -> list[str]:
         notes = []
         if self.time_scale != 1.0:
             notes.append(f"retry delays scaled 1/{self.time_scale:g}; signed timestamps use the real clock")
+        if self.retry_after_waits:
+            notes.append(f"{self.retry_after_waits} retries waited for the receiver's Retry-After in real time "
+                         f"(not scaled; longest {self.retry_after_max_s:.3g} s)")
+        for name, endpoint in sorted(self.endpoints.items()):
+            if endpoint.stopped:
+                notes.append(f"{name}: endpoint stopped ({endpoint.stopped}): {endpoint.health.detail}; its "
+                             "remaining events were skipped")
         if "powunity" in self.endpoints:
             notes.append("PowUnity WebSocket frames are socket traffic, not webhooks: not part of this run")
         return notes
@@ -148,6 +203,8 @@ class Runner:
             "time_scale": self.time_scale,
             "concurrency": self.config.concurrency,
             "endpoints": {name: e.url for name, e in self.endpoints.items()},
+            "endpoints_stopped": {name: {"reason": e.stopped, "detail": e.health.detail}
+                                  for name, e in self.endpoints.items() if e.stopped},
             "interrupted": self.interrupted,
             "elapsed_s": round(time.monotonic() - self.started_mono, 3) if self.started_mono else 0.0,
         }
@@ -166,6 +223,16 @@ class Runner:
             if self.config.limit is not None and count >= self.config.limit:
                 return
 
+    def _skip_if_stopped(self, job: Job) -> bool:
+        """Account a job whose endpoint is down or gone (or the run is stopping) instead of sending it."""
+        endpoint = self.endpoints[job.record.provider]
+        reason = "interrupted" if self.stopping else endpoint.stopped
+        if reason is None:
+            return False
+        if job.copy == GENUINE:
+            self.ledger.skipped(job.record.event_id, reason)
+        return True
+
     async def _produce(self) -> None:
         """Put jobs on the queue at their scheduled times (scaled by the rate)."""
         scenario = self.config.scenario
@@ -173,17 +240,18 @@ class Runner:
         factor = 1.0 if rate.mode == "realtime" else rate.factor
         applicable = {name: applicable_probes(e.signer, has_secret=bool(e.secrets))
                       for name, e in self.endpoints.items()}
-        for item in plan_jobs(self._records(), scenario.delivery.faults, self.rng, start=scenario.start,
-                              applicable=applicable):
+        for n, item in enumerate(plan_jobs(self._records(), scenario.delivery.faults, self.rng,
+                                           start=scenario.start, applicable=applicable)):
             if self.stopping:
                 break
+            if n % YIELD_EVERY == 0:
+                # queue.put does not yield while the queue has room, and skipped items never reach it: without
+                # this, a stream of skips would keep the loop (and Ctrl-C's handler) waiting for generation
+                await asyncio.sleep(0)
             if isinstance(item, Skip):
                 self.ledger.skipped(item.record.event_id, item.reason)
                 continue
-            endpoint = self.endpoints[item.record.provider]
-            if endpoint.gone:
-                if item.copy == GENUINE:
-                    self.ledger.skipped(item.record.event_id, "endpoint_gone_410")
+            if self._skip_if_stopped(item):
                 continue
             if rate.mode != "max":
                 wait = self.started_mono + item.due / factor - time.monotonic()
@@ -197,8 +265,7 @@ class Runner:
             now = time.monotonic()
             while self.retries and self.retries[0].at <= now:
                 job = heapq.heappop(self.retries).job
-                if self.endpoints[job.record.provider].gone:
-                    self.ledger.skipped(job.record.event_id, "endpoint_gone_410")
+                if self._skip_if_stopped(job):
                     continue
                 await self.queue.put(job)
             delay = self.retries[0].at - time.monotonic() if self.retries else 0.05
@@ -209,112 +276,165 @@ class Runner:
     async def _work(self, transport: HttpTransport) -> None:
         while True:
             job = await self.queue.get()
-            if job is None:
-                self.queue.task_done()
-                return
-            self.in_flight += 1
             try:
-                await self._deliver(transport, job)
-            except Exception as exc:  # a bug in fleetsim: stop cleanly and report it (exit 3), never hang
+                if job is None:
+                    return
+                if self._skip_if_stopped(job):
+                    continue
+                self.in_flight += 1
+                try:
+                    await self._deliver(transport, job)
+                finally:
+                    self.in_flight -= 1
+            except Exception as exc:  # a bug in fleetsim, or a usage error found late: stop cleanly, never hang
                 if self.fatal is None:
                     self.fatal = exc
                 self.stopping = True
+                if self._stop_requested is not None:
+                    self._stop_requested.set()
             finally:
-                self.in_flight -= 1
                 self.queue.task_done()
 
     async def _deliver(self, transport: HttpTransport, job: Job) -> None:
         record = job.record
         endpoint = self.endpoints[record.provider]
-        if endpoint.gone:
-            if job.copy == GENUINE:
-                self.ledger.skipped(record.event_id, "endpoint_gone_410")
-            return
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
                                     secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id)
         if job.copy == GENUINE:
             self.ledger.in_flight(record.event_id)
         response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+        scrub = self.redactor
         attempt = Attempt(
             event_id=record.event_id, provider=record.provider, kind=record.kind, copy=job.copy,
             attempt=job.attempt, url=endpoint.url, sent_at=now_wall, latency_s=response.latency_s,
             outcome=response.outcome, status=response.status, retry_after_s=response.retry_after_s,
-            response_headers=dict(response.headers), response_body=response.body, error=response.error,
-            request_headers=dict(headers), request_body=body,
+            response_headers=scrub.headers(response.headers), response_body=scrub.bytes(response.body),
+            error=scrub.optional_text(response.error), request_headers=dict(headers), request_body=body,
         )
         self.ledger.attempt_recorded(attempt)
         if self.config.capture is not None:
             self.config.capture.write(attempt)
+        if endpoint.health.observe(response.outcome, attempt.error):
+            self._endpoint_stopped(record.provider)
         if job.copy != GENUINE:
             return  # duplicates and probes are recorded, never retried, never terminal for the event
         # a status only counts once the whole exchange completed: a 200 whose body never finished is a timeout
         completed = response.outcome in _HTTP_OUTCOMES
-        verdict = classify(response.status if completed else None, endpoint.success)
+        status = response.status if completed else None
+        verdict = classify(status, endpoint.success)
         if verdict == "success":
             self.ledger.delivered(record.event_id)
-        elif verdict == "gone":
-            endpoint.gone = True
+            return
+        if verdict == "gone":
+            endpoint.health.gone(response.status or 410)
+            self._endpoint_stopped(record.provider)
             self.ledger.failed(record.event_id)
+            return
+        delay = endpoint.policy.next_delay(job.attempt, response.outcome, status, response.retry_after_s,
+                                           rng=self.rng, time_scale=self._scale) if verdict == "retry" else None
+        if delay is None:
+            self.ledger.failed(record.event_id)
+        elif self.stopping or endpoint.stopped:
+            # a retry would have followed, but the run is stopping or the endpoint is down: not the event's fault
+            self.ledger.skipped(record.event_id, "interrupted" if self.stopping else endpoint.stopped or "")
         else:
-            delay = endpoint.policy.next_delay(job.attempt, response.outcome, response.status,
-                                               response.retry_after_s, rng=self.rng, time_scale=self._scale,
-                                               ) if verdict == "retry" else None
-            if delay is None or self.stopping:
-                self.ledger.failed(record.event_id)
-            else:
-                self.ledger.retry_scheduled(record.event_id)
-                retry = Job(record, GENUINE, job.due, job.attempt + 1)
-                heapq.heappush(self.retries, _Pending(time.monotonic() + delay, next(self._order), retry))
+            if response.retry_after_s is not None and delay >= response.retry_after_s > 0:
+                self.retry_after_waits += 1
+                self.retry_after_max_s = max(self.retry_after_max_s, delay)
+            self.ledger.retry_scheduled(record.event_id)
+            retry = Job(record, GENUINE, job.due, job.attempt + 1)
+            heapq.heappush(self.retries, _Pending(time.monotonic() + delay, next(self._order), retry))
 
     # -- the run ------------------------------------------------------------------------------------------
+
+    def _settled(self) -> bool:
+        return not (self.retries or self.queue.qsize() or self.in_flight)
 
     async def run(self) -> None:
         config = self.config
         self.started_wall, self.started_mono = time.time(), time.monotonic()
+        self._stop_requested = asyncio.Event()
+        if self.stopping:
+            self._stop_requested.set()
         async with HttpTransport(concurrency=config.concurrency, verify=config.verify_tls) as transport:
             workers = [asyncio.create_task(self._work(transport)) for _ in range(max(1, config.concurrency))]
+            self._workers = workers
             pump = asyncio.create_task(self._pump_retries())
             ticker = asyncio.create_task(self._tick()) if config.on_progress else None
+            producer = asyncio.create_task(self._produce())
+            stop = asyncio.create_task(self._stop_requested.wait())
             try:
-                await self._produce()
-                # wait for the queue and every scheduled retry to drain
-                while not self.stopping and (self.retries or self.queue.qsize() or self.in_flight):
-                    await asyncio.sleep(0.02)
-                await self.queue.join()
+                await asyncio.wait({producer, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if producer.done():
+                    producer.result()  # a generation error surfaces here
+                    # wait for the queue and every scheduled retry to drain, unless asked to stop
+                    while not self.stopping and not self._settled():
+                        await asyncio.sleep(0.02)
             except asyncio.CancelledError:
                 self.interrupted = True
                 raise
             finally:
                 self.stopping = True
+                for task in (producer, stop):
+                    task.cancel()
+                await asyncio.gather(producer, stop, return_exceptions=True)
                 await self._shutdown(workers, pump, ticker)
+
+    def _endpoint_stopped(self, provider: str) -> None:
+        """An endpoint went down or gone: its scheduled retries end now, not when they fall due. Generation goes
+        on (skipping costs microseconds, and never waits for the rate), so every event of the run is accounted."""
+        reason = self.endpoints[provider].stopped
+        kept = []
+        for pending in self.retries:
+            if pending.job.record.provider == provider and reason is not None:
+                self.ledger.skipped(pending.job.record.event_id, reason)
+            else:
+                kept.append(pending)
+        if len(kept) != len(self.retries):
+            heapq.heapify(kept)
+            self.retries = kept
 
     async def _shutdown(self, workers: list[asyncio.Task[None]], pump: asyncio.Task[None],
                         ticker: asyncio.Task[None] | None) -> None:
         pump.cancel()
         if ticker:
             ticker.cancel()
-        # retries that never got their turn, and queued jobs, end as interrupted
+        # retries that never got their turn, and queued jobs, end as interrupted (or as their endpoint's reason)
         for pending in self.retries:
-            self.ledger.skipped(pending.job.record.event_id, "interrupted")
+            self._account_unsent(pending.job)
         self.retries.clear()
-        while not self.queue.empty():
-            job = self.queue.get_nowait()
-            self.queue.task_done()
-            if job is not None and job.copy == GENUINE:
-                self.ledger.skipped(job.record.event_id, "interrupted")
+        self._drain_queue()
         deadline = time.monotonic() + self.config.grace_s
-        while self.in_flight and time.monotonic() < deadline:
+        while self.in_flight and time.monotonic() < deadline and self._signals < 2:
+            self._drain_queue()  # a worker may not be waiting on the queue: keep it empty so none picks a job
             await asyncio.sleep(0.02)
         for worker in workers:
             worker.cancel()
-        await asyncio.gather(*workers, pump, *( [ticker] if ticker else []), return_exceptions=True)
+        await asyncio.gather(*workers, pump, *([ticker] if ticker else []), return_exceptions=True)
+        self._drain_queue()
         # whatever is still not terminal (in flight past the grace period) was interrupted
         self.ledger.interrupt_remaining()
         if self.fatal is not None:
+            if isinstance(self.fatal, FleetsimError) and not isinstance(self.fatal, HarnessError):
+                raise self.fatal  # e.g. a capture file that cannot be written: the user's to fix (exit 2)
             raise HarnessError(f"delivery stopped by an internal error: {type(self.fatal).__name__}: {self.fatal}")
         if not self.ledger.check_invariant():
             raise HarnessError("accounting invariant violated: generated != delivered + failed + skipped")
+
+    def _drain_queue(self) -> None:
+        while not self.queue.empty():
+            job = self.queue.get_nowait()
+            self.queue.task_done()
+            if job is not None:
+                self._account_unsent(job)
+
+    def _account_unsent(self, job: Job) -> None:
+        if job.copy != GENUINE:
+            return
+        endpoint = self.endpoints[job.record.provider]
+        reason = endpoint.stopped if endpoint.stopped and not self.interrupted else "interrupted"
+        self.ledger.skipped(job.record.event_id, reason)
 
     async def _tick(self) -> None:
         assert self.config.on_progress is not None

@@ -85,3 +85,8 @@ class Provider:
 
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
         return Envelope(self.serialize(payload), {"Content-Type": self.content_type})
+
+    def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        """Static credential headers the envelope adds from settings (not signatures): what `fleetsim replay
+        --resign` restores when a capture has them redacted. Signed schemes recompute theirs in the signer."""
+        return {}

@@ -74,13 +74,15 @@ class MettaX(Provider):
         rng.shuffle(items)
         return dict(items)
 
+    def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        # MettaX signs nothing; an optional static token header is all the authentication a receiver can have
+        token = settings.get("token")
+        return {str(settings.get("token_header", "Authorization")): str(token)} if token else {}
+
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
         data = payload["data"] if kind == "envelope" else self.serialize(payload).decode()
         style = settings.get("envelope", "json")
-        headers: dict[str, str] = {}
-        token = settings.get("token")
-        if token:
-            headers[str(settings.get("token_header", "Authorization"))] = str(token)
+        headers = self.credential_headers(settings)
         if style == "json":
             return Envelope(orjson.dumps({"data": data}), {"Content-Type": "application/json", **headers})
         if style == "form":

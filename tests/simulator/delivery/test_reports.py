@@ -20,6 +20,7 @@ from simulator.delivery.reports import (
     progress_line,
     redact,
     render_summary,
+    verdict,
 )
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK
 from simulator.signing import Secret
@@ -114,7 +115,8 @@ def test_json_report(tmp_path: Path) -> None:
     text = path.read_text()
     assert_no_secrets(text)
     doc = json.loads(text)
-    assert set(doc) == {"fleetsim_report", "exit_code", "conclusive", "invariant", "config", "notes", "summary"}
+    assert set(doc) == {"fleetsim_report", "exit_code", "verdict", "verdict_reasons", "conclusive", "invariant",
+                        "config", "notes", "summary"}
     assert doc["exit_code"] == EXIT_FAILED and doc["conclusive"] is True
     assert doc["invariant"]["ok"] and doc["invariant"]["generated"] == 36
     s = doc["summary"]
@@ -250,3 +252,52 @@ def test_progress_line() -> None:
 @pytest.mark.parametrize("name", ["json", "junit"])
 def test_reporters_registered(name: str) -> None:
     assert callable(REPORTERS[name])
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("3xx", 302), ("429", 429), ("timeout_total", None),
+                                                 ("conn_refused", None)])
+def test_a_probe_never_rejected_is_inconclusive_not_ok(tmp_path: Path, outcome: str, status: int | None) -> None:
+    ledger = build(failures=False, probe_bug=False)
+    r = rec(999, "samsara", "alert_v1")
+    run(ledger, r, [("2xx", 200)])
+    ledger.attempt_recorded(att(r, outcome, status, copy="stale_timestamp"))
+    summary = ledger.summary(final=True)
+    assert exit_code(summary) == EXIT_FAILED  # a gate must not go green on behaviour it never saw
+    text = render_summary(summary)
+    row = next(line for line in text.splitlines() if "stale_timestamp" in line and "samsara" in line)
+    assert row.rstrip().endswith("inconclusive") and "verdict: INCONCLUSIVE" in text
+    path = tmp_path / "r.json"
+    REPORTERS["json"](RunReport(summary), path)
+    doc = json.loads(path.read_text())
+    assert doc["verdict"] == "inconclusive" and doc["conclusive"] is False and doc["exit_code"] == EXIT_FAILED
+    assert any("stale_timestamp" in reason for reason in doc["verdict_reasons"])
+    root = _junit(tmp_path, RunReport(summary))
+    error = root.find("testsuite[@name='samsara']/testcase/error[@type='inconclusive']")
+    assert error is not None
+
+
+def test_verdict_pass_fail_and_reasons() -> None:
+    clean = build(failures=False, probe_bug=False).summary(final=True)
+    assert verdict(clean) == ("pass", [])
+    outcome, reasons = verdict(build().summary(final=True))
+    assert outcome == "fail"
+    assert any("3 of 36 events failed" in r for r in reasons) and any("corrupt_body" in r for r in reasons)
+
+
+def test_a_down_endpoint_is_a_failure() -> None:
+    ledger = Ledger()
+    for i in range(3):
+        ledger.generated(rec(i, "smartgps", "event"))
+        ledger.skipped(f"demo-7-{i:08d}", "endpoint_down")
+    outcome, reasons = verdict(ledger.summary(final=True))
+    assert outcome == "fail" and reasons == ["3 events skipped: endpoint_down"]
+
+
+def test_junit_system_out_is_text_for_people(tmp_path: Path) -> None:
+    root = _junit(tmp_path, RunReport(build().summary(final=True)))
+    outs = [e.text or "" for e in root.iter("system-out")]
+    assert outs and not any("{" in text or "Counter(" in text for text in outs)
+    kind_out = root.find("testsuite[@name='powunity']/testcase/system-out")
+    assert kind_out is not None
+    assert kind_out.text == ("generated 6: delivered 5, failed 0, skipped 1 (fault_drop 1)\n"
+                             "attempts 5: 2xx 5\nack latency p50 20.0 ms, p99 20.0 ms")

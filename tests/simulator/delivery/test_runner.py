@@ -141,10 +141,13 @@ async def test_redirects_are_failures_and_never_followed() -> None:
 
 async def test_410_stops_the_endpoint() -> None:
     async with hostile.gone() as url:
-        _, summary = await run(config(tiny("samsara"), url, limit=10, concurrency=1))
+        runner, summary = await run(config(tiny("samsara"), url, limit=10, concurrency=1))
     totals = summary["totals"]
-    assert totals["failed"] >= 1 and totals["delivered"] == 0
-    assert totals["skipped_by_reason"].get("endpoint_gone_410", 0) == 10 - totals["failed"]
+    assert totals["failed"] == 1 and totals["delivered"] == 0 and totals["attempts"] == 1
+    # every other event of the run is accounted as skipped, with the reason
+    assert totals["generated"] == 10 and totals["skipped_by_reason"] == {"endpoint_gone_410": 9}
+    assert summary["run"]["endpoints_stopped"]["samsara"]["reason"] == "endpoint_gone_410"
+    assert any("endpoint stopped (endpoint_gone_410)" in note for note in runner.notes())
 
 
 async def test_unreachable_target_is_an_outcome_not_a_crash() -> None:

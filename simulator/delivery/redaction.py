@@ -1,0 +1,115 @@
+"""Scrub configured secrets out of everything fleetsim stores or prints about an exchange.
+
+A receiver may echo what it was sent: a 401 body quoting the request's `Authorization` header carries
+PowUnity's PSK, a debug page may print the MettaX token, a proxy may reflect a whole header block. Name-based
+redaction (reports.redact) cannot see those, so every response body, response header, request header and
+error line is scrubbed *by value* before it reaches the ledger, a report, a capture or the terminal.
+
+A `Redactor` knows each configured secret in the forms it can travel in: the raw bytes (PSKs and tokens are
+sent as they are), base64 (Samsara and Standard Webhooks secrets are written that way), hex, JSON-escaped and
+percent-encoded text, and every whitespace-separated word of it that is long enough to be a credential on its
+own (the token part of `Bearer <token>`). Short fragments are not scrubbed: replacing every "a" would destroy
+reports without protecting anything.
+
+Pure: built from settings, no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from ..signing import Secret
+
+__all__ = ["MASK", "MIN_SECRET_CHARS", "Redactor", "secrets_in_settings"]
+
+MASK = "<redacted>"
+#: shortest value (in bytes) scrubbed on its own; shorter ones are too likely to match ordinary text
+MIN_SECRET_CHARS = 6
+#: settings whose plain-text values are credentials sent as they are (MettaX's static token header)
+_PLAIN_CREDENTIAL_KEYS = ("token", "psk", "password")
+
+
+def secrets_in_settings(settings: Mapping[str, Mapping[str, Any]]) -> list[bytes]:
+    """Every credential configured for any provider, as raw bytes."""
+    found: list[bytes] = []
+    for values in settings.values():
+        for key, value in values.items():
+            if isinstance(value, Secret):
+                found.append(value.reveal())
+            elif key in _PLAIN_CREDENTIAL_KEYS and isinstance(value, str) and value:
+                found.append(value.encode("utf-8"))
+    return found
+
+
+def _forms(secret: bytes) -> set[bytes]:
+    forms = {secret}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        encoded = encode(secret)
+        forms.add(encoded)
+        forms.add(encoded.rstrip(b"="))
+    forms.add(binascii.hexlify(secret))
+    try:
+        text = secret.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        forms.add(json.dumps(text)[1:-1].encode())  # as it appears inside a JSON string
+        forms.add(quote(text, safe="").encode())
+        forms.add(quote_plus(text, safe="").encode())
+        forms.update(word.encode() for word in text.split() if len(word) >= MIN_SECRET_CHARS)
+    return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
+
+
+class Redactor:
+    """Replaces any configured secret, in any of its forms, with "<redacted>"."""
+
+    def __init__(self, secrets: Iterable[bytes] = ()) -> None:
+        forms: set[bytes] = set()
+        for secret in secrets:
+            forms |= _forms(secret)
+        # longest first, so a whole value is masked before any word of it
+        ordered = sorted(forms, key=len, reverse=True)
+        self._bytes_re = re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None
+        texts = [f.decode("utf-8") for f in ordered if _is_utf8(f)]
+        self._text_re = re.compile("|".join(re.escape(t) for t in texts)) if texts else None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Mapping[str, Any]]) -> Redactor:
+        return cls(secrets_in_settings(settings))
+
+    def __bool__(self) -> bool:
+        return self._bytes_re is not None
+
+    def bytes(self, data: bytes) -> bytes:
+        if self._bytes_re is None or not data:
+            return data
+        return self._bytes_re.sub(MASK.encode(), data)
+
+    def text(self, data: str) -> str:
+        if self._text_re is None or not data:
+            return data
+        return self._text_re.sub(MASK, data)
+
+    def optional_text(self, data: str | None) -> str | None:
+        return None if data is None else self.text(data)
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Header values holding a secret are replaced whole: a partly masked credential still leaks its length
+        and the rest of its words."""
+        if self._text_re is None:
+            return dict(headers)
+        return {name: (MASK if self._text_re.search(value) else value) for name, value in headers.items()}
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,40 @@
+"""Checking a delivery URL before any work starts, so a typo is a usage error (exit 2), not a failed run."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ..errors import UsageError
+
+__all__ = ["check_url", "url_problem"]
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with `url` as a place to POST webhooks, or None. Never quotes the URL: it may hold
+    credentials (user:password@) or a token in its query."""
+    if not url:
+        return "expected an http:// or https:// URL, got an empty value"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return "the URL contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for a port that is not a number in 0..65535
+    except ValueError:
+        return ("not a valid URL (check the host, the brackets around an IPv6 address, and that the port is "
+                "1-65535)")
+    if parts.scheme.lower() not in ("http", "https"):
+        found = f"a {parts.scheme!r} URL" if parts.scheme and len(parts.scheme) < 20 else "no http(s) scheme"
+        return f"expected an http:// or https:// URL, found {found}"
+    if not parts.hostname:
+        return "the URL has no host (expected e.g. https://receiver.example.com/webhooks)"
+    if port == 0:
+        return "the URL's port must be 1-65535, not 0"
+    return None
+
+
+def check_url(url: str, what: str) -> str:
+    """`url` if it is usable, else a UsageError naming `what` (e.g. "--target", "samsara url")."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise UsageError(f"{what}: {problem}")
+    return url

@@ -1,0 +1,171 @@
+"""Nothing hangs: `fleetsim run`, `replay` and `demo` stop within their promised grace on SIGINT and SIGTERM,
+a dead receiver ends a run in seconds with exact accounting, and an unusable target is exit 2 before any work.
+Real processes, real signals, real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.simulator.delivery import hostile
+
+SCENARIO = """
+name: stop-test
+seed: 5
+start: "2026-03-03T08:00:00"
+duration: 3h
+region: {city: chicago}
+report_intervals: {moving: 5s}
+fleet:
+  - {name: g, count: 6, provider: smartgps, profile: van, risk: high, stops_per_trip: 2}
+delivery:
+  rate: max
+  providers:
+    smartgps: {secret: "stop-test-secret"}
+"""
+
+
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "stop.yaml"
+    path.write_text(SCENARIO)
+    return path
+
+
+async def start(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def until(predicate: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition never became true"
+        await asyncio.sleep(0.05)
+
+
+async def finish(proc: asyncio.subprocess.Process, within: float) -> tuple[int, str, str]:
+    out, err = await asyncio.wait_for(proc.communicate(), within)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_run_stops_within_the_grace_against_a_hanging_receiver(tmp_path: Path, sig: signal.Signals) -> None:
+    report = tmp_path / "r.json"
+    server = hostile.hang()
+    async with server as url:
+        proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "60",
+                           "--grace", "1.5", "--concurrency", "4", "--down-after", "0",
+                           "--report", f"json:{report}")
+        await until(lambda: server.connections >= 4)
+        await asyncio.sleep(0.3)
+        signalled = time.monotonic()
+        proc.send_signal(sig)
+        code, out, err = await finish(proc, 10)
+        took = time.monotonic() - signalled
+        connections_after = server.connections
+    assert code == 130, err
+    assert took < 1.5 + 2.0, took  # the grace, plus process teardown
+    # nothing queued went out after the signal: only the 4 requests already in flight were ever sent
+    assert connections_after == 4
+    doc = json.loads(report.read_text())
+    assert doc["exit_code"] == 130  # the report and the process agree
+    totals = doc["summary"]["totals"]
+    assert totals["generated"] == totals["skipped_by_reason"]["interrupted"] + totals["delivered"] + totals["failed"]
+    assert doc["invariant"]["ok"]
+    assert "accounting: OK" in out
+
+
+async def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
+    server = hostile.hang()
+    async with server as url:
+        proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "60",
+                           "--grace", "60", "--concurrency", "2", "--down-after", "0")
+        await until(lambda: server.connections >= 2)
+        proc.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.5)
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code, out, _ = await finish(proc, 10)
+        assert time.monotonic() - signalled < 3.0
+    assert code == 130 and "accounting: OK" in out
+
+
+async def test_a_dead_receiver_ends_the_run_in_seconds_with_exact_accounting(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    server = hostile.hang()
+    async with server as url:
+        began = time.monotonic()
+        proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "0.5",
+                           "--concurrency", "4", "--report", f"json:{report}", "--quiet")
+        code, out, _ = await finish(proc, 30)
+        took = time.monotonic() - began
+    assert code == 1
+    assert took < 15, took  # ~3 rounds of 4 timed-out attempts, not events / 4 x 0.5 s
+    doc = json.loads(report.read_text())
+    totals = doc["summary"]["totals"]
+    assert doc["verdict"] == "fail" and doc["invariant"]["ok"]
+    assert totals["generated"] > 100  # the whole run is accounted, not just what was attempted
+    assert totals["skipped_by_reason"]["endpoint_down"] > 90
+    assert totals["generated"] == totals["failed"] + totals["skipped"]
+    assert totals["attempts"] < 20
+    assert doc["summary"]["run"]["endpoints_stopped"]["smartgps"]["reason"] == "endpoint_down"
+    assert "endpoint stopped (endpoint_down)" in out and "timeout" in out
+
+
+def capture_file(tmp_path: Path, lines: int) -> Path:
+    path = tmp_path / "capture.ndjson"
+    record = {"event_id": "e", "provider": "smartgps", "copy": "genuine", "url": "http://x/smartgps",
+              "headers": {"Content-Type": "application/json"}, "body": "{}"}
+    path.write_text("".join(json.dumps({**record, "event_id": f"e{i}"}) + "\n" for i in range(lines)))
+    return path
+
+
+@pytest.mark.parametrize("target", ["http://127.0.0.1:99999", "http://[::1", "ftp://example.com"])
+async def test_replay_to_an_unusable_target_is_exit_2_at_once(tmp_path: Path, target: str) -> None:
+    proc = await start("replay", str(capture_file(tmp_path, 100)), "--target", target, "--concurrency", "2")
+    code, out, err = await finish(proc, 20)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("fleetsim: error:") and "--target" in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_replay_stops_within_the_grace(tmp_path: Path, sig: signal.Signals) -> None:
+    server = hostile.hang()
+    async with server as url:
+        proc = await start("replay", str(capture_file(tmp_path, 100)), "--target", url, "--concurrency", "2",
+                           "--timeout", "60", "--grace", "1", "--down-after", "0")
+        await until(lambda: server.connections >= 2)
+        signalled = time.monotonic()
+        proc.send_signal(sig)
+        code, out, _ = await finish(proc, 10)
+        assert time.monotonic() - signalled < 3.0
+    assert code == 130
+    assert "replayed 0 requests" in out and "not sent: interrupted 100" in out
+
+
+async def test_replay_stops_sending_to_a_dead_target(tmp_path: Path) -> None:
+    proc = await start("replay", str(capture_file(tmp_path, 300)), "--target", "http://127.0.0.1:9",
+                       "--concurrency", "2")
+    code, out, _ = await finish(proc, 20)
+    assert code == 1
+    sent = int(out.split("replayed ")[1].split()[0])
+    assert sent < 20
+    assert f"not sent: endpoint_down {300 - sent}" in out
+
+
+async def test_demo_stops_on_sigterm(tmp_path: Path) -> None:
+    proc = await start("demo", "--quiet")
+    await asyncio.sleep(4.0)  # the receiver is up and deliveries are flowing
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code, out, _ = await finish(proc, 15)
+    assert time.monotonic() - signalled < 10.0
+    assert code == 130 and "accounting: OK" in out and "interrupted" in out
