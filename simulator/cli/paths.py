@@ -16,6 +16,9 @@ def check_output_path(path: str, what: str) -> Path:
     if not path or "\x00" in path:
         raise UsageError(f"{what}: expected a file path, got {'an empty value' if not path else 'a NUL byte'}")
     target = Path(path)
+    resolved = target.resolve()
+    if resolved.parts[1:2] in (("proc",), ("sys",), ("dev",)) and str(resolved) != os.devnull:
+        raise UsageError(f"{what}: {path} is a kernel or device file, not a file fleetsim can write a report to")
     try:
         if target.is_dir():
             raise UsageError(f"{what}: {path} is a directory, expected a file")

@@ -164,14 +164,22 @@ def run(args: argparse.Namespace) -> int:
             await stop_receiver(server)
             await store.close()
 
+    late: UsageError | None = None  # e.g. the disk filled up under the capture: still account and report
     try:
         run_async(main, runner.stop)
+    except UsageError as exc:
+        late = exc
     finally:
         progress.finish()
         if capture is not None:
-            capture.close()
+            try:
+                capture.close()
+            except UsageError as exc:
+                late = late or exc
     summary = runner.summary()
     code = EXIT_INTERRUPTED if runner.interrupted else exit_code(summary)
+    if late is not None and code != EXIT_INTERRUPTED:
+        code = EXIT_USAGE
     notes = tuple(runner.notes())
     print(render_summary(summary), end="")
     for note in notes:
@@ -187,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
             code = max(code, EXIT_USAGE) if code != EXIT_INTERRUPTED else code
     if runner.interrupted:
         print("interrupted: events not yet delivered are accounted as skipped (interrupted)", file=sys.stderr)
+    if late is not None:
+        print(f"fleetsim: error: {late}", file=sys.stderr)
     return code
 
 

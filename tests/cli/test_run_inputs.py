@@ -1,0 +1,136 @@
+"""`fleetsim run`/`replay` check everything the user gave before any work starts, and tell what they did."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from simulator.cli.run_cmd import Progress
+from simulator.delivery.ledger import Ledger
+from tests.conftest import CliResult
+
+TINY = """
+name: inputs
+seed: 4
+start: "2026-03-03T08:00:00"
+duration: 1h
+region: {city: chicago}
+fleet:
+  - {name: g, count: 2, provider: smartgps, profile: van}
+delivery:
+  rate: max
+  providers:
+    smartgps: {secret: "inputs-secret"}
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--report", "json:/nonexistent/dir/r.json"], "directory /nonexistent/dir does not exist"),
+    (["--report", "junit:/"], "is a directory"),
+    (["--capture", "/proc/version"], "kernel or device file"),
+    (["--capture", "/nonexistent/c.ndjson"], "does not exist"),
+    (["--target", "http://127.0.0.1:99999"], "--target"),
+    (["--target", "http://[::1"], "--target"),
+])
+def test_mistakes_are_exit_2_before_anything_is_sent(cli: Callable[..., CliResult], scenario: Path,
+                                                     args: list[str], expected: str) -> None:
+    began = time.monotonic()
+    result = cli("run", str(scenario), "--target", "http://127.0.0.1:9", *args)
+    assert result.code == 2, result.err
+    assert result.out == "" and len(result.err.splitlines()) == 1
+    assert result.err.startswith("fleetsim: error:") and expected in result.err
+    assert time.monotonic() - began < 5
+
+
+def test_a_bad_url_in_the_settings_file_is_exit_2(cli: Callable[..., CliResult], scenario: Path,
+                                                  tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("providers:\n  smartgps: {url: 'http://127.0.0.1:70000/x'}\n")
+    result = cli("run", str(scenario), "--settings", str(settings))
+    assert result.code == 2 and "providers.smartgps.url" in result.err and len(result.err.splitlines()) == 1
+
+
+def test_without_a_target_the_run_shows_what_the_reference_receiver_made_of_it(
+        cli: Callable[..., CliResult], scenario: Path) -> None:
+    result = cli("run", str(scenario), "--limit", "20", "--quiet")
+    assert result.code == 0, result.out + result.err
+    assert "what the reference receiver made of it:" in result.out
+    view = result.out.split("what the reference receiver made of it:")[1]
+    row = next(line for line in view.splitlines() if line.startswith("smartgps "))
+    assert row.split()[1] == "20"  # accepted by the receiver, as delivered by fleetsim
+    assert "verdict: PASS" in result.out
+
+
+def test_progress_goes_to_ci_logs_as_whole_lines_every_10_seconds() -> None:
+    stream = io.StringIO()
+    progress = Progress(quiet=False, stream=stream)
+    assert not progress.tty and progress.enabled and progress.every_s == 10.0
+    progress(Ledger().snapshot(10.0))
+    progress(Ledger().snapshot(20.0))
+    progress.finish()
+    lines = stream.getvalue().split("\n")
+    assert len(lines) == 3 and lines[-1] == "" and "\r" not in stream.getvalue()
+    assert lines[0].startswith("[    10.0s]")
+    assert not Progress(quiet=True, stream=io.StringIO()).enabled
+
+
+def test_progress_on_a_terminal_redraws_one_line() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    progress = Progress(quiet=False, stream=stream)
+    assert progress.every_s == 1.0
+    progress(Ledger().snapshot(1.0))
+    progress(Ledger().snapshot(2.0))
+    progress.finish()
+    assert stream.getvalue().count("\r") == 2 and stream.getvalue().endswith("\n")
+
+
+def test_replay_of_a_redacted_capture_says_resign_is_needed(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """PowUnity's PSK is redacted in captures; a byte-for-byte replay must say why the receiver answers 401."""
+    scenario = tmp_path / "pow.yaml"
+    scenario.write_text(TINY.replace("provider: smartgps, profile: van", "provider: powunity, profile: e-bike")
+                        .replace('smartgps: {secret: "inputs-secret"}', 'powunity: {psk: "Bearer pow-psk-1"}'))
+    capture = tmp_path / "c.ndjson"
+    first = cli("run", str(scenario), "--limit", "5", "--quiet", "--capture", str(capture))
+    assert first.code == 0, first.out + first.err
+    lines = [json.loads(line) for line in capture.read_text().splitlines()]
+    assert lines and all(line["headers"]["Authorization"] == "<redacted>" for line in lines)
+    # replay against a receiver that requires the PSK: `fleetsim receiver` semantics, started in a thread
+    from simulator.cli.receiver_cmd import start_receiver, stop_receiver
+    from simulator.scenario.loader import load_scenario
+    from simulator.servers.store import Store
+
+    settings = load_scenario(scenario).delivery.providers
+    loop = asyncio.new_event_loop()
+    store = Store()
+    server, url = loop.run_until_complete(start_receiver(settings, store))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        result = cli("replay", str(capture), "--target", url)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(stop_receiver(server))
+        loop.run_until_complete(store.close())
+        loop.close()
+    assert result.code == 1
+    assert "HTTP 401 (its Authorization was redacted in the capture: use --resign --settings FILE)" in result.out
+    assert "note: 5 requests had Authorization redacted in the capture" in result.out
