@@ -43,7 +43,5 @@ def render_receiver_view(summary: dict[str, Any], view: dict[str, Any]) -> str:
     for probe, p in sorted(totals.get("probes", {}).items()):
         lines.append(f"{probe.replace('_', ' ')}: sent {p['sent']}, rejected {p['rejected_4xx']}, "
                      f"accepted {p['accepted_2xx']}")
-    if "powunity" in summary.get("providers", {}):
-        lines.append("(PowUnity's WebSocket frames are socket traffic, not webhooks: they are not part of this run)")
     lines.append(f"devices with a latest position at the receiver: {view.get('devices', 0)}")
     return "\n".join(lines)
