@@ -6,13 +6,14 @@ This module adds the missing deadline without touching aiohttp's classes: `Guard
 `web.TCPSite` but wraps every aiohttp protocol in a `_GuardedConnection`, which forwards everything to it and
 keeps one timer. The timer runs while the connection waits for a request head (from when the connection
 opens, and from when the previous response was sent) and is stopped by the `track_requests` middleware when a
-request reaches the application. When it fires, the connection gets a 408 and is closed.
+request reaches the application. When it fires, the connection is closed, with a 408 if part of a head came.
 
-Only public aiohttp API is used: `web.BaseSite` (whose `_runner`/`_server` slots every site sets), the
-runner's `server` as the protocol factory, middlewares and `request.transport`. The one assumption about
-aiohttp's behaviour is that a request's handler and the writing of its response run in one task (true since
-aiohttp 3.5); if that ever changes, aiohttp's own keep-alive timer (set as a backstop in
-`simulator.cli.receiver_cmd`) still closes idle connections, only later and without the 408.
+No aiohttp class is patched or replaced. What is used: `web.BaseSite` and the `_runner`, `_server` and
+`_backlog` attributes it gives every site, the runner's `server` as the protocol factory, middlewares and
+`request.transport`. The one assumption about aiohttp's behaviour is that a request's handler and the writing
+of its response run in one task (so in 3.9.5 and 3.14.5, both tested; pyproject.toml keeps aiohttp below 4). If
+that ever changes, aiohttp's own keep-alive timer (set as a backstop in `simulator.cli.receiver_cmd`) still
+closes idle connections, only later and without the 408.
 """
 
 from __future__ import annotations
