@@ -1,6 +1,7 @@
 """`fleetsim receiver`: run the reference webhook receiver (simulator.servers.receiver) until Ctrl-C.
 
     fleetsim receiver [--host 127.0.0.1] [--port 8080] [--settings FILE] [--db FILE] [--max-body BYTES]
+                      [--header-timeout SECONDS] [--body-timeout SECONDS] [--max-connections N]
 
 Secrets come from the settings file (the same one `fleetsim run` uses) and are never printed. Without --db
 the receiver keeps its state in memory; with it, deduplication and state survive restarts.
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -23,8 +25,9 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import UsageError
-from ..servers.receiver import MAX_BODY_BYTES, RECEIVER, TOLERANCE_S, WEBHOOK_PROVIDERS, build_app
+from ..servers.receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, RECEIVER, TOLERANCE_S, WEBHOOK_PROVIDERS, build_app
 from ..servers.store import MEMORY, Store
+from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ConnectionGuard, GuardedSite
 from ..settings import load_settings
 from .common import non_negative_int, positive_int
 
@@ -35,6 +38,16 @@ def _port(text: str) -> int:
     value = non_negative_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value
 
 
@@ -53,20 +66,39 @@ def add_parser(sub: Any) -> None:
                    help=f"largest request body accepted (default {MAX_BODY_BYTES})")
     p.add_argument("--tolerance", type=non_negative_int, default=TOLERANCE_S, metavar="SECONDS",
                    help=f"allowed age of signed timestamps (default {TOLERANCE_S})")
+    p.add_argument("--header-timeout", type=_seconds, default=HEADER_TIMEOUT_S, metavar="SECONDS",
+                   help="time a connection has to send a complete request head (request line and headers), from "
+                   "when it opens or its previous response was sent; a late one is answered 408 and closed, an "
+                   f"idle one closed (slowloris defence; default {HEADER_TIMEOUT_S:g})")
+    p.add_argument("--body-timeout", type=_seconds, default=BODY_TIMEOUT_S, metavar="SECONDS",
+                   help=f"time a request body has to arrive once its head is in; later: 408 and closed "
+                   f"(slow-POST defence; default {BODY_TIMEOUT_S:g})")
+    p.add_argument("--max-connections", type=positive_int, default=MAX_CONNECTIONS, metavar="N",
+                   help=f"open connections at most; more are closed on arrival (default {MAX_CONNECTIONS})")
     p.set_defaults(handler=run)
 
 
 async def start_receiver(
     settings: Mapping[str, Mapping[str, Any]], store: Store, host: str = "127.0.0.1", port: int = 0, *,
-    max_body_bytes: int = MAX_BODY_BYTES, tolerance_s: int = TOLERANCE_S,
+    max_body_bytes: int = MAX_BODY_BYTES, tolerance_s: int = TOLERANCE_S, header_timeout_s: float = HEADER_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S, max_connections: int | None = MAX_CONNECTIONS,
 ) -> tuple[web.AppRunner, str]:
-    """Start the receiver in this event loop; (runner, base URL such as "http://127.0.0.1:54321")."""
-    app = build_app(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s)
+    """Start the receiver in this event loop; (runner, base URL such as "http://127.0.0.1:54321").
+
+    A request head must arrive within `header_timeout_s` of the connection opening or of the previous response
+    (else 408 and close; an idle connection is closed), a body within `body_timeout_s` of its head; at most
+    `max_connections` (None: no limit) are open at once. The site in `runner.sites` has the `guard`."""
+    guard = ConnectionGuard(header_timeout_s, max_connections)  # checks the values before anything starts
+    app = build_app(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s,
+                    body_timeout_s=body_timeout_s)
     # no access log (rejections are logged by the receiver, without header values); bodies are not inflated
-    # by the server (Content-Encoding is refused with 415 instead, so no gzip bomb is ever expanded)
-    runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0)
+    # by the server (Content-Encoding is refused with 415 instead, so no gzip bomb is ever expanded).
+    # keepalive_timeout: the guard closes idle connections at the header timeout; aiohttp's own idle timer
+    # (default about an hour) is kept as a backstop at twice that, in case the guard's tracking ever fails
+    runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0,
+                           keepalive_timeout=2 * header_timeout_s)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GuardedSite(runner, host, port, guard)
     try:
         await site.start()
     except OSError as exc:  # address in use, unknown host, permission denied...
@@ -125,12 +157,15 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]], store: Store) -> None:
     try:
         runner, url = await start_receiver(settings, store, args.host, args.port, max_body_bytes=args.max_body,
-                                           tolerance_s=args.tolerance)
+                                           tolerance_s=args.tolerance, header_timeout_s=args.header_timeout,
+                                           body_timeout_s=args.body_timeout, max_connections=args.max_connections)
         try:
             receiver = runner.app[RECEIVER]
             endpoints = " ".join(f"/{name}" for name in WEBHOOK_PROVIDERS)
             print(f"fleetsim receiver on {url}  POST {endpoints} (or /webhooks/<provider>)  "
-                  f"GET /state /state/devices /healthz  (db: {store.path}; Ctrl-C stops)", flush=True)
+                  f"GET /state /state/devices /healthz  (db: {store.path}; timeouts: header {args.header_timeout:g} s, "
+                  f"body {args.body_timeout:g} s; at most {args.max_connections} connections; Ctrl-C stops)",
+                  flush=True)
             refused = [e.name for e in receiver.endpoints.values() if e.unconfigured]
             if refused:
                 print(f"fleetsim receiver: warning: no secret configured for {', '.join(refused)}: their requests "

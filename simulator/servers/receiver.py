@@ -7,7 +7,8 @@ Every request goes through the same steps, and each step has one status code:
     2. Content-Encoding  identity only (no gzip bombs)              415 + Accept-Encoding    (LIM-04)
     3. Content-Type      JSON (MettaX: JSON or form `data=`)        415                      (MAL-04)
     4. body              at most max_body_bytes, read in chunks,    413 (408 when it stalls) (LIM-01..03)
-                         checked on Content-Length AND on the bytes
+                         checked on Content-Length AND on the bytes;
+                         all of it within body_timeout_s
     5. authentication    the provider's signer, constant time;      401                      (SIG-*, RPL-01..05)
                          Samsara's signed timestamp must be fresh
     6. parsing           strict JSON, no duplicate keys, bounded    400                      (MAL-01, 05..08)
@@ -15,6 +16,9 @@ Every request goes through the same steps, and each step has one status code:
                          unknown extra fields are tolerated         breaks its schema
     8. dedupe            atomic insert of the event key (durable)   200 "duplicate"          (RPL-06, IDM-*)
     9. acknowledge       200 right after step 8; the state update runs in a background task (TIM-01/02)
+
+Before step 1, the request head (request line and headers) must have arrived within the header timeout, or the
+connection gets a 408 and is closed: see simulator.servers.timeouts (slowloris, LIM-06).
 
 Bad input never gets a 5xx: anything unexpected while handling a request is answered 400. Only a failing
 database answers 503 (with Retry-After), because then a retry can succeed. Error bodies never contain the
@@ -46,14 +50,16 @@ from ..schemastore import load_schema
 from ..signing import SIGNERS, CIHeaders, Secret, Signer
 from ..validation import validate
 from .store import Fix, Store, StoreUnavailable
+from .timeouts import track_requests
 
-__all__ = ["MAX_BODY_BYTES", "RECEIVER", "TOLERANCE_S", "WEBHOOK_PROVIDERS", "Receiver", "build_app"]
+__all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "RECEIVER", "TOLERANCE_S", "WEBHOOK_PROVIDERS", "Receiver",
+           "build_app"]
 
 log = logging.getLogger("fleetsim.receiver")
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB; providers send a few KiB (Standard Webhooks recommends < 20 KB)
 TOLERANCE_S = 300  # signed-timestamp window, past and future (Standard Webhooks, Stripe, Svix)
-BODY_TIMEOUT_S = 10.0  # a body that trickles in slower than this is cut off (slow-POST, LIM-02/06)
+BODY_TIMEOUT_S = 10.0  # default for body_timeout_s: a body still arriving after this is cut off (slow-POST, LIM-06)
 MAX_DEPTH = 32  # JSON nesting; real payloads are 4 deep
 MAX_ID_CHARS = 200  # longest event id worth storing
 DRAIN_TIMEOUT_S = 10.0  # how long shutdown waits for background processing
@@ -401,9 +407,11 @@ class Receiver:
     """The webhook endpoints, the state API and the background tasks, around one Store."""
 
     def __init__(self, settings: Mapping[str, Mapping[str, Any]], store: Store, *,
-                 max_body_bytes: int = MAX_BODY_BYTES, tolerance_s: int = TOLERANCE_S) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, tolerance_s: int = TOLERANCE_S,
+                 body_timeout_s: float = BODY_TIMEOUT_S) -> None:
         self.store = store
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
         self.endpoints = {name: Endpoint(ADAPTERS[name], settings.get(name, {}), int(tolerance_s))
                           for name in WEBHOOK_PROVIDERS}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -484,13 +492,13 @@ class Receiver:
             raise too_large  # refused before reading a byte
         body = bytearray()
         try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
+            async with asyncio.timeout(self.body_timeout_s):
                 while chunk := await request.content.readany():
                     body += chunk
                     if len(body) > limit:  # chunked bodies have no Content-Length: count what arrives
                         raise too_large
         except TimeoutError:
-            raise Rejected(408, "body_timeout", f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+            raise Rejected(408, "body_timeout", f"the body did not arrive within {self.body_timeout_s:g} s") from None
         except ConnectionError:  # the sender went away mid-body: nothing happened, its retry will be processed
             raise Rejected(400, "incomplete_body", "the connection closed before the body was complete") from None
         return bytes(body)
@@ -578,11 +586,14 @@ async def _store_errors(
 
 
 def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_body_bytes: int = MAX_BODY_BYTES,
-              tolerance_s: int = TOLERANCE_S) -> web.Application:
+              tolerance_s: int = TOLERANCE_S, body_timeout_s: float = BODY_TIMEOUT_S) -> web.Application:
     """The receiver as an aiohttp application. `settings` is per provider, as `load_settings` returns them
-    (a parsed `Secret` under "secret"; MettaX `token`/`token_header`). The caller owns and closes `store`."""
-    receiver = Receiver(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s)
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[_store_errors])
+    (a parsed `Secret` under "secret"; MettaX `token`/`token_header`). The caller owns and closes `store`.
+    The header timeout is not here but in how the app is served (`timeouts.GuardedSite`, as `start_receiver`)."""
+    receiver = Receiver(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s,
+                        body_timeout_s=body_timeout_s)
+    # track_requests first: it must see each request before anything else can answer it
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[track_requests, _store_errors])
     app[RECEIVER] = receiver
     for name, endpoint in receiver.endpoints.items():
         handler = receiver.handler(endpoint)

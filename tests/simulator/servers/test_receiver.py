@@ -346,11 +346,13 @@ async def test_a_body_cut_off_mid_way_has_no_effect_and_its_retry_counts_once(rx
     assert (await rx.counts("samsara"))["accepted"] == 1
 
 
-async def test_a_stalled_body_is_408(rx: Rx, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("simulator.servers.receiver.BODY_TIMEOUT_S", 0.2)
-    head = b"POST /mettax HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
-    reply = await _raw(rx, head, b'{"data": ', close=False)
-    assert reply.startswith(b"HTTP/1.1 408 ")
+async def test_a_stalled_body_is_408() -> None:
+    store = Store()
+    async for rx in _serving(store, body_timeout_s=0.2):
+        head = b"POST /mettax HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+        reply = await _raw(rx, head, b'{"data": ', close=False)
+        assert reply.startswith(b"HTTP/1.1 408 ")
+    await store.close()
 
 
 def _garbage() -> list[bytes]:
