@@ -45,7 +45,9 @@ def validate(provider: Provider, kind: str, document: Any) -> list[SchemaError]:
     except UnreadableData as exc:
         return [SchemaError("/data", "a JSON object inside the string", exc.problem)]
     if message.kind is None:
-        return [SchemaError("/data", _METTAX_KIND, "an object with none of them")]
+        found = message.document.get("messageType")
+        actual = "an object with none of them" if found is None else f"messageType {found!r} (known: 1, 2)"
+        return [SchemaError("/data", _METTAX_KIND, actual)]
     return [SchemaError(f"/data(json:{message.kind}){e.path}", e.expected, e.actual) for e in message.errors]
 
 

@@ -56,6 +56,9 @@ def test_envelope_inner_message_of_no_known_kind_is_invalid(cli: Cli) -> None:
     result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=_envelope({"id": "1_2", "newKind": 1}))
     assert result.code == 1
     assert "/data: expected a message of a known MettaX kind" in result.lines[0]
+    assert result.lines[0].endswith("got an object with none of them")
+    result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=_envelope({"id": "1_2", "messageType": 9}))
+    assert result.code == 1 and result.lines[0].endswith("got messageType 9 (known: 1, 2)")
 
 
 # --- strict JSON, as the receiver reads it: not JSON is exit 2 with one line naming file, line and column ------
