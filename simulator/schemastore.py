@@ -100,11 +100,17 @@ def _describe_actual(value: Any) -> str:
 def iter_errors(rel: str, document: Any) -> Iterator[SchemaError]:
     """Every way `document` breaks schema `rel`, most specific first, as path / expected / actual."""
     errors = sorted(validator(rel).iter_errors(document), key=lambda e: (list(e.absolute_path), e.validator))
+    # jsonschema raises one `required` error per missing property, each carrying the whole list; every one of
+    # them translates to all the missing names, so duplicates are dropped here and each name is told once.
+    seen: set[SchemaError] = set()
     for err in errors:
-        yield _translate(err)
+        for found in _translate(err):
+            if found not in seen:
+                seen.add(found)
+                yield found
 
 
-def _translate(err: Any) -> SchemaError:
+def _translate(err: Any) -> list[SchemaError]:
     leaf = err
     # For anyOf/oneOf the top error is vague ("is not valid under any of the given schemas"); the best
     # matching branch error says what is actually wrong.
@@ -116,16 +122,16 @@ def _translate(err: Any) -> SchemaError:
     kw, val, inst = leaf.validator, leaf.validator_value, leaf.instance
     if kw == "required":
         missing = [name for name in val if isinstance(inst, dict) and name not in inst]
-        return SchemaError(path, f"required property {missing[0]!r}" if missing else "required properties",
-                           "nothing")
+        return [SchemaError(path, f"required property {name!r}", "nothing") for name in missing] or [
+            SchemaError(path, "required properties", "nothing")]
     if kw == "type":
-        return SchemaError(path, f"type {val}", f"{type(inst).__name__} {_describe_actual(inst)}")
+        return [SchemaError(path, f"type {val}", f"{type(inst).__name__} {_describe_actual(inst)}")]
     if kw in ("enum", "const"):
         allowed = val if kw == "enum" else [val]
         shown = ", ".join(json.dumps(v) for v in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
-        return SchemaError(path, f"one of {shown}", _describe_actual(inst))
+        return [SchemaError(path, f"one of {shown}", _describe_actual(inst))]
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return SchemaError(path, f"{kw} {val}", _describe_actual(inst))
+        return [SchemaError(path, f"{kw} {val}", _describe_actual(inst))]
     if kw == "additionalProperties":
-        return SchemaError(path, "no properties beyond those declared", leaf.message)
-    return SchemaError(path, f"{kw} {_describe_actual(val)}", _describe_actual(inst))
+        return [SchemaError(path, "no properties beyond those declared", leaf.message)]
+    return [SchemaError(path, f"{kw} {_describe_actual(val)}", _describe_actual(inst))]

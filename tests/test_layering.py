@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PURE_PACKAGES = ("core", "schemagen", "signing", "providers", "world", "render")
-PURE_MODULES = ("generation.py", "stream.py", "validation.py")
+PURE_MODULES = ("generation.py", "stream.py", "validation.py", "strictjson.py")
 
 
 def test_importing_simulator_never_imports_locust_or_gevent() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import InputError
 
@@ -38,3 +41,21 @@ def read_input(path: str) -> tuple[str, bytes]:
         raise InputError(path, "is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def open_input(path: str) -> Iterator[tuple[str, BinaryIO]]:
+    """(display name, binary stream) of FILE or `-` (standard input), for readers that stream."""
+    if path == "-":
+        yield "<stdin>", sys.stdin.buffer
+        return
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the yield
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, expected a file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
+    with stream:
+        yield path, stream

@@ -3,81 +3,73 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from ..errors import InputError
 from ..providers import PROVIDERS, get_provider
 from ..resources import schemas_dir
+from ..schemastore import SchemaError
+from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from ..validation import validate
-from .common import read_input
+from .common import open_input, positive_int
+from .documents import TooLarge, read_documents
+
+DESCRIPTION = f"""\
+Validate one JSON document, or an NDJSON stream (one document per line, streamed: any size), against the
+schema of PROVIDER's KIND. For the MettaX envelope the message inside the `data` string is checked too,
+against the kind the reference receiver recognises it as. Each document's errors are printed as they are
+found: FILE:LINE: JSON path, expected, actual.
+
+JSON is read as strictly as the reference receiver reads it: no NaN or Infinity, no key repeated in one
+object, at most {MAX_DEPTH} levels deep, numbers that fit a 64-bit double.
+
+Exit 0 when every document is valid; 1 when any is not, or is larger than --max-bytes (reported like an
+invalid document: the receiver refuses such a body too); 2 when the input is not JSON at all (the first
+line and column that is not is named; documents before it have already been reported), is empty, or
+cannot be read."""
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("schemas", help="list or validate against the shipped JSON Schemas")
-    ssub = p.add_subparsers(dest="schemas_command", metavar="ACTION")
+    ssub = p.add_subparsers(dest="schemas_command", metavar="ACTION", help="validate or list")
     ssub.required = True
     v = ssub.add_parser(
         "validate",
         help="validate a JSON document or NDJSON stream",
-        description="Exit 0 when every document is valid; 1 with path, expected and actual for each error.",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    v.add_argument("provider")
-    v.add_argument("kind")
+    v.add_argument("provider", help="provider name (see `fleetsim providers`)")
+    v.add_argument("kind", help="message kind of that provider, or a schema such as the mettax envelope "
+                   "(see `fleetsim schemas list`)")
     v.add_argument("file", nargs="?", default="-", help="JSON or NDJSON file, or - for stdin (default)")
+    v.add_argument("--max-bytes", type=positive_int, default=MAX_DOCUMENT_BYTES, metavar="BYTES",
+                   help=f"largest document accepted (default {MAX_DOCUMENT_BYTES}, the reference receiver's body "
+                   "limit); a longer NDJSON line is reported invalid without being read whole")
     v.set_defaults(handler=run_validate)
     ls = ssub.add_parser("list", help="print every schema file with its provider and kind")
     ls.set_defaults(handler=run_list)
 
 
-def parse_documents(name: str, raw: bytes) -> list[tuple[int, Any]]:
-    """[(line number, document)]: one JSON document, or NDJSON (one per non-blank line)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(name, f"not UTF-8 text (bad byte at offset {exc.start})") from None
-    if not text.strip():
-        raise InputError(name, "empty input, expected a JSON document or NDJSON lines")
-    try:
-        return [(1, json.loads(text))]
-    except json.JSONDecodeError as whole:
-        lines = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2 or not _parses(lines[0][1]):
-            # not NDJSON (its first line is not a whole document): report the error in the one document
-            raise InputError(f"{name}:{whole.lineno}:{whole.colno}", f"invalid JSON: {whole.msg}") from None
-    docs = []
-    for lineno, line in lines:
-        try:
-            docs.append((lineno, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{name}:{lineno}:{exc.colno}", f"invalid JSON on this NDJSON line: {exc.msg}") from None
-    return docs
-
-
-def _parses(line: str) -> bool:
-    try:
-        json.loads(line)
-    except json.JSONDecodeError:
-        return False
-    return True
-
-
 def run_validate(args: argparse.Namespace) -> int:
     provider = get_provider(args.provider)
     provider.spec(args.kind)  # unknown kind: exit 2 before reading input
-    name, raw = read_input(args.file)
-    documents = parse_documents(name, raw)
-    failed = 0
-    for lineno, doc in documents:
-        errors = validate(provider, args.kind, doc)
-        if errors:
-            failed += 1
-            for err in errors:
-                print(f"{name}:{lineno}: {err}")
-    total = len(documents)
+    total = failed = 0
+    with open_input(args.file) as (name, stream):
+        for doc in read_documents(name, stream, args.max_bytes):
+            total += 1
+            errors = [_too_large(doc, args.max_bytes)] if isinstance(doc, TooLarge) \
+                else validate(provider, args.kind, doc.value)
+            if errors:
+                failed += 1
+                for err in errors:
+                    print(f"{name}:{doc.line}: {err}")
     summary = f"{total - failed} of {total} valid ({provider.name} {args.kind})"
     print(summary if failed else f"all {total} valid ({provider.name} {args.kind})")
     return 1 if failed else 0
+
+
+def _too_large(doc: TooLarge, max_bytes: int) -> SchemaError:
+    return SchemaError("", f"a document of at most {max_bytes} bytes (--max-bytes)", f"{doc.size} bytes")
 
 
 def run_list(args: argparse.Namespace) -> int:

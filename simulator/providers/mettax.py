@@ -35,6 +35,24 @@ _KINDS = {
 _GPS_LINKED = {"gps", "device_info", "alarm", "passthrough", "face_check_result", "face_check_picture", "rfid"}
 #: plausible device time-zone offsets (hours): reportCt is device wall-clock time encoded as an epoch
 _TZ_OFFSETS_H = (8, -3, 1, -6, 0, 2)
+#: (field, kind), first match wins: how a message is recognised, since MettaX sends no kind field
+MARKERS = (
+    ("alarmType", "alarm"), ("alarmId", "alarm"), ("captureId", "capture_file"), ("fileUrl", "alarm_file"),
+    ("rfidNo", "rfid"), ("adc", "sensor"), ("message", "passthrough"), ("num", "gps"),
+    ("status", "rfid"),  # rfidNo is optional; face-check pictures also have status but are caught earlier
+    ("actual", "device_info"),  # the remaining kind with `actual`: ACC, power, odometer...
+)
+
+
+def classify(message: Mapping[str, Any]) -> str | None:
+    """The kind of a MettaX message by the field only that kind has; None for a message of no known kind.
+
+    The one place kinds are told apart: the reference receiver and `schemas validate mettax envelope` both
+    ask it, so they check a message against the same schema.
+    """
+    if "messageType" in message:  # driver face check: 1 = comparison result, 2 = picture
+        return {"1": "face_check_result", "2": "face_check_picture"}.get(str(message["messageType"]))
+    return next((kind for field, kind in MARKERS if field in message), None)
 
 
 @register

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,22 +44,24 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
+from .. import strictjson
 from ..providers import PROVIDERS, Provider
+from ..providers.mettax import classify as classify_mettax
 from ..schemastore import load_schema
 from ..signing import SIGNERS, CIHeaders, Secret, Signer
-from ..validation import validate
+from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
+from ..validation import Checked, UnreadableData, open_mettax_data, read_mettax_data, validate
 from .store import Fix, Store, StoreUnavailable
 from .timeouts import track_requests
 
-__all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "RECEIVER", "TOLERANCE_S", "WEBHOOK_PROVIDERS", "Receiver",
-           "build_app"]
+__all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "MAX_DEPTH", "RECEIVER", "TOLERANCE_S", "WEBHOOK_PROVIDERS",
+           "Receiver", "build_app"]
 
 log = logging.getLogger("fleetsim.receiver")
 
-MAX_BODY_BYTES = 1 << 20  # 1 MiB; providers send a few KiB (Standard Webhooks recommends < 20 KB)
+MAX_BODY_BYTES = MAX_DOCUMENT_BYTES  # 1 MiB, also what `schemas validate` accepts per document
 TOLERANCE_S = 300  # signed-timestamp window, past and future (Standard Webhooks, Stripe, Svix)
 BODY_TIMEOUT_S = 10.0  # default for body_timeout_s: a body still arriving after this is cut off (slow-POST, LIM-06)
-MAX_DEPTH = 32  # JSON nesting; real payloads are 4 deep
 MAX_ID_CHARS = 200  # longest event id worth storing
 DRAIN_TIMEOUT_S = 10.0  # how long shutdown waits for background processing
 WEBHOOK_PROVIDERS = ("mettax", "smartgps", "samsara", "powunity")
@@ -88,60 +89,18 @@ class Rejected(Exception):
 
 
 def parse_json(raw: bytes, what: str = "body") -> Any:
-    """Strict JSON: UTF-8, no NaN, no lone surrogates, no duplicate keys, at most MAX_DEPTH levels."""
+    """Strict JSON (simulator.strictjson, shared with `fleetsim schemas validate`): UTF-8, no NaN, no lone
+    surrogates, no duplicate keys, at most MAX_DEPTH levels."""
     try:
-        doc = orjson.loads(raw)  # strict and fast; refuses nesting beyond 1024 levels without recursing
-    except orjson.JSONDecodeError as exc:
-        raise Rejected(400, "malformed_json", f"the {what} is not valid JSON ({exc})") from None
-    if _too_deep(doc):
-        raise Rejected(400, "too_deep", f"the {what} is nested more than {MAX_DEPTH} levels deep")
-    # orjson silently keeps the last of repeated keys; parsers disagree on which wins (RFC 8259 §4), so a
-    # signed body with {"eventId": "a", "eventId": "b"} is refused rather than guessed at (MAL-05).
-    try:
-        json.loads(raw, object_pairs_hook=_no_repeated_keys)
-    except _RepeatedKey as exc:
-        raise Rejected(400, "duplicate_keys", f"the {what} repeats the key {str(exc)[:40]!r}") from None
-    except (ValueError, RecursionError):
-        raise Rejected(400, "malformed_json", f"the {what} is not valid JSON") from None
-    return doc
-
-
-class _RepeatedKey(ValueError):
-    pass
-
-
-def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _RepeatedKey(key)
-        out[key] = value
-    return out
-
-
-def _too_deep(doc: Any) -> bool:
-    stack = [(doc, 1)]
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
-        if children is not None:
-            if depth > MAX_DEPTH:
-                return True
-            stack.extend((child, depth + 1) for child in children)
-    return False
+        return strictjson.loads(raw)
+    except strictjson.JsonRejected as exc:
+        raise Rejected(400, exc.reason, f"the {what} is not valid JSON: {exc}") from None
 
 
 def _object(doc: Any, what: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
-        raise Rejected(400, "wrong_type", f"the {what} must be a JSON object, not {_json_type(doc)}")
+        raise Rejected(400, "wrong_type", f"the {what} must be a JSON object, not {strictjson.type_name(doc)}")
     return doc
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
-        type(value), "an object")
 
 
 def _id_text(value: Any, name: str) -> str:
@@ -200,6 +159,12 @@ class Adapter:
 
     def face_check(self, doc: dict[str, Any], kind: str) -> tuple[str, str, str, str] | None:
         return None
+
+    def inspect(self, provider: Provider, body: bytes, content_type: str) -> Checked:
+        """The message in `body`, its kind and how it breaks that kind's schema (steps 6 and 7)."""
+        doc = self.decode(body, content_type)
+        kind = self.classify(doc)
+        return Checked(doc, kind, validate(provider, kind, doc) if kind is not None else [])
 
 
 class SamsaraAdapter(Adapter):
@@ -280,7 +245,8 @@ class PowUnityAdapter(Adapter):
 class MettaxAdapter(Adapter):
     """MettaX IotHub pushes: `{"data": "<message as a JSON string>"}` or the form field `data=`.
 
-    There is no kind field (provider-facts §5), so a message is classified by the field only its kind has.
+    There is no kind field (provider-facts §5), so a message is classified by the field only its kind has
+    (simulator.providers.mettax.classify, which `schemas validate mettax envelope` uses too).
     Key: kind + `id` (`captureId` for capture files): a GPS packet, its alarm and its status share one `id`,
     and so do the two halves of a driver face check, yet each is its own message; files add their URL.
     Position: `deviceCt` (UTC; `reportCt` is device-local time), per `deviceId`; back-filled `actual=false`
@@ -289,26 +255,31 @@ class MettaxAdapter(Adapter):
 
     name = "mettax"
     content_types = (JSON_TYPE, FORM_TYPE)
-    #: (field, kind), first match wins
-    MARKERS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("alarmType", "alarm"), ("alarmId", "alarm"), ("captureId", "capture_file"), ("fileUrl", "alarm_file"),
-        ("rfidNo", "rfid"), ("adc", "sensor"), ("message", "passthrough"), ("num", "gps"),
-        ("status", "rfid"),  # rfidNo is optional; face-check pictures also have status but are caught earlier
-        ("actual", "device_info"),  # the remaining kind with `actual`: ACC, power, odometer...
-    )
     POSITIONED: ClassVar[frozenset[str]] = frozenset({"gps", "alarm", "rfid", "face_check_result"})
     FILES: ClassVar[frozenset[str]] = frozenset({"alarm_file", "capture_file"})
     FACE_HALVES: ClassVar[dict[str, str]] = {"face_check_result": "result", "face_check_picture": "picture"}
 
     def decode(self, body: bytes, content_type: str) -> dict[str, Any]:
+        try:
+            return open_mettax_data(self._data(body, content_type))
+        except UnreadableData as exc:
+            raise _unreadable(exc) from None
+
+    def inspect(self, provider: Provider, body: bytes, content_type: str) -> Checked:
+        # the same function `schemas validate mettax envelope` calls: one reading, one verdict
+        try:
+            return read_mettax_data(provider, self._data(body, content_type))
+        except UnreadableData as exc:
+            raise _unreadable(exc) from None
+
+    def _data(self, body: bytes, content_type: str) -> str:
+        """The `data` string, from a JSON or a form body."""
         if content_type == FORM_TYPE:
-            data = self._form_data(body)
-        else:
-            outer = _object(parse_json(body), "body").get("data")
-            if not isinstance(outer, str):
-                raise Rejected(400, "bad_envelope", 'the body must be {"data": "<message as a JSON string>"}')
-            data = outer
-        return _object(parse_json(data.encode("utf-8"), "data string"), "data string")
+            return self._form_data(body)
+        outer = _object(parse_json(body), "body").get("data")
+        if not isinstance(outer, str):
+            raise Rejected(400, "bad_envelope", 'the body must be {"data": "<message as a JSON string>"}')
+        return outer
 
     @staticmethod
     def _form_data(body: bytes) -> str:
@@ -323,9 +294,7 @@ class MettaxAdapter(Adapter):
         return values[0]
 
     def classify(self, doc: dict[str, Any]) -> str | None:
-        if "messageType" in doc:  # driver face check: 1 = comparison result, 2 = picture
-            return {"1": "face_check_result", "2": "face_check_picture"}.get(str(doc["messageType"]))
-        return next((kind for field, kind in self.MARKERS if field in doc), None)
+        return classify_mettax(doc)
 
     def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
         if kind is None:  # not a kind we know: use its id if it has one, else what it says
@@ -351,6 +320,12 @@ class MettaxAdapter(Adapter):
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (MettaxAdapter(), SmartGpsAdapter(), SamsaraAdapter(),
                                                     PowUnityAdapter())}
+
+
+def _unreadable(exc: UnreadableData) -> Rejected:
+    if exc.reason == "wrong_type":
+        return Rejected(400, exc.reason, f"the data string must hold a JSON object, not {exc.problem}")
+    return Rejected(400, exc.reason, f"the data string does not hold a JSON object: {exc.problem}")
 
 
 # --- one endpoint: the provider's adapter, signer and secrets ----------------------------------------------
@@ -383,6 +358,15 @@ class Endpoint:
     def unauthenticated(self) -> bool:
         """True when requests are accepted without any credential (no PowUnity PSK, no MettaX token)."""
         return not self.signer.covers_body and not self.secrets and self.token is None
+
+    def check(self, body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
+        """Steps 6 and 7: the message and its kind (None: unknown, acknowledged and ignored), or Rejected."""
+        checked = self.adapter.inspect(self.provider, body, content_type)
+        problems = [str(e) for e in checked.errors if e.expected != _EXTRA_FIELDS]
+        if problems:
+            raise Rejected(400, "schema", f"the {checked.kind} message does not match its schema",
+                           problems=problems[:10])
+        return checked.document, checked.kind
 
     def authenticate(self, body: bytes, headers: CIHeaders) -> None:
         if self.unconfigured:
@@ -465,12 +449,7 @@ class Receiver:
         headers = CIHeaders(request.headers.items())
         endpoint.authenticate(body, headers)  # on the raw bytes, before anything is parsed (SIG-06)
 
-        doc = adapter.decode(body, request.content_type)
-        kind = adapter.classify(doc)
-        if kind is not None:
-            problems = [str(e) for e in validate(endpoint.provider, kind, doc) if e.expected != _EXTRA_FIELDS]
-            if problems:
-                raise Rejected(400, "schema", f"the {kind} message does not match its schema", problems=problems[:10])
+        doc, kind = endpoint.check(body, request.content_type)
         key = adapter.event_key(doc, kind)
         delivery = headers.get(adapter.delivery_header) if adapter.delivery_header else None
 
