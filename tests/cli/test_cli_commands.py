@@ -256,3 +256,18 @@ def test_generate_scenario_misuse_names_the_real_way_to_filter(cli: Cli) -> None
     assert result.code == 2 and "--provider" not in result.err
     assert "fleetsim generate PROVIDER --scenario FILE" in result.err
 
+
+def test_sign_and_verify_mettax_say_it_signs_nothing(cli: Cli) -> None:
+    for extra in ((), ("--secret", "anything")):
+        signed = cli("sign", "mettax", *extra, stdin=b"{}")
+        assert signed.code == 0 and signed.out == "", signed.err
+        assert signed.err.count("\n") == 1 and "mettax signs nothing: there are no headers to add" in signed.err
+        checked = cli("verify", "mettax", *extra, "--header", "X-Any: 1", stdin=b"{}")
+        assert checked.code == 0 and checked.out == "", checked.err
+        assert checked.err.count("\n") == 1 and "mettax signs nothing: there is nothing to verify" in checked.err
+    assert "the secret given is not used" in cli("sign", "mettax", "--secret", "s").err
+
+
+def test_sign_mettax_still_reports_an_unreadable_body_file(cli: Cli, tmp_path: Path) -> None:
+    result = cli("sign", "mettax", "--body-file", str(tmp_path / "missing.json"))
+    assert result.code == 2 and "no such file" in result.err
