@@ -20,6 +20,7 @@ from ..resources import scenarios_dir
 from ..scenario.durations import parse_rate
 from ..scenario.loader import load_scenario
 from ..servers.store import Store
+from .common import rate_text
 from .receiver_cmd import start_receiver, stop_receiver
 from .run_cmd import EXIT_INTERRUPTED, print_progress, run_async
 
@@ -28,7 +29,10 @@ DEMO_SCENARIO = "demo-city.yaml"
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help="play the demo scenario against the built-in reference receiver (~30 s)")
-    p.add_argument("--rate", default=None, help="override the demo's rate (default x240: 2 h in 30 s)")
+    # checked here with run --rate's rules, so a bad rate is a usage error before anything starts (run()
+    # parses the checked text again)
+    p.add_argument("--rate", type=rate_text, default=None,
+                   help="override the demo's rate: realtime | xN | max (default x240: 2 h in 30 s)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(handler=run)
 

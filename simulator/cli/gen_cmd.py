@@ -14,7 +14,7 @@ from ..generation import generate_payloads
 from ..providers import get_provider
 from ..scenario.loader import load_scenario
 from ..stream import scenario_stream
-from .common import non_negative_int, positive_int
+from .common import positive_int, seed
 
 
 def add_parser(sub: Any) -> None:
@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--scenario", metavar="FILE", help="stream a whole scenario instead: one record per message "
                    "{seq, event_id, provider, kind, device, send_at, headers, body}")
     p.add_argument("--limit", type=positive_int, metavar="N", help="with --scenario: stop after N records")
-    p.add_argument("--seed", type=non_negative_int,
+    p.add_argument("--seed", type=seed,
                    help="RNG seed (default 0; with --scenario, replaces the scenario's own seed)")
     p.add_argument(
         "--invalid",

@@ -16,37 +16,26 @@ from ..delivery.ledger import Snapshot
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
 from ..errors import EXIT_FAILED, EXIT_OK, UnknownNameError, UsageError
-from ..scenario.durations import parse_rate
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
-from .common import positive_int
+from .common import check_output_path, concurrency, output_path, positive_float, positive_int, rate, shown, target_url
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
 
 
-def _rate(text: str) -> Any:
-    try:
-        return parse_rate(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _report(text: str) -> tuple[str, str]:
+    """KIND:FILE, both checked now: a typo in either would otherwise surface only after the whole run."""
     kind, sep, path = text.partition(":")
-    if not sep or not path:
-        raise argparse.ArgumentTypeError(f"expected KIND:FILE such as json:report.json, got {text!r}")
-    return kind, path
-
-
-def _positive_float(text: str) -> float:
+    if not sep or not kind or not path:
+        raise argparse.ArgumentTypeError(f"expected KIND:FILE such as json:report.json, got {shown(text)}")
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
+        if kind not in REPORTERS:
+            raise UnknownNameError("report kind", kind, REPORTERS)
+        check_output_path(path)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return kind, path
 
 
 def add_parsers(sub: Any) -> None:
@@ -55,18 +44,20 @@ def add_parsers(sub: Any) -> None:
         description="Deliver SCENARIO over real HTTP: provider P's traffic goes to TARGET/P (or the settings "
         "file's url for P). Without --target, fleetsim starts its reference receiver and delivers to it.")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--target", metavar="URL", help="base URL of your receiver (http or https)")
+    p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
     p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls, retry (override the "
                    "scenario's delivery.providers)")
-    p.add_argument("--rate", type=_rate, help="realtime | xN | max (default: the scenario's)")
-    p.add_argument("--concurrency", type=positive_int, default=32, help="parallel requests (default 32)")
+    p.add_argument("--rate", type=rate, help="realtime | xN | max (default: the scenario's)")
+    p.add_argument("--concurrency", type=concurrency, default=32, metavar="N",
+                   help="parallel requests (default 32)")
     p.add_argument("--report", type=_report, action="append", default=[], metavar="KIND:FILE",
                    help="write a report: json:FILE or junit:FILE (repeatable)")
-    p.add_argument("--capture", metavar="FILE", help="write every request sent (NDJSON) for `fleetsim replay`")
+    p.add_argument("--capture", type=output_path, metavar="FILE",
+                   help="write every request sent (NDJSON) for `fleetsim replay`")
     p.add_argument("--limit", type=positive_int, metavar="N", help="stop after N generated events")
-    p.add_argument("--time-scale", type=_positive_float, metavar="F",
+    p.add_argument("--time-scale", type=positive_float, metavar="F",
                    help="divide retry delays by F (default: the rate factor; 3600 for max)")
-    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="total deadline per attempt (default: the provider's)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -74,12 +65,14 @@ def add_parsers(sub: Any) -> None:
 
     r = sub.add_parser("replay", help="re-send a capture byte for byte (optionally re-signed)")
     r.add_argument("capture", help="capture file written by `fleetsim run --capture`")
-    r.add_argument("--target", metavar="URL", required=True, help="where to send (the captured paths are kept)")
+    r.add_argument("--target", type=target_url, metavar="URL", required=True,
+                   help="where to send (the captured paths are kept)")
     r.add_argument("--resign", action="store_true", help="recompute signatures with fresh timestamps")
     r.add_argument("--settings", metavar="FILE", help="secrets for --resign")
-    r.add_argument("--concurrency", type=positive_int, default=8)
-    r.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS")
-    r.add_argument("--insecure", action="store_true")
+    r.add_argument("--concurrency", type=concurrency, default=8, metavar="N", help="parallel requests (default 8)")
+    r.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
+                   help="total deadline per request (default 10)")
+    r.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     r.set_defaults(handler=run_replay)
 
 
