@@ -3,28 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import EXIT_HARNESS, EXIT_USAGE, FleetsimError, UsageError
 from . import demo_cmd, gen_cmd, providers_cmd, receiver_cmd, run_cmd, schemas_cmd, sign_cmd
+from .common import PATH_LIMIT, QUOTE_LIMIT, shown
+
+PROG = "fleetsim"
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake becomes a UsageError (one line, exit 2) instead of printing usage."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see --help)")
+        # main() adds the one "fleetsim: error:" prefix; name only the subcommand here ("run: ...")
+        command = self.prog.removeprefix(PROG).strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see {self.prog} --help)")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own "invalid choice" echoes the value whole: a 20,000-character argument stays one
+        # readable line only if it is clipped
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {shown(value)} (choose from {choices})")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="fleetsim",
+        prog=PROG,
         description="Fleet-telematics webhook simulator and receiver conformance harness.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                help="what to do; `fleetsim COMMAND --help` describes each")
     sub.required = True
     providers_cmd.add_parser(sub)
     gen_cmd.add_parser(sub)
@@ -36,14 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@functools.cache
+def version() -> str:
+    """The installed distribution's version; the package's own when running from a bare source tree."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
     try:
-        args = build_parser().parse_args(argv)
+        return installed("fleetsim")
+    except PackageNotFoundError:
+        from .. import __version__
+
+        return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_given = list(sys.argv[1:] if argv is None else argv)
+    _escape_undecodable_output()
+    try:
+        _refuse_nul(args_given)
+        try:
+            args = build_parser().parse_args(args_given)
+        except SystemExit as exc:  # -h and --version: argparse has printed what was asked and exits
+            return exc.code if isinstance(exc.code, int) else 0
         code: int = args.handler(args)
         sys.stdout.flush()
         return code
     except FleetsimError as exc:
-        print(f"fleetsim: error: {exc}", file=sys.stderr)
+        _say(f"fleetsim: error: {_clip_echoes(str(exc), args_given)}")
         return exc.exit_code
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): not an error; keep Python from complaining at exit
@@ -56,15 +93,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, the real traceback only on request
         if os.environ.get("FLEETSIM_DEBUG"):
             raise
-        print(
-            f"fleetsim: internal error: {type(exc).__name__}: {exc} (set FLEETSIM_DEBUG=1 for a traceback)",
-            file=sys.stderr,
-        )
+        _say(f"fleetsim: internal error: {type(exc).__name__}: {exc} (set FLEETSIM_DEBUG=1 for a traceback)")
         return EXIT_HARNESS
+
+
+def _refuse_nul(argv: list[str]) -> None:
+    # no shell can pass a NUL, but an in-process caller can; every file API would fail on it later with
+    # a ValueError that says nothing about which argument was wrong
+    for position, arg in enumerate(argv, 1):
+        if "\x00" in arg:
+            raise UsageError(f"argument {position} ({shown(arg)}) contains a NUL character")
+
+
+def _clip_echoes(message: str, argv: list[str]) -> str:
+    """Messages quote the values they refuse; one very long argument must still leave one readable line."""
+    values = {arg.partition("=")[2] if arg.startswith("--") else arg for arg in argv}
+    for value in sorted(values, key=len, reverse=True):
+        # up to PATH_LIMIT an argument may be a real file name, which messages must show whole
+        if len(value) > PATH_LIMIT and value in message:
+            message = message.replace(value, f"{value[:QUOTE_LIMIT]}... ({len(value)} characters)")
+    return message
+
+
+def _escape_undecodable_output() -> None:
+    """File names that are not valid UTF-8 reach Python as lone surrogates, which a strict UTF-8 stdout
+    refuses to print: escape them (\\udce9) instead of failing in the middle of a report."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+
+
+def _say(line: str) -> None:
+    """Print one line to stderr even when it quotes an argument that was not valid UTF-8."""
+    print(line.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
 
 
 def run() -> NoReturn:
     sys.exit(main())
 
 
-__all__ = ["EXIT_USAGE", "build_parser", "main", "run"]
+__all__ = ["EXIT_USAGE", "build_parser", "main", "run", "version"]

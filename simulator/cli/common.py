@@ -1,46 +1,223 @@
-"""Argument types and input readers shared by the commands (all failures become UsageError/InputError)."""
+"""Argument types and input readers shared by the commands (all failures become UsageError/InputError).
+
+Argument types check everything that can be checked before any work starts (ranges, URLs, where output
+goes), so a mistake costs the user one line and exit 2 instead of a run that fails at its end.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
+from ..scenario.durations import parse_rate
+from ..scenario.model import Rate
+
+#: how much of a user's value an error message quotes before clipping it
+QUOTE_LIMIT = 60
+#: file names are quoted whole up to here (editors jump to file:line), clipped only when absurd
+PATH_LIMIT = 256
+#: the largest seed a scenario may carry (scenario.schema.json), so --seed can always stand in for it
+MAX_SEED = 2**63 - 1
+#: parallel requests: beyond this a typo (an extra digit or ten) would start that many tasks
+MAX_CONCURRENCY = 10_000
+#: file systems whose files are kernel interfaces, never a place for fleetsim's output (as root, access()
+#: even calls /proc/version writable; the write then fails)
+_KERNEL_TREES = ("/proc", "/sys")
 
 
-def non_negative_int(text: str) -> int:
+def shown(value: str, limit: int = QUOTE_LIMIT) -> str:
+    """`value` quoted for a message, clipped so that one bad argument still makes one readable line."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:QUOTE_LIMIT]!r}... ({len(value)} characters)"
+
+
+def shown_path(path: str) -> str:
+    return shown(path, PATH_LIMIT)
+
+
+def _whole_number(text: str) -> int:
     try:
-        value = int(text, 10)
+        return int(text, 10)
+    except ValueError:  # also Python's limit on very long digit strings (4300 digits)
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}") from None
+
+
+def int_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (to `high`), every range message worded alike."""
+    wanted = f"a whole number >= {low}" if high is None else f"a whole number from {low} to {high}"
+
+    def parse(text: str) -> int:
+        value = _whole_number(text)
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {shown(text.strip())}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in some of its own messages
+    return parse
+
+
+non_negative_int = int_range(0)
+positive_int = int_range(1)
+seed = int_range(0, MAX_SEED)
+concurrency = int_range(1, MAX_CONCURRENCY)
+
+
+def positive_float(text: str) -> float:
+    """Seconds, factors: finite and > 0 ("inf" or "1e309" would silently mean "never")."""
+    try:
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+        value = math.nan  # worded as below: one message for every kind of wrong
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {shown(text.strip())}")
     return value
 
 
-def positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number >= 1, got 0")
-    return value
+def rate(text: str) -> Rate:
+    """realtime | max | xN, exactly as a scenario's delivery.rate."""
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace(repr(text), shown(text))) from None
+
+
+def rate_text(text: str) -> str:
+    """`rate`'s check, keeping the text: for handlers that parse the rate themselves (demo)."""
+    rate(text)
+    return text
+
+
+def _refuse(value: str, problem: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{shown(value, PATH_LIMIT)}: {problem}")
+
+
+def target_url(text: str) -> str:
+    """A receiver's base URL, checked whole now rather than on the first connection."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 bracket
+        if "[" in text and "]" not in text:
+            raise _refuse(text, _UNCLOSED) from None
+        raise _refuse(text, f"not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not text.lower().startswith(f"{parts.scheme}://"):
+        raise _refuse(text, "expected an http:// or https:// URL such as http://127.0.0.1:8080")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise _refuse(text, "expected a base URL without ?query or #fragment (fleetsim appends /<provider>)")
+    host = _host(text, parts.netloc.rpartition("@")[2])
+    _port(text, parts.netloc.rpartition("@")[2], host)
+    return text
+
+
+_UNCLOSED = "the IPv6 address needs its closing bracket, as in http://[::1]:8080"
+
+
+def _host(text: str, hostport: str) -> str:
+    if hostport.startswith("["):
+        import ipaddress
+
+        inside, closed, _ = hostport[1:].partition("]")
+        try:
+            ipaddress.IPv6Address(inside)
+        except ValueError:
+            raise _refuse(text, "the host in [brackets] must be an IPv6 address such as [::1]") from None
+        if not closed:
+            raise _refuse(text, _UNCLOSED)
+        return f"[{inside}]"
+    host = hostport.rpartition(":")[0] if ":" in hostport else hostport
+    if not host:
+        raise _refuse(text, "the URL names no host")
+    if not all(c.isalnum() or c in "-._" for c in host):
+        raise _refuse(text, "the host may hold only letters, digits, '-', '.' and '_' (IPv6 goes in [brackets])")
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise _refuse(text, "not a valid host name (empty or over-long label)") from None
+    return host
+
+
+def _port(text: str, hostport: str, host: str) -> None:
+    rest = hostport[len(host):]
+    if not rest:
+        return  # the scheme's default port
+    digits = rest[1:] if rest.startswith(":") else rest
+    if not rest.startswith(":") or not digits.isascii() or not digits.isdigit():
+        raise _refuse(text, "the port must be a number from 1 to 65535")
+    if not 1 <= int(digits) <= 65535:
+        raise _refuse(text, "port must be 1-65535")
+
+
+def check_output_path(path: str) -> None:
+    """Refuse now an output file that could not be written later, after all the work is done."""
+    if not path:
+        raise UsageError("expected a file path, got ''")
+    if "\x00" in path:
+        raise UsageError(f"{shown_path(path)}: a file path cannot contain a NUL character")
+    if path.endswith(("/", os.sep)):
+        raise UsageError(f"{shown_path(path)}: is a directory, expected a file")
+    target = Path(path)
+    try:
+        resolved = target.resolve()
+        info = os.stat(target) if os.path.lexists(target) else None
+    except (OSError, RuntimeError) as exc:  # name too long, symlink loop, ...
+        raise UsageError(f"{shown_path(path)}: cannot be used as an output file ({_why(exc)})") from None
+    if any(resolved == Path(tree) or Path(tree) in resolved.parents for tree in _KERNEL_TREES):
+        raise UsageError(f"{shown_path(path)}: is a kernel or device file, not a place for output")
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"{shown_path(path)}: is a directory, expected a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{shown_path(path)}: exists and is not a regular file")
+        if not os.access(target, os.W_OK):
+            raise UsageError(f"{shown_path(path)}: is not writable")
+        return
+    parent = resolved.parent
+    if not parent.is_dir():
+        raise UsageError(f"{shown_path(path)}: directory {shown_path(str(parent))} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{shown_path(path)}: directory {shown_path(str(parent))} is not writable")
+
+
+def _why(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def output_path(text: str) -> str:
+    """An argparse type for FILE options that fleetsim writes (--capture)."""
+    try:
+        check_output_path(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def read_input(path: str) -> tuple[str, bytes]:
     """(display name, raw bytes) of FILE or `-` (standard input)."""
     if path == "-":
         return "<stdin>", sys.stdin.buffer.read()
+    if not path:
+        raise UsageError("expected a file name or - for standard input, got ''")
+    name = path if len(path) <= PATH_LIMIT else shown(path)
     try:
-        return path, Path(path).read_bytes()
+        return name, Path(path).read_bytes()
     except FileNotFoundError:
-        raise InputError(path, "no such file") from None
+        raise InputError(name, "no such file") from None
     except IsADirectoryError:
-        raise InputError(path, "is a directory, expected a file") from None
+        raise InputError(name, "is a directory, expected a file") from None
     except OSError as exc:
-        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise InputError(name, f"cannot be read ({_why(exc)})") from None
+    except ValueError:  # a NUL character: no file system accepts the name
+        raise InputError(shown(path), "a file name cannot contain a NUL character") from None
 
 
 @contextmanager
@@ -49,13 +226,18 @@ def open_input(path: str) -> Iterator[tuple[str, BinaryIO]]:
     if path == "-":
         yield "<stdin>", sys.stdin.buffer
         return
+    if not path:
+        raise UsageError("expected a file name or - for standard input, got ''")
+    name = path if len(path) <= PATH_LIMIT else shown(path)
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the yield
     except FileNotFoundError:
-        raise InputError(path, "no such file") from None
+        raise InputError(name, "no such file") from None
     except IsADirectoryError:
-        raise InputError(path, "is a directory, expected a file") from None
+        raise InputError(name, "is a directory, expected a file") from None
     except OSError as exc:
-        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise InputError(name, f"cannot be read ({_why(exc)})") from None
+    except ValueError:  # a NUL character
+        raise InputError(shown(path), "a file name cannot contain a NUL character") from None
     with stream:
-        yield path, stream
+        yield name, stream

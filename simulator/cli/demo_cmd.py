@@ -15,9 +15,9 @@ from typing import Any
 from ..delivery.reports import exit_code, render_summary
 from ..delivery.runner import RunConfig, Runner
 from ..resources import scenarios_dir
-from ..scenario.durations import parse_rate
 from ..scenario.loader import load_scenario
 from ..servers.store import Store
+from .common import rate
 from .receiver_cmd import start_receiver, stop_receiver
 from .receiver_view import fetch_receiver_view, render_receiver_view
 from .run_cmd import EXIT_INTERRUPTED, Progress, run_async
@@ -27,17 +27,19 @@ DEMO_SCENARIO = "demo-city.yaml"
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help="play the demo scenario against the built-in reference receiver (~30 s)")
-    p.add_argument("--rate", default=None, help="override the demo's rate (default x240: 2 h in 30 s)")
+    # run --rate's rules, so a bad rate is a usage error before anything starts
+    p.add_argument("--rate", type=rate, default=None,
+                   help="override the demo's rate: realtime | xN | max (default x240: 2 h in 30 s)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(scenarios_dir() / DEMO_SCENARIO)
-    rate = parse_rate(args.rate) if isinstance(args.rate, str) else (args.rate or scenario.delivery.rate)
+    speed = args.rate or scenario.delivery.rate
     settings = scenario.delivery.providers
     progress = Progress(quiet=args.quiet)
-    config = RunConfig(scenario=scenario, target="", settings=settings, rate=rate, concurrency=16,
+    config = RunConfig(scenario=scenario, target="", settings=settings, rate=speed, concurrency=16,
                        on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s)
     runner = Runner(config)
     receiver_view: dict[str, Any] = {}
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         store = Store()
         server, url = await start_receiver(settings, store)
         print(f"fleetsim demo: {scenario.description}", file=sys.stderr)
-        print(f"reference receiver listening on {url}; delivering at {rate.describe()} "
+        print(f"reference receiver listening on {url}; delivering at {speed.describe()} "
               f"({scenario.duration_s / 3600:g} h of traffic)\n", file=sys.stderr)
         runner.retarget(url)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..generation import generate_payloads
 from ..providers import get_provider
 from ..scenario.loader import load_scenario
 from ..stream import scenario_stream
-from .common import non_negative_int, positive_int
+from .common import positive_int, seed
 
 
 def add_parser(sub: Any) -> None:
@@ -30,7 +31,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--scenario", metavar="FILE", help="stream a whole scenario instead: one record per message "
                    "{seq, event_id, provider, kind, device, send_at, headers, body}")
     p.add_argument("--limit", type=positive_int, metavar="N", help="with --scenario: stop after N records")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="RNG seed (default 0)")
+    p.add_argument("--seed", type=seed,
+                   help="RNG seed (default 0; with --scenario, replaces the scenario's own seed)")
     p.add_argument(
         "--invalid",
         action="store_true",
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("generate needs PROVIDER KIND, or --scenario FILE")
     provider = get_provider(args.provider)
     out = sys.stdout.buffer
-    for item in generate_payloads(provider, args.kind, seed=args.seed, count=args.count, invalid=args.invalid):
+    payload_seed = 0 if args.seed is None else args.seed
+    for item in generate_payloads(provider, args.kind, seed=payload_seed, count=args.count, invalid=args.invalid):
         if item.violation is None:
             line = provider.serialize(item.payload)
         else:
@@ -61,8 +64,12 @@ def run(args: argparse.Namespace) -> int:
 
 def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
-        raise UsageError("with --scenario, give no KIND and no --invalid (filter with --provider)")
+        raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
+                         "give its name: fleetsim generate PROVIDER --scenario FILE)")
     scenario = load_scenario(args.scenario)
+    if args.seed is not None:
+        # the same scenario with another seed: every random choice (world, rendering, ids) derives from it
+        scenario = dataclasses.replace(scenario, seed=args.seed)
     wanted = None
     if args.provider:
         get_provider(args.provider)  # unknown names get a "did you mean"

@@ -104,7 +104,10 @@ async def start_receiver(
     except OSError as exc:  # address in use, unknown host, permission denied...
         await runner.cleanup()
         why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
-        raise UsageError(f"cannot listen on {host}:{port}: {why or exc}") from None
+        raise UsageError(f"cannot listen on {_clip(host)}:{port}: {why or exc}") from None
+    except (UnicodeError, ValueError):  # a host name no resolver can encode (too long, bidi or surrogate characters)
+        await runner.cleanup()
+        raise UsageError(f"cannot listen on {_clip(host)}:{port}: not a valid host name or address") from None
     bound = runner.addresses[0]
     address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
     return runner, f"http://{address}:{bound[1]}"
@@ -113,6 +116,10 @@ async def start_receiver(
 async def stop_receiver(runner: web.AppRunner) -> None:
     """Stop listening, let requests and background processing finish, and release the port."""
     await runner.cleanup()
+
+
+def _clip(host: str) -> str:
+    return repr(host) if len(host) <= 60 else f"{host[:60]!r}... ({len(host)} characters)"
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -16,41 +16,38 @@ from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
-from ..delivery.urls import check_url
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UnknownNameError, UsageError
-from ..scenario.durations import parse_rate
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
-from .common import non_negative_int, positive_int
-from .paths import check_output_path
+from .common import (
+    check_output_path,
+    concurrency,
+    non_negative_int,
+    output_path,
+    positive_float,
+    positive_int,
+    rate,
+    shown,
+    target_url,
+)
 from .receiver_view import fetch_receiver_view, render_receiver_view
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
 
 
-def _rate(text: str) -> Any:
-    try:
-        return parse_rate(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _report(text: str) -> tuple[str, str]:
+    """KIND:FILE, both checked now: a typo in either would otherwise surface only after the whole run."""
     kind, sep, path = text.partition(":")
-    if not sep or not path:
-        raise argparse.ArgumentTypeError(f"expected KIND:FILE such as json:report.json, got {text!r}")
-    return kind, path
-
-
-def _positive_float(text: str) -> float:
+    if not sep or not kind or not path:
+        raise argparse.ArgumentTypeError(f"expected KIND:FILE such as json:report.json, got {shown(text)}")
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
+        if kind not in REPORTERS:
+            raise UnknownNameError("report kind", kind, REPORTERS)
+        check_output_path(path)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return kind, path
 
 
 def add_parsers(sub: Any) -> None:
@@ -59,51 +56,46 @@ def add_parsers(sub: Any) -> None:
         description="Deliver SCENARIO over real HTTP: provider P's traffic goes to TARGET/P (or the settings "
         "file's url for P). Without --target, fleetsim starts its reference receiver and delivers to it.")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--target", metavar="URL", help="base URL of your receiver (http or https)")
+    p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
     p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls, retry (override the "
                    "scenario's delivery.providers)")
-    p.add_argument("--rate", type=_rate, help="realtime | xN | max (default: the scenario's)")
-    p.add_argument("--concurrency", type=positive_int, default=32, help="parallel requests (default 32)")
+    p.add_argument("--rate", type=rate, help="realtime | xN | max (default: the scenario's)")
+    p.add_argument("--concurrency", type=concurrency, default=32, metavar="N",
+                   help="parallel requests (default 32)")
     p.add_argument("--report", type=_report, action="append", default=[], metavar="KIND:FILE",
                    help="write a report: json:FILE or junit:FILE (repeatable)")
-    p.add_argument("--capture", metavar="FILE", help="write every request sent (NDJSON) for `fleetsim replay`")
+    p.add_argument("--capture", type=output_path, metavar="FILE",
+                   help="write every request sent (NDJSON) for `fleetsim replay`")
     p.add_argument("--limit", type=positive_int, metavar="N", help="stop after N generated events")
-    p.add_argument("--time-scale", type=_positive_float, metavar="F",
+    p.add_argument("--time-scale", type=positive_float, metavar="F",
                    help="divide retry delays by F (default: the rate factor; 3600 for max)")
-    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="total deadline per attempt (default: the provider's)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"mark an endpoint down after N attempts in a row get no HTTP response (timeouts, "
                    f"refused or reset connections) and skip its remaining events; 0 never (default {DOWN_AFTER})")
-    p.add_argument("--grace", type=_positive_float, default=10.0, metavar="SECONDS",
+    p.add_argument("--grace", type=positive_float, default=10.0, metavar="SECONDS",
                    help="on Ctrl-C or SIGTERM, how long requests in flight may finish; a second Ctrl-C stops "
                    "at once (default 10)")
     p.set_defaults(handler=run)
 
     r = sub.add_parser("replay", help="re-send a capture byte for byte (optionally re-signed)")
     r.add_argument("capture", help="capture file written by `fleetsim run --capture`")
-    r.add_argument("--target", metavar="URL", required=True, help="where to send (the captured paths are kept)")
+    r.add_argument("--target", type=target_url, metavar="URL", required=True,
+                   help="where to send (the captured paths are kept)")
     r.add_argument("--resign", action="store_true", help="recompute signatures with fresh timestamps")
     r.add_argument("--settings", metavar="FILE", help="secrets for --resign")
-    r.add_argument("--concurrency", type=positive_int, default=8)
-    r.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS")
-    r.add_argument("--insecure", action="store_true")
+    r.add_argument("--concurrency", type=concurrency, default=8, metavar="N", help="parallel requests (default 8)")
+    r.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
+                   help="total deadline per request (default 10)")
+    r.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     r.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"stop after N requests in a row get no HTTP response; 0 never (default {DOWN_AFTER})")
-    r.add_argument("--grace", type=_positive_float, default=10.0, metavar="SECONDS",
+    r.add_argument("--grace", type=positive_float, default=10.0, metavar="SECONDS",
                    help="on Ctrl-C or SIGTERM, how long requests in flight may finish (default 10)")
     r.set_defaults(handler=run_replay)
-
-
-def _check_reports(reports: list[tuple[str, str]]) -> list[tuple[str, Path]]:
-    checked = []
-    for kind, path in reports:
-        if kind not in REPORTERS:
-            raise UnknownNameError("report kind", kind, REPORTERS)
-        checked.append((kind, check_output_path(path, f"--report {kind}")))
-    return checked
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, T]], on_interrupt: Callable[[], None]) -> T:
@@ -128,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
     settings: Any = scenario.delivery.providers
     if args.settings:
         settings = merge_settings(settings, load_settings(args.settings))
-    if args.target:
-        check_url(args.target, "--target")
-    reports = _check_reports(args.report)
-    capture_path = check_output_path(args.capture, "--capture") if args.capture else None
+    # --target, --report and --capture were checked by their argparse types; the URLs a settings file gives
+    # are checked by the Runner below, before anything is generated
+    reports = [(kind, Path(path)) for kind, path in args.report]
+    capture_path = Path(args.capture) if args.capture else None
     progress = Progress(quiet=args.quiet)
     config = RunConfig(
         scenario=scenario, target=args.target or "", settings=settings,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import sys
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..errors import SecretError, UnknownNameError, UsageError
 from ..providers import PROVIDERS
 from ..signing import SIGNERS, CIHeaders, Secret, Signer
 from ..signing.hmac_sha256 import HmacSha256Signer
+from ..signing.none import NONE
 from .common import non_negative_int, read_input
 
 
@@ -97,8 +99,22 @@ def _default_id(body: bytes, timestamp: int) -> str:
     return "msg_" + hashlib.sha256(b"%d:" % timestamp + body).hexdigest()[:24]
 
 
+def _signs_nothing(signer: Signer, args: argparse.Namespace, outcome: str) -> bool:
+    """For profiles that sign nothing (MettaX): say so on stderr instead of demanding a secret to ignore."""
+    if signer.name != NONE.name:
+        return False
+    if args.body_file != "-":
+        read_input(args.body_file)  # a named body file that cannot be read is still a mistake worth a line
+    who = args.provider if args.provider in PROVIDERS else f"signing profile {args.provider!r}"
+    ignored = " (the secret given is not used)" if args.secret or args.secret_env or args.secret_file else ""
+    print(f"fleetsim: note: {who} signs nothing: {outcome}{ignored}", file=sys.stderr)
+    return True
+
+
 def run_sign(args: argparse.Namespace) -> int:
     signer = resolve_signer(args.provider, args)
+    if _signs_nothing(signer, args, "there are no headers to add"):
+        return 0
     secrets = secrets_for(signer, args)
     _, body = read_input(args.body_file)
     timestamp = args.timestamp if args.timestamp is not None else int(time.time())
@@ -121,8 +137,10 @@ def _parse_headers(raw: list[str]) -> CIHeaders:
 
 def run_verify(args: argparse.Namespace) -> int:
     signer = resolve_signer(args.provider, args)
-    secrets = secrets_for(signer, args)
     headers = _parse_headers(args.header)
+    if _signs_nothing(signer, args, "there is nothing to verify"):
+        return 0
+    secrets = secrets_for(signer, args)
     _, body = read_input(args.body_file)
     now = args.now if args.now is not None else int(time.time())
     verdict = signer.verify(body, headers, secrets, now=now, tolerance=args.tolerance)

@@ -56,12 +56,13 @@ class CaptureWriter:
         self.path = Path(path)
         self.keep_secrets = keep_secrets
         self.redactor = Redactor()
-        if self.path.exists() and not self.path.is_file():
-            raise UsageError(f"{path}: cannot write the capture here (not a regular file)")
+        shown = str(path) if len(str(path)) <= 256 else f"{str(path)[:60]!r}... ({len(str(path))} characters)"
         try:
+            if self.path.exists() and not self.path.is_file():
+                raise UsageError(f"{shown}: cannot write the capture here (not a regular file)")
             self._file: IO[bytes] = self.path.open("wb")
         except OSError as exc:
-            raise UsageError(f"{path}: cannot write the capture ({exc.strerror or exc})") from None
+            raise UsageError(f"{shown}: cannot write the capture ({exc.strerror or exc})") from None
         self.count = 0
 
     def redact_with(self, redactor: Redactor) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -235,3 +236,38 @@ def test_generate_scenario_misuse(cli: Cli, tmp_path: Path) -> None:
     assert both.code == 2
     limit = cli("generate", "mettax", "gps", "--limit", "3")
     assert limit.code == 2 and "--limit" in limit.err
+
+
+def test_generate_scenario_seed_replaces_the_scenarios_seed(cli: Cli) -> None:
+    default = cli("generate", "--scenario", DEMO, "--limit", "30")
+    seeded = cli("generate", "--scenario", DEMO, "--limit", "30", "--seed", "99")
+    again = cli("generate", "--scenario", DEMO, "--limit", "30", "--seed", "99")
+    other = cli("generate", "--scenario", DEMO, "--limit", "30", "--seed", "100")
+    assert seeded.code == 0 and again.out == seeded.out
+    assert seeded.out != default.out and seeded.out != other.out
+    assert all(json.loads(line)["event_id"].startswith("demo-city-99-") for line in seeded.lines)
+    # the scenario's own seed, given explicitly, changes nothing
+    own = cli("generate", "--scenario", DEMO, "--limit", "30", "--seed", str(load_scenario(DEMO).seed))
+    assert own.out == default.out
+
+
+def test_generate_scenario_misuse_names_the_real_way_to_filter(cli: Cli) -> None:
+    result = cli("generate", "mettax", "gps", "--scenario", DEMO)
+    assert result.code == 2 and "--provider" not in result.err
+    assert "fleetsim generate PROVIDER --scenario FILE" in result.err
+
+
+def test_sign_and_verify_mettax_say_it_signs_nothing(cli: Cli) -> None:
+    for extra in ((), ("--secret", "anything")):
+        signed = cli("sign", "mettax", *extra, stdin=b"{}")
+        assert signed.code == 0 and signed.out == "", signed.err
+        assert signed.err.count("\n") == 1 and "mettax signs nothing: there are no headers to add" in signed.err
+        checked = cli("verify", "mettax", *extra, "--header", "X-Any: 1", stdin=b"{}")
+        assert checked.code == 0 and checked.out == "", checked.err
+        assert checked.err.count("\n") == 1 and "mettax signs nothing: there is nothing to verify" in checked.err
+    assert "the secret given is not used" in cli("sign", "mettax", "--secret", "s").err
+
+
+def test_sign_mettax_still_reports_an_unreadable_body_file(cli: Cli, tmp_path: Path) -> None:
+    result = cli("sign", "mettax", "--body-file", str(tmp_path / "missing.json"))
+    assert result.code == 2 and "no such file" in result.err

@@ -93,3 +93,139 @@ def test_header_options_only_for_hmac_profiles(cli: Cli) -> None:
     secret = base64.b64encode(b"key").decode()
     assert_usage_error(cli("sign", "samsara", "--secret", secret, "--header-name", "X-Sig", stdin=b"{}"),
                        "hmac-sha256")
+
+
+def test_one_error_prefix_naming_the_subcommand(cli: Cli) -> None:
+    result = cli("generate", "mettax", "gps", "--seed", "abc")
+    assert_usage_error(result)
+    line = result.err.strip()
+    assert line.startswith("fleetsim: error: generate: argument --seed: ")
+    assert line.count("fleetsim") == 2 and line.endswith("(see fleetsim generate --help)"), line
+    nested = cli("schemas", "validate")
+    assert_usage_error(nested, "fleetsim: error: schemas validate: ", "(see fleetsim schemas validate --help)")
+
+
+def test_version(cli: Cli) -> None:
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.code == 0 and result.out == f"fleetsim {version('fleetsim')}\n" and result.err == ""
+
+
+def test_help_returns_0_instead_of_raising_system_exit(cli: Cli) -> None:
+    result = cli("run", "--help")
+    assert result.code == 0 and "--target URL" in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("generate", "smartgps", "event", "-n", "-1"), "expected a whole number >= 1, got '-1'"),
+        (("generate", "smartgps", "event", "-n", "0"), "expected a whole number >= 1, got '0'"),
+        (("generate", "--scenario", "x.yaml", "--limit", "-1"), "expected a whole number >= 1, got '-1'"),
+        (("generate", "--scenario", "x.yaml", "--limit", "0"), "expected a whole number >= 1, got '0'"),
+        (("generate", "smartgps", "event", "--seed", "-4"), "expected a whole number from 0 to 9223372036854775807"),
+        (("generate", "smartgps", "event", "--seed", str(2**63)), "expected a whole number from 0 to"),
+        (("sign", "smartgps", "--timestamp", "-1"), "expected a whole number >= 0, got '-1'"),
+        (("run", "s.yaml", "--concurrency", "0"), "expected a whole number from 1 to 10000, got '0'"),
+        (("run", "s.yaml", "--concurrency", "99999999"), "expected a whole number from 1 to 10000"),
+        (("run", "s.yaml", "--timeout", "inf"), "expected a finite number > 0, got 'inf'"),
+        (("run", "s.yaml", "--time-scale", "nan"), "expected a finite number > 0, got 'nan'"),
+        (("run", "s.yaml", "--timeout", "1e309"), "expected a finite number > 0"),
+        (("replay", "c.ndjson", "--target", "http://x", "--timeout", "0"), "expected a finite number > 0, got '0'"),
+    ],
+)
+def test_range_messages_are_worded_alike(cli: Cli, args: tuple[str, ...], needle: str) -> None:
+    assert_usage_error(cli(*args), needle)
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://127.0.0.1:99999", "port must be 1-65535"),
+        ("http://127.0.0.1:0", "port must be 1-65535"),
+        ("http://127.0.0.1:8o80", "the port must be a number"),
+        ("http://[::1", "closing bracket"),
+        ("http://[::g]:80", "IPv6 address"),
+        ("ftp://x", "expected an http:// or https:// URL"),
+        ("127.0.0.1:8080", "expected an http:// or https:// URL"),
+        ("http://", "names no host"),
+        ("http://:8080", "names no host"),
+        ("http://bad host", "the host may hold only"),
+        ("http://x/?a=1", "without ?query"),
+    ],
+)
+def test_target_urls_are_checked_up_front(cli: Cli, url: str, needle: str) -> None:
+    for command in (("run", "/nonexistent/s.yaml"), ("replay", "/nonexistent/c.ndjson")):
+        # the missing file is never opened: the URL is refused while parsing the arguments
+        assert_usage_error(cli(*command, "--target", url), f"{command[0]}: argument --target:", needle)
+
+
+def test_good_target_urls_pass() -> None:
+    from simulator.cli.common import target_url
+
+    for url in ("http://127.0.0.1:8080", "https://hooks.example.com/base/", "http://[::1]:65535", "http://localhost",
+                "https://bücher.example:1"):
+        assert target_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("option", "needle"),
+    [
+        ("--report=json:/nonexistent/dir/r.json", "directory '/nonexistent/dir' does not exist"),
+        ("--report=json:/", "is a directory"),
+        ("--report=junit:/proc/version", "kernel or device file"),
+        ("--report=jsn:r.json", "did you mean 'json'"),
+        ("--report=json:", "expected KIND:FILE"),
+        ("--capture=/proc/version", "kernel or device file"),
+        ("--capture=/nonexistent/dir/c.ndjson", "does not exist"),
+        ("--capture=", "expected a file path"),
+        ("--capture=/dev/null", "is not a regular file"),
+        ("--capture=out/", "is a directory"),
+    ],
+)
+def test_output_paths_are_checked_before_the_run(cli: Cli, option: str, needle: str) -> None:
+    # the scenario does not exist either: output paths are refused while parsing, before anything is read
+    assert_usage_error(cli("run", "/nonexistent/s.yaml", option), "run: argument --", needle)
+
+
+def test_check_output_path_accepts_new_and_existing_files(tmp_path: Path) -> None:
+    from simulator.cli.common import check_output_path
+
+    check_output_path(str(tmp_path / "new.json"))
+    (tmp_path / "old.json").write_text("{}")
+    check_output_path(str(tmp_path / "old.json"))
+
+
+@pytest.mark.parametrize("rate", ["x0", "x-1", "xnan", "xinf", "fast", "x1e309", ""])
+def test_demo_rate_is_a_usage_error_before_the_demo_starts(cli: Cli, rate: str) -> None:
+    assert_usage_error(cli("demo", f"--rate={rate}"), "demo: argument --rate:")
+
+
+def test_rate_type_accepts_what_scenarios_accept() -> None:
+    from simulator.cli.common import rate, rate_text
+
+    assert rate("max").mode == "max" and rate("realtime").mode == "realtime" and rate("x60").factor == 60
+    assert rate_text("x240") == "x240"
+
+
+def test_a_very_long_argument_is_quoted_clipped(cli: Cli) -> None:
+    long = "q" * 20_000
+    for args in (("generate", long, "event"), ("run", "s.yaml", "--rate", long), (long,)):
+        result = cli(*args)
+        assert_usage_error(result, "(20000 characters)")
+        assert len(result.err) < 400, result.err[:500]
+
+
+def test_nul_in_an_argument_is_a_usage_error(cli: Cli) -> None:
+    # no shell can pass one, but in-process callers can; file APIs would raise a bare ValueError
+    assert_usage_error(cli("generate", "--scenario", "a\x00b"), "argument 3", "NUL character")
+
+
+def test_non_utf8_file_names_are_printed_escaped(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = b"caf\xe9.json".decode("utf-8", "surrogateescape")  # what Python makes of a Latin-1 file name
+    Path(name).write_text('{"event": "SPEEDING"}')
+    result = cli("schemas", "validate", "smartgps", "event", name)
+    assert result.code == 1, result.err
+    assert "caf\\udce9.json:1: " in result.out

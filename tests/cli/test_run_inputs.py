@@ -39,7 +39,7 @@ def scenario(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--report", "json:/nonexistent/dir/r.json"], "directory /nonexistent/dir does not exist"),
+    (["--report", "json:/nonexistent/dir/r.json"], "directory '/nonexistent/dir' does not exist"),
     (["--report", "junit:/"], "is a directory"),
     (["--capture", "/proc/version"], "kernel or device file"),
     (["--capture", "/nonexistent/c.ndjson"], "does not exist"),
