@@ -119,7 +119,7 @@ async def stop_receiver(runner: web.AppRunner) -> None:
 
 
 def _clip(host: str) -> str:
-    return repr(host) if len(host) <= 60 else f"{host[:60]!r}... ({len(host)} characters)"
+    return host if len(host) <= 60 and host.isprintable() else f"{host[:60]!r}... ({len(host)} characters)"
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
