@@ -203,26 +203,17 @@ def output_path(text: str) -> str:
 
 def read_input(path: str) -> tuple[str, bytes]:
     """(display name, raw bytes) of FILE or `-` (standard input)."""
-    if path == "-":
-        return "<stdin>", sys.stdin.buffer.read()
-    if not path:
-        raise UsageError("expected a file name or - for standard input, got ''")
-    name = path if len(path) <= PATH_LIMIT else shown(path)
-    try:
-        return name, Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(name, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(name, "is a directory, expected a file") from None
-    except OSError as exc:
-        raise InputError(name, f"cannot be read ({_why(exc)})") from None
-    except ValueError:  # a NUL character: no file system accepts the name
-        raise InputError(shown(path), "a file name cannot contain a NUL character") from None
+    with open_input(path) as (name, stream):
+        try:
+            return name, stream.read()
+        except OSError as exc:  # e.g. EISDIR on some systems only at read time
+            raise InputError(name, f"cannot be read ({_why(exc)})") from None
 
 
 @contextmanager
 def open_input(path: str) -> Iterator[tuple[str, BinaryIO]]:
-    """(display name, binary stream) of FILE or `-` (standard input), for readers that stream."""
+    """(display name, binary stream) of FILE or `-` (standard input), for readers that stream. Every way a
+    file can fail to open becomes one InputError naming it."""
     if path == "-":
         yield "<stdin>", sys.stdin.buffer
         return
@@ -237,7 +228,7 @@ def open_input(path: str) -> Iterator[tuple[str, BinaryIO]]:
         raise InputError(name, "is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(name, f"cannot be read ({_why(exc)})") from None
-    except ValueError:  # a NUL character
+    except ValueError:  # a NUL character: no file system accepts the name
         raise InputError(shown(path), "a file name cannot contain a NUL character") from None
     with stream:
         yield name, stream
