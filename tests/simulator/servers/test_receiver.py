@@ -20,8 +20,9 @@ from simulator.cli.receiver_cmd import add_parser, start_receiver, stop_receiver
 from simulator.errors import UsageError
 from simulator.generation import generate_one
 from simulator.providers import PROVIDERS
-from simulator.servers.receiver import ADAPTERS, MAX_DEPTH, MettaxAdapter, parse_json
-from simulator.servers.store import Fix, Store
+from simulator.providers.receiving import Fix, parse_json
+from simulator.servers.receiver import MAX_DEPTH, WEBHOOK_PROVIDERS
+from simulator.servers.store import Store
 from simulator.signing import SIGNERS, Secret
 
 SAMSARA_KEY = b"receiver-test-samsara-key-0001"
@@ -556,12 +557,12 @@ async def test_positions_of_each_provider_reach_the_state(rx: Rx) -> None:
 
 
 def test_mettax_kinds_are_recognised_by_their_fields() -> None:
-    adapter = MettaxAdapter()
+    adapter = PROVIDERS["mettax"].adapter
     for kind in PROVIDERS["mettax"].kinds:
         for i in range(10):
             assert adapter.classify(generate_one(PROVIDERS["mettax"], kind, seed=9, index=i).payload) == kind
     assert adapter.classify({"messageType": "9"}) is None
-    assert set(ADAPTERS) == {"mettax", "smartgps", "samsara", "powunity"}
+    assert set(WEBHOOK_PROVIDERS) == {"mettax", "smartgps", "samsara", "powunity"}
 
 
 # --- store and CLI edges --------------------------------------------------------------------------------------

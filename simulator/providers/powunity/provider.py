@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core import javajson
-from .base import DeliveryDefaults, Envelope, KindSpec, Provider
-from .registry import register
+from ...core import javajson
+from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
+from ..registry import register
+
+if TYPE_CHECKING:
+    from ...render.base import Renderer
+    from ...world.fleet import Device
+    from ..receiving import Adapter
 
 # Declaration order of the Traccar 4.x models (base class fields first), provider-facts §1.3.
 POSITION_ORDER = (
@@ -60,6 +65,18 @@ class PowUnity(Provider):
         ),
     }
     delivery = DeliveryDefaults(success_statuses=frozenset({200, 201}), retries="none", timeout_s=5.0)
+    retry_default = ("none", "PowUnity never re-sends a webhook (provider-facts §2)")
+
+    @property
+    def adapter(self) -> Adapter:
+        from .receive import PowUnityAdapter
+
+        return PowUnityAdapter()
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        from .render import powunity_renderer
+
+        return powunity_renderer(device, settings, rng)
 
     def serialize(self, payload: Any) -> bytes:
         return javajson.dumps(payload)
