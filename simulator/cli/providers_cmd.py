@@ -33,7 +33,7 @@ def rows() -> list[dict[str, Any]]:
     ]
     apis = [{"name": a.name, "role": "api", "kinds": list(a.kinds), "transport": a.transport, "signing": "-",
              "success": "-", "retries": "-", "title": a.title} for a in APIS.values()]
-    return sorted(providers, key=lambda r: r["name"]) + apis
+    return sorted(providers, key=lambda r: str(r["name"])) + apis
 
 
 def run(args: argparse.Namespace) -> int:
