@@ -29,7 +29,8 @@ def item_rng(seed: int, provider: str, kind: str, index: int) -> random.Random:
     return random.Random(f"fleetsim:{seed}:{provider}:{kind}:{index}")
 
 
-def generate_one(provider: SchemaFamily, kind: str, *, seed: int, index: int, invalid: bool = False) -> GeneratedPayload:
+def generate_one(provider: SchemaFamily, kind: str, *, seed: int, index: int,
+                 invalid: bool = False) -> GeneratedPayload:
     spec = provider.spec(kind)
     rng = item_rng(seed, provider.name, kind, index)
     gen = generate(spec.schema, rng)
