@@ -117,6 +117,14 @@ class Provider(SchemaFamily):
     delivery: ClassVar[DeliveryDefaults]
     #: (retry policy name in RETRY_POLICIES, why): what the real platform does when a delivery fails
     retry_default: ClassVar[tuple[str, str]] = ("none", "no retries documented")
+    #: the settings it takes, as a JSON Schema fragment {title, description, properties} (its settings.py):
+    #: the scenario schema is generated from these, and unknown keys are errors
+    settings_schema: ClassVar[dict[str, Any]] = {"properties": {}}
+
+    def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems in schema-valid settings that the schema cannot express: (path below the provider's
+        settings, message). Messages never quote a secret."""
+        return []
 
     @property
     def adapter(self) -> Adapter:

@@ -19,6 +19,7 @@ from ...errors import UsageError
 from ...schemastore import SchemaError
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
+from .settings import SETTINGS
 
 if TYPE_CHECKING:
     from ...render.base import Renderer
@@ -77,6 +78,7 @@ class MettaX(Provider):
         "envelope": KindSpec("envelope", "mettax/envelope.schema.json", '{"data": "<message as JSON string>"}')
     }
     delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
+    settings_schema = SETTINGS
     retry_default = ("none", "MettaX documents no retries")
 
     @property

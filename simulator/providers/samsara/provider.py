@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
+from .settings import SETTINGS
 
 if TYPE_CHECKING:
     from ...render.base import Renderer
@@ -72,6 +73,7 @@ class Samsara(Provider):
         "event_v2": KindSpec("event_v2", "samsara/event_v2.schema.json", "2.0 {eventId, eventTime, eventType, data}"),
     }
     delivery = DeliveryDefaults(success_statuses=None, retries="exponential until 2xx", timeout_s=10.0)
+    settings_schema = SETTINGS
     retry_default = ("standard-webhooks", "Samsara retries with exponential backoff but does not publish the "
                      "schedule; standard-webhooks is assumed until it is confirmed")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...core import ids
 from ..base import DeliveryDefaults, KindSpec, Provider
 from ..registry import register
+from .settings import SETTINGS
 
 if TYPE_CHECKING:
     from ...render.base import Renderer
@@ -32,6 +33,7 @@ class SmartGPS(Provider):
     signing = "smartgps"
     kinds = {"event": KindSpec("event", "smartgps/event.schema.json", "one of the 20 event types")}
     delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
+    settings_schema = SETTINGS
     retry_default = ("none", "SmartGPS documents no retries")
 
     @property
