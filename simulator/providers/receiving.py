@@ -130,6 +130,8 @@ class Adapter:
     name: ClassVar[str]
     content_types: ClassVar[tuple[str, ...]] = (JSON_TYPE,)
     delivery_header: ClassVar[str | None] = None  # the provider's per-delivery id (logged, not a dedupe key)
+    #: a header whose value is the event key (Standard Webhooks' webhook-id); None: `event_key` reads the body
+    key_header: ClassVar[str | None] = None
 
     def decode(self, body: bytes, content_type: str) -> dict[str, Any]:
         return require_object(parse_json(body), "body")

@@ -186,7 +186,8 @@ class Receiver:
         endpoint.authenticate(body, headers)  # on the raw bytes, before anything is parsed (SIG-06)
 
         doc, kind = endpoint.check(body, request.content_type)
-        key = adapter.event_key(doc, kind)
+        header_key = headers.get(adapter.key_header) if adapter.key_header else None
+        key = header_key if header_key and len(header_key) <= MAX_ID_CHARS else adapter.event_key(doc, kind)
         delivery = headers.get(adapter.delivery_header) if adapter.delivery_header else None
 
         # The durable step: after this commit the event is ours, so now (and only now) we may answer 2xx.

@@ -22,6 +22,7 @@ from . import hostile
 from .test_runner import _recorder, tiny
 
 Requests = list[tuple[str, dict[str, str], bytes]]
+OTHER_SW = "whsec_" + base64.b64encode(b"another-standard-webhooks-key-01").decode()
 OTHER_SAMSARA = base64.b64encode(b"another-samsara-key-0001").decode()
 
 
@@ -40,6 +41,17 @@ def _smartgps_signed_with(secret: str) -> Callable[[Requests], None]:
         for _, headers, body in requests:
             mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             assert headers["X-SmartGPS-Signature"] == f"sha256={mac}"
+    return check
+
+
+def _standard_signed_with(secret: str) -> Callable[[Requests], None]:
+    def check(requests: Requests) -> None:
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        assert requests
+        for _, headers, body in requests:
+            signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+            mac = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+            assert headers["webhook-signature"] == f"v1,{mac}"
     return check
 
 
@@ -74,6 +86,8 @@ CASES: dict[str, tuple[str, str, Callable[[Requests], None]]] = {
                      _all(lambda p, h, b: h.get("Authorization") == "tok-from-settings")),
     "mettax.token_header": ("mettax", 'mettax: {token: "t0k", token_header: X-Token}',
                             _all(lambda p, h, b: h.get("X-Token") == "t0k" and "Authorization" not in h)),
+    "standard_webhooks.secret": ("standard_webhooks", f'standard_webhooks: {{secret: "{OTHER_SW}"}}',
+                                 _standard_signed_with(OTHER_SW)),
     "url": ("smartgps", "smartgps: {url: URL/elsewhere/hooks}", _all(lambda p, h, b: p == "/elsewhere/hooks")),
 }
 
