@@ -163,7 +163,9 @@ register(RetryPolicy(
     (0.0, 5.0, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR),
     "docs.svix.com/retries",
 ))
-register(RetryPolicy("traccar", (0.0, *([0.1] * 10)), "Traccar forward.retry: 100 ms delay, 10 retries"))
+# Traccar's PositionForwardingHandler doubles its 100 ms delay on every retry (conformance-catalogue H-2)
+register(RetryPolicy("traccar", (0.0, *(0.1 * 2**n for n in range(10))),
+                     "Traccar position forwarding: 100 ms doubling, 10 retries"))
 register(RetryPolicy("exponential", exponential(1.0, 2.0, HOUR, 8), "base 1 s, factor 2, cap 1 h, 8 attempts"))
 
 
