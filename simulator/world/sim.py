@@ -11,25 +11,43 @@ import heapq
 import random
 from collections.abc import Iterator
 
+from ..core import ids, pools
+from ..scenario.cities import locality_of
 from ..scenario.model import Scenario
 from .events import WorldEvent
-from .fleet import Device, Driver, make_device, make_driver, tz_offset
+from .fleet import BRAZIL_PLATES_ONLY, Device, Driver, make_device, make_driver, tz_offset
+from .places import Places
 from .roads import RoadNetwork
 from .vehicle import DeviceSim
 
 SPARE_DRIVERS = 0.25  # groups keep a few more drivers than vehicles (shifts rotate)
+STREET_POOL = 96  # street names drawn for a world's addresses
 
 
 def device_rng(scenario: Scenario, key: str) -> random.Random:
     return random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:{key}")
 
 
+def drivers_per_group(count: int) -> int:
+    return max(1, round(count * (1 + SPARE_DRIVERS)))
+
+
 class World:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        rng = random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:world")
+        base = f"fleetsim:{scenario.name}:{scenario.seed}"
+        rng = random.Random(f"{base}:world")
         region = scenario.region
+        self.locality = locality = locality_of(region)
         self.network = RoadNetwork(region.center, region.radius_km, rng)
+        # every Faker draw of the run, at once: driver names, street names, Faker-format plates
+        self.pools = pools.draw(
+            locality.locale, f"{base}:pools",
+            names=sum(drivers_per_group(g.count) for g in scenario.groups), streets=STREET_POOL,
+            plates=sum(g.count for g in scenario.groups) if locality.plates == "faker" else 0,
+        )
+        self.places = Places(locality, self.pools.streets, f"{base}:places", scenario.geofences, self.network)
+        wmis = ids.VIN_WMIS.get(locality.country, ids.DEFAULT_WMIS)
         offset = tz_offset(scenario.timezone, scenario.start)
         self.devices: list[Device] = []
         self.drivers: dict[str, list[Driver]] = {}
@@ -37,15 +55,22 @@ class World:
         driver_number = 0
         for group in scenario.groups:
             pool = []
-            for _ in range(max(1, round(group.count * (1 + SPARE_DRIVERS)))):
+            for _ in range(drivers_per_group(group.count)):
+                pool.append(make_driver(rng, driver_number + 1, self.pools.names[driver_number]))
                 driver_number += 1
-                pool.append(make_driver(rng, driver_number))
             self.drivers[group.name] = pool
             for index in range(1, group.count + 1):
+                if group.provider in BRAZIL_PLATES_ONLY and locality.plates != "br":
+                    plate = ids.plate_br(rng)
+                elif locality.plates == "faker":
+                    plate = self.pools.plates[number]
+                else:
+                    plate = ids.PLATES[locality.plates](rng)
                 number += 1
                 self.devices.append(make_device(
                     rng, group=group.name, index=index, number=number, provider=group.provider,
-                    profile=group.profile, features=group.features, tz_offset_s=offset,
+                    profile=group.profile, features=group.features, tz_offset_s=offset, plate=plate,
+                    vin_wmis=wmis,
                 ))
 
     def device_events(self, device: Device) -> Iterator[WorldEvent]:
@@ -54,7 +79,7 @@ class World:
         group = next(g for g in s.groups if g.name == device.group)
         injections = [i for i in s.injections if i.group == device.group and i.index == device.index]
         sim = DeviceSim(s, group, device, self.drivers[group.name], self.network, injections,
-                        device_rng(s, device.key))
+                        device_rng(s, device.key), places=self.places)
         held: list[tuple[float, int, WorldEvent]] = []
         for event in sim.events():
             # every later event has send_t >= its device time >= this one's: anything due by now is final
