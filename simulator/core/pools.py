@@ -22,7 +22,7 @@ DEFAULT_LOCALE = "en_US"
 #: names longer than this are skipped (MettaX driverName allows 64 characters; a driver list stays readable)
 MAX_NAME_CHARS = 40
 #: person names drawn for one schema-driven generator run (`fleetsim generate PROVIDER KIND`)
-GENERATOR_NAMES = 48
+GENERATOR_NAMES = 32
 _TRIES_PER_VALUE = 20
 
 #: how a locale writes a full name, when not "{first} {last}": Chinese puts the family name first, with no
