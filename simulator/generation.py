@@ -1,7 +1,8 @@
 """Schema-driven payload generation for one provider kind (`fleetsim generate PROVIDER KIND`).
 
 Pure and seeded: item i draws from its own RNG seeded by (seed, provider, kind, i), so the same seed gives
-identical bytes, `-n 5` is a prefix of `-n 10`, and changing the seed changes every item.
+identical bytes, `-n 5` is a prefix of `-n 10`, and changing the seed changes every item. Person names come
+from a Faker-drawn pool that depends on the seed alone (core.pools.generator_names), drawn once per run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .core.pools import generator_names
 from .providers import SchemaFamily
 from .schemagen.engine import Generated, generate
 from .schemagen.mutate import Violation, mutate
@@ -33,7 +35,7 @@ def generate_one(provider: SchemaFamily, kind: str, *, seed: int, index: int,
                  invalid: bool = False) -> GeneratedPayload:
     spec = provider.spec(kind)
     rng = item_rng(seed, provider.name, kind, index)
-    gen = generate(spec.schema, rng)
+    gen = generate(spec.schema, rng, names=generator_names(seed))
     gen = Generated(provider.finish(kind, gen.value, rng), gen.trace)
     if not invalid:
         return GeneratedPayload(index, gen.value)

@@ -120,6 +120,8 @@ class Provider(SchemaFamily):
     #: the settings it takes, as a JSON Schema fragment {title, description, properties} (its settings.py):
     #: the scenario schema is generated from these, and unknown keys are errors
     settings_schema: ClassVar[dict[str, Any]] = {"properties": {}}
+    #: a plate format (a name in core.ids.PLATES) when the platform only accepts that one, whatever the city
+    plate_format: ClassVar[str | None] = None
 
     def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         """Problems in schema-valid settings that the schema cannot express: (path below the provider's

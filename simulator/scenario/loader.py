@@ -191,7 +191,7 @@ class _Builder:
     def region(self, data: Mapping[str, Any]) -> tuple[Region, str | None]:
         if "city" in data:
             city = CITIES[data["city"]]
-            return Region(city.name, city.center, city.radius_km), city.timezone
+            return Region(city.name, city.center, city.radius_km, city.slug), city.timezone
         return Region(data.get("name", "custom"), _latlon(data["center"]), float(data["radius_km"])), None
 
     def timezone(self, name: str | None, city_zone: str | None) -> str | None:

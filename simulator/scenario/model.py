@@ -22,6 +22,7 @@ class Region:
     name: str
     center: LatLon
     radius_km: float
+    city: str = ""  # the built-in city's slug (scenario.cities), "" for a region given by centre and radius
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from functools import cache
 from typing import Any
 from urllib.parse import urljoin
 
+from ..core.pools import generator_names
 from ..errors import HarnessError
 from ..schemastore import SCHEMA_BASE, load_schema, schema_files
-from .hints import HINTS, epoch_s, iso_utc, paired_coordinate
+from .hints import HINTS, epoch_s, iso_utc, paired_coordinate, person_name
 from .regex import string_matching
 
 # coordinate hints share the document's current point (see hints.paired_coordinate)
@@ -116,10 +117,11 @@ def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Walker:
-    def __init__(self, rng: random.Random, trace: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, rng: random.Random, trace: dict[str, dict[str, Any]], names: tuple[str, ...]) -> None:
         self.rng = rng
         self.trace = trace
         self.ctx: dict[str, Any] = {}
+        self.names = names or generator_names(0)
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         """Flatten $ref / allOf / anyOf / oneOf into one schema by merging (choosing one branch)."""
@@ -151,6 +153,8 @@ class _Walker:
             axis, as_text = _COORDINATE_HINTS[gen]
             coordinate = paired_coordinate(rng, self.ctx, axis)
             return f"{coordinate:.6f}" if as_text else coordinate
+        if gen == "person_name":
+            return person_name(rng, self.names)
         if gen is not None:
             try:
                 return HINTS[gen](rng, node)
@@ -230,13 +234,15 @@ class _Walker:
         return None
 
 
-def generate(rel: str, rng: random.Random) -> Generated:
-    """A document for shipped schema `rel` (e.g. "mettax/gps.schema.json")."""
+def generate(rel: str, rng: random.Random, *, names: tuple[str, ...] = ()) -> Generated:
+    """A document for shipped schema `rel` (e.g. "mettax/gps.schema.json").
+
+    `names` is the run's person-name pool (core.pools.generator_names(seed)); without it, seed 0's."""
     trace: dict[str, dict[str, Any]] = {}
-    value = _Walker(rng, trace).value(root_schema(rel), "")
+    value = _Walker(rng, trace, names).value(root_schema(rel), "")
     return Generated(value, trace)
 
 
-def generate_node(schema: dict[str, Any], rng: random.Random) -> Any:
+def generate_node(schema: dict[str, Any], rng: random.Random, *, names: tuple[str, ...] = ()) -> Any:
     """A value for a schema fragment already absolutized (used by provider hooks)."""
-    return _Walker(rng, {}).value(schema, "")
+    return _Walker(rng, {}, names).value(schema, "")

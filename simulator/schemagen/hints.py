@@ -1,7 +1,9 @@
 """Realistic value generators named by a schema's `x-gen` annotation (see docs/schema-conventions.md).
 
 Each takes the seeded RNG and the (merged) schema node, so bounds such as minLength can shape the value.
-Pools are fixed tuples built at import, never Faker calls per value: generation stays fast and seedable.
+Pools are fixed tuples, never Faker calls per value: generation stays fast and seedable. Person names are
+the exception to "built at import": they come from Faker (core/pools.py), drawn once per generator run from
+its seed; the schema walker hands each run's pool to `person_name` (the entry in HINTS uses seed 0's pool).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core import ids
+from ..core.pools import generator_names
 
 HintFn = Callable[[random.Random, dict[str, Any]], Any]
 #: per-document scratch space, so paired hints (latitude then longitude) describe one place
@@ -33,15 +36,6 @@ CITIES: tuple[tuple[str, float, float, float], ...] = (
     ("Mexico City", 19.4326, -99.1332, 18.0),
 )
 
-FIRST_NAMES = (
-    "Ana", "Bruno", "Carla", "Diego", "Elisa", "Felipe", "Gabriela", "Hugo", "Isabel", "Joao", "Karina",
-    "Lucas", "Marina", "Nuno", "Olivia", "Paulo", "Rafaela", "Sergio", "Tania", "Vitor", "Wei", "Xiu",
-    "Yara", "Zoe", "Li", "Jamal", "Emma", "Lukas", "Sofia", "Mateo",
-)
-LAST_NAMES = (
-    "Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa", "Almeida", "Zhang", "Wang",
-    "Garcia", "Martinez", "Johnson", "Brown", "Huber", "Gruber", "Novak", "Rocha", "Ribeiro", "Chen",
-)
 VEHICLE_KINDS = ("Truck", "Van", "Car", "Reefer", "Bus", "Bike")
 HOSTS = ("files.imettax.com", "media.fleet.example", "cloud.samsara.com", "iot.powunity.com")
 WORDS = (
@@ -74,6 +68,11 @@ def point(rng: random.Random) -> tuple[float, float]:
     return round(lat + dlat, 6), round(lon + dlon, 6)
 
 
+def person_name(rng: random.Random, names: tuple[str, ...]) -> str:
+    """A driver's full name from a run's Faker-drawn pool (core.pools.generator_names)."""
+    return rng.choice(names)
+
+
 def epoch_s(rng: random.Random) -> int:
     return rng.randint(EPOCH_MIN, EPOCH_MAX)
 
@@ -99,7 +98,7 @@ hint("mettax_msg_id")(lambda rng, s: f"{ids.mettax_device_id(rng)}_{ids.snowflak
 hint("imei")(lambda rng, s: ids.imei(rng))
 hint("vin")(lambda rng, s: ids.vin(rng))
 hint("plate_br")(lambda rng, s: ids.plate_br(rng))
-hint("person_name")(lambda rng, s: f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}")
+hint("person_name")(lambda rng, s: person_name(rng, generator_names(0)))
 hint("vehicle_name")(lambda rng, s: f"{rng.choice(VEHICLE_KINDS)} {rng.randint(1, 250)}")
 hint("epoch_s")(lambda rng, s: epoch_s(rng))
 hint("epoch_ms")(lambda rng, s: epoch_s(rng) * 1000 + rng.randint(0, 999))

@@ -11,12 +11,13 @@ Event kinds and their `attrs`:
 | position | — (a periodic fix) |
 | status | — (periodic device health report: power, GSM, odometer) |
 | ignition_on / ignition_off | — |
-| moving / stopped | — (trip started / vehicle came to rest) |
+| moving | — (trip started) |
+| stopped | stop (road-network node), address (its one-line street address): came to rest at a trip's end |
 | speeding_start | limit_kmh, speed_kmh |
 | speeding_end | limit_kmh, max_kmh, duration_s |
 | harsh_brake / harsh_accel / harsh_turn | g (peak acceleration magnitude in g) |
 | collision | g |
-| geofence_enter / geofence_exit | geofence (name), geofence_id (int, 1-based) |
+| geofence_enter / geofence_exit | geofence (name), geofence_id (int, 1-based), address (the geofence's) |
 | idling | duration_s (engine on, not moving) |
 | fatigue | driving_s (continuous driving time) |
 | rfid | status (enter/exit), card, matched (card belongs to the assigned driver) |

@@ -1,6 +1,7 @@
 """Devices and drivers: identities in every vendor's format, built once per scenario from the seed.
 
-Pools (names, plates) are drawn at start-up only, never per event.
+Names, plates and VINs look like the region's (scenario.cities.Locality): driver names and, where the city
+uses Faker's plates, plates come from pools Faker draws at start-up (core/pools.py), never per event.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..core import ids
-from ..schemagen.hints import FIRST_NAMES, LAST_NAMES
+from ..core.pools import generator_names
 
 _LABELS = {"car": "Car", "van": "Van", "truck": "Truck", "bus": "Bus", "e-bike": "Bike"}
 
@@ -51,10 +52,11 @@ def tz_offset(timezone: str, at: float) -> int:
     return int(offset.total_seconds()) if offset else 0
 
 
-def make_driver(rng: random.Random, number: int) -> Driver:
+def make_driver(rng: random.Random, number: int, name: str | None = None) -> Driver:
+    """Driver `number`; World passes `name` from its Faker pool (without one: from the en_US default pool)."""
     return Driver(
         id=number,
-        name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        name=name if name is not None else rng.choice(generator_names(0)),
         rfid=ids.hex_string(rng, 8, upper=True),
         face_id=str(rng.randint(1, 99999)),
         samsara_id=rng.randint(10**5, 10**7),
@@ -63,9 +65,12 @@ def make_driver(rng: random.Random, number: int) -> Driver:
 
 def make_device(
     rng: random.Random, *, group: str, index: int, number: int, provider: str, profile: str,
-    features: frozenset[str], tz_offset_s: int,
+    features: frozenset[str], tz_offset_s: int, plate: str | None = None,
+    vin_wmis: tuple[str, ...] = ids.DEFAULT_WMIS,
 ) -> Device:
-    plate = ids.plate_br(rng)
+    """Device `number`; World passes the plate in the region's format (without one: a Brazilian plate)."""
+    if plate is None:
+        plate = ids.plate_br(rng)
     serial = "G" + "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
     return Device(
         key=f"{group}/{index}",
@@ -76,13 +81,13 @@ def make_device(
         features=features,
         label=f"{_LABELS.get(profile, 'Vehicle')} {number}",
         plate=plate,
-        vin=ids.vin(rng),
+        vin=ids.vin(rng, vin_wmis),
         imei=ids.imei(rng),
         mettax_id=ids.mettax_device_id(rng),
         traccar_id=number,
         samsara_id=rng.randint(10**14, 10**15 - 1),
         serial=serial,
-        object_id="SGO-" + plate.replace("-", ""),
+        object_id="SGO-" + "".join(c for c in plate if c.isascii() and c.isalnum()),
         tz_offset_s=tz_offset_s,
         clock_skew_s=round(rng.uniform(-2.0, 2.0), 3),
     )

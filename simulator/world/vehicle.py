@@ -24,6 +24,7 @@ from .events import Fix, WorldEvent
 from .fleet import Device, Driver
 from .geo import point_in_polygon
 from .motion import Drive, plan_drive
+from .places import Places
 from .profiles import VehicleProfile, get_profile
 from .roads import RoadNetwork, Route
 
@@ -88,6 +89,7 @@ class DeviceSim:
         network: RoadNetwork,
         injections: list[Injection],
         rng: random.Random,
+        places: Places | None = None,
     ) -> None:
         self.scenario = scenario
         self.group = group
@@ -95,6 +97,7 @@ class DeviceSim:
         self.drivers = drivers
         self.network = network
         self.rng = rng
+        self.places = places  # addresses for stops and geofence events (attrs "address"), when known
         self.profile: VehicleProfile = get_profile(group.profile)
         self.injections = sorted(injections, key=lambda i: i.at_s)
         self._fences = [(n, fence, _containment(fence)) for n, fence in enumerate(scenario.geofences, 1)]
@@ -413,7 +416,11 @@ class DeviceSim:
         st.speed_mps, st.limit_kmh = 0.0, None
         fix = self._fix(end)
         self._check_geofences(fix)
-        self._emit("stopped", fix)
+        if self.places is not None and route.nodes:
+            stop = self.places.stop(route.nodes[-1])
+            self._emit("stopped", fix, stop=stop.id, address=stop.address)
+        else:
+            self._emit("stopped", fix)
         self._rest_started = end
         yield from self._drain()
 
@@ -428,12 +435,17 @@ class DeviceSim:
         for number, fence, inside_fn in self._fences:
             inside = inside_fn(fix.lat, fix.lon)
             was = number in self.state.inside
-            if inside and not was:
+            if inside == was:
+                continue
+            attrs: dict[str, Any] = {"geofence": fence.name, "geofence_id": number}
+            if self.places is not None:
+                attrs["address"] = self.places.geofences[number - 1].address
+            if inside:
                 self.state.inside.add(number)
-                self._emit("geofence_enter", fix, geofence=fence.name, geofence_id=number)
-            elif was and not inside:
+                self._emit("geofence_enter", fix, **attrs)
+            else:
                 self.state.inside.discard(number)
-                self._emit("geofence_exit", fix, geofence=fence.name, geofence_id=number)
+                self._emit("geofence_exit", fix, **attrs)
 
     # -- injections and sensors ------------------------------------------------------------------------------
 

@@ -36,3 +36,23 @@ def test_same_seed_same_ids_different_seed_different_ids() -> None:
 
     assert draw(1) == draw(1)
     assert draw(1) != draw(2)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_city_plate_formats(seed: int) -> None:
+    rng = random.Random(seed)
+    assert re.fullmatch(r"粤B([0-9A-HJ-NP-Z]{5}|[DF][0-9A-HJ-NP-Z]\d{4})", ids.plate_cn(rng))
+    assert sum(c.isalpha() for c in ids.plate_cn(rng)[2:]) <= 2
+    assert re.fullmatch(r"W-[1-9]\d{1,4} [A-Z]{1,3}", plate := ids.plate_at(rng)) and len(plate) <= 9, plate
+    assert re.fullmatch(r"[A-Z]{2} \d{5}", ids.plate_us_il(rng))
+    assert set(ids.PLATES) == {"br", "cn-shenzhen", "at-vienna", "us-illinois"}
+
+
+@pytest.mark.parametrize("country", sorted(ids.VIN_WMIS))
+def test_vins_of_each_country_are_valid_and_recent(country: str) -> None:
+    rng = random.Random(country)
+    for _ in range(300):
+        vin = ids.vin(rng, ids.VIN_WMIS[country])
+        assert ids.vin_valid(vin), vin
+        assert vin[:3] in ids.VIN_WMIS[country]
+        assert vin[9] in "EFGHJKLMNPRST"  # model years 2014..2026

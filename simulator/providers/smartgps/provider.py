@@ -34,6 +34,9 @@ class SmartGPS(Provider):
     kinds = {"event": KindSpec("event", "smartgps/event.schema.json", "one of the 20 event types")}
     delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
     settings_schema = SETTINGS
+    # its `plate` pattern is ABC-1234 | ABC1D23 and the only vendor material (provider-facts §4, an integrator
+    # page from Belo Horizonte) shows nothing else: its devices keep Brazilian plates in any city
+    plate_format = "br"
     retry_default = ("none", "SmartGPS documents no retries")
 
     @property

@@ -59,7 +59,7 @@ def test_minimal_file_uses_defaults_and_the_citys_zone() -> None:
     assert sc.timezone == "America/Sao_Paulo"
     assert sc.start == utc("2026-03-03T11:00:00")  # 08:00 in Sao Paulo is 11:00 UTC
     assert sc.duration_s == 3600 and sc.end == sc.start + 3600
-    assert sc.region == Region("Belo Horizonte", bh.center, bh.radius_km)
+    assert sc.region == Region("Belo Horizonte", bh.center, bh.radius_km, "belo-horizonte")
     assert sc.groups == (FleetGroup("cars", 2, "smartgps", "car"),)
     assert sc.geofences == () and sc.injections == ()
     assert sc.delivery.rate == Rate("realtime") and sc.delivery.faults == Faults()
@@ -139,7 +139,7 @@ def test_city_only_region_picks_the_citys_zone(slug: str) -> None:
     sc = load_scenario_text(MINIMAL.replace("city: vienna", f"city: {slug}"))
     city = get_city(slug)
     assert sc.timezone == city.timezone
-    assert sc.region == Region(city.name, city.center, city.radius_km)
+    assert sc.region == Region(city.name, city.center, city.radius_km, slug)
 
 
 def test_local_start_follows_the_zone_and_its_daylight_saving_time() -> None:

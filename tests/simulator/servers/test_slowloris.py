@@ -168,6 +168,9 @@ async def test_on_a_kept_alive_connection_the_next_head_is_due_a_timeout_after_t
 
 
 async def test_two_hundred_slow_connections_do_not_delay_a_signed_delivery() -> None:
+    # the timed delivery below builds its payload; the first payload of a process also imports Faker and draws
+    # the run's name pool, which is the test's own start-up, not the receiver's time
+    signed("samsara", "alert_v1", index=0)
     async with serving(header_timeout_s=1.5) as rx, aiohttp.ClientSession() as session:
         slow: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         for _ in range(4):  # in batches: 200 connects at once would overflow the listen backlog (128)
