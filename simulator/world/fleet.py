@@ -44,6 +44,9 @@ class Device:
     object_id: str  # SmartGPS SGO-<plate>
     tz_offset_s: int  # the device's time zone (MettaX reportCt is local wall-clock time)
     clock_skew_s: float  # device clock minus gateway clock
+    #: the fleet (scenario name and seed) the device belongs to: one platform account, so account-wide ids
+    #: (a Samsara org and its webhook) derive from it and are shared by every device of the scenario
+    fleet: str = ""
 
 
 def tz_offset(timezone: str, at: float) -> int:
@@ -63,7 +66,7 @@ def make_driver(rng: random.Random, number: int) -> Driver:
 
 def make_device(
     rng: random.Random, *, group: str, index: int, number: int, provider: str, profile: str,
-    features: frozenset[str], tz_offset_s: int,
+    features: frozenset[str], tz_offset_s: int, fleet: str = "",
 ) -> Device:
     plate = ids.plate_br(rng)
     serial = "G" + "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
@@ -85,4 +88,5 @@ def make_device(
         object_id="SGO-" + plate.replace("-", ""),
         tz_offset_s=tz_offset_s,
         clock_skew_s=round(rng.uniform(-2.0, 2.0), 3),
+        fleet=fleet,
     )

@@ -430,10 +430,10 @@ class DeviceSim:
             was = number in self.state.inside
             if inside and not was:
                 self.state.inside.add(number)
-                self._emit("geofence_enter", fix, geofence=fence.name, geofence_id=number)
+                self._emit("geofence_enter", fix, geofence=fence.name, geofence_id=number, fence=fence)
             elif was and not inside:
                 self.state.inside.discard(number)
-                self._emit("geofence_exit", fix, geofence=fence.name, geofence_id=number)
+                self._emit("geofence_exit", fix, geofence=fence.name, geofence_id=number, fence=fence)
 
     # -- injections and sensors ------------------------------------------------------------------------------
 
