@@ -160,6 +160,9 @@ def _describe(leaf: Any) -> list[SchemaError]:
         missing = [name for name in val if isinstance(inst, dict) and name not in inst]
         return [SchemaError(path, f"required property {name!r}", "nothing") for name in missing] or [
             SchemaError(path, "required properties", "nothing")]
+    if kw == "dependentRequired" and isinstance(inst, dict):
+        return [SchemaError(path, f"required property {dep!r} (it comes with {name!r})", "nothing")
+                for name, deps in val.items() if name in inst for dep in deps if dep not in inst]
     if kw == "type":
         return [SchemaError(path, f"type {val}", f"{type(inst).__name__} {_describe_actual(inst)}")]
     if kw in ("enum", "const"):
