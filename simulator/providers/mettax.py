@@ -100,6 +100,18 @@ class MettaX(Provider):
         if kind == "device_info" and isinstance(payload.get("reportCt"), int) and "accUpdateTime" in payload:
             # the last ACC change happened before this report, on the same (device) clock
             payload["accUpdateTime"] = payload["reportCt"] - rng.randint(60, 8 * 3600)
+        if kind == "alarm" and "alarmAttribute" in payload:
+            # seed 003: a fence name for fence entry/exit, a storage id for a storage fault, a camera serial
+            # for a lost video signal; other alarms carry none
+            codes = set(str(payload.get("alarmType", "")).split(","))
+            if not codes & {"inFence", "outFence"}:
+                storage = codes & {"drStorageFault", "mainMemoryFault"}
+                if storage:
+                    payload["alarmAttribute"] = str(rng.randint(1, 2))
+                elif "videoSignalLost" in codes:
+                    payload["alarmAttribute"] = f"CH{rng.randint(1, 4)}"
+                else:
+                    del payload["alarmAttribute"]
         if kind == "face_check_picture" and str(payload.get("status")) == "0":
             payload.pop("imageUrl", None)  # no picture was taken
         for key in ("fileUrl", "imageUrl"):
