@@ -110,26 +110,63 @@ def iter_errors(rel: str, document: Any) -> Iterator[SchemaError]:
                 yield found
 
 
-def _translate(err: Any) -> list[SchemaError]:
-    leaf = err
-    # For anyOf/oneOf the top error is vague ("is not valid under any of the given schemas"); the best
-    # matching branch error says what is actually wrong.
-    if err.context:
+def _discriminated(err: Any) -> list[SchemaError] | None:
+    """A oneOf/anyOf whose branches are told apart by a `const` (Samsara 2.0 `eventType`): the branch whose
+    const matched is the one the document meant, so its errors are the ones to report. When no const matched
+    anywhere and they all sit at one path, that path takes every allowed value. None: not such a keyword."""
+    if err.validator not in ("oneOf", "anyOf"):
+        return None
+    branches: dict[Any, list[Any]] = {}
+    for sub in err.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    live = [errs for errs in branches.values() if not any(e.validator == "const" for e in errs)]
+    if len(live) == 1 and len(branches) > 1:
         from jsonschema.exceptions import best_match
 
-        leaf = best_match(err.context)
+        return _describe(best_match(live[0]))
+    consts = [e for errs in branches.values() for e in errs if e.validator == "const"]
+    if not live and len(consts) == len(branches) and len({tuple(e.absolute_path) for e in consts}) == 1:
+        return _describe_one_of(consts[0], [e.validator_value for e in consts])
+    return None
+
+
+def _translate(err: Any) -> list[SchemaError]:
+    if err.context:
+        found = _discriminated(err)
+        if found is not None:
+            return found
+        # For anyOf/oneOf the top error is vague ("is not valid under any of the given schemas"); the best
+        # matching branch error says what is actually wrong.
+        from jsonschema.exceptions import best_match
+
+        return _describe(best_match(err.context))
+    return _describe(err)
+
+
+def _describe_one_of(leaf: Any, allowed: list[Any]) -> list[SchemaError]:
+    path = "".join(f"/{p}" for p in leaf.absolute_path)
+    shown = ", ".join(json.dumps(v) for v in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
+    return [SchemaError(path, f"one of {shown}", _describe_actual(leaf.instance))]
+
+
+def _describe(leaf: Any) -> list[SchemaError]:
+    if leaf.context:  # best_match stops at a oneOf/anyOf whose branches fail equally
+        found = _discriminated(leaf)
+        if found is not None:
+            return found
     path = "".join(f"/{p}" for p in leaf.absolute_path)
     kw, val, inst = leaf.validator, leaf.validator_value, leaf.instance
     if kw == "required":
         missing = [name for name in val if isinstance(inst, dict) and name not in inst]
         return [SchemaError(path, f"required property {name!r}", "nothing") for name in missing] or [
             SchemaError(path, "required properties", "nothing")]
+    if kw == "dependentRequired" and isinstance(inst, dict):
+        return [SchemaError(path, f"required property {dep!r} (it comes with {name!r})", "nothing")
+                for name, deps in val.items() if name in inst for dep in deps if dep not in inst]
     if kw == "type":
         return [SchemaError(path, f"type {val}", f"{type(inst).__name__} {_describe_actual(inst)}")]
     if kw in ("enum", "const"):
-        allowed = val if kw == "enum" else [val]
-        shown = ", ".join(json.dumps(v) for v in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
-        return [SchemaError(path, f"one of {shown}", _describe_actual(inst))]
+        return _describe_one_of(leaf, val if kw == "enum" else [val])
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return [SchemaError(path, f"{kw} {val}", _describe_actual(inst))]
     if kw == "additionalProperties":

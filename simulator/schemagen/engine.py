@@ -8,6 +8,7 @@ generator (schemagen/hints.py). Alongside the value the walk records the effecti
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass, field
 from functools import cache
@@ -136,11 +137,21 @@ class _Walker:
                     schema = merge(schema, part)
             elif "oneOf" in schema or "anyOf" in schema:
                 key = "oneOf" if "oneOf" in schema else "anyOf"
-                branch = self.rng.choice(schema[key])
+                branch = self._branch(schema[key])
                 schema = merge({k: v for k, v in schema.items() if k != key}, branch)
             else:
                 return schema
         raise HarnessError("schema nesting too deep for the generator (cyclic $ref?)")
+
+    def _branch(self, branches: list[dict[str, Any]]) -> dict[str, Any]:
+        """One oneOf/anyOf branch: uniformly, or by `x-weight` when a branch carries one (0 = never generated,
+        for shapes the validator must accept but a real platform is not known to send)."""
+        weights = [b.get("x-weight", 1) if isinstance(b, dict) else 1 for b in branches]
+        if all(w == 1 for w in weights):
+            return self.rng.choice(branches)
+        if not any(w > 0 for w in weights):
+            raise HarnessError("every oneOf/anyOf branch has x-weight 0: nothing to generate")
+        return self.rng.choices(branches, weights=weights)[0]
 
     def value(self, schema: dict[str, Any] | bool, path: str) -> Any:
         if schema is True or schema is False:
@@ -157,9 +168,12 @@ class _Walker:
             return person_name(rng, self.names)
         if gen is not None:
             try:
-                return HINTS[gen](rng, node)
+                hint_fn = HINTS[gen]
             except KeyError:
                 raise HarnessError(f"schema asks for unknown generator x-gen={gen!r} at {path or '/'}") from None
+            return hint_fn(rng, node)
+        if "x-examples" in node:
+            return copy.deepcopy(rng.choice(node["x-examples"]))
         if "const" in node:
             return node["const"]
         if "enum" in node:
@@ -184,8 +198,18 @@ class _Walker:
             sub_presence = sub.get("x-presence", presence) if isinstance(sub, dict) else presence
             if name in required or self.rng.random() < sub_presence:
                 out[name] = self.value(sub, f"{path}/{name}")
+        # dependentRequired: a present member brings its partners (a GPS fix with `lat` has `lon`)
+        properties = node.get("properties", {})
+        for name, partners in node.get("dependentRequired", {}).items():
+            if name in out:
+                for partner in partners:
+                    if partner not in out:
+                        out[partner] = self.value(properties.get(partner, {}), f"{path}/{partner}")
         for name in required - out.keys():  # required but not declared: anything goes
             out[name] = self.value({}, f"{path}/{name}")
+        if "dependentRequired" in node:  # keep declaration order whatever was added late
+            order = {name: i for i, name in enumerate(properties)}
+            out = dict(sorted(out.items(), key=lambda item: order.get(item[0], len(order))))
         return out
 
     def _array(self, node: dict[str, Any], path: str) -> list[Any]:
@@ -208,11 +232,17 @@ class _Walker:
         return word[: max(low, min(high, len(word)))]
 
     def _bounds(self, node: dict[str, Any], default: tuple[float, float]) -> tuple[float, float]:
+        if "x-range" in node:  # what a real device sends, inside the wider range the validator accepts
+            low, high = node["x-range"]
+            return float(low), float(high)
         low = node.get("minimum", node.get("exclusiveMinimum", default[0]))
         high = node.get("maximum", node.get("exclusiveMaximum", default[1]))
         return float(low), float(high)
 
     def _integer(self, node: dict[str, Any], path: str) -> int:
+        if "x-range" in node:
+            lo, hi = (int(v) for v in node["x-range"])
+            return self.rng.randint(lo, hi)
         low, high = self._bounds(node, (0, 10_000))
         lo = int(low) + (1 if "exclusiveMinimum" in node else 0)
         hi = int(high) - (1 if "exclusiveMaximum" in node else 0)

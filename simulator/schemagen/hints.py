@@ -140,5 +140,65 @@ hint("sentence")(
 
 @hint("file_url")
 def _file_url(rng: random.Random, schema: dict[str, Any]) -> str:
+    # the vendor's sample: https://files.imettax.com/mettaxftp/202505%2Fsit_video_alarm_2025051303_..._122549.jpg
     ext = rng.choice(("jpg", "jpg", "mp4"))
-    return f"https://{HOSTS[0]}/mettaxftp/{rng.randint(202401, 202612)}/{ids.hex_string(rng, 24)}.{ext}"
+    when = datetime.fromtimestamp(epoch_s(rng), tz=UTC)
+    stamp = f"{int(when.timestamp() * 1000)}{ids.digits(rng, 19)}"
+    name = f"sit_video_alarm_{when:%Y%m%d%H}_{stamp}_00_00_{rng.randint(60_000, 999_999)}"
+    return f"https://{HOSTS[0]}/mettaxftp/{when:%Y%m}%2F{name}.{ext}"
+
+
+#: Traccar decoder names (protocol/*ProtocolDecoder.java). PowUnity BikeTrax trackers report as h02 (provider-facts
+#: §2), so it dominates; the others are common Traccar protocols a newer or mixed server would show.
+TRACCAR_PROTOCOLS = ("h02",) * 6 + ("gt06", "osmand", "teltonika", "watch", "tk103", "meitrack", "gps103", "huabao")
+hint("traccar_protocol")(lambda rng, s: rng.choice(TRACCAR_PROTOCOLS))
+
+#: a few real arterial streets per city of CITIES, each written the way that country writes an address
+STREETS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Belo Horizonte": (("Av. Afonso Pena", "Rua da Bahia", "Av. do Contorno", "Av. Amazonas", "Rua dos Carijós"),
+                       "{street}, {number} - Belo Horizonte - MG"),
+    "Sao Paulo": (("Av. Paulista", "Rua Augusta", "Av. Brigadeiro Faria Lima", "Av. Rebouças", "Rua da Consolação"),
+                  "{street}, {number} - São Paulo - SP"),
+    "Shenzhen": (("Shennan Blvd", "Binhe Blvd", "Huaqiang N Rd", "Shenzhen Bay Rd", "Bao'an Blvd"),
+                 "{number} {street}, Shenzhen, Guangdong"),
+    "Chicago": (("S Halsted St", "W Roosevelt Rd", "W Madison St", "S Ashland Ave", "N Elston Ave"),
+                "{number} {street}, Chicago, IL"),
+    "Vienna": (("Mariahilfer Straße", "Landstraßer Hauptstraße", "Wiedner Hauptstraße", "Praterstraße",
+                "Triester Straße"), "{street} {number}, Wien"),
+    "Mexico City": (("Av. Insurgentes Sur", "Av. Paseo de la Reforma", "Calz. de Tlalpan", "Av. Chapultepec",
+                     "Av. Río Churubusco"), "{street} {number}, Ciudad de México, CDMX"),
+}
+
+
+def nearest_city(lat: float, lon: float) -> str:
+    return min(CITIES, key=lambda c: (c[1] - lat) ** 2 + ((c[2] - lon) * math.cos(math.radians(c[1]))) ** 2)[0]
+
+
+def street_address(rng: random.Random, near: tuple[float, float] | None = None) -> str:
+    """A street address in the city nearest `near` (a random city of CITIES without it)."""
+    city = nearest_city(*near) if near is not None else rng.choice(CITIES)[0]
+    streets, template = STREETS[city]
+    return template.format(street=rng.choice(streets), number=rng.randint(10, 2999))
+
+
+hint("street_address")(lambda rng, s: street_address(rng))
+
+#: Samsara object ids are 2^48 + a serial number, e.g. 281474978683353 (provider-facts §3.3 capture)
+hint("samsara_id")(lambda rng, s: str(rng.randint(2**48, 2**48 + 99_999_999)))
+#: webhook ids are 16 digits in every vendor example (1411751028848270)
+hint("samsara_webhook_id")(lambda rng, s: ids.digits(rng, 16))
+
+
+@hint("samsara_gateway_serial")
+def _samsara_gateway_serial(rng: random.Random, schema: dict[str, Any]) -> str:
+    # GFRV-43N-VGX in the vendor's examples: 4-3-3 upper-case letters and digits
+    alphabet = "ABCDEFGHJKLMNPRSTUVWXYZ23456789"
+    return "-".join("".join(rng.choice(alphabet) for _ in range(n)) for n in (4, 3, 3))
+
+
+@hint("mettax_passthrough")
+def _mettax_passthrough(rng: random.Random, schema: dict[str, Any]) -> str:
+    # seed 003: a JSON object as a string, com1 and com2 the serial ports' data as lower-case hex
+    com1 = ids.hex_string(rng, 2 * rng.randint(8, 48))
+    com2 = ids.hex_string(rng, 2 * rng.randint(8, 80)) if rng.random() < 0.7 else ""
+    return f'{{"com1":"{com1}","com2":"{com2}"}}'

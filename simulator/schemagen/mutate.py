@@ -105,8 +105,8 @@ def _candidates(gen: Generated) -> list[Candidate]:
     for path, schema in gen.trace.items():
         try:
             current = _get(gen.value, path)
-        except (KeyError, IndexError, TypeError):
-            continue  # a node replaced by a provider hook
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue  # a node replaced by a provider hook (an object became a list, or the reverse)
         if isinstance(current, dict):
             for name in schema.get("required", ()):
                 if name in current:

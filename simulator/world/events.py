@@ -17,7 +17,7 @@ Event kinds and their `attrs`:
 | speeding_end | limit_kmh, max_kmh, duration_s |
 | harsh_brake / harsh_accel / harsh_turn | g (peak acceleration magnitude in g) |
 | collision | g |
-| geofence_enter / geofence_exit | geofence (name), geofence_id (int, 1-based), address (the geofence's) |
+| geofence_enter / geofence_exit | geofence (name), geofence_id (1-based), address, fence (the scenario's Geofence) |
 | idling | duration_s (engine on, not moving) |
 | fatigue | driving_s (continuous driving time) |
 | rfid | status (enter/exit), card, matched (card belongs to the assigned driver) |

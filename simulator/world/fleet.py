@@ -45,6 +45,9 @@ class Device:
     object_id: str  # SmartGPS SGO-<plate>
     tz_offset_s: int  # the device's time zone (MettaX reportCt is local wall-clock time)
     clock_skew_s: float  # device clock minus gateway clock
+    #: the fleet (scenario name and seed) the device belongs to: one platform account, so account-wide ids
+    #: (a Samsara org and its webhook) derive from it and are shared by every device of the scenario
+    fleet: str = ""
 
 
 def tz_offset(timezone: str, at: float) -> int:
@@ -66,7 +69,7 @@ def make_driver(rng: random.Random, number: int, name: str | None = None) -> Dri
 def make_device(
     rng: random.Random, *, group: str, index: int, number: int, provider: str, profile: str,
     features: frozenset[str], tz_offset_s: int, plate: str | None = None,
-    vin_wmis: tuple[str, ...] = ids.DEFAULT_WMIS,
+    vin_wmis: tuple[str, ...] = ids.DEFAULT_WMIS, fleet: str = "",
 ) -> Device:
     """Device `number`; World passes the plate in the region's format (without one: a Brazilian plate)."""
     if plate is None:
@@ -90,4 +93,5 @@ def make_device(
         object_id="SGO-" + "".join(c for c in plate if c.isascii() and c.isalnum()),
         tz_offset_s=tz_offset_s,
         clock_skew_s=round(rng.uniform(-2.0, 2.0), 3),
+        fleet=fleet,
     )

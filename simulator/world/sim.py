@@ -78,7 +78,7 @@ class World:
                 self.devices.append(make_device(
                     rng, group=group.name, index=index, number=number, provider=group.provider,
                     profile=group.profile, features=group.features, tz_offset_s=offset, plate=plate,
-                    vin_wmis=wmis,
+                    vin_wmis=wmis, fleet=f"{scenario.name}:{scenario.seed}",
                 ))
 
     def device_events(self, device: Device) -> Iterator[WorldEvent]:

@@ -437,7 +437,7 @@ class DeviceSim:
             was = number in self.state.inside
             if inside == was:
                 continue
-            attrs: dict[str, Any] = {"geofence": fence.name, "geofence_id": number}
+            attrs: dict[str, Any] = {"geofence": fence.name, "geofence_id": number, "fence": fence}
             if self.places is not None:
                 attrs["address"] = self.places.geofences[number - 1].address
             if inside:

@@ -82,7 +82,7 @@ def _broken() -> list[tuple[str, str, bytes]]:
         _swap(event, '"speed": 95', f'"speed": {deep}'),
         "[" * 100_000 + "]" * 100_000,
     ]
-    samsara = json.dumps(_example("samsara", "ping__facts_test_vector.json"))
+    samsara = json.dumps(_example("samsara", "ping__webhook_reference.json"))
     powunity = json.dumps(_example("powunity", "webhook__seed001_device_online.json"))
     return [*(("mettax", "envelope", body) for body in mettax),
             *(("smartgps", "event", body.encode()) for body in smartgps),

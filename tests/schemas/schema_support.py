@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from simulator.schemagen.engine import generate_node
-from simulator.schemastore import FORMAT_CHECKER, iter_errors, load_schema, schema_files
+from simulator.schemastore import FORMAT_CHECKER, iter_errors, load_schema, registry, schema_files
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES_ROOT = REPO / "tests" / "fixtures" / "examples"
@@ -221,3 +221,20 @@ def assert_xgen_compatible(rel: str, seeds: int = 300) -> None:
             errs = [e.message for e in validator.iter_errors(sample)]
             assert not errs, f"{rel}#{ptr}: x-gen {name} value {sample!r} rejected: {errs}"
 
+
+
+def assert_generator_hints_fit(rel: str) -> None:
+    """Every `x-examples` value validates against the schema it sits in (refs and all), and every `x-range`
+    lies inside the node's minimum/maximum: the generator must never emit what its own schema rejects."""
+    for ptr, node in walk(load_schema(rel)):
+        if "x-examples" in node:
+            here = Draft202012Validator({"$ref": f"{SCHEMA_BASE}{rel}#{ptr}"}, registry=registry(),
+                                        format_checker=FORMAT_CHECKER)
+            for example in node["x-examples"]:
+                errs = [e.message for e in here.iter_errors(example)]
+                assert not errs, f"{rel}#{ptr}: x-examples value {example!r} rejected: {errs}"
+        if "x-range" in node:
+            low, high = node["x-range"]
+            assert low <= high, f"{rel}#{ptr}: x-range {node['x-range']} is empty"
+            assert node.get("minimum", low) <= low and high <= node.get("maximum", high), \
+                f"{rel}#{ptr}: x-range {node['x-range']} leaves [{node.get('minimum')}, {node.get('maximum')}]"

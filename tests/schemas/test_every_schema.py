@@ -13,6 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from schema_support import (
     FIXTURES_ROOT,
+    assert_generator_hints_fit,
     assert_valid,
     assert_xgen_compatible,
     check_schema_file,
@@ -51,6 +52,11 @@ def test_xgen_names_are_from_the_conventions_table(rel: str) -> None:
 @pytest.mark.parametrize("rel", PROVIDER_SCHEMAS)
 def test_xgen_values_satisfy_the_schema_beside_them(rel: str) -> None:
     assert_xgen_compatible(rel)
+
+
+@pytest.mark.parametrize("rel", PROVIDER_SCHEMAS)
+def test_xexamples_and_xrange_satisfy_the_schema_around_them(rel: str) -> None:
+    assert_generator_hints_fit(rel)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")

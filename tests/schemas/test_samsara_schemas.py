@@ -4,7 +4,11 @@ Fixtures (tests/fixtures/examples/samsara/):
 - alert_v1__seed004_*: the five example payloads of seed 004 (geofence, vehicle battery, speed, route stop
   ETA, temperature), re-indented, values unchanged;
 - event_v2__facts_alert_incident_vector: provider-facts §3.2 350-byte AlertIncident body, byte-exact;
-- ping__facts_test_vector: provider-facts §3.2 second vector body (1.0 Ping), byte-exact.
+- event_v2__*_doc*: the developers.samsara.com event pages' own examples (GatewayUnplugged, SpeedingEventStarted,
+  SevereSpeedingStarted, GeofenceExit in two page versions, EngineFaultOn in two, DriverCreated, AddressCreated,
+  AlertIncident with `incidentUrl: "cloud.samsara.com"`, and the docs mirror's AlertIncident); `.note` files say
+  what was completed;
+- ping__webhook_reference: the webhook reference's Ping example, `"event": {"text": "Ping"}`.
 """
 
 from __future__ import annotations
@@ -158,11 +162,72 @@ def test_vin_accepts_the_16_character_seed_value_but_not_18() -> None:
                     "/event/device/vin", "pattern")
 
 
-def test_v2_other_event_types_take_any_data_object() -> None:
+#: event types whose `data` the schema describes (a developers.samsara.com page, or its documented twin)
+V2_DESCRIBED = {
+    "AlertIncident", "GatewayUnplugged", "SpeedingEventStarted", "SpeedingEventEnded", "SevereSpeedingStarted",
+    "GeofenceEntry", "GeofenceExit", "EngineFaultOn", "EngineFaultOff", "DriverCreated", "DriverUpdated",
+    "VehicleCreated", "VehicleUpdated", "AddressCreated", "AddressUpdated",
+}
+
+
+def test_v2_has_one_branch_per_event_type_with_a_const_discriminator() -> None:
+    branches = load_schema(V2)["oneOf"]
+    consts = [b["properties"]["eventType"]["const"] for b in branches]
+    assert consts == V2_EVENT_TYPES
+    described = {b["properties"]["eventType"]["const"] for b in branches if "data" in b["properties"]}
+    assert described == V2_DESCRIBED
+    # an undescribed type validates any data but is never generated
+    assert all(b.get("x-weight") == 0 for b in branches if "data" not in b["properties"])
+
+
+def test_v2_undescribed_event_types_take_any_data_object() -> None:
     doc = load_fixture(PROVIDER, "event_v2__facts_alert_incident_vector")
-    for event_type in V2_EVENT_TYPES:
-        if event_type != "AlertIncident":
-            assert_valid(V2, {**doc, "eventType": event_type, "data": {"id": "281474978683353"}})
+    for event_type in sorted(set(V2_EVENT_TYPES) - V2_DESCRIBED):
+        assert_valid(V2, {**doc, "eventType": event_type, "data": {"id": "281474978683353"}})
+
+
+@pytest.mark.parametrize("event_type", sorted(V2_DESCRIBED - {"AlertIncident"}))
+def test_v2_described_event_types_reject_data_without_their_keys(event_type: str) -> None:
+    """Today's renderer wrote GatewayUnplugged with the vehicle beside the gateway and `data: {}` went through;
+    a described type now names the member it misses, at /data."""
+    doc = load_fixture(PROVIDER, "event_v2__facts_alert_incident_vector")
+    errors = errors_of(V2, {**doc, "eventType": event_type, "data": {"id": "281474978683353"}})
+    assert errors and {e.path for e in errors} == {"/data"}, [str(e) for e in errors]
+    assert all(e.expected.startswith("required property") for e in errors), [str(e) for e in errors]
+
+
+def test_v2_gateway_unplugged_wants_the_vehicle_inside_the_gateway() -> None:
+    doc = load_fixture(PROVIDER, "event_v2__gatewayunplugged_doc")
+    old_shape = {"gateway": {"serial": "GFRV-43N-VGX", "model": "VG55"}, "vehicle": doc["data"]["gateway"]["vehicle"],
+                 "happenedAtTime": "2026-03-03T10:32:00Z"}
+    assert_rejected(V2, {**doc, "data": old_shape}, "/data/gateway/model", "one of")
+    assert_valid(V2, doc)
+
+
+def test_v2_geofence_needs_a_circle_or_a_polygon() -> None:
+    doc = load_fixture(PROVIDER, "event_v2__geofenceexit_doc")
+    doc["data"]["address"]["geofence"] = {"settings": {}}
+    errors = errors_of(V2, doc)
+    assert errors and all(e.path.startswith("/data/address/geofence") for e in errors), [str(e) for e in errors]
+    circle_only = load_fixture(PROVIDER, "event_v2__geofenceexit_doc")
+    del circle_only["data"]["address"]["geofence"]["polygon"]
+    assert_valid(V2, circle_only)
+
+
+def test_v2_alert_incident_url_need_not_be_absolute() -> None:
+    doc = load_fixture(PROVIDER, "event_v2__alert_incident_doc")
+    assert doc["data"]["incidentUrl"] == "cloud.samsara.com"
+    assert_valid(V2, doc)
+    assert_rejected(V2, mutate(doc, ("data", "incidentUrl"), ""), "/data/incidentUrl", "minLength")
+
+
+def test_ping_event_is_the_text_ping() -> None:
+    doc = load_fixture(PROVIDER, "ping__webhook_reference")
+    assert doc["event"] == {"text": "Ping"}
+    assert_valid(PING, doc)
+    # the provider-facts §3.2 signature vector's body is a signing vector, not what the Test button sends
+    assert_rejected(PING, mutate(doc, ("event",), {}), "/event", "required property 'text'")
+    assert_rejected(PING, mutate(doc, ("event", "text"), "Pong"), "/event/text", '"Ping"')
 
 
 def test_v2_alert_incident_optional_fields() -> None:
@@ -202,10 +267,10 @@ REJECTIONS = [
     ("alert_v1__seed004_temperature", ("event", "sensor", "serial"), 7, "/event/sensor/serial", "type string"),
     ("alert_v1__seed004_speed", ("event", "alertEventUrl"), "http://cloud.samsara.com/x",
      "/event/alertEventUrl", "pattern"),
-    ("ping__facts_test_vector", ("event",), {"x": 1}, "/event", "no properties beyond"),
-    ("ping__facts_test_vector", ("eventType",), "Alert", "/eventType", '"Ping"'),
-    ("ping__facts_test_vector", ("eventMs",), "1587597109477", "/eventMs", "type integer"),
-    ("ping__facts_test_vector", ("eventId",), DROP, "", "required property 'eventId'"),
+    ("ping__webhook_reference", ("event", "x"), 1, "/event", "no properties beyond"),
+    ("ping__webhook_reference", ("eventType",), "Alert", "/eventType", '"Ping"'),
+    ("ping__webhook_reference", ("eventMs",), "1587597109477", "/eventMs", "type integer"),
+    ("ping__webhook_reference", ("eventId",), DROP, "", "required property 'eventId'"),
     ("event_v2__facts_alert_incident_vector", ("eventId",), DROP, "", "required property 'eventId'"),
     ("event_v2__facts_alert_incident_vector", ("eventType",), "Teleported", "/eventType", "one of"),
     ("event_v2__facts_alert_incident_vector", ("eventTime",), "2023-11-14T22:13:20.000", "/eventTime",
@@ -221,6 +286,25 @@ REJECTIONS = [
      "/data/conditions/0/triggerId", "type integer"),
     ("event_v2__facts_alert_incident_vector", ("data", "happenedAtTime"), "2023-11-14 22:13:19",
      "/data/happenedAtTime", "pattern"),
+    # a described event type reports from its own branch, at the broken member
+    ("event_v2__gatewayunplugged_doc", ("data", "gateway", "serial"), DROP, "/data/gateway",
+     "required property 'serial'"),
+    ("event_v2__speedingeventstarted_doc", ("data", "severityLevel"), "Extreme", "/data/severityLevel", "one of"),
+    ("event_v2__speedingeventstarted_doc", ("data", "startTime"), "2019-06-13 19:08:25", "/data/startTime",
+     "pattern"),
+    ("event_v2__speedingeventstarted_doc", ("data", "vehicle", "assetType"), "spaceship",
+     "/data/vehicle/assetType", "one of"),
+    ("event_v2__severespeedingstarted_doc", ("data", "data", "vehicle"), DROP, "/data/data",
+     "required property 'vehicle'"),
+    ("event_v2__geofenceexit_doc", ("data", "address", "geofence", "circle", "radiusMeters"), 23.5,
+     "/data/address/geofence/circle/radiusMeters", "type integer"),
+    ("event_v2__geofenceexit_doc", ("data", "vehicle", "gateway", "model"), "VG99",
+     "/data/vehicle/gateway/model", "one of"),
+    ("event_v2__enginefaulton_doc", ("data", "fault", "j1939", "occurrenceCount"), "1",
+     "/data/fault/j1939/occurrenceCount", "type integer"),
+    ("event_v2__addresscreated_doc", ("data", "address", "formattedAddress"), DROP, "/data/address",
+     "required property 'formattedAddress'"),
+    ("event_v2__drivercreated_doc", ("data", "driver", "id"), 45646, "/data/driver/id", "type string"),
 ]
 
 

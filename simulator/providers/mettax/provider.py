@@ -40,6 +40,8 @@ _KINDS = {
 }
 # Kinds whose `id` is "<deviceId>_<snowflake>" (it equals the GPS packet id the message rides on).
 _GPS_LINKED = {"gps", "device_info", "alarm", "passthrough", "face_check_result", "face_check_picture", "rfid"}
+#: alarm file type (seed 003: picture 00, audio 01, audio and video 02, text 03, others 04) -> extension [I]
+_FILE_EXTENSIONS = {"00": "jpg", "01": "wav", "02": "mp4", "03": "txt", "04": "bin"}
 #: plausible device time-zone offsets (hours): reportCt is device wall-clock time encoded as an epoch
 _TZ_OFFSETS_H = (8, -3, 1, -6, 0, 2)
 #: (field, kind), first match wins: how a message is recognised, since MettaX sends no kind field
@@ -92,6 +94,14 @@ class MettaX(Provider):
 
         return mettax_renderer(device, settings, rng)
 
+    def serialize(self, payload: Any) -> bytes:
+        """Numbers as the platform writes them: a whole number without a fraction (`"speed":0`, seed 003's GPS
+        sample; `"voltage":0` when the power is cut), a fractional one as is (`"odometer":7.3`). Python floats
+        would come out as `0.0`. Messages are flat, so only top-level values need looking at."""
+        if isinstance(payload, dict):
+            payload = {k: int(v) if type(v) is float and v.is_integer() else v for k, v in payload.items()}
+        return orjson.dumps(payload)
+
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if kind == "envelope":
             from ...schemagen.engine import generate
@@ -112,6 +122,27 @@ class MettaX(Provider):
         if kind == "face_check_result" and "compaResult" in payload and "similarity" in payload:
             matched = str(payload["compaResult"]) == "0"
             payload["similarity"] = rng.randint(7000, 9900) if matched else rng.randint(0, 6999)
+        if kind == "device_info" and isinstance(payload.get("reportCt"), int) and "accUpdateTime" in payload:
+            # the last ACC change happened before this report, on the same (device) clock
+            payload["accUpdateTime"] = payload["reportCt"] - rng.randint(60, 8 * 3600)
+        if kind == "alarm" and "alarmAttribute" in payload:
+            # seed 003: a fence name for fence entry/exit, a storage id for a storage fault, a camera serial
+            # for a lost video signal; other alarms carry none
+            codes = set(str(payload.get("alarmType", "")).split(","))
+            if not codes & {"inFence", "outFence"}:
+                storage = codes & {"drStorageFault", "mainMemoryFault"}
+                if storage:
+                    payload["alarmAttribute"] = str(rng.randint(1, 2))
+                elif "videoSignalLost" in codes:
+                    payload["alarmAttribute"] = f"CH{rng.randint(1, 4)}"
+                else:
+                    del payload["alarmAttribute"]
+        if kind == "face_check_picture" and str(payload.get("status")) == "0":
+            payload.pop("imageUrl", None)  # no picture was taken
+        for key in ("fileUrl", "imageUrl"):
+            if isinstance(payload.get(key), str):
+                ext = _FILE_EXTENSIONS.get(str(payload.get("fileType")), "jpg") if key == "fileUrl" else "jpg"
+                payload[key] = payload[key].rsplit(".", 1)[0] + "." + ext
         # The vendor's samples come out in hash-map order, not declaration order: receivers must not care.
         items = list(payload.items())
         rng.shuffle(items)

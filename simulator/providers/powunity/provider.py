@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ...core import javajson
+from ...schemagen.hints import traccar_time
 from ...schemastore import load_schema
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
@@ -42,6 +44,35 @@ _FLOAT_FIELDS = ("latitude", "longitude", "altitude", "speed", "course", "accura
 def _ordered(obj: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     known = {k: obj[k] for k in order if k in obj}
     return {**known, **{k: v for k, v in obj.items() if k not in known}}
+
+
+_EVENT_TEXT = {
+    "ignitionOn": "ignition ON", "ignitionOff": "ignition OFF", "deviceMoving": "is moving",
+    "deviceStopped": "has stopped", "deviceOnline": "is online", "deviceOffline": "is offline",
+    "deviceUnknown": "status is unknown", "alarm": "alarm", "deviceOverspeed": "exceeds the speed",
+    "geofenceEnter": "has entered geofence", "geofenceExit": "has exited geofence", "commandResult": "command result",
+}
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("+0000", "+00:00")).timestamp() * 1000)
+
+
+def _coherent_times(pos: dict[str, Any], rng: random.Random) -> None:
+    """One fix: fixTime is the device time, and the server stores it a moment later (Traccar's order)."""
+    device_time = pos.get("deviceTime")
+    if isinstance(device_time, str):
+        pos["fixTime"] = device_time
+        pos["serverTime"] = traccar_time(_ms(device_time) + rng.randint(300, 4000))
+
+
+def _coherent_event(event: dict[str, Any]) -> None:
+    """Traccar 4.12 writes geofenceId and maintenanceId on every event, 0 unless the event is about one."""
+    event_type = event.get("type")
+    if "geofenceId" in event and event_type not in ("geofenceEnter", "geofenceExit", "geofenceCrossed"):
+        event["geofenceId"] = 0
+    if "maintenanceId" in event and event_type != "maintenance":
+        event["maintenanceId"] = 0
 
 
 def _position(pos: dict[str, Any], device_id: int) -> dict[str, Any]:
@@ -111,23 +142,40 @@ class PowUnity(Provider):
         if not isinstance(payload, dict):
             return payload
         if kind == "webhook":
-            return self._finish_webhook(payload)
+            return self._finish_webhook(payload, rng)
         for key, order in (("positions", POSITION_ORDER), ("devices", DEVICE_ORDER), ("events", EVENT_ORDER)):
             if isinstance(payload.get(key), list):
                 items = [i for i in payload[key] if isinstance(i, dict)]
+                for item in items:
+                    if key == "positions":
+                        _coherent_times(item, rng)
+                    elif key == "events":
+                        _coherent_event(item)
+                        attributes = item.get("attributes")
+                        if isinstance(attributes, dict) and "message" in attributes:
+                            when = str(item.get("serverTime", ""))[:19].replace("T", " ")
+                            what = _EVENT_TEXT.get(str(item.get("type")), str(item.get("type")))
+                            attributes["message"] = f"Bike {item.get('deviceId', 1)} {what} at {when}"
                 if key == "positions":
                     payload[key] = [_position(i, int(i.get("deviceId", 1))) for i in items]
                 else:
                     payload[key] = [_ordered(i, order) for i in items]
         return payload
 
-    def _finish_webhook(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _finish_webhook(self, payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         event, device = payload.get("event"), payload.get("device")
         if not isinstance(event, dict) or not isinstance(device, dict):
             return payload
         device_id = device.get("id", 1)
         event["deviceId"] = device_id
+        _coherent_event(event)
         position = payload.get("position")
+        if isinstance(position, dict):
+            _coherent_times(position, rng)
+            if "lastUpdate" in device:  # the device was last heard from with this position
+                device["lastUpdate"] = position.get("serverTime", device["lastUpdate"])
+        elif isinstance(event.get("serverTime"), str) and "lastUpdate" in device:
+            device["lastUpdate"] = event["serverTime"]
         if event.get("type") in STATUS_EVENTS:
             # status events carry no position (Traccar EventData omits it)
             payload.pop("position", None)

@@ -22,11 +22,23 @@ Samsara pushes ALERTS only: a plain position or status report renders to nothing
 | sos | — (1.0 has no panic condition) | AlertIncident "Panic Button", then resolved ~5 s later |
 | moving (only with `movement_alerts: true`) | DeviceMovement | AlertIncident "Vehicle Movement" |
 
-Settings (delivery.providers.samsara): `payload_version` 1|2, `org_id` (int; default drawn from the device's
-RNG once), `webhook_id` (numeric string; default drawn likewise), `movement_alerts` (bool, default false).
-Because every device has its own RNG, a fleet shares one org/webhook only when the scenario sets `org_id`
-and `webhook_id`; condition configuration ids derive from (org_id, condition), so they agree across devices
-of one org.
+Settings (delivery.providers.samsara): `payload_version` 1|2, `org_id` (int), `webhook_id` (numeric string),
+`movement_alerts` (bool, default false). One scenario is one Samsara org posting to one webhook (one URL has
+one `webhookId`), so the defaults of `org_id` and `webhook_id` derive from the fleet (scenario name and seed,
+`Device.fleet`), never from a device: every device of a scenario sends the same pair, and another seed gives
+another pair. Condition configuration ids derive from (org_id, condition), so they agree across devices too.
+
+2.0 data shapes, as developers.samsara.com documents each event type (provider-facts §9):
+
+- GatewayUnplugged: `{gateway: {model, serial, vehicle: {externalIds, id, name}}}`, the vehicle INSIDE the
+  gateway (/docs/gatewayunplugged);
+- SpeedingEventStarted / SpeedingEventEnded: `{severityLevel, startTime, tripStartTime, vehicle: {assetType,
+  externalIds, id, licensePlate, name, vehicleVin}}`; `tripStartTime` is when the device's current trip began
+  (its last `moving` event);
+- GeofenceEntry / GeofenceExit: `{address: {externalIds, formattedAddress, geofence, id, name}, vehicle:
+  {assetType, externalIds, gateway: {model, serial}, id, licensePlate, name, vin}}`, the geofence being the
+  scenario's own (circle with radiusMeters, or polygon vertices) and formattedAddress a street address in
+  the city around it (stable per geofence), never the vehicle's coordinates.
 
 Times: `startMs` / `happenedAtTime` are the device time the condition began (the fix time, or fix time minus
 the condition's duration for speeding/idling/temperature); `eventMs` / `eventTime` are the send time, a few
@@ -43,6 +55,8 @@ from typing import Any
 
 from ...core import ids
 from ...render.base import Message
+from ...scenario.model import Geofence
+from ...schemagen.hints import street_address
 from ...world.events import WorldEvent
 from ...world.fleet import Device, Driver
 from .provider import CONDITION_DESCRIPTIONS
@@ -71,6 +85,27 @@ _V2_CONDITIONS: dict[str, tuple[str, str, int]] = {
     "sos": ("panicButton", "Panic Button", 1034),
     "moving": ("vehicleMovement", "Vehicle Movement", 1016),
 }
+
+
+#: vehicle gateway models from the GatewayUnplugged page's valid values; a device keeps one
+_GATEWAY_MODELS = ("VG34", "VG54NA", "VG55NA", "VG55EU")
+#: radius of the fallback geofence when an event carries no scenario geofence (hand-made events only)
+_FALLBACK_RADIUS_M = 200
+
+
+def _geofence_shape(fence: Any, fix: Any) -> tuple[dict[str, Any], tuple[float, float]]:
+    """The scenario geofence as Samsara writes one, and its centre (for the street address)."""
+    if isinstance(fence, Geofence) and fence.kind == "polygon" and fence.points:
+        vertices = [{"latitude": p.lat, "longitude": p.lon} for p in fence.points]
+        centre = (sum(p.lat for p in fence.points) / len(fence.points),
+                  sum(p.lon for p in fence.points) / len(fence.points))
+        return {"polygon": {"vertices": vertices}}, centre
+    if isinstance(fence, Geofence) and fence.center is not None:
+        circle = {"latitude": fence.center.lat, "longitude": fence.center.lon,
+                  "radiusMeters": max(1, round(fence.radius_m))}
+        return {"circle": circle}, (fence.center.lat, fence.center.lon)
+    centre = (round(fix.lat, 6), round(fix.lon, 6))
+    return {"circle": {"latitude": centre[0], "longitude": centre[1], "radiusMeters": _FALLBACK_RADIUS_M}}, centre
 
 
 def _rfc3339_ms(ms: int) -> str:
@@ -114,9 +149,10 @@ class SamsaraRenderer:
         self.device = device
         self.rng = rng
         self.version = version
-        # defaults drawn once, in a fixed order, whether or not the settings override them
-        default_org = rng.randint(1_000, 99_999)
-        default_webhook = ids.digits(rng, 16)
+        # org and webhook belong to the fleet (the scenario), not to this device
+        fleet = f"samsara:{device.fleet}"
+        default_org = _stable_int(f"{fleet}:org", 1_000, 99_999)
+        default_webhook = str(_stable_int(f"{fleet}:webhook", 10**15, 10**16))
         sensor_id = rng.randint(10**11, 10**14)
         sensor_serial = "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
         self.org_id = int(settings.get("org_id", default_org))
@@ -127,13 +163,25 @@ class SamsaraRenderer:
         self._device_v1 = {"id": device.samsara_id, "name": device.label, "serial": device.serial,
                            "vin": device.vin}
         self._sensor_v1 = {"id": sensor_id, "name": f"{device.label} reefer probe", "serial": sensor_serial}
+        external_ids = {"samsara.serial": device.serial, "samsara.vin": device.vin}
         self._vehicle_v2 = {
             "id": str(device.samsara_id),
             "name": device.label,
             "licensePlate": device.plate,
             "vin": device.vin,
-            "externalIds": {"samsara.serial": device.serial, "samsara.vin": device.vin},
+            "externalIds": external_ids,
         }
+        self._gateway = {"model": _GATEWAY_MODELS[_stable_int(device.serial, 0, len(_GATEWAY_MODELS))],
+                         "serial": device.serial}
+        # per event type, in the documented member order
+        self._vehicle_tiny = {"externalIds": external_ids, "id": str(device.samsara_id), "name": device.label}
+        self._vehicle_speeding = {"assetType": "vehicle", "externalIds": external_ids, "id": str(device.samsara_id),
+                                  "licensePlate": device.plate, "name": device.label, "vehicleVin": device.vin}
+        self._vehicle_gateway = {"assetType": "vehicle", "externalIds": external_ids, "gateway": self._gateway,
+                                 "id": str(device.samsara_id), "licensePlate": device.plate, "name": device.label,
+                                 "vin": device.vin}
+        self._fleet = fleet
+        self._trip_start_ms: int | None = None
         self._config_ids: dict[str, tuple[str, int]] = {}
         handlers: dict[str, Callable[[WorldEvent], list[Message]]]
         if version == 1:
@@ -177,7 +225,10 @@ class SamsaraRenderer:
     # -- shared ------------------------------------------------------------------------------------------
 
     def render(self, event: WorldEvent) -> list[Message]:
-        handler = self._handlers.get(event.kind)
+        kind = event.kind
+        if kind == "moving":  # a trip starts: SpeedingEvent* name it in tripStartTime
+            self._trip_start_ms = int(event.fix.t * 1000)
+        handler = self._handlers.get(kind)
         if handler is None:
             return []
         return handler(event)
@@ -342,14 +393,14 @@ class SamsaraRenderer:
             event_type = "SpeedingEventEnded"
         over = (speed - limit) / limit if limit > 0 else 0.0
         severity = "Light" if over < 0.1 else "Moderate" if over < 0.2 else "Heavy" if over < 0.3 else "Severe"
-        data = self._people_v2(event.driver)
-        data["startTime"] = _rfc3339(start_ms)
-        if event_type == "SpeedingEventEnded":
-            data["endTime"] = _rfc3339(int(fix.t * 1000))
-        data["severityLevel"] = severity
-        data["maxSpeedKilometersPerHour"] = round(speed, 1)
-        data["speedLimitKilometersPerHour"] = round(limit, 1)
-        data["location"] = {"latitude": round(fix.lat, 6), "longitude": round(fix.lon, 6)}
+        trip_ms = self._trip_start_ms if self._trip_start_ms is not None and self._trip_start_ms <= start_ms \
+            else start_ms
+        data = {
+            "severityLevel": severity,
+            "startTime": _rfc3339(start_ms),
+            "tripStartTime": _rfc3339(trip_ms),
+            "vehicle": dict(self._vehicle_speeding),
+        }
         return self._native_v2(event, event_type, start_ms, data)
 
     def _v2_geofence(self, event: WorldEvent) -> list[Message]:
@@ -357,21 +408,21 @@ class SamsaraRenderer:
         start_ms = int(fix.t * 1000)
         geofence_id = int(event.attrs.get("geofence_id", 1))
         name = str(event.attrs.get("geofence", f"Geofence {geofence_id}"))
-        address_id = _stable_int(f"samsara:{self.org_id}:address:{geofence_id}", 10**7, 10**9)
+        address_id = _stable_int(f"samsara:{self.org_id}:address:{geofence_id}", 2**48, 2**48 + 10**8)
+        shape, centre = _geofence_shape(event.attrs.get("fence"), fix)
+        # the same street address for a geofence whatever the device or the moment
+        street = street_address(random.Random(f"{self._fleet}:address:{geofence_id}:{name}"), near=centre)
         data: dict[str, Any] = {
-            "address": {"id": str(address_id), "name": name, "formattedAddress": f"{fix.lat:.5f}, {fix.lon:.5f}"},
-            **self._people_v2(event.driver),
+            "address": {"externalIds": {"siteId": str(geofence_id)}, "formattedAddress": street, "geofence": shape,
+                        "id": str(address_id), "name": name},
+            "vehicle": dict(self._vehicle_gateway),
         }
         event_type = "GeofenceEntry" if event.kind == "geofence_enter" else "GeofenceExit"
         return self._native_v2(event, event_type, start_ms, data)
 
     def _v2_unplugged(self, event: WorldEvent) -> list[Message]:
         start_ms = int(event.fix.t * 1000)
-        data = {
-            "gateway": {"serial": self.device.serial, "model": "VG55"},
-            "vehicle": dict(self._vehicle_v2),
-            "happenedAtTime": _rfc3339(start_ms),
-        }
+        data = {"gateway": {**self._gateway, "vehicle": dict(self._vehicle_tiny)}}
         return self._native_v2(event, "GatewayUnplugged", start_ms, data)
 
     def _incident_v2(

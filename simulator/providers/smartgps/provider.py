@@ -64,6 +64,10 @@ class SmartGPS(Provider):
             limit = rng.choice(_LIMITS_KMH)
             payload["limit"] = limit
             payload["speed"] = limit + rng.randint(5, 35)
-        elif event in ("IGNITION_OFF", "BLOCKED", "OFFLINE") and "speed" in payload:
-            payload["speed"] = 0
+        else:
+            payload.pop("limit", None)  # a speed limit only comes with a speeding event
+            if event in ("IGNITION_OFF", "BLOCKED", "OFFLINE") and "speed" in payload:
+                payload["speed"] = 0
+            elif isinstance(payload.get("speed"), float):
+                payload["speed"] = round(payload["speed"])  # whole km/h, as the source's sample writes them
         return payload

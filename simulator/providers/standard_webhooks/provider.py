@@ -38,6 +38,10 @@ class StandardWebhooks(Provider):
             from .render import EVENT_TYPES
 
             payload["type"] = rng.choice(EVENT_TYPES)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        vehicle = data.get("vehicle") if isinstance(data, dict) else None
+        if isinstance(vehicle, dict) and "id" in vehicle:
+            vehicle["id"] = f"vehicles/{rng.randint(1, 200)}"  # how fleetsim's renderer names a vehicle (group/n)
         return payload
 
     @property

@@ -356,3 +356,32 @@ def test_positions_render_fast() -> None:
     for e in events:
         r.render(e)
     assert time.perf_counter() - start < 2.0
+
+
+def test_whole_numbers_go_on_the_wire_without_a_fraction() -> None:
+    """The vendor's GPS sample has `"speed":0` (seed 003): a parked device's speed, a cut supply's voltage and any
+    other whole number are written as integers, fractional values as they are."""
+    provider = PROVIDERS["mettax"]
+    dev = device(features=frozenset())
+    r = renderer(dev)
+    parked = r.render(event(dev, "position", ignition=False, moving=False, speed_kmh=0.0))[0]
+    body = provider.serialize(parked.payload)
+    assert b'"speed":0,' in body or body.endswith(b'"speed":0}')
+    assert b'"speed":0.0' not in body
+    cut = by_kind(r.render(event(dev, "power_cut", t=T0 + 60, ext_voltage=0.0)), "device_info")[0]
+    body = provider.serialize(cut.payload)
+    assert b'"voltage":0' in body and b'"voltage":0.0' not in body
+    assert b'"odometer":123.5' in body
+    moving = r.render(event(dev, "position", t=T0 + 120, speed_kmh=61.37))[0]
+    assert b'"speed":61.4' in provider.serialize(moving.payload)
+    # the envelope carries the message string written the same way
+    envelope = provider.envelope("gps", parked.payload, message_id="x", settings={})
+    assert b'\\"speed\\":0,' in envelope.body or b'\\"speed\\":0}' in envelope.body
+
+
+def test_vendor_gps_sample_round_trips_byte_for_byte() -> None:
+    sample = (b'{"actual":true,"num":9,"lon":113.938709,"deviceId":"105045133913","speed":0,"reportCt":1724822445,'
+              b'"course":154,"deviceCt":1724793630,"id":"105045133913_1234567893043003392","lat":22.577894}')
+    decoded = orjson.loads(sample)
+    decoded["speed"] = 0.0  # what a Python computation of the speed would hold
+    assert PROVIDERS["mettax"].serialize(decoded) == sample

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from datetime import datetime
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +15,16 @@ import pytest
 from simulator.providers import PROVIDERS
 from simulator.providers.samsara.render import SamsaraRenderer, samsara_renderer
 from simulator.render.base import Message
+from simulator.scenario.loader import load_scenario_text
+from simulator.scenario.model import Geofence, LatLon
+from simulator.stream import scenario_messages
 from simulator.validation import validate
 from simulator.world.events import KINDS, Fix, WorldEvent
 from simulator.world.fleet import Device, Driver, make_device, make_driver
 
 T0 = 1_772_533_920.6  # 2026-03-03T10:32:00.6Z
+#: the scenario geofence the geofence events cross (a circle away from the vehicle's own position)
+DEPOT = Geofence("Depot Norte", "circle", LatLon(-19.9032, -43.9521), 800.0)
 
 #: (kind, attrs, 1.0 alertConditionId or None, 2.0 eventType or None) for every world event kind
 EVENTS: list[tuple[str, dict[str, Any], str | None, str | None]] = [
@@ -33,9 +41,9 @@ EVENTS: list[tuple[str, dict[str, Any], str | None, str | None]] = [
     ("harsh_accel", {"g": 0.41}, "HarshEvent", "AlertIncident"),
     ("harsh_turn", {"g": 0.47}, "HarshEvent", "AlertIncident"),
     ("collision", {"g": 3.1}, "HarshEvent", "AlertIncident"),
-    ("geofence_enter", {"geofence": "Depot Norte", "geofence_id": 1}, "DeviceLocationInsideGeofence",
+    ("geofence_enter", {"geofence": "Depot Norte", "geofence_id": 1, "fence": DEPOT}, "DeviceLocationInsideGeofence",
      "GeofenceEntry"),
-    ("geofence_exit", {"geofence": "Depot Norte", "geofence_id": 1}, "DeviceLocationOutsideGeofence",
+    ("geofence_exit", {"geofence": "Depot Norte", "geofence_id": 1, "fence": DEPOT}, "DeviceLocationOutsideGeofence",
      "GeofenceExit"),
     ("idling", {"duration_s": 720.0}, "EngineIdle", "AlertIncident"),
     ("fatigue", {"driving_s": 14_400.0}, None, None),
@@ -176,10 +184,10 @@ def test_v2_happened_before_sent() -> None:
             assert sent > fix_t, kind
             data = payload["data"]
             happened = data.get("happenedAtTime") or data.get("startTime")
-            if happened is not None:  # GeofenceEntry/Exit data carries no time of its own
+            if happened is not None:  # GeofenceEntry/Exit and GatewayUnplugged data carry no time of their own
                 assert parse_rfc3339(happened) < sent, kind
             else:
-                assert payload["eventType"] in ("GeofenceEntry", "GeofenceExit"), kind
+                assert payload["eventType"] in ("GeofenceEntry", "GeofenceExit", "GatewayUnplugged"), kind
 
 
 def test_send_is_a_few_seconds_after_the_event_reached_the_platform() -> None:
@@ -271,18 +279,25 @@ def test_v2_envelope_and_stable_configuration_ids() -> None:
     assert vehicle["id"] == str(first.samsara_id) and vehicle["name"] == first.label
 
 
-def test_defaults_are_drawn_from_the_rng_and_validated() -> None:
-    device = make_truck()
-    renderer = samsara_renderer(device, {}, random.Random(9))
-    assert isinstance(renderer, SamsaraRenderer)
-    assert renderer.org_id > 0 and renderer.webhook_id.isdigit()
-    same = samsara_renderer(device, {}, random.Random(9))
-    assert isinstance(same, SamsaraRenderer)
-    assert (same.org_id, same.webhook_id) == (renderer.org_id, renderer.webhook_id)
+def test_defaults_belong_to_the_fleet_not_the_device() -> None:
+    """One scenario is one org posting to one webhook: every device of a fleet gets the same org and webhook
+    id, whatever its own RNG; another fleet (scenario or seed) gets another pair."""
+    def truck(seed: int, fleet: str) -> Device:
+        return make_device(random.Random(seed), group="trucks", index=seed, number=seed, provider="samsara",
+                           profile="truck", features=frozenset(), tz_offset_s=0, fleet=fleet)
+
+    first = samsara_renderer(truck(1, "cold-chain:31"), {}, random.Random(9))
+    second = samsara_renderer(truck(2, "cold-chain:31"), {}, random.Random(10))
+    other = samsara_renderer(truck(1, "cold-chain:32"), {}, random.Random(9))
+    assert isinstance(first, SamsaraRenderer) and isinstance(second, SamsaraRenderer)
+    assert isinstance(other, SamsaraRenderer)
+    assert (first.org_id, first.webhook_id) == (second.org_id, second.webhook_id)
+    assert (other.org_id, other.webhook_id) != (first.org_id, first.webhook_id)
+    assert 1_000 <= first.org_id <= 99_999 and first.webhook_id.isdigit() and len(first.webhook_id) == 16
     with pytest.raises(ValueError):
-        samsara_renderer(device, {"payload_version": 3}, random.Random(1))
+        samsara_renderer(first.device, {"payload_version": 3}, random.Random(1))
     with pytest.raises(ValueError):
-        samsara_renderer(device, {"webhook_id": "abc"}, random.Random(1))
+        samsara_renderer(first.device, {"webhook_id": "abc"}, random.Random(1))
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -302,3 +317,124 @@ def test_position_path_is_fast() -> None:
     for event in events:
         renderer.render(event)
     assert time.perf_counter() - start < 2.0
+
+
+# ---------------------------------------------------------------- 2.0 data as developers.samsara.com documents it
+
+def _v2(kind: str, attrs: dict[str, Any] | None = None, **over: Any) -> dict[str, Any]:
+    device = make_truck()
+    renderer = samsara_renderer(device, {"payload_version": 2}, random.Random(4))
+    renderer.render(make_event("moving", device, t=T0 - 1800))  # the trip began half an hour earlier
+    (message,) = renderer.render(make_event(kind, device, attrs, driver=make_driver(random.Random(5), 1), **over))
+    assert validate(PROVIDERS["samsara"], "event_v2", message.payload) == [], message.payload
+    data: dict[str, Any] = message.payload["data"]
+    return data
+
+
+def test_gateway_unplugged_has_the_vehicle_inside_the_gateway() -> None:
+    """/docs/gatewayunplugged: data.gateway {model, serial, vehicle {externalIds, id, name}} and nothing else."""
+    device = make_truck()
+    data = _v2("power_cut")
+    assert list(data) == ["gateway"]
+    gateway = data["gateway"]
+    assert list(gateway) == ["model", "serial", "vehicle"]
+    assert gateway["serial"] == device.serial
+    assert list(gateway["vehicle"]) == ["externalIds", "id", "name"]
+    assert gateway["vehicle"]["id"] == str(device.samsara_id) and gateway["vehicle"]["name"] == device.label
+
+
+@pytest.mark.parametrize(("kind", "attrs"), [
+    ("speeding_start", {"limit_kmh": 80.0, "speed_kmh": 95.3}),
+    ("speeding_end", {"limit_kmh": 80.0, "max_kmh": 98.0, "duration_s": 150.0}),
+])
+def test_speeding_events_have_the_documented_keys(kind: str, attrs: dict[str, Any]) -> None:
+    """/docs/beta-speedingeventstarted-event-schema-42: severityLevel, startTime, tripStartTime and a vehicle with
+    assetType, externalIds, id, licensePlate, name, vehicleVin; the trip began at the last `moving` event."""
+    device = make_truck()
+    data = _v2(kind, attrs)
+    assert list(data) == ["severityLevel", "startTime", "tripStartTime", "vehicle"]
+    assert data["severityLevel"] in ("Light", "Moderate", "Heavy", "Severe")
+    assert list(data["vehicle"]) == ["assetType", "externalIds", "id", "licensePlate", "name", "vehicleVin"]
+    assert data["vehicle"]["vehicleVin"] == device.vin and data["vehicle"]["licensePlate"] == device.plate
+    assert parse_rfc3339(data["tripStartTime"]) == int(T0 - 1800)
+    assert parse_rfc3339(data["tripStartTime"]) <= parse_rfc3339(data["startTime"])
+
+
+@pytest.mark.parametrize("kind", ["geofence_enter", "geofence_exit"])
+def test_geofence_events_carry_the_scenario_geofence_and_a_street_address(kind: str) -> None:
+    """/docs/geofenceexit: address {externalIds, formattedAddress, geofence, id, name} with the scenario's circle,
+    and a vehicle with its gateway."""
+    data = _v2(kind, {"geofence": DEPOT.name, "geofence_id": 1, "fence": DEPOT})
+    address = data["address"]
+    assert list(address) == ["externalIds", "formattedAddress", "geofence", "id", "name"]
+    assert address["name"] == "Depot Norte"
+    assert address["geofence"] == {"circle": {"latitude": -19.9032, "longitude": -43.9521, "radiusMeters": 800}}
+    # a street address in the geofence's city, not the vehicle's coordinates
+    assert address["formattedAddress"].endswith("Belo Horizonte - MG")
+    assert "-19.9" not in address["formattedAddress"] and "-43.9" not in address["formattedAddress"]
+    vehicle = data["vehicle"]
+    assert list(vehicle) == ["assetType", "externalIds", "gateway", "id", "licensePlate", "name", "vin"]
+    assert set(vehicle["gateway"]) == {"model", "serial"}
+
+
+def test_polygon_geofence_is_written_as_vertices() -> None:
+    loop = Geofence("Loop", "polygon", points=(LatLon(41.888, -87.64), LatLon(41.888, -87.62),
+                                               LatLon(41.874, -87.62), LatLon(41.874, -87.64)))
+    data = _v2("geofence_exit", {"geofence": "Loop", "geofence_id": 2, "fence": loop})
+    geofence = data["address"]["geofence"]
+    assert geofence == {"polygon": {"vertices": [{"latitude": p.lat, "longitude": p.lon} for p in loop.points]}}
+    assert data["address"]["formattedAddress"].endswith("Chicago, IL")
+
+
+def test_one_geofence_has_one_address_whatever_the_device() -> None:
+    first, second = make_truck(7, 3), make_truck(8, 4)
+    addresses = set()
+    for device in (first, second):
+        renderer = samsara_renderer(device, {"payload_version": 2}, random.Random(device.index))
+        (message,) = renderer.render(make_event("geofence_enter", device, {"geofence": DEPOT.name, "geofence_id": 1,
+                                                                           "fence": DEPOT}))
+        address = message.payload["data"]["address"]
+        addresses.add((address["id"], address["formattedAddress"]))
+    assert len(addresses) == 1
+
+
+# ---------------------------------------------------------------- a whole scenario: one webhook, its own geofences
+
+def _cold_chain_v2(seed: int | None = None) -> list[Message]:
+    text = (Path(__file__).parents[3] / "scenarios" / "samsara-cold-chain.yaml").read_text(encoding="utf-8")
+    scenario = load_scenario_text(text.replace("payload_version: 1, org_id: 20936", "payload_version: 2"))
+    if seed is not None:
+        scenario = dataclasses.replace(scenario, seed=seed)
+    return list(islice(scenario_messages(scenario), 3000))
+
+
+def test_a_scenario_posts_to_one_webhook_of_one_org() -> None:
+    """Without org_id/webhook_id settings, 18 devices used to draw 18 webhook ids; one URL has one webhookId."""
+    messages = _cold_chain_v2()
+    assert len({m.device for m in messages}) > 1
+    assert len({m.payload["webhookId"] for m in messages}) == 1
+    assert len({m.payload["orgId"] for m in messages}) == 1
+    other = _cold_chain_v2(seed=32)
+    assert {m.payload["webhookId"] for m in other} != {m.payload["webhookId"] for m in messages}
+
+
+def test_scenario_geofence_events_name_the_scenario_geofences() -> None:
+    text = (Path(__file__).parents[3] / "scenarios" / "samsara-cold-chain.yaml").read_text(encoding="utf-8")
+    fences = {f.name: f for f in load_scenario_text(text).geofences}
+    seen = 0
+    for message in _cold_chain_v2():
+        if message.payload["eventType"] not in ("GeofenceEntry", "GeofenceExit"):
+            continue
+        seen += 1
+        address = message.payload["data"]["address"]
+        fence = fences[address["name"]]
+        if fence.kind == "circle":
+            assert fence.center is not None
+            assert address["geofence"] == {"circle": {"latitude": fence.center.lat, "longitude": fence.center.lon,
+                                                      "radiusMeters": round(fence.radius_m)}}
+        else:
+            assert [(v["latitude"], v["longitude"]) for v in address["geofence"]["polygon"]["vertices"]] == [
+                (p.lat, p.lon) for p in fence.points]
+        assert address["formattedAddress"].endswith("Chicago, IL")
+        assert "gateway" in message.payload["data"]["vehicle"]
+    assert seen > 0
