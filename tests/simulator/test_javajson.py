@@ -67,7 +67,7 @@ def _as_renderers_build(value: Any, *, in_object: bool = False) -> Any:
     return value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_documents)
 def test_dumps_writes_the_same_bytes_as_the_reference_writer(document: Any) -> None:
     document = _as_renderers_build(document)
