@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .providers import Provider
+from .providers import SchemaFamily
 from .schemagen.engine import Generated, generate
 from .schemagen.mutate import Violation, mutate
 from .schemastore import validator
@@ -29,7 +29,8 @@ def item_rng(seed: int, provider: str, kind: str, index: int) -> random.Random:
     return random.Random(f"fleetsim:{seed}:{provider}:{kind}:{index}")
 
 
-def generate_one(provider: Provider, kind: str, *, seed: int, index: int, invalid: bool = False) -> GeneratedPayload:
+def generate_one(provider: SchemaFamily, kind: str, *, seed: int, index: int,
+                 invalid: bool = False) -> GeneratedPayload:
     spec = provider.spec(kind)
     rng = item_rng(seed, provider.name, kind, index)
     gen = generate(spec.schema, rng)
@@ -42,7 +43,7 @@ def generate_one(provider: Provider, kind: str, *, seed: int, index: int, invali
 
 
 def generate_payloads(
-    provider: Provider, kind: str, *, seed: int, count: int, invalid: bool = False
+    provider: SchemaFamily, kind: str, *, seed: int, count: int, invalid: bool = False
 ) -> Iterator[GeneratedPayload]:
     provider.spec(kind)  # fail fast on an unknown kind, before any output
     for index in range(count):

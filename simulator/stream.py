@@ -17,7 +17,7 @@ from typing import Any
 
 from . import render as _render  # noqa: F401  (registers the renderers)
 from .providers import PROVIDERS, Provider
-from .render.base import RENDERERS, Message
+from .render.base import Message
 from .scenario.model import Scenario
 from .signing import SIGNERS, Secret, Signer
 from .world.fleet import Device
@@ -61,7 +61,7 @@ def _device_messages(world: World, device: Device, settings: Mapping[str, Any]) 
     """One device's messages in send order. Renderers may schedule a message later than its event (an
     alarm file uploaded a minute after the alarm); those wait in a small heap until they are due."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
-    renderer = RENDERERS[device.provider](device, settings, rng)
+    renderer = PROVIDERS[device.provider].renderer(device, settings, rng)
     held: list[tuple[float, int, Message]] = []
     n = 0
     for event in world.device_events(device):

@@ -11,7 +11,7 @@ import orjson
 
 from ..errors import UsageError
 from ..generation import generate_payloads
-from ..providers import get_provider
+from ..providers import get_provider, schema_family
 from ..scenario.loader import load_scenario
 from ..stream import scenario_stream
 from .common import positive_int, seed
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--limit applies to --scenario streams; use -n for payload counts")
     if not args.provider or not args.kind:
         raise UsageError("generate needs PROVIDER KIND, or --scenario FILE")
-    provider = get_provider(args.provider)
+    provider = schema_family(args.provider)
     out = sys.stdout.buffer
     payload_seed = 0 if args.seed is None else args.seed
     for item in generate_payloads(provider, args.kind, seed=payload_seed, count=args.count, invalid=args.invalid):

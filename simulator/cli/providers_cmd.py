@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ..providers import PROVIDERS
+from ..providers import APIS, PROVIDERS
 
 
 def add_parser(sub: Any) -> None:
@@ -17,9 +17,11 @@ def add_parser(sub: Any) -> None:
 
 
 def rows() -> list[dict[str, Any]]:
-    return [
+    """Every provider (platforms that push webhooks), then every API fleetsim serves (role "api")."""
+    providers = [
         {
             "name": p.name,
+            "role": "provider",
             "kinds": list(p.kinds),
             "transport": p.transport,
             "signing": p.signing,
@@ -29,6 +31,9 @@ def rows() -> list[dict[str, Any]]:
         }
         for p in PROVIDERS.values()
     ]
+    apis = [{"name": a.name, "role": "api", "kinds": list(a.kinds), "transport": a.transport, "signing": "-",
+             "success": "-", "retries": "-", "title": a.title} for a in APIS.values()]
+    return sorted(providers, key=lambda r: str(r["name"])) + apis
 
 
 def run(args: argparse.Namespace) -> int:

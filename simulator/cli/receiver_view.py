@@ -28,12 +28,13 @@ def render_receiver_view(summary: dict[str, Any], view: dict[str, Any]) -> str:
         return "\n(the reference receiver's state could not be read)"
     counts: dict[str, Any] = view.get("counts", {})
     lines = ["", "what the reference receiver made of it:", ""]
-    header = f"{'provider':<10}{'accepted':>10}{'duplicates caught':>19}{'rejected':>10}  rejected because"
+    width = max([10, *(len(p) + 2 for p in counts)])
+    header = f"{'provider':<{width}}{'accepted':>10}{'duplicates caught':>19}{'rejected':>10}  rejected because"
     lines += [header, "-" * len(header)]
     for provider, c in sorted(counts.items()):
         rejected = c.get("rejected", {})
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "-"
-        lines.append(f"{provider:<10}{c.get('accepted', 0):>10}{c.get('duplicate', 0):>19}"
+        lines.append(f"{provider:<{width}}{c.get('accepted', 0):>10}{c.get('duplicate', 0):>19}"
                      f"{sum(rejected.values()):>10}  {reasons}")
     dup_sent = totals.get("duplicates_sent", 0)
     dup_caught = sum(c.get("duplicate", 0) for c in counts.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..providers import PROVIDERS, get_provider
+from ..providers import APIS, PROVIDERS, schema_family
 from ..resources import schemas_dir
 from ..schemastore import SchemaError
 from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
@@ -51,7 +51,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    provider = get_provider(args.provider)
+    provider = schema_family(args.provider)
     provider.spec(args.kind)  # unknown kind: exit 2 before reading input
     total = failed = 0
     with open_input(args.file) as (name, stream):
@@ -74,7 +74,7 @@ def _too_large(doc: TooLarge, max_bytes: int) -> SchemaError:
 
 def run_list(args: argparse.Namespace) -> int:
     root = schemas_dir()
-    for provider in PROVIDERS.values():
+    for provider in [*PROVIDERS.values(), *APIS.values()]:
         for kind, spec in provider.all_schemas().items():
             print(f"{provider.name:<12} {kind:<20} {root / spec.schema}")
     return 0

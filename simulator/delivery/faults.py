@@ -246,7 +246,7 @@ def apply_fault(
 
 def _signed(headers: dict[str, str], body: bytes, signer: Signer, secrets: Sequence[Secret], timestamp: int,
             message_id: str) -> dict[str, str]:
-    if not secrets and signer.name != "powunity":  # as the Encoder: PowUnity sends X-PowTxn even without a PSK
+    if not secrets:  # as the Encoder: without a secret the envelope's headers go as they are
         return headers
     return {**headers, **signer.sign(body, secrets, timestamp=timestamp, message_id=message_id)}
 

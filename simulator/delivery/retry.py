@@ -163,7 +163,9 @@ register(RetryPolicy(
     (0.0, 5.0, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR),
     "docs.svix.com/retries",
 ))
-register(RetryPolicy("traccar", (0.0, *([0.1] * 10)), "Traccar forward.retry: 100 ms delay, 10 retries"))
+# Traccar's PositionForwardingHandler doubles its 100 ms delay on every retry (conformance-catalogue H-2)
+register(RetryPolicy("traccar", (0.0, *(0.1 * 2**n for n in range(10))),
+                     "Traccar position forwarding: 100 ms doubling, 10 retries"))
 register(RetryPolicy("exponential", exponential(1.0, 2.0, HOUR, 8), "base 1 s, factor 2, cap 1 h, 8 attempts"))
 
 
@@ -191,24 +193,17 @@ def retry_policy(spec: str | Sequence[float | str] | RetryPolicy, *, jitter: boo
     return replace(policy, jitter=True) if jitter and not policy.jitter else policy
 
 
-#: what each provider does when a delivery fails, as far as it is documented
-PROVIDER_DEFAULTS: dict[str, tuple[str, str]] = {
-    "samsara": ("standard-webhooks", "Samsara retries with exponential backoff but does not publish the schedule; "
-                "standard-webhooks is assumed until it is confirmed"),
-    "powunity": ("none", "PowUnity never re-sends a webhook (V-src)"),
-    "mettax": ("none", "MettaX documents no retries"),
-    "smartgps": ("none", "SmartGPS documents no retries"),
-}
-
-
 def policy_for_provider(provider: str, settings: Mapping[str, Any] | None = None) -> RetryPolicy:
-    """The provider's default policy, or `settings["retry"]` (a name or a list) when given;
-    `settings["retry_jitter"]` turns on full jitter. Undocumented providers default to "none"."""
+    """The provider's default policy (`Provider.retry_default`), or `settings["retry"]` (a name or a list) when
+    given; `settings["retry_jitter"]` turns on full jitter."""
+    from ..providers import PROVIDERS
+
     settings = settings or {}
     jitter = bool(settings.get("retry_jitter", False))
     if "retry" in settings:
         return retry_policy(settings["retry"], jitter=jitter)
-    name, note = PROVIDER_DEFAULTS.get(provider, ("none", f"{provider}: no documented retries"))
+    known = PROVIDERS.get(provider)
+    name, note = known.retry_default if known else ("none", f"{provider}: no documented retries")
     return retry_policy(replace(RETRY_POLICIES[name], note=note), jitter=jitter)
 
 

@@ -186,8 +186,10 @@ class Runner:
             if endpoint.stopped:
                 notes.append(f"{name}: endpoint stopped ({endpoint.stopped}): {endpoint.health.detail}; its "
                              "remaining events were skipped")
-        if "powunity" in self.endpoints:
-            notes.append("PowUnity WebSocket frames are socket traffic, not webhooks: not part of this run")
+        socket = sorted(name for name in self.endpoints if "websocket" in PROVIDERS[name].channels)
+        if socket:
+            notes.append(f"{', '.join(socket)}: WebSocket frames are socket traffic, not webhooks: not part of "
+                         "this run")
         return notes
 
     def retarget(self, base_url: str) -> None:

@@ -9,11 +9,17 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
 from ..errors import UnknownNameError
+from ..schemastore import SchemaError
+
+if TYPE_CHECKING:
+    from ..render.base import Renderer
+    from ..world.fleet import Device
+    from .receiving import Adapter
 
 
 @dataclass(frozen=True)
@@ -53,17 +59,16 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Provider:
-    """Base class; each provider module subclasses it and registers one instance."""
+class SchemaFamily:
+    """A named set of JSON Schemas fleetsim can validate and generate: what every provider and every served API
+    has in common. `generate` and `schemas validate` ask this much and no more."""
 
     name: ClassVar[str]
     title: ClassVar[str]
     transport: ClassVar[str]
-    signing: ClassVar[str]  # a signing profile name in simulator.signing.SIGNERS
     kinds: ClassVar[dict[str, KindSpec]]
     #: schemas that are not message kinds but can be validated and generated (e.g. the MettaX envelope)
     extra_schemas: ClassVar[dict[str, KindSpec]] = {}
-    delivery: ClassVar[DeliveryDefaults]
     content_type: ClassVar[str] = "application/json"
 
     def all_schemas(self) -> dict[str, KindSpec]:
@@ -83,10 +88,77 @@ class Provider:
         """Make a schema-generated document internally coherent (ids that must match, times in order)."""
         return payload
 
+    def inner_errors(self, kind: str, document: Any) -> list[SchemaError]:
+        """What the schema alone cannot see in a schema-valid document (e.g. the MettaX envelope's `data`
+        string must itself hold a valid message). `schemas validate` and the receiver both ask this."""
+        return []
+
+
+class Provider(SchemaFamily):
+    """A platform that pushes traffic to the user's receiver: one package under simulator/providers/<name>/.
+
+    Everything fleetsim knows about the platform is here or reachable from here, so the stream, the delivery
+    engine, faults, the reference receiver and the CLI ask the provider and never branch on its name
+    (docs/adding-a-provider.md):
+
+    - kinds and schemas, serialization (`SchemaFamily`);
+    - the wire: `envelope` (body bytes and non-signature headers), `signing` (a profile in SIGNERS), and the
+      static credential headers a setting adds (`credential_headers`);
+    - traffic from the world: `renderer` (world events in, messages out, per device);
+    - delivery semantics: `delivery` (success statuses, timeout) and `retry_default` (a RETRY_POLICIES name and
+      why);
+    - how a receiver reads it: `adapter` (decode, classify, event key, device position) — the reference receiver
+      uses it, and so can checks;
+    - what its authentication can prove (`auth`, from the signer): a signed timestamp or not, the body covered
+      or not.
+    """
+
+    signing: ClassVar[str]  # a signing profile name in simulator.signing.SIGNERS
+    delivery: ClassVar[DeliveryDefaults]
+    #: (retry policy name in RETRY_POLICIES, why): what the real platform does when a delivery fails
+    retry_default: ClassVar[tuple[str, str]] = ("none", "no retries documented")
+    #: the settings it takes, as a JSON Schema fragment {title, description, properties} (its settings.py):
+    #: the scenario schema is generated from these, and unknown keys are errors
+    settings_schema: ClassVar[dict[str, Any]] = {"properties": {}}
+
+    def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems in schema-valid settings that the schema cannot express: (path below the provider's
+        settings, message). Messages never quote a secret."""
+        return []
+
+    @property
+    def adapter(self) -> Adapter:
+        """How a receiver decodes, classifies and deduplicates this provider's webhooks."""
+        raise NotImplementedError(f"{self.name} has no receiver adapter")
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        """A renderer for one device of a scenario (settings: the provider's delivery settings)."""
+        raise NotImplementedError(f"{self.name} renders no scenario traffic")
+
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
-        return Envelope(self.serialize(payload), {"Content-Type": self.content_type})
+        return Envelope(self.serialize(payload), {"Content-Type": self.content_type,
+                                                  **self.credential_headers(settings)})
 
     def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
         """Static credential headers the envelope adds from settings (not signatures): what `fleetsim replay
         --resign` restores when a capture has them redacted. Signed schemes recompute theirs in the signer."""
         return {}
+
+    @property
+    def auth(self) -> AuthFacts:
+        from ..signing import SIGNERS
+
+        signer = SIGNERS[self.signing]
+        return AuthFacts(signed_timestamp=signer.timestamped, covers_body=signer.covers_body)
+
+    @property
+    def channels(self) -> frozenset[str]:
+        return frozenset(spec.channel for spec in self.kinds.values())
+
+
+@dataclass(frozen=True)
+class AuthFacts:
+    """What a provider's authentication can prove to a receiver."""
+
+    signed_timestamp: bool  # replays can be refused by age (RPL-01..05); without it, replay exposure is RPL-07
+    covers_body: bool  # a tampered body fails verification; a PSK header proves the sender only

@@ -1,6 +1,6 @@
-"""Renderers per provider; importing the package registers all of them in RENDERERS."""
+"""What every renderer is: world events in, provider messages out. Each provider's renderer lives in its
+package (simulator/providers/<name>/render.py) and is reached through `Provider.renderer`."""
 
-from . import mettax, powunity, samsara, smartgps  # noqa: F401  (registration side effect)
-from .base import RENDERERS, Message, Renderer, register_renderer
+from .base import Message, Renderer, RendererFactory
 
-__all__ = ["RENDERERS", "Message", "Renderer", "register_renderer"]
+__all__ = ["Message", "Renderer", "RendererFactory"]

@@ -33,13 +33,3 @@ class Renderer(Protocol):
 
 #: settings are the scenario's delivery.providers.<name> mapping (payload_version, org_id, ...)
 RendererFactory = Callable[[Device, Mapping[str, Any], random.Random], Renderer]
-
-RENDERERS: dict[str, RendererFactory] = {}
-
-
-def register_renderer(provider: str) -> Callable[[RendererFactory], RendererFactory]:
-    def deco(factory: RendererFactory) -> RendererFactory:
-        RENDERERS[provider] = factory
-        return factory
-
-    return deco

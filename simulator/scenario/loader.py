@@ -12,12 +12,9 @@ Three stages, each failing with every problem it finds (conformance catalogue H-
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import json
 import math
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -25,13 +22,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from jsonschema.exceptions import ValidationError, best_match
-
 from .. import providers as _providers  # noqa: F401  (registers every provider)
-from ..errors import SecretError
-from ..providers.registry import PROVIDERS
-from ..schemastore import load_schema, validator
-from ..signing import get_signer
+from . import schema_build
 from .cities import CITIES
 from .durations import format_duration, parse_duration, parse_rate
 from .errors import ScenarioError
@@ -48,6 +40,14 @@ from .model import (
     RiskProfile,
     Scenario,
 )
+from .provider_settings import parse_provider_settings
+from .wording import (
+    SCHEMA,
+    clip,
+    did_you_mean,
+    format_path,
+    schema_problems,
+)
 from .yamlsafe import MAX_BYTES, JsonPath, YamlDocument, load_yaml_bytes, load_yaml_file, load_yaml_text
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "webhook_providers",
 ]
 
-SCHEMA = "scenario.schema.json"
 EVENTS_NEEDING_DURATION = frozenset({"coverage_loss", "theft", "reefer_fault", "speeding"})
 #: named `risk` presets; medium is the RiskProfile defaults
 RISK_PRESETS: dict[str, RiskProfile] = {
@@ -83,17 +82,6 @@ MAX_DURATION_S = 366 * 86400.0
 MIN_INTERVAL_S = 1.0
 #: how far outside the region (km) a geofence may sit before it is reported as unreachable
 GEOFENCE_MARGIN_KM = 50.0
-#: settings holding key material: never quoted in a message; parsed into `Secret` under "secret"
-SECRET_KEYS = ("secret", "psk")
-#: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake)
-_REDACTED_KEYS = frozenset({"secret", "psk", "token", "secret_env", "psk_env"})
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
-_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
-_TYPE_WORDS = {
-    "string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping",
-    "array": "a list", "boolean": "true or false", "null": "nothing",
-}
-_ITEM_NOUNS = {"polygon": "points", "fleet": "groups", "features": "features"}
 
 
 def load_scenario(
@@ -119,7 +107,7 @@ def load_scenario_bytes(
 
 def webhook_providers() -> list[str]:
     """Registered providers that deliver webhooks (what `fleet[].provider` may name)."""
-    return sorted(name for name, p in PROVIDERS.items() if any(k.channel == "webhook" for k in p.kinds.values()))
+    return schema_build.webhook_providers()
 
 
 def _load(doc: YamlDocument, env: Mapping[str, str] | None) -> Scenario:
@@ -127,239 +115,6 @@ def _load(doc: YamlDocument, env: Mapping[str, str] | None) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return _Builder(doc, os.environ if env is None else env).scenario()
-
-
-# --- paths and values in messages ------------------------------------------------------------------------------
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    """("fleet", 0, "provider") -> "fleet[0].provider"; the root is "(top level)"."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _SIMPLE_KEY.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{_clip(json.dumps(part, ensure_ascii=False))}]"
-    return out or "(top level)"
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _describe(value: Any, path: JsonPath = ()) -> str:
-    if any(part in _REDACTED_KEYS for part in path if isinstance(part, str)):
-        return f"{_TYPE_WORDS.get(_json_type(value), 'a value')} (redacted)"
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _clip(repr(value))
-    if isinstance(value, str):
-        return _clip(repr(value))
-    if isinstance(value, list):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    return "a mapping"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _close(value: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The known name closest to `value` (ignoring case), if any is close enough."""
-    candidates = {str(k).lower(): str(k) for k in known}
-    close = difflib.get_close_matches(value.lower(), list(candidates), n=1, cutoff=cutoff)
-    return candidates[close[0]] if close else None
-
-
-def _did_you_mean(value: str, known: Iterable[str], cutoff: float = 0.6) -> str:
-    close = _close(value, known, cutoff)
-    return f"; did you mean {close!r}?" if close else ""
-
-
-# --- stage 2: the JSON Schema -------------------------------------------------------------------------------------
-
-
-def schema_problems(doc: YamlDocument) -> list[str]:
-    """Every way `doc` breaks the scenario schema, the best match first and the rest in file order."""
-    errors = list(validator(SCHEMA).iter_errors(doc.data))
-    if not errors:
-        return []
-    top = best_match(errors)
-    while top is not None and top.parent is not None:
-        top = top.parent
-    type_paths = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
-    errors.sort(key=lambda e: (e is not top, doc.position(tuple(e.absolute_path)), str(e.validator)))
-    problems: dict[str, None] = {}  # ordered, without repeats
-    for err in errors:
-        path = tuple(err.absolute_path)
-        if err.validator != "type" and path in type_paths:
-            continue  # the type error says it all
-        problems.update(dict.fromkeys(_explain(err, doc)))
-    return list(problems)
-
-
-@cache
-def _root_schema() -> dict[str, Any]:
-    return load_schema(SCHEMA)
-
-
-def _resolve(schema: Any) -> dict[str, Any]:
-    """`schema` with a local `$ref` followed (titles and descriptions beside the $ref win)."""
-    if not isinstance(schema, dict):
-        return {}
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = _root_schema()
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return {**_resolve(target), **{k: v for k, v in schema.items() if k != "$ref"}}
-    return schema
-
-
-def _explain(err: ValidationError, doc: YamlDocument) -> list[str]:
-    path: JsonPath = tuple(err.absolute_path)
-    where = doc.location(path)
-    name = format_path(path)
-    schema = _resolve(err.schema)
-    kw, value, inst = err.validator, err.validator_value, err.instance
-    expected = schema.get("x-expected")
-    found = _describe(inst, path)
-    if kw == "required":
-        out = []
-        known = list(schema.get("properties", {}))
-        # a missing field that an unknown key is a misspelling of is explained by the unknown-field problem
-        typos = {_close(key, known) for key in inst if key not in known} if isinstance(inst, dict) else set()
-        for missing in value:
-            if isinstance(inst, dict) and missing not in inst and missing not in typos:
-                sub = _resolve(schema.get("properties", {}).get(missing))
-                if sub.get("x-expected"):
-                    hint = f"; expected {sub['x-expected']}"
-                else:
-                    hint = f". {sub['description']}" if sub.get("description") else ""
-                out.append(f"{where}: {format_path((*path, missing))}: required field is missing{hint}")
-        return out
-    if kw == "additionalProperties" and isinstance(inst, dict):
-        allowed = list(schema.get("properties", {}))
-        out = []
-        for key in inst:
-            if key in allowed:
-                continue
-            hint = _did_you_mean(key, allowed) or f"; expected one of: {', '.join(sorted(allowed))}"
-            out.append(f"{doc.location((*path, key), key=True)}: {format_path((*path, key))}: "
-                       f"unknown field {_clip(repr(key), 40)}{hint}")
-        return out
-    if kw in ("anyOf", "oneOf"):
-        specific = sorted(_branch_errors(err), key=lambda e: doc.position(tuple(e.absolute_path)))
-        if specific:
-            return [problem for leaf in specific for problem in _explain(leaf, doc)]
-        if expected:
-            if isinstance(inst, dict):
-                named = sorted(k for k in inst if k in _mentioned(value))
-                found = "fields " + ", ".join(named) if named else "none of them"
-            return [f"{where}: {name}: expected {expected}, found {found}"]
-    if kw in ("enum", "const"):
-        allowed_values = value if kw == "enum" else [value]
-        shown = ", ".join(str(v) for v in allowed_values)
-        what = schema.get("x-what")
-        hint = _did_you_mean(inst, [str(v) for v in allowed_values], 0.5) if isinstance(inst, str) else ""
-        if what and isinstance(inst, str):
-            return [f"{where}: {name}: unknown {what} {found}{hint} (expected one of: {shown})"]
-        return [f"{where}: {name}: expected one of {shown}, found {found}{hint}"]
-    if kw == "type":
-        types = [str(t) for t in value] if isinstance(value, list) else [str(value)]
-        words = expected or " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-        return [f"{where}: {name}: expected {words}, found {found}"]
-    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return [f"{where}: {name}: expected {expected or _range_words(schema)}, found {found}"]
-    if kw in ("minItems", "maxItems") and isinstance(inst, list):
-        noun = _ITEM_NOUNS.get(str(path[-1]) if path else "", "items")
-        bound = "at least" if kw == "minItems" else "at most"
-        return [f"{where}: {name}: expected {bound} {value} {noun}, found {len(inst)}"]
-    if kw in ("minLength", "maxLength") and isinstance(inst, str):
-        bound = "at least" if kw == "minLength" else "at most"
-        return [f"{where}: {name}: expected {bound} {value} characters, found {len(inst)}"]
-    if kw == "uniqueItems" and isinstance(inst, list):
-        seen: set[str] = set()
-        dup = None
-        for item in inst:
-            item_key = json.dumps(item, sort_keys=True, default=str)
-            if item_key in seen:
-                dup = item
-                break
-            seen.add(item_key)
-        return [f"{where}: {name}: items must be unique; {_describe(dup, path)} is listed more than once"]
-    if kw == "pattern":
-        return [f"{where}: {name}: expected {expected or 'text matching ' + str(value)}, found {found}"]
-    if any(part in _REDACTED_KEYS for part in path if isinstance(part, str)):
-        return [f"{where}: {name}: invalid value (not shown: it may be a secret)"]
-    if expected:
-        return [f"{where}: {name}: expected {expected}, found {found}"]
-    return [f"{where}: {name}: {_clip(err.message, 200)}"]
-
-
-def _branch_errors(err: ValidationError) -> list[ValidationError]:
-    """For a failed anyOf/oneOf: the errors of the first branch whose type fits the value, when they say more
-    than "wrong type" (risk: "hihg" -> the preset enum; risk: {phone_per_h: -1} -> the mapping's fields)."""
-    here = list(err.absolute_path)
-    by_branch: dict[int, list[ValidationError]] = {}
-    for sub in err.context or ():
-        by_branch.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
-    for _, subs in sorted(by_branch.items()):
-        if any(s.validator == "type" and list(s.absolute_path) == here for s in subs):
-            continue  # this branch is for another type of value
-        useful = [s for s in subs if s.validator not in ("required", "not", "anyOf", "oneOf") or s.context]
-        if useful and len(useful) == len(subs):
-            return useful
-    return []
-
-
-def _mentioned(branches: Any) -> set[str]:
-    """Property names the `required` lists of oneOf/anyOf branches talk about."""
-    names: set[str] = set()
-    stack: list[Any] = [branches]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            names.update(n for n in item.get("required", []) if isinstance(n, str))
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return names
-
-
-def _range_words(schema: Mapping[str, Any]) -> str:
-    noun = "a whole number" if schema.get("type") == "integer" else "a number"
-    low = schema.get("minimum")
-    high = schema.get("maximum")
-    if high is not None and high > 1e12:  # a technical bound (the seed's 2**63 - 1), not worth showing
-        high = None
-    if low is not None and high is not None:
-        return f"{noun} from {low:g} to {high:g}"
-    parts = []
-    if low is not None:
-        parts.append(f">= {low:g}")
-    if schema.get("exclusiveMinimum") is not None:
-        parts.append(f"> {schema['exclusiveMinimum']:g}")
-    if high is not None:
-        parts.append(f"<= {high:g}")
-    if schema.get("exclusiveMaximum") is not None:
-        parts.append(f"< {schema['exclusiveMaximum']:g}")
-    return f"{noun} {' and '.join(parts)}"
 
 
 # --- stage 3: semantics, and building the dataclasses --------------------------------------------------------
@@ -447,8 +202,8 @@ class _Builder:
             return city_zone
         zones = _zones()
         if name not in zones.values():
-            hint = _did_you_mean(name, zones.values(), 0.7)
-            self.problem(("timezone",), f"unknown time zone {_clip(repr(name), 70)}{hint} (expected an IANA name "
+            hint = did_you_mean(name, zones.values(), 0.7)
+            self.problem(("timezone",), f"unknown time zone {clip(repr(name), 70)}{hint} (expected an IANA name "
                          "such as America/Sao_Paulo, Europe/Vienna or UTC)")
             return None
         return name
@@ -520,7 +275,7 @@ class _Builder:
             name = item["name"]
             if name in first:
                 line, _ = self.doc.position((field, first[name], "name"))
-                self.problem((field, i, "name"), f"duplicate {what} name {_clip(repr(name))} (first used at line "
+                self.problem((field, i, "name"), f"duplicate {what} name {clip(repr(name))} (first used at line "
                              f"{line}); {what} names must be unique")
             else:
                 first[name] = i
@@ -554,8 +309,8 @@ class _Builder:
         index = int(number) if len(number) <= 9 else 10**9  # int() refuses very long digit strings
         if group is None:
             known = [g.name for g in groups]
-            self.problem((*path, "device"), f"no fleet group named {_clip(repr(group_name))}"
-                         f"{_did_you_mean(group_name, known)} (groups: {', '.join(known)})")
+            self.problem((*path, "device"), f"no fleet group named {clip(repr(group_name))}"
+                         f"{did_you_mean(group_name, known)} (groups: {', '.join(known)})")
             ok = False
         elif index < 1:
             self.problem((*path, "device"), f"device numbers start at 1: {group_name}/1 to {group_name}/{group.count}")
@@ -563,7 +318,7 @@ class _Builder:
         elif index > group.count:
             self.problem((*path, "device"), f"group {group_name!r} has {group.count} device"
                          f"{'s' if group.count != 1 else ''} ({group_name}/1 to {group_name}/{group.count}); "
-                         f"there is no {group_name}/{_clip(number, 20)}")
+                         f"there is no {group_name}/{clip(number, 20)}")
             ok = False
         if duration and at >= duration:
             self.problem((*path, "at"), f"{format_duration(at)} is not before the end of the scenario "
@@ -610,40 +365,4 @@ class _Builder:
         return Delivery(rate=rate, faults=faults, providers=MappingProxyType(settings))
 
     def provider_settings(self, path: JsonPath, provider: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in data.items() if k not in SECRET_KEYS and k.removesuffix("_env") not in SECRET_KEYS}
-        signer = get_signer(PROVIDERS[provider].signing)
-        for key in SECRET_KEYS:
-            env_key = f"{key}_env"
-            if key in data and env_key in data:
-                self.problem((*path, env_key), f"give either {key} or {env_key}, not both", key=True)
-                continue
-            text: Any = data.get(key)
-            where = (*path, key)
-            if env_key in data:
-                where = (*path, env_key)
-                variable = data[env_key]
-                if not isinstance(variable, str):
-                    self.problem(where, f"expected an environment variable name, found {_describe(variable)}")
-                    continue
-                text = self.env.get(variable)
-                if text is None:
-                    if _ENV_NAME.fullmatch(variable):
-                        self.problem(where, f"environment variable {variable} is not set")
-                    else:  # not a conventional name: it may be the secret itself, so it is not repeated
-                        self.problem(where, f"the environment variable named here is not set (is this the "
-                                     f"secret itself? put a secret in {key}, or better, its variable's name in "
-                                     f"{env_key})")
-                    continue
-            elif key not in data:
-                continue
-            if not isinstance(text, str):
-                self.problem(where, f"expected text, found {_describe(text, where)}")
-                continue
-            if "secret" in out:
-                self.problem(where, "give only one secret per provider", key=True)
-                continue
-            try:
-                out["secret"] = signer.parse_secret(text)
-            except SecretError as exc:  # the signer's message never quotes the secret
-                self.problem(where, str(exc))
-        return out
+        return parse_provider_settings(self.problem, path, provider, data, self.env)

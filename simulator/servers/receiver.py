@@ -31,27 +31,21 @@ Read-only state for probes: GET /state, /state/devices, /state/devices/{id}, /st
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from typing import Any
 
 import orjson
 from aiohttp import web
 
-from .. import strictjson
 from ..providers import PROVIDERS, Provider
-from ..providers.mettax import classify as classify_mettax
-from ..schemastore import load_schema
+from ..providers.receiving import JSON_TYPE, MAX_ID_CHARS, Adapter, Rejected
 from ..signing import SIGNERS, CIHeaders, Secret, Signer
 from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
-from ..validation import Checked, UnreadableData, open_mettax_data, read_mettax_data, validate
-from .store import Fix, Store, StoreUnavailable
+from .store import Store, StoreUnavailable
 from .timeouts import track_requests
 
 __all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "MAX_DEPTH", "RECEIVER", "TOLERANCE_S", "WEBHOOK_PROVIDERS",
@@ -62,292 +56,34 @@ log = logging.getLogger("fleetsim.receiver")
 MAX_BODY_BYTES = MAX_DOCUMENT_BYTES  # 1 MiB, also what `schemas validate` accepts per document
 TOLERANCE_S = 300  # signed-timestamp window, past and future (Standard Webhooks, Stripe, Svix)
 BODY_TIMEOUT_S = 10.0  # default for body_timeout_s: a body still arriving after this is cut off (slow-POST, LIM-06)
-MAX_ID_CHARS = 200  # longest event id worth storing
 DRAIN_TIMEOUT_S = 10.0  # how long shutdown waits for background processing
-WEBHOOK_PROVIDERS = ("mettax", "smartgps", "samsara", "powunity")
-JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"
+#: every provider with webhook kinds gets an endpoint
+WEBHOOK_PROVIDERS = tuple(name for name, p in PROVIDERS.items() if "webhook" in p.channels)
 #: how simulator.schemastore words an additionalProperties error: unknown extra fields are tolerated (MAL-03)
 _EXTRA_FIELDS = "no properties beyond those declared"
-
-
-class Rejected(Exception):
-    """A request answered with a 4xx. `reason` is the counter name; `message` goes into the response."""
-
-    def __init__(self, status: int, reason: str, message: str, *, problems: list[str] | None = None,
-                 headers: Mapping[str, str] | None = None, detail: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.problems = problems or []
-        self.headers = dict(headers or {})
-        self.detail = detail  # logged only (e.g. why a signature failed)
-
-
-# --- parsing ------------------------------------------------------------------------------------------------------
-
-
-def parse_json(raw: bytes, what: str = "body") -> Any:
-    """Strict JSON (simulator.strictjson, shared with `fleetsim schemas validate`): UTF-8, no NaN, no lone
-    surrogates, no duplicate keys, at most MAX_DEPTH levels."""
-    try:
-        return strictjson.loads(raw)
-    except strictjson.JsonRejected as exc:
-        raise Rejected(400, exc.reason, f"the {what} is not valid JSON: {exc}") from None
-
-
-def _object(doc: Any, what: str) -> dict[str, Any]:
-    if not isinstance(doc, dict):
-        raise Rejected(400, "wrong_type", f"the {what} must be a JSON object, not {strictjson.type_name(doc)}")
-    return doc
-
-
-def _id_text(value: Any, name: str) -> str:
-    """An event id as text: a non-empty string or an integer, of reasonable length."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS:
-        return value
-    raise Rejected(400, "schema", f"{name} is missing or is not a usable id (text of 1 to {MAX_ID_CHARS} characters)")
-
-
-def _epoch(text: str) -> float:
-    """An RFC 3339 / Traccar time ("...Z", "+00:00", "+0000") as UTC epoch seconds."""
-    moment = datetime.fromisoformat(text)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def _sha256(*parts: Any) -> str:
-    # orjson of a list: unambiguous, unlike joining with a separator that may occur in the parts
-    return hashlib.sha256(orjson.dumps(list(parts))).hexdigest()
-
-
-@cache
-def _enum(schema: str, *path: str) -> frozenset[str]:
-    """The enum at `path` in a shipped schema: the event types fleetsim's schemas know."""
-    node: Any = load_schema(schema)
-    for part in path:
-        node = node[part]
-    return frozenset(node)
-
-
-# --- the provider-specific part: everything an integrator adapts is in these four classes --------------------
-
-
-class Adapter:
-    """How one provider's webhooks are decoded, classified, identified and turned into state."""
-
-    name: ClassVar[str]
-    content_types: ClassVar[tuple[str, ...]] = (JSON_TYPE,)
-    delivery_header: ClassVar[str | None] = None  # the provider's per-delivery id (logged, not a dedupe key)
-
-    def decode(self, body: bytes, content_type: str) -> dict[str, Any]:
-        return _object(parse_json(body), "body")
-
-    def classify(self, doc: dict[str, Any]) -> str | None:
-        """The provider kind of `doc`, or None for a well-formed message of a type this receiver does not know."""
-        raise NotImplementedError
-
-    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
-        """What makes two deliveries the same event (the deduplication key)."""
-        raise NotImplementedError
-
-    def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
-        """The position the message reports, if any."""
-        return None
-
-    def face_check(self, doc: dict[str, Any], kind: str) -> tuple[str, str, str, str] | None:
-        return None
-
-    def inspect(self, provider: Provider, body: bytes, content_type: str) -> Checked:
-        """The message in `body`, its kind and how it breaks that kind's schema (steps 6 and 7)."""
-        doc = self.decode(body, content_type)
-        kind = self.classify(doc)
-        return Checked(doc, kind, validate(provider, kind, doc) if kind is not None else [])
-
-
-class SamsaraAdapter(Adapter):
-    """Samsara alert webhooks 1.0 (`Alert`, `Ping`) and 2.0 (`eventType` from the 2.0 list). Key: `eventId`,
-    which stays the same when Samsara retries (X-Samsara-Request names the delivery attempt instead)."""
-
-    name = "samsara"
-    delivery_header = "X-Samsara-Request"
-
-    def classify(self, doc: dict[str, Any]) -> str | None:
-        event_type = doc.get("eventType")
-        if not isinstance(event_type, str):
-            raise Rejected(400, "schema", "eventType is missing or is not text")
-        if event_type == "Alert":
-            return "alert_v1"
-        if event_type == "Ping":
-            return "ping"
-        if event_type in _enum("samsara/event_v2.schema.json", "$defs", "EventType", "enum"):
-            return "event_v2"
-        return None  # a newer event type: acknowledge, ignore (MAL-03)
-
-    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
-        return _id_text(doc.get("eventId"), "eventId")
-
-
-class SmartGpsAdapter(Adapter):
-    """SmartGPS events. Position: lat/lng at `timestamp`, per `objectId`."""
-
-    name = "smartgps"
-
-    def classify(self, doc: dict[str, Any]) -> str | None:
-        event = doc.get("event")
-        if not isinstance(event, str):
-            raise Rejected(400, "schema", "event is missing or is not text")
-        return "event" if event in _enum("smartgps/event.schema.json", "properties", "event", "enum") else None
-
-    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
-        # SmartGPS sends no event id (provider-facts §4), so the key is what identifies an event: which vehicle,
-        # what happened, when. Not a hash of the body: a re-serialised retry is still the same event. The cost:
-        # two genuinely distinct events with the same vehicle, type and timestamp count as one (IDM-05).
-        parts = [doc.get("objectId"), doc.get("event"), doc.get("timestamp")]
-        if not all(isinstance(p, str) and 0 < len(p) <= MAX_ID_CHARS for p in parts):
-            raise Rejected(400, "schema", "objectId, event and timestamp must be text: together they identify the "
-                           "event (SmartGPS sends no event id)")
-        return _sha256(*parts)
-
-    def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
-        return Fix(doc["objectId"], float(doc["lat"]), float(doc["lng"]), _epoch(doc["timestamp"]))
-
-
-class PowUnityAdapter(Adapter):
-    """PowUnity BikeTrax (Traccar 4.x EventData). Key: `event.id` (Traccar's database id). X-PowTxn is required
-    by the signer and recorded as the delivery id. Position: `position.fixTime`, per `device.uniqueId`."""
-
-    name = "powunity"
-    delivery_header = "X-PowTxn"
-
-    def classify(self, doc: dict[str, Any]) -> str | None:
-        event = doc.get("event")
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise Rejected(400, "schema", "event must be an object with a text type")
-        return "webhook" if event["type"] in _enum("powunity/traccar.schema.json", "$defs", "EventType", "enum") \
-            else None
-
-    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
-        event = doc.get("event")
-        return _id_text(event.get("id") if isinstance(event, dict) else None, "event.id")
-
-    def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
-        position, device = doc.get("position"), doc["device"]
-        if not isinstance(position, dict):
-            return None  # status events carry no position
-        # Traccar's fixTime is when the fix was taken; an `outdated` or late position has an old one (ORD-02)
-        return Fix(str(device.get("uniqueId") or device["id"]), float(position["latitude"]),
-                   float(position["longitude"]), _epoch(position["fixTime"]))
-
-
-class MettaxAdapter(Adapter):
-    """MettaX IotHub pushes: `{"data": "<message as a JSON string>"}` or the form field `data=`.
-
-    There is no kind field (provider-facts §5), so a message is classified by the field only its kind has
-    (simulator.providers.mettax.classify, which `schemas validate mettax envelope` uses too).
-    Key: kind + `id` (`captureId` for capture files): a GPS packet, its alarm and its status share one `id`,
-    and so do the two halves of a driver face check, yet each is its own message; files add their URL.
-    Position: `deviceCt` (UTC; `reportCt` is device-local time), per `deviceId`; back-filled `actual=false`
-    fixes never win (ORD-02).
-    """
-
-    name = "mettax"
-    content_types = (JSON_TYPE, FORM_TYPE)
-    POSITIONED: ClassVar[frozenset[str]] = frozenset({"gps", "alarm", "rfid", "face_check_result"})
-    FILES: ClassVar[frozenset[str]] = frozenset({"alarm_file", "capture_file"})
-    FACE_HALVES: ClassVar[dict[str, str]] = {"face_check_result": "result", "face_check_picture": "picture"}
-
-    def decode(self, body: bytes, content_type: str) -> dict[str, Any]:
-        try:
-            return open_mettax_data(self._data(body, content_type))
-        except UnreadableData as exc:
-            raise _unreadable(exc) from None
-
-    def inspect(self, provider: Provider, body: bytes, content_type: str) -> Checked:
-        # the same function `schemas validate mettax envelope` calls: one reading, one verdict
-        try:
-            return read_mettax_data(provider, self._data(body, content_type))
-        except UnreadableData as exc:
-            raise _unreadable(exc) from None
-
-    def _data(self, body: bytes, content_type: str) -> str:
-        """The `data` string, from a JSON or a form body."""
-        if content_type == FORM_TYPE:
-            return self._form_data(body)
-        outer = _object(parse_json(body), "body").get("data")
-        if not isinstance(outer, str):
-            raise Rejected(400, "bad_envelope", 'the body must be {"data": "<message as a JSON string>"}')
-        return outer
-
-    @staticmethod
-    def _form_data(body: bytes) -> str:
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True, errors="strict",
-                              max_num_fields=16)
-        except ValueError:  # UnicodeDecodeError included
-            raise Rejected(400, "bad_form", "the form body is not valid UTF-8 url-encoded fields") from None
-        values = [value for key, value in pairs if key == "data"]
-        if len(values) != 1:
-            raise Rejected(400, "bad_envelope", "the form body must carry exactly one data= field")
-        return values[0]
-
-    def classify(self, doc: dict[str, Any]) -> str | None:
-        return classify_mettax(doc)
-
-    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
-        if kind is None:  # not a kind we know: use its id if it has one, else what it says
-            ident = doc.get("id")
-            return f"unknown:{ident}" if isinstance(ident, str) and len(ident) <= MAX_ID_CHARS \
-                else "unknown:" + _sha256(doc)
-        name = "captureId" if kind == "capture_file" else "id"
-        key = f"{kind}:{_id_text(doc.get(name), name)}"
-        if kind in self.FILES:  # one alarm uploads a picture and a video under one id: the file tells them apart
-            key += ":" + _sha256(doc.get("fileType"), doc.get("fileUrl"))[:32]
-        return key
-
-    def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
-        if kind not in self.POSITIONED or "lat" not in doc or "lon" not in doc:
-            return None
-        # rfid and face-check results write lat/lon as strings ("35.926264")
-        return Fix(doc["deviceId"], float(doc["lat"]), float(doc["lon"]), float(doc["deviceCt"]))
-
-    def face_check(self, doc: dict[str, Any], kind: str) -> tuple[str, str, str, str] | None:
-        half = self.FACE_HALVES.get(kind)
-        return (doc["id"], doc["deviceId"], half, orjson.dumps(doc).decode()) if half else None
-
-
-ADAPTERS: dict[str, Adapter] = {a.name: a for a in (MettaxAdapter(), SmartGpsAdapter(), SamsaraAdapter(),
-                                                    PowUnityAdapter())}
-
-
-def _unreadable(exc: UnreadableData) -> Rejected:
-    if exc.reason == "wrong_type":
-        return Rejected(400, exc.reason, f"the data string must hold a JSON object, not {exc.problem}")
-    return Rejected(400, exc.reason, f"the data string does not hold a JSON object: {exc.problem}")
 
 
 # --- one endpoint: the provider's adapter, signer and secrets ----------------------------------------------
 
 
 class Endpoint:
-    """One provider's endpoint: its adapter, its signer and the configured secret (or MettaX token)."""
+    """One provider's endpoint: its adapter, its signer, the configured secret and any static credential headers
+    (a MettaX token), all asked from the provider."""
 
-    def __init__(self, adapter: Adapter, settings: Mapping[str, Any], tolerance_s: int) -> None:
-        self.name = adapter.name
-        self.adapter = adapter
-        self.provider: Provider = PROVIDERS[adapter.name]
-        self.signer: Signer = SIGNERS[self.provider.signing]
+    def __init__(self, provider: Provider, settings: Mapping[str, Any], tolerance_s: int) -> None:
+        self.name = provider.name
+        self.provider = provider
+        self.adapter: Adapter = provider.adapter
+        self.signer: Signer = SIGNERS[provider.signing]
         self.tolerance_s = tolerance_s
         secret = settings.get("secret")
         if isinstance(secret, str):  # plain text given programmatically: parse it as the provider hands it out
             secret = self.signer.parse_secret(secret)
         self.secrets: list[Secret] = [secret] if isinstance(secret, Secret) else []
-        # MettaX signs nothing; a static token header (setting `token`) is the only authentication it can have
-        token = settings.get("token")
-        self.token = token.encode() if isinstance(token, str) and token else None
-        self.token_header = str(settings.get("token_header", "Authorization"))
+        # a provider that signs nothing may still send a static credential header (MettaX's optional token):
+        # then that header is the only authentication it can have
+        self.credentials = {name: value.encode("utf-8")
+                            for name, value in provider.credential_headers(settings).items()}
 
     @property
     def unconfigured(self) -> bool:
@@ -357,7 +93,7 @@ class Endpoint:
     @property
     def unauthenticated(self) -> bool:
         """True when requests are accepted without any credential (no PowUnity PSK, no MettaX token)."""
-        return not self.signer.covers_body and not self.secrets and self.token is None
+        return not self.signer.covers_body and not self.secrets and not self.credentials
 
     def check(self, body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
         """Steps 6 and 7: the message and its kind (None: unknown, acknowledged and ignored), or Rejected."""
@@ -375,13 +111,13 @@ class Endpoint:
         verdict = self.signer.verify(body, headers, self.secrets, now=int(time.time()), tolerance=self.tolerance_s)
         if not verdict.ok:
             raise Rejected(401, f"auth_{verdict.code}", "authentication failed", detail=verdict.reason)
-        if self.token is not None:
-            values = headers.getall(self.token_header)
+        for name, expected in self.credentials.items():
+            values = headers.getall(name)
             received = values[0].encode("utf-8", "surrogateescape") if len(values) == 1 else b""
-            if not hmac.compare_digest(received, self.token):
+            if not hmac.compare_digest(received, expected):
                 code = "missing_header" if not values else "mismatch"
                 raise Rejected(401, f"auth_{code}", "authentication failed",
-                               detail=f"{self.token_header} does not carry the configured token")
+                               detail=f"{name} does not carry the configured credential")
 
 
 # --- the receiver ----------------------------------------------------------------------------------------------
@@ -396,7 +132,7 @@ class Receiver:
         self.store = store
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
-        self.endpoints = {name: Endpoint(ADAPTERS[name], settings.get(name, {}), int(tolerance_s))
+        self.endpoints = {name: Endpoint(PROVIDERS[name], settings.get(name, {}), int(tolerance_s))
                           for name in WEBHOOK_PROVIDERS}
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -450,7 +186,8 @@ class Receiver:
         endpoint.authenticate(body, headers)  # on the raw bytes, before anything is parsed (SIG-06)
 
         doc, kind = endpoint.check(body, request.content_type)
-        key = adapter.event_key(doc, kind)
+        header_key = headers.get(adapter.key_header) if adapter.key_header else None
+        key = header_key if header_key and len(header_key) <= MAX_ID_CHARS else adapter.event_key(doc, kind)
         delivery = headers.get(adapter.delivery_header) if adapter.delivery_header else None
 
         # The durable step: after this commit the event is ours, so now (and only now) we may answer 2xx.
@@ -490,7 +227,7 @@ class Receiver:
         task.add_done_callback(self.tasks.discard)
 
     async def process(self, provider: str, key: str, kind: str, doc: dict[str, Any]) -> None:
-        adapter = ADAPTERS[provider]
+        adapter = self.endpoints[provider].adapter
         try:
             await self.store.apply(provider, key, fix=adapter.fix(doc, kind), face_check=adapter.face_check(doc, kind))
         except StoreUnavailable:
@@ -501,7 +238,7 @@ class Receiver:
     async def recover(self, app: web.Application) -> None:
         """On start: process again what was acknowledged but not processed before a crash."""
         for event in await self.store.pending():
-            if event.provider in ADAPTERS:
+            if event.provider in self.endpoints:
                 self.schedule(event.provider, event.event_key, event.kind, orjson.loads(event.payload))
         if self.tasks:
             log.warning("processing %d event(s) acknowledged before the last stop", len(self.tasks))

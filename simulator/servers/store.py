@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import FleetsimError, UsageError
+from ..providers.receiving import Fix
 
 __all__ = ["MEMORY", "Fix", "PendingEvent", "Store", "StoreUnavailable"]
 
@@ -96,16 +97,6 @@ T = TypeVar("T")
 
 class StoreUnavailable(FleetsimError):
     """The database failed (disk full, file locked, corrupt...): a transient error, answered with 503."""
-
-
-@dataclass(frozen=True)
-class Fix:
-    """One position report: where a device was at its own (device) time, in UTC epoch seconds."""
-
-    device: str
-    lat: float
-    lon: float
-    device_time: float
 
 
 @dataclass(frozen=True)

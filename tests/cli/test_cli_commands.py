@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from simulator.providers import PROVIDERS
+from simulator.providers import APIS, PROVIDERS
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from tests.conftest import CliResult
@@ -28,7 +28,8 @@ def test_providers_json_lists_every_provider(cli: Cli) -> None:
     assert result.code == 0
     data = json.loads(result.out)
     by_name = {row["name"]: row for row in data}
-    assert set(by_name) == set(PROVIDERS)
+    assert set(by_name) == set(PROVIDERS) | set(APIS)
+    assert {n for n, row in by_name.items() if row["role"] == "api"} == set(APIS) == {"drivers_api"}
     assert by_name["samsara"]["signing"] == "samsara"
     assert by_name["mettax"]["kinds"] == [
         "gps", "device_info", "alarm", "passthrough", "alarm_file", "sensor", "capture_file",

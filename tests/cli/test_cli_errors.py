@@ -25,7 +25,7 @@ def assert_usage_error(result: CliResult, *needles: str) -> None:
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (("generate", "samsra", "ping"), ("unknown provider 'samsra'", "did you mean 'samsara'")),
+        (("generate", "samsra", "ping"), ("unknown provider or API 'samsra'", "did you mean 'samsara'")),
         (("generate", "mettax", "gpz"), ("unknown mettax kind 'gpz'", "did you mean 'gps'")),
         (("generate", "mettax", "gps", "--seed", "abc"), ("--seed", "expected a whole number, got 'abc'")),
         (("generate", "mettax", "gps", "--seed", "-4"), ("--seed",)),

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from simulator.servers.receiver import ADAPTERS, MAX_DEPTH, TOLERANCE_S, Endpoint, Rejected
+from simulator.providers import PROVIDERS
+from simulator.providers.receiving import Rejected
+from simulator.servers.receiver import MAX_DEPTH, TOLERANCE_S, Endpoint
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -89,7 +91,7 @@ def _broken() -> list[tuple[str, str, bytes]]:
 
 
 def _receiver_accepts(provider: str, body: bytes) -> bool:
-    endpoint = Endpoint(ADAPTERS[provider], {}, TOLERANCE_S)
+    endpoint = Endpoint(PROVIDERS[provider], {}, TOLERANCE_S)
     try:
         _, kind = endpoint.check(body, "application/json")
     except Rejected:

@@ -37,6 +37,7 @@ def tiny(provider: str, *, extra: str = "") -> Scenario:
         "smartgps": 'smartgps: {secret: "tiny-secret"}',
         "powunity": 'powunity: {psk: "Bearer tiny"}',
         "mettax": "mettax: {envelope: json}",
+        "standard_webhooks": 'standard_webhooks: {secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}',
     }[provider]
     text = f"""
 name: tiny-{provider}

@@ -22,6 +22,7 @@ from . import hostile
 from .test_runner import _recorder, tiny
 
 Requests = list[tuple[str, dict[str, str], bytes]]
+OTHER_SW = "whsec_" + base64.b64encode(b"another-standard-webhooks-key-01").decode()
 OTHER_SAMSARA = base64.b64encode(b"another-samsara-key-0001").decode()
 
 
@@ -40,6 +41,17 @@ def _smartgps_signed_with(secret: str) -> Callable[[Requests], None]:
         for _, headers, body in requests:
             mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             assert headers["X-SmartGPS-Signature"] == f"sha256={mac}"
+    return check
+
+
+def _standard_signed_with(secret: str) -> Callable[[Requests], None]:
+    def check(requests: Requests) -> None:
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        assert requests
+        for _, headers, body in requests:
+            signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+            mac = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+            assert headers["webhook-signature"] == f"v1,{mac}"
     return check
 
 
@@ -74,6 +86,8 @@ CASES: dict[str, tuple[str, str, Callable[[Requests], None]]] = {
                      _all(lambda p, h, b: h.get("Authorization") == "tok-from-settings")),
     "mettax.token_header": ("mettax", 'mettax: {token: "t0k", token_header: X-Token}',
                             _all(lambda p, h, b: h.get("X-Token") == "t0k" and "Authorization" not in h)),
+    "standard_webhooks.secret": ("standard_webhooks", f'standard_webhooks: {{secret: "{OTHER_SW}"}}',
+                                 _standard_signed_with(OTHER_SW)),
     "url": ("smartgps", "smartgps: {url: URL/elsewhere/hooks}", _all(lambda p, h, b: p == "/elsewhere/hooks")),
 }
 
@@ -118,5 +132,34 @@ def test_every_setting_in_the_scenario_schema_has_a_case() -> None:
     for provider, sub in schema["$defs"]["delivery"]["properties"]["providers"]["properties"].items():
         declared |= {f"{provider}.{key}" for key in sub.get("properties", {}) if not key.endswith("_env")}
     declared = {"powunity.psk" if d == "powunity.secret" else d for d in declared}
-    covered: set[Any] = set(CASES)
+    # url, retry and retry_jitter are every provider's: their wire effect is tested once, on one provider
+    common = {d for d in declared if d.split(".")[1] in ("url", "retry", "retry_jitter")}
+    covered: set[Any] = set(CASES) | set(REACHES_THE_STREAM) | common
     assert declared <= covered, declared - covered
+
+
+#: settings whose effect needs a long scenario to show on the wire: proven to reach the renderers unchanged
+REACHES_THE_STREAM: dict[str, tuple[str, str, Any]] = {
+    "samsara.webhook_id": ("samsara", 'samsara: {webhook_id: "424242"}', "424242"),
+    "samsara.movement_alerts": ("samsara", "samsara: {movement_alerts: true}", True),
+    "powunity.id_stride": ("powunity", "powunity: {id_stride: 5000}", 5000),
+    "powunity.initially_armed": ("powunity", "powunity: {initially_armed: true}", True),
+    "powunity.b2b": ("powunity", "powunity: {b2b: false}", False),
+    "powunity.offline_after_s": ("powunity", "powunity: {offline_after_s: 120}", 120),
+    "powunity.geofence_areas": ("powunity", 'powunity: {geofence_areas: {yard: "CIRCLE (1 2, 30)"}}',
+                                {"yard": "CIRCLE (1 2, 30)"}),
+    "mettax.speeding_alarm": ("mettax", "mettax: {speeding_alarm: overspeed}", "overspeed"),
+    "mettax.speeding_end_alarm": ("mettax", "mettax: {speeding_end_alarm: overspeedEnd}", "overspeedEnd"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REACHES_THE_STREAM))
+def test_a_settings_file_setting_reaches_the_stream(tmp_path: Path, case: str) -> None:
+    provider, line, value = REACHES_THE_STREAM[case]
+    path = tmp_path / "settings.yaml"
+    path.write_text(f"providers:\n  {line}\n")
+    scenario = tiny(provider)
+    runner = Runner(RunConfig(scenario=scenario, target="http://127.0.0.1:9", rate=Rate("max"),
+                              settings=merge_settings(scenario.delivery.providers, load_settings(path))))
+    # the stream renders from the runner's scenario: the key must be there, as written
+    assert runner.config.scenario.delivery.providers[provider][case.split(".")[1]] == value

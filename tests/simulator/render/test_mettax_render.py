@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from simulator.providers import PROVIDERS
-from simulator.render.base import RENDERERS, Message, Renderer
-from simulator.render.mettax import mettax_renderer
+from simulator.providers.mettax.render import MettaXRenderer
+from simulator.render.base import Message, Renderer
 from simulator.validation import validate
 from simulator.world.events import KINDS, Fix, WorldEvent
 from simulator.world.fleet import Device, Driver, make_device, make_driver
@@ -91,7 +91,7 @@ def event(dev: Device, kind: str, attrs: dict[str, Any] | None = None, *, t: flo
 
 
 def renderer(dev: Device, seed: int = 7, settings: dict[str, Any] | None = None) -> Renderer:
-    return RENDERERS["mettax"](dev, settings or {}, random.Random(seed))
+    return PROVIDERS["mettax"].renderer(dev, settings or {}, random.Random(seed))
 
 
 def render_all(seed: int = 7, dev: Device | None = None, backfill: bool = False) -> list[list[Message]]:
@@ -109,7 +109,8 @@ def by_kind(msgs: list[Message], kind: str) -> list[Message]:
 
 
 def test_registered() -> None:
-    assert RENDERERS["mettax"] is mettax_renderer
+    # the provider hands out its own renderer: the stream asks the provider, never a table keyed by name
+    assert isinstance(PROVIDERS["mettax"].renderer(device(), {}, random.Random(1)), MettaXRenderer)
 
 
 def test_table_covers_every_world_event_kind() -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from simulator.core import javajson
 from simulator.providers import PROVIDERS
-from simulator.render.base import RENDERERS, Message
-from simulator.render.powunity import ALARMS, PowUnityRenderer, powunity_renderer
+from simulator.providers.powunity.render import ALARMS, PowUnityRenderer, powunity_renderer
+from simulator.render.base import Message
 from simulator.validation import validate
 from simulator.world.events import KINDS, Fix, WorldEvent
 from simulator.world.fleet import Device, make_device
@@ -105,7 +105,8 @@ def event_types(messages: list[Message]) -> list[str]:
 
 
 def test_registered() -> None:
-    assert RENDERERS["powunity"] is powunity_renderer
+    # the provider hands out its own renderer: the stream asks the provider, never a table keyed by name
+    assert isinstance(PROVIDERS["powunity"].renderer(make_bike(), {}, random.Random(1)), PowUnityRenderer)
     assert isinstance(powunity_renderer(make_bike(), {}, random.Random(1)), PowUnityRenderer)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from simulator.providers import PROVIDERS
-from simulator.render.base import RENDERERS, Message
-from simulator.render.samsara import SamsaraRenderer, samsara_renderer
+from simulator.providers.samsara.render import SamsaraRenderer, samsara_renderer
+from simulator.render.base import Message
 from simulator.validation import validate
 from simulator.world.events import KINDS, Fix, WorldEvent
 from simulator.world.fleet import Device, Driver, make_device, make_driver
@@ -107,7 +107,8 @@ def parse_rfc3339(text: str) -> float:
 
 
 def test_registered() -> None:
-    assert RENDERERS["samsara"] is samsara_renderer
+    # the provider hands out its own renderer: the stream asks the provider, never a table keyed by name
+    assert isinstance(PROVIDERS["samsara"].renderer(make_truck(), {}, random.Random(1)), SamsaraRenderer)
     assert isinstance(samsara_renderer(make_truck(), {}, random.Random(1)), SamsaraRenderer)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from simulator.providers import PROVIDERS
-from simulator.render.base import RENDERERS, Message
-from simulator.render.smartgps import smartgps_renderer
+from simulator.providers.smartgps.render import SmartGPSRenderer
+from simulator.render.base import Message
 from simulator.validation import validate
 from simulator.world.events import KINDS, Fix, WorldEvent
 from simulator.world.fleet import Device, make_device, make_driver
@@ -81,12 +81,13 @@ def event(dev: Device, kind: str, attrs: dict[str, Any], *, t: float = T0, backf
 
 def render_all(seed: int = 1, backfill: bool = False) -> list[list[Message]]:
     dev = device(seed)
-    r = RENDERERS["smartgps"](dev, {}, random.Random(seed))
+    r = PROVIDERS["smartgps"].renderer(dev, {}, random.Random(seed))
     return [r.render(event(dev, k, a, t=T0 + i, backfill=backfill)) for i, (k, a, _) in enumerate(EVENTS)]
 
 
 def test_registered_and_covers_every_kind() -> None:
-    assert RENDERERS["smartgps"] is smartgps_renderer
+    # the provider hands out its own renderer: the stream asks the provider, never a table keyed by name
+    assert isinstance(PROVIDERS["smartgps"].renderer(device(), {}, random.Random(1)), SmartGPSRenderer)
     assert {k for k, _, _ in EVENTS} == KINDS
 
 
@@ -111,7 +112,7 @@ def test_mapping_and_schema(backfill: bool) -> None:
 
 def test_speeding_looks_like_the_sample() -> None:
     dev = device()
-    msg = RENDERERS["smartgps"](dev, {}, random.Random(1)).render(
+    msg = PROVIDERS["smartgps"].renderer(dev, {}, random.Random(1)).render(
         event(dev, "speeding_start", {"limit_kmh": 80.0, "speed_kmh": 95.3}))[0]
     assert msg.payload == {"event": "SPEEDING", "severity": "WARNING", "objectId": dev.object_id, "plate": dev.plate,
                            "speed": 95, "limit": 80, "lat": -19.916712, "lng": -43.933301,
@@ -120,7 +121,8 @@ def test_speeding_looks_like_the_sample() -> None:
 
 def test_other_events_carry_speed_but_no_limit() -> None:
     dev = device()
-    p = RENDERERS["smartgps"](dev, {}, random.Random(1)).render(event(dev, "harsh_brake", {"g": 0.5}))[0].payload
+    renderer = PROVIDERS["smartgps"].renderer(dev, {}, random.Random(1))
+    p = renderer.render(event(dev, "harsh_brake", {"g": 0.5}))[0].payload
     assert p["speed"] == 73 and isinstance(p["speed"], int) and "limit" not in p
 
 
@@ -141,6 +143,6 @@ def test_same_seed_same_payloads() -> None:
 
 def test_positions_render_nothing_fast() -> None:
     dev = device()
-    r = RENDERERS["smartgps"](dev, {}, random.Random(1))
+    r = PROVIDERS["smartgps"].renderer(dev, {}, random.Random(1))
     ev = dataclasses.replace(event(dev, "position", {}))
     assert all(r.render(ev) == [] for _ in range(20_000))

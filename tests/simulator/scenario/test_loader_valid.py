@@ -226,8 +226,23 @@ def test_all_problems_are_reported_not_just_the_first() -> None:
 
 
 def test_a_mettax_secret_is_refused_because_mettax_does_not_sign() -> None:
-    with pytest.raises(ScenarioError, match="does not sign requests"):
+    # MettaX has no signing secret, only an optional static token: the error names what it does take
+    with pytest.raises(ScenarioError, match=r"mettax.secret: unknown field 'secret'; expected one of: .*token"):
         load_scenario_text(MINIMAL + "delivery:\n  providers:\n    mettax: {secret: abc}\n")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("samsara: {movment_alerts: true}", "unknown field 'movment_alerts'; did you mean 'movement_alerts'?"),
+    ("samsara: {webhook_id: abc}", "samsara.webhook_id: expected a numeric string"),
+    ("powunity: {id_stride: 0}", "powunity.id_stride: expected"),
+    ("smartgps: {retry: fortnightly}", "unknown retry schedule 'fortnightly'"),
+    ("smartgps: {url: 'http://[::1'}", "smartgps.url: not a valid URL"),
+])
+def test_every_provider_setting_mistake_is_a_located_error(line: str, expected: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(MINIMAL + f"delivery:\n  providers:\n    {line}\n", "s.yaml")
+    text = "\n".join(info.value.problems)
+    assert expected in text and text.startswith("s.yaml:") and info.value.exit_code == 2
 
 
 def test_schema_names_every_registered_webhook_provider() -> None:

@@ -23,8 +23,9 @@ from simulator.cli.receiver_cmd import add_parser, start_receiver, stop_receiver
 from simulator.errors import UsageError
 from simulator.generation import generate_one
 from simulator.providers import PROVIDERS
-from simulator.servers.receiver import ADAPTERS, MAX_DEPTH, MettaxAdapter, parse_json
-from simulator.servers.store import Fix, Store
+from simulator.providers.receiving import Fix, parse_json
+from simulator.servers.receiver import MAX_DEPTH, WEBHOOK_PROVIDERS
+from simulator.servers.store import Store
 from simulator.signing import SIGNERS, Secret
 
 from ...conftest import CliResult
@@ -589,7 +590,7 @@ async def test_state_api_misses(rx: Rx) -> None:
     assert (await rx.get("/state/devices/nope"))[0] == 404
     assert (await rx.get("/state/face-checks/nope"))[0] == 404
     state = (await rx.get("/state"))[1]
-    assert set(state["counts"]) == {"mettax", "smartgps", "samsara", "powunity"}
+    assert set(state["counts"]) == set(WEBHOOK_PROVIDERS) >= {"mettax", "smartgps", "samsara", "powunity"}
 
 
 def _position(provider: str, payload: dict[str, Any]) -> tuple[str, float, float, float]:
@@ -625,12 +626,13 @@ async def test_positions_of_each_provider_reach_the_state(rx: Rx) -> None:
 
 
 def test_mettax_kinds_are_recognised_by_their_fields() -> None:
-    adapter = MettaxAdapter()
+    adapter = PROVIDERS["mettax"].adapter
     for kind in PROVIDERS["mettax"].kinds:
         for i in range(10):
             assert adapter.classify(generate_one(PROVIDERS["mettax"], kind, seed=9, index=i).payload) == kind
     assert adapter.classify({"messageType": "9"}) is None
-    assert set(ADAPTERS) == {"mettax", "smartgps", "samsara", "powunity"}
+    # every registered provider with webhook kinds gets an endpoint, with no list kept by hand
+    assert set(WEBHOOK_PROVIDERS) == {n for n, p in PROVIDERS.items() if "webhook" in p.channels}
 
 
 # --- a failing database (503) and the catch-all (400, never 5xx) ----------------------------------------------

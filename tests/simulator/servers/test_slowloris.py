@@ -181,8 +181,10 @@ async def test_two_hundred_slow_connections_do_not_delay_a_signed_delivery() -> 
             status, reply = await deliver(session, rx.url, 0)
             took = time.monotonic() - sent
             assert (status, reply["status"]) == (200, "accepted")
-            assert took < 0.5, f"the delivery took {took:.3f} s"
-            assert len(rx.guard.open) >= 200  # the slow ones were all still open meanwhile
+            # answered while all 200 slow ones were still held open: it did not wait for them to be cut off (a
+            # bound relative to the header timeout, not a speed target: this machine is shared and noisy)
+            assert took < 1.5, f"the delivery took {took:.3f} s"
+            assert len(rx.guard.open) >= 200
             results = await asyncio.gather(*(until_closed(reader, start) for reader, _ in slow))
         assert all(reply.startswith(b"HTTP/1.1 408 ") for reply, _ in results)
         assert max(closed for _, closed in results) < 1.5 + SLACK_S

@@ -41,11 +41,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core import ids
-from ..providers.samsara import CONDITION_DESCRIPTIONS
-from ..world.events import WorldEvent
-from ..world.fleet import Device, Driver
-from .base import Message, register_renderer
+from ...core import ids
+from ...render.base import Message
+from ...world.events import WorldEvent
+from ...world.fleet import Device, Driver
+from .provider import CONDITION_DESCRIPTIONS
 
 PROVIDER = "samsara"
 #: seconds between the platform receiving the data and the alert webhook leaving Samsara [U]
@@ -418,7 +418,6 @@ class SamsaraRenderer:
         return [opened, resolved]
 
 
-@register_renderer(PROVIDER)
 def samsara_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> SamsaraRenderer:
     return SamsaraRenderer(device, settings, rng)
 

@@ -7,11 +7,18 @@ shows the scheme, so header, prefix and retry behaviour are settings; these defa
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..core import ids
-from .base import DeliveryDefaults, KindSpec, Provider
-from .registry import register
+from ...core import ids
+from ..base import DeliveryDefaults, KindSpec, Provider
+from ..registry import register
+from .settings import SETTINGS
+
+if TYPE_CHECKING:
+    from ...render.base import Renderer
+    from ...world.fleet import Device
+    from ..receiving import Adapter
 
 _CRITICAL = {"SOS", "ACCIDENT", "POWER_CUT", "TAMPER", "BLOCKED"}
 _INFO = {"IGNITION_ON", "IGNITION_OFF", "GEOFENCE_ENTER", "GEOFENCE_EXIT", "DRIVER_CHANGE", "OFFLINE"}
@@ -26,6 +33,19 @@ class SmartGPS(Provider):
     signing = "smartgps"
     kinds = {"event": KindSpec("event", "smartgps/event.schema.json", "one of the 20 event types")}
     delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
+    settings_schema = SETTINGS
+    retry_default = ("none", "SmartGPS documents no retries")
+
+    @property
+    def adapter(self) -> Adapter:
+        from .receive import SmartGpsAdapter
+
+        return SmartGpsAdapter()
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        from .render import smartgps_renderer
+
+        return smartgps_renderer(device, settings, rng)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if not isinstance(payload, dict) or "event" not in payload:

@@ -1,6 +1,7 @@
 """The drivers control API (seed 002): response bodies fleetsim serves as its own control plane.
 
-Not a webhook sender: it is listed so its schemas can be validated and generated like any other.
+Not a webhook sender, so not a `Provider`: a `SchemaFamily` in APIS, so its response bodies can be validated and
+generated like any provider's.
 """
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .base import DeliveryDefaults, KindSpec, Provider
-from .registry import register
+from ..providers.base import KindSpec, SchemaFamily
+from ..providers.registry import register_api
 
 _KINDS = {
     "list": "GET /drivers: {data: [Driver], links, meta}",
@@ -29,14 +30,12 @@ _DRIVERS = (
 )
 
 
-@register
-class DriversApi(Provider):
+@register_api
+class DriversApi(SchemaFamily):
     name = "drivers_api"
     title = "drivers control API responses (served)"
     transport = "rest-api (served)"
-    signing = "none"
     kinds = {k: KindSpec(k, f"drivers_api/{k}.schema.json", s, channel="api") for k, s in _KINDS.items()}
-    delivery = DeliveryDefaults(success_statuses=None, retries="none", timeout_s=10.0)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         # fleetsim's drivers are the providers it simulates: name, slug and events say so

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import orjson
 
-from ..core import ids
-from ..errors import UsageError
-from .base import DeliveryDefaults, Envelope, KindSpec, Provider
-from .registry import register
+from ...core import ids
+from ...errors import UsageError
+from ...schemastore import SchemaError
+from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
+from ..registry import register
+from .settings import SETTINGS
+
+if TYPE_CHECKING:
+    from ...render.base import Renderer
+    from ...world.fleet import Device
+    from ..receiving import Adapter
 
 _KINDS = {
     "gps": "GPS fix (satellites, course, speed km/h)",
@@ -44,6 +51,11 @@ MARKERS = (
 )
 
 
+#: what a MettaX message needs to be recognised at all (there is no kind field)
+_KNOWN_KIND = "a message of a known MettaX kind (recognised by a field among {})".format(
+    ", ".join(["messageType", *dict.fromkeys(field for field, _ in MARKERS)]))
+
+
 def classify(message: Mapping[str, Any]) -> str | None:
     """The kind of a MettaX message by the field only that kind has; None for a message of no known kind.
 
@@ -66,10 +78,23 @@ class MettaX(Provider):
         "envelope": KindSpec("envelope", "mettax/envelope.schema.json", '{"data": "<message as JSON string>"}')
     }
     delivery = DeliveryDefaults(success_statuses=None, retries="configurable", timeout_s=10.0)
+    settings_schema = SETTINGS
+    retry_default = ("none", "MettaX documents no retries")
+
+    @property
+    def adapter(self) -> Adapter:
+        from .receive import MettaxAdapter
+
+        return MettaxAdapter()
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        from .render import mettax_renderer
+
+        return mettax_renderer(device, settings, rng)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if kind == "envelope":
-            from ..schemagen.engine import generate
+            from ...schemagen.engine import generate
 
             inner_kind = rng.choice(sorted(self.kinds))
             inner = self.finish(inner_kind, generate(self.kinds[inner_kind].schema, rng).value, rng)
@@ -91,6 +116,22 @@ class MettaX(Provider):
         items = list(payload.items())
         rng.shuffle(items)
         return dict(items)
+
+    def inner_errors(self, kind: str, document: Any) -> list[SchemaError]:
+        if kind != "envelope":
+            return []
+        from ..receiving import UnreadableData
+        from .receive import read_mettax_data
+
+        try:
+            message = read_mettax_data(self, document["data"])
+        except UnreadableData as exc:
+            return [SchemaError("/data", "a JSON object inside the string", exc.problem)]
+        if message.kind is None:
+            found = message.document.get("messageType")
+            actual = "an object with none of them" if found is None else f"messageType {found!r} (known: 1, 2)"
+            return [SchemaError("/data", _KNOWN_KIND, actual)]
+        return [SchemaError(f"/data(json:{message.kind}){e.path}", e.expected, e.actual) for e in message.errors]
 
     def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
         # MettaX signs nothing; an optional static token header is all the authentication a receiver can have

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .base import DeliveryDefaults, Envelope, KindSpec, Provider
-from .registry import register
+from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
+from ..registry import register
+from .settings import SETTINGS
+
+if TYPE_CHECKING:
+    from ...render.base import Renderer
+    from ...world.fleet import Device
+    from ..receiving import Adapter
 
 USER_AGENT = "Samsara-Webhook/1.0"
 
@@ -67,6 +73,20 @@ class Samsara(Provider):
         "event_v2": KindSpec("event_v2", "samsara/event_v2.schema.json", "2.0 {eventId, eventTime, eventType, data}"),
     }
     delivery = DeliveryDefaults(success_statuses=None, retries="exponential until 2xx", timeout_s=10.0)
+    settings_schema = SETTINGS
+    retry_default = ("standard-webhooks", "Samsara retries with exponential backoff but does not publish the "
+                     "schedule; standard-webhooks is assumed until it is confirmed")
+
+    @property
+    def adapter(self) -> Adapter:
+        from .receive import SamsaraAdapter
+
+        return SamsaraAdapter()
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        from .render import samsara_renderer
+
+        return samsara_renderer(device, settings, rng)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if not isinstance(payload, dict):

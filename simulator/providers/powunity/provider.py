@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from ..core import javajson
-from .base import DeliveryDefaults, Envelope, KindSpec, Provider
-from .registry import register
+from ...core import javajson
+from ...schemastore import load_schema
+from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
+from ..registry import register
+from .settings import SETTINGS
+
+if TYPE_CHECKING:
+    from ...render.base import Renderer
+    from ...world.fleet import Device
+    from ..receiving import Adapter
 
 # Declaration order of the Traccar 4.x models (base class fields first), provider-facts §1.3.
 POSITION_ORDER = (
@@ -44,6 +52,12 @@ def _position(pos: dict[str, Any], device_id: int) -> dict[str, Any]:
     return _ordered(pos, POSITION_ORDER)
 
 
+@cache
+def traccar_event_types() -> tuple[str, ...]:
+    """The Traccar event types fleetsim's schema knows (what `webhook_types` may name)."""
+    return tuple(load_schema("powunity/traccar.schema.json")["$defs"]["EventType"]["enum"])
+
+
 @register
 class PowUnity(Provider):
     name = "powunity"
@@ -60,6 +74,35 @@ class PowUnity(Provider):
         ),
     }
     delivery = DeliveryDefaults(success_statuses=frozenset({200, 201}), retries="none", timeout_s=5.0)
+    settings_schema = SETTINGS
+    retry_default = ("none", "PowUnity never re-sends a webhook (provider-facts §2)")
+
+    def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        types = values.get("webhook_types")
+        if types is None:
+            return []
+        from ...scenario.wording import clip, did_you_mean
+
+        items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
+        known = traccar_event_types()
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, item in enumerate(items):
+            if isinstance(item, str) and item not in known:
+                where: tuple[str | int, ...] = ("webhook_types",) if isinstance(types, str) else ("webhook_types", i)
+                problems.append((where, f"unknown Traccar event type {clip(repr(item), 40)}"
+                                        f"{did_you_mean(item, known)} (known: {', '.join(known)})"))
+        return problems
+
+    @property
+    def adapter(self) -> Adapter:
+        from .receive import PowUnityAdapter
+
+        return PowUnityAdapter()
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        from .render import powunity_renderer
+
+        return powunity_renderer(device, settings, rng)
 
     def serialize(self, payload: Any) -> bytes:
         return javajson.dumps(payload)

@@ -52,9 +52,9 @@ from collections.abc import Callable, Mapping
 from math import floor as _floor
 from typing import Any
 
-from ..world.events import WorldEvent
-from ..world.fleet import Device
-from .base import Message, register_renderer
+from ...render.base import Message
+from ...world.events import WorldEvent
+from ...world.fleet import Device
 
 _TWEPOCH_MS = 1288834974657
 _P = "mettax"
@@ -323,6 +323,5 @@ class MettaXRenderer:
         return f'{{"com1":"{com1}","com2":"{com2}"}}'
 
 
-@register_renderer("mettax")
 def mettax_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> MettaXRenderer:
     return MettaXRenderer(device, settings, rng)

@@ -28,9 +28,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..world.events import WorldEvent
-from ..world.fleet import Device
-from .base import Message, register_renderer
+from ...render.base import Message
+from ...world.events import WorldEvent
+from ...world.fleet import Device
 
 _EVENTS = {
     "speeding_start": "SPEEDING", "harsh_brake": "HARSH_BRAKE", "harsh_accel": "HARSH_ACCEL",
@@ -86,6 +86,5 @@ class SmartGPSRenderer:
         return [Message("smartgps", "event", self._key, event.send_t, payload, kind)]
 
 
-@register_renderer("smartgps")
 def smartgps_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> SmartGPSRenderer:
     return SmartGPSRenderer(device, settings, rng)

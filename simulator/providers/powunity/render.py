@@ -51,10 +51,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.javajson import jd
-from ..world.events import WorldEvent
-from ..world.fleet import Device
-from .base import Message, register_renderer
+from ...core.javajson import jd
+from ...render.base import Message
+from ...world.events import WorldEvent
+from ...world.fleet import Device
 
 PROVIDER = "powunity"
 KMH_PER_KNOT = 1.852
@@ -389,7 +389,6 @@ class PowUnityRenderer:
         return out + webhooks
 
 
-@register_renderer(PROVIDER)
 def powunity_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> PowUnityRenderer:
     return PowUnityRenderer(device, settings, rng)
 

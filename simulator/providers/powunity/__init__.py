@@ -1,0 +1,10 @@
+"""PowUnity: everything fleetsim knows about this platform, in one package (docs/adding-a-provider.md).
+
+provider.py  kinds, envelope, signing profile, delivery semantics — the `Provider` everything else asks
+render.py    world events in, PowUnity messages out (one renderer per device)
+receive.py   how a receiver decodes, classifies and deduplicates PowUnity webhooks
+"""
+
+from .provider import PowUnity
+
+__all__ = ["PowUnity"]

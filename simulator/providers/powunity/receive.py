@@ -1,0 +1,34 @@
+"""How a receiver reads PowUnity (Traccar 4.x) webhooks (the reference receiver's adapter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..receiving import Adapter, Fix, Rejected, enum_of, epoch, id_text
+
+
+class PowUnityAdapter(Adapter):
+    """PowUnity BikeTrax (Traccar 4.x EventData). Key: `event.id` (Traccar's database id). X-PowTxn is required
+    by the signer and recorded as the delivery id. Position: `position.fixTime`, per `device.uniqueId`."""
+
+    name = "powunity"
+    delivery_header = "X-PowTxn"
+
+    def classify(self, doc: dict[str, Any]) -> str | None:
+        event = doc.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise Rejected(400, "schema", "event must be an object with a text type")
+        return "webhook" if event["type"] in enum_of("powunity/traccar.schema.json", "$defs", "EventType", "enum") \
+            else None
+
+    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
+        event = doc.get("event")
+        return id_text(event.get("id") if isinstance(event, dict) else None, "event.id")
+
+    def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
+        position, device = doc.get("position"), doc["device"]
+        if not isinstance(position, dict):
+            return None  # status events carry no position
+        # Traccar's fixTime is when the fix was taken; an `outdated` or late position has an old one (ORD-02)
+        return Fix(str(device.get("uniqueId") or device["id"]), float(position["latitude"]),
+                   float(position["longitude"]), epoch(position["fixTime"]))

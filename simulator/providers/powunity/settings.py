@@ -1,0 +1,72 @@
+"""The PowUnity settings a scenario's `delivery.providers.powunity` or a `--settings` file may give: a JSON Schema
+fragment, the one description of them. The scenario schema (schemas/scenario.schema.json) is generated from it
+(`python -m simulator.scenario.schema_build`), and the loader reports any key not listed here as unknown, with a
+"did you mean". Settings every provider takes (url, retry, retry_jitter) are added by the builder."""
+
+from typing import Any
+
+SETTINGS: dict[str, Any] = {
+    "title": "PowUnity settings",
+    "description": "PowUnity BikeTrax (Traccar) webhook settings.",
+    "properties": {
+        "psk": {
+            "title": "Pre-shared Authorization value",
+            "description": "Sent verbatim as the Authorization header, e.g. \"Bearer abc\".",
+            "type": "string"
+        },
+        "psk_env": {
+            "$ref": "#/$defs/secretEnv",
+            "description": "Name of the environment variable holding the pre-shared Authorization value."
+        },
+        "webhook_types": {
+            "title": "Webhook event types",
+            "description": "Traccar event types the webhook is called for (PowUnity's webhookTypes; default: all).",
+            "anyOf": [
+                {
+                    "type": "string"
+                },
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "uniqueItems": True
+                }
+            ],
+            "x-expected": "a list of Traccar event types such as [alarm, geofenceExit]"
+        },
+        "id_stride": {
+            "title": "Id stride",
+            "description": ("Spacing of Traccar database ids between devices (positions and events of device n "
+                            "start at n x stride)."),
+            "type": "integer",
+            "minimum": 1000,
+            "maximum": 1000000000
+        },
+        "initially_armed": {
+            "title": "Initially armed",
+            "description": "Bikes start armed (theft alarm on).",
+            "type": "boolean"
+        },
+        "b2b": {
+            "title": "B2B account",
+            "description": "Device attributes as a B2B (fleet) account writes them.",
+            "type": "boolean"
+        },
+        "offline_after_s": {
+            "title": "Offline after",
+            "description": "Seconds without a report before Traccar marks a device offline.",
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 86400
+        },
+        "geofence_areas": {
+            "title": "Geofence areas",
+            "description": "Traccar area strings per scenario geofence name (CIRCLE (lat lon, r) or POLYGON ((...))).",
+            "type": "object",
+            "additionalProperties": {
+                "type": "string"
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+"""How a receiver reads Samsara webhooks (the reference receiver's adapter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..receiving import Adapter, Rejected, enum_of, id_text
+
+
+class SamsaraAdapter(Adapter):
+    """Samsara alert webhooks 1.0 (`Alert`, `Ping`) and 2.0 (`eventType` from the 2.0 list). Key: `eventId`,
+    which stays the same when Samsara retries (X-Samsara-Request names the delivery attempt instead)."""
+
+    name = "samsara"
+    delivery_header = "X-Samsara-Request"
+
+    def classify(self, doc: dict[str, Any]) -> str | None:
+        event_type = doc.get("eventType")
+        if not isinstance(event_type, str):
+            raise Rejected(400, "schema", "eventType is missing or is not text")
+        if event_type == "Alert":
+            return "alert_v1"
+        if event_type == "Ping":
+            return "ping"
+        if event_type in enum_of("samsara/event_v2.schema.json", "$defs", "EventType", "enum"):
+            return "event_v2"
+        return None  # a newer event type: acknowledge, ignore (MAL-03)
+
+    def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
+        return id_text(doc.get("eventId"), "eventId")

@@ -1,0 +1,52 @@
+"""A generic Standard Webhooks sender (standardwebhooks.com): for receivers of platforms that sign this way.
+
+Headers `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64>` come from the `standard-webhooks`
+signing profile; the body is the payload structure the specification recommends ({type, timestamp, data}). The
+specification's retry schedule applies, and `webhook-id` is the idempotency key.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..base import DeliveryDefaults, KindSpec, Provider
+from ..registry import register
+from .settings import SETTINGS
+
+if TYPE_CHECKING:
+    from ...render.base import Renderer
+    from ...world.fleet import Device
+    from ..receiving import Adapter
+
+
+@register
+class StandardWebhooks(Provider):
+    name = "standard_webhooks"
+    title = "generic Standard Webhooks sender"
+    transport = "https"
+    signing = "standard-webhooks"
+    kinds = {"event": KindSpec("event", "standard_webhooks/event.schema.json", "{type, timestamp, data}")}
+    delivery = DeliveryDefaults(success_statuses=None, retries="standard-webhooks schedule", timeout_s=15.0)
+    settings_schema = SETTINGS
+    retry_default = ("standard-webhooks", "the Standard Webhooks specification's schedule")
+
+    def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
+        # schema-driven documents get the event types fleetsim sends, not words drawn from the type pattern
+        if isinstance(payload, dict) and "type" in payload:
+            from .render import EVENT_TYPES
+
+            payload["type"] = rng.choice(EVENT_TYPES)
+        return payload
+
+    @property
+    def adapter(self) -> Adapter:
+        from .receive import StandardWebhooksAdapter
+
+        return StandardWebhooksAdapter()
+
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+        from .render import StandardWebhooksRenderer
+
+        return StandardWebhooksRenderer(device)
