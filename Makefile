@@ -22,7 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict simulator conformance
+	$(BIN)/mypy --strict simulator conformance tests
 
 bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks

@@ -101,9 +101,10 @@ def null_receiver() -> Iterator[str]:
 
 
 WARMUP_S = 1.5
+SETUP_TIMEOUT_S = 30.0  # longest wait for `fleetsim run`'s first delivery before measuring anyway
 
 
-async def _bare(url: str, seconds: float) -> dict[str, Any]:
+async def _bare(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
     """The reference: aiohttp posting one pre-built, pre-signed body as fast as it can."""
     import aiohttp
 
@@ -113,7 +114,7 @@ async def _bare(url: str, seconds: float) -> dict[str, Any]:
     done = 0
     connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
-        deadline = time.perf_counter() + WARMUP_S + seconds
+        deadline = time.perf_counter() + warmup_s + seconds
 
         async def worker() -> None:
             nonlocal done
@@ -123,14 +124,14 @@ async def _bare(url: str, seconds: float) -> dict[str, Any]:
                     done += response.status == 200
 
         workers = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        await asyncio.sleep(WARMUP_S)
+        await asyncio.sleep(warmup_s)
         first, started = done, time.perf_counter()
         await workers
         elapsed = time.perf_counter() - started
     return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
 
 
-async def _transport(url: str, seconds: float) -> dict[str, Any]:
+async def _transport(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
     """fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same fixed body:
     separates the cost of the transport from the cost of generating traffic."""
     from ..delivery.transport import HttpTransport
@@ -139,7 +140,7 @@ async def _transport(url: str, seconds: float) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     done = 0
     async with HttpTransport(concurrency=CONCURRENCY) as transport:
-        deadline = time.perf_counter() + WARMUP_S + seconds
+        deadline = time.perf_counter() + warmup_s + seconds
 
         async def worker() -> None:
             nonlocal done
@@ -148,14 +149,14 @@ async def _transport(url: str, seconds: float) -> dict[str, Any]:
                 done += response.outcome == "2xx"
 
         workers = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        await asyncio.sleep(WARMUP_S)
+        await asyncio.sleep(warmup_s)
         first, started = done, time.perf_counter()
         await workers
         elapsed = time.perf_counter() - started
     return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
 
 
-async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, Any]:
+async def _fleetsim(url: str, seconds: float, limit: int | None, warmup_s: float = WARMUP_S) -> dict[str, Any]:
     """`fleetsim run --rate max` in-process: generation, signing at send time, faults off, full accounting.
     With `limit`, runs to completion (memory measurement); otherwise measures `seconds` after a warm-up."""
     from ..delivery.runner import RunConfig, Runner
@@ -173,7 +174,11 @@ async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, An
         totals = runner.summary()["totals"]
         return {"deliveries": totals["delivered"], "failed": totals["failed"],
                 "invariant_ok": runner.summary()["invariant"]["ok"]}
-    await asyncio.sleep(WARMUP_S + 1.0)  # scenario load, road network, first routes
+    # warm up once the fleet is running (scenario load, road network, first routes: its first delivery is in)
+    setup_deadline = time.perf_counter() + SETUP_TIMEOUT_S
+    while not runner.ledger.snapshot().delivered and not task.done() and time.perf_counter() < setup_deadline:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(warmup_s)
     first, started = runner.ledger.snapshot().delivered, time.perf_counter()
     await asyncio.sleep(seconds)
     done = runner.ledger.snapshot().delivered - first
@@ -183,31 +188,32 @@ async def _fleetsim(url: str, seconds: float, limit: int | None) -> dict[str, An
     return {"deliveries": done, "per_s": round(done / elapsed), "invariant_ok": runner.summary()["invariant"]["ok"]}
 
 
-def measure(mode: str, url: str, seconds: float, limit: int | None) -> None:
+def measure(mode: str, url: str, seconds: float, limit: int | None, warmup_s: float = WARMUP_S) -> None:
     _pin(SENDER_CPU)
     loop = _loop()
-    coro = {"bare": lambda: _bare(url, seconds), "transport": lambda: _transport(url, seconds),
-            "fleetsim": lambda: _fleetsim(url, seconds, limit)}[mode]()
+    coro = {"bare": lambda: _bare(url, seconds, warmup_s), "transport": lambda: _transport(url, seconds, warmup_s),
+            "fleetsim": lambda: _fleetsim(url, seconds, limit, warmup_s)}[mode]()
     result = loop.run_until_complete(coro)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result))
 
 
-def _child(mode: str, url: str, seconds: float, limit: int | None = None) -> dict[str, Any]:
-    args = [sys.executable, "-m", "simulator.benchmarks.delivery", mode, url, str(seconds), str(limit or 0)]
+def _child(mode: str, url: str, seconds: float, limit: int | None = None, warmup_s: float = WARMUP_S) -> dict[str, Any]:
+    args = [sys.executable, "-m", "simulator.benchmarks.delivery", mode, url, str(seconds), str(limit or 0),
+            str(warmup_s)]
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
-def throughput(seconds: float = 10.0, rounds: int = 2) -> dict[str, Any]:
+def throughput(seconds: float = 10.0, rounds: int = 2, warmup_s: float = WARMUP_S) -> dict[str, Any]:
     """Bare sender, fleetsim's transport alone and `fleetsim run`, alternated `rounds` times against one null
-    receiver; medians (of the upper half for two rounds) reported."""
+    receiver, each measuring `seconds` after `warmup_s`; medians (of the upper half for two rounds) reported."""
     rates: dict[str, list[int]] = {"bare": [], "transport": [], "fleetsim": []}
     with null_receiver() as url:
         for _ in range(rounds):
             for mode, values in rates.items():
-                values.append(_child(mode, url, seconds)["per_s"])
+                values.append(_child(mode, url, seconds, warmup_s=warmup_s)["per_s"])
     b, t, f = (sorted(v)[len(v) // 2] for v in rates.values())
     return {"seconds_per_round": seconds, "rounds": rounds, "bare_aiohttp_fixed_body_per_s": b,
             "fleetsim_transport_fixed_body_per_s": t, "transport_ratio": round(t / b, 3) if b else None,
@@ -229,4 +235,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve_null(int(sys.argv[2]))
     else:
-        measure(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) or None)
+        measure(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) or None, float(sys.argv[5]))

@@ -104,13 +104,17 @@ def dumps_reference(value: Any) -> bytes:
 # Numbers orjson and Java write differently: floats >= 1e7 (orjson 50000000.0, Java 5.0E7), below 1e-3
 # (0.0001 vs 1.0E-4) and exponent forms (1e+17 vs 1.0E17). Only values right after a key are candidates: the
 # match starts at the literal `":` (fast to scan for) and the callback skips an escaped quote (`\\":`), which
-# is the only way `":` can occur inside a JSON string.
+# is the only way `":` can occur inside a JSON string. Only an odd run of backslashes escapes the quote: the key
+# `a\` is written `"a\\":`, an escaped backslash and then the key's real closing quote.
 _JAVA_DIFFERS = re.compile(rb'":(-?(?:[1-9]\d{7,}\.\d+|\d+(?:\.\d+)?e[+-]?\d+|0\.000\d*[1-9]\d*))(?=[,}])')
 
 
 def _java_number(match: re.Match[bytes]) -> bytes:
-    start = match.start()
-    if start > 0 and match.string[start - 1] == 0x5C:  # backslash: the quote was escaped, we are in a string
+    text, start = match.string, match.start()
+    before = start
+    while before > 0 and text[before - 1] == 0x5C:  # backslashes right before the quote
+        before -= 1
+    if (start - before) % 2:  # an odd number: the quote is escaped, we are inside a string
         return match.group(0)
     return b'":' + java_double(float(match.group(1))).encode()
 

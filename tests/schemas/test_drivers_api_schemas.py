@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from schema_support import (
+
+from simulator.schemastore import load_schema
+
+from .schema_support import (
     DROP,
     assert_rejected,
     assert_valid,
@@ -16,8 +19,6 @@ from schema_support import (
     provider_kinds,
     provider_schema_files,
 )
-
-from simulator.schemastore import load_schema
 
 PROVIDER = "drivers_api"
 KINDS = {"list", "names", "show", "settings", "send_test_event", "error"}

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from schema_support import (
+
+from simulator.schemastore import load_schema, schema_files
+
+from .schema_support import (
     FIXTURES_ROOT,
     assert_generator_hints_fit,
     assert_valid,
@@ -21,8 +24,6 @@ from schema_support import (
     xgen_names_from_conventions,
     xgen_uses,
 )
-
-from simulator.schemastore import load_schema, schema_files
 
 PROVIDER_SCHEMAS = [rel for rel in schema_files() if "/" in rel]
 FIXTURES = sorted(FIXTURES_ROOT.glob("*/*.json"))

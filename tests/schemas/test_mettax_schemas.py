@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from schema_support import (
+
+from simulator.schemastore import load_schema
+
+from .schema_support import (
     DROP,
     assert_rejected,
     assert_valid,
@@ -21,8 +24,6 @@ from schema_support import (
     provider_kinds,
     provider_schema_files,
 )
-
-from simulator.schemastore import load_schema
 
 PROVIDER = "mettax"
 KINDS = {"envelope", "gps", "device_info", "alarm", "passthrough", "alarm_file", "sensor", "capture_file",

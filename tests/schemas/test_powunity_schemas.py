@@ -16,7 +16,11 @@ import random
 from typing import Any
 
 import pytest
-from schema_support import (
+
+from simulator.schemagen.engine import generate
+from simulator.schemastore import load_schema
+
+from .schema_support import (
     DROP,
     assert_rejected,
     assert_valid,
@@ -26,9 +30,6 @@ from schema_support import (
     load_fixture,
     mutate,
 )
-
-from simulator.schemagen.engine import generate
-from simulator.schemastore import load_schema
 
 PROVIDER = "powunity"
 TRACCAR = "powunity/traccar.schema.json"

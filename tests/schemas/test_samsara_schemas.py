@@ -16,7 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from schema_support import (
+
+from simulator.schemastore import load_schema
+
+from .schema_support import (
     DROP,
     FIXTURES_ROOT,
     assert_rejected,
@@ -27,8 +30,6 @@ from schema_support import (
     load_fixture,
     mutate,
 )
-
-from simulator.schemastore import load_schema
 
 PROVIDER = "samsara"
 ALERT = "samsara/alert_v1.schema.json"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 
@@ -19,7 +21,8 @@ from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario, load_scenario_text
 from simulator.scenario.model import Rate, Scenario
 from simulator.servers.store import Store
-from simulator.signing import SIGNERS, CIHeaders
+from simulator.signing import SIGNERS, CIHeaders, Secret
+from simulator.signing.samsara import SamsaraSigner
 
 from . import hostile
 
@@ -237,27 +240,69 @@ def _wire(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in skip))
 
 
+def _age_capture(path: Path, secret: Secret, by_s: int) -> None:
+    """Rewrite a Samsara capture as if it had been taken `by_s` seconds ago: each request keeps its body and is
+    re-signed (validly, with the real secret) at its old timestamp, so only --resign can make it fresh again."""
+    lines = []
+    for raw in path.read_bytes().splitlines():
+        record = orjson.loads(raw)
+        headers = record["headers"]
+        old = str(int(headers["X-Samsara-Timestamp"]) - by_s)
+        headers["X-Samsara-Timestamp"] = old
+        headers["X-Samsara-Signature"] = SamsaraSigner.signature(secret, old, record["body"].encode())
+        lines.append(orjson.dumps(record))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
 async def test_replay_resign_refreshes_signatures(tmp_path: Path) -> None:
     scenario = tiny("samsara")
+    secret = scenario.delivery.providers["samsara"]["secret"]
     _, first_runner, first_url = await _recorder()
-    second, second_runner, second_url = await _recorder()
+    as_captured, as_captured_runner, as_captured_url = await _recorder()
+    resigned, resigned_runner, resigned_url = await _recorder()
     capture_path = tmp_path / "capture.ndjson"
     try:
         capture = CaptureWriter(capture_path)
         await run(config(scenario, first_url, limit=5, capture=capture, timeout_s=5.0))
         capture.close()
-        lines = list(read_capture(capture_path))
-        assert len(lines) == 5
-        result = await replay(capture_path, second_url, resign=True, settings=scenario.delivery.providers)
+        _age_capture(capture_path, secret, by_s=3600)
+        captured = {line.body: dict(line.headers) for line in read_capture(capture_path)}
+        assert len(captured) == 5
+        # given the settings too, so that only `resign` decides whether anything is recomputed
+        plain = await replay(capture_path, as_captured_url, settings=scenario.delivery.providers)
+        started = int(time.time())
+        result = await replay(capture_path, resigned_url, resign=True, settings=scenario.delivery.providers)
+        finished = int(time.time())
     finally:
         await first_runner.cleanup()
-        await second_runner.cleanup()
-    assert result.all_ok
-    secret = scenario.delivery.providers["samsara"]["secret"]
-    for _, headers, body in second.requests:
-        verdict = SIGNERS["samsara"].verify(body, CIHeaders(headers), [secret],
-                                            now=int(headers["X-Samsara-Timestamp"]), tolerance=5)
-        assert verdict.ok
+        await as_captured_runner.cleanup()
+        await resigned_runner.cleanup()
+    assert plain.all_ok and result.all_ok and plain.sent == result.sent == 5
+
+    # byte for byte: every captured header arrives exactly as captured, the hour-old timestamp included
+    assert sorted(body for _, _, body in as_captured.requests) == sorted(captured)
+    for _, headers, body in as_captured.requests:
+        received = CIHeaders(headers)
+        assert all(received[name] == value for name, value in captured[body].items()), (captured[body], headers)
+
+    signer = SIGNERS["samsara"]
+    assert sorted(body for _, _, body in resigned.requests) == sorted(captured)
+    for _, headers, body in resigned.requests:
+        received, old = CIHeaders(headers), captured[body]
+        fresh_ts = int(received["X-Samsara-Timestamp"])
+        # recomputed at replay time: not the captured timestamp, but the clock while replaying
+        assert fresh_ts != int(old["X-Samsara-Timestamp"])
+        assert started <= fresh_ts <= finished
+        # signed with the settings' secret at that new timestamp, and still fresh for a strict receiver
+        assert signer.verify(body, received, [secret], now=finished, tolerance=5).ok
+        # the captured signature would not do at the new timestamp: the signature itself was recomputed
+        assert received["X-Samsara-Signature"] != old["X-Samsara-Signature"]
+        stale = CIHeaders({**headers, "X-Samsara-Signature": old["X-Samsara-Signature"]})
+        assert signer.verify(body, stale, [secret], now=fresh_ts, tolerance=5).code == "mismatch"
+        # everything else the capture held is sent unchanged
+        for name, value in old.items():
+            if name not in ("X-Samsara-Timestamp", "X-Samsara-Signature"):
+                assert received[name] == value, name
 
 
 def test_time_scale_defaults() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import random
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ from simulator.providers.receiving import Fix, parse_json
 from simulator.servers.receiver import MAX_DEPTH, WEBHOOK_PROVIDERS
 from simulator.servers.store import Store
 from simulator.signing import SIGNERS, Secret
+
+from ...conftest import CliResult
 
 SAMSARA_KEY = b"receiver-test-samsara-key-0001"
 SECRET_TEXT = {
@@ -212,6 +217,48 @@ async def test_bad_authentication_is_401_without_side_effect(rx: Rx, case: str) 
     for value in request_[1].values():
         if len(value) > 30:
             assert value not in rx.bodies[-1]
+
+
+def _expected_signatures(provider: str, body: bytes, headers: Mapping[str, str]) -> list[str]:
+    """The signature digests the receiver computes for this request with the configured secret and that the
+    sender did not send itself (SIG-10: never shown to the sender, nor logged)."""
+    if provider not in ("samsara", "smartgps"):
+        return []
+    ts = headers.get("X-Samsara-Timestamp", "")
+    expected = SIGNERS[PROVIDERS[provider].signing].sign(body, [_secret(provider)],
+                                                          timestamp=int(ts) if ts.isdigit() else 0, message_id="m")
+    digests = [value.split("=", 1)[1] for name, value in expected.items() if name.endswith("Signature")]
+    return [d for d in digests if not any(d in value for value in headers.values())]
+
+
+async def test_failing_authentication_leaks_no_secret_to_responses_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every level: whatever the receiver or aiohttp writes
+    store = Store()
+    settings = {**SETTINGS, "mettax": {"token": METTAX_TOKEN}}
+    mettax_body, mettax_headers = signed("mettax", "gps", settings=settings["mettax"])
+    mettax_cases = {"mettax wrong token": (mettax_body, {**mettax_headers, "Authorization": METTAX_TOKEN[:-1]}),
+                    "mettax no token": (mettax_body, _without(mettax_headers, "Authorization"))}
+    cases = [*REJECTION_CASES, *mettax_cases]
+    forbidden = set(NEVER_ECHOED)
+    seen: list[str] = []
+    async for rx in _serving(store, settings=settings):
+        for case in cases:
+            # built right before it is sent: the stale and future requests are only just outside the window
+            provider, (body, headers) = ("mettax", mettax_cases[case]) if case in mettax_cases else _rejection(case)
+            forbidden.update(_expected_signatures(provider, body, headers))
+            async with rx.session.post(f"{rx.url}/{provider}", data=body, headers=headers) as resp:
+                assert resp.status == 401, (provider, headers)
+                seen.append(await resp.text())
+                seen.extend(f"{name}: {value}" for name, value in resp.headers.items())
+    await store.close()
+    # the output was really observed: one log line per rejection, naming its reason
+    rejections = [r.getMessage() for r in caplog.records if r.name == "fleetsim.receiver" and " 401 auth_" in
+                  r.getMessage()]
+    assert len(rejections) == len(cases)
+    assert any("auth_mismatch" in line for line in rejections) and any("auth_stale" in line for line in rejections)
+    seen += [r.getMessage() for r in caplog.records] + [caplog.text]
+    for secret in forbidden:
+        assert not any(secret in text for text in seen), secret
 
 
 async def test_timestamps_just_inside_the_window_are_accepted(rx: Rx) -> None:
@@ -546,14 +593,36 @@ async def test_state_api_misses(rx: Rx) -> None:
     assert set(state["counts"]) == set(WEBHOOK_PROVIDERS) >= {"mettax", "smartgps", "samsara", "powunity"}
 
 
+def _position(provider: str, payload: dict[str, Any]) -> tuple[str, float, float, float]:
+    """(device, lat, lon, device time as epoch seconds) that a message of `provider` reports."""
+    if provider == "smartgps":
+        return payload["objectId"], payload["lat"], payload["lng"], _epoch(payload["timestamp"])
+    if provider == "powunity":
+        position = payload["position"]
+        device = str(payload["device"].get("uniqueId") or payload["device"]["id"])
+        return device, position["latitude"], position["longitude"], _epoch(position["fixTime"])
+    return payload["deviceId"], float(payload["lat"]), float(payload["lon"]), float(payload["deviceCt"])
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
 async def test_positions_of_each_provider_reach_the_state(rx: Rx) -> None:
+    expected: dict[str, tuple[str, float, float, float]] = {}
     for provider, kind in (("smartgps", "event"), ("powunity", "webhook"), ("mettax", "alarm")):
-        payload = generate_one(PROVIDERS[provider], kind, seed=4, index=0).payload
-        if provider == "powunity" and "position" not in payload:
-            continue
-        assert (await rx.post(provider, *signed(provider, kind, payload)))[0] == 200
+        # the first generated message that carries a position (PowUnity status events carry none)
+        payloads = (generate_one(PROVIDERS[provider], kind, seed=4, index=i).payload for i in range(50))
+        payload = next(p for p in payloads if provider != "powunity" or "position" in p)
+        expected[provider] = _position(provider, payload)
+        status, reply = await rx.post(provider, *signed(provider, kind, payload))
+        assert (status, reply["status"]) == (200, "accepted"), (provider, reply)
     _, listing = await rx.get("/state/devices")
-    assert {d["provider"] for d in listing["devices"]} >= {"smartgps", "mettax"}
+    got = {d["provider"]: (d["device"], d["lat"], d["lon"], _epoch(d["device_time"])) for d in listing["devices"]}
+    assert set(got) == set(expected)
+    for provider, (device, lat, lon, device_time) in expected.items():
+        assert got[provider][:3] == (device, lat, lon), provider
+        assert got[provider][3] == pytest.approx(device_time, abs=0.001), provider  # shown to the millisecond
 
 
 def test_mettax_kinds_are_recognised_by_their_fields() -> None:
@@ -564,6 +633,89 @@ def test_mettax_kinds_are_recognised_by_their_fields() -> None:
     assert adapter.classify({"messageType": "9"}) is None
     # every registered provider with webhook kinds gets an endpoint, with no list kept by hand
     assert set(WEBHOOK_PROVIDERS) == {n for n, p in PROVIDERS.items() if "webhook" in p.channels}
+
+
+# --- a failing database (503) and the catch-all (400, never 5xx) ----------------------------------------------
+
+
+class BrokenDiskStore(Store):
+    """A Store whose database fails while `broken` (disk full, file locked...): every query raises the way
+    sqlite3 does, on the store's worker thread, so the store's own translation to StoreUnavailable runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    def _db(self) -> sqlite3.Connection:
+        if self.broken:
+            raise sqlite3.OperationalError("disk I/O error")
+        return super()._db()
+
+
+class BuggyStore(Store):
+    """A Store whose claim fails with an error nobody foresaw (a bug, not a database failure)."""
+
+    async def claim(self, provider: str, event_key: str, kind: str, payload: bytes | None, *,
+                    delivery_id: str | None = None, ignored: bool = False) -> bool:
+        raise KeyError(f"no column for {kind}")
+
+
+async def test_a_failing_database_is_503_with_retry_after_and_the_retry_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = BrokenDiskStore()
+    body, headers = signed("powunity", "webhook")  # the PSK travels in the Authorization header
+    async for rx in _serving(store):
+        store.broken = True
+        for path in ("/powunity", "/webhooks/powunity"):
+            async with rx.session.post(f"{rx.url}{path}", data=body, headers=headers) as resp:
+                assert (resp.status, resp.headers["Retry-After"]) == (503, "5")
+                assert await resp.json() == {"status": "error", "message": "storage unavailable; retry later"}
+        for path in ("/healthz", "/state", "/state/devices"):  # the state API too: its middleware answers 503
+            async with rx.session.get(f"{rx.url}{path}") as resp:
+                assert (resp.status, resp.headers.get("Retry-After")) == (503, "5"), path
+        store.broken = False
+        # nothing was recorded while the disk was failing: the sender's retry is new, not a duplicate
+        assert (await rx.post("powunity", body, headers)) == (200, {"status": "accepted"})
+        counts = await rx.counts("powunity")
+        assert (counts["accepted"], counts["duplicate"], counts["rejected"]) == (1, 0, {})
+    await store.close()
+    failures = [r for r in caplog.records if r.name == "fleetsim.receiver" and r.levelno == logging.ERROR]
+    webhook_failure = "powunity: database failure; answering 503 so the sender retries"
+    assert [r.getMessage() for r in failures] == [webhook_failure] * 2 + ["database failure"] * 3
+    assert all(r.exc_info for r in failures)
+    assert not any(secret in caplog.text for secret in NEVER_ECHOED)
+
+
+@pytest.mark.parametrize("provider", ["samsara", "smartgps", "powunity", "mettax"])
+async def test_an_unexpected_error_is_400_never_5xx_and_logged_without_secrets(
+    caplog: pytest.LogCaptureFixture, provider: str,
+) -> None:
+    store = BuggyStore()
+    settings = {**SETTINGS, "mettax": {"token": METTAX_TOKEN}}
+    kind = {"samsara": "alert_v1", "smartgps": "event", "powunity": "webhook", "mettax": "gps"}[provider]
+    body, headers = signed(provider, kind, settings=settings["mettax"] if provider == "mettax" else None)
+    async for rx in _serving(store, settings=settings):
+        for _ in range(2):
+            async with rx.session.post(f"{rx.url}/{provider}", data=body, headers=headers) as resp:
+                assert resp.status == 400
+                reply = await resp.json()
+                rx.bodies.append(await resp.text())  # checked for secrets like every response
+            assert reply == {"status": "rejected", "error": "bad_request",
+                             "message": "the request could not be processed"}
+        counts = await rx.counts(provider)
+        assert (counts["accepted"], counts["rejected"]) == (0, {"unexpected": 2})
+        assert (await rx.get("/healthz")) == (200, {"status": "ok"})  # and the receiver stays up
+    await store.close()
+    errors = [r for r in caplog.records if r.name == "fleetsim.receiver" and r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    assert all(r.getMessage() == f"{provider}: unexpected error; answering 400" and r.exc_info for r in errors)
+    assert "KeyError" in caplog.text  # the traceback is logged (for the operator)...
+    for secret in NEVER_ECHOED:  # ...but no credential of the request or the settings
+        assert secret not in caplog.text, secret
+    for name, value in headers.items():
+        if name.lower() in ("authorization", "x-samsara-signature", "x-smartgps-signature"):
+            assert value not in caplog.text, name
 
 
 # --- store and CLI edges --------------------------------------------------------------------------------------
@@ -611,6 +763,20 @@ def test_cli_parser_and_bad_host(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(UsageError, match="--port"):
         parser.parse_args(["receiver", "--port", "70000"])
     args = parser.parse_args(["receiver", "--settings", str(settings), "--host", "256.0.0.1"])
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError) as failed:
         args.handler(args)
-    assert SECRET_TEXT["samsara"] not in capsys.readouterr().out
+    assert SECRET_TEXT["samsara"] not in str(failed.value)
+
+
+def test_a_receiver_that_cannot_start_prints_no_secret(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    """What a user sees (stdout and stderr of `fleetsim receiver`) when it fails after reading the secrets."""
+    settings = tmp_path / "s.yaml"
+    settings.write_text(f"providers:\n  samsara: {{secret: {SECRET_TEXT['samsara']}}}\n"
+                        f"  powunity: {{psk: \"{SECRET_TEXT['powunity']}\"}}\n"
+                        f"  mettax: {{token: {METTAX_TOKEN}}}\n")
+    result = cli("receiver", "--settings", str(settings), "--host", "256.0.0.1", "--port", "0")
+    assert result.code == 2
+    assert result.err.startswith("fleetsim: error: ") and "cannot listen on 256.0.0.1:0" in result.err
+    assert len(result.err.splitlines()) == 1
+    for secret in NEVER_ECHOED:
+        assert secret not in result.out + result.err, secret

@@ -1,0 +1,217 @@
+"""Redactor (scrubbing configured secrets by value, in every form they travel in) and CaptureWriter (which
+writes requests with their credentials redacted unless asked to keep them), as units.
+tests/cli/test_no_secret_leaks.py covers a whole run; these pin each form and each rule down."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import io
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import orjson
+import pytest
+
+from simulator.delivery.capture import REDACTED, CaptureWriter, read_capture
+from simulator.delivery.model import Attempt
+from simulator.delivery.redaction import MASK, MIN_SECRET_CHARS, Redactor, secrets_in_settings
+from simulator.errors import InputError, UsageError
+from simulator.signing import Secret
+
+PSK_TOKEN = "ps/k+Tok?en=420"  # characters that percent-encoding changes; base64 of the PSK ends in "=="
+PSK = f"Bearer {PSK_TOKEN}"
+QUOTED = 'se"cr\\et-é-99'  # JSON has to escape it
+RAW_KEY = bytes(range(250, 256)) + b"\x00\xfe\xfb\xff-samsara!"  # not UTF-8; base64 has + / and padding
+
+
+def test_a_redactor_without_secrets_changes_nothing() -> None:
+    redactor = Redactor()
+    assert not redactor
+    assert redactor.text(PSK) == PSK and redactor.bytes(PSK.encode()) == PSK.encode()
+    assert redactor.headers({"Authorization": PSK}) == {"Authorization": PSK}
+    assert redactor.optional_text(None) is None
+
+
+@pytest.mark.parametrize(
+    ("form", "encoded"),
+    [
+        ("raw", PSK),
+        ("token word of Bearer <token>", PSK_TOKEN),
+        ("base64", base64.b64encode(PSK.encode()).decode()),
+        ("base64 without padding", base64.b64encode(PSK.encode()).decode().rstrip("=")),
+        ("urlsafe base64", base64.urlsafe_b64encode(PSK.encode()).decode()),
+        ("hex", binascii.hexlify(PSK.encode()).decode()),
+        ("percent-encoded", quote(PSK, safe="")),
+        ("form-encoded (plus for space)", quote_plus(PSK, safe="")),
+        ("JSON-escaped", json.dumps(QUOTED)[1:-1]),
+        ("raw, not ASCII", QUOTED),
+    ],
+)
+def test_every_form_of_a_secret_is_scrubbed_from_text_and_bytes(form: str, encoded: str) -> None:
+    redactor = Redactor([PSK.encode(), QUOTED.encode()])
+    assert encoded not in (PSK, QUOTED) or form.startswith("raw")  # each case really is another form
+    assert base64.b64encode(PSK.encode()).endswith(b"=")  # so that "without padding" is another form too
+    text = f'401 {{"echo": "{encoded}", "hint": "check the Authorization header"}}'
+    expected = f'401 {{"echo": "{MASK}", "hint": "check the Authorization header"}}'
+    assert redactor.text(text) == expected, form
+    assert redactor.bytes(text.encode()) == expected.encode(), form
+
+
+def test_the_encoded_forms_of_a_binary_key_are_scrubbed() -> None:
+    redactor = Redactor([RAW_KEY])
+    b64, urlsafe = base64.b64encode(RAW_KEY).decode(), base64.urlsafe_b64encode(RAW_KEY).decode()
+    assert b64 != urlsafe and b64.endswith("=")  # the key was chosen so that every form differs
+    for encoded in (b64, b64.rstrip("="), urlsafe, urlsafe.rstrip("="), RAW_KEY.hex()):
+        assert redactor.text(f"secret: {encoded}!") == f"secret: {MASK}!"
+    assert redactor.bytes(b"head " + RAW_KEY + b" tail") == b"head " + MASK.encode() + b" tail"
+
+
+def test_a_whole_value_is_masked_once_not_word_by_word() -> None:
+    redactor = Redactor([b"Bearer token-value-123"])
+    assert redactor.text("Authorization: Bearer token-value-123") == f"Authorization: {MASK}"
+    assert redactor.text("token-value-123 alone") == f"{MASK} alone"
+
+
+def test_short_fragments_are_not_scrubbed() -> None:
+    redactor = Redactor([b"Bearer abc", b"12345", b"longer-secret-value"])
+    # "abc" (a word of a PSK) and "12345" (a whole secret) are too short to mean anything on their own
+    assert redactor.text("abc 12345 abcdef") == "abc 12345 abcdef"
+    # nor is a piece of a longer secret
+    assert redactor.text("longer-secret") == "longer-secret"
+    assert redactor.text("Bearer abc") == MASK  # the whole value still is
+    assert len("12345") < MIN_SECRET_CHARS <= len("abcdef")
+
+
+def test_headers_holding_a_secret_are_masked_whole() -> None:
+    redactor = Redactor([PSK.encode()])
+    headers = {"Authorization": PSK, "X-Echo": f"you sent {quote(PSK, safe='')}", "Content-Type": "text/plain",
+               "X-Request": "abc-123"}
+    assert redactor.headers(headers) == {"Authorization": MASK, "X-Echo": MASK, "Content-Type": "text/plain",
+                                         "X-Request": "abc-123"}
+
+
+def test_secrets_in_settings_are_every_secret_and_plain_credential() -> None:
+    settings: dict[str, dict[str, Any]] = {
+        "samsara": {"secret": Secret(RAW_KEY), "org_id": 4000},
+        "powunity": {"secret": Secret(PSK.encode())},
+        "mettax": {"token": "mettax-token-1", "token_header": "X-Token", "envelope": "json"},
+        "other": {"psk": "psk-value-2", "password": "pass-word-3", "url": "http://example.invalid", "token": ""},
+    }
+    assert sorted(secrets_in_settings(settings)) == sorted(
+        [RAW_KEY, PSK.encode(), b"mettax-token-1", b"psk-value-2", b"pass-word-3"])
+    redactor = Redactor.from_settings(settings)
+    assert redactor.text("X-Token: mettax-token-1, url http://example.invalid") == \
+        f"X-Token: {MASK}, url http://example.invalid"
+
+
+# --- CaptureWriter ------------------------------------------------------------------------------------------
+
+
+def _attempt(headers: dict[str, str], body: bytes = b'{"id": 1}') -> Attempt:
+    return Attempt(event_id="e-1", provider="powunity", kind="webhook", copy="genuine", attempt=2,
+                   url="http://127.0.0.1:1/powunity", sent_at=1_700_000_000.5, latency_s=0.0123, outcome="4xx",
+                   status=401, error=None, request_headers=headers, request_body=body)
+
+
+HEADERS = {
+    "Content-Type": "application/json",
+    "Authorization": PSK,
+    "X-PowTxn": "txn-1",
+    "X-Token": "mettax-token-1",
+    "X-Forwarded-Auth": base64.b64encode(PSK.encode()).decode(),
+    "X-Samsara-Signature": "v1=" + "ab" * 32,  # a signature is not a secret: kept
+}
+SECRETS = [PSK.encode(), b"mettax-token-1"]
+FORMS = [PSK, PSK_TOKEN, "mettax-token-1", base64.b64encode(PSK.encode()).decode()]
+
+
+def test_the_capture_redacts_credentials_by_value_and_authorization_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    writer = CaptureWriter(path)
+    writer.redact_with(Redactor(SECRETS))
+    writer.write(_attempt(HEADERS))
+    writer.write(_attempt({"Authorization": "Basic dXNlcjpwYXNz"}))  # not configured: redacted by its name
+    writer.close()
+    assert writer.count == 2
+    text = path.read_text()
+    for form in [*FORMS, "dXNlcjpwYXNz"]:
+        assert form not in text, form
+    first, second = (orjson.loads(line) for line in text.splitlines())
+    assert first["headers"] == {"Content-Type": "application/json", "Authorization": REDACTED, "X-PowTxn": "txn-1",
+                                "X-Token": REDACTED, "X-Forwarded-Auth": REDACTED,
+                                "X-Samsara-Signature": "v1=" + "ab" * 32}
+    assert second["headers"] == {"Authorization": REDACTED}
+    # everything else is the request as sent, and what came back
+    assert {k: first[k] for k in ("event_id", "provider", "kind", "copy", "attempt", "method", "url", "body",
+                                  "sent_at")} == {
+        "event_id": "e-1", "provider": "powunity", "kind": "webhook", "copy": "genuine", "attempt": 2,
+        "method": "POST", "url": "http://127.0.0.1:1/powunity", "body": '{"id": 1}', "sent_at": 1_700_000_000.5}
+    assert first["response"] == {"outcome": "4xx", "status": 401, "latency_ms": 12.3, "error": None}
+    # and it reads back as a replayable request whose credentials are marked redacted
+    request = next(read_capture(path))
+    assert dict(request.headers)["Authorization"] == REDACTED and request.body == b'{"id": 1}'
+
+
+def test_keep_secrets_writes_the_credentials_raw(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    writer = CaptureWriter(path, keep_secrets=True)
+    writer.redact_with(Redactor(SECRETS))
+    writer.write(_attempt(HEADERS))
+    writer.close()
+    assert orjson.loads(path.read_bytes())["headers"] == HEADERS
+    assert dict(next(read_capture(path)).headers) == HEADERS
+
+
+def test_binary_bodies_are_captured_as_base64_and_read_back_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "capture.ndjson"
+    writer = CaptureWriter(path)
+    writer.write(_attempt({}, body=b"\xff\xfe\x00binary"))
+    writer.write(_attempt({}, body="Zoë ✓".encode()))
+    writer.close()
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert "body" not in lines[0] and base64.b64decode(lines[0]["body_b64"]) == b"\xff\xfe\x00binary"
+    assert lines[1]["body"] == "Zoë ✓"
+    assert [r.body for r in read_capture(path)] == [b"\xff\xfe\x00binary", "Zoë ✓".encode()]
+
+
+def test_a_capture_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not a regular file"):
+        CaptureWriter(tmp_path)
+    with pytest.raises(UsageError, match="cannot write the capture"):
+        CaptureWriter(tmp_path / "missing" / "capture.ndjson")
+
+    class DiskFull(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    writer = CaptureWriter(tmp_path / "capture.ndjson")
+    writer._file.close()
+    writer._file = DiskFull()
+    with pytest.raises(UsageError, match="No space left on device"):
+        writer.write(_attempt({}))
+    assert writer.count == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not json\n", "not a JSON capture line"),
+        (b"[1, 2]\n", "expected a JSON object per line"),
+        (b'{"headers": {}}\n', "expected 'url' (text) and 'headers' (object)"),
+        (b'{"url": "http://x/", "headers": {"A": 1}, "body": ""}\n', "header values must be text"),
+        (b'{"url": "http://x/", "headers": {}, "body_b64": "***"}\n', "body_b64: not valid base64"),
+        (b'{"url": "http://x/", "headers": {}}\n', "expected a 'body' (text) or 'body_b64' field"),
+    ],
+)
+def test_a_malformed_capture_line_is_an_input_error_naming_file_and_line(
+    tmp_path: Path, content: bytes, problem: str,
+) -> None:
+    path = tmp_path / "capture.ndjson"
+    path.write_bytes(b'{"url": "http://x/", "headers": {}, "body": ""}\n\n' + content)
+    with pytest.raises(InputError) as failed:
+        list(read_capture(path))
+    assert failed.value.location == f"{path}:3" and str(failed.value).startswith(f"{path}:3: {problem}")
