@@ -4,6 +4,7 @@ Third-party exceptions (yaml, jsonschema, aiohttp, OSError, ...) are translated 
 that touches them, so the CLI can turn any of them into one clear line and the documented exit code:
 
     0 pass · 1 receiver failed checks / invalid documents · 2 usage, scenario or config error · 3 harness error
+    · 130 interrupted (Ctrl-C / SIGTERM; the reports are still written)
 
 Messages must never contain secrets: callers pass redacted values only.
 """
@@ -17,6 +18,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_HARNESS = 3
+EXIT_INTERRUPTED = 130
 
 
 class FleetsimError(Exception):
@@ -64,6 +66,23 @@ class InputError(UsageError):
         super().__init__(f"{location}: {problem}")
         self.location = location
         self.problem = problem
+
+
+class ScenarioError(UsageError):
+    """One or more problems with a scenario or settings file, each "file:line:col: path: what is wrong".
+
+    `problems` are ordered most relevant first; `str(err)` is all of them, one per line. No problem ever
+    quotes a secret.
+    """
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: list[str] = list(problems) or ["invalid scenario"]
+        super().__init__("\n".join(self.problems))
+
+
+class StoreUnavailable(FleetsimError):
+    """The reference receiver's database failed (disk full, file locked, corrupt...): a transient error, answered
+    with 503 so the sender retries."""
 
 
 class HarnessError(FleetsimError):

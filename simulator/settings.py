@@ -31,7 +31,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .scenario.errors import ScenarioError
+from .errors import ScenarioError
 from .scenario.provider_settings import parse_provider_settings
 from .scenario.schema_build import webhook_providers
 from .scenario.wording import SCHEMA, clip, did_you_mean, explain, format_path

@@ -83,9 +83,25 @@ class Module:
         return self.name if self.path.name == "__init__.py" else self.name.rpartition(".")[0]
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """ids of the nodes inside `if TYPE_CHECKING:` blocks: imports for the type checker, never executed."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.If):
+            continue
+        test = node.test
+        if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+                isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"):
+            skipped.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return skipped
+
+
 def read_module(name: str, path: Path) -> Module:
     module = Module(name, path, ast.parse(path.read_text(), str(path)))
+    type_only = _type_only(module.tree)
     for node in ast.walk(module.tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 module.imports.add(alias.name)
@@ -289,9 +305,16 @@ def test_the_checker_finds_impure_code(tmp_path: Path, source: str) -> None:
     "import math, re, orjson\nfrom urllib.parse import urljoin",
     "def time(): return 0\nx = time()",  # a local function that happens to be called time
     "'time.time() and random.choice() in a docstring are not calls'",
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import aiohttp",  # for the type checker only
 ])
 def test_the_checker_accepts_pure_code(tmp_path: Path, source: str) -> None:
     assert purity_violations(_checked(tmp_path, source)) == []
+
+
+def test_type_only_imports_are_no_dependency_but_runtime_ones_are(tmp_path: Path) -> None:
+    module = _checked(tmp_path, "import typing\nif typing.TYPE_CHECKING:\n    from ...delivery import runner\n"
+                                "else:\n    from ...servers import store")
+    assert "simulator.delivery.runner" not in module.imports and "simulator.servers.store" in module.imports
 
 
 def test_the_checker_resolves_relative_imports(tmp_path: Path) -> None:

@@ -58,3 +58,11 @@ def test_the_verify_examples_behave_as_the_readme_shows(readme_env: None, cli: C
     fresh = cli(*words, "--now", "1587597150")
     assert fresh.code == 0 and fresh.out == "valid: signature valid\n"
     assert "--now 1587597150\nvalid: signature valid" in README.replace("\\\n    ", "")
+
+
+def test_the_python_example_runs(readme_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert "Verdict(ok=True" in capsys.readouterr().out

@@ -14,13 +14,14 @@ from typing import Any
 
 from ..delivery.reports import exit_code, render_summary
 from ..delivery.runner import RunConfig, Runner
+from ..errors import EXIT_INTERRUPTED
 from ..resources import scenarios_dir
 from ..scenario.loader import load_scenario
+from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import Store
 from .common import rate
-from .receiver_cmd import start_receiver, stop_receiver
 from .receiver_view import fetch_receiver_view, render_receiver_view
-from .run_cmd import EXIT_INTERRUPTED, Progress, run_async
+from .run_cmd import Progress, run_async
 
 DEMO_SCENARIO = "demo-city.yaml"
 

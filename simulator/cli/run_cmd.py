@@ -16,7 +16,7 @@ from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UnknownNameError, UsageError
+from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UnknownNameError, UsageError
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
 from .common import (
@@ -33,7 +33,6 @@ from .common import (
 from .receiver_view import fetch_receiver_view, render_receiver_view
 
 T = TypeVar("T")
-EXIT_INTERRUPTED = 130
 
 
 def _report(text: str) -> tuple[str, str]:
@@ -142,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
         if args.target:
             await runner.run()
             return
+        from ..servers.serving import start_receiver, stop_receiver
         from ..servers.store import Store
-        from .receiver_cmd import start_receiver, stop_receiver
 
         store = Store()
         server, base_url = await start_receiver(settings, store)

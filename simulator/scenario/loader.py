@@ -23,10 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from .. import providers as _providers  # noqa: F401  (registers every provider)
+from ..errors import ScenarioError
 from . import schema_build
 from .cities import CITIES
 from .durations import format_duration, parse_duration, parse_rate
-from .errors import ScenarioError
 from .model import (
     Delivery,
     Faults,

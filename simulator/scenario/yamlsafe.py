@@ -26,7 +26,7 @@ try:  # libyaml, when PyYAML was built with it
 except ImportError:  # pragma: no cover
     _CParser = None  # type: ignore[assignment, misc]
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 MAX_BYTES = 1 << 20  # 1 MiB
 MAX_ALIASES = 100

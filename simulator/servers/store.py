@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import FleetsimError, UsageError
+from ..errors import StoreUnavailable, UsageError
 from ..providers.receiving import Fix
 
 __all__ = ["MEMORY", "Fix", "PendingEvent", "Store", "StoreUnavailable"]
@@ -93,10 +93,6 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 T = TypeVar("T")
-
-
-class StoreUnavailable(FleetsimError):
-    """The database failed (disk full, file locked, corrupt...): a transient error, answered with 503."""
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,8 @@ def test_replay_of_a_redacted_capture_says_resign_is_needed(cli: Callable[..., C
     lines = [json.loads(line) for line in capture.read_text().splitlines()]
     assert lines and all(line["headers"]["Authorization"] == "<redacted>" for line in lines)
     # replay against a receiver that requires the PSK: `fleetsim receiver` semantics, started in a thread
-    from simulator.cli.receiver_cmd import start_receiver, stop_receiver
     from simulator.scenario.loader import load_scenario
+    from simulator.servers.serving import start_receiver, stop_receiver
     from simulator.servers.store import Store
 
     settings = load_scenario(scenario).delivery.providers

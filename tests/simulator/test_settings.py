@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from simulator.errors import EXIT_USAGE, UsageError
-from simulator.scenario.errors import ScenarioError
+from simulator.errors import EXIT_USAGE, ScenarioError, UsageError
 from simulator.settings import Settings, load_settings, merge_settings
 from simulator.signing import Secret
 

@@ -13,13 +13,13 @@ import orjson
 import pytest
 from aiohttp import web
 
-from simulator.cli.receiver_cmd import start_receiver, stop_receiver
 from simulator.delivery.capture import CaptureWriter, read_capture
 from simulator.delivery.replay import replay
 from simulator.delivery.runner import RunConfig, Runner
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario, load_scenario_text
 from simulator.scenario.model import Rate, Scenario
+from simulator.servers.serving import start_receiver, stop_receiver
 from simulator.servers.store import Store
 from simulator.signing import SIGNERS, CIHeaders, Secret
 from simulator.signing.samsara import SamsaraSigner

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli.receiver_cmd import start_receiver, stop_receiver
 from simulator.delivery.retry import RETRY_POLICIES
 from simulator.delivery.runner import RunConfig, Runner
 from simulator.generation import generate_one
@@ -20,6 +19,7 @@ from simulator.providers import PROVIDERS
 from simulator.providers.receiving import Adapter
 from simulator.scenario.loader import load_scenario_text
 from simulator.scenario.model import Rate
+from simulator.servers.serving import start_receiver, stop_receiver
 from simulator.servers.store import Store
 from simulator.world.fleet import make_device
 from tests.conftest import CliResult

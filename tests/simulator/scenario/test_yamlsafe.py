@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.errors import ScenarioError
 from simulator.scenario import yamlsafe
-from simulator.scenario.errors import ScenarioError
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.yamlsafe import MAX_BYTES, MAX_DEPTH, load_yaml_bytes, load_yaml_file, load_yaml_text
 

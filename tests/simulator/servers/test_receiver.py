@@ -19,12 +19,13 @@ import orjson
 import pytest
 
 from simulator.cli import _Parser
-from simulator.cli.receiver_cmd import add_parser, start_receiver, stop_receiver
+from simulator.cli.receiver_cmd import add_parser
 from simulator.errors import UsageError
 from simulator.generation import generate_one
 from simulator.providers import PROVIDERS
 from simulator.providers.receiving import Fix, parse_json
 from simulator.servers.receiver import MAX_DEPTH, WEBHOOK_PROVIDERS
+from simulator.servers.serving import start_receiver, stop_receiver
 from simulator.servers.store import Store
 from simulator.signing import SIGNERS, Secret
 

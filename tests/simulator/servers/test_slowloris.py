@@ -22,8 +22,9 @@ import orjson
 import pytest
 
 from simulator.cli import _Parser
-from simulator.cli.receiver_cmd import add_parser, start_receiver, stop_receiver
+from simulator.cli.receiver_cmd import add_parser
 from simulator.errors import UsageError
+from simulator.servers.serving import start_receiver, stop_receiver
 from simulator.servers.store import Store
 from simulator.servers.timeouts import ConnectionGuard, GuardedSite
 
