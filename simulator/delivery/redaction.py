@@ -31,12 +31,13 @@ __all__ = ["MASK", "MIN_SECRET_CHARS", "Redactor", "secrets_in_settings"]
 MASK = "<redacted>"
 #: shortest value (in bytes) scrubbed on its own; shorter ones are too likely to match ordinary text
 MIN_SECRET_CHARS = 6
-#: settings whose plain-text values are credentials sent as they are (MettaX's static token header)
-_PLAIN_CREDENTIAL_KEYS = ("token", "psk", "password")
+#: settings that hold credentials when they were given as plain text programmatically (files load them as Secret)
+_PLAIN_CREDENTIAL_KEYS = ("secret", "token", "psk", "password")
 
 
 def secrets_in_settings(settings: Mapping[str, Mapping[str, Any]]) -> list[bytes]:
-    """Every credential configured for any provider, as raw bytes."""
+    """Every credential configured for any provider, as raw bytes: every `Secret` (what the loader makes of each
+    credential), and plain-text values under credential keys (settings built in code)."""
     found: list[bytes] = []
     for values in settings.values():
         for key, value in values.items():

@@ -12,7 +12,7 @@ from typing import Any
 from ..delivery.urls import url_problem
 from ..errors import SecretError
 from ..providers.registry import PROVIDERS
-from ..signing import get_signer
+from ..signing import Secret, get_signer
 from .durations import parse_duration
 from .wording import describe
 from .yamlsafe import JsonPath
@@ -31,6 +31,11 @@ def parse_provider_settings(report: Report, path: JsonPath, provider: str, data:
                             env: Mapping[str, str]) -> dict[str, Any]:
     """`data` (schema-valid) with its secret parsed; every problem goes to `report`."""
     out = _secrets(report, path, provider, data, env)
+    # credentials sent as they are (a static token): a `Secret` from the moment they are loaded, like signing
+    # secrets, so no repr, log, report or error can show them and every writer knows to redact them
+    for key, spec in PROVIDERS[provider].settings_schema.get("properties", {}).items():
+        if spec.get("x-secret") and isinstance(out.get(key), str):
+            out[key] = Secret(out[key].encode("utf-8"))
     _check_url(report, path, data)
     _check_retry(report, path, data)
     for subpath, problem in PROVIDERS[provider].check_settings(data):

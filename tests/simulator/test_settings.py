@@ -48,7 +48,9 @@ def test_a_valid_file_parses_secrets_and_keeps_the_rest(tmp_path: Path) -> None:
     assert p["smartgps"] == {"secret": Secret(b"settings-smartgps-secret"), "retry": ["5s", "5m", "30m"]}
     assert p["powunity"]["secret"] == Secret(b"Bearer settings-psk") and "psk" not in p["powunity"]
     assert p["powunity"]["webhook_types"] == ["alarm", "geofenceExit"]
-    assert p["mettax"]["token"] == "settings-token" and p["mettax"]["envelope"] == "json"
+    # a token is a credential: a Secret from the moment it is loaded (repr cannot show it)
+    assert p["mettax"]["token"] == Secret(b"settings-token") and "settings-token" not in repr(p["mettax"]["token"])
+    assert p["mettax"]["envelope"] == "json"
     shown = repr(settings)
     assert "settings-token" not in shown and "psk" not in shown and SAMSARA_SECRET not in shown
 

@@ -17,6 +17,7 @@ import orjson
 from ...core import ids
 from ...errors import UsageError
 from ...schemastore import SchemaError
+from ...signing import Secret
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
 from .settings import SETTINGS
@@ -167,6 +168,8 @@ class MettaX(Provider):
     def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
         # MettaX signs nothing; an optional static token header is all the authentication a receiver can have
         token = settings.get("token")
+        if isinstance(token, Secret):  # as loaded from a scenario or settings file
+            token = token.reveal().decode("utf-8")
         return {str(settings.get("token_header", "Authorization")): str(token)} if token else {}
 
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:

@@ -22,6 +22,7 @@ SETTINGS: dict[str, Any] = {
         "token": {
             "title": "Token",
             "description": "Optional static token header value.",
+            "x-secret": True,
             "type": "string"
         },
         "token_header": {

@@ -229,8 +229,10 @@ async def test_a_trickled_body_gets_408_and_is_closed_at_the_body_timeout() -> N
         start = time.monotonic()
         async with trickling([writer], 0.05):
             reply, closed = await until_closed(reader, start)
-        assert reply.startswith(b"HTTP/1.1 408 ")
-        assert b"body_timeout" in reply
+        # the 408 is sent, then the connection closed while the client is still trickling: the kernel may answer
+        # the client's next bytes with a reset that discards the unread 408 (no lingering close yet), so an
+        # empty reply is a reset, and the server's own count below says what it answered
+        assert (reply.startswith(b"HTTP/1.1 408 ") and b"body_timeout" in reply) or reply == b""
         # closed with the answer: not after aiohttp's 10 s of lingering over the rest of the trickle
         assert 0.5 - EARLY_S <= closed < 0.5 + SLACK_S
         assert (await rx.state())["counts"]["samsara"]["rejected"] == {"body_timeout": 1}
