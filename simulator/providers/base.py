@@ -123,6 +123,11 @@ class Provider(SchemaFamily):
     #: a plate format (a name in core.ids.PLATES) when the platform only accepts that one, whatever the city
     plate_format: ClassVar[str | None] = None
 
+    def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
+        """The identifiers only this platform gives a device (drawn from the world's rng when the device is
+        made), kept on `Device.vendor_ids` for its renderer."""
+        return {}
+
     def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         """Problems in schema-valid settings that the schema cannot express: (path below the provider's
         settings, message). Messages never quote a secret."""

@@ -7,8 +7,11 @@ uses Faker's plates, plates come from pools Faker draws at start-up (core/pools.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core import ids
@@ -38,16 +41,15 @@ class Device:
     plate: str
     vin: str
     imei: str
-    mettax_id: str  # 12 digits
-    traccar_id: int
-    samsara_id: int
-    serial: str  # Samsara gateway serial
-    object_id: str  # SmartGPS SGO-<plate>
+    number: int  # 1-based across the scenario
     tz_offset_s: int  # the device's time zone (MettaX reportCt is local wall-clock time)
     clock_skew_s: float  # device clock minus gateway clock
     #: the fleet (scenario name and seed) the device belongs to: one platform account, so account-wide ids
     #: (a Samsara org and its webhook) derive from it and are shared by every device of the scenario
     fleet: str = ""
+    #: the identifiers only its provider uses (a MettaX device id, a Traccar id, a Samsara gateway serial...),
+    #: drawn by the provider itself (`Provider.device_ids`): the world knows no vendor
+    vendor_ids: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 def tz_offset(timezone: str, at: float) -> int:
@@ -74,7 +76,9 @@ def make_device(
     """Device `number`; World passes the plate in the region's format (without one: a Brazilian plate)."""
     if plate is None:
         plate = ids.plate_br(rng)
-    serial = "G" + "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
+    from ..providers import PROVIDERS  # here, not at import: provider packages import the world
+
+    known = PROVIDERS.get(provider)
     return Device(
         key=f"{group}/{index}",
         group=group,
@@ -86,12 +90,9 @@ def make_device(
         plate=plate,
         vin=ids.vin(rng, vin_wmis),
         imei=ids.imei(rng),
-        mettax_id=ids.mettax_device_id(rng),
-        traccar_id=number,
-        samsara_id=rng.randint(10**14, 10**15 - 1),
-        serial=serial,
-        object_id="SGO-" + "".join(c for c in plate if c.isascii() and c.isalnum()),
+        number=number,
         tz_offset_s=tz_offset_s,
         clock_skew_s=round(rng.uniform(-2.0, 2.0), 3),
         fleet=fleet,
+        vendor_ids=MappingProxyType(known.device_ids(rng, number=number, plate=plate) if known else {}),
     )

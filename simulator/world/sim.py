@@ -99,4 +99,4 @@ class World:
 
     def events(self) -> Iterator[WorldEvent]:
         streams = [self.device_events(d) for d in self.devices]
-        yield from heapq.merge(*streams, key=lambda e: (e.send_t, e.device.traccar_id, e.seq))
+        yield from heapq.merge(*streams, key=lambda e: (e.send_t, e.device.number, e.seq))

@@ -84,6 +84,9 @@ class MettaX(Provider):
     settings_schema = SETTINGS
     retry_default = ("none", "MettaX documents no retries")
 
+    def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
+        return {"device_id": ids.mettax_device_id(rng)}  # 12 digits
+
     @property
     def adapter(self) -> Adapter:
         from .receive import MettaxAdapter

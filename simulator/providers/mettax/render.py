@@ -133,8 +133,8 @@ class MettaXRenderer:
         self._device = device
         self._rng = rng
         self._key = device.key
-        self._did = device.mettax_id
-        self._prefix = device.mettax_id + "_"
+        self._did = device.vendor_ids["device_id"]
+        self._prefix = device.vendor_ids["device_id"] + "_"
         self._tz = device.tz_offset_s
         self._skew = device.clock_skew_s
         self._camera = bool(device.features & _CAMERA_FEATURES)

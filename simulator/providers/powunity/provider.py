@@ -124,6 +124,9 @@ class PowUnity(Provider):
                                         f"{did_you_mean(item, known)} (known: {', '.join(known)})"))
         return problems
 
+    def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
+        return {"traccar_id": number}  # Traccar's database id of the device
+
     @property
     def adapter(self) -> Adapter:
         from .receive import PowUnityAdapter

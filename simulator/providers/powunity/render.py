@@ -37,7 +37,7 @@ an `alarm` attribute. Arming state follows the world's armed/disarmed events (se
 default false).
 
 Ids: Traccar's position and event ids are database sequences shared by all devices, but each renderer serves
-one device, so ids are `n * id_stride + device.traccar_id` (setting `id_stride`, default 16384): unique across
+one device, so ids are `n * id_stride + <the device's Traccar id>` (setting `id_stride`, default 16384): unique across
 up to `id_stride` devices, increasing per device, roughly increasing in time across the fleet.
 
 Doubles are Python floats (12.0, never 12) so core.javajson writes them as Jackson does (`5.0E7` for
@@ -124,8 +124,8 @@ class PowUnityRenderer:
         self.webhook_types = _webhook_types(settings.get("webhook_types"))
         self.b2b = bool(settings.get("b2b", True))
         self.stride = int(settings.get("id_stride", DEFAULT_ID_STRIDE))
-        if device.traccar_id >= self.stride:
-            raise ValueError(f"traccar id {device.traccar_id} does not fit id_stride {self.stride}")
+        if device.vendor_ids["traccar_id"] >= self.stride:
+            raise ValueError(f"traccar id {device.vendor_ids['traccar_id']} does not fit id_stride {self.stride}")
         self.armed = bool(settings.get("initially_armed", False))
         self.alarm_active = False
         self.last_alarm_ms: int | None = None
@@ -170,7 +170,7 @@ class PowUnityRenderer:
     def _device(self, position_id: int) -> dict[str, Any]:
         device = self.device
         return {
-            "id": device.traccar_id,
+            "id": device.vendor_ids["traccar_id"],
             "attributes": self._dev_attrs,  # replaced, never mutated, when the state changes
             "groupId": 0,
             "name": device.label,
@@ -248,7 +248,7 @@ class PowUnityRenderer:
 
         # -- the position Traccar stores (DistanceHandler, MotionHandler, EngineHoursHandler) --
         self.position_seq += 1
-        position_id = self.position_seq * self.stride + self.device.traccar_id
+        position_id = self.position_seq * self.stride + self.device.vendor_ids["traccar_id"]
         odometer = fix.odometer_m
         last_odometer = self.last_odometer
         distance = odometer - last_odometer if last_odometer is not None and odometer > last_odometer else 0.0
@@ -279,7 +279,7 @@ class PowUnityRenderer:
         position = {
             "id": position_id,
             "attributes": attributes,
-            "deviceId": self.device.traccar_id,
+            "deviceId": self.device.vendor_ids["traccar_id"],
             "type": None,
             "protocol": "h02",
             "serverTime": server_time,
@@ -346,9 +346,9 @@ class PowUnityRenderer:
             status_event = event_type in STATUS_EVENTS
             self.event_seq += 1
             traccar_event: dict[str, Any] = {
-                "id": self.event_seq * self.stride + self.device.traccar_id,
+                "id": self.event_seq * self.stride + self.device.vendor_ids["traccar_id"],
                 "attributes": attrs,
-                "deviceId": self.device.traccar_id,
+                "deviceId": self.device.vendor_ids["traccar_id"],
                 "type": event_type,
                 "serverTime": server_time,
                 "positionId": 0 if status_event else position_id,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ...core import ids
 from ...schemagen import hints
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
@@ -187,6 +188,10 @@ class Samsara(Provider):
     settings_schema = SETTINGS
     retry_default = ("standard-webhooks", "Samsara retries with exponential backoff but does not publish the "
                      "schedule; standard-webhooks is assumed until it is confirmed")
+
+    def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
+        serial = "G" + "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
+        return {"vehicle_id": rng.randint(10**14, 10**15 - 1), "gateway_serial": serial}
 
     @property
     def adapter(self) -> Adapter:

@@ -160,25 +160,26 @@ class SamsaraRenderer:
         if not self.webhook_id.isdigit():
             raise ValueError(f"samsara webhook_id must be a numeric string, not {self.webhook_id!r}")
         self.movement_alerts = bool(settings.get("movement_alerts", False))
-        self._device_v1 = {"id": device.samsara_id, "name": device.label, "serial": device.serial,
+        vehicle_id, serial = device.vendor_ids["vehicle_id"], device.vendor_ids["gateway_serial"]
+        self._device_v1 = {"id": vehicle_id, "name": device.label, "serial": serial,
                            "vin": device.vin}
         self._sensor_v1 = {"id": sensor_id, "name": f"{device.label} reefer probe", "serial": sensor_serial}
-        external_ids = {"samsara.serial": device.serial, "samsara.vin": device.vin}
+        external_ids = {"samsara.serial": serial, "samsara.vin": device.vin}
         self._vehicle_v2 = {
-            "id": str(device.samsara_id),
+            "id": str(vehicle_id),
             "name": device.label,
             "licensePlate": device.plate,
             "vin": device.vin,
             "externalIds": external_ids,
         }
-        self._gateway = {"model": _GATEWAY_MODELS[_stable_int(device.serial, 0, len(_GATEWAY_MODELS))],
-                         "serial": device.serial}
+        self._gateway = {"model": _GATEWAY_MODELS[_stable_int(serial, 0, len(_GATEWAY_MODELS))],
+                         "serial": serial}
         # per event type, in the documented member order
-        self._vehicle_tiny = {"externalIds": external_ids, "id": str(device.samsara_id), "name": device.label}
-        self._vehicle_speeding = {"assetType": "vehicle", "externalIds": external_ids, "id": str(device.samsara_id),
+        self._vehicle_tiny = {"externalIds": external_ids, "id": str(vehicle_id), "name": device.label}
+        self._vehicle_speeding = {"assetType": "vehicle", "externalIds": external_ids, "id": str(vehicle_id),
                                   "licensePlate": device.plate, "name": device.label, "vehicleVin": device.vin}
         self._vehicle_gateway = {"assetType": "vehicle", "externalIds": external_ids, "gateway": self._gateway,
-                                 "id": str(device.samsara_id), "licensePlate": device.plate, "name": device.label,
+                                 "id": str(vehicle_id), "licensePlate": device.plate, "name": device.label,
                                  "vin": device.vin}
         self._fleet = fleet
         self._trip_start_ms: int | None = None
@@ -266,7 +267,7 @@ class SamsaraRenderer:
             "alertConditionId": condition,
             "alertEventUrl": (
                 f"https://cloud.samsara.com/o/{self.org_id}/alerts/incidents/v2/{alert_num}/1/"
-                f"{self.device.samsara_id}/{start_ms}"
+                f"{self.device.vendor_ids['vehicle_id']}/{start_ms}"
             ),
             "details": details,
         }
@@ -439,7 +440,7 @@ class SamsaraRenderer:
             data["updatedAtTime"] = _rfc3339(resolved_ms)
         data["incidentUrl"] = (
             f"https://cloud.samsara.com/o/{self.org_id}/alerts/incidents/v2/{alert_num}/1/"
-            f"{self.device.samsara_id}/{start_ms}"
+            f"{self.device.vendor_ids['vehicle_id']}/{start_ms}"
         )
         data["isResolved"] = resolved_ms is not None
         data["conditions"] = [

@@ -39,6 +39,10 @@ class SmartGPS(Provider):
     plate_format = "br"
     retry_default = ("none", "SmartGPS documents no retries")
 
+    def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
+        # SmartGPS object ids are the vehicle's plate behind an SGO- prefix (SGO-ABC1234)
+        return {"object_id": "SGO-" + "".join(c for c in plate if c.isascii() and c.isalnum())}
+
     @property
     def adapter(self) -> Adapter:
         from .receive import SmartGpsAdapter

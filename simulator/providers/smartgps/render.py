@@ -57,7 +57,7 @@ class SmartGPSRenderer:
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
         self._key = device.key
-        self._object_id = device.object_id
+        self._object_id = device.vendor_ids["object_id"]
         self._plate = device.plate
 
     def render(self, event: WorldEvent) -> list[Message]:

@@ -158,9 +158,9 @@ def test_messages_per_event(kind: str, attrs: dict[str, Any], code: str | None) 
 def test_gps_packet() -> None:
     dev = device()
     p = renderer(dev).render(event(dev, "position"))[0].payload
-    assert p["actual"] is True and p["deviceId"] == dev.mettax_id and p["num"] == 9 and p["course"] == 154
+    assert p["actual"] is True and p["deviceId"] == dev.vendor_ids["device_id"] and p["num"] == 9 and p["course"] == 154
     assert (p["lat"], p["lon"], p["speed"]) == (-23.55052, -46.633308, 61.4)
-    assert p["id"].startswith(dev.mettax_id + "_") and len(p["id"].split("_")[1]) == 19
+    assert p["id"].startswith(dev.vendor_ids["device_id"] + "_") and len(p["id"].split("_")[1]) == 19
     assert p["deviceCt"] == int(T0)
 
 
@@ -200,7 +200,7 @@ def test_camera_alarm_files_follow_their_alarm(seed: int) -> None:
             assert files[0].payload["fileType"] == "00" and files[0].payload["fileUrl"].endswith(".jpg")
             for f in files:
                 assert f.payload["id"] == alarm.payload["alarmId"]
-                assert f.payload["deviceId"] == dev.mettax_id
+                assert f.payload["deviceId"] == dev.vendor_ids["device_id"]
                 assert 20.0 <= f.send_t - alarm.send_t <= 90.0
                 assert f.payload["fileUrl"].startswith("https://files.imettax.com/mettaxftp/202412%2F")
             if len(files) == 2:

@@ -203,7 +203,7 @@ def test_devices_frame_and_position_shape() -> None:
     dev = second[0].payload["devices"][0]
     assert list(dev) == ["id", "attributes", "groupId", "name", "uniqueId", "status", "lastUpdate", "positionId",
                          "geofenceIds", "phone", "model", "contact", "category", "disabled"]
-    assert dev["id"] == device.traccar_id and dev["uniqueId"] == device.imei and dev["name"] == "Bike 3"
+    assert dev["id"] == device.vendor_ids["traccar_id"] and dev["uniqueId"] == device.imei and dev["name"] == "Bike 3"
     assert dev["status"] == "online" and dev["category"] == "bicycle" and dev["geofenceIds"] == []
     assert dev["lastUpdate"] == "2026-03-03T10:32:12.100+00:00"
     first_position = first[-1].payload["positions"][0]
@@ -307,9 +307,9 @@ def test_ids_increase_and_do_not_collide_across_devices() -> None:
             kind = "sos" if i % 3 == 0 else "ignition_on" if i % 3 == 1 else "position"
             for message in renderer.render(make_event(kind, bike, t=T0 + 10 * i)):
                 if "events" in message.payload:
-                    event_ids[bike.traccar_id].append(message.payload["events"][0]["id"])
+                    event_ids[bike.vendor_ids["traccar_id"]].append(message.payload["events"][0]["id"])
                 if "positions" in message.payload:
-                    position_ids[bike.traccar_id].append(message.payload["positions"][0]["id"])
+                    position_ids[bike.vendor_ids["traccar_id"]].append(message.payload["positions"][0]["id"])
     for ids in (*event_ids.values(), *position_ids.values()):
         assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert not set(event_ids[3]) & set(event_ids[4])

@@ -209,11 +209,13 @@ def test_v1_details_from_attrs() -> None:
     assert event["details"] == "'Truck 3' exceeded the speed limit by 18 km/h for 2 minutes"
     assert event["alertConditionDescription"] == "Vehicle speed above speed limit"
     assert event["startMs"] == int((speeding.fix.t - 150.0) * 1000)
-    assert event["device"] == {"id": device.samsara_id, "name": "Truck 3", "serial": device.serial, "vin": device.vin}
+    ids = device.vendor_ids
+    assert event["device"] == {"id": ids["vehicle_id"], "name": "Truck 3", "serial": ids["gateway_serial"],
+                               "vin": device.vin}
     assert event["driver"] == {"id": driver.samsara_id, "name": driver.name}
     assert event["orgId"] == 4000
     assert event["alertEventUrl"].startswith("https://cloud.samsara.com/o/4000/alerts/incidents/v2/")
-    assert event["alertEventUrl"].endswith(f"/{device.samsara_id}/{event['startMs']}")
+    assert event["alertEventUrl"].endswith(f"/{device.vendor_ids['vehicle_id']}/{event['startMs']}")
 
     geofence = renderer.render(make_event("geofence_enter", device, {"geofence": "Acme Bread", "geofence_id": 2}))
     event = geofence[0].payload["event"]
@@ -276,7 +278,7 @@ def test_v2_envelope_and_stable_configuration_ids() -> None:
     idle = samsara_renderer(first, settings, random.Random(1)).render(make_event("idling", first, {"duration_s": 900}))
     assert idle[0].payload["data"]["configurationId"] != a[0].payload["data"]["configurationId"]
     vehicle = a[0].payload["data"]["conditions"][0]["details"]["harshEvent"]["vehicle"]
-    assert vehicle["id"] == str(first.samsara_id) and vehicle["name"] == first.label
+    assert vehicle["id"] == str(first.vendor_ids["vehicle_id"]) and vehicle["name"] == first.label
 
 
 def test_defaults_belong_to_the_fleet_not_the_device() -> None:
@@ -338,9 +340,10 @@ def test_gateway_unplugged_has_the_vehicle_inside_the_gateway() -> None:
     assert list(data) == ["gateway"]
     gateway = data["gateway"]
     assert list(gateway) == ["model", "serial", "vehicle"]
-    assert gateway["serial"] == device.serial
+    assert gateway["serial"] == device.vendor_ids["gateway_serial"]
     assert list(gateway["vehicle"]) == ["externalIds", "id", "name"]
-    assert gateway["vehicle"]["id"] == str(device.samsara_id) and gateway["vehicle"]["name"] == device.label
+    assert gateway["vehicle"]["id"] == str(device.vendor_ids["vehicle_id"])
+    assert gateway["vehicle"]["name"] == device.label
 
 
 @pytest.mark.parametrize(("kind", "attrs"), [

@@ -102,7 +102,7 @@ def test_mapping_and_schema(backfill: bool) -> None:
             assert (m.provider, m.kind, m.device, m.source) == ("smartgps", "event", dev.key, kind)
             assert validate(provider, "event", m.payload) == [], m.payload
             assert m.payload["severity"] == SEVERITY.get(m.payload["event"], "WARNING")
-            assert m.payload["objectId"] == dev.object_id and m.payload["plate"] == dev.plate
+            assert m.payload["objectId"] == dev.vendor_ids["object_id"] and m.payload["plate"] == dev.plate
             assert list(m.payload) == [k for k in SAMPLE_ORDER if k in m.payload]
             assert m.send_t >= T0
             names.add(m.payload["event"])
@@ -114,7 +114,8 @@ def test_speeding_looks_like_the_sample() -> None:
     dev = device()
     msg = PROVIDERS["smartgps"].renderer(dev, {}, random.Random(1)).render(
         event(dev, "speeding_start", {"limit_kmh": 80.0, "speed_kmh": 95.3}))[0]
-    assert msg.payload == {"event": "SPEEDING", "severity": "WARNING", "objectId": dev.object_id, "plate": dev.plate,
+    object_id = dev.vendor_ids["object_id"]
+    assert msg.payload == {"event": "SPEEDING", "severity": "WARNING", "objectId": object_id, "plate": dev.plate,
                            "speed": 95, "limit": 80, "lat": -19.916712, "lng": -43.933301,
                            "timestamp": "2026-03-03T10:32:00Z"}
 

@@ -138,7 +138,7 @@ def test_smartgps_keeps_brazilian_plates_everywhere(slug: str) -> None:
     world = World(city_scenario(slug))
     for device in (d for d in world.devices if d.provider == "smartgps"):
         assert re.fullmatch(r"[A-Z]{3}-\d{4}|[A-Z]{3}\d[A-Z]\d{2}", device.plate), device.plate
-        assert device.object_id == "SGO-" + device.plate.replace("-", "")
+        assert device.vendor_ids["object_id"] == "SGO-" + device.plate.replace("-", "")
 
 
 def test_a_region_without_a_city_gets_the_neutral_default() -> None:
