@@ -6,6 +6,7 @@ Providers are pure: envelopes take the message id and settings as arguments and 
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,12 +136,24 @@ class Provider(SchemaFamily):
 
     @property
     def adapter(self) -> Adapter:
-        """How a receiver decodes, classifies and deduplicates this provider's webhooks."""
-        raise NotImplementedError(f"{self.name} has no receiver adapter")
+        """How a receiver decodes, classifies and deduplicates this provider's webhooks: the `ADAPTER` class of
+        the package's receive.py (loaded on first use, so the pure core never imports receiving code it does
+        not need)."""
+        adapter: Adapter = self._package_attribute("receive", "ADAPTER")()
+        return adapter
 
     def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
-        """A renderer for one device of a scenario (settings: the provider's delivery settings)."""
-        raise NotImplementedError(f"{self.name} renders no scenario traffic")
+        """A renderer for one device of a scenario (settings: the provider's delivery settings): the `RENDERER`
+        factory of the package's render.py."""
+        renderer: Renderer = self._package_attribute("render", "RENDERER")(device, settings, rng)
+        return renderer
+
+    def _package_attribute(self, module: str, name: str) -> Any:
+        package = type(self).__module__.rpartition(".")[0]
+        try:
+            return getattr(importlib.import_module(f"{package}.{module}"), name)
+        except (ModuleNotFoundError, AttributeError):
+            raise NotImplementedError(f"provider {self.name!r}: {package}.{module} defines no {name}") from None
 
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
         return Envelope(self.serialize(payload), {"Content-Type": self.content_type,

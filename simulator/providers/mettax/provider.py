@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -21,11 +21,6 @@ from ...signing import Secret
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
 from .settings import SETTINGS
-
-if TYPE_CHECKING:
-    from ...render.base import Renderer
-    from ...world.fleet import Device
-    from ..receiving import Adapter
 
 _KINDS = {
     "gps": "GPS fix (satellites, course, speed km/h)",
@@ -86,17 +81,6 @@ class MettaX(Provider):
 
     def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
         return {"device_id": ids.mettax_device_id(rng)}  # 12 digits
-
-    @property
-    def adapter(self) -> Adapter:
-        from .receive import MettaxAdapter
-
-        return MettaxAdapter()
-
-    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
-        from .render import mettax_renderer
-
-        return mettax_renderer(device, settings, rng)
 
     def serialize(self, payload: Any) -> bytes:
         """Numbers as the platform writes them: a whole number without a fraction (`"speed":0`, seed 003's GPS

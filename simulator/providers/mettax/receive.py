@@ -133,3 +133,6 @@ def _unreadable(exc: UnreadableData) -> Rejected:
     if exc.reason == "wrong_type":
         return Rejected(400, exc.reason, f"the data string must hold a JSON object, not {exc.problem}")
     return Rejected(400, exc.reason, f"the data string does not hold a JSON object: {exc.problem}")
+
+
+ADAPTER = MettaxAdapter

@@ -325,3 +325,6 @@ class MettaXRenderer:
 
 def mettax_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> MettaXRenderer:
     return MettaXRenderer(device, settings, rng)
+
+
+RENDERER = mettax_renderer

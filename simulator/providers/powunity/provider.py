@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...core import javajson
 from ...schemagen.hints import traccar_time
@@ -20,11 +20,6 @@ from ...schemastore import load_schema
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
 from .settings import SETTINGS
-
-if TYPE_CHECKING:
-    from ...render.base import Renderer
-    from ...world.fleet import Device
-    from ..receiving import Adapter
 
 # Declaration order of the Traccar 4.x models (base class fields first), provider-facts §1.3.
 POSITION_ORDER = (
@@ -126,17 +121,6 @@ class PowUnity(Provider):
 
     def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
         return {"traccar_id": number}  # Traccar's database id of the device
-
-    @property
-    def adapter(self) -> Adapter:
-        from .receive import PowUnityAdapter
-
-        return PowUnityAdapter()
-
-    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
-        from .render import powunity_renderer
-
-        return powunity_renderer(device, settings, rng)
 
     def serialize(self, payload: Any) -> bytes:
         return javajson.dumps(payload)

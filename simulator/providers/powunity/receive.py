@@ -32,3 +32,6 @@ class PowUnityAdapter(Adapter):
         # Traccar's fixTime is when the fix was taken; an `outdated` or late position has an old one (ORD-02)
         return Fix(str(device.get("uniqueId") or device["id"]), float(position["latitude"]),
                    float(position["longitude"]), epoch(position["fixTime"]))
+
+
+ADAPTER = PowUnityAdapter

@@ -394,3 +394,6 @@ def powunity_renderer(device: Device, settings: Mapping[str, Any], rng: random.R
 
 
 __all__ = ["ALARMS", "STATE_EVENTS", "PowUnityRenderer", "powunity_renderer"]
+
+
+RENDERER = powunity_renderer

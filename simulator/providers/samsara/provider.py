@@ -11,18 +11,13 @@ import math
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...core import ids
 from ...schemagen import hints
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
 from .settings import SETTINGS
-
-if TYPE_CHECKING:
-    from ...render.base import Renderer
-    from ...world.fleet import Device
-    from ..receiving import Adapter
 
 USER_AGENT = "Samsara-Webhook/1.0"
 
@@ -192,17 +187,6 @@ class Samsara(Provider):
     def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
         serial = "G" + "-".join(ids.hex_string(rng, 3, upper=True) for _ in range(3))
         return {"vehicle_id": rng.randint(10**14, 10**15 - 1), "gateway_serial": serial}
-
-    @property
-    def adapter(self) -> Adapter:
-        from .receive import SamsaraAdapter
-
-        return SamsaraAdapter()
-
-    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
-        from .render import samsara_renderer
-
-        return samsara_renderer(device, settings, rng)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if not isinstance(payload, dict):

@@ -28,3 +28,6 @@ class SamsaraAdapter(Adapter):
 
     def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
         return id_text(doc.get("eventId"), "eventId")
+
+
+ADAPTER = SamsaraAdapter

@@ -475,3 +475,6 @@ def samsara_renderer(device: Device, settings: Mapping[str, Any], rng: random.Ra
 
 
 __all__ = ["SamsaraRenderer", "samsara_renderer"]
+
+
+RENDERER = samsara_renderer

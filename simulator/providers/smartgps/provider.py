@@ -7,18 +7,12 @@ shows the scheme, so header, prefix and retry behaviour are settings; these defa
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...core import ids
 from ..base import DeliveryDefaults, KindSpec, Provider
 from ..registry import register
 from .settings import SETTINGS
-
-if TYPE_CHECKING:
-    from ...render.base import Renderer
-    from ...world.fleet import Device
-    from ..receiving import Adapter
 
 _CRITICAL = {"SOS", "ACCIDENT", "POWER_CUT", "TAMPER", "BLOCKED"}
 _INFO = {"IGNITION_ON", "IGNITION_OFF", "GEOFENCE_ENTER", "GEOFENCE_EXIT", "DRIVER_CHANGE", "OFFLINE"}
@@ -42,17 +36,6 @@ class SmartGPS(Provider):
     def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
         # SmartGPS object ids are the vehicle's plate behind an SGO- prefix (SGO-ABC1234)
         return {"object_id": "SGO-" + "".join(c for c in plate if c.isascii() and c.isalnum())}
-
-    @property
-    def adapter(self) -> Adapter:
-        from .receive import SmartGpsAdapter
-
-        return SmartGpsAdapter()
-
-    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
-        from .render import smartgps_renderer
-
-        return smartgps_renderer(device, settings, rng)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if not isinstance(payload, dict) or "event" not in payload:

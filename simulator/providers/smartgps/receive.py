@@ -30,3 +30,6 @@ class SmartGpsAdapter(Adapter):
 
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         return Fix(doc["objectId"], float(doc["lat"]), float(doc["lng"]), epoch(doc["timestamp"]))
+
+
+ADAPTER = SmartGpsAdapter

@@ -88,3 +88,6 @@ class SmartGPSRenderer:
 
 def smartgps_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> SmartGPSRenderer:
     return SmartGPSRenderer(device, settings, rng)
+
+
+RENDERER = smartgps_renderer

@@ -1,7 +1,4 @@
-"""The SmartGPS settings a scenario's `delivery.providers.smartgps` or a `--settings` file may give: a JSON Schema
-fragment, the one description of them. The scenario schema (schemas/scenario.schema.json) is generated from it
-(`python -m simulator.scenario.schema_build`), and the loader reports any key not listed here as unknown, with a
-"did you mean". Settings every provider takes (url, retry, retry_jitter) are added by the builder."""
+"""The settings SmartGPS takes, as a JSON Schema fragment (docs/adding-a-provider.md, "The package")."""
 
 from typing import Any
 

@@ -8,17 +8,11 @@ specification's retry schedule applies, and `webhook-id` is the idempotency key.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..base import DeliveryDefaults, KindSpec, Provider
 from ..registry import register
 from .settings import SETTINGS
-
-if TYPE_CHECKING:
-    from ...render.base import Renderer
-    from ...world.fleet import Device
-    from ..receiving import Adapter
 
 
 @register
@@ -44,13 +38,3 @@ class StandardWebhooks(Provider):
             vehicle["id"] = f"vehicles/{rng.randint(1, 200)}"  # how fleetsim's renderer names a vehicle (group/n)
         return payload
 
-    @property
-    def adapter(self) -> Adapter:
-        from .receive import StandardWebhooksAdapter
-
-        return StandardWebhooksAdapter()
-
-    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
-        from .render import StandardWebhooksRenderer
-
-        return StandardWebhooksRenderer(device)

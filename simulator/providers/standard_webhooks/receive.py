@@ -28,3 +28,6 @@ class StandardWebhooksAdapter(Adapter):
         if not (isinstance(vehicle, dict) and isinstance(location, dict) and isinstance(vehicle.get("id"), str)):
             return None  # another platform's event shape: nothing to place on a map
         return Fix(vehicle["id"], float(location["lat"]), float(location["lon"]), epoch(doc["timestamp"]))
+
+
+ADAPTER = StandardWebhooksAdapter

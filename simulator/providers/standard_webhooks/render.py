@@ -3,7 +3,9 @@ person. Positions and periodic reports are not sent (webhooks carry events, not 
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ...render.base import Message
@@ -48,3 +50,7 @@ class StandardWebhooksRenderer:
                      "speed_kmh": round(fix.speed_kmh, 1), "details": details},
         }
         return [Message("standard_webhooks", "event", self._key, event.send_t, payload, event.kind)]
+
+
+def RENDERER(device: Device, settings: Mapping[str, Any], rng: random.Random) -> StandardWebhooksRenderer:
+    return StandardWebhooksRenderer(device)
