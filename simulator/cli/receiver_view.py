@@ -26,7 +26,10 @@ def render_receiver_view(summary: dict[str, Any], view: dict[str, Any]) -> str:
     totals = summary["totals"]
     if not view:
         return "\n(the reference receiver's state could not be read)"
-    counts: dict[str, Any] = view.get("counts", {})
+    sent = set(summary.get("providers", {}))
+    # the providers of this run, and any other the receiver heard from: not every endpoint it has
+    counts: dict[str, Any] = {name: c for name, c in view.get("counts", {}).items()
+                              if name in sent or c.get("accepted") or c.get("duplicate") or c.get("rejected")}
     lines = ["", "what the reference receiver made of it:", ""]
     width = max([10, *(len(p) + 2 for p in counts)])
     header = f"{'provider':<{width}}{'accepted':>10}{'duplicates caught':>19}{'rejected':>10}  rejected because"
