@@ -240,6 +240,11 @@ def mentioned(branches: Any) -> set[str]:
     return names
 
 
+def _number(value: float) -> str:
+    """1000000000 as written, not 1e+09; 0.5 as 0.5."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def range_words(schema: Mapping[str, Any]) -> str:
     noun = "a whole number" if schema.get("type") == "integer" else "a number"
     low = schema.get("minimum")
@@ -247,16 +252,16 @@ def range_words(schema: Mapping[str, Any]) -> str:
     if high is not None and high > 1e12:  # a technical bound (the seed's 2**63 - 1), not worth showing
         high = None
     if low is not None and high is not None:
-        return f"{noun} from {low:g} to {high:g}"
+        return f"{noun} from {_number(low)} to {_number(high)}"
     parts = []
     if low is not None:
-        parts.append(f">= {low:g}")
+        parts.append(f">= {_number(low)}")
     if schema.get("exclusiveMinimum") is not None:
-        parts.append(f"> {schema['exclusiveMinimum']:g}")
+        parts.append(f"> {_number(schema['exclusiveMinimum'])}")
     if high is not None:
-        parts.append(f"<= {high:g}")
+        parts.append(f"<= {_number(high)}")
     if schema.get("exclusiveMaximum") is not None:
-        parts.append(f"< {schema['exclusiveMaximum']:g}")
+        parts.append(f"< {_number(schema['exclusiveMaximum'])}")
     return f"{noun} {' and '.join(parts)}"
 
 
