@@ -85,7 +85,7 @@ def genuine_accepted(context: Context) -> CheckResult:
 @check(id="SIG-04", needs=frozenset({"tampered_signature"}), applies=lambda p: p.auth.covers_body,
        not_applicable="{provider} signs no body: nothing to tamper with")
 def tampered_signature_rejected(context: Context) -> CheckResult:
-    """A delivery whose signature is valid-looking but wrong (one character flipped) is rejected: 4xx, never 2xx or 5xx."""
+    """A delivery with a valid-looking but wrong signature (one character flipped) is rejected: 4xx, never 5xx."""
     return _rejected(context, "tampered_signature", "tampered signatures")
 
 
