@@ -41,13 +41,12 @@ MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
 
 
 def _ids(text: str) -> list[str]:
-    ids = [part.strip().upper() for part in text.split(",") if part.strip()]
-    for check_id in ids:
+    given = [part.strip() for part in text.split(",") if part.strip()]
+    ids = [part.upper() for part in given]
+    for part, check_id in zip(given, ids, strict=True):
         if check_id not in CHECKS:
-            try:
-                raise UnknownNameError("check", check_id, CHECKS)
-            except UsageError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
+            # the message quotes what was typed (so a very long value is clipped like any other echo)
+            raise argparse.ArgumentTypeError(str(UnknownNameError("check", part, CHECKS)))
     if not ids:
         raise argparse.ArgumentTypeError(f"expected check ids such as SIG-01,RPL-01, got {shown(text)}")
     return ids

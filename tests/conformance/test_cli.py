@@ -55,7 +55,7 @@ def test_list_shows_every_check_with_its_rule_providers_and_needs(cli: Cli) -> N
     [
         ((), "--provider P|all is required"),
         (("--provider", "nosuch"), "unknown provider"),
-        (("--provider", "samsara", "--only", "SIG-99"), "unknown check"),
+        (("--provider", "samsara", "--only", "NOPE"), "unknown check"),
         (("--provider", "standard_webhooks"), "no secret is configured"),
         (("--provider", "samsara", "--only", "SIG-01", "--exclude", "SIG-01"), "leave no check"),
         (("--provider", "samsara", "--report", "xml:r.xml"), "json:FILE or junit:FILE"),
