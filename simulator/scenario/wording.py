@@ -18,6 +18,8 @@ from .yamlsafe import JsonPath, YamlDocument
 
 SCHEMA = "scenario.schema.json"
 #: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake)
+#: what a settings field name looks like; other unknown keys in provider settings are not quoted
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 REDACTED_KEYS = frozenset({"secret", "psk", "token", "secret_env", "psk_env"})
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
 _TYPE_WORDS = {
@@ -161,9 +163,9 @@ def explain(err: ValidationError, doc: YamlDocument) -> list[str]:
             if key in allowed:
                 continue
             hint = did_you_mean(key, allowed) or f"; expected one of: {', '.join(sorted(allowed))}"
-            if len(path) >= 2 and path[-2] == "providers" and not hint.startswith("; did you mean"):
-                # an unknown key in a provider's settings that is no misspelling may be a secret gone astray
-                # (`{psk "Bearer ..."}` parses as a key): name neither it nor its path
+            if len(path) >= 2 and path[-2] == "providers" and not _FIELD_NAME.fullmatch(key):
+                # an unknown key in a provider's settings that does not even look like a field name may be a
+                # secret gone astray (`{psk "Bearer ..."}` parses as a key): name neither it nor its path
                 out.append(f"{doc.location((*path, key), key=True)}: {name}: unknown field (not shown: it may "
                            f"hold a secret){hint}")
                 continue
