@@ -14,6 +14,8 @@ from . import demo_cmd, gen_cmd, providers_cmd, receiver_cmd, run_cmd, schemas_c
 from .common import PATH_LIMIT, QUOTE_LIMIT, shown
 
 PROG = "fleetsim"
+#: entry-point group of commands other packages add (value: a function taking the subparsers)
+PLUGIN_GROUP = "fleetsim.commands"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parsers(sub)
     receiver_cmd.add_parser(sub)
     demo_cmd.add_parser(sub)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    """Commands other packages add through the `fleetsim.commands` entry-point group (`fleetsim check` comes
+    from conformance this way): a plugin seam, so simulator never imports them. A plugin that cannot load is
+    named in a warning; the built-in commands still work."""
+    from importlib.metadata import entry_points
+
+    seen: set[str] = set()
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        if entry.name in seen:
+            continue
+        seen.add(entry.name)
+        try:
+            add_parser = entry.load()
+        except Exception as exc:
+            _say(f"fleetsim: warning: command {entry.name!r} ({entry.value}) could not be loaded: "
+                 f"{type(exc).__name__}: {exc}")
+            continue
+        add_parser(sub)
 
 
 @functools.cache

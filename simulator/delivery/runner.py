@@ -86,6 +86,9 @@ class RunConfig:
     on_progress: Callable[[Snapshot], None] | None = None
     progress_every_s: float = 1.0
     down_after: int = DOWN_AFTER  # consecutive no-response attempts that mark an endpoint down (0: never)
+    #: called with every Attempt (already scrubbed of secrets) as it is recorded: for callers that judge the
+    #: exchanges themselves (the conformance checks) without a capture file
+    on_attempt: Callable[[Attempt], None] | None = None
 
 
 @dataclass(order=True)
@@ -317,6 +320,8 @@ class Runner:
         self.ledger.attempt_recorded(attempt)
         if self.config.capture is not None:
             self.config.capture.write(attempt)
+        if self.config.on_attempt is not None:
+            self.config.on_attempt(attempt)
         if endpoint.health.observe(response.outcome, attempt.error):
             self._endpoint_stopped(record.provider)
         if job.copy != GENUINE:

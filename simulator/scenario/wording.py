@@ -18,6 +18,8 @@ from .yamlsafe import JsonPath, YamlDocument
 
 SCHEMA = "scenario.schema.json"
 #: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake)
+#: what a settings field name looks like; other unknown keys in provider settings are not quoted
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 REDACTED_KEYS = frozenset({"secret", "psk", "token", "secret_env", "psk_env"})
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
 _TYPE_WORDS = {
@@ -50,6 +52,9 @@ def clip(text: str, limit: int = 60) -> str:
 def describe(value: Any, path: JsonPath = ()) -> str:
     if any(part in REDACTED_KEYS for part in path if isinstance(part, str)):
         return f"{_TYPE_WORDS.get(json_type(value), 'a value')} (redacted)"
+    if isinstance(value, str) and len(path) >= 2 and path[-2] == "providers":
+        # text where a provider's settings mapping belongs is a broken `{psk: "..."}`: it may hold the secret
+        return "text (not shown: it may hold a secret)"
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -158,6 +163,12 @@ def explain(err: ValidationError, doc: YamlDocument) -> list[str]:
             if key in allowed:
                 continue
             hint = did_you_mean(key, allowed) or f"; expected one of: {', '.join(sorted(allowed))}"
+            if len(path) >= 2 and path[-2] == "providers" and not _FIELD_NAME.fullmatch(key):
+                # an unknown key in a provider's settings that does not even look like a field name may be a
+                # secret gone astray (`{psk "Bearer ..."}` parses as a key): name neither it nor its path
+                out.append(f"{doc.location((*path, key), key=True)}: {name}: unknown field (not shown: it may "
+                           f"hold a secret){hint}")
+                continue
             out.append(f"{doc.location((*path, key), key=True)}: {format_path((*path, key))}: "
                        f"unknown field {clip(repr(key), 40)}{hint}")
         return out

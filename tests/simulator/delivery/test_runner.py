@@ -313,3 +313,15 @@ def test_time_scale_defaults() -> None:
     assert time_scale_for(Rate("max"), None) == 3600.0
     assert time_scale_for(Rate("max"), 10.0) == 10.0
     assert dataclasses.is_dataclass(RunConfig)
+
+
+async def test_on_attempt_sees_every_attempt_as_recorded() -> None:
+    from simulator.delivery.model import Attempt
+
+    seen: list[Attempt] = []
+    async with hostile.ok() as url:
+        _, summary = await run(config(tiny("smartgps", extra="  faults: {duplicate: 1.0}"), url, limit=3,
+                                      on_attempt=seen.append))
+    assert len(seen) == summary["totals"]["attempts"] + summary["totals"]["duplicates_sent"] == 6
+    assert sorted(a.copy for a in seen) == ["duplicate"] * 3 + ["genuine"] * 3
+    assert all(a.request_body and a.status == 200 for a in seen)

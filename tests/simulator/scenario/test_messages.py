@@ -90,6 +90,9 @@ def test_other_messages(tail: str, expected: str) -> None:
         ("powunity: {psk: ' Bearer padded '}", "Bearer padded"),
         ("powunity: {psk: [Bearer-in-a-list]}", "Bearer-in-a-list"),
         ("mettax: {secret: topsecret}", "topsecret"),
+        # a settings mapping broken into text (found by the YAML fuzzer): the text may hold the PSK
+        ('powunity: 0 "Bearer demo-psk"', "Bearer demo-psk"),
+        ('powunity: {psk "Bearer demo-psk"}', "Bearer demo-psk"),
     ],
 )
 def test_secrets_are_never_echoed(settings: str, secret: str) -> None:

@@ -1,0 +1,174 @@
+"""The first checks of docs/conformance-catalogue.md: SIG-01, SIG-04, SIG-09, RPL-01, RPL-02, RPL-07, IDM-01,
+MAL-01 and TIM-01, graded on the HTTP answers of one run.
+
+Each is adapted to the provider by asking it (`provider.auth`, its signer, `provider.delivery`), never by name.
+The tampered-signature probe (one character of the real signature flipped, or a wrong pre-shared value) is
+catalogue SIG-04 for signatures over the body and SIG-09 for a pre-shared header; a missing signature header
+(SIG-02) is not sent yet.
+"""
+
+from __future__ import annotations
+
+import math
+
+from simulator.delivery.faults import TIMESTAMP_SKEW_S
+from simulator.delivery.model import DUPLICATE, GENUINE, Attempt
+from simulator.providers import Provider
+from simulator.signing import SIGNERS
+
+from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
+
+HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
+#: outcomes that say the receiver was too slow, not that the network or the harness failed
+SLOW_OUTCOMES = frozenset({"timeout_total"})
+#: TIM-01's pass line: p99 at most this share of the provider's timeout; and the warning line (seconds)
+TIM_PASS_SHARE = 0.5
+TIM_WARN_S = 2.0
+
+
+def signs(provider: Provider) -> bool:
+    """True when the provider authenticates its requests with a secret (an HMAC or a pre-shared header)."""
+    return SIGNERS[provider.signing].name != "none"
+
+
+def _psk(provider: Provider) -> bool:
+    return signs(provider) and not provider.auth.covers_body
+
+
+def _answered(a: Attempt) -> bool:
+    return a.outcome in HTTP_OUTCOMES and a.status is not None
+
+
+def _missing(copy: str) -> CheckResult:
+    return CheckResult(ERROR, f"no {copy} exchange was recorded: the harness sent nothing to judge")
+
+
+def _rejected(context: Context, copy: str, what: str) -> CheckResult:
+    """Every `copy` probe answered 4xx: never 2xx, never 5xx (a 3xx, a 429 or no answer shows nothing)."""
+    probes = context.of(copy)
+    if not probes:
+        return _missing(copy)
+    expected = "a 4xx rejection (400/401/403), never 2xx, never 5xx"
+    for a in probes:
+        if _answered(a) and a.status is not None and (a.status < 300 or a.status >= 500):
+            verb = "accepted" if a.status < 300 else "crashed on"
+            return CheckResult(FAILED, f"{verb} {what}: answered {a.status}", a, expected)
+    for a in probes:
+        if not _answered(a) or a.outcome in ("3xx", "429"):
+            got = a.status if _answered(a) else a.outcome
+            return CheckResult(ERROR, f"{what} got {got}: the rejection path was not shown (inconclusive)", a,
+                               expected)
+    statuses = sorted({a.status for a in probes if a.status is not None})
+    return CheckResult(PASSED, f"{len(probes)}/{len(probes)} {what} rejected ({', '.join(map(str, statuses))})")
+
+
+@check(id="SIG-01", needs=frozenset({GENUINE}))
+def genuine_accepted(context: Context) -> CheckResult:
+    """A correctly signed genuine delivery is acknowledged as the provider counts success (2xx, or its own list)."""
+    firsts = [a for a in context.of(GENUINE) if a.attempt == 1]
+    if not firsts:
+        return _missing(GENUINE)
+    delivery = context.provider.delivery
+    expected = f"{delivery.describe_success()} within the {context.timeout_s:g} s deadline"
+    for a in firsts:
+        if _answered(a) and a.status is not None and not delivery.is_success(a.status):
+            return CheckResult(FAILED, f"a genuine delivery was answered {a.status}", a, expected)
+        if a.outcome in SLOW_OUTCOMES:
+            return CheckResult(FAILED, f"a genuine delivery got no answer within {context.timeout_s:g} s", a, expected)
+    for a in firsts:
+        if not _answered(a):
+            return CheckResult(ERROR, f"a genuine delivery got no HTTP answer ({a.outcome}: {a.error})", a, expected)
+    return CheckResult(PASSED, f"{len(firsts)}/{len(firsts)} genuine deliveries acknowledged "
+                       f"({delivery.describe_success()})")
+
+
+@check(id="SIG-04", needs=frozenset({"tampered_signature"}), applies=lambda p: p.auth.covers_body,
+       not_applicable="{provider} signs no body: nothing to tamper with")
+def tampered_signature_rejected(context: Context) -> CheckResult:
+    """A delivery with a valid-looking but wrong signature (one character flipped) is rejected: 4xx, never 5xx."""
+    return _rejected(context, "tampered_signature", "tampered signatures")
+
+
+@check(id="SIG-09", needs=frozenset({"tampered_signature"}), applies=_psk,
+       not_applicable="{provider} sends no pre-shared header")
+def wrong_psk_rejected(context: Context) -> CheckResult:
+    """A delivery carrying a wrong pre-shared header value (same shape) is rejected: 4xx, never 2xx or 5xx."""
+    return _rejected(context, "tampered_signature", "wrong pre-shared values")
+
+
+_NO_TIMESTAMP = "{provider} signs no timestamp; replay exposure is a property of the platform (RPL-07)"
+
+
+@check(id="RPL-01", needs=frozenset({"stale_timestamp"}), applies=lambda p: p.auth.signed_timestamp,
+       not_applicable=_NO_TIMESTAMP)
+def stale_timestamp_rejected(context: Context) -> CheckResult:
+    """A correctly signed delivery with a timestamp 600 s in the past is rejected (4xx)."""
+    return _rejected(context, "stale_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s old")
+
+
+@check(id="RPL-02", needs=frozenset({"future_timestamp"}), applies=lambda p: p.auth.signed_timestamp,
+       not_applicable=_NO_TIMESTAMP)
+def future_timestamp_rejected(context: Context) -> CheckResult:
+    """A correctly signed delivery with a timestamp 600 s in the future is rejected (4xx)."""
+    return _rejected(context, "future_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s ahead")
+
+
+@check(id="RPL-07", applies=lambda p: not p.auth.signed_timestamp,
+       not_applicable="{provider} signs a timestamp: replays are refused by age (RPL-01, RPL-02)")
+def replay_exposure(context: Context) -> CheckResult:
+    """Where nothing signs a timestamp, replay exposure is reported as a property of the provider, not a failure."""
+    name = context.provider.name
+    return CheckResult(SKIPPED, f"{name} signs no timestamp; replay exposure is a property of the platform "
+                       "(deduplicate on the business id)")
+
+
+@check(id="IDM-01", needs=frozenset({DUPLICATE}))
+def duplicate_acknowledged(context: Context) -> CheckResult:
+    """A duplicate delivery (same event id, fresh signature) is acknowledged like the original, not an error."""
+    copies = context.of(DUPLICATE)
+    if not copies:
+        return _missing(DUPLICATE)
+    delivery = context.provider.delivery
+    expected = f"{delivery.describe_success()} (the event is already processed: acknowledge it, do nothing)"
+    for a in copies:
+        if _answered(a) and a.status is not None and not delivery.is_success(a.status):
+            return CheckResult(FAILED, f"a duplicate was answered {a.status}", a, expected)
+    for a in copies:
+        if not _answered(a):
+            return CheckResult(ERROR, f"a duplicate got no HTTP answer ({a.outcome})", a, expected)
+    return CheckResult(PASSED, f"{len(copies)}/{len(copies)} duplicates acknowledged; graded on HTTP only: "
+                       "that no second side effect happened needs a probe of the receiver's state")
+
+
+@check(id="MAL-01", needs=frozenset({"corrupt_body"}))
+def corrupt_body_rejected(context: Context) -> CheckResult:
+    """A correctly signed body that is not valid JSON (truncated) is answered 4xx, never 5xx."""
+    return _rejected(context, "corrupt_body", "truncated JSON bodies")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@check(id="TIM-01", needs=frozenset({GENUINE}))
+def acknowledged_in_time(context: Context) -> CheckResult:
+    """Genuine deliveries are acknowledged with p99 at most half the provider's timeout (warning above 2 s)."""
+    delivery = context.provider.delivery
+    timed = [a for a in context.of(GENUINE)
+             if a.outcome in SLOW_OUTCOMES or (a.status is not None and delivery.is_success(a.status))]
+    if not timed:
+        return CheckResult(SKIPPED, "nothing to time: no genuine delivery was acknowledged (see SIG-01)")
+    latencies = [context.timeout_s if a.outcome in SLOW_OUTCOMES else a.latency_s for a in timed]
+    p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+    line = TIM_PASS_SHARE * context.timeout_s
+    metrics = {"p50_ms": round(p50 * 1000, 1), "p99_ms": round(p99 * 1000, 1), "count": float(len(timed))}
+    figures = (f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms over {len(timed)} deliveries "
+               f"(pass line p99 <= {line:g} s, half of the {context.timeout_s:g} s timeout; a short run, not the "
+               "catalogue's 5-minute nominal load)")
+    if p99 > line:
+        slowest = max(timed, key=lambda a: context.timeout_s if a.outcome in SLOW_OUTCOMES else a.latency_s)
+        return CheckResult(FAILED, figures, slowest, f"{delivery.describe_success()} within {line:g} s", metrics)
+    warning = f"; warning: p99 above {TIM_WARN_S:g} s" if p99 > TIM_WARN_S else ""
+    return CheckResult(PASSED, figures + warning, metrics=metrics)

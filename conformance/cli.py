@@ -1,0 +1,190 @@
+"""`fleetsim check`: run the conformance checks against a receiver (or fleetsim's reference receiver).
+
+Registered as a `fleetsim.commands` entry point (pyproject.toml), which `simulator.cli` discovers: the
+dependency runs conformance -> simulator only.
+
+Secrets: the demo secrets of the shipped scenarios/demo-city.yaml are used unless `--settings FILE` gives
+others (it is laid over them, key by key). A provider that signs its requests and has no secret either way
+(the generic Standard Webhooks profile) is an exit-2 error when asked for by name, and is left out of
+`--provider all` with a note.
+
+Exit codes: 0 every check passed (or was skipped), 1 a check failed, 2 a usage or settings mistake, 3 a check
+ended in error (harness or network trouble) and none failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from simulator.cli.common import check_output_path, positive_float, seed, shown, target_url
+from simulator.delivery.redaction import Redactor
+from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
+from simulator.providers import Provider
+from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario
+from simulator.settings import load_settings, merge_settings
+from simulator.signing import SIGNERS, Secret
+
+from .checks import signs
+from .registry import CHECKS, Check
+from .report import REPORT_KINDS, Invocation, Reporter, totals
+from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
+
+DEFAULT_SEED = 1
+MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
+
+
+def _ids(text: str) -> list[str]:
+    given = [part.strip() for part in text.split(",") if part.strip()]
+    ids = [part.upper() for part in given]
+    for part, check_id in zip(given, ids, strict=True):
+        if check_id not in CHECKS:
+            # the message quotes what was typed (so a very long value is clipped like any other echo)
+            raise argparse.ArgumentTypeError(str(UnknownNameError("check", part, CHECKS)))
+    if not ids:
+        raise argparse.ArgumentTypeError(f"expected check ids such as SIG-01,RPL-01, got {shown(text)}")
+    return ids
+
+
+def _report(text: str) -> tuple[str, str]:
+    kind, sep, path = text.partition(":")
+    if not sep or kind not in REPORT_KINDS or not path:
+        raise argparse.ArgumentTypeError(f"expected json:FILE or junit:FILE, got {shown(text)}")
+    try:
+        check_output_path(path)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return kind, path
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "check", help="check a webhook receiver against the conformance checks (SIG, RPL, IDM, MAL, TIM)",
+        description="Deliver a small scenario of provider P, with the probes the selected checks need, to "
+        "TARGET/P and grade every answer. Without --target, fleetsim's reference receiver is started and "
+        "checked. Secrets: the demo ones of scenarios/demo-city.yaml unless --settings gives others.")
+    p.add_argument("--provider", metavar="P|all", help="a provider name, or all")
+    p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
+    p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls (over the demo ones)")
+    p.add_argument("--only", type=_ids, metavar="IDS", help="run only these checks (comma-separated ids)")
+    p.add_argument("--exclude", type=_ids, metavar="IDS", help="leave these checks out (comma-separated ids)")
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, metavar="S",
+                   help=f"seed of the planned traffic (default {DEFAULT_SEED})")
+    p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                   help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
+    p.add_argument("--report", type=_report, action="append", default=[], metavar="KIND:FILE",
+                   help="write a report: json:FILE or junit:FILE (repeatable)")
+    p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
+    p.set_defaults(handler=run)
+
+
+def list_checks() -> int:
+    for c in CHECKS.values():
+        needs = ", ".join(sorted(c.needs)) or "-"
+        print(f"{c.id}  {c.rule}")
+        print(f"        providers: {', '.join(c.providers()) or '-'}; needs: {needs}")
+    return EXIT_OK
+
+
+def _settings(path: str | None) -> Mapping[str, Mapping[str, Any]]:
+    settings: Mapping[str, Mapping[str, Any]] = load_scenario(scenarios_dir() / "demo-city.yaml").delivery.providers
+    if path:
+        settings = merge_settings(settings, load_settings(path))
+    return settings
+
+
+def _providers(name: str, settings: Mapping[str, Mapping[str, Any]]) -> tuple[list[Provider], list[str]]:
+    """The providers to check, and notes about those left out."""
+    webhook = {p.name: p for p in webhook_providers()}
+    if name != "all":
+        if name not in webhook:
+            raise UnknownNameError("provider", name, webhook)
+        provider = webhook[name]
+        if signs(provider) and not has_secret(provider, settings):
+            raise UsageError(f"check: {name} signs its requests and no secret is configured for it: give one in "
+                             f"--settings FILE (providers: {{{name}: {{secret: ...}}}})")
+        return [provider], []
+    chosen, notes = [], []
+    for provider in webhook.values():
+        if signs(provider) and not has_secret(provider, settings):
+            notes.append(f"{provider.name}: not checked: no secret configured (give one in --settings FILE)")
+        else:
+            chosen.append(provider)
+    return chosen, notes
+
+
+def _credential_headers(providers: list[Provider], settings: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
+    """Per provider, the request headers that carry a credential as it is (a pre-shared header, a token)."""
+    found: dict[str, set[str]] = {}
+    for provider in providers:
+        values = settings.get(provider.name, {})
+        names = {n.lower() for n in provider.credential_headers(values)}
+        secret = values.get("secret")
+        signer = SIGNERS[provider.signing]
+        if isinstance(secret, Secret) and not signer.covers_body:
+            names |= {n.lower() for n in signer.sign(b"{}", [secret], timestamp=0, message_id="x")}
+        found[provider.name] = names
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return list_checks()
+    if not args.provider:
+        raise UsageError("check: --provider P|all is required (or --list)")
+    settings = _settings(args.settings)
+    providers, notes = _providers(args.provider, settings)
+    if not providers:
+        raise UsageError("check: no provider can be checked: " + "; ".join(notes))
+    excluded = set(args.exclude or [])
+    selected = [c for c in CHECKS.values() if (not args.only or c.id in args.only) and c.id not in excluded]
+    if not selected:
+        raise UsageError("check: --only and --exclude leave no check to run")
+    reports = [(kind, Path(path)) for kind, path in args.report]
+    body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
+                else Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
+    reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout),
+                        Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
+    for note in notes:
+        print(note, file=sys.stderr)
+    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout))
+    counts = totals(runs)
+    code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
+    for run_ in runs:
+        _print_run(reporter, run_, args.seed)
+    print(f"summary: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
+          f"{counts['error']} error{'s' if counts['error'] != 1 else ''} (seed {args.seed})")
+    if counts["failed"]:
+        print(f"failure bodies: {body_dir}")
+    for kind, path in reports:
+        reporter.write(kind, path, runs, code)
+    return code
+
+
+async def _check_all(providers: list[Provider], checks: list[Check], target: str | None,
+                     settings: Mapping[str, Mapping[str, Any]], seed_: int,
+                     timeout_s: float | None) -> list[ProviderRun]:
+    async def each(url: str) -> list[ProviderRun]:
+        return [await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s)
+                for p in providers]
+
+    if target:
+        return await each(target)
+    async with reference_receiver(settings) as url:
+        print(f"no --target given: checking fleetsim's reference receiver at {url}", file=sys.stderr)
+        return await each(url)
+
+
+def _print_run(reporter: Reporter, run_: ProviderRun, seed_: int) -> None:
+    print(f"{run_.provider}: {run_.url} (seed {seed_}, {len(run_.exchanges)} exchanges, {run_.elapsed_s:.2f} s)")
+    for r in run_.results:
+        print(f"  {MARK[r.status]:<5} {r.check_id}  {reporter.redactor.text(r.reason)}")
+        if r.status == "failed":
+            for line in reporter.failure_lines(r):
+                print(f"          {line}")

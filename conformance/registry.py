@@ -1,0 +1,105 @@
+"""The check registry: `CHECKS`, filled by the `@check` decorator as check modules import.
+
+A check is a small function over the exchanges one `fleetsim check` run recorded (every `Attempt`, genuine
+copies, duplicates and probes alike) that returns a `CheckResult`. Checks never send anything: the planner
+(plan.py) decides which delivery faults a run needs from the selected checks' `needs`, and the runner
+(run.py) hands the recorded exchanges to every check. A check's docstring is its one-line rule; its id is the
+catalogue's (docs/conformance-catalogue.md).
+
+Statuses: passed, failed (the receiver broke the rule), skipped (with why: the check does not apply to the
+provider, or there is nothing to judge), error (harness or network trouble; never counted against the
+receiver).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simulator.delivery.model import COPIES, Attempt
+from simulator.errors import HarnessError
+from simulator.providers import PROVIDERS, Provider
+
+__all__ = ["CHECKS", "STATUSES", "Check", "CheckResult", "Context", "check"]
+
+STATUSES = ("passed", "failed", "skipped", "error")
+PASSED, FAILED, SKIPPED, ERROR = STATUSES
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: str  # one of STATUSES
+    reason: str  # one line
+    #: for failures (and errors with an exchange): the offending exchange and what was expected of it
+    exchange: Attempt | None = None
+    expected: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    check_id: str = ""  # filled in by the runner
+    provider: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise HarnessError(f"unknown check status {self.status!r}")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check judges: one provider and every exchange its run recorded."""
+
+    provider: Provider
+    exchanges: tuple[Attempt, ...]
+    timeout_s: float  # the per-attempt deadline the run used (the provider's own unless overridden)
+
+    def of(self, copy: str) -> list[Attempt]:
+        return [a for a in self.exchanges if a.copy == copy]
+
+
+CheckFunction = Callable[[Context], CheckResult]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    rule: str  # the docstring's first line
+    needs: frozenset[str]  # the copies (simulator.delivery.model.COPIES) a run must send for it
+    applies: Callable[[Provider], bool]
+    #: why it is skipped where it does not apply ("{provider}" is replaced by the provider's name)
+    not_applicable: str
+    function: CheckFunction
+
+    def providers(self) -> list[str]:
+        return [name for name, p in sorted(PROVIDERS.items()) if "webhook" in p.channels and self.applies(p)]
+
+    def run(self, context: Context) -> CheckResult:
+        provider = context.provider.name
+        if not self.applies(context.provider):
+            result = CheckResult(SKIPPED, self.not_applicable.format(provider=provider))
+        else:
+            try:
+                result = self.function(context)
+            except Exception as exc:  # a bug in a check is the harness's trouble, never the receiver's
+                result = CheckResult(ERROR, f"the check itself failed: {type(exc).__name__}: {exc}")
+        return CheckResult(result.status, result.reason, result.exchange, result.expected, dict(result.metrics),
+                           check_id=self.id, provider=provider)
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Provider], bool] = lambda p: True,
+          not_applicable: str = "does not apply to {provider}") -> Callable[[CheckFunction], CheckFunction]:
+    """Register the decorated function as check `id`; its docstring's first line is the rule."""
+    unknown = needs - frozenset(COPIES)
+    if unknown:
+        raise HarnessError(f"check {id}: unknown copies in needs: {', '.join(sorted(unknown))}")
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if id in CHECKS:
+            raise HarnessError(f"check {id} registered twice")
+        doc = (function.__doc__ or "").strip()
+        if not doc:
+            raise HarnessError(f"check {id} has no docstring: its first line is the rule")
+        CHECKS[id] = Check(id, doc.splitlines()[0].strip(), needs, applies, not_applicable, function)
+        return function
+
+    return register

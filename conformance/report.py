@@ -1,0 +1,179 @@
+"""What `fleetsim check` prints and writes: per check its status and reason, for every failure Sent / Received /
+Expected and a reproduction (the `fleetsim check ... --only ID --seed S` line, and a `curl` with the exact
+headers and a body file), and the json and junit reports.
+
+No secret reaches any of it: every header, body and line goes through the run's `Redactor`, and credential
+headers (a pre-shared header, a static token) are shown as <redacted> whatever their value, since even a wrong
+pre-shared value is made from the real one.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from simulator.delivery.model import Attempt
+from simulator.delivery.redaction import MASK, Redactor
+
+from .registry import CHECKS, CheckResult
+from .run import ProviderRun
+
+BODY_SHOWN = 300  # bytes of a body quoted in the terminal and reports (the body file holds all of it)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How this `fleetsim check` was called: what a reproduction line needs."""
+
+    target: str | None
+    settings_path: str | None
+    seed: int
+    timeout_s: float | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    sent: list[str]
+    received: str
+    expected: str
+    command: str
+    curl: str | None
+    body_file: str | None
+
+
+class Reporter:
+    def __init__(self, invocation: Invocation, redactor: Redactor, credential_headers: Mapping[str, set[str]],
+                 body_dir: Path) -> None:
+        self.invocation = invocation
+        self.redactor = redactor
+        self.credential_headers = credential_headers  # per provider, lower-case names
+        self.body_dir = body_dir
+
+    def headers(self, provider: str, headers: Mapping[str, str]) -> dict[str, str]:
+        hidden = self.credential_headers.get(provider, set())
+        return {name: MASK if name.lower() in hidden else self.redactor.text(value) for name, value in headers.items()}
+
+    def command(self, provider: str, check_id: str) -> str:
+        inv = self.invocation
+        words = ["fleetsim", "check", "--provider", provider]
+        if inv.target:
+            words += ["--target", inv.target]
+        if inv.settings_path:
+            words += ["--settings", inv.settings_path]
+        if inv.timeout_s is not None:
+            words += ["--timeout", f"{inv.timeout_s:g}"]
+        return shlex.join([*words, "--only", check_id, "--seed", str(inv.seed)])
+
+    def failure(self, result: CheckResult) -> Failure:
+        command = self.command(result.provider, result.check_id)
+        a = result.exchange
+        if a is None:
+            return Failure([], "-", result.expected or "-", command, None, None)
+        headers = self.headers(a.provider, a.request_headers)
+        body = self.redactor.bytes(a.request_body)
+        self.body_dir.mkdir(parents=True, exist_ok=True)
+        body_file = self.body_dir / f"{a.provider}-{result.check_id}-seed{self.invocation.seed}.body"
+        body_file.write_bytes(body)
+        words = ["curl", "-sS", "-X", "POST", a.url]
+        for name, value in headers.items():
+            words += ["-H", f"{name}: {value}"]
+        words += ["--data-binary", f"@{body_file}"]
+        sent = [f"POST {a.url} ({a.copy} copy of event {a.event_id})"]
+        sent += [f"{name}: {value}" for name, value in headers.items()]
+        sent.append(f"body ({len(body)} bytes): {_clip(body)}")
+        if a.status is not None:
+            received = f"{a.status} after {a.latency_s * 1000:.0f} ms: {_clip(a.response_body)}"
+        else:
+            received = f"no HTTP answer ({a.outcome}) after {a.latency_s * 1000:.0f} ms: {a.error or ''}".rstrip()
+        return Failure(sent, self.redactor.text(received), result.expected or "-", command, shlex.join(words),
+                       str(body_file))
+
+    def failure_lines(self, result: CheckResult) -> list[str]:
+        f = self.failure(result)
+        lines = [f"Sent:      {f.sent[0]}" if f.sent else "Sent:      -"]
+        lines += [f"           {line}" for line in f.sent[1:]]
+        lines += [f"Received:  {f.received}", f"Expected:  {f.expected}", f"Reproduce: {f.command}"]
+        if f.curl:
+            lines += [f"           {f.curl}",
+                      "           (credential headers are shown as <redacted>: put your own back; signatures "
+                      "carry the time they were made, so a late curl meets the replay window)"]
+        return lines
+
+    # --- reports ---
+
+    def json_report(self, runs: Sequence[ProviderRun], exit_code: int) -> dict[str, Any]:
+        providers = []
+        for run in runs:
+            results = []
+            for r in run.results:
+                entry: dict[str, Any] = {"id": r.check_id, "rule": CHECKS[r.check_id].rule, "status": r.status,
+                                         "reason": r.reason, "metrics": r.metrics}
+                if r.status == "failed":
+                    f = self.failure(r)
+                    entry.update(sent=f.sent, received=f.received, expected=f.expected,
+                                 reproduce={"command": f.command, "curl": f.curl, "body_file": f.body_file})
+                if r.exchange is not None:
+                    entry["exchange"] = self.exchange(r.exchange)
+                results.append(entry)
+            providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
+                              "exchanges": len(run.exchanges), "results": results})
+        return {"tool": "fleetsim check", "seed": self.invocation.seed, "target": self.invocation.target,
+                "exit_code": exit_code, "totals": totals(runs), "providers": providers}
+
+    def exchange(self, a: Attempt) -> dict[str, Any]:
+        data = a.as_dict()
+        data["response_body"] = self.redactor.text(data["response_body"])
+        data["request_headers"] = self.headers(a.provider, a.request_headers)
+        return data
+
+    def junit(self, runs: Sequence[ProviderRun]) -> bytes:
+        root = ET.Element("testsuites", name="fleetsim check")
+        for run in runs:
+            counts = totals([run])
+            suite = ET.SubElement(root, "testsuite", name=f"fleetsim check {run.provider}",
+                                  tests=str(len(run.results)), failures=str(counts["failed"]),
+                                  errors=str(counts["error"]), skipped=str(counts["skipped"]),
+                                  time=f"{run.elapsed_s:.3f}")
+            for r in run.results:
+                case = ET.SubElement(suite, "testcase", classname=f"fleetsim.check.{run.provider}",
+                                     name=f"{r.check_id}: {CHECKS[r.check_id].rule}")
+                if r.status == "failed":
+                    element = ET.SubElement(case, "failure", message=r.reason)
+                    element.text = "\n".join(self.failure_lines(r))
+                elif r.status == "skipped":
+                    ET.SubElement(case, "skipped", message=r.reason)
+                elif r.status == "error":
+                    ET.SubElement(case, "error", message=r.reason)
+                else:
+                    ET.SubElement(case, "system-out").text = r.reason
+        return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+    def write(self, kind: str, path: Path, runs: Sequence[ProviderRun], exit_code: int) -> None:
+        if kind == "json":
+            path.write_text(json.dumps(self.json_report(runs, exit_code), indent=2, ensure_ascii=False) + "\n")
+        else:
+            path.write_bytes(self.junit(runs))
+
+
+REPORT_KINDS = ("json", "junit")
+
+
+def totals(runs: Sequence[ProviderRun]) -> dict[str, int]:
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    for run in runs:
+        for r in run.results:
+            counts[r.status] += 1
+    return counts
+
+
+def _clip(data: bytes) -> str:
+    text = data[:BODY_SHOWN].decode("utf-8", "replace")
+    return text + (f"... ({len(data)} bytes)" if len(data) > BODY_SHOWN else "")
+
+
+__all__ = ["REPORT_KINDS", "Failure", "Invocation", "Reporter", "totals"]

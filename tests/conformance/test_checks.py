@@ -1,0 +1,79 @@
+"""The checks against the reference receiver (every applicable check passes, for every provider) and against
+receivers with one flaw each (exactly the intended checks fail)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.registry import CHECKS
+from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
+from simulator.providers import PROVIDERS
+
+from .flawed import SLOW_S, flawed, settings
+
+
+async def check(provider: str, url: str, timeout_s: float | None = None) -> ProviderRun:
+    return await run_provider(PROVIDERS[provider], CHECKS.values(), target=url, settings=settings(), seed=1,
+                              timeout_s=timeout_s)
+
+
+def failed(run: ProviderRun) -> set[str]:
+    return {r.check_id for r in run.results if r.status == "failed"}
+
+
+async def test_the_reference_receiver_passes_every_applicable_check_for_every_provider() -> None:
+    async with reference_receiver(settings()) as url:
+        for provider in webhook_providers():
+            run = await check(provider.name, url)
+            by_status = {r.check_id: r.status for r in run.results}
+            assert set(by_status) == set(CHECKS)
+            for check_id, status in by_status.items():
+                applies = CHECKS[check_id].applies(provider) and check_id != "RPL-07"
+                assert status == ("passed" if applies else "skipped"), (provider.name, check_id, run.results)
+
+
+async def test_replay_exposure_is_a_property_of_the_provider() -> None:
+    async with reference_receiver(settings()) as url:
+        run = await check("powunity", url)
+    results = {r.check_id: r for r in run.results}
+    assert results["RPL-07"].status == "skipped"
+    assert results["RPL-07"].reason.startswith("powunity signs no timestamp; replay exposure is a property of the "
+                                               "platform")
+    assert results["RPL-01"].status == results["RPL-02"].status == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("flaw", "provider", "expected"),
+    [
+        ("no_verify", "samsara", {"SIG-04", "RPL-01", "RPL-02"}),
+        ("no_verify", "smartgps", {"SIG-04"}),
+        ("no_verify", "powunity", {"SIG-09"}),
+        ("stale_ok", "standard_webhooks", {"RPL-01"}),
+        ("duplicate_500", "smartgps", {"IDM-01"}),
+        ("malformed_500", "samsara", {"MAL-01"}),
+    ],
+)
+async def test_each_flaw_fails_exactly_its_checks(flaw: str, provider: str, expected: set[str]) -> None:
+    async with flawed(flaw) as url:
+        run = await check(provider, url)
+    assert failed(run) == expected, run.results
+    assert not [r for r in run.results if r.status == "error"], run.results
+    for result in run.results:
+        if result.status == "failed":
+            assert result.exchange is not None and result.expected
+
+
+async def test_a_slow_receiver_fails_tim_01_only() -> None:
+    async with flawed("slow") as url:
+        run = await check("mettax", url, timeout_s=SLOW_S * 1.6)
+    assert failed(run) == {"TIM-01"}, run.results
+    tim = next(r for r in run.results if r.check_id == "TIM-01")
+    assert tim.metrics["p99_ms"] >= SLOW_S * 1000 and "p50" in tim.reason
+
+
+async def test_a_receiver_that_is_not_there_is_an_error_never_a_failure() -> None:
+    async with flawed("slow") as url:
+        pass  # closed: nothing listens there any more
+    run = await check("smartgps", url)
+    assert failed(run) == set()
+    assert {r.check_id for r in run.results if r.status == "error"} >= {"SIG-01", "SIG-04", "MAL-01"}

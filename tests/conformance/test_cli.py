@@ -1,0 +1,140 @@
+"""`fleetsim check` from the command line: exit codes, --list, reports, reproduction lines, and no secret in
+anything it prints or writes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import shlex
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from conformance import docs
+from conformance.registry import CHECKS
+from tests.conftest import CliResult
+
+from .flawed import flawed
+
+Cli = Callable[..., CliResult]
+DEMO_SECRETS = ["fleetsim-demo-psk", "fleetsim-demo-smartgps-secret", "ZmxlZXRzaW0tZGVtby1zYW1zYXJhLWtleQ=="]
+
+
+@contextlib.contextmanager
+def serving(flaw: str) -> Iterator[str]:
+    """A flawed receiver on its own event loop in a thread (the CLI runs its own loop)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = flawed(flaw)
+    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
+    try:
+        yield url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_list_shows_every_check_with_its_rule_providers_and_needs(cli: Cli) -> None:
+    result = cli("check", "--list")
+    assert result.code == 0
+    for c in CHECKS.values():
+        assert f"{c.id}  {c.rule}" in result.out
+    assert "providers: powunity; needs: tampered_signature" in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--provider P|all is required"),
+        (("--provider", "nosuch"), "unknown provider"),
+        (("--provider", "samsara", "--only", "NOPE"), "unknown check"),
+        (("--provider", "standard_webhooks"), "no secret is configured"),
+        (("--provider", "samsara", "--only", "SIG-01", "--exclude", "SIG-01"), "leave no check"),
+        (("--provider", "samsara", "--report", "xml:r.xml"), "json:FILE or junit:FILE"),
+    ],
+)
+def test_usage_mistakes_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
+    result = cli("check", *args)
+    assert result.code == 2, result
+    assert message in result.err
+
+
+def test_the_reference_receiver_passes_and_exits_0(cli: Cli) -> None:
+    result = cli("check", "--provider", "samsara", "--only", "SIG-01,RPL-01,RPL-07")
+    assert result.code == 0, result
+    assert "PASS  SIG-01" in result.out and "PASS  RPL-01" in result.out and "SKIP  RPL-07" in result.out
+    assert "IDM-01" not in result.out
+    assert "summary: 2 passed, 0 failed, 1 skipped, 0 errors (seed 1)" in result.out
+
+
+def test_a_receiver_that_is_not_there_exits_3(cli: Cli) -> None:
+    with serving("slow") as url:
+        pass
+    result = cli("check", "--provider", "smartgps", "--target", url, "--only", "SIG-01,MAL-01")
+    assert result.code == 3, result
+    assert "ERROR SIG-01" in result.out and "FAIL" not in result.out
+
+
+def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_reports(
+        cli: Cli, tmp_path: Path) -> None:
+    with serving("no_verify") as url:
+        result = cli("check", "--provider", "samsara", "--target", url, "--seed", "5",
+                     "--report", f"json:{tmp_path / 'r.json'}", "--report", f"junit:{tmp_path / 'r.xml'}")
+        assert result.code == 1, result
+        assert "FAIL  SIG-04" in result.out
+        for label in ("Sent:", "Received:  200", "Expected:  a 4xx rejection", "Reproduce: fleetsim check"):
+            assert label in result.out
+        repro = next(line.split("Reproduce: ", 1)[1] for line in result.lines if "Reproduce: " in line
+                     and "--only RPL-01" in line)
+        assert repro == f"fleetsim check --provider samsara --target {url} --only RPL-01 --seed 5"
+        curl = next(line.strip() for line in result.lines if line.strip().startswith("curl "))
+        body_file = Path(shlex.split(curl)[-1].removeprefix("@"))
+        assert body_file.parent == tmp_path / "fleetsim-check-bodies" and body_file.read_bytes()
+        assert "X-Samsara-Signature: v1=" in curl or "x-samsara-signature: v1=" in curl.lower()
+
+        again = cli(*shlex.split(repro)[1:])  # the reproduction re-runs just that check
+    assert again.code == 1
+    assert [line.split()[1] for line in again.lines if line.startswith("  ") and line.split()[0] in
+            ("PASS", "FAIL", "SKIP", "ERROR")] == ["RPL-01"]
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["exit_code"] == 1 and report["seed"] == 5
+    statuses = {r["id"]: r["status"] for r in report["providers"][0]["results"]}
+    assert {i for i, s in statuses.items() if s == "failed"} == {"SIG-04", "RPL-01", "RPL-02"}
+    failed = next(r for r in report["providers"][0]["results"] if r["id"] == "SIG-04")
+    assert failed["reproduce"]["command"].endswith("--only SIG-04 --seed 5") and failed["sent"]
+
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == str(len(CHECKS)) and suite.get("failures") == "3"
+    cases = {c.get("name", "").split(":")[0]: c for c in suite.iter("testcase")}
+    assert set(cases) == set(CHECKS)
+    assert cases["SIG-04"].find("failure") is not None
+    skipped = cases["SIG-09"].find("skipped")
+    assert skipped is not None and "pre-shared" in skipped.get("message", "")
+
+
+def test_no_secret_in_any_output(cli: Cli, tmp_path: Path) -> None:
+    with serving("no_verify") as url:
+        result = cli("check", "--provider", "all", "--target", url, "--only", "SIG-04,SIG-09",
+                     "--report", f"json:{tmp_path / 'r.json'}", "--report", f"junit:{tmp_path / 'r.xml'}")
+    assert result.code == 1
+    assert "Authorization: <redacted>" in result.out  # the PSK header is shown, its value never
+    assert "credential headers are shown as <redacted>" in result.out
+    written = [result.out, result.err] + [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    for secret in DEMO_SECRETS:
+        forms = {secret, base64.b64encode(secret.encode()).decode(), secret.split()[-1]}
+        for text in written:
+            for form in forms:
+                assert form not in text
+
+
+def test_docs_checks_md_is_generated_from_the_registry() -> None:
+    assert docs.PATH.read_text() == docs.render(), "run: python -m conformance.docs"
