@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import check_output_path, positive_float, seed, shown, target_url
+from simulator.cli.common import positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.redaction import Redactor
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
@@ -52,17 +52,6 @@ def _ids(text: str) -> list[str]:
     return ids
 
 
-def _report(text: str) -> tuple[str, str]:
-    kind, sep, path = text.partition(":")
-    if not sep or kind not in REPORT_KINDS or not path:
-        raise argparse.ArgumentTypeError(f"expected json:FILE or junit:FILE, got {shown(text)}")
-    try:
-        check_output_path(path)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return kind, path
-
-
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "check", help="check a webhook receiver against the conformance checks (SIG, RPL, IDM, MAL, TIM)",
@@ -78,7 +67,7 @@ def add_parser(sub: Any) -> None:
                    help=f"seed of the planned traffic (default {DEFAULT_SEED})")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
-    p.add_argument("--report", type=_report, action="append", default=[], metavar="KIND:FILE",
+    p.add_argument("--report", type=report_spec(REPORT_KINDS), action="append", default=[], metavar="KIND:FILE",
                    help="write a report: json:FILE or junit:FILE (repeatable)")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
     p.set_defaults(handler=run)

@@ -11,12 +11,12 @@ import math
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InputError, UsageError
+from ..errors import InputError, UnknownNameError, UsageError
 from ..scenario.durations import parse_rate
 from ..scenario.model import Rate
 
@@ -190,6 +190,28 @@ def check_output_path(path: str) -> None:
 
 def _why(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def report_spec(kinds: Iterable[str]) -> Callable[[str], tuple[str, str]]:
+    """An argparse type for `--report KIND:FILE`: the kind one of `kinds`, the file writable, both checked now
+    (a typo in either would otherwise surface only after the whole run)."""
+    known = sorted(kinds)
+
+    def parse(text: str) -> tuple[str, str]:
+        kind, sep, path = text.partition(":")
+        if not sep or not kind or not path:
+            raise argparse.ArgumentTypeError(f"expected KIND:FILE such as {known[0]}:report.{known[0]}, "
+                                             f"got {shown(text)}")
+        try:
+            if kind not in known:
+                raise UnknownNameError("report kind", kind, known)
+            check_output_path(path)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return kind, path
+
+    parse.__name__ = "report"
+    return parse
 
 
 def output_path(text: str) -> str:

@@ -16,37 +16,22 @@ from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
-from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UnknownNameError, UsageError
+from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
 from .common import (
-    check_output_path,
     concurrency,
     non_negative_int,
     output_path,
     positive_float,
     positive_int,
     rate,
-    shown,
+    report_spec,
     target_url,
 )
 from .receiver_view import fetch_receiver_view, render_receiver_view
 
 T = TypeVar("T")
-
-
-def _report(text: str) -> tuple[str, str]:
-    """KIND:FILE, both checked now: a typo in either would otherwise surface only after the whole run."""
-    kind, sep, path = text.partition(":")
-    if not sep or not kind or not path:
-        raise argparse.ArgumentTypeError(f"expected KIND:FILE such as json:report.json, got {shown(text)}")
-    try:
-        if kind not in REPORTERS:
-            raise UnknownNameError("report kind", kind, REPORTERS)
-        check_output_path(path)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return kind, path
 
 
 def add_parsers(sub: Any) -> None:
@@ -61,7 +46,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--rate", type=rate, help="realtime | xN | max (default: the scenario's)")
     p.add_argument("--concurrency", type=concurrency, default=32, metavar="N",
                    help="parallel requests (default 32)")
-    p.add_argument("--report", type=_report, action="append", default=[], metavar="KIND:FILE",
+    p.add_argument("--report", type=report_spec(REPORTERS), action="append", default=[], metavar="KIND:FILE",
                    help="write a report: json:FILE or junit:FILE (repeatable)")
     p.add_argument("--capture", type=output_path, metavar="FILE",
                    help="write every request sent (NDJSON) for `fleetsim replay`")
