@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -25,7 +24,7 @@ from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..settings import load_settings
-from .common import non_negative_int, positive_int
+from .common import non_negative_int, positive_float, positive_int
 
 __all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
 
@@ -34,16 +33,6 @@ def _port(text: str) -> int:
     value = non_negative_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value
 
 
@@ -62,11 +51,11 @@ def add_parser(sub: Any) -> None:
                    help=f"largest request body accepted (default {MAX_BODY_BYTES})")
     p.add_argument("--tolerance", type=non_negative_int, default=TOLERANCE_S, metavar="SECONDS",
                    help=f"allowed age of signed timestamps (default {TOLERANCE_S})")
-    p.add_argument("--header-timeout", type=_seconds, default=HEADER_TIMEOUT_S, metavar="SECONDS",
+    p.add_argument("--header-timeout", type=positive_float, default=HEADER_TIMEOUT_S, metavar="SECONDS",
                    help="time a connection has to send a complete request head (request line and headers), from "
                    "when it opens or its previous response was sent; a late one is answered 408 and closed, an "
                    f"idle one closed (slowloris defence; default {HEADER_TIMEOUT_S:g})")
-    p.add_argument("--body-timeout", type=_seconds, default=BODY_TIMEOUT_S, metavar="SECONDS",
+    p.add_argument("--body-timeout", type=positive_float, default=BODY_TIMEOUT_S, metavar="SECONDS",
                    help=f"time a request body has to arrive once its head is in; later: 408 and closed "
                    f"(slow-POST defence; default {BODY_TIMEOUT_S:g})")
     p.add_argument("--max-connections", type=positive_int, default=MAX_CONNECTIONS, metavar="N",

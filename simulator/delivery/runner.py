@@ -228,10 +228,17 @@ class Runner:
             if self.config.limit is not None and count >= self.config.limit:
                 return
 
+    def _unsent_reason(self, provider: str) -> str | None:
+        """Why a job of `provider` is not sent: its endpoint's reason (down, gone) unless the user interrupted
+        the run; "interrupted" when the run is stopping for any other cause; None when it may go."""
+        stopped = self.endpoints[provider].stopped
+        if stopped and not self.interrupted:
+            return stopped
+        return "interrupted" if self.stopping else None
+
     def _skip_if_stopped(self, job: Job) -> bool:
         """Account a job whose endpoint is down or gone (or the run is stopping) instead of sending it."""
-        endpoint = self.endpoints[job.record.provider]
-        reason = "interrupted" if self.stopping else endpoint.stopped
+        reason = self._unsent_reason(job.record.provider)
         if reason is None:
             return False
         if job.copy == GENUINE:
@@ -340,11 +347,12 @@ class Runner:
             return
         delay = endpoint.policy.next_delay(job.attempt, response.outcome, status, response.retry_after_s,
                                            rng=self.rng, time_scale=self._scale) if verdict == "retry" else None
+        unsent = self._unsent_reason(record.provider)
         if delay is None:
             self.ledger.failed(record.event_id)
-        elif self.stopping or endpoint.stopped:
+        elif unsent is not None:
             # a retry would have followed, but the run is stopping or the endpoint is down: not the event's fault
-            self.ledger.skipped(record.event_id, "interrupted" if self.stopping else endpoint.stopped or "")
+            self.ledger.skipped(record.event_id, unsent)
         else:
             if response.retry_after_s is not None and delay >= response.retry_after_s > 0:
                 self.retry_after_waits += 1
@@ -409,7 +417,7 @@ class Runner:
             ticker.cancel()
         # retries that never got their turn, and queued jobs, end as interrupted (or as their endpoint's reason)
         for pending in self.retries:
-            self._account_unsent(pending.job)
+            self._skip_if_stopped(pending.job)
         self.retries.clear()
         self._drain_queue()
         deadline = time.monotonic() + self.config.grace_s
@@ -434,14 +442,8 @@ class Runner:
             job = self.queue.get_nowait()
             self.queue.task_done()
             if job is not None:
-                self._account_unsent(job)
+                self._skip_if_stopped(job)
 
-    def _account_unsent(self, job: Job) -> None:
-        if job.copy != GENUINE:
-            return
-        endpoint = self.endpoints[job.record.provider]
-        reason = endpoint.stopped if endpoint.stopped and not self.interrupted else "interrupted"
-        self.ledger.skipped(job.record.event_id, reason)
 
     async def _tick(self) -> None:
         assert self.config.on_progress is not None

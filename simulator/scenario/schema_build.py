@@ -21,7 +21,7 @@ from ..delivery.retry import RETRY_POLICIES
 from ..providers import PROVIDERS, Provider
 from ..resources import schemas_dir
 
-__all__ = ["COMMON_SETTINGS", "build", "published_path", "render", "webhook_providers"]
+__all__ = ["build", "common_settings", "published_path", "render", "webhook_providers"]
 
 SCHEMA = "scenario.schema.json"
 
@@ -31,7 +31,8 @@ def webhook_providers() -> list[str]:
     return sorted(name for name, p in PROVIDERS.items() if "webhook" in p.channels)
 
 
-def COMMON_SETTINGS() -> dict[str, Any]:
+def common_settings() -> dict[str, Any]:
+    """The settings every provider takes (built on use: the retry registry may grow)."""
     return {
         "url": {
             "title": "Receiver URL",
@@ -64,7 +65,7 @@ def provider_settings(provider: Provider) -> dict[str, Any]:
         "description": own.get("description", f"{provider.title} settings."),
         "type": "object",
         "additionalProperties": False,
-        "properties": {**own.get("properties", {}), **COMMON_SETTINGS()},
+        "properties": {**own.get("properties", {}), **common_settings()},
     }
 
 
