@@ -3,8 +3,7 @@ MAL-01 and TIM-01, graded on the HTTP answers of one run.
 
 Each is adapted to the provider by asking it (`provider.auth`, its signer, `provider.delivery`), never by name.
 The tampered-signature probe (one character of the real signature flipped, or a wrong pre-shared value) is
-catalogue SIG-04 for signatures over the body and SIG-09 for a pre-shared header; a missing signature header
-(SIG-02) is not sent yet.
+catalogue SIG-04 for signatures over the body and SIG-09 for a pre-shared header.
 """
 
 from __future__ import annotations
@@ -85,14 +84,21 @@ def genuine_accepted(context: Context) -> CheckResult:
 @check(id="SIG-04", needs=frozenset({"tampered_signature"}), applies=lambda p: p.auth.covers_body,
        not_applicable="{provider} signs no body: nothing to tamper with")
 def tampered_signature_rejected(context: Context) -> CheckResult:
-    """A delivery with a valid-looking but wrong signature (one character flipped) is rejected: 4xx, never 5xx."""
+    """A delivery with a valid-looking but wrong signature (one character flipped) is rejected: 4xx, never 5xx.
+
+    The probe is the delivery engine's `tamper_signature` (docs/delivery.md): one character of the real signature
+    flipped, same alphabet and length. For a pre-shared header the same probe is SIG-09.
+    """
     return _rejected(context, "tampered_signature", "tampered signatures")
 
 
 @check(id="SIG-09", needs=frozenset({"tampered_signature"}), applies=_psk,
        not_applicable="{provider} sends no pre-shared header")
 def wrong_psk_rejected(context: Context) -> CheckResult:
-    """A delivery carrying a wrong pre-shared header value (same shape) is rejected: 4xx, never 2xx or 5xx."""
+    """A delivery carrying a wrong pre-shared header value (same shape) is rejected: 4xx, never 2xx or 5xx.
+
+    The wrong value keeps the scheme word (e.g. `Bearer`) and replaces the credential by one of the same length.
+    """
     return _rejected(context, "tampered_signature", "wrong pre-shared values")
 
 
@@ -102,7 +108,11 @@ _NO_TIMESTAMP = "{provider} signs no timestamp; replay exposure is a property of
 @check(id="RPL-01", needs=frozenset({"stale_timestamp"}), applies=lambda p: p.auth.signed_timestamp,
        not_applicable=_NO_TIMESTAMP)
 def stale_timestamp_rejected(context: Context) -> CheckResult:
-    """A correctly signed delivery with a timestamp 600 s in the past is rejected (4xx)."""
+    """A correctly signed delivery with a timestamp 600 s in the past is rejected (4xx).
+
+    600 s rather than the catalogue's 301 s, so a receiver with a slightly wider window is not failed here; the
+    299 s / 301 s boundaries are RPL-03.
+    """
     return _rejected(context, "stale_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s old")
 
 
@@ -116,7 +126,10 @@ def future_timestamp_rejected(context: Context) -> CheckResult:
 @check(id="RPL-07", applies=lambda p: not p.auth.signed_timestamp,
        not_applicable="{provider} signs a timestamp: replays are refused by age (RPL-01, RPL-02)")
 def replay_exposure(context: Context) -> CheckResult:
-    """Where nothing signs a timestamp, replay exposure is reported as a property of the provider, not a failure."""
+    """Where nothing signs a timestamp, replay exposure is reported as a property of the provider, not a failure.
+
+    Never fails a receiver: it is reported `skipped` with the finding about the platform.
+    """
     name = context.provider.name
     return CheckResult(SKIPPED, f"{name} signs no timestamp; replay exposure is a property of the platform "
                        "(deduplicate on the business id)")
@@ -124,7 +137,11 @@ def replay_exposure(context: Context) -> CheckResult:
 
 @check(id="IDM-01", needs=frozenset({DUPLICATE}))
 def duplicate_acknowledged(context: Context) -> CheckResult:
-    """A duplicate delivery (same event id, fresh signature) is acknowledged like the original, not an error."""
+    """A duplicate delivery (same event id, fresh signature) is acknowledged like the original, not an error.
+
+    Graded on HTTP: that the duplicate had no second effect is asked of the receiver's state probe when one is
+    given (IDM-02 and RPL-06 count effects).
+    """
     copies = context.of(DUPLICATE)
     if not copies:
         return _missing(DUPLICATE)
@@ -154,7 +171,10 @@ def percentile(values: list[float], share: float) -> float:
 
 @check(id="TIM-01", needs=frozenset({GENUINE}))
 def acknowledged_in_time(context: Context) -> CheckResult:
-    """Genuine deliveries are acknowledged with p99 at most half the provider's timeout (warning above 2 s)."""
+    """Genuine deliveries are acknowledged with p99 at most half the provider's timeout (warning above 2 s).
+
+    Times the check's short run, not the catalogue's 5-minute nominal load: `fleetsim load` measures that.
+    """
     delivery = context.provider.delivery
     timed = [a for a in context.of(GENUINE)
              if a.outcome in SLOW_OUTCOMES or (a.status is not None and delivery.is_success(a.status))]

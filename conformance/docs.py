@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import checks as _checks  # noqa: F401  (registers the checks)
-from .registry import CHECKS
+from . import catalogue as _catalogue  # noqa: F401  (registers the checks and probes)
+from .probing import PROBES
+from .registry import CHECKS, SUITES
 
 PATH = Path(__file__).resolve().parent.parent / "docs" / "checks.md"
 
@@ -16,32 +17,42 @@ def render() -> str:
     lines = [
         "# Registered checks",
         "",
-        "What `fleetsim check` runs today, generated from the registry (`conformance/`) by "
-        "`python -m conformance.docs`; do not edit by hand. The ids and their full definitions are in",
-        "[conformance-catalogue.md](conformance-catalogue.md); the rest of the catalogue is not built yet.",
+        "What `fleetsim check` runs, generated from the registries (`conformance/`) by `python -m conformance.docs`; "
+        "do not edit by hand. The ids and their full definitions are in",
+        "[conformance-catalogue.md](conformance-catalogue.md).",
         "",
-        "| id | rule | providers | needs (copies sent) |",
-        "|---|---|---|---|",
-    ]
-    for c in CHECKS.values():
-        providers = ", ".join(c.providers()) or "-"
-        lines.append(f"| {c.id} | {c.rule} | {providers} | {', '.join(sorted(c.needs)) or '-'} |")
-    lines += [
-        "",
-        "How these differ from the catalogue's wording: the tampered-signature probe (one character of the real "
-        "signature flipped, or a wrong pre-shared value) is SIG-04 for signatures over the body and SIG-09 for a "
-        "pre-shared header, as [delivery.md](delivery.md) maps `tamper_signature`; SIG-02 (a missing signature "
-        "or timestamp header) is not sent yet. RPL-01/RPL-02 move the timestamp 600 s, not 301 s (the 299/301 s "
-        "boundaries are RPL-03, not built). IDM-01 and the rejections are graded on HTTP only: exactly one side "
-        "effect needs a probe of the receiver's state, not built yet. TIM-01 times a short run, not the "
-        "catalogue's 5-minute nominal load. RPL-07 never fails a receiver: where the provider signs no "
-        "timestamp it is reported `skipped` as a property of the platform.",
-        "",
+        "A suite runs its own checks and those of every smaller suite (" + " < ".join(SUITES) + "). "
         "Where a check does not apply to a provider it is reported `skipped`, with why. Statuses: `passed`, "
         "`failed`, `skipped`, `error` (harness or network trouble, never counted against the receiver).",
         "",
+        "| id | rule | suite | providers | needs (copies and probes sent) |",
+        "|---|---|---|---|---|",
     ]
+    for c in sorted(CHECKS.values(), key=lambda c: _order(c.id)):
+        providers = ", ".join(c.providers()) or "-"
+        needs = ", ".join(sorted(c.needs)) or "-"
+        socket = " (real socket)" if c.socket else ""
+        lines.append(f"| {c.id} | {c.rule} | {c.suite}{socket} | {providers} | {needs} |")
+    lines += ["", "## How each check adapts the catalogue", ""]
+    for c in sorted(CHECKS.values(), key=lambda c: _order(c.id)):
+        if c.details:
+            lines.append(f"- **{c.id}**: {c.details}")
+    lines += ["", "## Probes", "",
+              "Requests sent after the scenario's own traffic, each built from fresh events of the scenario "
+              "(`conformance/probing.py`).", "",
+              "| probe | what it sends | real socket |", "|---|---|---|"]
+    for p in sorted(PROBES.values(), key=lambda p: p.name):
+        lines.append(f"| {p.name} | {p.doc} | {'yes' if p.socket else '-'} |")
+    lines.append("")
     return "\n".join(lines)
+
+
+FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN")
+
+
+def _order(check_id: str) -> tuple[int, str]:
+    family = check_id.split("-")[0]
+    return (FAMILIES.index(family) if family in FAMILIES else len(FAMILIES), check_id)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from simulator.scenario.loader import load_scenario_text
 from simulator.scenario.model import Scenario
 from simulator.signing import SIGNERS
 
+from .probing import PROBES, Probe
 from .registry import Check
 
 #: genuine events per provider and run: each gets every planned probe and a duplicate
@@ -31,6 +32,8 @@ class Plan:
     scenario: Scenario
     checks: tuple[Check, ...]
     faults: dict[str, float]  # the scenario's delivery.faults
+    #: the probes to send after the scenario's traffic, each on its own fresh events
+    probes: tuple[Probe, ...] = ()
     limit: int = EVENTS
 
 
@@ -38,13 +41,15 @@ def plan(provider: Provider, checks: Iterable[Check], *, seed: int, has_secret: 
     selected = tuple(checks)
     possible = applicable_probes(SIGNERS[provider.signing], has_secret=has_secret) | {DUPLICATE}
     needed = {copy for c in selected if c.applies(provider) for copy in c.needs}
+    probes = tuple(PROBES[name] for name in sorted(needed & set(PROBES))
+                   if PROBES[name].applies(provider, has_secret))
     faults = {PROBE_SHARE_FIELDS.get(copy, copy): 1.0 for copy in sorted(needed & possible)}
     fault_text = ", ".join(f"{name}: {share}" for name, share in faults.items())
     text = f"""
 name: check-{provider.name}
 seed: {seed}
 start: "2026-03-03T08:00:00"
-duration: 10m
+duration: 60m
 region: {{city: chicago}}
 report_intervals: {{moving: 5s}}
 fleet:
@@ -55,4 +60,4 @@ injections:
 delivery:
   faults: {{{fault_text}}}
 """
-    return Plan(provider, load_scenario_text(text, f"<check {provider.name}>"), selected, faults)
+    return Plan(provider, load_scenario_text(text, f"<check {provider.name}>"), selected, faults, probes)

@@ -20,10 +20,14 @@ from simulator.delivery.model import COPIES, Attempt
 from simulator.errors import HarnessError
 from simulator.providers import PROVIDERS, Provider
 
-__all__ = ["CHECKS", "STATUSES", "Check", "CheckResult", "Context", "check"]
+from .probing import PROBES
+
+__all__ = ["CHECKS", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check"]
 
 STATUSES = ("passed", "failed", "skipped", "error")
 PASSED, FAILED, SKIPPED, ERROR = STATUSES
+#: suites, smallest first: a check belongs to its own suite and every larger one ("fuzz" is full plus fuzzing)
+SUITES = ("quick", "standard", "full", "fuzz")
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,12 @@ class Context:
     provider: Provider
     exchanges: tuple[Attempt, ...]
     timeout_s: float  # the per-attempt deadline the run used (the provider's own unless overridden)
+    #: the receiver runs in-process (--app): nothing went over a real socket
+    in_process: bool = False
 
-    def of(self, copy: str) -> list[Attempt]:
-        return [a for a in self.exchanges if a.copy == copy]
+    def of(self, copy: str, variant: str | None = None) -> list[Attempt]:
+        """The exchanges of one copy or probe (and one variant of it, if given), in the order sent."""
+        return [a for a in self.exchanges if a.copy == copy and (variant is None or a.variant == variant)]
 
 
 CheckFunction = Callable[[Context], CheckResult]
@@ -66,6 +73,12 @@ class Check:
     #: why it is skipped where it does not apply ("{provider}" is replaced by the provider's name)
     not_applicable: str
     function: CheckFunction
+    suite: str = "quick"  # the smallest suite that runs it (SUITES)
+    socket: bool = False  # needs a real socket: skipped for in-process receivers (--app)
+    details: str = ""  # the docstring after its first line: how the check adapts the catalogue's rule
+
+    def in_suite(self, suite: str) -> bool:
+        return SUITES.index(self.suite) <= SUITES.index(suite)
 
     def providers(self) -> list[str]:
         return [name for name, p in sorted(PROVIDERS.items()) if "webhook" in p.channels and self.applies(p)]
@@ -74,6 +87,9 @@ class Check:
         provider = context.provider.name
         if not self.applies(context.provider):
             result = CheckResult(SKIPPED, self.not_applicable.format(provider=provider))
+        elif self.socket and context.in_process:
+            result = CheckResult(SKIPPED, "needs a real socket; the receiver runs in-process (--app): check it over "
+                                 "--target URL for this one")
         else:
             try:
                 result = self.function(context)
@@ -87,11 +103,17 @@ CHECKS: dict[str, Check] = {}
 
 
 def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Provider], bool] = lambda p: True,
-          not_applicable: str = "does not apply to {provider}") -> Callable[[CheckFunction], CheckFunction]:
-    """Register the decorated function as check `id`; its docstring's first line is the rule."""
-    unknown = needs - frozenset(COPIES)
+          not_applicable: str = "does not apply to {provider}", suite: str = "quick",
+          socket: bool = False) -> Callable[[CheckFunction], CheckFunction]:
+    """Register the decorated function as check `id`; its docstring's first line is the rule.
+
+    `needs` names delivery-engine copies (simulator.delivery.model.COPIES) and registered probes (probing.PROBES):
+    register a check's probes before the check."""
+    unknown = needs - frozenset(COPIES) - frozenset(PROBES)
     if unknown:
-        raise HarnessError(f"check {id}: unknown copies in needs: {', '.join(sorted(unknown))}")
+        raise HarnessError(f"check {id}: unknown copies or probes in needs: {', '.join(sorted(unknown))}")
+    if suite not in SUITES:
+        raise HarnessError(f"check {id}: unknown suite {suite!r}")
 
     def register(function: CheckFunction) -> CheckFunction:
         if id in CHECKS:
@@ -99,7 +121,9 @@ def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Pr
         doc = (function.__doc__ or "").strip()
         if not doc:
             raise HarnessError(f"check {id} has no docstring: its first line is the rule")
-        CHECKS[id] = Check(id, doc.splitlines()[0].strip(), needs, applies, not_applicable, function)
+        first, _, rest = doc.partition("\n")
+        details = " ".join(line.strip() for line in rest.splitlines() if line.strip())
+        CHECKS[id] = Check(id, first.strip(), needs, applies, not_applicable, function, suite, socket, details)
         return function
 
     return register

@@ -8,6 +8,8 @@ Checks never send. A harness or network failure of the run turns every check of 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -15,15 +17,18 @@ from typing import Any
 
 from simulator.delivery.model import Attempt
 from simulator.delivery.runner import RunConfig, Runner
-from simulator.errors import UsageError
+from simulator.delivery.sending import SenderFactory, http_sender
+from simulator.errors import HarnessError, UsageError
 from simulator.providers import PROVIDERS, Provider
 from simulator.scenario.model import Rate
 from simulator.servers.serving import start_receiver, stop_receiver
 from simulator.servers.store import Store
 from simulator.signing import Secret
+from simulator.stream import Outgoing, scenario_stream
 
-from . import checks as _checks  # noqa: F401  (registers the checks)
-from .plan import plan
+from . import catalogue as _catalogue  # noqa: F401  (registers the probes and checks)
+from .plan import Plan, plan
+from .probing import ProbeRequest, bases, send_probes
 from .registry import ERROR, Check, CheckResult, Context
 
 #: retry schedules are compressed this much: a receiver that fails genuine deliveries costs a second, not days
@@ -46,30 +51,73 @@ def has_secret(provider: Provider, settings: Mapping[str, Mapping[str, Any]]) ->
 
 async def run_provider(provider: Provider, checks: Iterable[Check], *, target: str,
                        settings: Mapping[str, Mapping[str, Any]], seed: int,
-                       timeout_s: float | None = None) -> ProviderRun:
-    """Deliver the planned scenario of `provider` to `target` and judge it with `checks`."""
+                       timeout_s: float | None = None, sender: SenderFactory = http_sender,
+                       in_process: bool = False) -> ProviderRun:
+    """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, and judge it
+    with `checks`. `sender` carries the requests (real sockets unless the receiver runs in-process)."""
     selected = tuple(checks)
     the_plan = plan(provider, selected, seed=seed, has_secret=has_secret(provider, settings))
+    if in_process:  # probes that need a real socket cannot be sent; their checks are skipped with that reason
+        the_plan = dataclasses.replace(the_plan, probes=tuple(p for p in the_plan.probes if not p.socket))
     exchanges: list[Attempt] = []
     config = RunConfig(scenario=the_plan.scenario, target=target, settings=settings, rate=Rate("max"),
                        concurrency=CONCURRENCY, time_scale=TIME_SCALE, timeout_s=timeout_s, limit=the_plan.limit,
-                       grace_s=2.0, on_attempt=exchanges.append)
+                       grace_s=2.0, on_attempt=exchanges.append, sender=sender)
     started = time.monotonic()
     runner = Runner(config)  # checks the URL: a usage mistake is raised here, before anything is sent
-    url = runner.endpoints[provider.name].url
+    endpoint = runner.endpoints[provider.name]
+    url = endpoint.url
     trouble: str | None = None
     try:
         await runner.run()
+        if the_plan.probes:
+            requests, kinds = _probe_requests(the_plan, runner.config.settings, now=int(time.time()))
+            async with sender(CONCURRENCY, True) as transport:
+                exchanges += await send_probes(
+                    requests, sender=transport, url=url, provider=provider.name, kinds=kinds,
+                    deadline_s=endpoint.timeout_s, redactor=runner.redactor, concurrency=CONCURRENCY,
+                    now=time.time)
     except UsageError:
         raise
     except Exception as exc:  # HarnessError or anything unforeseen: the harness's trouble, not the receiver's
         trouble = f"the run could not be completed: {type(exc).__name__}: {runner.redactor.text(str(exc))}"
-    context = Context(provider, tuple(exchanges), timeout_s or provider.delivery.timeout_s)
+    context = Context(provider, tuple(exchanges), timeout_s or provider.delivery.timeout_s, in_process)
     if trouble is not None:
         results = tuple(CheckResult(ERROR, trouble, check_id=c.id, provider=provider.name) for c in selected)
     else:
         results = tuple(c.run(context) for c in selected)
     return ProviderRun(provider.name, url, results, tuple(exchanges), time.monotonic() - started)
+
+
+def fresh_records(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]]) -> list[Outgoing]:
+    """The webhook records of the plan's scenario after the ones the run sends: one run of events per probe."""
+    scenario = dataclasses.replace(the_plan.scenario,
+                                   delivery=dataclasses.replace(the_plan.scenario.delivery, providers=settings))
+    needed = sum(p.events for p in the_plan.probes)
+    stream = scenario_stream(scenario, providers={the_plan.provider.name}, channels={"webhook"})
+    records = list(itertools.islice(stream, the_plan.limit, the_plan.limit + needed))
+    if len(records) < needed:
+        raise HarnessError(f"the planned scenario of {the_plan.provider.name} has {len(records)} fresh events "
+                           f"for probes that need {needed}")
+    return records
+
+
+def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *,
+                    now: int) -> tuple[list[tuple[str, ProbeRequest]], dict[str, str]]:
+    """Each planned probe's requests, built from its own fresh events (event ids filled in), and the kind of
+    every event they carry."""
+    fresh = fresh_records(the_plan, settings)
+    kinds = {r.event_id: r.kind for r in fresh}
+    records = iter(fresh)
+    requests: list[tuple[str, ProbeRequest]] = []
+    own_settings = settings.get(the_plan.provider.name, {})
+    for probe in the_plan.probes:
+        own = bases(the_plan.provider, list(itertools.islice(records, probe.events)), own_settings, now)
+        for request in probe.function(own):
+            if not request.event_id:
+                request = dataclasses.replace(request, event_id=own[0].event_id)
+            requests.append((probe.name, request))
+    return requests, kinds
 
 
 @contextlib.asynccontextmanager

@@ -55,6 +55,9 @@ class Attempt:
     error: str | None = None  # one line, for transport errors
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: bytes = b""
+    method: str = "POST"
+    #: which form of a conformance probe this was (e.g. "wrong_prefix" of a malformed-signature probe)
+    variant: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,4 +66,6 @@ class Attempt:
             "latency_ms": round(self.latency_s * 1000, 3), "outcome": self.outcome, "status": self.status,
             "retry_after_s": self.retry_after_s, "error": self.error,
             "response_body": self.response_body[:4096].decode("utf-8", "replace"),
+            **({"method": self.method} if self.method != "POST" else {}),
+            **({"variant": self.variant} if self.variant else {}),
         }

@@ -45,7 +45,7 @@ from .ledger import Ledger, Snapshot
 from .model import GENUINE, Attempt, Job
 from .redaction import Redactor
 from .retry import RetryPolicy, TimeScale, classify, policy_for_provider
-from .transport import HttpTransport
+from .sending import Sender, SenderFactory, http_sender
 from .urls import check_url
 
 QUEUE_PER_WORKER = 4
@@ -89,6 +89,8 @@ class RunConfig:
     #: called with every Attempt (already scrubbed of secrets) as it is recorded: for callers that judge the
     #: exchanges themselves (the conformance checks) without a capture file
     on_attempt: Callable[[Attempt], None] | None = None
+    #: what carries the requests: real sockets by default; `fleetsim check --app` passes an in-process one
+    sender: SenderFactory = http_sender
 
 
 @dataclass(order=True)
@@ -285,7 +287,7 @@ class Runner:
 
     # -- the workers --------------------------------------------------------------------------------------
 
-    async def _work(self, transport: HttpTransport) -> None:
+    async def _work(self, transport: Sender) -> None:
         while True:
             job = await self.queue.get()
             try:
@@ -307,7 +309,7 @@ class Runner:
             finally:
                 self.queue.task_done()
 
-    async def _deliver(self, transport: HttpTransport, job: Job) -> None:
+    async def _deliver(self, transport: Sender, job: Job) -> None:
         record = job.record
         endpoint = self.endpoints[record.provider]
         now_wall = time.time()
@@ -372,7 +374,7 @@ class Runner:
         self._stop_requested = asyncio.Event()
         if self.stopping:
             self._stop_requested.set()
-        async with HttpTransport(concurrency=config.concurrency, verify=config.verify_tls) as transport:
+        async with config.sender(config.concurrency, config.verify_tls) as transport:
             workers = [asyncio.create_task(self._work(transport)) for _ in range(max(1, config.concurrency))]
             self._workers = workers
             pump = asyncio.create_task(self._pump_retries())

@@ -245,8 +245,12 @@ class HttpTransport:
         if session is not None:
             await session.close()
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float) -> Response:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
+                   method: str = "POST") -> Response:
         """POST `body` to `url` and classify what happened; at most `deadline_s` seconds in total.
+
+        `method` is POST for every delivery; the conformance checks also send GET/PUT/... to the webhook URL
+        (SIG-11), which is why it can be given.
 
         Outcomes: "2xx"/"3xx"/"4xx"/"5xx"/"429" from the status (redirects are not followed);
         "timeout_connect" if the deadline hit before a connection was established (this includes waiting for a
@@ -273,7 +277,8 @@ class HttpTransport:
                     phase = _Phase()
                     token = _PHASE.set(phase)
                     try:
-                        resp = await session.post(url, data=body, headers=headers, allow_redirects=False)
+                        resp = await session.request(method, url, data=body, headers=headers,
+                                                     allow_redirects=False)
                     except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
                             aiohttp.ClientConnectionResetError) as exc:
                         if stale_retried or not phase.reused or not _is_stale(exc):

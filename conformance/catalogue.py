@@ -1,0 +1,11 @@
+"""Every check and probe of fleetsim's conformance catalogue, registered by importing this module.
+
+One module per family keeps each small; the registries (`registry.CHECKS`, `probing.PROBES`) are the one place
+everything else asks."""
+
+from __future__ import annotations
+
+from . import checks as _checks  # noqa: F401
+from . import checks_auth as _checks_auth  # noqa: F401
+
+__all__: list[str] = []

@@ -1,0 +1,162 @@
+"""Probes: the deliveries a check needs beyond the scenario's own traffic, and the phase that sends them.
+
+The scenario's traffic (genuine events, duplicates and the delivery engine's own probes: tampered signature,
+stale/future timestamp, corrupt body) goes through the delivery engine (`simulator.delivery.runner.Runner`).
+Everything else a check needs (a signature header left out, the body changed after signing, a GET to the webhook
+URL, ten concurrent copies, a gzip bomb...) is a *probe*: a registered pure function that turns fresh, real
+business events of the scenario (never random JSON) into the exact requests to send. Probes never touch a socket;
+`send_probes` sends their requests through the same `Sender` as the run (real sockets, or in-process with
+`--app`) and records each as an `Attempt` whose `copy` is the probe's name and `variant` the request's label.
+
+A check names the probes it needs in its `needs`, like the delivery engine's copies; the planner sends only
+the probes that the selected checks need and that apply to the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.delivery.model import COPIES, Attempt
+from simulator.delivery.redaction import Redactor
+from simulator.delivery.sending import Sender
+from simulator.errors import HarnessError
+from simulator.providers import Provider
+from simulator.signing import SIGNERS, Secret, Signer
+from simulator.stream import Outgoing
+
+__all__ = ["PROBES", "Base", "Probe", "ProbeRequest", "probe", "send_probes"]
+
+
+@dataclass(frozen=True)
+class Base:
+    """One fresh event of the scenario as the provider would send it, and what is needed to sign variants of it.
+
+    `now` is the wall-clock second the probe phase started (taken at the edge, in run.py): probes are pure."""
+
+    provider: Provider
+    record: Outgoing
+    signer: Signer
+    secrets: tuple[Secret, ...]
+    now: int
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def body(self) -> bytes:
+        return self.record.body
+
+    @property
+    def event_id(self) -> str:
+        return self.record.event_id
+
+    def auth_header_names(self) -> frozenset[str]:
+        """The names of the headers the provider's signer sets (none without a secret)."""
+        if not self.secrets:
+            return frozenset()
+        return frozenset(self.signer.sign(b"", self.secrets, timestamp=self.now, message_id=self.event_id))
+
+    def unsigned_headers(self) -> dict[str, str]:
+        """The record's headers without any authentication header (content type and the like)."""
+        names = {n.lower() for n in self.auth_header_names()}
+        return {k: v for k, v in self.record.headers.items() if k.lower() not in names}
+
+    def sign(self, body: bytes, *, timestamp: int | None = None, message_id: str | None = None,
+             secrets: Sequence[Secret] | None = None) -> dict[str, str]:
+        """The headers to send `body` with: the record's own, with a fresh signature at `timestamp` (default
+        now) over exactly these bytes. Unsigned providers (no secret) get the record's headers as they are."""
+        keys = tuple(secrets) if secrets is not None else self.secrets
+        headers = dict(self.record.headers)
+        if not keys:
+            return headers
+        headers.update(self.signer.sign(body, keys, timestamp=self.now if timestamp is None else timestamp,
+                                        message_id=message_id or self.event_id))
+        return headers
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """One request a probe sends. `path` is appended to the provider's endpoint URL ("/" for a trailing slash);
+    `url` replaces the URL outright (e.g. the http:// form of an https endpoint). `repeat` copies go out at
+    once, concurrently (IDM-02)."""
+
+    variant: str
+    body: bytes
+    headers: Mapping[str, str]
+    method: str = "POST"
+    path: str = ""
+    url: str | None = None
+    repeat: int = 1
+    event_id: str = ""  # the business event this request carries ("" for the base record's)
+
+
+ProbeFunction = Callable[[Sequence[Base]], list[ProbeRequest]]
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    doc: str
+    #: fresh events of the scenario the probe consumes (each gets its own base)
+    events: int
+    #: whether the probe means anything for this provider, given whether a secret is configured
+    applies: Callable[[Provider, bool], bool]
+    #: needs a real socket (a raw connection, TLS): skipped for in-process receivers (--app)
+    socket: bool
+    function: ProbeFunction
+
+
+PROBES: dict[str, Probe] = {}
+
+
+def probe(name: str, *, events: int = 1, applies: Callable[[Provider, bool], bool] = lambda p, s: True,
+          socket: bool = False) -> Callable[[ProbeFunction], ProbeFunction]:
+    """Register the decorated function as probe `name` (its docstring's first line says what it sends)."""
+    if name in COPIES:
+        raise HarnessError(f"probe {name} shadows a delivery-engine copy")
+
+    def register(function: ProbeFunction) -> ProbeFunction:
+        if name in PROBES:
+            raise HarnessError(f"probe {name} registered twice")
+        doc = (function.__doc__ or "").strip().splitlines()
+        if not doc:
+            raise HarnessError(f"probe {name} has no docstring")
+        PROBES[name] = Probe(name, doc[0].strip(), events, applies, socket, function)
+        return function
+
+    return register
+
+
+def bases(provider: Provider, records: Sequence[Outgoing], settings: Mapping[str, Any], now: int) -> list[Base]:
+    secret = settings.get("secret")
+    secrets = (secret,) if isinstance(secret, Secret) else ()
+    return [Base(provider, r, SIGNERS[provider.signing], secrets, now, settings) for r in records]
+
+
+async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: Sender, url: str, provider: str,
+                      kinds: Mapping[str, str], deadline_s: float, redactor: Redactor, concurrency: int,
+                      now: Callable[[], float]) -> list[Attempt]:
+    """Send every (probe name, request) through `sender` and record each answer as an `Attempt`, in the order
+    given (a `repeat` request records one attempt per copy). At most `concurrency` requests are in flight, except
+    that a request's `repeat` copies go out together. `kinds` maps event ids to their kind, for the record."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(name: str, request: ProbeRequest) -> list[Attempt]:
+        target = request.url or url + request.path
+        async with gate:
+            sent_at = now()
+            responses = await asyncio.gather(*(
+                sender.post(target, request.body, request.headers, deadline_s=deadline_s, method=request.method)
+                for _ in range(request.repeat)))
+        event_id = request.event_id
+        return [Attempt(
+            event_id=event_id, provider=provider, kind=kinds.get(event_id, ""), copy=name, attempt=n,
+            url=target, sent_at=sent_at, latency_s=r.latency_s, outcome=r.outcome, status=r.status,
+            retry_after_s=r.retry_after_s, response_headers=redactor.headers(r.headers),
+            response_body=redactor.bytes(r.body), error=redactor.optional_text(r.error),
+            request_headers=dict(request.headers), request_body=request.body, method=request.method,
+            variant=request.variant) for n, r in enumerate(responses, 1)]
+
+    recorded = await asyncio.gather(*(one(name, request) for name, request in requests))
+    return [attempt for group in recorded for attempt in group]
