@@ -66,6 +66,7 @@ dl.meta dt { color: #57606a; } dl.meta dd { margin: 0; font-family: ui-monospace
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #d8dee4; vertical-align: top; }
 th { background: #f6f8fa; }
+tr.provider-row th { background: #eaeef2; font-size: 13px; padding-top: 8px; }
 td.id { font-family: ui-monospace, monospace; white-space: nowrap; }
 .status { display: inline-block; min-width: 44px; text-align: center; padding: 0 6px; border-radius: 4px;
           color: #fff; font-weight: 700; font-size: 12px; }
@@ -135,7 +136,13 @@ def _status_colour(status: str) -> str:
 
 
 def _verdict_table(reporter: Reporter, runs: Sequence[ProviderRun]) -> str:
-    rows = [_verdict_row(reporter, r) for run in runs for r in run.results]
+    rows = []
+    for run in runs:
+        # a heading row per provider: long tables stay readable, and its URL says where the answers came from
+        about = f"{run.provider} → {run.url}: {len(run.exchanges)} exchanges in {run.elapsed_s:.2f} s"
+        rows.append(f'<tr class="provider-row" data-provider="{e(run.provider)}"><th colspan="5">'
+                    f"{e(reporter.redactor.text(about))}</th></tr>")
+        rows += [_verdict_row(reporter, r) for r in run.results]
     return ('<h2 id="verdicts-title">Verdicts</h2>\n<table id="verdicts">\n<thead><tr><th>Provider</th>'
             "<th>Check</th><th>Rule</th><th>Status</th><th>Reason</th></tr></thead>\n<tbody>\n"
             + "\n".join(rows) + "\n</tbody>\n</table>")
@@ -193,8 +200,8 @@ def _pictures(runs: Sequence[ProviderRun]) -> str:
             "exchange answered 2xx (genuine deliveries, duplicates, and any probe wrongly accepted).</p>\n"
             f'<div class="plots">\n{histograms}\n</div>\n'
             f'<h2 id="timeline-title">Timeline</h2>\n<figure>\n{timeline_svg(runs)}\n<figcaption>One mark per '
-            "exchange, at the time it was sent (since the first exchange of the run), coloured by its outcome."
-            "</figcaption>\n</figure>")
+            "exchange, at the time it was sent (since the first exchange of the run), coloured by its outcome; "
+            "the providers are checked one after another.</figcaption>\n</figure>")
 
 
 def _histogram_figure(run: ProviderRun) -> str:
@@ -213,11 +220,12 @@ def bucket_counts(latencies: Iterable[float]) -> list[int]:
 def histogram_svg(provider: str, latencies: Sequence[float]) -> str:
     """Bars of 2xx answers per latency bucket, each with its count; y gridlines at a round step."""
     counts = bucket_counts(latencies)
-    left, top, bar_w, gap, plot_h = 44, 24, 44, 8, 150
+    left, top, bar_w, gap, plot_h = 44, 30, 44, 8, 150
     width, height = left + len(BUCKETS) * (bar_w + gap) + 10, top + plot_h + 52
     high = max(counts, default=0)
     step = max(1, math.ceil(nice_step(high, 4)))  # counts: whole gridlines only
-    scale_max = step * (high // step + 1)  # headroom: the tallest bar's count label stays inside the plot
+    # headroom above the tallest bar, so that its count label stays clear of the provider's name
+    scale_max = step * max(1, math.ceil(high * 1.15 / step))
     out = [f'<svg class="latency-histogram" data-provider="{e(provider)}" '
            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">',
            f"<title>{e(provider)}: acknowledgement latency of 2xx answers</title>",
@@ -252,6 +260,9 @@ def outcome_class(a: Attempt) -> str:
     return a.outcome if a.outcome in OUTCOME_CLASSES and a.status is not None else "no-answer"
 
 
+PAD = 4  # px inside a timeline row above and below its lanes, so marks do not touch the row's edge
+
+
 def timeline_svg(runs: Sequence[ProviderRun]) -> str:
     """One row per provider, one lane per outcome class in it (so a rare 5xx is not hidden under 2xx marks)."""
     starts = [a.sent_at for run in runs for a in run.exchanges]
@@ -259,7 +270,7 @@ def timeline_svg(runs: Sequence[ProviderRun]) -> str:
     span = max((a.sent_at - t0 for run in runs for a in run.exchanges), default=0.0) or 1e-3
     width, left, right, top, lane, row_gap = 1100, 150, 24, 40, 9, 14
     plot_w = width - left - right
-    row_h = lane * len(OUTCOME_CLASSES)
+    row_h = lane * len(OUTCOME_CLASSES) + 2 * PAD
     height = top + len(runs) * (row_h + row_gap) + 44
     step = nice_step(span, 8)
     out = [f'<svg class="timeline" width="{width}" height="{height}" '
@@ -290,14 +301,14 @@ def _legend(left: int) -> str:
 
 
 def _timeline_row(run: ProviderRun, y0: float, lane: int, left: int, plot_w: int, t0: float, span: float) -> str:
-    row_h = lane * len(OUTCOME_CLASSES)
+    row_h = lane * len(OUTCOME_CLASSES) + 2 * PAD
     out = [f'<rect x="{left}" y="{y0:.1f}" width="{plot_w}" height="{row_h}" fill="#f6f8fa"/>',
            f'<text x="{left - 10}" y="{y0 + row_h / 2 + 5:.1f}" font-size="13" text-anchor="end">'
            f"{e(run.provider)}</text>"]
     for a in run.exchanges:
         cls = outcome_class(a)
         x = left + plot_w * (a.sent_at - t0) / span
-        y = y0 + lane * (OUTCOME_CLASSES.index(cls) + 0.5)
+        y = y0 + PAD + lane * (OUTCOME_CLASSES.index(cls) + 0.5)
         what = f"{a.copy} #{a.attempt} of {a.event_id}: {a.status or a.outcome}, {a.latency_s * 1000:.1f} ms"
         out.append(f'<circle class="mark" data-outcome="{e(cls)}" data-provider="{e(run.provider)}" '
                    f'cx="{x:.1f}" cy="{y:.1f}" r="3.6" fill="{OUTCOME_COLOURS[cls]}" fill-opacity="0.75">'
