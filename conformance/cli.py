@@ -68,7 +68,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
     p.add_argument("--report", type=report_spec(REPORT_KINDS), action="append", default=[], metavar="KIND:FILE",
-                   help="write a report: json:FILE or junit:FILE (repeatable)")
+                   help="write a report: json:FILE, junit:FILE or html:FILE (one self-contained page with "
+                   "plots; repeatable)")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
     p.set_defaults(handler=run)
 

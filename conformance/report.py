@@ -156,11 +156,15 @@ class Reporter:
     def write(self, kind: str, path: Path, runs: Sequence[ProviderRun], exit_code: int) -> None:
         if kind == "json":
             path.write_text(json.dumps(self.json_report(runs, exit_code), indent=2, ensure_ascii=False) + "\n")
+        elif kind == "html":
+            from .html import render  # imported here: html.py builds on this module's Reporter
+
+            path.write_text(render(self, runs, exit_code), encoding="utf-8")
         else:
             path.write_bytes(self.junit(runs))
 
 
-REPORT_KINDS = ("json", "junit")
+REPORT_KINDS = ("json", "junit", "html")
 
 
 def totals(runs: Sequence[ProviderRun]) -> dict[str, int]:

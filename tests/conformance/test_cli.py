@@ -58,7 +58,8 @@ def test_list_shows_every_check_with_its_rule_providers_and_needs(cli: Cli) -> N
         (("--provider", "samsara", "--only", "NOPE"), "unknown check"),
         (("--provider", "standard_webhooks"), "no secret is configured"),
         (("--provider", "samsara", "--only", "SIG-01", "--exclude", "SIG-01"), "leave no check"),
-        (("--provider", "samsara", "--report", "xml:r.xml"), "unknown report kind 'xml' (known: json, junit)"),
+        (("--provider", "samsara", "--report", "xml:r.xml"),
+         "unknown report kind 'xml'; did you mean 'html'? (known: html, json, junit)"),
     ],
 )
 def test_usage_mistakes_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
