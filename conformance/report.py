@@ -79,11 +79,12 @@ class Reporter:
         self.body_dir.mkdir(parents=True, exist_ok=True)
         body_file = self.body_dir / f"{a.provider}-{result.check_id}-seed{self.invocation.seed}.body"
         body_file.write_bytes(body)
-        words = ["curl", "-sS", "-X", "POST", a.url]
+        words = ["curl", "-sS", "-X", a.method, a.url]
         for name, value in headers.items():
             words += ["-H", f"{name}: {value}"]
         words += ["--data-binary", f"@{body_file}"]
-        sent = [f"POST {a.url} ({a.copy} copy of event {a.event_id})"]
+        what = f"{a.copy} ({a.variant})" if a.variant else f"{a.copy} copy"
+        sent = [f"{a.method} {a.url} ({what} of event {a.event_id})"]
         sent += [f"{name}: {value}" for name, value in headers.items()]
         sent.append(f"body ({len(body)} bytes): {_clip(body)}")
         if a.status is not None:
