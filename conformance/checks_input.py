@@ -238,8 +238,7 @@ def wrong_content_type(bases: Sequence[Base]) -> list[ProbeRequest]:
 
 @check(id="MAL-04", needs=frozenset({"content_type"}), suite="standard")
 def content_type_enforced(context: Context) -> CheckResult:
-    """A wrong or missing Content-Type is answered 415 (or another 4xx), or 2xx where the provider documents the
-    type; never 5xx.
+    """A wrong or missing Content-Type is answered 415 (or a 4xx), or 2xx where the provider documents it; never 5xx.
 
     "Missing" is sent as `application/octet-stream`, which is what HTTP clients put on an unlabelled body. The
     documented tolerances are the adapter's `content_types` (MettaX: form `data=`); a 2xx to any other type
@@ -287,8 +286,10 @@ def inner_text(bases: Sequence[Base]) -> list[ProbeRequest]:
 @check(id="MAL-08", needs=frozenset({"inner_text"}), applies=_wraps_text, suite="standard",
        not_applicable="{provider} sends no message inside a JSON string")
 def inner_text_refused(context: Context) -> CheckResult:
-    """An envelope whose inner JSON string (MettaX `data`) is invalid JSON or the wrong type is answered 4xx or
-    quarantined (2xx); never 5xx."""
+    """An inner JSON string (MettaX `data`) that is invalid JSON or the wrong type gets a 4xx or 2xx; never 5xx.
+
+    A 2xx is taken as quarantine (a dead letter): that nothing was written needs a probe of the receiver's state.
+    """
     return _never_5xx(context, "inner_text", "broken inner documents",
                       "a 4xx (or a 2xx that quarantines it), never a 5xx")
 
@@ -416,8 +417,7 @@ def gzip_bomb_probe(bases: Sequence[Base]) -> list[ProbeRequest]:
 
 @check(id="LIM-04", needs=frozenset({"gzip_bomb"}), suite="standard")
 def gzip_bomb_refused(context: Context) -> CheckResult:
-    """A gzip bomb (~130 KB inflating to 128 MiB) is refused with 413 or 415 before it is inflated: never 2xx, 5xx
-    or a timeout.
+    """A gzip bomb (~130 KB inflating to 128 MiB) is refused with 413/415 before inflating; never 2xx, 5xx, a timeout.
 
     The signature covers the compressed bytes as sent (signing 128 MiB would cost the harness what it tests the
     receiver for); a receiver that must inflate before it can verify still has to bound the inflation. Any 4xx
@@ -499,8 +499,7 @@ def _finding(a: Attempt) -> str | None:
 
 @check(id="TIM-04", suite="standard")
 def status_code_audit(context: Context) -> CheckResult:
-    """Across every exchange of the run: no 2xx on a delivery that must be refused, no 4xx on an unknown event
-    type, no 5xx on bad input.
+    """Across all exchanges: no 2xx on what must be refused, no 4xx on an unknown event type, no 5xx on bad input.
 
     Audits whatever the other selected checks sent (it sends nothing itself): 2xx on a bad or missing signature,
     a stale or future timestamp, a truncated body, an oversized body or a gzip bomb is silent acceptance; a 4xx

@@ -103,8 +103,7 @@ def trailing_slash(bases: Sequence[Base]) -> list[ProbeRequest]:
 
 @check(id="TRN-03", needs=frozenset({"trailing_slash"}), suite="standard")
 def no_redirect(context: Context) -> CheckResult:
-    """A POST to the URL with and without a trailing slash is answered without a 3xx (senders count a redirect
-    as a failure).
+    """A POST to the URL with and without a trailing slash gets no 3xx (senders count a redirect as a failure).
 
     Only a 3xx fails (the catalogue's rule). Any other non-success on the trailing-slash form is reported in the
     reason (a sender configured with it would lose every event) but does not fail this check. The http-to-https

@@ -27,7 +27,7 @@ class PowUnityAdapter(Adapter):
 
     def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
         event = doc.get("event")
-        # Traccar adds event types between releases (e.g. `media` in 5.x): not in fleetsim's EventType enum
+        # a type outside fleetsim's EventType enum (powunity/traccar.schema.json): what a newer Traccar could send
         return {**doc, "event": {**(event if isinstance(event, dict) else {}), "type": "fleetsimFutureEvent"}}
 
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
