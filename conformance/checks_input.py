@@ -137,16 +137,14 @@ def schema_break(bases: Sequence[Base]) -> list[ProbeRequest]:
     return [request for request in made if request is not None]
 
 
-def _never_5xx(context: Context, copy: str, what: str, expected: str, *,
-               allow_2xx: bool = True) -> CheckResult:
-    """Every `copy` exchange answered 4xx (or 2xx when allowed); a 5xx fails; no answer is inconclusive."""
+def _never_5xx(context: Context, copy: str, what: str, expected: str) -> CheckResult:
+    """Every `copy` exchange answered 4xx or 2xx (taken as quarantine); a 5xx fails; no answer is inconclusive."""
     probes = context.of(copy)
     if not probes:
         return _missing(copy)
     for a in probes:
-        if _answered(a) and a.status is not None and (a.status >= 500 or (a.status < 300 and not allow_2xx)):
-            verb = "crashed on" if a.status >= 500 else "accepted"
-            return CheckResult(FAILED, f"{verb} {what} ({a.variant}): answered {a.status}", a, expected)
+        if _answered(a) and a.status is not None and a.status >= 500:
+            return CheckResult(FAILED, f"crashed on {what} ({a.variant}): answered {a.status}", a, expected)
     for a in probes:
         if not _answered(a) or a.outcome in ("3xx", "429"):
             got = a.status if _answered(a) else a.outcome
