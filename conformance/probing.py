@@ -78,8 +78,9 @@ class Base:
 @dataclass(frozen=True)
 class ProbeRequest:
     """One request a probe sends. `path` is appended to the provider's endpoint URL ("/" for a trailing slash);
-    `url` replaces the URL outright (e.g. the http:// form of an https endpoint). `repeat` copies go out at
-    once, concurrently (IDM-02)."""
+    `url` replaces the URL outright; `scheme` sends to the endpoint's own URL over another scheme (TRN-02: the
+    http:// form of an https endpoint, same host, port and path), which a pure probe cannot spell out since it
+    never sees the URL. `repeat` copies go out at once, concurrently (IDM-02)."""
 
     variant: str
     body: bytes
@@ -89,6 +90,7 @@ class ProbeRequest:
     url: str | None = None
     repeat: int = 1
     event_id: str = ""  # the business event this request carries ("" for the base record's)
+    scheme: str = ""  # "" for the endpoint's own
 
 
 ProbeFunction = Callable[[Sequence[Base]], list[ProbeRequest]]
@@ -144,6 +146,8 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
 
     async def one(name: str, request: ProbeRequest) -> list[Attempt]:
         target = request.url or url + request.path
+        if request.scheme:
+            target = request.scheme + target[target.index(":"):]
         async with gate:
             sent_at = now()
             responses = await asyncio.gather(*(

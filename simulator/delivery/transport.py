@@ -61,6 +61,7 @@ _ERROR_CAP: Final = 300
 DEFAULT_KEEP_HEADERS: Final = (
     "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
     "retry-after", "location", "date", "server", "x-request-id",
+    "accept-encoding",  # what a 415 for a content coding offers instead (RFC 7694; conformance TRN-04)
 )
 
 _RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})

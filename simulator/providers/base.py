@@ -159,6 +159,11 @@ class Provider(SchemaFamily):
         return Envelope(self.serialize(payload), {"Content-Type": self.content_type,
                                                   **self.credential_headers(settings)})
 
+    def envelope_text(self, text: str, *, settings: Mapping[str, Any]) -> Envelope | None:
+        """For a provider whose envelope carries the message as a JSON *string* (MettaX `data`): the envelope
+        with exactly `text` in that string, valid JSON or not (MAL-08 sends broken ones). None for the others."""
+        return None
+
     def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
         """Static credential headers the envelope adds from settings (not signatures): what `fleetsim replay
         --resign` restores when a capture has them redacted. Signed schemes recompute theirs in the signer."""

@@ -144,6 +144,12 @@ class Adapter:
         """What makes two deliveries the same event (the deduplication key)."""
         raise NotImplementedError
 
+    def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `doc` written as an event type this receiver cannot know yet (a newer platform release
+        adds one): what the forward-compatibility check MAL-03 sends. `classify` answers None for it, or the
+        provider's one catch-all kind when, like Standard Webhooks, it accepts any well-formed type."""
+        raise NotImplementedError
+
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         """The position the message reports, if any."""
         return None

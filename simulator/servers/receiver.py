@@ -1,6 +1,7 @@
 """fleetsim's reference webhook receiver: the one that does everything right, written to be copied.
 
-One endpoint per provider: POST /mettax, /smartgps, /samsara, /powunity (also /webhooks/<provider>).
+One endpoint per provider: POST /mettax, /smartgps, /samsara, /powunity (also /webhooks/<provider>), each with
+or without a trailing slash (no redirect: TRN-03).
 Every request goes through the same steps, and each step has one status code:
 
     1. method            POST only                                  405 + Allow: POST        (SIG-11)
@@ -313,8 +314,12 @@ def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_bo
     app[RECEIVER] = receiver
     for name, endpoint in receiver.endpoints.items():
         handler = receiver.handler(endpoint)
-        app.router.add_route("*", f"/{name}", handler)  # every method: a GET gets our 405 with Allow
-        app.router.add_route("*", f"/webhooks/{name}", handler)
+        # every method: a GET gets our 405 with Allow. The trailing-slash forms answer too, never with a
+        # redirect: senders count a 3xx as a failed delivery, and a 404 would lose every event of a sender
+        # configured with the slash (TRN-03)
+        for path in (f"/{name}", f"/webhooks/{name}"):
+            app.router.add_route("*", path, handler)
+            app.router.add_route("*", path + "/", handler)
     app.router.add_get("/state", receiver.state)
     app.router.add_get("/state/devices", receiver.devices)
     app.router.add_get("/state/devices/{id}", receiver.device)

@@ -159,6 +159,9 @@ class MettaX(Provider):
             token = token.reveal().decode("utf-8")
         return {str(settings.get("token_header", "Authorization")): str(token)} if token else {}
 
+    def envelope_text(self, text: str, *, settings: Mapping[str, Any]) -> Envelope | None:
+        return self.envelope("envelope", {"data": text}, message_id="", settings=settings)
+
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
         data = payload["data"] if kind == "envelope" else self.serialize(payload).decode()
         style = settings.get("envelope", "json")

@@ -24,6 +24,7 @@ from ..receiving import (
     require_object,
     sha256_of,
 )
+from .provider import MARKERS
 from .provider import classify as classify_mettax
 
 if TYPE_CHECKING:
@@ -116,6 +117,11 @@ class MettaxAdapter(Adapter):
         if kind in self.FILES:  # one alarm uploads a picture and a video under one id: the file tells them apart
             key += ":" + sha256_of(doc.get("fileType"), doc.get("fileUrl"))[:32]
         return key
+
+    def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
+        # no kind field: a message is of no known kind when it has none of the fields that mark a kind
+        markers = {field for field, _ in MARKERS} | {"messageType"}
+        return {**{k: v for k, v in doc.items() if k not in markers}, "fleetsimFutureReading": 1}
 
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         if kind not in self.POSITIONED or "lat" not in doc or "lon" not in doc:

@@ -25,6 +25,11 @@ class PowUnityAdapter(Adapter):
         event = doc.get("event")
         return id_text(event.get("id") if isinstance(event, dict) else None, "event.id")
 
+    def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
+        event = doc.get("event")
+        # a type outside fleetsim's EventType enum (powunity/traccar.schema.json): what a newer Traccar could send
+        return {**doc, "event": {**(event if isinstance(event, dict) else {}), "type": "fleetsimFutureEvent"}}
+
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         position, device = doc.get("position"), doc["device"]
         if not isinstance(position, dict):

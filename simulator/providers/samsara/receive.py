@@ -29,5 +29,8 @@ class SamsaraAdapter(Adapter):
     def event_key(self, doc: dict[str, Any], kind: str | None) -> str:
         return id_text(doc.get("eventId"), "eventId")
 
+    def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {**doc, "eventType": "FleetsimFutureEventType"}  # in neither the 1.0 names nor the 2.0 list
+
 
 ADAPTER = SamsaraAdapter

@@ -28,6 +28,9 @@ class SmartGpsAdapter(Adapter):
                            "event (SmartGPS sends no event id)")
         return sha256_of(*parts)
 
+    def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {**doc, "event": "FLEETSIM_FUTURE_EVENT"}  # not among the 20 types of the schema's enum
+
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         return Fix(doc["objectId"], float(doc["lat"]), float(doc["lng"]), epoch(doc["timestamp"]))
 

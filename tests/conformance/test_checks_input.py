@@ -1,0 +1,157 @@
+"""The input, limit, audit and transport checks (conformance/checks_input.py, checks_transport.py): each fails
+against a receiver that breaks its rule, exactly the intended set, and passes against the reference receiver,
+over http and over https."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+import trustme
+
+from conformance.checks_input import BOMB_INFLATED_BYTES, LIMIT_BYTES, gzip_bomb, oversized
+from conformance.probing import bases
+from conformance.registry import CHECKS, Context
+from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
+from simulator.delivery.model import GENUINE, Attempt
+from simulator.delivery.sending import SenderFactory, http_sender
+from simulator.providers import PROVIDERS
+from simulator.signing import CIHeaders
+from simulator.stream import Outgoing, scenario_stream
+
+from .flawed import settings
+from .flaws_input import flawed_input, reference_over_tls, trusting
+
+OURS = ("MAL-02", "MAL-03", "MAL-04", "MAL-08", "MAL-09", "LIM-01", "LIM-04", "LIM-05", "TIM-04", "TRN-01",
+        "TRN-02", "TRN-03", "TRN-04")
+
+
+async def check(provider: str, url: str, sender: SenderFactory = http_sender) -> ProviderRun:
+    return await run_provider(PROVIDERS[provider], CHECKS.values(), target=url, settings=settings(), seed=1,
+                              sender=sender)
+
+
+def failed(run: ProviderRun) -> set[str]:
+    return {r.check_id for r in run.results if r.status == "failed"}
+
+
+@pytest.mark.parametrize(
+    ("flaw", "provider", "expected"),
+    [
+        ("redirect_slash", "smartgps", {"TRN-03"}),
+        ("redirect_slash", "mettax", {"TRN-03"}),
+        ("unknown_kind_400", "samsara", {"MAL-03", "TIM-04"}),
+        ("unknown_kind_400", "mettax", {"MAL-03", "TIM-04"}),
+        ("schema_500", "powunity", {"MAL-02", "TIM-04"}),
+        ("schema_500", "standard_webhooks", {"MAL-02", "TIM-04"}),
+        ("gzip_500", "samsara", {"LIM-04", "TRN-04", "TIM-04"}),
+        ("oversized_ok", "smartgps", {"LIM-01", "TIM-04"}),
+        ("oversized_ok", "mettax", {"LIM-01", "TIM-04"}),
+        ("text_plain_500", "standard_webhooks", {"MAL-04", "TIM-04"}),
+    ],
+)
+async def test_each_input_flaw_fails_exactly_its_checks(flaw: str, provider: str, expected: set[str]) -> None:
+    async with flawed_input(flaw) as url:
+        run = await check(provider, url)
+    assert failed(run) == expected, run.results
+    assert not [r for r in run.results if r.status == "error"], run.results
+    for result in run.results:
+        if result.status == "failed":
+            assert result.exchange is not None and result.expected
+
+
+async def test_the_audit_names_every_kind_of_finding() -> None:
+    async with flawed_input("gzip_500") as url:
+        run = await check("samsara", url)
+    audit = next(r for r in run.results if r.check_id == "TIM-04")
+    assert "500 on gzip_bomb" in audit.reason and "500 on gzip_body" in audit.reason, audit.reason
+
+
+async def test_the_reference_receiver_over_https_passes_the_transport_checks() -> None:
+    ca = trustme.CA()
+    async with reference_over_tls(ca) as url:
+        run = await check("standard_webhooks", url, trusting(ca))
+    by_id = {r.check_id: r for r in run.results}
+    for check_id in ("TRN-01", "TRN-02", "TRN-03", "TRN-04", "SIG-01"):
+        assert by_id[check_id].status == "passed", by_id[check_id]
+    assert "TLS 1.2 or later" in by_id["TRN-01"].reason
+    plain = [a for a in run.exchanges if a.copy == "plain_http"]
+    assert plain and all(a.url.startswith("http://") and a.status is None for a in plain), plain
+    assert failed(run) == set(), run.results
+
+
+async def test_a_certificate_the_client_cannot_verify_fails_trn_01() -> None:
+    async with reference_over_tls(trustme.CA()) as url:
+        run = await check("smartgps", url, trusting(trustme.CA()))  # trusts another CA: the chain cannot verify
+    by_id = {r.check_id: r for r in run.results}
+    assert by_id["TRN-01"].status == "failed" and "verification" in by_id["TRN-01"].reason, by_id["TRN-01"]
+    assert by_id["SIG-01"].status == "error"  # the receiver was never reached: not counted against it
+
+
+def _attempt(copy: str, url: str, status: int | None, outcome: str) -> Attempt:
+    return Attempt(event_id="e", provider="smartgps", kind="event", copy=copy, attempt=1, url=url, sent_at=0.0,
+                   latency_s=0.01, outcome=outcome, status=status)
+
+
+def test_trn_02_fails_when_the_http_form_of_an_https_endpoint_accepts_the_delivery() -> None:
+    # a receiver that serves the same app on both schemes cannot listen on one test port: judged on exchanges
+    exchanges = (_attempt(GENUINE, "https://hooks.example/smartgps", 200, "2xx"),
+                 _attempt("plain_http", "http://hooks.example/smartgps", 200, "2xx"))
+    result = CHECKS["TRN-02"].run(Context(PROVIDERS["smartgps"], exchanges, 10.0))
+    assert result.status == "failed" and result.exchange is exchanges[1], result
+    refused = (exchanges[0], _attempt("plain_http", "http://hooks.example/smartgps", None, "conn_refused"))
+    assert CHECKS["TRN-02"].run(Context(PROVIDERS["smartgps"], refused, 10.0)).status == "passed"
+
+
+async def test_tls_checks_are_skipped_with_a_reason_for_an_http_target() -> None:
+    async with reference_receiver(settings()) as url:
+        run = await check("powunity", url)
+    by_id = {r.check_id: r for r in run.results}
+    assert by_id["TRN-01"].status == by_id["TRN-02"].status == "skipped"
+    assert "plain http" in by_id["TRN-01"].reason and "plain http" in by_id["TRN-02"].reason
+
+
+def _records(provider: str, count: int) -> list[Outgoing]:
+    from conformance.plan import plan
+
+    the_plan = plan(PROVIDERS[provider], [], seed=1, has_secret=True)
+    stream = scenario_stream(the_plan.scenario, providers={provider}, channels={"webhook"})
+    return [record for record, _ in zip(stream, range(count), strict=False)]
+
+
+def test_every_provider_writes_an_unknown_kind_its_own_receiver_does_not_know() -> None:
+    for provider in webhook_providers():
+        for record in _records(provider.name, 3):
+            content_type = record.headers.get("Content-Type", "application/json")
+            doc = provider.adapter.decode(record.body, content_type)
+            unknown = provider.adapter.with_unknown_kind(doc)
+            # Standard Webhooks takes any dotted type as its one kind: the type must still change
+            assert provider.adapter.classify(unknown) in (None, "event") and unknown != doc, provider.name
+            if provider.name != "standard_webhooks":
+                assert provider.adapter.classify(unknown) is None, provider.name
+
+
+def test_the_oversized_body_is_one_byte_over_a_mebibyte_and_still_signed() -> None:
+    for name in ("mettax", "samsara"):
+        provider = PROVIDERS[name]
+        own = settings()[name]
+        [request] = oversized(bases(provider, _records(name, 1), own, 1_700_000_000))
+        assert len(request.body) == LIMIT_BYTES + 1
+        base = bases(provider, _records(name, 1), own, 1_700_000_000)[0]
+        if base.secrets:
+            verdict = base.signer.verify(request.body, CIHeaders(request.headers.items()), base.secrets,
+                                         now=1_700_000_000, tolerance=300)
+            assert verdict.ok
+
+
+def test_the_gzip_bomb_is_small_and_inflates_to_128_mib_then_the_event() -> None:
+    bomb = gzip_bomb(b'{"a":1}')
+    assert len(bomb) < 200_000
+    inflater = zlib.decompressobj(31)  # in 1 MiB steps: the test must not hold 128 MiB either
+    total, tail, data = 0, b"", bomb
+    while data:
+        chunk = inflater.decompress(data, 1 << 20)
+        total, tail, data = total + len(chunk), (tail + chunk)[-7:], inflater.unconsumed_tail
+    chunk = inflater.flush()
+    total, tail = total + len(chunk), (tail + chunk)[-7:]
+    assert inflater.eof and total == BOMB_INFLATED_BYTES + 7 and tail == b'{"a":1}'
