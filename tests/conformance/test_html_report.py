@@ -208,10 +208,10 @@ async def test_chromium_renders_the_table_and_plots_and_runs_no_injected_script(
     assert any(INJECTED in received for received in dom.texts["received"])
 
     shot = tmp_path / "report.png"
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,8000", report.as_uri())
     assert shot.exists() and shot.stat().st_size > 20_000, "a blank page compresses to a few KB"
     width, height, pixels = decode_png(shot.read_bytes())
-    assert (width, height) == (1200, 2000)
+    assert (width, height) == (1200, 8000)
     assert len(pixels) > 50, "a rendered table and plots have many colours"
     for name, colour in [("FAIL badge", (0xCF, 0x22, 0x2E)), ("PASS badge", (0x1A, 0x7F, 0x37)),
                          ("histogram bar", (0x09, 0x69, 0xDA))]:
