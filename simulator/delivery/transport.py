@@ -60,7 +60,7 @@ _ERROR_CAP: Final = 300
 # response headers kept in Response.headers (lower-cased names)
 DEFAULT_KEEP_HEADERS: Final = (
     "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
-    "retry-after", "location", "date", "server", "x-request-id",
+    "retry-after", "location", "date", "server", "x-request-id", "allow",
 )
 
 _RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
