@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conformance.plan import plan
-from conformance.registry import CHECKS
+from conformance.registry import CHECKS, CheckResult, Context
 from conformance.run import _probe_requests
+from simulator.delivery.model import Attempt
 from simulator.delivery.redaction import MASK
 from simulator.providers import PROVIDERS
 from simulator.signing import SIGNERS
@@ -117,3 +118,40 @@ def test_rotation_applies_only_where_a_header_carries_one_signature_per_key() ->
     rotating = {name for name, p in PROVIDERS.items() if "webhook" in p.channels and CHECKS["SIG-07"].applies(p)}
     assert rotating == {"standard_webhooks"}
     assert CHECKS["SIG-07"].suite == "standard"
+
+
+def _attempt(copy: str, variant: str, status: int | None, outcome: str, *, method: str = "POST",
+             headers: dict[str, str] | None = None, body: bytes = b"") -> Attempt:
+    return Attempt(event_id="e", provider="samsara", kind="", copy=copy, attempt=1, url="http://x/samsara",
+                   sent_at=0.0, latency_s=0.01, outcome=outcome, status=status, method=method, variant=variant,
+                   response_headers=headers or {}, response_body=body)
+
+
+def _judge(check_id: str, *attempts: Attempt) -> CheckResult:
+    return CHECKS[check_id].run(Context(PROVIDERS["samsara"], attempts, timeout_s=10.0))
+
+
+def test_a_receiver_that_stops_answering_after_malformed_signatures_fails_sig_05() -> None:
+    malformed = _attempt("malformed_signature", "empty", 401, "4xx")
+    gone = _attempt("malformed_signature", "genuine afterwards", None, "conn_refused")
+    result = _judge("SIG-05", malformed, gone)
+    assert result.status == "failed" and "stopped answering" in result.reason
+    flaky = _attempt("malformed_signature", "genuine afterwards", None, "timeout_connect")
+    assert _judge("SIG-05", malformed, flaky).status == "error"  # the network's trouble, not shown to be the receiver's
+
+
+def test_sig_11_notes_a_missing_allow_header_and_fails_anything_but_405() -> None:
+    bare = [_attempt("other_methods", m, 405, "4xx", method=m) for m in ("GET", "PUT")]
+    result = _judge("SIG-11", *bare)
+    assert result.status == "passed" and "no Allow header for GET, PUT" in result.reason
+    unauthorised = _attempt("other_methods", "GET", 401, "4xx", method="GET")
+    assert _judge("SIG-11", unauthorised).status == "failed"
+
+
+def test_sig_10_finds_a_stack_trace_in_any_error_answer_and_ignores_acknowledgements() -> None:
+    trace = b'Traceback (most recent call last):\n  File "app.py", line 3'
+    crashed = _attempt("corrupt_body", "", 500, "5xx", body=trace)
+    assert _judge("SIG-10", crashed).status == "failed"
+    assert _judge("SIG-10", _attempt("genuine", "", 200, "2xx", body=trace)).status == "skipped"
+    masked = _attempt("signature_echo", "wrong signature", 401, "4xx", headers={"X-Expected": MASK})
+    assert "expected signature" in _judge("SIG-10", masked).reason
