@@ -382,7 +382,7 @@ def raw_body_verified(context: Context) -> CheckResult:
 # --- SIG-07 ------------------------------------------------------------------------------------------------------
 
 
-def _rotation_requests(base: Base, form: int) -> ProbeRequest:
+def _rotation_request(base: Base, form: int) -> ProbeRequest:
     name = _signature_header(base)
     current = base.sign(base.body)
     retired = base.sign(base.body, secrets=(RETIRED_KEY,))[name]
@@ -405,7 +405,7 @@ def _rotation_requests(base: Base, form: int) -> ProbeRequest:
 def rotated_signatures(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Four events, each with several signatures in one header: a retired key's and the current one, an invalid
     and a valid one, an unknown version and a valid one, and only invalid ones."""
-    return [_rotation_requests(base, form) for form, base in enumerate(bases)]
+    return [_rotation_request(base, form) for form, base in enumerate(bases)]
 
 
 @check(id="SIG-07", needs=frozenset({"rotated_signatures"}), applies=rotates, suite="standard",
