@@ -91,6 +91,8 @@ class ProbeRequest:
     repeat: int = 1
     event_id: str = ""  # the business event this request carries ("" for the base record's)
     scheme: str = ""  # "" for the endpoint's own
+    phase: int = 0
+    redact: tuple[str, ...] = ()
 
 
 ProbeFunction = Callable[[Sequence[Base]], list[ProbeRequest]]
@@ -141,7 +143,8 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
                       now: Callable[[], float]) -> list[Attempt]:
     """Send every (probe name, request) through `sender` and record each answer as an `Attempt`, in the order
     given (a `repeat` request records one attempt per copy). At most `concurrency` requests are in flight, except
-    that a request's `repeat` copies go out together. `kinds` maps event ids to their kind, for the record."""
+    that a request's `repeat` copies go out together; phases go out one after the other, lowest first. `kinds`
+    maps event ids to their kind, for the record."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(name: str, request: ProbeRequest) -> list[Attempt]:
@@ -154,13 +157,41 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
                 sender.post(target, request.body, request.headers, deadline_s=deadline_s, method=request.method)
                 for _ in range(request.repeat)))
         event_id = request.event_id
+        scrub = _Scrub(redactor, request.redact)
         return [Attempt(
             event_id=event_id, provider=provider, kind=kinds.get(event_id, ""), copy=name, attempt=n,
             url=target, sent_at=sent_at, latency_s=r.latency_s, outcome=r.outcome, status=r.status,
-            retry_after_s=r.retry_after_s, response_headers=redactor.headers(r.headers),
-            response_body=redactor.bytes(r.body), error=redactor.optional_text(r.error),
+            retry_after_s=r.retry_after_s, response_headers=scrub.headers(r.headers),
+            response_body=scrub.bytes(r.body), error=scrub.optional_text(r.error),
             request_headers=dict(request.headers), request_body=request.body, method=request.method,
             variant=request.variant) for n, r in enumerate(responses, 1)]
 
-    recorded = await asyncio.gather(*(one(name, request) for name, request in requests))
-    return [attempt for group in recorded for attempt in group]
+    recorded: dict[int, list[Attempt]] = {}
+    for phase in sorted({request.phase for _, request in requests}):
+        indexed = [(i, name, request) for i, (name, request) in enumerate(requests) if request.phase == phase]
+        answers = await asyncio.gather(*(one(name, request) for _, name, request in indexed))
+        recorded.update((i, group) for (i, _, _), group in zip(indexed, answers, strict=True))
+    return [attempt for i in sorted(recorded) for attempt in recorded[i]]
+
+
+class _Scrub:
+    """The run's redactor, then (for a request with `redact` values) one that masks those values too."""
+
+    def __init__(self, redactor: Redactor, extra: Sequence[str]) -> None:
+        self.redactors = [redactor] + ([Redactor(v.encode("utf-8") for v in extra)] if extra else [])
+
+    def bytes(self, data: bytes) -> bytes:
+        for r in self.redactors:
+            data = r.bytes(data)
+        return data
+
+    def optional_text(self, data: str | None) -> str | None:
+        for r in self.redactors:
+            data = r.optional_text(data)
+        return data
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        scrubbed = dict(headers)
+        for r in self.redactors:
+            scrubbed = r.headers(scrubbed)
+        return scrubbed

@@ -60,7 +60,7 @@ _ERROR_CAP: Final = 300
 # response headers kept in Response.headers (lower-cased names)
 DEFAULT_KEEP_HEADERS: Final = (
     "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
-    "retry-after", "location", "date", "server", "x-request-id",
+    "retry-after", "location", "date", "server", "x-request-id", "allow",
     "accept-encoding",  # what a 415 for a content coding offers instead (RFC 7694; conformance TRN-04)
 )
 

@@ -3,12 +3,14 @@ without --target, the demo, tests, and a user's own code (`simulator.start_recei
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import UsageError
 from .receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, TOLERANCE_S, build_app
@@ -16,6 +18,27 @@ from .store import Store
 from .timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ConnectionGuard, GuardedSite
 
 __all__ = ["start_receiver", "stop_receiver"]
+
+
+class _BadRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a 64 KiB signature header, SIG-05; garbage on the port) at ERROR,
+    with a traceback that quotes the start of the offending header. It is the sender's mistake, answered 400
+    like any rejection, and rejections are logged at INFO without header values: make it one such line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = "unparsable HTTP request from %s: %d %s", (
+                record.args[0] if isinstance(record.args, tuple) and record.args else "?", exc.code or 400,
+                type(exc).__name__)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+#: aiohttp's own protocol log for the receiver's connections (the handler never raises: it answers 4xx itself)
+_PROTOCOL_LOG = logging.getLogger("fleetsim.receiver.http")
+_PROTOCOL_LOG.addFilter(_BadRequests())
 
 
 async def start_receiver(
@@ -36,7 +59,7 @@ async def start_receiver(
     # keepalive_timeout: the guard closes idle connections at the header timeout; aiohttp's own idle timer
     # (default about an hour) is kept as a backstop at twice that, in case the guard's tracking ever fails
     runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0,
-                           keepalive_timeout=2 * header_timeout_s)
+                           keepalive_timeout=2 * header_timeout_s, logger=_PROTOCOL_LOG)
     await runner.setup()
     site = GuardedSite(runner, host, port, guard)
     try:

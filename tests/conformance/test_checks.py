@@ -56,8 +56,9 @@ async def test_replay_exposure_is_a_property_of_the_provider() -> None:
 @pytest.mark.parametrize(
     ("flaw", "provider", "expected"),
     [
-        ("no_verify", "samsara", {"SIG-02", "SIG-04", "RPL-01", "RPL-02", "TIM-04"}),
-        ("no_verify", "smartgps", {"SIG-02", "SIG-04", "TIM-04"}),
+        ("no_verify", "samsara", {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02", "RPL-04", "RPL-05",
+                                  "TIM-04"}),
+        ("no_verify", "smartgps", {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "TIM-04"}),
         ("no_verify", "powunity", {"SIG-02", "SIG-09", "TIM-04"}),
         ("stale_ok", "standard_webhooks", {"RPL-01", "TIM-04"}),
         ("duplicate_500", "smartgps", {"IDM-01"}),

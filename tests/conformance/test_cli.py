@@ -110,12 +110,13 @@ def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_r
     assert report["exit_code"] == 1 and report["seed"] == 5
     statuses = {r["id"]: r["status"] for r in report["providers"][0]["results"]}
     # TIM-04's audit sees the forged deliveries' 2xx too
-    assert {i for i, s in statuses.items() if s == "failed"} == {"SIG-02", "SIG-04", "RPL-01", "RPL-02", "TIM-04"}
+    assert {i for i, s in statuses.items() if s == "failed"} == {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01",
+                                                                 "RPL-02", "RPL-04", "RPL-05", "TIM-04"}
     failed = next(r for r in report["providers"][0]["results"] if r["id"] == "SIG-04")
     assert failed["reproduce"]["command"].endswith("--only SIG-04 --seed 5") and failed["sent"]
 
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
-    assert suite is not None and suite.get("tests") == str(len(CHECKS)) and suite.get("failures") == "5"
+    assert suite is not None and suite.get("tests") == str(len(CHECKS)) and suite.get("failures") == "9"
     cases = {c.get("name", "").split(":")[0]: c for c in suite.iter("testcase")}
     assert set(cases) == set(CHECKS)
     assert cases["SIG-04"].find("failure") is not None

@@ -1,0 +1,157 @@
+"""The signature and replay checks (conformance/checks_auth.py): each flawed receiver of flaws_auth.py fails
+exactly the checks whose rule it breaks, for every provider it is tried with; the probes are pure; and a failed
+SIG-10 shows the echo as the redaction mask, never the expected signature itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.plan import plan
+from conformance.registry import CHECKS, CheckResult, Context
+from conformance.run import _probe_requests
+from simulator.delivery.model import Attempt
+from simulator.delivery.redaction import MASK
+from simulator.providers import PROVIDERS
+from simulator.signing import SIGNERS
+from simulator.signing.samsara import SamsaraSigner
+
+from .flawed import flawed, settings
+from .flaws_auth import flawed_auth
+from .test_checks import check, failed
+
+NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02", "RPL-04", "RPL-05"}
+
+
+@pytest.mark.parametrize(
+    ("flaw", "provider", "expected"),
+    [
+        ("reserialized", "samsara", {"SIG-06"}),
+        ("reserialized", "smartgps", {"SIG-06"}),
+        ("reserialized", "standard_webhooks", {"SIG-06"}),
+        ("echo_signature", "powunity", {"SIG-10"}),  # the expected "signature" is the pre-shared value itself
+        ("echo_signature", "samsara", {"SIG-10"}),
+        ("echo_signature", "standard_webhooks", {"SIG-10"}),
+        ("echo_signature", "mettax", set()),  # nothing is expected of an unsigned request: nothing to echo
+        ("get_ok", "mettax", {"SIG-11"}),
+        ("get_ok", "standard_webhooks", {"SIG-11"}),
+        ("tolerance_60", "samsara", {"RPL-03"}),
+        ("tolerance_60", "standard_webhooks", {"RPL-03"}),
+        ("tolerance_60", "smartgps", set()),  # signs no timestamp
+        ("timestamp_unsigned", "samsara", {"RPL-04"}),
+        ("timestamp_unsigned", "standard_webhooks", {"RPL-04"}),
+        ("timestamp_500", "samsara", {"RPL-05"}),
+        ("timestamp_500", "standard_webhooks", {"RPL-05"}),
+        ("signature_500", "samsara", {"SIG-05"}),
+        ("signature_500", "smartgps", {"SIG-05"}),
+        ("signature_500", "standard_webhooks", {"SIG-05"}),
+        ("first_signature_only", "standard_webhooks", {"SIG-07"}),
+        ("first_signature_only", "samsara", set()),  # one signature per request: nothing after the first
+    ],
+)
+async def test_each_auth_flaw_fails_exactly_its_checks(flaw: str, provider: str, expected: set[str]) -> None:
+    async with flawed_auth(flaw) as url:
+        run = await check(provider, url)
+    assert failed(run) == expected, run.results
+    assert not [r for r in run.results if r.status == "error"], run.results
+    for result in run.results:
+        if result.status == "failed":
+            assert result.exchange is not None and result.expected
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("smartgps", {"SIG-02", "SIG-03", "SIG-04", "SIG-05"}),
+        ("standard_webhooks", NO_VERIFY_SAMSARA | {"SIG-07"}),  # "only invalid values" is accepted too
+    ],
+)
+async def test_a_receiver_that_verifies_nothing_fails_every_signature_and_replay_rule(
+        provider: str, expected: set[str]) -> None:
+    async with flawed("no_verify") as url:
+        run = await check(provider, url)
+    assert failed(run) == expected, run.results
+
+
+async def test_an_echoed_signature_is_recorded_as_the_mask_never_as_itself() -> None:
+    async with flawed_auth("echo_signature") as url:
+        run = await check("samsara", url)
+    sig10 = next(r for r in run.results if r.check_id == "SIG-10")
+    assert sig10.status == "failed" and "expected signature" in sig10.reason
+    assert sig10.exchange is not None and MASK.encode() in sig10.exchange.response_body
+    secret = settings()["samsara"]["secret"]
+    for a in run.exchanges:
+        if a.copy == "signature_echo":
+            stamp = a.request_headers["X-Samsara-Timestamp"]
+            expected = SIGNERS["samsara"].sign(a.request_body, [secret], timestamp=int(stamp), message_id="-")
+            digest = expected["X-Samsara-Signature"].removeprefix("v1=")
+            assert digest.encode() not in a.response_body and digest not in sig10.reason
+
+
+@pytest.mark.parametrize("provider", ["samsara", "smartgps", "standard_webhooks", "powunity", "mettax"])
+def test_probes_are_pure(provider: str) -> None:
+    """The same plan and the same second give the same requests: no clock, no randomness inside a probe."""
+    the_plan = plan(PROVIDERS[provider], CHECKS.values(), seed=3, has_secret=True)
+    providers = settings()
+    first, _ = _probe_requests(the_plan, providers, now=1_800_000_000)
+    again, _ = _probe_requests(the_plan, providers, now=1_800_000_000)
+    assert first == again
+    later, _ = _probe_requests(the_plan, providers, now=1_800_000_100)
+    if PROVIDERS[provider].auth.signed_timestamp:
+        assert first != later  # the timestamps come from `now`, nothing else
+
+
+def test_malformed_timestamps_are_signed_over_the_text_sent() -> None:
+    """RPL-05 makes the signature over the malformed text itself, so only the timestamp's form is wrong."""
+    the_plan = plan(PROVIDERS["samsara"], [CHECKS["RPL-05"]], seed=3, has_secret=True)
+    providers = settings()
+    requests, _ = _probe_requests(the_plan, providers, now=1_800_000_000)
+    secret = providers["samsara"]["secret"]
+    stamps = set()
+    for _, request in requests:
+        stamp = request.headers["X-Samsara-Timestamp"]
+        stamps.add(stamp)
+        assert request.headers["X-Samsara-Signature"] == SamsaraSigner.signature(secret, stamp, request.body)
+    assert {"", "1e12", "1800000000000", "-1800000000"} <= stamps
+
+
+def test_rotation_applies_only_where_a_header_carries_one_signature_per_key() -> None:
+    rotating = {name for name, p in PROVIDERS.items() if "webhook" in p.channels and CHECKS["SIG-07"].applies(p)}
+    assert rotating == {"standard_webhooks"}
+    assert CHECKS["SIG-07"].suite == "standard"
+
+
+def _attempt(copy: str, variant: str, status: int | None, outcome: str, *, method: str = "POST",
+             headers: dict[str, str] | None = None, body: bytes = b"") -> Attempt:
+    return Attempt(event_id="e", provider="samsara", kind="", copy=copy, attempt=1, url="http://x/samsara",
+                   sent_at=0.0, latency_s=0.01, outcome=outcome, status=status, method=method, variant=variant,
+                   response_headers=headers or {}, response_body=body)
+
+
+def _judge(check_id: str, *attempts: Attempt) -> CheckResult:
+    return CHECKS[check_id].run(Context(PROVIDERS["samsara"], attempts, timeout_s=10.0))
+
+
+def test_a_receiver_that_stops_answering_after_malformed_signatures_fails_sig_05() -> None:
+    malformed = _attempt("malformed_signature", "empty", 401, "4xx")
+    gone = _attempt("malformed_signature", "genuine afterwards", None, "conn_refused")
+    result = _judge("SIG-05", malformed, gone)
+    assert result.status == "failed" and "stopped answering" in result.reason
+    flaky = _attempt("malformed_signature", "genuine afterwards", None, "timeout_connect")
+    assert _judge("SIG-05", malformed, flaky).status == "error"  # the network's trouble, not shown to be the receiver's
+
+
+def test_sig_11_notes_a_missing_allow_header_and_fails_anything_but_405() -> None:
+    bare = [_attempt("other_methods", m, 405, "4xx", method=m) for m in ("GET", "PUT")]
+    result = _judge("SIG-11", *bare)
+    assert result.status == "passed" and "no Allow header for GET, PUT" in result.reason
+    unauthorised = _attempt("other_methods", "GET", 401, "4xx", method="GET")
+    assert _judge("SIG-11", unauthorised).status == "failed"
+
+
+def test_sig_10_finds_a_stack_trace_in_any_error_answer_and_ignores_acknowledgements() -> None:
+    trace = b'Traceback (most recent call last):\n  File "app.py", line 3'
+    crashed = _attempt("corrupt_body", "", 500, "5xx", body=trace)
+    assert _judge("SIG-10", crashed).status == "failed"
+    assert _judge("SIG-10", _attempt("genuine", "", 200, "2xx", body=trace)).status == "skipped"
+    masked = _attempt("signature_echo", "wrong signature", 401, "4xx", headers={"X-Expected": MASK})
+    assert "expected signature" in _judge("SIG-10", masked).reason
