@@ -23,7 +23,7 @@ from .registry import Check
 
 #: genuine events per provider and run: each gets every planned probe and a duplicate
 EVENTS = 6
-DEVICES = 2
+DEVICES = 4
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def plan(provider: Provider, checks: Iterable[Check], *, seed: int, has_secret: 
 name: check-{provider.name}
 seed: {seed}
 start: "2026-03-03T08:00:00"
-duration: 60m
+duration: 8h
 region: {{city: chicago}}
 report_intervals: {{moving: 5s}}
 fleet:

@@ -19,7 +19,8 @@ from .flawed import flawed, settings
 from .flaws_auth import flawed_auth
 from .test_checks import check, failed
 
-NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02", "RPL-04", "RPL-05"}
+# TIM-04, the status-code audit, flags every forged delivery answered 2xx and every bad input answered 5xx
+NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02", "RPL-04", "RPL-05", "TIM-04"}
 
 
 @pytest.mark.parametrize(
@@ -39,11 +40,11 @@ NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02",
         ("tolerance_60", "smartgps", set()),  # signs no timestamp
         ("timestamp_unsigned", "samsara", {"RPL-04"}),
         ("timestamp_unsigned", "standard_webhooks", {"RPL-04"}),
-        ("timestamp_500", "samsara", {"RPL-05"}),
-        ("timestamp_500", "standard_webhooks", {"RPL-05"}),
-        ("signature_500", "samsara", {"SIG-05"}),
-        ("signature_500", "smartgps", {"SIG-05"}),
-        ("signature_500", "standard_webhooks", {"SIG-05"}),
+        ("timestamp_500", "samsara", {"RPL-05", "TIM-04"}),
+        ("timestamp_500", "standard_webhooks", {"RPL-05", "TIM-04"}),
+        ("signature_500", "samsara", {"SIG-05", "TIM-04"}),
+        ("signature_500", "smartgps", {"SIG-05", "TIM-04"}),
+        ("signature_500", "standard_webhooks", {"SIG-05", "TIM-04"}),
         ("first_signature_only", "standard_webhooks", {"SIG-07"}),
         ("first_signature_only", "samsara", set()),  # one signature per request: nothing after the first
     ],
@@ -61,7 +62,7 @@ async def test_each_auth_flaw_fails_exactly_its_checks(flaw: str, provider: str,
 @pytest.mark.parametrize(
     ("provider", "expected"),
     [
-        ("smartgps", {"SIG-02", "SIG-03", "SIG-04", "SIG-05"}),
+        ("smartgps", {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "TIM-04"}),
         ("standard_webhooks", NO_VERIFY_SAMSARA | {"SIG-07"}),  # "only invalid values" is accepted too
     ],
 )
