@@ -1,0 +1,1 @@
+"""The fleetsim pytest plugin (placeholder while it is being written)."""
