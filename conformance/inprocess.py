@@ -11,9 +11,9 @@ callable. ASGI or WSGI is told from the callable: a coroutine function (or an ob
 a plain callable of three positional parameters (scope, receive, send), is ASGI; two (environ, start_response) is
 WSGI. Anything else, a missing module or attribute, or a factory that fails, is a `UsageError` (exit 2).
 
-ASGI apps get their lifespan run once around the whole check (asgi-lifespan's `LifespanManager`, which also hands
-the lifespan state to every request), so an app that opens its database on startup works; an app that does not
-speak lifespan is used without it, as uvicorn's `--lifespan auto` does. A startup that fails is a `UsageError`.
+ASGI apps get their lifespan run once around the whole check, with uvicorn's `--lifespan auto` rules (the lifespan
+state is handed to every request), so an app that opens its database on startup works; an app that does not
+speak lifespan (it raises or returns on that scope) is used without it. A startup that fails is a `UsageError`.
 
 Every request is answered with the `Response` and the outcome classes of `HttpTransport` (transport.py):
 - the status decides "2xx"/"3xx"/"4xx"/"5xx"/"429" (redirects are never followed: there is no client);
@@ -57,6 +57,7 @@ __all__ = ["APP_URL", "InProcessApp", "InProcessSender", "load_app", "serve_app"
 
 #: the base URL the run is given: never resolved, every request goes to the app whatever its host
 APP_URL: Final = "http://app.invalid"
+LIFESPAN_TIMEOUT_S: Final = 10.0  # for the app's startup and shutdown each
 WSGI_THREADS: Final = 8  # worker threads for WSGI calls, shared by every sender of one app
 _HEADER_VALUE_CAP: Final = 512
 _ERROR_CAP: Final = 300
@@ -91,12 +92,11 @@ def load_app(spec: str) -> tuple[Callable[..., Any], str]:
 
 
 def _require() -> None:
-    """httpx and asgi-lifespan are the `app` extra: only --app needs them."""
-    for name in ("httpx", "asgi_lifespan"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            raise UsageError(f"--app needs {name.replace('_', '-')}: pip install 'fleetsim[app]'") from None
+    """httpx is the `app` extra: only --app needs it."""
+    try:
+        importlib.import_module("httpx")
+    except ImportError:
+        raise UsageError("--app needs httpx: pip install 'fleetsim[app]'") from None
 
 
 def _import(module_name: str) -> Any:
@@ -178,25 +178,89 @@ async def serve_app(spec: str) -> AsyncIterator[InProcessApp]:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Callable[..., Any], spec: str) -> AsyncIterator[Callable[..., Any]]:
-    from asgi_lifespan import LifespanManager, LifespanNotSupported
+    """Run the app's lifespan around the block with uvicorn's `--lifespan auto` rules; yield the app to call.
 
-    manager = LifespanManager(app)
-    supported = True
-    try:
-        await manager.__aenter__()
-    except LifespanNotSupported:
-        supported = False  # an app without lifespan support is served without it (uvicorn's --lifespan auto)
-    except Exception as exc:
-        raise UsageError(f"--app {spec}: the app's startup (ASGI lifespan) failed: {_one_line(exc)}") from exc
-    if not supported:
+    Not asgi-lifespan's LifespanManager: a raw ASGI app that simply returns on a lifespan scope (a common
+    `if scope["type"] != "http": return`) makes it wait out its 5 s startup timeout, where uvicorn goes on at once.
+    """
+    lifespan = _Lifespan(app)
+    await lifespan.startup(spec)
+    if not lifespan.supported:
         yield app
         return
     try:
-        yield manager.app  # passes the lifespan state into every request's scope
-    except BaseException:
-        await manager.__aexit__(*sys.exc_info())
-        raise
-    await manager.__aexit__(None, None, None)
+        yield lifespan.app
+    finally:
+        await lifespan.shutdown()
+
+
+class _Lifespan:
+    """One ASGI lifespan conversation (asgi spec "lifespan" 2.0) with an app, driven from this side."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self._app = app
+        self._state: dict[str, Any] = {}
+        self._messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._started = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.supported = False
+        self._failure: str | None = None
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """The app, with the lifespan state in every request's scope (a shallow copy per request, as uvicorn)."""
+        if scope["type"] in ("http", "websocket"):
+            scope["state"] = self._state.copy()
+        await self._app(scope, receive, send)
+
+    async def startup(self, spec: str) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self._state}
+        self._task = asyncio.create_task(self._main(scope))
+        self._messages.put_nowait({"type": "lifespan.startup"})
+        try:
+            await asyncio.wait_for(self._started.wait(), LIFESPAN_TIMEOUT_S)
+        except TimeoutError:
+            await self._cancel()
+            raise UsageError(f"--app {spec}: the app's startup (ASGI lifespan) did not finish within "
+                             f"{LIFESPAN_TIMEOUT_S:g} s") from None
+        if self._failure is not None:
+            await self._cancel()
+            raise UsageError(f"--app {spec}: the app's startup (ASGI lifespan) failed: {self._failure}")
+
+    async def shutdown(self) -> None:
+        if self._task is None or self._task.done():
+            return
+        self._messages.put_nowait({"type": "lifespan.shutdown"})
+        with contextlib.suppress(TimeoutError):  # an app that does not shut down in time is cancelled below
+            await asyncio.wait_for(self._stopped.wait(), LIFESPAN_TIMEOUT_S)
+        await self._cancel()
+
+    async def _main(self, scope: dict[str, Any]) -> None:
+        try:
+            await self._app(scope, self._messages.get, self._send)
+        except Exception:  # before startup completed: lifespan unsupported (uvicorn's auto); after: shutdown trouble
+            pass
+        finally:
+            self._started.set()  # an app that returned or raised without answering does not speak lifespan
+            self._stopped.set()
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "lifespan.startup.complete":
+            self.supported = True
+            self._started.set()
+        elif kind == "lifespan.startup.failed":
+            self._failure = " ".join(str(message.get("message") or "no message given").split())[:_ERROR_CAP]
+            self._started.set()
+        elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            self._stopped.set()
+
+    async def _cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 # --- the sender -------------------------------------------------------------------------------------------

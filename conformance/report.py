@@ -34,6 +34,7 @@ class Invocation:
     settings_path: str | None
     seed: int
     timeout_s: float | None
+    app: str | None = None  # MODULE:ATTR of an in-process receiver (--app), instead of a target
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ class Reporter:
     def command(self, provider: str, check_id: str) -> str:
         inv = self.invocation
         words = ["fleetsim", "check", "--provider", provider]
-        if inv.target:
+        if inv.app:
+            words += ["--app", inv.app]
+        elif inv.target:
             words += ["--target", inv.target]
         if inv.settings_path:
             words += ["--settings", inv.settings_path]
