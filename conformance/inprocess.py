@@ -162,17 +162,27 @@ class InProcessApp:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(spec: str) -> AsyncIterator[InProcessApp]:
-    """Load `spec`, run its ASGI lifespan (startup now, shutdown at the end) and yield it."""
-    app, kind = load_app(spec)
+async def serve_app(app: str | Callable[..., Any]) -> AsyncIterator[InProcessApp]:
+    """Load `app` (a MODULE:ATTR spec; an app object is taken as it is), run its ASGI lifespan (startup now,
+    shutdown at the end) and yield it."""
+    if isinstance(app, str):
+        spec = app
+        found, kind = load_app(app)
+    else:
+        _require()
+        spec, found, known = f"<{type(app).__name__} object>", app, app_kind(app)
+        if known is None:
+            raise UsageError(f"{spec} is not an ASGI app (async (scope, receive, send)) nor a WSGI app "
+                             "((environ, start_response))")
+        kind = known
     if kind == "wsgi":
         executor = ThreadPoolExecutor(WSGI_THREADS, thread_name_prefix="fleetsim-wsgi")
         try:
-            yield InProcessApp(spec, app, kind, executor)
+            yield InProcessApp(spec, found, kind, executor)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)  # a stuck WSGI call must not hold the check
         return
-    async with _lifespan(app, spec) as started:
+    async with _lifespan(found, spec) as started:
         yield InProcessApp(spec, started, kind)
 
 
