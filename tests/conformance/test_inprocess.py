@@ -157,3 +157,14 @@ def test_app_mistakes_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> N
     result = cli("check", "--provider", "smartgps", *args)
     assert result.code == 2, result
     assert message in result.err and "Traceback" not in result.err
+
+
+def test_a_check_that_needs_a_socket_is_skipped_in_process() -> None:
+    from conformance.registry import Check, CheckResult, Context
+    from simulator.providers import PROVIDERS
+
+    raw = Check("X-01", "needs a raw socket", frozenset(), lambda p: True, "", lambda c: CheckResult("passed", "ok"),
+                socket=True)
+    skipped = raw.run(Context(PROVIDERS["smartgps"], (), 10.0, in_process=True))
+    assert skipped.status == "skipped" and "--app" in skipped.reason
+    assert raw.run(Context(PROVIDERS["smartgps"], (), 10.0)).status == "passed"

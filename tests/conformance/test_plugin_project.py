@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +33,9 @@ def pytest_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # fleetsim itself is importable as installed (editable) or from the repository
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    # hypothesis's plugin (a second of imports) is installed for fleetsim's tests, not the sample project's
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-rA", *args]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_one_test_per_check_with_junit(project: Path) -> None:
@@ -77,3 +79,20 @@ def test_without_options_the_plugin_adds_nothing_and_mistakes_are_usage_errors(p
     assert "fleetsim[" not in plain.stdout
     wrong = pytest_in(project, "--fleetsim-app", "receiver:nope", "--collect-only")
     assert wrong.returncode == 4 and "fleetsim: --app receiver:nope: module 'receiver' has no attribute" in wrong.stderr
+
+
+def test_a_target_url_is_checked_over_the_network(project: Path, fleetsim_receiver: str) -> None:
+    done = pytest_in(project, "--fleetsim-target", fleetsim_receiver, "--fleetsim-provider", "samsara",
+                     "-k", "fleetsim")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"fleetsim: checking samsara at {fleetsim_receiver}" in done.stdout
+    assert "PASSED fleetsim/check/samsara::fleetsim[samsara-RPL-01]" in done.stdout
+
+
+def test_a_check_that_ends_in_error_fails_as_a_harness_error(project: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    done = pytest_in(project, "--fleetsim-target", url, "--fleetsim-provider", "smartgps", "-k", "SIG-01")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED fleetsim/check/smartgps::fleetsim[smartgps-SIG-01] - harness error: " in done.stdout
