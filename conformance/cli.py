@@ -24,6 +24,7 @@ from typing import Any
 
 from simulator.cli.common import positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.redaction import Redactor
+from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
@@ -32,6 +33,7 @@ from simulator.settings import load_settings, merge_settings
 from simulator.signing import SIGNERS, Secret
 
 from .checks import signs
+from .inprocess import APP_URL, serve_app
 from .registry import CHECKS, Check
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
@@ -59,7 +61,11 @@ def add_parser(sub: Any) -> None:
         "TARGET/P and grade every answer. Without --target, fleetsim's reference receiver is started and "
         "checked. Secrets: the demo ones of scenarios/demo-city.yaml unless --settings gives others.")
     p.add_argument("--provider", metavar="P|all", help="a provider name, or all")
-    p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
+    where.add_argument("--app", metavar="MODULE:ATTR",
+                       help="check a Python ASGI/WSGI app in-process, loaded like uvicorn's main:app (a factory: "
+                       "main:create_app()); checks that need a real socket are skipped")
     p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls (over the demo ones)")
     p.add_argument("--only", type=_ids, metavar="IDS", help="run only these checks (comma-separated ids)")
     p.add_argument("--exclude", type=_ids, metavar="IDS", help="leave these checks out (comma-separated ids)")
@@ -139,11 +145,11 @@ def run(args: argparse.Namespace) -> int:
     reports = [(kind, Path(path)) for kind, path in args.report]
     body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
                 else Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
-    reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout),
+    reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app),
                         Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
     for note in notes:
         print(note, file=sys.stderr)
-    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout))
+    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, args.app))
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
     for run_ in runs:
@@ -159,13 +165,18 @@ def run(args: argparse.Namespace) -> int:
 
 async def _check_all(providers: list[Provider], checks: list[Check], target: str | None,
                      settings: Mapping[str, Mapping[str, Any]], seed_: int,
-                     timeout_s: float | None) -> list[ProviderRun]:
-    async def each(url: str) -> list[ProviderRun]:
-        return [await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s)
-                for p in providers]
+                     timeout_s: float | None, app: str | None = None) -> list[ProviderRun]:
+    async def each(url: str, sender: SenderFactory = http_sender, in_process: bool = False) -> list[ProviderRun]:
+        return [await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
+                                   sender=sender, in_process=in_process) for p in providers]
 
     if target:
         return await each(target)
+    if app:
+        async with serve_app(app) as served:
+            print(f"checking {app} in-process ({served.kind.upper()}; checks that need a socket are skipped)",
+                  file=sys.stderr)
+            return await each(APP_URL, served.factory, in_process=True)
     async with reference_receiver(settings) as url:
         print(f"no --target given: checking fleetsim's reference receiver at {url}", file=sys.stderr)
         return await each(url)

@@ -34,6 +34,7 @@ class Invocation:
     settings_path: str | None
     seed: int
     timeout_s: float | None
+    app: str | None = None  # MODULE:ATTR of an in-process receiver (--app), instead of a target
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ class Reporter:
     def command(self, provider: str, check_id: str) -> str:
         inv = self.invocation
         words = ["fleetsim", "check", "--provider", provider]
-        if inv.target:
+        if inv.app:
+            words += ["--app", inv.app]
+        elif inv.target:
             words += ["--target", inv.target]
         if inv.settings_path:
             words += ["--settings", inv.settings_path]
@@ -91,8 +94,9 @@ class Reporter:
             received = f"{a.status} after {a.latency_s * 1000:.0f} ms: {_clip(a.response_body)}"
         else:
             received = f"no HTTP answer ({a.outcome}) after {a.latency_s * 1000:.0f} ms: {a.error or ''}".rstrip()
-        return Failure(sent, self.redactor.text(received), result.expected or "-", command, shlex.join(words),
-                       str(body_file))
+        # an in-process app (--app) has no URL a curl could reach: the body file and the command still reproduce
+        curl = None if self.invocation.app else shlex.join(words)
+        return Failure(sent, self.redactor.text(received), result.expected or "-", command, curl, str(body_file))
 
     def failure_lines(self, result: CheckResult) -> list[str]:
         f = self.failure(result)

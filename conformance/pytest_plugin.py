@@ -1,0 +1,334 @@
+"""fleetsim's pytest plugin (entry point `pytest11: fleetsim`): the conformance checks as pytest tests, and
+fixtures for an integrator's own tests.
+
+With `--fleetsim-target URL` or `--fleetsim-app MODULE:ATTR`, one test per (provider, check) is added to the
+session, named `fleetsim[PROVIDER-CHECK_ID]` (so `-k SIG-04` selects, `--junitxml` reports), with the node id
+`fleetsim/check/PROVIDER::fleetsim[...]` (JUnit classname `fleetsim.check.PROVIDER`, as `fleetsim check --report
+junit:` writes). Options: `--fleetsim-provider P` (repeatable, or `all`: the default), `--fleetsim-settings FILE`,
+`--fleetsim-seed S`, `--fleetsim-suite quick|standard|full|fuzz` (default standard).
+
+Each provider is run once, lazily, by its first test that runs (a deselected provider is never run), exactly as
+`fleetsim check` runs it; each test then reports its check's result:
+- passed: the test passes;
+- failed: the test fails with the Sent / Received / Expected / Reproduce lines of `fleetsim check`;
+- skipped: `pytest.skip` with the check's reason;
+- error (harness or network trouble, never the receiver's fault): the test FAILS with "harness error: ...". A
+  check that could not be judged is not a pass, and xfail would hide it from a CI that only counts failures.
+With pytest-xdist each worker runs the providers of the tests it gets (a provider may run more than once).
+
+Without either option the plugin adds no test and imports nothing beyond pytest: the project's own test run
+loads it too (it is installed), and must not pay for it. The fixtures cost nothing until a test asks for one:
+- `fleetsim_stream(provider, seed=None)`: a seeded stream of the provider's webhook records (`Outgoing`), built
+  from the same small scenario `fleetsim check` plans, with the configured secrets;
+- `fleetsim_sender(provider, to, ...)`: signs one of those events afresh (now) and posts it to `to`, a URL or an
+  ASGI/WSGI app (object or MODULE:ATTR); returns the `Response` (`.apost` for async tests);
+- `fleetsim_receiver`: fleetsim's reference receiver, started for the test; its base URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from simulator.delivery.transport import Response
+    from simulator.stream import Outgoing
+
+    from .report import Reporter
+    from .run import ProviderRun
+
+SUITE_DEFAULT = "standard"
+SEED_DEFAULT = 1
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fleetsim", "fleetsim: webhook receiver conformance checks")
+    group.addoption("--fleetsim-target", metavar="URL", help="check the receiver at this base URL")
+    group.addoption("--fleetsim-app", metavar="MODULE:ATTR",
+                    help="check this ASGI/WSGI app in-process (like uvicorn's main:app; a factory: main:make())")
+    group.addoption("--fleetsim-provider", action="append", default=[], metavar="P|all",
+                    help="a provider to check (repeatable; default all)")
+    group.addoption("--fleetsim-settings", metavar="FILE", help="provider settings: secrets (over the demo ones)")
+    group.addoption("--fleetsim-seed", type=int, default=SEED_DEFAULT, metavar="S",
+                    help=f"seed of the planned traffic (default {SEED_DEFAULT})")
+    group.addoption("--fleetsim-suite", default=SUITE_DEFAULT, metavar="SUITE",
+                    help=f"quick, standard, full or fuzz (default {SUITE_DEFAULT})")
+
+
+# --- the checks as tests ----------------------------------------------------------------------------------
+
+
+class CheckFailed(Exception):
+    """A check failed (or could not be judged): the message is the whole report, shown without a traceback."""
+
+
+class Checking:
+    """What the options asked for, and the provider runs, made on first use."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from simulator.errors import FleetsimError
+
+        from . import cli
+        from .registry import CHECKS, SUITES
+
+        opt = config.option
+        if opt.fleetsim_target and opt.fleetsim_app:
+            raise pytest.UsageError("fleetsim: give --fleetsim-target or --fleetsim-app, not both")
+        if opt.fleetsim_suite not in SUITES:
+            raise pytest.UsageError(f"fleetsim: unknown suite {opt.fleetsim_suite!r} (known: {', '.join(SUITES)})")
+        self.target: str | None = opt.fleetsim_target
+        self.app: str | None = opt.fleetsim_app
+        self.seed: int = opt.fleetsim_seed
+        try:
+            self.settings = cli._settings(opt.fleetsim_settings)
+            if self.target:
+                from simulator.cli.common import target_url
+
+                self.target = target_url(self.target)
+            if self.app:
+                from .inprocess import load_app
+
+                load_app(self.app)  # a mistake in MODULE:ATTR is a usage error now, not N failed tests later
+            names = opt.fleetsim_provider or ["all"]
+            self.providers: list[str] = []
+            self.notes: list[str] = []
+            for name in ["all"] if "all" in names else names:
+                chosen, notes = cli._providers(name, self.settings)
+                self.providers += [p.name for p in chosen if p.name not in self.providers]
+                self.notes += notes
+        except (FleetsimError, ValueError) as exc:
+            raise pytest.UsageError(f"fleetsim: {exc}") from None
+        self.checks = [c for c in CHECKS.values() if c.in_suite(opt.fleetsim_suite)]
+        self.suite: str = opt.fleetsim_suite
+        self.settings_path: str | None = opt.fleetsim_settings
+        self._runs: dict[str, ProviderRun | BaseException] = {}
+        self._reporter: Reporter | None = None
+
+    @property
+    def reporter(self) -> Reporter:
+        if self._reporter is None:
+            import tempfile
+            from pathlib import Path
+
+            from simulator.delivery.redaction import Redactor
+
+            from . import cli
+            from .report import Invocation, Reporter
+            from .run import webhook_providers
+
+            providers = [p for p in webhook_providers() if p.name in self.providers]
+            self._reporter = Reporter(Invocation(self.target, self.settings_path, self.seed, None, self.app),
+                                      Redactor.from_settings(self.settings),
+                                      cli._credential_headers(providers, self.settings),
+                                      Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
+        return self._reporter
+
+    def run_of(self, provider: str) -> ProviderRun:
+        if provider not in self._runs:
+            try:
+                self._runs[provider] = asyncio.run(self._run(provider))
+            except Exception as exc:  # kept: every test of this provider reports it, not just the first
+                self._runs[provider] = exc
+        found = self._runs[provider]
+        if isinstance(found, BaseException):
+            raise CheckFailed(f"harness error: {provider} could not be run: {type(found).__name__}: "
+                              f"{self.reporter.redactor.text(str(found))}")
+        return found
+
+    async def _run(self, provider: str) -> ProviderRun:
+        from simulator.providers import PROVIDERS
+
+        from .inprocess import APP_URL, serve_app
+        from .run import run_provider
+
+        def run(target: str, **kwargs: Any) -> Any:
+            return run_provider(PROVIDERS[provider], self.checks, target=target, settings=self.settings,
+                                seed=self.seed, **kwargs)
+
+        if self.app:
+            async with serve_app(self.app) as served:
+                result: ProviderRun = await run(APP_URL, sender=served.factory, in_process=True)
+                return result
+        assert self.target is not None
+        result = await run(self.target)
+        return result
+
+
+_CHECKING = pytest.StashKey["Checking | None"]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    wanted = config.getoption("fleetsim_target", None) or config.getoption("fleetsim_app", None)
+    config.stash[_CHECKING] = Checking(config) if wanted else None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    checking = config.stash.get(_CHECKING, None)
+    if checking is None:
+        return []
+    where = f"--fleetsim-app {checking.app}" if checking.app else checking.target
+    lines = [f"fleetsim: checking {', '.join(checking.providers)} at {where} (suite {checking.suite}, "
+             f"seed {checking.seed})"]
+    return lines + [f"fleetsim: {note}" for note in checking.notes]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect, so that they select among these tests too
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    checking = config.stash.get(_CHECKING, None)
+    if checking is None:
+        return
+    for provider in checking.providers:
+        for c in checking.checks:
+            name = f"fleetsim[{provider}-{c.id}]"
+            items.append(CheckItem.from_parent(session, name=name, nodeid=f"fleetsim/check/{provider}::{name}",
+                                               provider=provider, check_id=c.id, rule=c.rule))
+
+
+class CheckItem(pytest.Item):
+    """One check of one provider."""
+
+    def __init__(self, *, provider: str, check_id: str, rule: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.provider = provider
+        self.check_id = check_id
+        self.rule = rule
+
+    def runtest(self) -> None:
+        checking = self.config.stash[_CHECKING]
+        assert checking is not None
+        run = checking.run_of(self.provider)
+        result = next(r for r in run.results if r.check_id == self.check_id)
+        reason = checking.reporter.redactor.text(result.reason)
+        if result.status == "skipped":
+            pytest.skip(reason)
+        if result.status == "error":
+            raise CheckFailed(f"harness error: {reason}")
+        if result.status == "failed":
+            lines = checking.reporter.failure_lines(result)
+            raise CheckFailed("\n".join([f"{self.check_id} failed: {reason}", *lines]))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{self.name}: {self.rule}"
+
+
+# --- fixtures for the integrator's own tests ----------------------------------------------------------------
+
+
+def _settings(config: pytest.Config) -> Mapping[str, Mapping[str, Any]]:
+    from . import cli
+
+    return cli._settings(config.getoption("fleetsim_settings", None))
+
+
+def _stream(provider: str, seed: int, settings: Mapping[str, Mapping[str, Any]]) -> Iterator[Outgoing]:
+    from simulator.providers import PROVIDERS
+    from simulator.stream import scenario_stream
+
+    from .plan import plan
+    from .run import has_secret
+
+    unit = PROVIDERS[provider]
+    scenario = plan(unit, [], seed=seed, has_secret=has_secret(unit, settings)).scenario
+    scenario = dataclasses.replace(scenario, delivery=dataclasses.replace(scenario.delivery, providers=settings))
+    return scenario_stream(scenario, providers={provider}, channels={"webhook"})
+
+
+@pytest.fixture
+def fleetsim_stream(pytestconfig: pytest.Config) -> Callable[..., Iterator[Outgoing]]:
+    """`fleetsim_stream(provider, seed=None)`: the provider's webhook records, seeded (default --fleetsim-seed)."""
+
+    def make(provider: str, *, seed: int | None = None) -> Iterator[Outgoing]:
+        chosen = pytestconfig.getoption("fleetsim_seed", SEED_DEFAULT) if seed is None else seed
+        return _stream(provider, chosen, _settings(pytestconfig))
+
+    return make
+
+
+class FleetsimSender:
+    """Signs one event of a provider afresh and posts it to a URL or an in-process app."""
+
+    def __init__(self, settings: Mapping[str, Mapping[str, Any]], stream: Callable[..., Iterator[Outgoing]]) -> None:
+        self.settings = settings
+        self._stream = stream
+        self._streams: dict[str, Iterator[Outgoing]] = {}
+
+    def next_record(self, provider: str) -> Outgoing:
+        """The provider's next event of the seeded stream (each call, a new event)."""
+        stream = self._streams.setdefault(provider, self._stream(provider))
+        return next(stream)
+
+    def __call__(self, provider: str, to: str | Callable[..., Any], *, record: Outgoing | None = None,
+                 body: bytes | None = None, path: str | None = None, deadline_s: float = 10.0) -> Response:
+        """Post synchronously (from a sync test); see `apost`."""
+        return asyncio.run(self.apost(provider, to, record=record, body=body, path=path, deadline_s=deadline_s))
+
+    async def apost(self, provider: str, to: str | Callable[..., Any], *, record: Outgoing | None = None,
+                    body: bytes | None = None, path: str | None = None, deadline_s: float = 10.0) -> Response:
+        """Post `record` (default: the next event) with `body` (default: the record's) signed now. `to` is the
+        endpoint's URL (http/https), or an ASGI/WSGI app (object or MODULE:ATTR), posted at `path` (default
+        /PROVIDER)."""
+        import time
+
+        from simulator.delivery.transport import HttpTransport
+        from simulator.providers import PROVIDERS
+
+        from .inprocess import APP_URL, serve_app
+        from .probing import bases
+
+        chosen = record if record is not None else self.next_record(provider)
+        base = bases(PROVIDERS[provider], [chosen], self.settings.get(provider, {}), int(time.time()))[0]
+        data = chosen.body if body is None else body
+        headers = base.sign(data)
+        if isinstance(to, str) and to.startswith(("http://", "https://")):
+            async with HttpTransport(1) as transport:
+                return await transport.post(to, data, headers, deadline_s=deadline_s)
+        async with serve_app(to) as served, served.sender(1, True) as sender:
+            return await sender.post(APP_URL + (path or f"/{provider}"), data, headers, deadline_s=deadline_s)
+
+
+@pytest.fixture
+def fleetsim_sender(pytestconfig: pytest.Config, fleetsim_stream: Callable[..., Iterator[Outgoing]]) -> FleetsimSender:
+    """`fleetsim_sender(provider, url_or_app)`: one freshly signed event posted; returns the `Response`."""
+    return FleetsimSender(_settings(pytestconfig), fleetsim_stream)
+
+
+@pytest.fixture
+def fleetsim_receiver(pytestconfig: pytest.Config) -> Iterator[str]:
+    """fleetsim's reference receiver (its own event loop in a thread), for this test; its base URL."""
+    with _serving(_settings(pytestconfig)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving(settings: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+    from .run import reference_receiver
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fleetsim-receiver", daemon=True)
+    thread.start()
+    server = reference_receiver(settings)
+    try:
+        url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(30)
+        try:
+            yield url
+        finally:
+            asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+__all__ = ["CheckItem", "FleetsimSender", "fleetsim_receiver", "fleetsim_sender", "fleetsim_stream"]

@@ -1,0 +1,34 @@
+"""The sample project's SmartGPS webhook receiver (FastAPI): `X-SmartGPS-Signature: sha256=<hex HMAC-SHA256 of
+the raw body>` checked before parsing (401), JSON errors 400, each event (vehicle, type, time) processed once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+
+from fastapi import FastAPI, HTTPException, Request
+
+SECRET = os.environ.get("SMARTGPS_SECRET", "fleetsim-demo-smartgps-secret").encode()
+
+app = FastAPI()
+seen: set[str] = set()
+
+
+@app.post("/smartgps")
+async def smartgps(request: Request) -> dict[str, str]:
+    body = await request.body()
+    expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(request.headers.get("x-smartgps-signature", "").encode(), expected.encode()):
+        raise HTTPException(401, "invalid signature")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, "body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise HTTPException(400, "body is not a JSON object")
+    key = "|".join(str(doc.get(field)) for field in ("objectId", "event", "timestamp"))
+    duplicate = key in seen
+    seen.add(key)
+    return {"status": "duplicate" if duplicate else "ok"}
