@@ -10,18 +10,29 @@ business events of the scenario (never random JSON) into the exact requests to s
 
 A check names the probes it needs in its `needs`, like the delivery engine's copies; the planner sends only
 the probes that the selected checks need and that apply to the provider.
+
+Order: requests go out in `step`s, every step-0 request of every probe first (concurrently), then step 1, and
+so on; a probe that needs "this, then that" (a back-filled fix after the newer one, ORD-02; a retry after a
+dropped answer, IDM-03) puts them in successive steps. `mode="drop_response"` writes the whole request on a
+raw socket (TLS for https) and closes it without reading the answer (a lost acknowledgement, IDM-03): such a
+probe must be registered with socket=True.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from simulator.delivery.model import COPIES, Attempt
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import Sender
+from simulator.delivery.transport import Response
 from simulator.errors import HarnessError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret, Signer
@@ -89,7 +100,13 @@ class ProbeRequest:
     url: str | None = None
     repeat: int = 1
     event_id: str = ""  # the business event this request carries ("" for the base record's)
+    step: int = 0  # sent after every request of a lower step has been answered
+    mode: str = "http"  # or DROP_RESPONSE: a raw socket closed before the answer is read
 
+
+DROP_RESPONSE = "drop_response"
+#: the outcome recorded for a request whose answer the harness did not read on purpose
+DROPPED_ERROR = "closed by the harness before reading the answer (a lost acknowledgement)"
 
 ProbeFunction = Callable[[Sequence[Base]], list[ProbeRequest]]
 
@@ -146,9 +163,13 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
         target = request.url or url + request.path
         async with gate:
             sent_at = now()
-            responses = await asyncio.gather(*(
-                sender.post(target, request.body, request.headers, deadline_s=deadline_s, method=request.method)
-                for _ in range(request.repeat)))
+            if request.mode == DROP_RESPONSE:
+                responses = [await drop_response(target, request, deadline_s)]
+            else:
+                responses = await asyncio.gather(*(
+                    sender.post(target, request.body, request.headers, deadline_s=deadline_s,
+                                method=request.method)
+                    for _ in range(request.repeat)))
         event_id = request.event_id
         return [Attempt(
             event_id=event_id, provider=provider, kind=kinds.get(event_id, ""), copy=name, attempt=n,
@@ -158,5 +179,39 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
             request_headers=dict(request.headers), request_body=request.body, method=request.method,
             variant=request.variant) for n, r in enumerate(responses, 1)]
 
-    recorded = await asyncio.gather(*(one(name, request) for name, request in requests))
-    return [attempt for group in recorded for attempt in group]
+    by_request: dict[int, list[Attempt]] = {}
+    for step in sorted({request.step for _, request in requests}):
+        indexes = [i for i, (_, request) in enumerate(requests) if request.step == step]
+        answers = await asyncio.gather(*(one(*requests[i]) for i in indexes))
+        by_request.update(zip(indexes, answers, strict=True))
+    return [attempt for i in range(len(requests)) for attempt in by_request[i]]
+
+
+async def drop_response(url: str, request: ProbeRequest, deadline_s: float) -> Response:
+    """Write `request` whole on a fresh connection (TLS for https), then close it without reading a byte of
+    the answer. The receiver got everything; whether it committed is its business (IDM-03)."""
+    parts = urlsplit(url)
+    tls = parts.scheme == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if tls else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    head = [f"{request.method} {path} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(request.body)}",
+            "Connection: close"]
+    head += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() not in ("host", "content-length")]
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(deadline_s):
+            _, writer = await asyncio.open_connection(
+                host, port, ssl=ssl.create_default_context() if tls else None)
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body)
+            await writer.drain()
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
+    except TimeoutError:
+        return Response("timeout_total", None, error="the raw connection timed out",
+                        latency_s=time.monotonic() - started)
+    except (OSError, ssl.SSLError) as exc:
+        return Response("conn_refused" if isinstance(exc, ConnectionRefusedError) else "reset", None,
+                        error=f"raw connection failed: {type(exc).__name__}", latency_s=time.monotonic() - started)
+    return Response("reset", None, error=DROPPED_ERROR, latency_s=time.monotonic() - started)
