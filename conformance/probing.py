@@ -122,13 +122,20 @@ class Probe:
     #: needs a real socket (a raw connection, TLS): skipped for in-process receivers (--app)
     socket: bool
     function: ProbeFunction
+    #: the fewest fresh events the probe can work with, when it looks through up to `events` for what it needs
+    #: (two state changes of one device are rare): it gets what the scenario has left, at least this many
+    min_events: int = 0
+
+    @property
+    def least(self) -> int:
+        return self.min_events or self.events
 
 
 PROBES: dict[str, Probe] = {}
 
 
 def probe(name: str, *, events: int = 1, applies: Callable[[Provider, bool], bool] = lambda p, s: True,
-          socket: bool = False) -> Callable[[ProbeFunction], ProbeFunction]:
+          socket: bool = False, min_events: int = 0) -> Callable[[ProbeFunction], ProbeFunction]:
     """Register the decorated function as probe `name` (its docstring's first line says what it sends)."""
     if name in COPIES:
         raise HarnessError(f"probe {name} shadows a delivery-engine copy")
@@ -139,7 +146,7 @@ def probe(name: str, *, events: int = 1, applies: Callable[[Provider, bool], boo
         doc = (function.__doc__ or "").strip().splitlines()
         if not doc:
             raise HarnessError(f"probe {name} has no docstring")
-        PROBES[name] = Probe(name, doc[0].strip(), events, applies, socket, function)
+        PROBES[name] = Probe(name, doc[0].strip(), events, applies, socket, function, min_events)
         return function
 
     return register
