@@ -129,7 +129,9 @@ def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *
     requests: list[tuple[str, ProbeRequest]] = []
     own_settings = settings.get(the_plan.provider.name, {})
     spare = len(fresh) - sum(p.least for p in the_plan.probes)  # shared out in plan order to probes that want more
-    for probe in the_plan.probes:
+    # probes that look through "up to N" events take theirs last, so that every other probe's window is the same
+    # whatever they get; and theirs holds the newest events of the probe phase
+    for probe in sorted(the_plan.probes, key=lambda p: p.min_events > 0):
         extra = min(probe.events - probe.least, spare)
         spare -= extra
         own = bases(the_plan.provider, list(itertools.islice(records, probe.least + extra)), own_settings, now)
