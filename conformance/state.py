@@ -214,7 +214,7 @@ def _check_template(problems: _Problems, path: JsonPath, template: str, question
     for name in names:
         if name not in allowed:
             problems.add(path, f"only the values {', '.join('{' + a + '}' for a in sorted(allowed))} "
-                         f"in a {question} template, not {{{name}}}")
+                         f"in the {question} template, not {{{name}}}")
 
 
 # --- answering -------------------------------------------------------------------------------------------------
