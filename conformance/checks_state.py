@@ -32,6 +32,7 @@ from .state import (
     change_of,
     event_key,
     fix_of,
+    key_of,
     keys,
     reads,
 )
@@ -103,7 +104,7 @@ def _inconclusive(attempts: Iterable[Attempt], what: str) -> CheckResult | None:
     return None
 
 
-def _exactly_once(context: Context, copy: str, attempts: Sequence[Attempt], what: str) -> CheckResult | None:
+def _exactly_once(context: Context, attempts: Sequence[Attempt], what: str) -> CheckResult | None:
     """FAILED when the event of `attempts` was applied other than once (state probe given), else None."""
     if _http_only(context):
         return None
@@ -160,7 +161,7 @@ def byte_copy_no_second_effect(context: Context) -> CheckResult:
     if _crashed(a):
         return CheckResult(FAILED, f"the byte-for-byte copy was answered {a.status}", a, expected)
     trouble = _inconclusive(copy, "the byte-for-byte copy") or _exactly_once(
-        context, "byte_copy", [*original, a], "a byte-for-byte copy had a second effect")
+        context, [*original, a], "a byte-for-byte copy had a second effect")
     if trouble:
         return trouble
     said = f"the copy was answered {a.status}"
@@ -202,7 +203,7 @@ def concurrent_duplicates_once(context: Context) -> CheckResult:
         return trouble
     if not any(_success(context, a) for a in copies):
         return CheckResult(FAILED, f"none of {len(copies)} concurrent copies was accepted", copies[0], expected)
-    trouble = _exactly_once(context, "concurrent_duplicates", copies, f"{len(copies)} concurrent copies")
+    trouble = _exactly_once(context, copies, f"{len(copies)} concurrent copies")
     if trouble:
         return trouble
     statuses = ", ".join(str(s) for s in sorted({a.status for a in copies if a.status is not None}))
@@ -242,7 +243,7 @@ def lost_ack_once(context: Context) -> CheckResult:
     if _answered(a) and not _success(context, a):
         return CheckResult(FAILED, f"the retry after a lost acknowledgement was answered {a.status}", a, expected)
     trouble = _inconclusive(retry, "the retry") or _exactly_once(
-        context, "lost_ack", [*dropped, a], "a lost acknowledgement and its retry")
+        context, [*dropped, a], "a lost acknowledgement and its retry")
     if trouble:
         return trouble
     if _http_only(context):
@@ -277,20 +278,12 @@ def different_ids(bases: Sequence[Base]) -> list[ProbeRequest]:
         return [ProbeRequest("first", first.body, headers),
                 ProbeRequest("second", first.body, first.sign(first.body, message_id=second.event_id),
                              event_id=second.event_id)]
-    key_of = {b.event_id: _key(b) for b in bases}
-    raw, other = (_raw_id(key_of[first.event_id] or "", first.body),
-                  _raw_id(key_of[second.event_id] or "", second.body))
+    raw, other = (_raw_id(key_of(b.provider, b.body, b.record.headers) or "", b.body) for b in (first, second))
     if raw is None or other is None:
         return []
     body = _id_pattern(raw).sub(other.encode(), first.body)
     return [ProbeRequest("first", first.body, headers),
             ProbeRequest("second", body, first.sign(body), event_id=second.event_id)]
-
-
-def _key(base: Base) -> str | None:
-    return event_key(base.provider, Attempt(event_id=base.event_id, provider=base.provider.name, kind="", copy="",
-                                            attempt=1, url="", sent_at=0.0, latency_s=0.0, outcome="2xx",
-                                            request_headers=dict(base.record.headers), request_body=base.body))
 
 
 reads("IDM-05")(_effect_reads("different_ids"))
@@ -314,8 +307,7 @@ def different_ids_both_processed(context: Context) -> CheckResult:
         if _answered(a) and (not _success(context, a) or _duplicate_said(a)):
             said = "called a duplicate" if _success(context, a) else f"answered {a.status}"
             return CheckResult(FAILED, f"the {a.variant} of two events with different ids was {said}", a, expected)
-    trouble = _inconclusive(sent, "an event") or _exactly_once(context, "different_ids", sent,
-                                                               "two different events")
+    trouble = _inconclusive(sent, "an event") or _exactly_once(context, sent, "two different events")
     if trouble:
         return trouble
     if len(keys(context.provider, sent)) != 2:

@@ -55,7 +55,7 @@ from simulator.scenario.yamlsafe import JsonPath, YamlDocument, load_yaml_file
 from simulator.signing import CIHeaders
 
 __all__ = ["QUESTIONS", "READS", "REFERENCE_PROBE", "Ask", "FileStateProbe", "Latest", "Readings", "StateProbe",
-           "change_of", "event_key", "fix_of", "load_state_probe", "reads", "take_readings"]
+           "change_of", "event_key", "fix_of", "key_of", "load_state_probe", "reads", "take_readings"]
 
 EFFECTS, LATEST, STATE = "effects", "latest", "state"
 QUESTIONS = (EFFECTS, LATEST, STATE)
@@ -421,10 +421,15 @@ def _read(provider: Provider, body: bytes, headers: Mapping[str, str]) -> tuple[
 def event_key(provider: Provider, attempt: Attempt) -> str | None:
     """The key the provider unit gives the event a recorded request carries (what `{event_id}` is), or None
     when the request does not carry a readable event."""
+    return key_of(provider, attempt.request_body, attempt.request_headers)
+
+
+def key_of(provider: Provider, body: bytes, headers: Mapping[str, str]) -> str | None:
+    """The event key of a request's body and headers, as the provider unit reads it (None: not readable)."""
     try:
-        doc, kind = _read(provider, attempt.request_body, attempt.request_headers)
+        doc, kind = _read(provider, body, headers)
         adapter = provider.adapter
-        header = CIHeaders(attempt.request_headers.items()).get(adapter.key_header) if adapter.key_header else None
+        header = CIHeaders(headers.items()).get(adapter.key_header) if adapter.key_header else None
         return header or adapter.event_key(doc, kind)
     except Exception:  # not a readable event (a corrupt-body probe): nothing to ask about
         return None
