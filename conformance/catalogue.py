@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import checks as _checks  # noqa: F401
 from . import checks_auth as _checks_auth  # noqa: F401
 from . import checks_input as _checks_input  # noqa: F401
+from . import checks_state as _checks_state  # noqa: F401
 from . import checks_transport as _checks_transport  # noqa: F401
 
 __all__: list[str] = []

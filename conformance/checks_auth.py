@@ -171,6 +171,7 @@ def _both(first: CheckResult, second: CheckResult, reason: str) -> CheckResult:
 
 
 @probe("missing_signature", applies=_has_auth)
+
 def missing_signature(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event without its authentication headers (each one left out alone, then all of them)."""
     base = bases[0]
@@ -240,6 +241,7 @@ def _value_changed(base: Base) -> bytes | None:
 
 
 @probe("tampered_body", applies=lambda p, secret: _has_auth(p, secret) and p.auth.covers_body)
+
 def tampered_body(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event with one byte (a digit) or one JSON value (a number) changed after signing, the signature kept."""
     base = bases[0]
@@ -279,6 +281,7 @@ def _malformed_signatures(prefix: str, digest: str) -> list[tuple[str, str]]:
 
 
 @probe("malformed_signature", events=2, applies=lambda p, secret: _has_auth(p, secret) and p.auth.covers_body)
+
 def malformed_signature(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event with a malformed signature header (prefix, alphabet, length, case, empty, 64 KiB, two values),
     then a genuine event once those were answered."""
@@ -352,7 +355,8 @@ def _reformatted(doc: Any, form: int) -> tuple[str, bytes]:
     return "trailing newline", orjson.dumps(doc) + b"\n"
 
 
-@probe("reformatted_body", events=4, applies=lambda p, secret: _has_auth(p, secret) and p.auth.covers_body)
+@probe("reformatted_body", events=4, well_formed=True,
+       applies=lambda p, secret: _has_auth(p, secret) and p.auth.covers_body)
 def reformatted_body(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Four events, each in other bytes of the same JSON (indented, keys reordered, \\u escapes, a trailing
     newline), each signed over exactly the bytes sent."""
@@ -402,6 +406,7 @@ def _rotation_request(base: Base, form: int) -> ProbeRequest:
 
 
 @probe("rotated_signatures", events=4, applies=lambda p, secret: _has_auth(p, secret) and rotates(p))
+
 def rotated_signatures(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Four events, each with several signatures in one header: a retired key's and the current one, an invalid
     and a valid one, an unknown version and a valid one, and only invalid ones."""
@@ -429,6 +434,7 @@ def rotation_accepted(context: Context) -> CheckResult:
 
 
 @probe("signature_echo", applies=lambda p, secret: _has_auth(p, secret) and p.auth.covers_body)
+
 def signature_echo(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event with a wrong signature; the signature the receiver should expect is masked in its answer."""
     base = bases[0]
@@ -478,6 +484,7 @@ OTHER_METHODS = ("GET", "PUT", "DELETE", "PATCH")
 
 
 @probe("other_methods")
+
 def other_methods(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event, correctly signed, sent with GET, PUT, DELETE and PATCH instead of POST."""
     base = bases[0]
@@ -511,7 +518,8 @@ def other_methods_refused(context: Context) -> CheckResult:
 # --- RPL-03 ------------------------------------------------------------------------------------------------------
 
 
-@probe("timestamp_edges", events=2, applies=lambda p, secret: _has_auth(p, secret) and p.auth.signed_timestamp)
+@probe("timestamp_edges", events=2, well_formed=True,
+       applies=lambda p, secret: _has_auth(p, secret) and p.auth.signed_timestamp)
 def timestamp_edges(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Two events correctly signed 290 s in the past and 290 s in the future (EDGE_S)."""
     return [ProbeRequest(f"{label} {EDGE_S} s", base.body, base.sign(base.body, timestamp=base.now + offset),
@@ -539,6 +547,7 @@ def timestamp_edges_accepted(context: Context) -> CheckResult:
 
 
 @probe("timestamp_changed", applies=lambda p, secret: _has_auth(p, secret) and p.auth.signed_timestamp)
+
 def timestamp_changed(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event correctly signed, then its timestamp header moved by +1 s and by -60 s, the signature kept."""
     base = bases[0]
@@ -568,6 +577,7 @@ def _malformed_timestamps(now: int) -> list[tuple[str, int]]:
 
 
 @probe("malformed_timestamp", applies=lambda p, secret: _has_auth(p, secret) and p.auth.signed_timestamp)
+
 def malformed_timestamp(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event with a malformed timestamp (not a number, milliseconds, negative, a decimal, 1e12, empty), each
     signed over that very text."""

@@ -22,7 +22,7 @@ from simulator.providers.receiving import FORM_TYPE
 from simulator.validation import validate
 
 from .checks import _answered, _missing, _rejected
-from .probing import Base, ProbeRequest, probe
+from .probing import PROBES, Base, ProbeRequest, probe
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
 
 #: how simulator.schemastore words an unknown extra field: receivers tolerate those (MAL-03), so they break nothing
@@ -129,6 +129,7 @@ def _latitude(bases: Sequence[Base], value: Any) -> ProbeRequest | None:
 
 
 @probe("schema_break", events=4)
+
 def schema_break(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Valid JSON that breaks the provider's schema: a required field missing, a wrong type, `lat: "abc"`, `lat: 91`
     (each on its own real event, re-signed; a variant the event has no field for is left out)."""
@@ -186,6 +187,7 @@ def _at(doc: Any, path: tuple[str | int, ...]) -> Any:
 
 
 @probe("forward_compat", events=3)
+
 def forward_compat(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Real events as a newer platform release writes them: an unknown event type (the provider unit's
     `with_unknown_kind`), an unknown top-level key, an unknown nested key."""
@@ -226,6 +228,7 @@ WRONG_TYPES = ("text/plain", FORM_TYPE, "application/octet-stream")
 
 
 @probe("content_type")
+
 def wrong_content_type(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The real, correctly signed event with a Content-Type it is not: text/plain, form-encoded, none."""
     base = bases[0]
@@ -270,6 +273,7 @@ def _wraps_text(provider: Provider, has_secret: bool = False) -> bool:
 
 
 @probe("inner_text", applies=_wraps_text)
+
 def inner_text(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The provider's envelope whose inner JSON string is invalid JSON or holds the wrong type (signed as sent)."""
     base = bases[0]
@@ -308,6 +312,7 @@ def _injected(base: Base, text: str) -> ProbeRequest | None:
 
 
 @probe("injection", events=len(INJECTIONS))
+
 def injection(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Real events with an injection string (SQL, HTML/JS, CRLF, `../`) in a free-text field their schema allows."""
     requests = []
@@ -347,6 +352,7 @@ def injection_accepted(context: Context) -> CheckResult:
 
 
 @probe("oversized")
+
 def oversized(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The real event padded with an unknown string field to exactly 1 MiB + 1 byte, correctly signed."""
     base = bases[0]
@@ -405,6 +411,7 @@ def gzip_bomb(document: bytes) -> bytes:
 
 
 @probe("gzip_bomb")
+
 def gzip_bomb_probe(bases: Sequence[Base]) -> list[ProbeRequest]:
     """`Content-Encoding: gzip`, ~130 KB that inflates to 128 MiB of whitespace and the real event."""
     base = bases[0]
@@ -435,7 +442,7 @@ def gzip_bomb_refused(context: Context) -> CheckResult:
 # --- LIM-05: a burst --------------------------------------------------------------------------------------
 
 
-@probe("burst", events=BURST_EVENTS)
+@probe("burst", events=BURST_EVENTS, well_formed=True)
 def burst(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Genuine fresh events, correctly signed, sent back to back at the harness's full concurrency."""
     return [ProbeRequest("fresh event", base.body, base.sign(base.body), event_id=base.event_id) for base in bases]
@@ -477,9 +484,14 @@ def burst_absorbed(context: Context) -> CheckResult:
 #: copies whose every answer must be a 4xx: a 2xx is silent acceptance
 MUST_REJECT = frozenset({"tampered_signature", "missing_signature", "stale_timestamp", "future_timestamp",
                          "corrupt_body", "gzip_bomb", "oversized"})
-#: copies that carry well-formed, acceptable deliveries: a 5xx there is not "bad input" (SIG-01, IDM-01 and
-#: LIM-05 judge them); every other copy or probe carries bad input
-WELL_FORMED = frozenset({GENUINE, DUPLICATE, "burst", "trailing_slash", "plain_http"})
+#: the delivery engine's copies that carry well-formed, acceptable deliveries: a 5xx there is not "bad input"
+#: (SIG-01 and IDM-01 judge them); probes say so themselves (`Probe.well_formed`); everything else is bad input
+WELL_FORMED = frozenset({GENUINE, DUPLICATE})
+
+
+def _well_formed(copy: str) -> bool:
+    probe = PROBES.get(copy)
+    return copy in WELL_FORMED or (probe is not None and probe.well_formed)
 
 
 def _finding(a: Attempt) -> str | None:
@@ -490,7 +502,7 @@ def _finding(a: Attempt) -> str | None:
         return f"{status} on {a.copy} (silent acceptance)"
     if a.copy == "forward_compat" and a.variant == "unknown event type" and 400 <= status < 500 and status != 429:
         return f"{status} on an unknown event type (a retry storm or a lost event)"
-    if a.copy not in WELL_FORMED and status >= 500 and not (status == 503 and a.retry_after_s is not None):
+    if not _well_formed(a.copy) and status >= 500 and not (status == 503 and a.retry_after_s is not None):
         return f"{status} on {a.copy} (bad input is permanent: 4xx)"
     return None
 

@@ -61,7 +61,7 @@ def verified_tls(context: Context) -> CheckResult:
 # --- TRN-02: the same delivery over plain http --------------------------------------------------------------
 
 
-@probe("plain_http", socket=True)
+@probe("plain_http", socket=True, well_formed=True)
 def plain_http(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The real, correctly signed event sent to the http:// form of the endpoint (same host, port and path)."""
     base = bases[0]
@@ -94,7 +94,7 @@ def plain_http_refused(context: Context) -> CheckResult:
 # --- TRN-03: a trailing slash -------------------------------------------------------------------------------
 
 
-@probe("trailing_slash", events=2)
+@probe("trailing_slash", events=2, well_formed=True)
 def trailing_slash(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Two real, correctly signed events: one POSTed to the endpoint URL with a trailing slash, one without."""
     return [ProbeRequest(variant, base.body, base.sign(base.body), path=path, event_id=base.event_id)
@@ -129,7 +129,7 @@ def no_redirect(context: Context) -> CheckResult:
 # --- TRN-04: a gzip request body ----------------------------------------------------------------------------
 
 
-@probe("gzip_body")
+@probe("gzip_body", well_formed=True)
 def gzip_body(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The real event gzip-compressed (`Content-Encoding: gzip`), signed over the uncompressed bytes."""
     base = bases[0]

@@ -37,6 +37,7 @@ from .inprocess import APP_URL, serve_app
 from .registry import CHECKS, Check
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
+from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
 
 DEFAULT_SEED = 1
 MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
@@ -76,6 +77,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--report", type=report_spec(REPORT_KINDS), action="append", default=[], metavar="KIND:FILE",
                    help="write a report: json:FILE, junit:FILE or html:FILE (one self-contained page with "
                    "plots; repeatable)")
+    p.add_argument("--state-probe", metavar="FILE",
+                   help="how to read the receiver's state (docs/state-probes.md), so that effects are checked too; "
+                   "default without --target: the reference receiver's")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
     p.set_defaults(handler=run)
 
@@ -149,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
                         Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
     for note in notes:
         print(note, file=sys.stderr)
-    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, args.app))
+    state = _state_probe(args.state_probe, args.target or args.app)
+    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, args.app,
+                                  state))
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
     for run_ in runs:
@@ -163,12 +169,21 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def _state_probe(path: str | None, target: str | None) -> StateProbe | None:
+    """The state probe file given (read and checked now: a mistake is exit 2 before anything is sent), or the
+    reference receiver's when it is the one checked (no --target, no --app); None: graded on HTTP only."""
+    if path:
+        return FileStateProbe(load_state_probe(path))
+    return None if target else FileStateProbe(load_state_probe(REFERENCE_PROBE))
+
+
 async def _check_all(providers: list[Provider], checks: list[Check], target: str | None,
                      settings: Mapping[str, Mapping[str, Any]], seed_: int,
-                     timeout_s: float | None, app: str | None = None) -> list[ProviderRun]:
+                     timeout_s: float | None, app: str | None = None,
+                     state: StateProbe | None = None) -> list[ProviderRun]:
     async def each(url: str, sender: SenderFactory = http_sender, in_process: bool = False) -> list[ProviderRun]:
         return [await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
-                                   sender=sender, in_process=in_process) for p in providers]
+                                   sender=sender, in_process=in_process, state=state) for p in providers]
 
     if target:
         return await each(target)

@@ -10,18 +10,29 @@ business events of the scenario (never random JSON) into the exact requests to s
 
 A check names the probes it needs in its `needs`, like the delivery engine's copies; the planner sends only
 the probes that the selected checks need and that apply to the provider.
+
+Order: requests go out in `phase`s, every phase-0 request of every probe first (concurrently), then phase 1, and
+so on; a probe that needs "this, then that" (a back-filled fix after the newer one, ORD-02; a retry after a
+dropped answer, IDM-03) puts them in successive phases. `mode="drop_response"` writes the whole request on a
+raw socket (TLS for https) and closes it without reading the answer (a lost acknowledgement, IDM-03): such a
+probe must be registered with socket=True.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from simulator.delivery.model import COPIES, Attempt
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import Sender
+from simulator.delivery.transport import Response
 from simulator.errors import HarnessError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret, Signer
@@ -93,7 +104,12 @@ class ProbeRequest:
     scheme: str = ""  # "" for the endpoint's own
     phase: int = 0
     redact: tuple[str, ...] = ()
+    mode: str = "http"  # or DROP_RESPONSE: a raw socket closed before the answer is read
 
+
+DROP_RESPONSE = "drop_response"
+#: the outcome recorded for a request whose answer the harness did not read on purpose
+DROPPED_ERROR = "closed by the harness before reading the answer (a lost acknowledgement)"
 
 ProbeFunction = Callable[[Sequence[Base]], list[ProbeRequest]]
 
@@ -109,13 +125,24 @@ class Probe:
     #: needs a real socket (a raw connection, TLS): skipped for in-process receivers (--app)
     socket: bool
     function: ProbeFunction
+    #: the fewest fresh events the probe can work with, when it looks through up to `events` for what it needs
+    #: (two state changes of one device are rare): it gets what the scenario has left, at least this many
+    min_events: int = 0
+    #: every request carries a well-formed, acceptable delivery (a copy, a reordering, another encoding): a 5xx
+    #: there is not a crash on bad input (TIM-04), though the probe's own check may still fail it
+    well_formed: bool = False
+
+    @property
+    def least(self) -> int:
+        return self.min_events or self.events
 
 
 PROBES: dict[str, Probe] = {}
 
 
 def probe(name: str, *, events: int = 1, applies: Callable[[Provider, bool], bool] = lambda p, s: True,
-          socket: bool = False) -> Callable[[ProbeFunction], ProbeFunction]:
+          socket: bool = False, min_events: int = 0,
+          well_formed: bool = False) -> Callable[[ProbeFunction], ProbeFunction]:
     """Register the decorated function as probe `name` (its docstring's first line says what it sends)."""
     if name in COPIES:
         raise HarnessError(f"probe {name} shadows a delivery-engine copy")
@@ -126,7 +153,7 @@ def probe(name: str, *, events: int = 1, applies: Callable[[Provider, bool], boo
         doc = (function.__doc__ or "").strip().splitlines()
         if not doc:
             raise HarnessError(f"probe {name} has no docstring")
-        PROBES[name] = Probe(name, doc[0].strip(), events, applies, socket, function)
+        PROBES[name] = Probe(name, doc[0].strip(), events, applies, socket, function, min_events, well_formed)
         return function
 
     return register
@@ -153,9 +180,13 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
             target = request.scheme + target[target.index(":"):]
         async with gate:
             sent_at = now()
-            responses = await asyncio.gather(*(
-                sender.post(target, request.body, request.headers, deadline_s=deadline_s, method=request.method)
-                for _ in range(request.repeat)))
+            if request.mode == DROP_RESPONSE:
+                responses = [await drop_response(target, request, deadline_s)]
+            else:
+                responses = await asyncio.gather(*(
+                    sender.post(target, request.body, request.headers, deadline_s=deadline_s,
+                                method=request.method)
+                    for _ in range(request.repeat)))
         event_id = request.event_id
         scrub = _Scrub(redactor, request.redact)
         return [Attempt(
@@ -195,3 +226,33 @@ class _Scrub:
         for r in self.redactors:
             scrubbed = r.headers(scrubbed)
         return scrubbed
+
+
+async def drop_response(url: str, request: ProbeRequest, deadline_s: float) -> Response:
+    """Write `request` whole on a fresh connection (TLS for https), then close it without reading a byte of
+    the answer. The receiver got everything; whether it committed is its business (IDM-03)."""
+    parts = urlsplit(url)
+    tls = parts.scheme == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if tls else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    head = [f"{request.method} {path} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(request.body)}",
+            "Connection: close"]
+    head += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() not in ("host", "content-length")]
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(deadline_s):
+            _, writer = await asyncio.open_connection(
+                host, port, ssl=ssl.create_default_context() if tls else None)
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body)
+            await writer.drain()
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
+    except TimeoutError:
+        return Response("timeout_total", None, error="the raw connection timed out",
+                        latency_s=time.monotonic() - started)
+    except (OSError, ssl.SSLError) as exc:
+        return Response("conn_refused" if isinstance(exc, ConnectionRefusedError) else "reset", None,
+                        error=f"raw connection failed: {type(exc).__name__}", latency_s=time.monotonic() - started)
+    return Response("reset", None, error=DROPPED_ERROR, latency_s=time.monotonic() - started)

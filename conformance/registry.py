@@ -21,6 +21,7 @@ from simulator.errors import HarnessError
 from simulator.providers import PROVIDERS, Provider
 
 from .probing import PROBES
+from .state import Readings, StateProbe
 
 __all__ = ["CHECKS", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check"]
 
@@ -55,6 +56,10 @@ class Context:
     timeout_s: float  # the per-attempt deadline the run used (the provider's own unless overridden)
     #: the receiver runs in-process (--app): nothing went over a real socket
     in_process: bool = False
+    #: the receiver's state probe (conformance/state.py); None: checks are graded on HTTP answers only
+    state: StateProbe | None = None
+    #: what the state probe answered to the readings the checks declared (`state.READS`), taken after sending
+    readings: Readings = field(default_factory=Readings)
 
     def of(self, copy: str, variant: str | None = None) -> list[Attempt]:
         """The exchanges of one copy or probe (and one variant of it, if given), in the order sent."""

@@ -1,8 +1,10 @@
 """Run the selected checks for one provider: plan a scenario, deliver it through the existing `Runner` (which
 records every `Attempt` through its `on_attempt` hook), then hand the exchanges to the checks.
 
-Checks never send. A harness or network failure of the run turns every check of that provider into `error`
-(never counted against the receiver); a usage mistake (a bad URL) propagates as UsageError.
+Checks never send, nor read. When a state probe is given (conformance/state.py), the run takes the readings the
+selected checks declare after everything was sent, and hands them to the checks in their context. A harness or
+network failure of the run turns every check of that provider into `error` (never counted against the
+receiver); a usage mistake (a bad URL) propagates as UsageError.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from . import catalogue as _catalogue  # noqa: F401  (registers the probes and c
 from .plan import Plan, plan
 from .probing import ProbeRequest, bases, send_probes
 from .registry import ERROR, Check, CheckResult, Context
+from .state import READS, Ask, FileStateProbe, StateProbe, take_readings
 
 #: retry schedules are compressed this much: a receiver that fails genuine deliveries costs a second, not days
 TIME_SCALE = 1e6
@@ -52,9 +55,10 @@ def has_secret(provider: Provider, settings: Mapping[str, Mapping[str, Any]]) ->
 async def run_provider(provider: Provider, checks: Iterable[Check], *, target: str,
                        settings: Mapping[str, Mapping[str, Any]], seed: int,
                        timeout_s: float | None = None, sender: SenderFactory = http_sender,
-                       in_process: bool = False) -> ProviderRun:
+                       in_process: bool = False, state: StateProbe | None = None) -> ProviderRun:
     """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, and judge it
-    with `checks`. `sender` carries the requests (real sockets unless the receiver runs in-process)."""
+    with `checks`. `sender` carries the requests (real sockets unless the receiver runs in-process); `state`
+    answers what the checks need to read of the receiver's state (None: graded on HTTP only)."""
     selected = tuple(checks)
     the_plan = plan(provider, selected, seed=seed, has_secret=has_secret(provider, settings))
     if in_process:  # probes that need a real socket cannot be sent; their checks are skipped with that reason
@@ -72,7 +76,9 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
         await runner.run()
         if the_plan.probes:
             requests, kinds = _probe_requests(the_plan, runner.config.settings, now=int(time.time()))
-            async with sender(CONCURRENCY, True) as transport:
+            # a request repeated N times (IDM-02's concurrent copies) needs N connections to be concurrent at all
+            width = max([CONCURRENCY, *(r.repeat for _, r in requests)])
+            async with sender(width, True) as transport:
                 exchanges += await send_probes(
                     requests, sender=transport, url=url, provider=provider.name, kinds=kinds,
                     deadline_s=endpoint.timeout_s, redactor=runner.redactor, concurrency=CONCURRENCY,
@@ -81,7 +87,15 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
         raise
     except Exception as exc:  # HarnessError or anything unforeseen: the harness's trouble, not the receiver's
         trouble = f"the run could not be completed: {type(exc).__name__}: {runner.redactor.text(str(exc))}"
-    context = Context(provider, tuple(exchanges), timeout_s or provider.delivery.timeout_s, in_process)
+    context = Context(provider, tuple(exchanges), timeout_s or provider.delivery.timeout_s, in_process, state)
+    if state is not None and trouble is None:
+        base = target.rstrip("/")
+        if in_process and isinstance(state, FileStateProbe):
+            async with sender(CONCURRENCY, True) as transport:  # the receiver's read API lives in the app too
+                readings = await take_readings(state.through(transport), base, _asks(context, selected))
+        else:
+            readings = await take_readings(state, base, _asks(context, selected))
+        context = dataclasses.replace(context, readings=readings)
     if trouble is not None:
         results = tuple(CheckResult(ERROR, trouble, check_id=c.id, provider=provider.name) for c in selected)
     else:
@@ -89,13 +103,21 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
     return ProviderRun(provider.name, url, results, tuple(exchanges), time.monotonic() - started)
 
 
+def _asks(context: Context, checks: Iterable[Check]) -> set[Ask]:
+    """What the selected checks that apply need to read of the receiver's state."""
+    return {ask for c in checks if c.id in READS and c.applies(context.provider)
+            and not (c.socket and context.in_process) for ask in READS[c.id](context)}
+
+
 def fresh_records(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]]) -> list[Outgoing]:
-    """The webhook records of the plan's scenario after the ones the run sends: one run of events per probe."""
+    """The webhook records of the plan's scenario after the ones the run sends: up to the events every probe
+    wants, and at least what they need."""
     scenario = dataclasses.replace(the_plan.scenario,
                                    delivery=dataclasses.replace(the_plan.scenario.delivery, providers=settings))
-    needed = sum(p.events for p in the_plan.probes)
+    wanted = sum(p.events for p in the_plan.probes)
+    needed = sum(p.least for p in the_plan.probes)
     stream = scenario_stream(scenario, providers={the_plan.provider.name}, channels={"webhook"})
-    records = list(itertools.islice(stream, the_plan.limit, the_plan.limit + needed))
+    records = list(itertools.islice(stream, the_plan.limit, the_plan.limit + wanted))
     if len(records) < needed:
         raise HarnessError(f"the planned scenario of {the_plan.provider.name} has {len(records)} fresh events "
                            f"for probes that need {needed}")
@@ -111,8 +133,13 @@ def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *
     records = iter(fresh)
     requests: list[tuple[str, ProbeRequest]] = []
     own_settings = settings.get(the_plan.provider.name, {})
-    for probe in the_plan.probes:
-        own = bases(the_plan.provider, list(itertools.islice(records, probe.events)), own_settings, now)
+    spare = len(fresh) - sum(p.least for p in the_plan.probes)  # shared out in plan order to probes that want more
+    # probes that look through "up to N" events take theirs last, so that every other probe's window is the same
+    # whatever they get; and theirs holds the newest events of the probe phase
+    for probe in sorted(the_plan.probes, key=lambda p: p.min_events > 0):
+        extra = min(probe.events - probe.least, spare)
+        spare -= extra
+        own = bases(the_plan.provider, list(itertools.islice(records, probe.least + extra)), own_settings, now)
         for request in probe.function(own):
             if not request.event_id:
                 request = dataclasses.replace(request, event_id=own[0].event_id)

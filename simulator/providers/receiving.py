@@ -26,7 +26,8 @@ from ..validation import validate
 if TYPE_CHECKING:
     from .base import Provider
 
-__all__ = ["FORM_TYPE", "JSON_TYPE", "MAX_ID_CHARS", "Adapter", "Checked", "Fix", "Rejected", "UnreadableData",
+__all__ = ["FORM_TYPE", "JSON_TYPE", "MAX_ID_CHARS", "Adapter", "Change", "Checked", "Fix", "Rejected",
+           "UnreadableData",
            "enum_of", "epoch", "id_text", "parse_json", "require_object", "sha256_of"]
 
 MAX_ID_CHARS = 200  # longest event id worth storing
@@ -41,6 +42,17 @@ class Fix:
     device: str
     lat: float
     lon: float
+    device_time: float
+
+
+@dataclass(frozen=True)
+class Change:
+    """A device state a message reports (e.g. ignition "on"), at the device's own time (UTC epoch seconds).
+    The newest device time wins, whatever the arrival order (ORD-01)."""
+
+    device: str
+    name: str  # "ignition"
+    value: str  # "on" | "off"
     device_time: float
 
 
@@ -132,6 +144,9 @@ class Adapter:
     delivery_header: ClassVar[str | None] = None  # the provider's per-delivery id (logged, not a dedupe key)
     #: a header whose value is the event key (Standard Webhooks' webhook-id); None: `event_key` reads the body
     key_header: ClassVar[str | None] = None
+    #: True when the provider sends no event id and the key is derived from what the message says (SmartGPS):
+    #: then two messages with the same content are one event, and IDM-05 cannot apply
+    derived_key: ClassVar[bool] = False
 
     def decode(self, body: bytes, content_type: str) -> dict[str, Any]:
         return require_object(parse_json(body), "body")
@@ -155,6 +170,10 @@ class Adapter:
         return None
 
     def face_check(self, doc: dict[str, Any], kind: str) -> tuple[str, str, str, str] | None:
+        return None
+
+    def change(self, doc: dict[str, Any], kind: str) -> Change | None:
+        """The device state the message reports (ignition on/off), if any."""
         return None
 
     def inspect(self, provider: Provider, body: bytes, content_type: str) -> Checked:

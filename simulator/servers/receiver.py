@@ -26,7 +26,10 @@ database answers 503 (with Retry-After), because then a retry can succeed. Error
 secret or the expected signature (SIG-10): before authentication they only name the failure's code; after it,
 schema problems are listed, since they only quote what the authenticated sender sent.
 
-Read-only state for probes: GET /state, /state/devices, /state/devices/{id}, /state/face-checks/{id}, /healthz.
+Read-only state for probes: GET /state, /state/devices, /state/devices/{id}, /state/face-checks/{id}, /healthz,
+and for the conformance state probe (docs/state-probes.md, conformance/probes/reference.yaml):
+GET /state/events/{provider}/{event_key} (how many times an event's effects were applied) and
+GET /state/devices/{id}/state?provider=P (the device's state, e.g. ignition, newest device time wins).
 """
 
 from __future__ import annotations
@@ -230,7 +233,8 @@ class Receiver:
     async def process(self, provider: str, key: str, kind: str, doc: dict[str, Any]) -> None:
         adapter = self.endpoints[provider].adapter
         try:
-            await self.store.apply(provider, key, fix=adapter.fix(doc, kind), face_check=adapter.face_check(doc, kind))
+            await self.store.apply(provider, key, fix=adapter.fix(doc, kind), face_check=adapter.face_check(doc, kind),
+                                   change=adapter.change(doc, kind))
         except StoreUnavailable:
             log.exception("%s: event %s stays in the inbox; it is processed at the next start", provider, key)
         except Exception:
@@ -283,6 +287,21 @@ class Receiver:
         check["completed_at"] = _iso(check["completed_at"]) if check["completed_at"] else None
         return _reply(200, check)
 
+    async def event(self, request: web.Request) -> web.StreamResponse:
+        provider = request.match_info["provider"]
+        if provider not in self.endpoints:
+            return _reply(404, {"error": "unknown provider"})
+        return _reply(200, await self.store.effects(provider, request.match_info["key"]))
+
+    async def device_state(self, request: web.Request) -> web.StreamResponse:
+        provider = request.query.get("provider")
+        if provider not in self.endpoints:
+            return _reply(400, {"error": "add ?provider=<name>: device ids are per provider"})
+        state = await self.store.device_state(provider, request.match_info["id"])
+        return _reply(200, {"provider": provider, "device": request.match_info["id"],
+                            "state": {name: s["value"] for name, s in state.items()},
+                            "device_times": {name: _iso(s["device_time"]) for name, s in state.items()}})
+
     async def healthz(self, request: web.Request) -> web.StreamResponse:
         await self.store.ping()
         return _reply(200, {"status": "ok"})
@@ -323,6 +342,8 @@ def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_bo
     app.router.add_get("/state", receiver.state)
     app.router.add_get("/state/devices", receiver.devices)
     app.router.add_get("/state/devices/{id}", receiver.device)
+    app.router.add_get("/state/devices/{id}/state", receiver.device_state)
+    app.router.add_get("/state/events/{provider}/{key}", receiver.event)
     app.router.add_get("/state/face-checks/{id}", receiver.face_check)
     app.router.add_get("/healthz", receiver.healthz)
     app.on_startup.append(receiver.recover)

@@ -10,6 +10,12 @@ What it keeps, and the rule behind each table:
 - `positions` (history) and `latest` (one row per device): a fix replaces the latest one only when its *device*
   time is newer, ties broken by the event key (ORD-02, ORD-04), so back-filled MettaX `actual=false` fixes or
   late Traccar positions are kept in the history but never regress the latest state.
+- `device_state` (one row per device and state name, e.g. ignition): the same rule as `latest`, newest device
+  time wins, ties broken by the event key (ORD-01: an ignition-off delivered before its ignition-on still ends
+  "off" when it is the newer).
+- `effects`: one row each time an accepted event's effects were applied. The reference receiver applies each
+  event once, so it holds one row per processed event; the conformance state probe counts them (RPL-06, IDM-02,
+  IDM-03: "exactly one effect"), and a receiver that applied a duplicate would show two.
 - `face_checks`: the two halves of a MettaX driver face check (result and picture share an id and arrive in
   either order); the check is complete when both are in.
 - `counters`: accepted / duplicate / ignored per provider, written in the same transaction as the inbox row,
@@ -35,9 +41,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable, UsageError
-from ..providers.receiving import Fix
+from ..providers.receiving import Change, Fix
 
-__all__ = ["MEMORY", "Fix", "PendingEvent", "Store", "StoreUnavailable"]
+__all__ = ["MEMORY", "Change", "Fix", "PendingEvent", "Store", "StoreUnavailable"]
 
 MEMORY = ":memory:"
 SCHEMA_VERSION = 1
@@ -76,6 +82,21 @@ CREATE TABLE IF NOT EXISTS latest (
     received_at  REAL NOT NULL,
     PRIMARY KEY (provider, device)
 );
+CREATE TABLE IF NOT EXISTS device_state (
+    provider     TEXT NOT NULL,
+    device       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    device_time  REAL NOT NULL,
+    event_key    TEXT NOT NULL,
+    PRIMARY KEY (provider, device, name)
+);
+CREATE TABLE IF NOT EXISTS effects (
+    provider     TEXT NOT NULL,
+    event_key    TEXT NOT NULL,
+    applied_at   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS effects_event ON effects (provider, event_key);
 CREATE TABLE IF NOT EXISTS face_checks (
     check_id     TEXT PRIMARY KEY,
     device       TEXT NOT NULL,
@@ -218,17 +239,30 @@ class Store:
         self._rejected[(provider, reason)] += 1
 
     async def apply(self, provider: str, event_key: str, *, fix: Fix | None = None,
-                    face_check: tuple[str, str, str, str] | None = None) -> None:
+                    face_check: tuple[str, str, str, str] | None = None, change: Change | None = None) -> None:
         """Apply an accepted event's effects and mark it processed, all in one transaction (so it is idempotent:
         a re-run after a crash changes nothing twice). `face_check` is (check id, device, half, message JSON),
-        half being "result" or "picture"."""
-        await self._run(self._apply, provider, event_key, fix, face_check)
+        half being "result" or "picture"; `change` a device state it reports."""
+        await self._run(self._apply, provider, event_key, fix, face_check, change)
 
     def _apply(self, provider: str, event_key: str, fix: Fix | None,
-               face_check: tuple[str, str, str, str] | None) -> None:
+               face_check: tuple[str, str, str, str] | None, change: Change | None = None) -> None:
         now = time.time()
 
         def work(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO effects (provider, event_key, applied_at) VALUES (?, ?, ?)",
+                         (provider, event_key, now))
+            if change is not None:
+                # as for `latest`: the newest device time wins, so arrival order never decides the state
+                conn.execute(
+                    "INSERT INTO device_state (provider, device, name, value, device_time, event_key)"
+                    " VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (provider, device, name) DO UPDATE SET value = excluded.value,"
+                    " device_time = excluded.device_time, event_key = excluded.event_key"
+                    " WHERE (excluded.device_time, excluded.event_key)"
+                    " > (device_state.device_time, device_state.event_key)",
+                    (provider, change.device, change.name, change.value, change.device_time, event_key),
+                )
             if fix is not None:
                 conn.execute(
                     "INSERT OR IGNORE INTO positions (provider, event_key, device, lat, lon, device_time, received_at)"
@@ -308,6 +342,28 @@ class Store:
         rows = await self._run(lambda: self._db().execute(sql, args).fetchall())
         keys = ("provider", "device", "lat", "lon", "device_time", "received_at")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def effects(self, provider: str, event_key: str) -> dict[str, Any]:
+        """What the receiver did with one event: whether it was received and processed, and how many times its
+        effects were applied (the reference receiver: at most once)."""
+        def read() -> tuple[Any, Any]:
+            db = self._db()
+            inbox = db.execute("SELECT processed FROM inbox WHERE provider = ? AND event_key = ?",
+                               (provider, event_key)).fetchone()
+            count = db.execute("SELECT count(*) FROM effects WHERE provider = ? AND event_key = ?",
+                               (provider, event_key)).fetchone()
+            return inbox, count
+
+        inbox, count = await self._run(read)
+        return {"provider": provider, "event_key": event_key, "received": inbox is not None,
+                "processed": bool(inbox and inbox[0]), "effects": int(count[0])}
+
+    async def device_state(self, provider: str, device: str) -> dict[str, Any]:
+        """{name: {"value", "device_time"}} of one device of one provider ({} when none is known)."""
+        rows = await self._run(lambda: self._db().execute(
+            "SELECT name, value, device_time FROM device_state WHERE provider = ? AND device = ? ORDER BY name",
+            (provider, device)).fetchall())
+        return {name: {"value": value, "device_time": t} for name, value, t in rows}
 
     async def device_count(self) -> int:
         row = await self._run(lambda: self._db().execute("SELECT count(*) FROM latest").fetchone())

@@ -15,6 +15,7 @@ from ..receiving import (
     JSON_TYPE,
     MAX_ID_CHARS,
     Adapter,
+    Change,
     Checked,
     Fix,
     Rejected,
@@ -132,6 +133,15 @@ class MettaxAdapter(Adapter):
     def face_check(self, doc: dict[str, Any], kind: str) -> tuple[str, str, str, str] | None:
         half = self.FACE_HALVES.get(kind)
         return (doc["id"], doc["deviceId"], half, orjson.dumps(doc).decode()) if half else None
+
+    def change(self, doc: dict[str, Any], kind: str) -> Change | None:
+        # ignition: the accOn/accOff alarms, and device_info's `acc` (1 on, 0 off), at `deviceCt`
+        acc = doc.get("acc") if kind == "device_info" else None
+        alarm = {"accOn": 1, "accOff": 0}.get(doc.get("alarmType", "")) if kind == "alarm" else None
+        value = acc if acc in (0, 1) else alarm
+        if value is None or "deviceCt" not in doc:
+            return None
+        return Change(str(doc["deviceId"]), "ignition", "on" if value else "off", float(doc["deviceCt"]))
 
 
 

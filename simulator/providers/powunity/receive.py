@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..receiving import Adapter, Fix, Rejected, enum_of, epoch, id_text
+from ..receiving import Adapter, Change, Fix, Rejected, enum_of, epoch, id_text
 
 
 class PowUnityAdapter(Adapter):
@@ -37,6 +37,20 @@ class PowUnityAdapter(Adapter):
         # Traccar's fixTime is when the fix was taken; an `outdated` or late position has an old one (ORD-02)
         return Fix(str(device.get("uniqueId") or device["id"]), float(position["latitude"]),
                    float(position["longitude"]), epoch(position["fixTime"]))
+
+    def change(self, doc: dict[str, Any], kind: str) -> Change | None:
+        # ignition: ignitionOn/ignitionOff events, else the `ignition` attribute every position carries
+        position, device = doc.get("position"), doc["device"]
+        if not isinstance(position, dict):
+            return None  # deviceOnline/deviceOffline: no device time to order them by
+        typed = {"ignitionOn": True, "ignitionOff": False}.get(doc["event"]["type"])
+        attributes = position.get("attributes")
+        value = typed if typed is not None else \
+            attributes.get("ignition") if isinstance(attributes, dict) else None
+        if not isinstance(value, bool):
+            return None
+        return Change(str(device.get("uniqueId") or device["id"]), "ignition", "on" if value else "off",
+                      epoch(position["fixTime"]))
 
 
 ADAPTER = PowUnityAdapter

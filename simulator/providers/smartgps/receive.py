@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..receiving import MAX_ID_CHARS, Adapter, Fix, Rejected, enum_of, epoch, sha256_of
+from ..receiving import MAX_ID_CHARS, Adapter, Change, Fix, Rejected, enum_of, epoch, sha256_of
 
 
 class SmartGpsAdapter(Adapter):
     """SmartGPS events. Position: lat/lng at `timestamp`, per `objectId`."""
 
     name = "smartgps"
+    derived_key = True
 
     def classify(self, doc: dict[str, Any]) -> str | None:
         event = doc.get("event")
@@ -33,6 +34,10 @@ class SmartGpsAdapter(Adapter):
 
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         return Fix(doc["objectId"], float(doc["lat"]), float(doc["lng"]), epoch(doc["timestamp"]))
+
+    def change(self, doc: dict[str, Any], kind: str) -> Change | None:
+        value = {"IGNITION_ON": "on", "IGNITION_OFF": "off"}.get(doc["event"])
+        return Change(doc["objectId"], "ignition", value, epoch(doc["timestamp"])) if value else None
 
 
 ADAPTER = SmartGpsAdapter

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..receiving import Adapter, Fix, Rejected, epoch
+from ..receiving import Adapter, Change, Fix, Rejected, epoch
 
 
 class StandardWebhooksAdapter(Adapter):
@@ -32,6 +32,14 @@ class StandardWebhooksAdapter(Adapter):
         if not (isinstance(vehicle, dict) and isinstance(location, dict) and isinstance(vehicle.get("id"), str)):
             return None  # another platform's event shape: nothing to place on a map
         return Fix(vehicle["id"], float(location["lat"]), float(location["lon"]), epoch(doc["timestamp"]))
+
+    def change(self, doc: dict[str, Any], kind: str) -> Change | None:
+        value = {"vehicle.ignition_on": "on", "vehicle.ignition_off": "off"}.get(doc["type"])
+        data = doc.get("data")
+        vehicle = data.get("vehicle") if isinstance(data, dict) else None
+        if value is None or not (isinstance(vehicle, dict) and isinstance(vehicle.get("id"), str)):
+            return None
+        return Change(vehicle["id"], "ignition", value, epoch(doc["timestamp"]))
 
 
 ADAPTER = StandardWebhooksAdapter

@@ -8,6 +8,9 @@
 - Every event is recorded once, keyed on its id, in a database opened at startup (the ASGI lifespan); a duplicate
   is acknowledged with 200 and not processed again.
 - Only POST is routed: FastAPI answers anything else 405 with `Allow: POST`.
+- Before anything else: a body that is not `application/json` is 415, a compressed one 415 with
+  `Accept-Encoding: identity`, one over 1 MiB 413 (MAL-04, TRN-04, LIM-01 of docs/conformance-catalogue.md).
+- The URL with a trailing slash is served too: FastAPI's default redirect would count as a failed delivery (TRN-03).
 """
 
 from __future__ import annotations
@@ -39,7 +42,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     db.close()
 
 
-app = FastAPI(lifespan=lifespan)
+app = FastAPI(lifespan=lifespan, redirect_slashes=False)
+MAX_BODY = 1024 * 1024
+
+
+async def _body(request: Request) -> bytes:
+    """The raw body, refused before it is read when it is not plain JSON or too large."""
+    if request.headers.get("content-encoding", "identity").lower() != "identity":
+        raise HTTPException(415, "compressed bodies are not accepted", headers={"Accept-Encoding": "identity"})
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(415, "application/json only")
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise HTTPException(413, "body too large")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(413, "body too large")
+    return body
 
 
 def _hex_hmac(key: bytes, message: bytes) -> str:
@@ -63,8 +81,9 @@ def _record(request: Request, key: str, body: bytes) -> dict[str, str]:
 
 
 @app.post("/smartgps")
+@app.post("/smartgps/")
 async def smartgps(request: Request) -> dict[str, str]:
-    body = await request.body()
+    body = await _body(request)
     given = request.headers.get("x-smartgps-signature", "")
     if not hmac.compare_digest(given.encode(), f"sha256={_hex_hmac(SMARTGPS_SECRET, body)}".encode()):
         raise HTTPException(401, "invalid signature")
@@ -74,8 +93,9 @@ async def smartgps(request: Request) -> dict[str, str]:
 
 
 @app.post("/samsara")
+@app.post("/samsara/")
 async def samsara(request: Request) -> dict[str, str]:
-    body = await request.body()
+    body = await _body(request)
     timestamp = request.headers.get("x-samsara-timestamp", "")
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_S:
         raise HTTPException(401, "missing or stale timestamp")

@@ -3,7 +3,8 @@
 The same rules as fastapi_receiver.py: SmartGPS `sha256=<hex HMAC-SHA256 of the raw body>` (docs/provider-facts.md
 §4); Samsara `v1=<hex HMAC-SHA256 of "v1:" + timestamp + ":" + raw body>` with the base64-decoded key and a 300 s
 window (§3.2); signature before parsing (401), JSON errors 400, each event recorded once (a duplicate is 200),
-POST only (Flask answers 405 with `Allow`).
+POST only (Flask answers 405 with `Allow`); JSON only (415), no compressed bodies (415 with `Accept-Encoding`),
+at most 1 MiB (413); the URL with a trailing slash served too, never redirected.
 """
 
 from __future__ import annotations
@@ -17,19 +18,29 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, Response, abort, request
 
 SMARTGPS_SECRET = os.environ.get("SMARTGPS_SECRET", "fleetsim-demo-smartgps-secret").encode()
 SAMSARA_KEY = base64.b64decode(os.environ.get("SAMSARA_SECRET", "ZmxlZXRzaW0tZGVtby1zYW1zYXJhLWtleQ=="))
 TOLERANCE_S = 300
 
 app = Flask(__name__)
+app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # Flask answers 413 past it
 _seen: set[str] = set()
 _lock = threading.Lock()  # WSGI servers call the app from several threads
 
 
 def _hex_hmac(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _body() -> bytes:
+    """The raw body, refused when it is not plain JSON (too large: Flask's 413)."""
+    if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+        abort(Response("compressed bodies are not accepted", 415, {"Accept-Encoding": "identity"}))
+    if request.mimetype != "application/json":
+        abort(415, "application/json only")
+    return request.get_data()
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -49,9 +60,9 @@ def _record(key: str) -> dict[str, str]:
     return {"status": "duplicate" if duplicate else "ok"}
 
 
-@app.post("/smartgps")
+@app.post("/smartgps", strict_slashes=False)
 def smartgps() -> dict[str, str]:
-    body = request.get_data()
+    body = _body()
     expected = f"sha256={_hex_hmac(SMARTGPS_SECRET, body)}"
     if not hmac.compare_digest(request.headers.get("X-SmartGPS-Signature", "").encode(), expected.encode()):
         abort(401, "invalid signature")
@@ -59,9 +70,9 @@ def smartgps() -> dict[str, str]:
     return _record("smartgps:" + "|".join(str(doc.get(f)) for f in ("objectId", "event", "timestamp")))
 
 
-@app.post("/samsara")
+@app.post("/samsara", strict_slashes=False)
 def samsara() -> dict[str, str]:
-    body = request.get_data()
+    body = _body()
     timestamp = request.headers.get("X-Samsara-Timestamp", "")
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_S:
         abort(401, "missing or stale timestamp")

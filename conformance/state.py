@@ -1,0 +1,475 @@
+"""State probes: how `fleetsim check` asks a receiver what it *did*, so that checks can judge effects, not only
+answers.
+
+An HTTP answer says whether a delivery was accepted; it cannot say whether a duplicate was applied twice
+(RPL-06, IDM-02, IDM-03), whether the latest position moved back to a back-filled fix (ORD-02) or whether the
+final state is the newest one rather than the last to arrive (ORD-01). A *state probe file* (YAML) maps the
+three questions checks ask onto the receiver's own read API (a URL template, GET, JSON answer) or onto a
+command (an argv template whose stdout is JSON):
+
+- `effects` (provider, event id) -> int: how many times the receiver applied one event's effects;
+- `latest` (provider, device) -> `Latest` or None: the device's latest fix (device time, lat, lon);
+- `state` (provider, device) -> {name: value}: the device's current state, e.g. {"ignition": "on"}.
+
+An optional `settle` question is polled first until it gives the expected value (e.g. the reference receiver's
+`processing` count reaches 0), for receivers that acknowledge first and apply in the background.
+
+Checks stay pure functions of what was recorded. After the run and its probes were sent, run.py asks every
+selected check what it needs to read (`READS`, registered with `@reads(check_id)`: a pure function of the
+context's exchanges), takes those readings once through the `StateProbe`, and hands them to the checks as
+`context.readings`; `context.state` is the probe itself, only so that a check can say whether one was given
+(None: graded on HTTP only, and the reasons say so). A reading that fails is recorded as an error for that
+question, and the check that needed it ends in `error` (the harness's trouble, never the receiver's).
+
+Template values: `{base}` the target base URL (no trailing slash), `{provider}`, `{event_id}` the event's key
+as the provider unit reads it (`adapter.event_key`: Samsara `eventId`, Traccar `event.id`, the Standard
+Webhooks `webhook-id` header, MettaX "<kind>:<id>", and for SmartGPS, which sends no id, a hash of vehicle,
+event and time), `{device}` the provider's own device id (the one its messages carry). In URLs every value but
+`{base}` is percent-encoded; in commands each argv element is formatted on its own, never through a shell.
+
+Paths pick a value out of the JSON answer: a tiny dotted subset of JSON path ("a.b.0.c": object keys and list
+indexes; "" or "." is the whole answer). That is all the questions need, so no dependency is taken for it.
+The format is documented in docs/state-probes.md, with conformance/probes/reference.yaml (the reference
+receiver's, used when `fleetsim check` runs without --target) as the example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import string
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+
+from simulator.delivery.model import Attempt
+from simulator.delivery.sending import Sender
+from simulator.errors import ScenarioError
+from simulator.providers import Provider
+from simulator.providers.receiving import Change, Fix, epoch
+from simulator.scenario.yamlsafe import JsonPath, YamlDocument, load_yaml_file
+from simulator.signing import CIHeaders
+
+__all__ = ["QUESTIONS", "READS", "REFERENCE_PROBE", "Ask", "FileStateProbe", "Latest", "Readings", "StateProbe",
+           "change_of", "event_key", "fix_of", "key_of", "load_state_probe", "reads", "take_readings"]
+
+EFFECTS, LATEST, STATE = "effects", "latest", "state"
+QUESTIONS = (EFFECTS, LATEST, STATE)
+#: the template values each question may use
+_FIELDS = {EFFECTS: {"base", "provider", "event_id"}, LATEST: {"base", "provider", "device"},
+           STATE: {"base", "provider", "device"}, "settle": {"base"}}
+#: the answer fields each question reads (each a path into the JSON answer)
+_ANSWERS = {EFFECTS: ("path",), LATEST: ("device_time", "lat", "lon"), STATE: ("path",), "settle": ("path",)}
+REFERENCE_PROBE = Path(__file__).parent / "probes" / "reference.yaml"
+READ_TIMEOUT_S = 5.0
+SETTLE_TIMEOUT_S = 10.0
+READ_CONCURRENCY = 4
+#: HTTP statuses that mean "the receiver knows nothing of it" rather than "the read failed"
+_UNKNOWN = frozenset({404})
+
+
+@dataclass(frozen=True)
+class Latest:
+    device_time: float  # UTC epoch seconds
+    lat: float
+    lon: float
+
+
+Reading = int | Latest | dict[str, str] | None
+
+
+class ReadError(Exception):
+    """A question the probe could not answer (the receiver's read API failed, or answered something else)."""
+
+
+class StateProbe(Protocol):
+    """What the run asks a receiver's state; `base` is the target base URL."""
+
+    description: str  # where the answers come from, for reasons and reports
+
+    async def settle(self, base: str) -> None: ...
+
+    async def effects(self, base: str, provider: str, event_id: str) -> int: ...
+
+    async def latest(self, base: str, provider: str, device: str) -> Latest | None: ...
+
+    async def state(self, base: str, provider: str, device: str) -> dict[str, str]: ...
+
+
+# --- the file --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """How one question is answered: a URL (GET) or an argv, and paths into the JSON answer."""
+
+    url: str | None
+    command: tuple[str, ...] | None
+    paths: Mapping[str, str]
+    equals: Any = None  # settle only: the value to wait for
+
+
+@dataclass(frozen=True)
+class ProbeFile:
+    source: str
+    questions: Mapping[str, Source]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = READ_TIMEOUT_S
+    settle_timeout_s: float = SETTLE_TIMEOUT_S
+
+
+class _Problems:
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.found: list[str] = []
+
+    def add(self, path: JsonPath, expected: str, *, key: bool = False) -> None:
+        where = ".".join(str(p) for p in path) or "(top level)"
+        self.found.append(f"{self.doc.location(path, key=key)}: {where}: expected {expected}")
+
+
+def load_state_probe(path: str | Path) -> ProbeFile:
+    """Read and check a state probe file; every problem is reported at once, as file:line:col: field: expected
+    ... (a ScenarioError: exit 2)."""
+    try:
+        doc = load_yaml_file(path)
+    except ScenarioError as exc:  # yamlsafe speaks of scenario files
+        raise ScenarioError(p.replace("scenario file", "state probe file") for p in exc.problems) from None
+    problems = _Problems(doc)
+    data = doc.data
+    known = {"version", "headers", "timeout", "settle_timeout", "settle", *QUESTIONS}
+    for name in data:
+        if name not in known:
+            problems.add((name,), f"one of {', '.join(sorted(known))}", key=True)
+    if data.get("version", 1) != 1:
+        problems.add(("version",), "1 (the only version of this format)")
+    questions = {name: _source(problems, name, data[name]) for name in (*QUESTIONS, "settle") if name in data}
+    if not any(name in data for name in QUESTIONS):
+        problems.add((), f"at least one of the questions {', '.join(QUESTIONS)}")
+    headers = data.get("headers", {})
+    if not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
+        problems.add(("headers",), "a mapping of header names to text values")
+        headers = {}
+    timeouts = [_seconds(problems, data, name, default)
+                for name, default in (("timeout", READ_TIMEOUT_S), ("settle_timeout", SETTLE_TIMEOUT_S))]
+    if problems.found:
+        raise ScenarioError(problems.found)
+    return ProbeFile(doc.source, {k: v for k, v in questions.items() if v is not None}, headers, *timeouts)
+
+
+def _seconds(problems: _Problems, data: Mapping[str, Any], name: str, default: float) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        problems.add((name,), "seconds, a number above 0 and at most 600")
+        return default
+    return float(value)
+
+
+def _source(problems: _Problems, name: str, value: Any) -> Source | None:
+    what = (f"a mapping with url: TEMPLATE or command: [ARGV...], and {', '.join(_ANSWERS[name])}: PATH"
+            + (" and equals: VALUE" if name == "settle" else ""))
+    if not isinstance(value, dict):
+        problems.add((name,), what)
+        return None
+    allowed = {"url", "command", *_ANSWERS[name], *(("equals",) if name == "settle" else ())}
+    for key in value:
+        if key not in allowed:
+            problems.add((name, key), f"one of {', '.join(sorted(allowed))}", key=True)
+    url, command = value.get("url"), value.get("command")
+    if (url is None) == (command is None):
+        problems.add((name,), "exactly one of url: or command:")
+        return None
+    if url is not None and not (isinstance(url, str) and url.startswith(("{base}", "http://", "https://"))):
+        problems.add((name, "url"), "a URL template starting with {base}, http:// or https://")
+    if command is not None and not (isinstance(command, list) and command
+                                    and all(isinstance(a, str) and a for a in command)):
+        problems.add((name, "command"), "a non-empty list of argv strings (no shell)")
+        command = None
+    for i, template in enumerate([url] if isinstance(url, str) else command or []):
+        _check_template(problems, (name, "url") if url is not None else (name, "command", i), template, name)
+    paths = {}
+    for answer in _ANSWERS[name]:
+        path = value.get(answer, "" if answer == "path" and name == STATE else None)
+        if not isinstance(path, str):
+            problems.add((name, answer), "a dotted path into the JSON answer, such as effects or data.0.count")
+        else:
+            paths[answer] = path
+    if name == "settle" and "equals" not in value:
+        problems.add((name,), "equals: the value that means the receiver has settled (e.g. 0)")
+    return Source(url if isinstance(url, str) else None, tuple(command) if command else None, paths,
+                  value.get("equals"))
+
+
+def _check_template(problems: _Problems, path: JsonPath, template: str, question: str) -> None:
+    allowed = _FIELDS[question]
+    try:
+        names = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        problems.add(path, f"a template ({exc}; write {{{{ and }}}} for literal braces)")
+        return
+    for name in names:
+        if name not in allowed:
+            problems.add(path, f"only the values {', '.join('{' + a + '}' for a in sorted(allowed))} "
+                         f"in the {question} template, not {{{name}}}")
+
+
+# --- answering -------------------------------------------------------------------------------------------------
+
+
+def pick(document: Any, path: str) -> Any:
+    """The value at a dotted path ("a.b.0.c"); ReadError when it is not there."""
+    node = document
+    for part in (p for p in path.split(".") if p):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise ReadError(f"the answer has nothing at {path!r}")
+    return node
+
+
+class FileStateProbe:
+    """A `StateProbe` that answers as a state probe file says."""
+
+    def __init__(self, probe: ProbeFile, sender: Sender | None = None) -> None:
+        self.probe = probe
+        self.description = f"state probe {probe.source}"
+        self.sender = sender
+
+    def through(self, sender: Sender) -> FileStateProbe:
+        """The same probe, its GETs carried by `sender` (an in-process app's read API has no socket)."""
+        return FileStateProbe(self.probe, sender)
+
+    async def _ask(self, question: str, values: Mapping[str, str]) -> Any:
+        """The JSON answer to `question`, or None when the receiver knows nothing of it (404)."""
+        source = self.probe.questions.get(question)
+        if source is None:
+            raise ReadError(f"{self.probe.source} has no {question} question")
+        if source.url is not None:
+            url = source.url.format(**{k: v if k == "base" else quote(v, safe="") for k, v in values.items()})
+            return await self._get(url)
+        assert source.command is not None
+        return await self._run([arg.format(**values) for arg in source.command])
+
+    async def _get(self, url: str) -> Any:
+        if self.sender is not None:
+            return await self._get_through(self.sender, url)
+        timeout = aiohttp.ClientTimeout(total=self.probe.timeout_s)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session, \
+                    session.get(url, headers=dict(self.probe.headers)) as response:
+                body = await response.read()
+                if response.status in _UNKNOWN:
+                    return None
+                if not 200 <= response.status < 300:
+                    raise ReadError(f"GET {url} answered {response.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ReadError(f"GET {url} failed: {type(exc).__name__}") from None
+        return _json(body, f"GET {url}")
+
+    async def _get_through(self, sender: Sender, url: str) -> Any:
+        response = await sender.post(url, b"", dict(self.probe.headers), deadline_s=self.probe.timeout_s,
+                                     method="GET")
+        if response.status in _UNKNOWN:
+            return None
+        if response.status is None or not 200 <= response.status < 300:
+            raise ReadError(f"GET {url} answered {response.status or response.outcome}")
+        return _json(response.body, f"GET {url}")
+
+    async def _run(self, argv: list[str]) -> Any:
+        try:
+            process = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
+                                                           stderr=asyncio.subprocess.DEVNULL)
+        except OSError as exc:
+            raise ReadError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        try:
+            async with asyncio.timeout(self.probe.timeout_s):
+                out, _ = await process.communicate()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise ReadError(f"{argv[0]} did not answer within {self.probe.timeout_s:g} s") from None
+        if process.returncode != 0:
+            raise ReadError(f"{argv[0]} exited with {process.returncode}")
+        return _json(out, argv[0])
+
+    async def settle(self, base: str) -> None:
+        source = self.probe.questions.get("settle")
+        if source is None:
+            return
+        deadline = time.monotonic() + self.probe.settle_timeout_s
+        while True:
+            answer = await self._ask("settle", {"base": base})
+            if answer is not None and pick(answer, source.paths["path"]) == source.equals:
+                return
+            if time.monotonic() > deadline:
+                raise ReadError(f"the receiver did not settle within {self.probe.settle_timeout_s:g} s")
+            await asyncio.sleep(0.05)
+
+    async def effects(self, base: str, provider: str, event_id: str) -> int:
+        answer = await self._ask(EFFECTS, {"base": base, "provider": provider, "event_id": event_id})
+        if answer is None:
+            return 0
+        value = pick(answer, self.probe.questions[EFFECTS].paths["path"])
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ReadError(f"effects: expected a count (an integer >= 0), got {type(value).__name__}")
+        return value
+
+    async def latest(self, base: str, provider: str, device: str) -> Latest | None:
+        answer = await self._ask(LATEST, {"base": base, "provider": provider, "device": device})
+        if answer is None:
+            return None
+        paths = self.probe.questions[LATEST].paths
+        try:
+            return Latest(_time(pick(answer, paths["device_time"])), float(pick(answer, paths["lat"])),
+                          float(pick(answer, paths["lon"])))
+        except (TypeError, ValueError) as exc:
+            raise ReadError(f"latest: expected a device time and numeric lat/lon ({exc})") from None
+
+    async def state(self, base: str, provider: str, device: str) -> dict[str, str]:
+        answer = await self._ask(STATE, {"base": base, "provider": provider, "device": device})
+        if answer is None:
+            return {}
+        value = pick(answer, self.probe.questions[STATE].paths["path"])
+        if not isinstance(value, dict):
+            raise ReadError(f"state: expected an object of state names and values, got {type(value).__name__}")
+        return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+
+
+def _json(raw: bytes, what: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ReadError(f"{what} did not answer JSON") from None
+
+
+def _time(value: Any) -> float:
+    """A device time: epoch seconds (a number) or an RFC 3339 text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        return epoch(value)
+    raise ValueError(f"a device time must be epoch seconds or RFC 3339 text, not {type(value).__name__}")
+
+
+# --- what checks read ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Ask:
+    """One reading: a question about one event (effects) or one device (latest, state) of a provider."""
+
+    question: str
+    provider: str
+    key: str  # the event id for effects, the device for latest and state
+
+
+@dataclass(frozen=True)
+class Readings:
+    """The answers the run took for the checks: a value or, when the read failed, why."""
+
+    values: Mapping[Ask, Reading] = field(default_factory=dict)
+    errors: Mapping[Ask, str] = field(default_factory=dict)
+
+    def get(self, ask: Ask) -> Reading:
+        """The reading, or ReadError (with why) when it failed or was never taken."""
+        if ask in self.errors:
+            raise ReadError(self.errors[ask])
+        if ask not in self.values:
+            raise ReadError(f"no {ask.question} reading was taken for {ask.key}")
+        return self.values[ask]
+
+
+ReadsFunction = Callable[[Any], Iterable[Ask]]  # (registry.Context) -> the readings a check needs
+READS: dict[str, ReadsFunction] = {}
+
+
+def reads(check_id: str) -> Callable[[ReadsFunction], ReadsFunction]:
+    """Register what check `check_id` needs to read, as a pure function of its context (the exchanges)."""
+
+    def register(function: ReadsFunction) -> ReadsFunction:
+        READS[check_id] = function
+        return function
+
+    return register
+
+
+async def take_readings(probe: StateProbe, base: str, asks: Iterable[Ask]) -> Readings:
+    """Let the receiver settle, then take every reading (a few at a time); failures are kept per reading."""
+    wanted = sorted(set(asks))
+    if not wanted:
+        return Readings()
+    try:
+        await probe.settle(base)
+    except ReadError as exc:
+        return Readings({}, {ask: f"{probe.description}: {exc}" for ask in wanted})
+    gate = asyncio.Semaphore(READ_CONCURRENCY)
+    values: dict[Ask, Reading] = {}
+    errors: dict[Ask, str] = {}
+
+    async def one(ask: Ask) -> None:
+        ask_of: dict[str, Callable[[str, str, str], Awaitable[Reading]]] = {
+            EFFECTS: probe.effects, LATEST: probe.latest, STATE: probe.state}
+        async with gate:
+            try:
+                values[ask] = await ask_of[ask.question](base, ask.provider, ask.key)
+            except ReadError as exc:
+                errors[ask] = f"{probe.description}: {exc}"
+
+    await asyncio.gather(*(one(ask) for ask in wanted))
+    return Readings(values, errors)
+
+
+# --- what the provider unit says about a recorded request -------------------------------------------------------
+
+
+def _read(provider: Provider, body: bytes, headers: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
+    content_type = CIHeaders(headers.items()).get("Content-Type", "application/json")
+    doc = provider.adapter.decode(body, content_type.split(";")[0].strip().lower())
+    return doc, provider.adapter.classify(doc)
+
+
+def event_key(provider: Provider, attempt: Attempt) -> str | None:
+    """The key the provider unit gives the event a recorded request carries (what `{event_id}` is), or None
+    when the request does not carry a readable event."""
+    return key_of(provider, attempt.request_body, attempt.request_headers)
+
+
+def key_of(provider: Provider, body: bytes, headers: Mapping[str, str]) -> str | None:
+    """The event key of a request's body and headers, as the provider unit reads it (None: not readable)."""
+    try:
+        doc, kind = _read(provider, body, headers)
+        adapter = provider.adapter
+        header = CIHeaders(headers.items()).get(adapter.key_header) if adapter.key_header else None
+        return header or adapter.event_key(doc, kind)
+    except Exception:  # not a readable event (a corrupt-body probe): nothing to ask about
+        return None
+
+
+def fix_of(provider: Provider, body: bytes, headers: Mapping[str, str]) -> Fix | None:
+    """The position a request reports, as the provider unit reads it."""
+    try:
+        doc, kind = _read(provider, body, headers)
+        return provider.adapter.fix(doc, kind) if kind is not None else None
+    except Exception:
+        return None
+
+
+def change_of(provider: Provider, body: bytes, headers: Mapping[str, str]) -> Change | None:
+    """The device state a request reports, as the provider unit reads it."""
+    try:
+        doc, kind = _read(provider, body, headers)
+        return provider.adapter.change(doc, kind) if kind is not None else None
+    except Exception:
+        return None
+
+
+def keys(provider: Provider, attempts: Sequence[Attempt]) -> list[str]:
+    """The distinct event keys of `attempts`, in order."""
+    return list(dict.fromkeys(k for a in attempts if (k := event_key(provider, a)) is not None))

@@ -1,0 +1,106 @@
+"""Receivers with one flaw each in what they *do* (their answers stay right), built from the reference receiver so
+that only that flaw differs: what only the state probe can show (RPL-06, IDM-02, IDM-03, ORD-01, ORD-02), and a
+key on the body's hash (IDM-05), which HTTP shows too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+
+from simulator.providers.receiving import sha256_of
+from simulator.servers.receiver import build_app
+from simulator.servers.store import Change, Fix, Store
+
+from .flawed import serve, settings
+
+FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state")
+
+
+class NoDedupe(Store):
+    """Records every delivery, but calls each one new: a duplicate is applied again."""
+
+    async def claim(self, provider: str, event_key: str, kind: str, payload: bytes | None, *,
+                    delivery_id: str | None = None, ignored: bool = False) -> bool:
+        await super().claim(provider, event_key, kind, payload, delivery_id=delivery_id, ignored=ignored)
+        return True
+
+
+class LookThenInsert(Store):
+    """Deduplicates by looking first, then inserting: two copies that both look before either inserts are both
+    new (the race IDM-02 exists for)."""
+
+    async def claim(self, provider: str, event_key: str, kind: str, payload: bytes | None, *,
+                    delivery_id: str | None = None, ignored: bool = False) -> bool:
+        seen = await self._run(lambda: self._db().execute(
+            "SELECT 1 FROM inbox WHERE provider = ? AND event_key = ?", (provider, event_key)).fetchone())
+        await asyncio.sleep(0)  # any await between the look and the insert lets another copy look too
+        await super().claim(provider, event_key, kind, payload, delivery_id=delivery_id, ignored=ignored)
+        return seen is None
+
+
+class LastArrivalWins(Store):
+    """Applies like the reference, then overwrites the latest position (backfill_regress) or the device state
+    (arrival_state) with what arrived last, whatever its device time."""
+
+    def __init__(self, overwrite: str) -> None:
+        super().__init__()
+        self.overwrite = overwrite
+
+    def _apply(self, provider: str, event_key: str, fix: Fix | None,
+               face_check: tuple[str, str, str, str] | None, change: Change | None = None) -> None:
+        super()._apply(provider, event_key, fix, face_check, change)
+
+        def work(conn: sqlite3.Connection) -> None:
+            if self.overwrite == "latest" and fix is not None:
+                conn.execute("UPDATE latest SET lat = ?, lon = ?, device_time = ?, event_key = ? WHERE provider = ?"
+                             " AND device = ?", (fix.lat, fix.lon, fix.device_time, event_key, provider, fix.device))
+            if self.overwrite == "state" and change is not None:
+                conn.execute("UPDATE device_state SET value = ?, device_time = ?, event_key = ? WHERE provider = ?"
+                             " AND device = ? AND name = ?",
+                             (change.value, change.device_time, event_key, provider, change.device, change.name))
+
+        self._transaction(work)
+
+
+class BodyHash(Store):
+    """Also deduplicates on a hash of the message: a second event whose body is the same (its id is elsewhere,
+    in a header) is taken for a duplicate and never applied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, str]] = set()
+
+    async def claim(self, provider: str, event_key: str, kind: str, payload: bytes | None, *,
+                    delivery_id: str | None = None, ignored: bool = False) -> bool:
+        digest = (provider, sha256_of(payload.decode() if payload else ""))
+        if digest in self.seen:  # checked and added with no await in between: no race, just the wrong key
+            return False
+        self.seen.add(digest)
+        return await super().claim(provider, event_key, kind, payload, delivery_id=delivery_id, ignored=ignored)
+
+
+def _store(flaw: str) -> Store:
+    if flaw == "no_dedupe":
+        return NoDedupe()
+    if flaw == "look_then_insert":
+        return LookThenInsert()
+    if flaw == "body_hash":
+        return BodyHash()
+    if flaw in ("backfill_regress", "arrival_state"):
+        return LastArrivalWins("latest" if flaw == "backfill_regress" else "state")
+    return Store()
+
+
+@contextlib.asynccontextmanager
+async def flawed_state(flaw: str) -> AsyncIterator[str]:
+    """The reference receiver with `flaw` (one of FLAWS)."""
+    assert flaw in FLAWS, flaw
+    store = _store(flaw)
+    app = build_app(settings(), store)
+    try:
+        async with serve(app) as url:
+            yield url
+    finally:
+        await store.close()

@@ -1,0 +1,89 @@
+"""The state checks (RPL-06, IDM-02/03/05, ORD-01/02/03) against the reference receiver with its state probe (all
+pass), and against receivers with one flaw in what they do: exactly the intended checks fail with the probe,
+and without it only what HTTP can show fails, the others saying they were graded on HTTP only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import checks_state
+from conformance.registry import CHECKS
+from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
+from conformance.state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
+from simulator.providers import PROVIDERS
+
+from .flawed import settings
+from .flaws_state import flawed_state
+
+STATE_CHECKS = {"RPL-06", "IDM-02", "IDM-03", "IDM-05", "ORD-01", "ORD-02", "ORD-03"}
+
+
+def reference_probe() -> StateProbe:
+    return FileStateProbe(load_state_probe(REFERENCE_PROBE))
+
+
+async def check(provider: str, url: str, state: StateProbe | None) -> ProviderRun:
+    return await run_provider(PROVIDERS[provider], [CHECKS[c] for c in sorted(STATE_CHECKS)], target=url,
+                              settings=settings(), seed=1, state=state)
+
+
+def failed(run: ProviderRun) -> set[str]:
+    return {r.check_id for r in run.results if r.status == "failed"}
+
+
+def test_the_state_checks_are_registered_from_their_module() -> None:
+    assert {c.id for c in CHECKS.values() if c.function.__module__ == checks_state.__name__} == STATE_CHECKS
+
+
+async def test_the_reference_receiver_passes_every_state_check_with_its_probe() -> None:
+    async with reference_receiver(settings()) as url:
+        for provider in webhook_providers():
+            run = await check(provider.name, url, reference_probe())
+            for r in run.results:
+                applies = CHECKS[r.check_id].applies(provider)
+                assert r.status == ("passed" if applies else "skipped"), (provider.name, r)
+                if applies:  # graded on the readings, with a real pair of different states (not the weak case)
+                    assert "HTTP only" not in r.reason and "weak" not in r.reason, r
+
+
+@pytest.mark.parametrize(
+    ("flaw", "provider", "with_probe", "http_only"),
+    [
+        ("no_dedupe", "samsara", {"RPL-06", "IDM-02", "IDM-03"}, set()),
+        ("look_then_insert", "powunity", {"IDM-02"}, set()),
+        ("backfill_regress", "mettax", {"ORD-02"}, set()),
+        ("body_hash", "standard_webhooks", {"IDM-05"}, {"IDM-05"}),  # the second event is answered "duplicate"
+        ("arrival_state", "smartgps", {"ORD-01"}, set()),
+    ],
+)
+async def test_each_state_flaw_fails_exactly_its_checks(flaw: str, provider: str, with_probe: set[str],
+                                                        http_only: set[str]) -> None:
+    async with flawed_state(flaw) as url:
+        probed = await check(provider, url, reference_probe())
+    async with flawed_state(flaw) as url:  # a fresh one: the same seed sends the same events again
+        unprobed = await check(provider, url, None)
+    for run, expected in ((probed, with_probe), (unprobed, http_only)):
+        assert failed(run) == expected, run.results
+        assert not [r for r in run.results if r.status == "error"], run.results
+        for r in run.results:
+            if r.status == "failed":
+                assert r.exchange is not None and r.expected
+    for r in unprobed.results:
+        if r.status == "passed":
+            assert r.reason.startswith("graded on HTTP only"), r
+
+
+async def test_a_state_probe_that_cannot_answer_is_an_error_never_a_failure(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('effects: {url: "{base}/healthz?e={event_id}", path: effects}\n'
+                      'latest: {url: "{base}/healthz", device_time: nothing, lat: lat, lon: lon}\n')
+    async with reference_receiver(settings()) as url:
+        run = await check("mettax", url, FileStateProbe(load_state_probe(broken)))
+    by_id = {r.check_id: r for r in run.results}
+    assert failed(run) == set(), run.results
+    for check_id in ("RPL-06", "IDM-02", "IDM-03", "IDM-05", "ORD-03"):
+        assert by_id[check_id].status == "error" and "nothing at 'effects'" in by_id[check_id].reason
+    assert by_id["ORD-02"].status == "error" and "nothing at 'nothing'" in by_id["ORD-02"].reason
+    assert by_id["ORD-01"].status == "error" and "has no state question" in by_id["ORD-01"].reason
