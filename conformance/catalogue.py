@@ -7,5 +7,6 @@ from __future__ import annotations
 
 from . import checks as _checks  # noqa: F401
 from . import checks_auth as _checks_auth  # noqa: F401
+from . import checks_fuzz as _checks_fuzz  # noqa: F401
 
 __all__: list[str] = []

@@ -34,6 +34,9 @@ class Invocation:
     settings_path: str | None
     seed: int
     timeout_s: float | None
+    suite: str = "standard"
+    fuzz_examples: int = 100
+    quarantine: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Reporter:
             words += ["--settings", inv.settings_path]
         if inv.timeout_s is not None:
             words += ["--timeout", f"{inv.timeout_s:g}"]
+        # no --suite: --only runs the check whatever its suite; the fuzz options do change what FUZ-01 finds
+        if CHECKS[check_id].suite == "fuzz":
+            words += ["--fuzz-examples", str(inv.fuzz_examples)] + (["--quarantine"] if inv.quarantine else [])
         return shlex.join([*words, "--only", check_id, "--seed", str(inv.seed)])
 
     def failure(self, result: CheckResult) -> Failure:
@@ -122,7 +128,8 @@ class Reporter:
                 results.append(entry)
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
-        return {"tool": "fleetsim check", "seed": self.invocation.seed, "target": self.invocation.target,
+        return {"tool": "fleetsim check", "seed": self.invocation.seed, "suite": self.invocation.suite,
+                "target": self.invocation.target,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
 
     def exchange(self, a: Attempt) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""Receivers with a flaw only fuzzing finds, built from the reference receiver like flawed.py's: one crashes
+(500) on any string longer than LONG characters anywhere in the message, one skips schema validation and so
+acknowledges invalid documents."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from simulator.servers.receiver import RECEIVER, Endpoint, build_app
+from simulator.servers.store import Store
+
+from .flawed import Handler, serve, settings
+
+LONG = 40  # the planted crash: a string longer than this
+
+
+class _Crash(BaseException):
+    """Raised past the receiver's catch-all (which turns any Exception into a 400), as an unguarded crash is."""
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in (key, *_strings(value))]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def _crashing(endpoint: Endpoint) -> Any:
+    check = endpoint.check
+
+    def crashing_check(body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
+        # before validation, as a receiver that indexes into fields first does
+        if any(len(s) > LONG for s in _strings(endpoint.adapter.decode(body, content_type))):
+            raise _Crash
+        return check(body, content_type)
+
+    return crashing_check
+
+
+def _unvalidated(endpoint: Endpoint) -> Any:
+    def check(body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
+        doc = endpoint.adapter.decode(body, content_type)
+        return doc, endpoint.adapter.classify(doc)
+
+    return check
+
+
+@web.middleware
+async def _as_500(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except _Crash:
+        return web.json_response({"error": "IndexError: string index out of range"}, status=500)
+
+
+@contextlib.asynccontextmanager
+async def fuzz_flawed(flaw: str) -> AsyncIterator[str]:
+    """The reference receiver with `flaw`: long_string_500 or no_schema."""
+    store = Store()
+    app = build_app(settings(), store)
+    for endpoint in app[RECEIVER].endpoints.values():
+        patch = {"long_string_500": _crashing, "no_schema": _unvalidated}[flaw]
+        setattr(endpoint, "check", patch(endpoint))  # noqa: B010
+    app.middlewares.append(_as_500)
+    try:
+        async with serve(app) as url:
+            yield url
+    finally:
+        await store.close()
+
+
+__all__ = ["LONG", "fuzz_flawed"]
