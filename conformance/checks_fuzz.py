@@ -65,7 +65,7 @@ def fuzz_finds_nothing(context: Context) -> CheckResult:
     if minimal:
         a = minimal[-1]
         finding = a.variant.removeprefix(MINIMAL)
-        what = f"answered {a.status}" if a.status is not None else f"no answer within {context.timeout_s:g} s"
+        what = f"answered {a.status}" if a.status is not None else f"not answered within {context.timeout_s:g} s"
         # the minimal exchange is a copy of the one sent: that one's variant says how the document was made
         made = next((s.variant for s in sent if s.attempt == a.attempt), a.kind)
         return CheckResult(FAILED, f"{finding}: {made} document, {len(a.request_body)} bytes after shrinking, was "

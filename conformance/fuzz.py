@@ -56,17 +56,15 @@ from simulator.providers import Provider
 from simulator.providers.receiving import Rejected
 from simulator.schemastore import load_schema, registry
 
-from .checks_fuzz import ACCEPTED_INVALID, DATABASE_DIR, FUZZ, HANG, MINIMAL, SERVER_ERROR, FuzzSettings
+from .checks import HTTP_OUTCOMES
+from .checks_fuzz import ACCEPTED_INVALID, DATABASE_DIR, FUZZ, HANG, HANG_OUTCOMES, MINIMAL, SERVER_ERROR, FuzzSettings
 from .probing import Base
 
 __all__ = ["MUTATIONS", "Case", "cases", "flat_schema", "is_invalid", "run_fuzz"]
 
 MUTATIONS = ("none", "wrong type", "missing field", "out of range", "long string")
 LONG_STRING = 100_000  # characters at most: far below the 1 MiB body cap, far above any field's maxLength
-#: outcomes that mean the receiver did not answer in time (a hang), not that the network failed
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_HANG_OUTCOMES = frozenset({"timeout_total"})
-_HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
 _EXTRA_FIELDS = "no properties beyond those declared"  # how schemastore words additionalProperties (MAL-03)
 
 
@@ -235,7 +233,6 @@ class _Search:
     attempts: list[Attempt] = field(default_factory=list)
     finding: str | None = None
     minimal: Attempt | None = None
-    trouble: str | None = None
 
     def request(self, case: Case) -> tuple[bytes, dict[str, str]]:
         """The case as the provider writes it, signed now over exactly these bytes."""
@@ -254,10 +251,11 @@ class _Search:
         headers.update(envelope.headers)
         return envelope.body, headers
 
-    def judge(self, case: Case, body: bytes, headers: Mapping[str, str], r: Response) -> str | None:
-        if r.outcome in _HANG_OUTCOMES:
+    def judge(self, body: bytes, headers: Mapping[str, str], r: Response) -> str | None:
+        """The finding this answer is, if any."""
+        if r.outcome in HANG_OUTCOMES:
             return HANG
-        if r.outcome not in _HTTP_OUTCOMES or r.status is None:
+        if r.outcome not in HTTP_OUTCOMES or r.status is None:
             return None
         if r.status >= 500:
             return SERVER_ERROR
@@ -274,10 +272,9 @@ class _Search:
         response = self.send(body, headers)
         attempt = self.record(case, body, headers, response, sent_at)
         self.attempts.append(attempt)
-        if response.outcome not in _HTTP_OUTCOMES | _HANG_OUTCOMES:
-            self.trouble = f"no HTTP answer ({response.outcome}): the fuzz phase stopped"
-            raise _Stop
-        finding = self.judge(case, body, headers, response)
+        if response.outcome not in HTTP_OUTCOMES | HANG_OUTCOMES:
+            raise _Stop  # the network or the harness failed, not the receiver: FUZ-01 reports it as an error
+        finding = self.judge(body, headers, response)
         if finding is None or (self.finding is not None and finding != self.finding):
             return False
         self.finding, self.minimal = finding, attempt
@@ -343,7 +340,9 @@ async def run_fuzz(provider: Provider, base: Base, *, sender: Sender, url: str, 
 
     search = _Search(provider, base, send, url, redactor, settings, now, time.monotonic() + settings.budget_s, stop)
     strategy = cases(provider)
-    key = f"fleetsim FUZ-01 {provider.name} {url}".encode()
+    # per provider, not per URL: a failure found on one run is tried first on the next even when the receiver
+    # listens elsewhere (the reference receiver takes a new port every time)
+    key = f"fleetsim FUZ-01 {provider.name}".encode()
     seed_value = random.Random(f"fleetsim-fuzz:{seed}:{provider.name}").getrandbits(64)
 
     def search_all() -> None:

@@ -1,9 +1,10 @@
 """Receivers with a flaw only fuzzing finds, built from the reference receiver like flawed.py's: one crashes
-(500) on any string longer than LONG characters anywhere in the message, one skips schema validation and so
-acknowledges invalid documents."""
+(500) on any string longer than LONG characters anywhere in the message, one hangs on such a string (answers only
+after HANG_S), one skips schema validation and so acknowledges invalid documents."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,10 +17,15 @@ from simulator.servers.store import Store
 from .flawed import Handler, serve, settings
 
 LONG = 40  # the planted crash: a string longer than this
+HANG_S = 2.0
 
 
 class _Crash(BaseException):
     """Raised past the receiver's catch-all (which turns any Exception into a 400), as an unguarded crash is."""
+
+
+class _Hang(_Crash):
+    """Like _Crash, but the answer comes only after HANG_S (a lock or a backtracking regex on a long string)."""
 
 
 def _strings(node: Any) -> list[str]:
@@ -32,13 +38,13 @@ def _strings(node: Any) -> list[str]:
     return []
 
 
-def _crashing(endpoint: Endpoint) -> Any:
+def _crashing(endpoint: Endpoint, crash: type[_Crash] = _Crash) -> Any:
     check = endpoint.check
 
     def crashing_check(body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
         # before validation, as a receiver that indexes into fields first does
         if any(len(s) > LONG for s in _strings(endpoint.adapter.decode(body, content_type))):
-            raise _Crash
+            raise crash
         return check(body, content_type)
 
     return crashing_check
@@ -56,17 +62,21 @@ def _unvalidated(endpoint: Endpoint) -> Any:
 async def _as_500(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except _Hang:
+        await asyncio.sleep(HANG_S)
+        return web.json_response({"error": "timed out"}, status=504)
     except _Crash:
         return web.json_response({"error": "IndexError: string index out of range"}, status=500)
 
 
 @contextlib.asynccontextmanager
 async def fuzz_flawed(flaw: str) -> AsyncIterator[str]:
-    """The reference receiver with `flaw`: long_string_500 or no_schema."""
+    """The reference receiver with `flaw`: long_string_500, long_string_hang or no_schema."""
     store = Store()
     app = build_app(settings(), store)
     for endpoint in app[RECEIVER].endpoints.values():
-        patch = {"long_string_500": _crashing, "no_schema": _unvalidated}[flaw]
+        patch = {"long_string_500": _crashing, "no_schema": _unvalidated,
+                 "long_string_hang": lambda e: _crashing(e, _Hang)}[flaw]
         setattr(endpoint, "check", patch(endpoint))  # noqa: B010
     app.middlewares.append(_as_500)
     try:
@@ -76,4 +86,4 @@ async def fuzz_flawed(flaw: str) -> AsyncIterator[str]:
         await store.close()
 
 
-__all__ = ["LONG", "fuzz_flawed"]
+__all__ = ["HANG_S", "LONG", "fuzz_flawed"]

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import shlex
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,17 @@ from simulator.providers import PROVIDERS
 from tests.conftest import CliResult
 
 from .flawed import settings
-from .flaws_fuzz import LONG, fuzz_flawed
+from .flaws_fuzz import HANG_S, LONG, fuzz_flawed
 
 FUZ = CHECKS["FUZ-01"]
 #: small enough that each test stays well under 30 s on a shared machine, large enough to find the planted flaws
 QUICK = FuzzSettings(examples=40, budget_s=25.0)
 
 
-async def fuzz(provider: str, url: str, fuzz_settings: FuzzSettings = QUICK) -> tuple[CheckResult, ProviderRun]:
-    run = await run_provider(PROVIDERS[provider], [FUZ], target=url, settings=settings(), seed=1, fuzz=fuzz_settings)
+async def fuzz(provider: str, url: str, fuzz_settings: FuzzSettings = QUICK,
+               timeout_s: float | None = None) -> tuple[CheckResult, ProviderRun]:
+    run = await run_provider(PROVIDERS[provider], [FUZ], target=url, settings=settings(), seed=1, fuzz=fuzz_settings,
+                             timeout_s=timeout_s)
     (result,) = run.results
     return result, run
 
@@ -66,10 +69,24 @@ async def test_a_planted_500_is_found_shrunk_kept_and_replayed_first(
 
         database = tmp_path / DATABASE_DIR
         assert database.is_dir() and any(p.is_file() for p in database.rglob("*"))
-        replayed, rerun = await fuzz("smartgps", url)
+        # one example is enough: the kept one is replayed before anything is generated
+        replayed, rerun = await fuzz("smartgps", url, FuzzSettings(examples=1, budget_s=25.0))
     assert replayed.status == "failed"
     first = next(a for a in rerun.exchanges if a.copy == FUZZ)
     assert first.status == 500  # the kept example is tried before anything new is generated
+
+
+async def test_a_hang_is_a_finding_and_the_budget_bounds_its_shrinking(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with fuzz_flawed("long_string_hang") as url:
+        started = time.monotonic()
+        result, _ = await fuzz("smartgps", url, FuzzSettings(examples=40, budget_s=6.0), timeout_s=HANG_S / 4)
+        elapsed = time.monotonic() - started
+    assert result.status == "failed" and result.reason.startswith("hang: "), result
+    assert result.exchange is not None and result.exchange.outcome == "timeout_total"
+    assert result.expected == "an answer within the 0.5 s deadline" and "not answered within 0.5 s" in result.reason
+    assert elapsed < 6.0 + 2 * HANG_S + 5  # the budget, one deadline in flight, and the scenario's own traffic
 
 
 async def test_an_acknowledged_invalid_document_is_a_finding_unless_the_receiver_quarantines(
@@ -77,7 +94,7 @@ async def test_an_acknowledged_invalid_document_is_a_finding_unless_the_receiver
     monkeypatch.chdir(tmp_path)
     async with fuzz_flawed("no_schema") as url:
         result, _ = await fuzz("standard_webhooks", url)
-        quarantined, _ = await fuzz("standard_webhooks", url, FuzzSettings(examples=20, quarantine=True))
+        quarantined, _ = await fuzz("standard_webhooks", url, FuzzSettings(examples=10, quarantine=True))
     assert result.status == "failed" and result.reason.startswith("accepted invalid document: "), result
     assert result.exchange is not None and result.exchange.status == 200
     assert quarantined.status == "passed", quarantined
