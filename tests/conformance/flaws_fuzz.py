@@ -58,6 +58,9 @@ def _unvalidated(endpoint: Endpoint) -> Any:
     return check
 
 
+_FLAWS: dict[str, type[_Crash]] = {"long_string_500": _Crash, "long_string_hang": _Hang}
+
+
 @web.middleware
 async def _as_500(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -75,9 +78,8 @@ async def fuzz_flawed(flaw: str) -> AsyncIterator[str]:
     store = Store()
     app = build_app(settings(), store)
     for endpoint in app[RECEIVER].endpoints.values():
-        patch = {"long_string_500": _crashing, "no_schema": _unvalidated,
-                 "long_string_hang": lambda e: _crashing(e, _Hang)}[flaw]
-        setattr(endpoint, "check", patch(endpoint))  # noqa: B010
+        check = _unvalidated(endpoint) if flaw == "no_schema" else _crashing(endpoint, _FLAWS[flaw])
+        setattr(endpoint, "check", check)  # noqa: B010
     app.middlewares.append(_as_500)
     try:
         async with serve(app) as url:
