@@ -89,7 +89,7 @@ def list_checks() -> int:
     for c in CHECKS.values():
         needs = ", ".join(sorted(c.needs)) or "-"
         print(f"{c.id}  {c.rule}")
-        print(f"        providers: {', '.join(c.providers()) or '-'}; needs: {needs}")
+        print(f"        providers: {', '.join(c.providers()) or '-'}; needs: {needs}; suite: {c.suite}")
     return EXIT_OK
 
 

@@ -143,13 +143,15 @@ def test_suites_select_checks_and_only_overrides_them(cli: Cli) -> None:
     assert quick.code == 0, quick
     assert set(_ran(quick)) == {c.id for c in CHECKS.values() if c.in_suite("quick")} - {"TIM-01"}
     assert "FUZ-01" not in _ran(quick) and "suite quick" in quick.out
+    assert "needs: fuzz; suite: fuzz" in cli("check", "--list").out
 
 
 def test_suite_fuzz_reports_a_shrunk_failure_with_its_reproduction(
         cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with serving_fuzz_flawed("long_string_500") as url:
-        result = cli("check", "--provider", "smartgps", "--target", url, "--suite", "fuzz", "--only", "FUZ-01",
+        # --only runs FUZ-01 though the default suite (standard) does not hold it
+        result = cli("check", "--provider", "smartgps", "--target", url, "--only", "FUZ-01",
                      "--fuzz-examples", "40", "--report", f"json:{tmp_path / 'r.json'}")
     assert result.code == 1, result
     assert _ran(result) == ["FUZ-01"] and "FAIL  FUZ-01" in result.out
@@ -159,4 +161,4 @@ def test_suite_fuzz_reports_a_shrunk_failure_with_its_reproduction(
     body = Path(shlex.split(curl)[-1].removeprefix("@")).read_bytes()
     assert len(body) < 300 and (tmp_path / DATABASE_DIR).is_dir()
     assert not (tmp_path / ".hypothesis").exists()  # Hypothesis's own files stay under .fleetsim/ too
-    assert '"suite": "fuzz"' in (tmp_path / "r.json").read_text()
+    assert '"suite": "standard"' in (tmp_path / "r.json").read_text()
