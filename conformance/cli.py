@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from simulator.cli.common import positive_float, report_spec, seed, shown, target_url
+from simulator.cli.common import int_range, positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
@@ -33,13 +34,15 @@ from simulator.settings import load_settings, merge_settings
 from simulator.signing import SIGNERS, Secret
 
 from .checks import signs
+from .checks_fuzz import DATABASE_DIR, FuzzSettings
 from .inprocess import APP_URL, serve_app
-from .registry import CHECKS, Check
+from .registry import CHECKS, SUITES, Check
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
 from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
 
 DEFAULT_SEED = 1
+DEFAULT_SUITE = "standard"
 MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
 
 
@@ -68,12 +71,21 @@ def add_parser(sub: Any) -> None:
                        help="check a Python ASGI/WSGI app in-process, loaded like uvicorn's main:app (a factory: "
                        "main:create_app()); checks that need a real socket are skipped")
     p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls (over the demo ones)")
-    p.add_argument("--only", type=_ids, metavar="IDS", help="run only these checks (comma-separated ids)")
+    p.add_argument("--suite", choices=SUITES, default=DEFAULT_SUITE,
+                   help=f"which checks to run (default {DEFAULT_SUITE}); each suite holds the smaller ones, fuzz is "
+                   "full plus schema-driven fuzzing (FUZ-01)")
+    p.add_argument("--only", type=_ids, metavar="IDS",
+                   help="run only these checks (comma-separated ids), whatever their suite")
     p.add_argument("--exclude", type=_ids, metavar="IDS", help="leave these checks out (comma-separated ids)")
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED, metavar="S",
                    help=f"seed of the planned traffic (default {DEFAULT_SEED})")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
+    p.add_argument("--fuzz-examples", type=int_range(1, 100_000), default=FuzzSettings.examples, metavar="N",
+                   help=f"FUZ-01: documents to generate per provider (default {FuzzSettings.examples})")
+    p.add_argument("--quarantine", action="store_true",
+                   help="FUZ-01: the receiver acknowledges schema-invalid documents and quarantines them (MAL-02), "
+                   "so a 2xx for one is no finding")
     p.add_argument("--report", type=report_spec(REPORT_KINDS), action="append", default=[], metavar="KIND:FILE",
                    help="write a report: json:FILE, junit:FILE or html:FILE (one self-contained page with "
                    "plots; repeatable)")
@@ -88,7 +100,7 @@ def list_checks() -> int:
     for c in CHECKS.values():
         needs = ", ".join(sorted(c.needs)) or "-"
         print(f"{c.id}  {c.rule}")
-        print(f"        providers: {', '.join(c.providers()) or '-'}; needs: {needs}")
+        print(f"        providers: {', '.join(c.providers()) or '-'}; needs: {needs}; suite: {c.suite}")
     return EXIT_OK
 
 
@@ -143,25 +155,34 @@ def run(args: argparse.Namespace) -> int:
     if not providers:
         raise UsageError("check: no provider can be checked: " + "; ".join(notes))
     excluded = set(args.exclude or [])
-    selected = [c for c in CHECKS.values() if (not args.only or c.id in args.only) and c.id not in excluded]
+    selected = [c for c in CHECKS.values()
+                if (c.id in args.only if args.only else c.in_suite(args.suite)) and c.id not in excluded]
     if not selected:
-        raise UsageError("check: --only and --exclude leave no check to run")
+        raise UsageError("check: --suite/--only and --exclude leave no check to run")
     reports = [(kind, Path(path)) for kind, path in args.report]
     body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
                 else Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
-    reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app),
+    fuzz = FuzzSettings(examples=args.fuzz_examples, quarantine=args.quarantine)
+    if any(c.suite == "fuzz" for c in selected) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        # Hypothesis's own files (and its .gitignore) go beside the example database, not into ./.hypothesis
+        from hypothesis.configuration import set_hypothesis_home_dir  # loaded only when fuzzing
+
+        set_hypothesis_home_dir(Path.cwd() / DATABASE_DIR)
+    reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite,
+                                   args.fuzz_examples, args.quarantine),
                         Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
     for note in notes:
         print(note, file=sys.stderr)
     state = _state_probe(args.state_probe, args.target or args.app)
-    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, args.app,
-                                  state))
+    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
+                                  args.app, state))
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
     for run_ in runs:
         _print_run(reporter, run_, args.seed)
     print(f"summary: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
-          f"{counts['error']} error{'s' if counts['error'] != 1 else ''} (seed {args.seed})")
+          f"{counts['error']} error{'s' if counts['error'] != 1 else ''} (seed {args.seed}, "
+          f"{'--only' if args.only else 'suite ' + args.suite})")
     if counts["failed"]:
         print(f"failure bodies: {body_dir}")
     for kind, path in reports:
@@ -179,11 +200,12 @@ def _state_probe(path: str | None, target: str | None) -> StateProbe | None:
 
 async def _check_all(providers: list[Provider], checks: list[Check], target: str | None,
                      settings: Mapping[str, Mapping[str, Any]], seed_: int,
-                     timeout_s: float | None, app: str | None = None,
+                     timeout_s: float | None, fuzz: FuzzSettings, app: str | None = None,
                      state: StateProbe | None = None) -> list[ProviderRun]:
     async def each(url: str, sender: SenderFactory = http_sender, in_process: bool = False) -> list[ProviderRun]:
         return [await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
-                                   sender=sender, in_process=in_process, state=state) for p in providers]
+                                   sender=sender, in_process=in_process, state=state, fuzz=fuzz)
+                for p in providers]
 
     if target:
         return await each(target)

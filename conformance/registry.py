@@ -23,12 +23,15 @@ from simulator.providers import PROVIDERS, Provider
 from .probing import PROBES
 from .state import Readings, StateProbe
 
-__all__ = ["CHECKS", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check"]
+__all__ = ["CHECKS", "FUZZ", "PHASES", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check"]
 
 STATUSES = ("passed", "failed", "skipped", "error")
 PASSED, FAILED, SKIPPED, ERROR = STATUSES
 #: suites, smallest first: a check belongs to its own suite and every larger one ("fuzz" is full plus fuzzing)
 SUITES = ("quick", "standard", "full", "fuzz")
+#: phases the runner adds when a selected check needs one (beyond copies and probes): "fuzz" (conformance/fuzz.py)
+FUZZ = "fuzz"
+PHASES = frozenset({FUZZ})
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,9 @@ def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Pr
           socket: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as check `id`; its docstring's first line is the rule.
 
-    `needs` names delivery-engine copies (simulator.delivery.model.COPIES) and registered probes (probing.PROBES):
-    register a check's probes before the check."""
-    unknown = needs - frozenset(COPIES) - frozenset(PROBES)
+    `needs` names delivery-engine copies (simulator.delivery.model.COPIES), registered probes (probing.PROBES) and
+    runner phases (PHASES): register a check's probes before the check."""
+    unknown = needs - frozenset(COPIES) - frozenset(PROBES) - PHASES
     if unknown:
         raise HarnessError(f"check {id}: unknown copies or probes in needs: {', '.join(sorted(unknown))}")
     if suite not in SUITES:

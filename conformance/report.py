@@ -35,6 +35,9 @@ class Invocation:
     seed: int
     timeout_s: float | None
     app: str | None = None  # MODULE:ATTR of an in-process receiver (--app), instead of a target
+    suite: str = "standard"
+    fuzz_examples: int = 100
+    quarantine: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class Reporter:
             words += ["--settings", inv.settings_path]
         if inv.timeout_s is not None:
             words += ["--timeout", f"{inv.timeout_s:g}"]
+        # no --suite: --only runs the check whatever its suite; the fuzz options do change what FUZ-01 finds
+        if CHECKS[check_id].suite == "fuzz":
+            words += ["--fuzz-examples", str(inv.fuzz_examples)] + (["--quarantine"] if inv.quarantine else [])
         return shlex.join([*words, "--only", check_id, "--seed", str(inv.seed)])
 
     def failure(self, result: CheckResult) -> Failure:
@@ -127,7 +133,8 @@ class Reporter:
                 results.append(entry)
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
-        return {"tool": "fleetsim check", "seed": self.invocation.seed, "target": self.invocation.target,
+        return {"tool": "fleetsim check", "seed": self.invocation.seed, "suite": self.invocation.suite,
+                "target": self.invocation.target,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
 
     def exchange(self, a: Attempt) -> dict[str, Any]:

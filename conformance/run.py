@@ -29,9 +29,10 @@ from simulator.signing import Secret
 from simulator.stream import Outgoing, scenario_stream
 
 from . import catalogue as _catalogue  # noqa: F401  (registers the probes and checks)
+from .checks_fuzz import FuzzSettings
 from .plan import Plan, plan
 from .probing import ProbeRequest, bases, send_probes
-from .registry import ERROR, Check, CheckResult, Context
+from .registry import ERROR, FUZZ, Check, CheckResult, Context
 from .state import READS, Ask, FileStateProbe, StateProbe, take_readings
 
 #: retry schedules are compressed this much: a receiver that fails genuine deliveries costs a second, not days
@@ -55,10 +56,12 @@ def has_secret(provider: Provider, settings: Mapping[str, Mapping[str, Any]]) ->
 async def run_provider(provider: Provider, checks: Iterable[Check], *, target: str,
                        settings: Mapping[str, Mapping[str, Any]], seed: int,
                        timeout_s: float | None = None, sender: SenderFactory = http_sender,
-                       in_process: bool = False, state: StateProbe | None = None) -> ProviderRun:
-    """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, and judge it
-    with `checks`. `sender` carries the requests (real sockets unless the receiver runs in-process); `state`
-    answers what the checks need to read of the receiver's state (None: graded on HTTP only)."""
+                       in_process: bool = False, state: StateProbe | None = None,
+                       fuzz: FuzzSettings | None = None) -> ProviderRun:
+    """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, then the fuzz
+    phase if a selected check needs it (`fuzz` bounds it), and judge it with `checks`. `sender` carries the
+    requests (real sockets unless the receiver runs in-process); `state` answers what the checks need to read of
+    the receiver's state (None: graded on HTTP only)."""
     selected = tuple(checks)
     the_plan = plan(provider, selected, seed=seed, has_secret=has_secret(provider, settings))
     if in_process:  # probes that need a real socket cannot be sent; their checks are skipped with that reason
@@ -83,6 +86,15 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                     requests, sender=transport, url=url, provider=provider.name, kinds=kinds,
                     deadline_s=endpoint.timeout_s, redactor=runner.redactor, concurrency=CONCURRENCY,
                     now=time.time)
+        if any(FUZZ in c.needs and c.applies(provider) for c in selected):
+            from .fuzz import run_fuzz  # Hypothesis is loaded only by runs that fuzz
+
+            template = bases(provider, fresh_records(the_plan, runner.config.settings, extra=1)[-1:],
+                             runner.config.settings.get(provider.name, {}), int(time.time()))[0]
+            async with sender(1, True) as transport:
+                exchanges += await run_fuzz(provider, template, sender=transport, url=url,
+                                            deadline_s=endpoint.timeout_s, redactor=runner.redactor,
+                                            settings=fuzz or FuzzSettings(), seed=seed)
     except UsageError:
         raise
     except Exception as exc:  # HarnessError or anything unforeseen: the harness's trouble, not the receiver's
@@ -109,13 +121,13 @@ def _asks(context: Context, checks: Iterable[Check]) -> set[Ask]:
             and not (c.socket and context.in_process) for ask in READS[c.id](context)}
 
 
-def fresh_records(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]]) -> list[Outgoing]:
+def fresh_records(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], extra: int = 0) -> list[Outgoing]:
     """The webhook records of the plan's scenario after the ones the run sends: up to the events every probe
-    wants, and at least what they need."""
+    wants, at least what they need, and `extra` more after those (the fuzz phase's template)."""
     scenario = dataclasses.replace(the_plan.scenario,
                                    delivery=dataclasses.replace(the_plan.scenario.delivery, providers=settings))
-    wanted = sum(p.events for p in the_plan.probes)
-    needed = sum(p.least for p in the_plan.probes)
+    wanted = sum(p.events for p in the_plan.probes) + extra
+    needed = sum(p.least for p in the_plan.probes) + extra
     stream = scenario_stream(scenario, providers={the_plan.provider.name}, channels={"webhook"})
     records = list(itertools.islice(stream, the_plan.limit, the_plan.limit + wanted))
     if len(records) < needed:

@@ -21,13 +21,14 @@ from simulator.stream import Outgoing, scenario_stream
 
 from .flawed import settings
 from .flaws_input import flawed_input, reference_over_tls, trusting
+from .test_checks import CHECKED
 
 OURS = ("MAL-02", "MAL-03", "MAL-04", "MAL-08", "MAL-09", "LIM-01", "LIM-04", "LIM-05", "TIM-04", "TRN-01",
         "TRN-02", "TRN-03", "TRN-04")
 
 
 async def check(provider: str, url: str, sender: SenderFactory = http_sender) -> ProviderRun:
-    return await run_provider(PROVIDERS[provider], CHECKS.values(), target=url, settings=settings(), seed=1,
+    return await run_provider(PROVIDERS[provider], CHECKED, target=url, settings=settings(), seed=1,
                               sender=sender)
 
 

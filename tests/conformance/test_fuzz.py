@@ -1,0 +1,164 @@
+"""FUZ-01 and `--suite fuzz`: the fuzz phase finds a planted crash and shrinks it to a minimal document that
+still crashes the receiver, keeps it in the example database under the working directory (replayed first next
+time), reports an acknowledged invalid document unless the receiver quarantines, and passes the reference
+receiver for every provider."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from conformance.checks_fuzz import DATABASE_DIR, FUZZ, MINIMAL, FuzzSettings
+from conformance.registry import CHECKS, CheckResult
+from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
+from simulator.delivery.transport import HttpTransport
+from simulator.providers import PROVIDERS
+from tests.conftest import CliResult
+
+from .flawed import settings
+from .flaws_fuzz import HANG_S, LONG, fuzz_flawed
+
+FUZ = CHECKS["FUZ-01"]
+#: small enough that each test stays well under 30 s on a shared machine, large enough to find the planted flaws
+QUICK = FuzzSettings(examples=40, budget_s=25.0)
+
+
+async def fuzz(provider: str, url: str, fuzz_settings: FuzzSettings = QUICK,
+               timeout_s: float | None = None) -> tuple[CheckResult, ProviderRun]:
+    run = await run_provider(PROVIDERS[provider], [FUZ], target=url, settings=settings(), seed=1, fuzz=fuzz_settings,
+                             timeout_s=timeout_s)
+    (result,) = run.results
+    return result, run
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in (k, *_strings(v))]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+async def test_a_planted_500_is_found_shrunk_kept_and_replayed_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with fuzz_flawed("long_string_500") as url:
+        result, _ = await fuzz("smartgps", url)
+        assert result.status == "failed", result
+        assert result.reason.startswith("5xx: ") and result.expected
+        minimal = result.exchange
+        assert minimal is not None and minimal.variant == MINIMAL + "5xx" and minimal.status == 500
+        # shrunk: one string just past the planted limit, in a document of a few fields
+        longest = max(len(s) for s in _strings(orjson.loads(minimal.request_body)))
+        assert LONG < longest <= LONG + 3, minimal.request_body
+        assert len(minimal.request_body) < 300, minimal.request_body
+        async with HttpTransport(concurrency=1) as transport:  # the reported request still crashes it
+            again = await transport.post(minimal.url, minimal.request_body, minimal.request_headers, deadline_s=5)
+        assert again.status == 500
+
+        database = tmp_path / DATABASE_DIR
+        assert database.is_dir() and any(p.is_file() for p in database.rglob("*"))
+        # one example is enough: the kept one is replayed before anything is generated
+        replayed, rerun = await fuzz("smartgps", url, FuzzSettings(examples=1, budget_s=25.0))
+    assert replayed.status == "failed"
+    first = next(a for a in rerun.exchanges if a.copy == FUZZ)
+    assert first.status == 500  # the kept example is tried before anything new is generated
+
+
+async def test_a_hang_is_a_finding_and_the_budget_bounds_its_shrinking(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with fuzz_flawed("long_string_hang") as url:
+        started = time.monotonic()
+        result, _ = await fuzz("smartgps", url, FuzzSettings(examples=40, budget_s=6.0), timeout_s=HANG_S / 4)
+        elapsed = time.monotonic() - started
+    assert result.status == "failed" and result.reason.startswith("hang: "), result
+    assert result.exchange is not None and result.exchange.outcome == "timeout_total"
+    assert result.expected == "an answer within the 0.5 s deadline" and "not answered within 0.5 s" in result.reason
+    assert elapsed < 6.0 + 2 * HANG_S + 5  # the budget, one deadline in flight, and the scenario's own traffic
+
+
+async def test_an_acknowledged_invalid_document_is_a_finding_unless_the_receiver_quarantines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with fuzz_flawed("no_schema") as url:
+        result, _ = await fuzz("standard_webhooks", url)
+        quarantined, _ = await fuzz("standard_webhooks", url, FuzzSettings(examples=10, quarantine=True))
+    assert result.status == "failed" and result.reason.startswith("accepted invalid document: "), result
+    assert result.exchange is not None and result.exchange.status == 200
+    assert quarantined.status == "passed", quarantined
+
+
+@pytest.mark.parametrize("provider", [p.name for p in webhook_providers()])
+async def test_the_reference_receiver_passes_fuz_01(
+        provider: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with reference_receiver(settings()) as url:
+        result, run = await fuzz(provider, url, FuzzSettings(examples=12, budget_s=60.0))
+    assert result.status == "passed", result
+    sent = [a for a in run.exchanges if a.copy == FUZZ]
+    assert len(sent) == 12 and {a.status for a in sent} <= {200, 400}
+    assert any(a.status == 400 for a in sent) and any(a.status == 200 for a in sent)  # broken and valid ones
+
+
+# --- the command line ---
+
+Cli = Callable[..., CliResult]
+
+
+@contextlib.contextmanager
+def serving_fuzz_flawed(flaw: str) -> Iterator[str]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = fuzz_flawed(flaw)
+    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
+    try:
+        yield url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def _ran(result: CliResult) -> list[str]:
+    return [line.split()[1] for line in result.lines
+            if line.startswith("  ") and line.split()[0] in ("PASS", "FAIL", "SKIP", "ERROR")]
+
+
+def test_suites_select_checks_and_only_overrides_them(cli: Cli) -> None:
+    quick = cli("check", "--provider", "smartgps", "--suite", "quick", "--exclude", "TIM-01")
+    assert quick.code == 0, quick
+    assert set(_ran(quick)) == {c.id for c in CHECKS.values() if c.in_suite("quick")} - {"TIM-01"}
+    assert "FUZ-01" not in _ran(quick) and "suite quick" in quick.out
+    assert "needs: fuzz; suite: fuzz" in cli("check", "--list").out
+
+
+def test_suite_fuzz_reports_a_shrunk_failure_with_its_reproduction(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with serving_fuzz_flawed("long_string_500") as url:
+        # --only runs FUZ-01 though the default suite (standard) does not hold it
+        result = cli("check", "--provider", "smartgps", "--target", url, "--only", "FUZ-01",
+                     "--fuzz-examples", "40", "--report", f"json:{tmp_path / 'r.json'}")
+    assert result.code == 1, result
+    assert _ran(result) == ["FUZ-01"] and "FAIL  FUZ-01" in result.out
+    repro = next(line.split("Reproduce: ", 1)[1] for line in result.lines if "Reproduce: " in line)
+    assert repro == f"fleetsim check --provider smartgps --target {url} --fuzz-examples 40 --only FUZ-01 --seed 1"
+    curl = next(line.strip() for line in result.lines if line.strip().startswith("curl "))
+    body = Path(shlex.split(curl)[-1].removeprefix("@")).read_bytes()
+    assert len(body) < 300 and (tmp_path / DATABASE_DIR).is_dir()
+    assert not (tmp_path / ".hypothesis").exists()  # Hypothesis's own files stay under .fleetsim/ too
+    assert '"suite": "standard"' in (tmp_path / "r.json").read_text()
