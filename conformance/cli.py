@@ -52,7 +52,7 @@ def _ids(text: str) -> list[str]:
     for part, check_id in zip(given, ids, strict=True):
         if check_id not in CHECKS:
             # the message quotes what was typed (so a very long value is clipped like any other echo)
-            raise argparse.ArgumentTypeError(str(UnknownNameError("check", part, CHECKS)))
+            raise argparse.ArgumentTypeError(str(UnknownNameError("check", part, CHECKS, "fleetsim check --list")))
     if not ids:
         raise argparse.ArgumentTypeError(f"expected check ids such as SIG-01,RPL-01, got {shown(text)}")
     return ids

@@ -43,11 +43,18 @@ class UsageError(FleetsimError):
 class UnknownNameError(UsageError):
     """An unknown provider, kind, signer, ... with a "did you mean" suggestion when one is close."""
 
-    def __init__(self, what: str, name: str, known: Iterable[str]) -> None:
+    #: more known names than this are not listed (a message stays one readable line); `listed_by` says where
+    LIST_AT_MOST = 16
+
+    def __init__(self, what: str, name: str, known: Iterable[str], listed_by: str | None = None) -> None:
         known_list = sorted(known)
         close = difflib.get_close_matches(name, known_list, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        super().__init__(f"unknown {what} {name!r}{hint} (known: {', '.join(known_list)})")
+        if len(known_list) > self.LIST_AT_MOST and listed_by:
+            names = f"{len(known_list)} known: {listed_by} lists them"
+        else:
+            names = f"known: {', '.join(known_list)}"
+        super().__init__(f"unknown {what} {name!r}{hint} ({names})")
         self.name = name
         self.suggestion = close[0] if close else None
 
