@@ -17,11 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from simulator.cli.common import int_range, positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.redaction import Redactor
@@ -36,7 +37,7 @@ from simulator.signing import SIGNERS, Secret
 from .checks import signs
 from .checks_fuzz import DATABASE_DIR, FuzzSettings
 from .inprocess import APP_URL, serve_app
-from .registry import CHECKS, SUITES, Check
+from .registry import CHECKS, SUITES, Check, catalogue_order
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
 from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
@@ -155,8 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if not providers:
         raise UsageError("check: no provider can be checked: " + "; ".join(notes))
     excluded = set(args.exclude or [])
-    selected = [c for c in CHECKS.values()
-                if (c.id in args.only if args.only else c.in_suite(args.suite)) and c.id not in excluded]
+    selected = sorted((c for c in CHECKS.values()
+                       if (c.id in args.only if args.only else c.in_suite(args.suite)) and c.id not in excluded),
+                      key=lambda c: catalogue_order(c.id))
     if not selected:
         raise UsageError("check: --suite/--only and --exclude leave no check to run")
     reports = [(kind, Path(path)) for kind, path in args.report]
@@ -174,12 +176,13 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(note, file=sys.stderr)
     state = _state_probe(args.state_probe, args.target or args.app)
+    live = Live(sys.stderr)
     runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
-                                  args.app, state))
+                                  args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live)))
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
-    for run_ in runs:
-        _print_run(reporter, run_, args.seed)
+    if len(runs) > 1:
+        _print_table(runs)
     print(f"summary: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
           f"{counts['error']} error{'s' if counts['error'] != 1 else ''} (seed {args.seed}, "
           f"{'--only' if args.only else 'suite ' + args.suite})")
@@ -201,11 +204,22 @@ def _state_probe(path: str | None, target: str | None) -> StateProbe | None:
 async def _check_all(providers: list[Provider], checks: list[Check], target: str | None,
                      settings: Mapping[str, Mapping[str, Any]], seed_: int,
                      timeout_s: float | None, fuzz: FuzzSettings, app: str | None = None,
-                     state: StateProbe | None = None) -> list[ProviderRun]:
+                     state: StateProbe | None = None, live: Live | None = None,
+                     done: Callable[[ProviderRun], None] | None = None) -> list[ProviderRun]:
+    """Check every provider in turn; `live` shows each one's phase while it runs, `done` hears each finished run."""
     async def each(url: str, sender: SenderFactory = http_sender, in_process: bool = False) -> list[ProviderRun]:
-        return [await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
-                                   sender=sender, in_process=in_process, state=state, fuzz=fuzz)
-                for p in providers]
+        runs = []
+        for p in providers:
+            progress = (lambda phase, name=p.name: live.show(f"{name}: {phase} ...")) if live else None
+            run_ = await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
+                                      sender=sender, in_process=in_process, state=state, fuzz=fuzz,
+                                      progress=progress)
+            if live:
+                live.clear()
+            if done:
+                done(run_)
+            runs.append(run_)
+        return runs
 
     if target:
         return await each(target)
@@ -219,7 +233,43 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
         return await each(url)
 
 
-def _print_run(reporter: Reporter, run_: ProviderRun, seed_: int) -> None:
+class Live:
+    """One transient status line on a terminal (rewritten in place, erased before results print); nothing when
+    the stream is not a terminal, so logs and pipes get only the results."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.on = stream.isatty()
+        self.width = 0
+
+    def show(self, text: str) -> None:
+        if self.on:
+            text = text[: shutil.get_terminal_size().columns - 1]
+            self.stream.write("\r" + text.ljust(self.width))
+            self.stream.flush()
+            self.width = len(text)
+
+    def clear(self) -> None:
+        if self.on and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
+def _print_table(runs: list[ProviderRun]) -> None:
+    """Per provider: how its checks ended and how long it took."""
+    columns = ("passed", "failed", "skipped", "error")
+    width = max(len("provider"), *(len(r.provider) for r in runs))
+    print(f"{'provider':<{width}}  " + "  ".join(f"{c:>7}" for c in columns) + "     time")
+    for run_ in runs:
+        counts = totals([run_])
+        print(f"{run_.provider:<{width}}  " + "  ".join(f"{counts[c]:>7}" for c in columns)
+              + f"  {run_.elapsed_s:6.2f} s")
+
+
+def _print_run(reporter: Reporter, run_: ProviderRun, seed_: int, live: Live | None = None) -> None:
+    if live:
+        live.clear()
     print(f"{run_.provider}: {run_.url} (seed {seed_}, {len(run_.exchanges)} exchanges, {run_.elapsed_s:.2f} s)")
     for r in run_.results:
         print(f"  {MARK[r.status]:<5} {r.check_id}  {reporter.redactor.text(r.reason)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import catalogue as _catalogue  # noqa: F401  (registers the checks and probes)
 from .probing import PROBES
-from .registry import CHECKS, SUITES
+from .registry import CHECKS, SUITES, catalogue_order
 
 PATH = Path(__file__).resolve().parent.parent / "docs" / "checks.md"
 
@@ -28,13 +28,13 @@ def render() -> str:
         "| id | rule | suite | providers | needs (copies and probes sent) |",
         "|---|---|---|---|---|",
     ]
-    for c in sorted(CHECKS.values(), key=lambda c: _order(c.id)):
+    for c in sorted(CHECKS.values(), key=lambda c: catalogue_order(c.id)):
         providers = ", ".join(c.providers()) or "-"
         needs = ", ".join(sorted(c.needs)) or "-"
         socket = " (real socket)" if c.socket else ""
         lines.append(f"| {c.id} | {c.rule} | {c.suite}{socket} | {providers} | {needs} |")
     lines += ["", "## How each check adapts the catalogue", ""]
-    for c in sorted(CHECKS.values(), key=lambda c: _order(c.id)):
+    for c in sorted(CHECKS.values(), key=lambda c: catalogue_order(c.id)):
         if c.details:
             lines.append(f"- **{c.id}**: {c.details}")
     lines += ["", "## Probes", "",
@@ -45,14 +45,6 @@ def render() -> str:
         lines.append(f"| {p.name} | {p.doc} | {'yes' if p.socket else '-'} |")
     lines.append("")
     return "\n".join(lines)
-
-
-FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN")
-
-
-def _order(check_id: str) -> tuple[int, str]:
-    family = check_id.split("-")[0]
-    return (FAMILIES.index(family) if family in FAMILIES else len(FAMILIES), check_id)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,15 @@ class Check:
 
 CHECKS: dict[str, Check] = {}
 
+#: the catalogue's families in its order (docs/conformance-catalogue.md §1.1-1.8), then fleetsim's own (FUZ)
+FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN", "FUZ")
+
+
+def catalogue_order(check_id: str) -> tuple[int, str]:
+    """Sort key: by family in the catalogue's order, then by id."""
+    family = check_id.split("-")[0]
+    return (FAMILIES.index(family) if family in FAMILIES else len(FAMILIES), check_id)
+
 
 def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Provider], bool] = lambda p: True,
           not_applicable: str = "does not apply to {provider}", suite: str = "quick",

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,12 +57,14 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                        settings: Mapping[str, Mapping[str, Any]], seed: int,
                        timeout_s: float | None = None, sender: SenderFactory = http_sender,
                        in_process: bool = False, state: StateProbe | None = None,
-                       fuzz: FuzzSettings | None = None) -> ProviderRun:
+                       fuzz: FuzzSettings | None = None,
+                       progress: Callable[[str], None] | None = None) -> ProviderRun:
     """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, then the fuzz
     phase if a selected check needs it (`fuzz` bounds it), and judge it with `checks`. `sender` carries the
     requests (real sockets unless the receiver runs in-process); `state` answers what the checks need to read of
-    the receiver's state (None: graded on HTTP only)."""
+    the receiver's state (None: graded on HTTP only). `progress` hears each phase as it starts."""
     selected = tuple(checks)
+    say = progress or (lambda phase: None)
     the_plan = plan(provider, selected, seed=seed, has_secret=has_secret(provider, settings))
     if in_process:  # probes that need a real socket cannot be sent; their checks are skipped with that reason
         the_plan = dataclasses.replace(the_plan, probes=tuple(p for p in the_plan.probes if not p.socket))
@@ -76,9 +78,11 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
     url = endpoint.url
     trouble: str | None = None
     try:
+        say("sending the scenario's traffic")
         await runner.run()
         if the_plan.probes:
             requests, kinds = _probe_requests(the_plan, runner.config.settings, now=int(time.time()))
+            say(f"sending {len(requests)} probe requests")
             # a request repeated N times (IDM-02's concurrent copies) needs N connections to be concurrent at all
             width = max([CONCURRENCY, *(r.repeat for _, r in requests)])
             async with sender(width, True) as transport:
@@ -88,6 +92,8 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                     now=time.time)
         if any(FUZZ in c.needs and c.applies(provider) for c in selected):
             from .fuzz import run_fuzz  # Hypothesis is loaded only by runs that fuzz
+
+            say("fuzzing")
 
             template = bases(provider, fresh_records(the_plan, runner.config.settings, extra=1)[-1:],
                              runner.config.settings.get(provider.name, {}), int(time.time()))[0]
@@ -101,6 +107,7 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
         trouble = f"the run could not be completed: {type(exc).__name__}: {runner.redactor.text(str(exc))}"
     context = Context(provider, tuple(exchanges), timeout_s or provider.delivery.timeout_s, in_process, state)
     if state is not None and trouble is None:
+        say("reading the receiver's state")
         base = target.rstrip("/")
         if in_process and isinstance(state, FileStateProbe):
             async with sender(CONCURRENCY, True) as transport:  # the receiver's read API lives in the app too
@@ -108,6 +115,7 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
         else:
             readings = await take_readings(state, base, _asks(context, selected))
         context = dataclasses.replace(context, readings=readings)
+    say("judging")
     if trouble is not None:
         results = tuple(CheckResult(ERROR, trouble, check_id=c.id, provider=provider.name) for c in selected)
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
 import shlex
 import threading
@@ -16,6 +17,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from conformance import docs
+from conformance.cli import Live
 from conformance.registry import CHECKS
 from tests.conftest import CliResult
 
@@ -142,3 +144,34 @@ def test_no_secret_in_any_output(cli: Cli, tmp_path: Path) -> None:
 
 def test_docs_checks_md_is_generated_from_the_registry() -> None:
     assert docs.PATH.read_text() == docs.render(), "run: python -m conformance.docs"
+
+
+def test_checks_print_in_catalogue_order_and_several_providers_get_a_table(cli: Cli) -> None:
+    result = cli("check", "--provider", "all", "--only", "TIM-01,SIG-01,MAL-01,RPL-07")
+    assert result.code == 0, result
+    samsara = result.out.split("samsara: ", 1)[1].split("smartgps: ", 1)[0]
+    order = [line.split()[1] for line in samsara.splitlines() if line.startswith("  ")]
+    assert order == ["SIG-01", "RPL-07", "MAL-01", "TIM-01"]  # the catalogue's families: SIG, RPL, ... MAL, TIM
+    table = result.out.split("provider ", 1)[1].splitlines()
+    assert table[0].split() == ["passed", "failed", "skipped", "error", "time"]
+    rows = {line.split()[0]: line.split()[1:5] for line in table[1:] if line and not line.startswith("summary")}
+    assert rows["samsara"] == ["3", "0", "1", "0"] and rows["mettax"] == ["3", "0", "1", "0"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_live_line_is_drawn_on_a_terminal_and_erased_before_results() -> None:
+    terminal, log = _Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        live = Live(stream)
+        live.show("samsara: sending 73 probe requests ...")
+        live.show("samsara: judging ...")
+        live.clear()
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\rsamsara: sending 73 probe requests ...")
+    assert "\rsamsara: judging ..." + " " * (len("sending 73 probe requests") - len("judging")) in drawn
+    assert drawn.endswith("\r" + " " * len("samsara: judging ...") + "\r")
+    assert log.getvalue() == ""  # a log or a pipe gets only the results
