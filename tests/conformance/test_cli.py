@@ -98,7 +98,8 @@ def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_r
         repro = next(line.split("Reproduce: ", 1)[1] for line in result.lines if "Reproduce: " in line
                      and "--only RPL-01" in line)
         assert repro == f"fleetsim check --provider samsara --target {url} --only RPL-01 --seed 5"
-        curl = next(line.strip() for line in result.lines if line.strip().startswith("curl "))
+        at = next(i for i, line in enumerate(result.lines) if "Reproduce: " in line and "--only RPL-01" in line)
+        curl = result.lines[at + 1].strip()  # RPL-01's curl (SIG-02's, earlier, leaves the signature out)
         body_file = Path(shlex.split(curl)[-1].removeprefix("@"))
         assert body_file.parent == tmp_path / "fleetsim-check-bodies" and body_file.read_bytes()
         assert "X-Samsara-Signature: v1=" in curl or "x-samsara-signature: v1=" in curl.lower()
