@@ -106,6 +106,16 @@ class Endpoint:
         if problems:
             raise Rejected(400, "schema", f"the {checked.kind} message does not match its schema",
                            problems=problems[:10])
+        if checked.kind is not None:
+            # read now what processing will read (a fix, a state change), so a value the schema's pattern lets
+            # through but no calendar has (February 30) is a 400 here, not an acknowledged event that then fails
+            # in the background and stays in the inbox for ever
+            try:
+                self.adapter.fix(checked.document, checked.kind)
+                self.adapter.change(checked.document, checked.kind)
+            except (ValueError, OverflowError) as exc:
+                raise Rejected(400, "unreadable", f"the {checked.kind} message holds a value that cannot be read "
+                               f"({type(exc).__name__})") from None
         return checked.document, checked.kind
 
     def authenticate(self, body: bytes, headers: CIHeaders) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import random
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -557,6 +558,18 @@ async def test_a_back_filled_position_does_not_regress_the_latest_one(rx: Rx) ->
     _, listing = await rx.get("/state/devices")
     assert [d["device"] for d in listing["devices"]] == [device]
     assert (await rx.get("/state"))[1]["devices"] == 1
+
+
+async def test_a_time_no_calendar_has_is_400_not_an_event_that_fails_later(rx: Rx) -> None:
+    payload = generate_one(PROVIDERS["powunity"], "webhook", seed=11, index=0).payload
+    text = orjson.dumps(payload).decode()
+    # February 30: the schema's pattern lets it through, only reading the time finds it does not exist
+    impossible = re.sub(r'"(\d{4})-\d{2}-\d{2}T', r'"\1-02-30T', text)
+    assert impossible != text
+    status, answer = await rx.post("powunity", *signed("powunity", "webhook", orjson.loads(impossible)))
+    assert (status, answer["error"]) == (400, "unreadable")
+    counts = await rx.counts("powunity")
+    assert counts["accepted"] == 0 and counts["rejected"]["unreadable"] == 1, counts
 
 
 async def test_equal_device_times_are_broken_the_same_way_whatever_the_order() -> None:
