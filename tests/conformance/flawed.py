@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -29,6 +30,23 @@ def settings() -> MappingProxyType[str, Any]:
     providers = dict(load_scenario(scenarios_dir() / "demo-city.yaml").delivery.providers)
     providers["standard_webhooks"] = {"secret": SIGNERS["standard-webhooks"].parse_secret(SW_SECRET)}
     return MappingProxyType(providers)
+
+
+@contextlib.contextmanager
+def on_a_thread(server: contextlib.AbstractAsyncContextManager[str]) -> Iterator[str]:
+    """Run an async receiver context on its own event loop in a thread, for tests of the CLI (which runs its own
+    loop), and yield its URL."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
+    try:
+        yield url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 @contextlib.asynccontextmanager

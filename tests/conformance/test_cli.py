@@ -3,14 +3,12 @@ anything it prints or writes."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import io
 import json
 import shlex
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -21,27 +19,14 @@ from conformance.cli import Live
 from conformance.registry import CHECKS
 from tests.conftest import CliResult
 
-from .flawed import flawed
+from .flawed import flawed, on_a_thread
 
 Cli = Callable[..., CliResult]
 DEMO_SECRETS = ["fleetsim-demo-psk", "fleetsim-demo-smartgps-secret", "ZmxlZXRzaW0tZGVtby1zYW1zYXJhLWtleQ=="]
 
 
-@contextlib.contextmanager
-def serving(flaw: str) -> Iterator[str]:
-    """A flawed receiver on its own event loop in a thread (the CLI runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = flawed(flaw)
-    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
-    try:
-        yield url
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+def serving(flaw: str) -> contextlib.AbstractContextManager[str]:
+    return on_a_thread(flawed(flaw))
 
 
 def test_list_shows_every_check_with_its_rule_providers_and_needs(cli: Cli) -> None:

@@ -5,12 +5,10 @@ receiver for every provider."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shlex
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from simulator.delivery.transport import HttpTransport
 from simulator.providers import PROVIDERS
 from tests.conftest import CliResult
 
-from .flawed import settings
+from .flawed import on_a_thread, settings
 from .flaws_fuzz import HANG_S, LONG, fuzz_flawed
 
 FUZ = CHECKS["FUZ-01"]
@@ -117,20 +115,8 @@ async def test_the_reference_receiver_passes_fuz_01(
 Cli = Callable[..., CliResult]
 
 
-@contextlib.contextmanager
-def serving_fuzz_flawed(flaw: str) -> Iterator[str]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = fuzz_flawed(flaw)
-    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
-    try:
-        yield url
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+def serving_fuzz_flawed(flaw: str) -> contextlib.AbstractContextManager[str]:
+    return on_a_thread(fuzz_flawed(flaw))
 
 
 def _ran(result: CliResult) -> list[str]:

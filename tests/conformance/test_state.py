@@ -3,11 +3,9 @@ the command form, and the reference receiver's read API as its shipped probe fil
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from simulator.errors import ScenarioError, UsageError
 from simulator.servers.store import Change, Fix
 from tests.conftest import CliResult
 
-from .flawed import settings
+from .flawed import on_a_thread, settings
 from .flaws_state import flawed_state
 
 
@@ -115,21 +113,8 @@ async def test_the_reference_receiver_answers_its_probe_file() -> None:
         await store.close()
 
 
-@contextlib.contextmanager
-def serving_state_flaw(flaw: str) -> Iterator[str]:
-    """A state-flawed receiver on its own event loop in a thread (the CLI runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = flawed_state(flaw)
-    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
-    try:
-        yield url
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+def serving_state_flaw(flaw: str) -> contextlib.AbstractContextManager[str]:
+    return on_a_thread(flawed_state(flaw))
 
 
 def test_cli_state_probe_turns_an_http_pass_into_the_failure_it_hides(cli: Callable[..., CliResult]) -> None:
