@@ -128,6 +128,19 @@ def _latitude(bases: Sequence[Base], value: Any) -> ProbeRequest | None:
     return None
 
 
+def _not_acknowledged(context: Context, probes: list[Attempt], expected: str) -> CheckResult | None:
+    """The failure (a variant answered, but not as the provider counts success) or the inconclusive answer (none,
+    or a 429) among `probes` that must all be acknowledged; None when every one was."""
+    delivery = context.provider.delivery
+    for a in probes:
+        if _answered(a) and a.status is not None and not delivery.is_success(a.status) and a.outcome != "429":
+            return CheckResult(FAILED, f"{a.variant} was answered {a.status}", a, expected)
+    for a in probes:
+        if not _answered(a) or a.outcome == "429":
+            return CheckResult(ERROR, f"{a.variant} got {a.status or a.outcome}: inconclusive", a, expected)
+    return None
+
+
 @probe("schema_break", events=4)
 
 def schema_break(bases: Sequence[Base]) -> list[ProbeRequest]:
@@ -212,12 +225,9 @@ def forward_compatible(context: Context) -> CheckResult:
         return _missing("forward_compat")
     delivery = context.provider.delivery
     expected = f"{delivery.describe_success()}: acknowledge what is not understood, ignore it"
-    for a in probes:
-        if _answered(a) and a.status is not None and not delivery.is_success(a.status) and a.outcome != "429":
-            return CheckResult(FAILED, f"{a.variant} was answered {a.status}", a, expected)
-    for a in probes:
-        if not _answered(a) or a.outcome == "429":
-            return CheckResult(ERROR, f"{a.variant} got {a.status or a.outcome}: inconclusive", a, expected)
+    trouble = _not_acknowledged(context, probes, expected)
+    if trouble:
+        return trouble
     return CheckResult(PASSED, f"{len(probes)}/{len(probes)} acknowledged ({', '.join(a.variant for a in probes)})")
 
 
@@ -338,12 +348,9 @@ def injection_accepted(context: Context) -> CheckResult:
         return CheckResult(SKIPPED, "the events sent carry no free-text field the schema accepts these strings in")
     delivery = context.provider.delivery
     expected = f"{delivery.describe_success()}: text is data, stored and shown escaped"
-    for a in probes:
-        if _answered(a) and a.status is not None and not delivery.is_success(a.status) and a.outcome != "429":
-            return CheckResult(FAILED, f"{a.variant} was answered {a.status}", a, expected)
-    for a in probes:
-        if not _answered(a) or a.outcome == "429":
-            return CheckResult(ERROR, f"{a.variant} got {a.status or a.outcome}: inconclusive", a, expected)
+    trouble = _not_acknowledged(context, probes, expected)
+    if trouble:
+        return trouble
     return CheckResult(PASSED, f"{len(probes)}/{len(probes)} accepted; graded on HTTP only: safe storage and "
                        "display need a probe of the receiver's state")
 
