@@ -123,7 +123,8 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     assert f"written to {tmp_path / 'bench' / 'results.json'}" in capsys.readouterr().out
     # the committed results (quoted in the README) have the same shape
     committed = json.loads((Path(__file__).resolve().parents[2] / "bench" / "results.json").read_text())
-    assert set(committed) == set(written) and set(committed["generation"]) == set(written["generation"])
+    # (`make bench` also runs the conformance and load benchmarks, which add sections of their own)
+    assert set(written) <= set(committed) and set(committed["generation"]) == set(written["generation"])
 
 
 # --- each measurement for real, at tiny sizes -------------------------------------------------------------------

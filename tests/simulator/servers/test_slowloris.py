@@ -83,12 +83,19 @@ async def until_closed(reader: asyncio.StreamReader, since: float, limit_s: floa
 
 
 @contextlib.asynccontextmanager
-async def trickling(writers: list[asyncio.StreamWriter], every_s: float) -> AsyncIterator[None]:
-    """One byte at a time on every connection, every `every_s`, while the context lasts."""
+async def trickling(writers: list[asyncio.StreamWriter], every_s: float,
+                    for_s: float | None = None) -> AsyncIterator[None]:
+    """One byte at a time on every connection, every `every_s`, while the context lasts (at most `for_s`).
+
+    Stop before the server's deadline when the test reads its 408s: a byte written after the server closed is
+    answered with a reset, and a reset throws away the 408 still unread in the client's buffer."""
+    until = None if for_s is None else time.monotonic() + for_s
 
     async def drip() -> None:
         while True:
             await asyncio.sleep(every_s)
+            if until is not None and time.monotonic() >= until:
+                return
             for writer in writers:
                 if not writer.is_closing():
                     writer.write(b"a")
@@ -117,7 +124,7 @@ async def test_a_trickled_head_gets_408_and_is_closed_at_the_header_timeout() ->
         reader, writer = await rx.connect()
         start = time.monotonic()
         writer.write(SLOW_HEAD)
-        async with trickling([writer], 0.05):
+        async with trickling([writer], 0.05, for_s=0.3):  # stops before the 0.5 s timeout (see trickling)
             reply, closed = await until_closed(reader, start)
         head, _, body = reply.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
@@ -179,7 +186,7 @@ async def test_two_hundred_slow_connections_do_not_delay_a_signed_delivery() -> 
         start = time.monotonic()
         for _, writer in slow:
             writer.write(SLOW_HEAD)
-        async with trickling([w for _, w in slow], 0.1):
+        async with trickling([w for _, w in slow], 0.1, for_s=1.0):  # the header timeout is 1.5 s
             await asyncio.sleep(0.2)
             sent = time.monotonic()
             status, reply = await deliver(session, rx.url, 0)
