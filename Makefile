@@ -31,7 +31,7 @@ test: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict simulator conformance tests
+	$(BIN)/mypy --strict simulator conformance loadtests tests
 
 bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks

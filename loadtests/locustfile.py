@@ -44,7 +44,6 @@ SENT: list[Record] = []
 _RECORDS: dict[str, str | None] = {"dir": None}
 
 
-@events.init_command_line_parser.add_listener
 def _options(parser: LocustArgumentParser) -> None:
     group = parser  # Locust's own parser: include_in_web_ui works on it, not on an argument group
     group.add_argument("--fleetsim-scenario", default=DEFAULT_SCENARIO, metavar="FILE", include_in_web_ui=False,
@@ -82,7 +81,6 @@ def chosen(options: Any, scenario: Scenario) -> dict[str, int]:
     return weights
 
 
-@events.init.add_listener
 def _init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None:
@@ -99,12 +97,18 @@ def _init(environment: Environment, **_: Any) -> None:
     POOLS.update(build_pools(scenario, sorted(weights), origin=origin, size=options.fleetsim_pool_size))
 
 
-@events.test_stop.add_listener
 def _flush(environment: Environment, **_: Any) -> None:
     if _RECORDS["dir"] and SENT and not isinstance(environment.runner, MasterRunner):
         resolved = [r if r.key is not None else _keyed(r) for r in SENT]
         write_records(_RECORDS["dir"], resolved, name=f"{os.getpid()}-{time.monotonic_ns()}")
         SENT.clear()
+
+
+# registered as calls, not decorators: Locust's add_listener has no type hints, and as a decorator it would make
+# the handlers untyped too
+events.init_command_line_parser.add_listener(_options)  # type: ignore[no-untyped-call]
+events.init.add_listener(_init)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_flush)  # type: ignore[no-untyped-call]
 
 
 def _keyed(record: Record) -> Record:
@@ -124,7 +128,9 @@ class ProviderUser(FastHttpUser):
         send = POOLS[self.provider].next()
         sent_at = time.time()
         started = time.perf_counter()
-        response = self.client.post(send.path, data=send.body, headers=send.headers, name=send.path)
+        # bytes as they were signed (FastHttpSession's hints say str or dict; geventhttpclient sends bytes as is)
+        response = self.client.post(send.path, data=send.body, headers=send.headers,  # type: ignore[arg-type]
+                                    name=send.path)
         if _RECORDS["dir"]:
             # a key the send could not compute cheaply is worked out at the flush, from its template
             event_id = send.event_id if send.key is not None else f"{send.template}:{send.event_id}"
@@ -151,5 +157,6 @@ class FleetShape(LoadTestShape):
         if options is None:
             return None
         run_time = float(options.run_time) if options.run_time else None
-        return shapes.tick(options.fleetsim_shape, self.get_run_time(), run_time, int(options.num_users or 1),
+        elapsed = time.perf_counter() - self.start_time  # what get_run_time() says (it has no type hints)
+        return shapes.tick(options.fleetsim_shape, elapsed, run_time, int(options.num_users or 1),
                            float(options.spawn_rate or 1))
