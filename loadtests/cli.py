@@ -34,7 +34,7 @@ from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 
 from .pools import device_weights, loadable
-from .records import read_records
+from .records import read_records, senders
 from .shapes import SHAPES
 from .summary import Slo, Summary, asks, judge, needs_probe, parse_slo, summarize, table
 
@@ -126,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
     if args.master and args.processes:
         raise UsageError("--master and --processes do not go together: --processes runs its own master")
     with contextlib.ExitStack() as stack:
-        target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
-        if not args.worker:
+        if args.worker:  # a worker loads the host its master names
+            target = ""
+        else:
+            target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
             reachable(target)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
@@ -136,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_OK
         records = list(read_records(records_dir))
         summary = _summary(records, probe, target)
+        summary.processes = senders(records_dir)
     return _finish(args, summary, html)
 
 

@@ -19,13 +19,14 @@ import os
 import secrets
 import sys
 import time
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, ClassVar
 
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `locust -f loadtests/locustfile.py` from a checkout
 
@@ -42,6 +43,8 @@ DEFAULT_SCENARIO = str(scenarios_dir() / "demo-city.yaml")
 POOLS: dict[str, Pool] = {}  # per process, built at init
 SENT: list[Record] = []
 _RECORDS: dict[str, str | None] = {"dir": None}
+RECORDS_MESSAGE = "fleetsim_records"
+CHUNK = 5000  # records per message from a worker to its master
 
 
 def _options(parser: LocustArgumentParser) -> None:
@@ -92,16 +95,33 @@ def _init(environment: Environment, **_: Any) -> None:
     environment.user_classes[:] = [u for u in environment.user_classes if getattr(u, "weight", 1) > 0]
     _RECORDS["dir"] = options.fleetsim_records or None
     if isinstance(environment.runner, MasterRunner):
-        return  # the master sends nothing: pools are built per worker
+        # the master sends nothing (pools are built per worker); it keeps what its workers sent
+        environment.runner.register_message(RECORDS_MESSAGE, _received)
+        return
     origin = origin_of(os.getpid(), secrets.randbelow(10**9))  # this process's id space (pools.fresh_number)
     POOLS.update(build_pools(scenario, sorted(weights), origin=origin, size=options.fleetsim_pool_size))
 
 
 def _flush(environment: Environment, **_: Any) -> None:
-    if _RECORDS["dir"] and SENT and not isinstance(environment.runner, MasterRunner):
-        resolved = [r if r.key is not None else _keyed(r) for r in SENT]
-        write_records(_RECORDS["dir"], resolved, name=f"{os.getpid()}-{time.monotonic_ns()}")
-        SENT.clear()
+    """At the end of a run: a local runner writes what it sent; a worker sends it to its master in chunks (Locust's
+    own messages, so a worker on another machine needs no shared disk), before it reports itself stopped."""
+    if not (_RECORDS["dir"] and SENT) or isinstance(environment.runner, MasterRunner):
+        return
+    resolved = [r if r.key is not None else _keyed(r) for r in SENT]
+    SENT.clear()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        for start in range(0, len(resolved), CHUNK):
+            runner.send_message(RECORDS_MESSAGE, {"rows": [astuple(r) for r in resolved[start:start + CHUNK]]})
+        return
+    write_records(_RECORDS["dir"], resolved, name=f"{os.getpid()}-{time.monotonic_ns()}")
+
+
+def _received(environment: Environment, msg: Any, **_: Any) -> None:
+    """The master writes each chunk a worker sent as a records file of its own."""
+    if _RECORDS["dir"]:
+        write_records(_RECORDS["dir"], (Record(*row) for row in msg.data["rows"]),
+                      name=f"{msg.node_id}-{time.monotonic_ns()}")
 
 
 # registered as calls, not decorators: Locust's add_listener has no type hints, and as a decorator it would make

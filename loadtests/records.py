@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-__all__ = ["Record", "read_records", "write_records"]
+__all__ = ["Record", "read_records", "senders", "write_records"]
 
 FILE_GLOB = "sent-*.jsonl"
 
@@ -40,6 +40,11 @@ def write_records(directory: str | Path, records: Iterable[Record], *, name: str
                                     "key": r.key, "sent_at": r.sent_at, "status": r.status,
                                     "latency_ms": r.latency_ms}) + b"\n")
     return path
+
+
+def senders(directory: str | Path) -> int:
+    """How many processes wrote records (files are named sent-<process>-<chunk>.jsonl)."""
+    return len({path.stem.removeprefix("sent-").rpartition("-")[0] for path in Path(directory).glob(FILE_GLOB)})
 
 
 def read_records(directory: str | Path) -> Iterator[Record]:

@@ -54,6 +54,7 @@ class Summary:
     lost: int | None = None
     duplicated: int | None = None
     percentiles_ms: dict[str, float] = field(default_factory=dict)
+    processes: int = 1  # Locust processes whose records were merged
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -71,7 +72,7 @@ class Summary:
         return {"probe": self.probe, "checked": self.probe is not None, "duration_s": round(self.duration_s, 3),
                 "sent": self.sent, "acked": self.acked, "failed": self.failed, "fail_ratio": self.fail_ratio,
                 "lost": self.lost, "duplicated": self.duplicated, "rps": round(self.rps, 1),
-                "latency_ms": self.percentiles_ms, "notes": self.notes,
+                "processes": self.processes, "latency_ms": self.percentiles_ms, "notes": self.notes,
                 "providers": [group(g) for _, g in sorted(self.providers.items())],
                 "devices": [group(g) for _, g in sorted(self.devices.items())]}
 
