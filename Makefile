@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks
 	$(BIN)/python -m conformance.bench
+	$(BIN)/python -m loadtests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
