@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
+from simulator.settings import load_settings
 
 from .pools import device_weights, loadable
 from .records import read_records, senders
@@ -46,6 +48,8 @@ DEFAULT_RUN_TIME = "10s"
 RECEIVER_START_S = 30.0
 #: acknowledged events read back at most (evenly sampled beyond): reading costs about a millisecond each
 VERIFY_MAX = 20_000
+#: how long a worker waits for its master to listen
+MASTER_WAIT_S = 10.0
 _RUN_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -119,6 +123,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
     _check_provider(args.provider, scenario_file)
+    if args.settings:
+        load_settings(args.settings)  # a broken settings file is exit 2 here, not inside Locust
     probe_file = args.state_probe or (None if args.target else str(REFERENCE_PROBE))
     probe = load_state_probe(probe_file) if probe_file else None
     if args.slo and needs_probe(args.slo) and probe is None and not args.worker:
@@ -128,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         if args.worker:  # a worker loads the host its master names
             target = ""
+            # workers are often started first: give the master a moment to listen
+            reachable(f"http://{_bracketed(args.master_host)}:{args.master_port}", what="the master",
+                      wait_s=MASTER_WAIT_S)
         else:
             target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
             reachable(target)
@@ -188,16 +197,27 @@ def _first_line(process: subprocess.Popen[str]) -> str:
     return process.stdout.readline().strip()
 
 
-def reachable(target: str) -> None:
-    """Exit 2 now, in one line, when nothing listens at the target (rather than a run of connection errors)."""
-    parts = urlsplit(target)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname or "", port), timeout=5):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise UsageError(f"cannot reach the target {shown(target)}: {why}") from None
+def reachable(target: str, what: str = "the target", wait_s: float = 0.0) -> None:
+    """Exit 2 now, in one line, when nothing listens at the target (rather than a run of connection errors);
+    refused connections are tried again for `wait_s` seconds."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            parts = urlsplit(target)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            with socket.create_connection((parts.hostname or "", port), timeout=5):
+                return
+        except ConnectionRefusedError:
+            if time.monotonic() >= deadline:
+                raise UsageError(f"cannot reach {what} {shown(target)}: Connection refused") from None
+            time.sleep(0.2)
+        except (OSError, ValueError, UnicodeError) as exc:
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            raise UsageError(f"cannot reach {what} {shown(target)}: {why}") from None
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, records_dir: Path,
