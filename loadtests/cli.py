@@ -112,7 +112,7 @@ def add_parser(sub: Any) -> None:
                    help="the master's port (default 5557)")
     p.add_argument("--slo", type=slo_spec, metavar="SLOS",
                    help="exit 1 unless these hold, e.g. 'p95<200ms,fail<0.1%%,lost=0' (metrics: p50 p90 p95 p99 "
-                   "fail lost dup rps)")
+                   "fail lost dup reordered rps)")
     p.add_argument("--report", type=report_spec(REPORT_KINDS), action="append", default=[], metavar="KIND:FILE",
                    help="html:FILE Locust's HTML report (the correctness summary is written beside it as "
                    "FILE.correctness.json); json:FILE the correctness summary")
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     probe_file = args.state_probe or (None if args.target else str(REFERENCE_PROBE))
     probe = load_state_probe(probe_file) if probe_file else None
     if args.slo and needs_probe(args.slo) and probe is None and not args.worker:
-        raise UsageError("--slo with lost or dup needs the receiver's state: give --state-probe FILE")
+        raise UsageError("--slo with lost, dup or reordered needs the receiver's state: give --state-probe FILE")
     if args.master and args.processes:
         raise UsageError("--master and --processes do not go together: --processes runs its own master")
     with contextlib.ExitStack() as stack:
@@ -260,7 +260,13 @@ def _summary(records: list[Any], probe: Any, target: str) -> Summary:
     wanted = sorted(asks(records))
     step = max(1, -(-len(wanted) // VERIFY_MAX))
     readings: Readings = asyncio.run(take_readings(FileStateProbe(probe), target.rstrip("/"), wanted[::step]))
-    summary = summarize(records, readings, probe=f"state probe {Path(probe.source).name}")
+    arrivals = None
+    if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
+        providers = sorted({r.provider for r in records})
+        arrivals = asyncio.run(arrival_order(target.rstrip("/"), providers))
+    summary = summarize(records, readings, probe=f"state probe {Path(probe.source).name}", arrivals=arrivals)
+    if arrivals is None:
+        summary.notes.append("reordered: not measured (only the reference receiver tells its arrival order)")
     if step > 1:
         summary.notes.append(f"read back every {step}th acknowledged event ({len(wanted[::step])} of "
                              f"{len(wanted)}): lost and duplicated count those only")
@@ -268,6 +274,29 @@ def _summary(records: list[Any], probe: Any, target: str) -> Summary:
         first = next(iter(readings.errors.values()))
         summary.notes.append(f"{len(readings.errors)} readings failed, e.g. {first}")
     return summary
+
+
+async def arrival_order(base: str, providers: Sequence[str]) -> dict[tuple[str, str], int] | None:
+    """(provider, event key) -> position in the reference receiver's arrival order (GET /state/arrivals), or
+    None when it cannot be read."""
+    import aiohttp
+
+    order: dict[tuple[str, str], int] = {}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            for provider in providers:
+                after: int | None = 0
+                while after is not None:
+                    async with session.get(f"{base}/state/arrivals/{provider}", params={"after": str(after)}) as r:
+                        if r.status != 200:
+                            return None
+                        page = await r.json()
+                    for key in page["arrivals"]:
+                        order[(provider, key)] = len(order)
+                    after = page["next"]
+    except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
+        return None
+    return order
 
 
 def _finish(args: argparse.Namespace, summary: Summary, html: str | None) -> int:

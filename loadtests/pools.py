@@ -152,7 +152,8 @@ def build_pools(scenario: Scenario, providers: Sequence[str], *, origin: int, si
     settings = scenario.delivery.providers
     for message in _webhook_messages(scenario, wanted):
         pile = found[message.provider]
-        if len(pile) < size and (template := make_template(message, settings.get(message.provider, {}))):
+        if len(pile) < size and (template := make_template(message, settings.get(message.provider, {}),
+                                                            start=scenario.start)):
             pile.append(template)
         if all(len(p) >= size for p in found.values()):
             break
@@ -174,8 +175,10 @@ def _webhook_messages(scenario: Scenario, providers: set[str]) -> Iterator[Messa
             yield message
 
 
-def make_template(message: Message, settings: Mapping[str, Any]) -> Template | None:
-    """The message's body split where its event id goes; None when the id cannot be placed exactly once."""
+def make_template(message: Message, settings: Mapping[str, Any], *, start: float) -> Template | None:
+    """The message's body split where its event id goes; None when the id cannot be placed exactly once.
+    `start` is where event times stand in for ids (SmartGPS) begin counting: one for every template, so that two
+    templates of one vehicle never give two sends the same time."""
     from conformance.state import key_of  # the provider unit's reading of a request, shared with `fleetsim check`
 
     provider = PROVIDERS[message.provider]
@@ -199,10 +202,10 @@ def make_template(message: Message, settings: Mapping[str, Any]) -> Template | N
     if key is not None and key.count(sentinel) == 1:
         prefix, _, suffix = key.partition(sentinel)
         key_parts = (prefix, suffix)
-    return Template(parts, headers, message.device, message.kind, key_parts, id_maker(original), id_header)
+    return Template(parts, headers, message.device, message.kind, key_parts, id_maker(original, start), id_header)
 
 
-def id_maker(original: Any) -> Callable[[int], str]:
+def id_maker(original: Any, start: float) -> Callable[[int], str]:
     """How fresh ids look: like the one they replace (a number, a UUID, a MettaX `<device>_<snowflake>`, an
     RFC 3339 time), so the receiver's schema accepts them."""
     if isinstance(original, int) or original is None:
@@ -216,7 +219,6 @@ def id_maker(original: Any) -> Callable[[int], str]:
         prefix = text.rpartition("_")[0]
         return (lambda n: f"{prefix}_{n}") if prefix else str
     if text.endswith("Z") and "T" in text:
-        start = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
         return lambda n: _rfc3339(start, n)
     return lambda n: f"ld-{n}"
 
@@ -230,7 +232,8 @@ def _int32(number: int) -> str:
 
 def _rfc3339(start: float, n: int) -> str:
     """A distinct event time per id: whole seconds after `start` from the send count, and the process's origin
-    in the microseconds (SmartGPS's identity is vehicle, type and time)."""
+    in the microseconds (SmartGPS's identity is vehicle, type and time: every send of a process has its own
+    second, whatever its template)."""
     origin, count = divmod(n - 10**18, 10**9)
     moment = datetime.fromtimestamp(int(start) + count, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{origin % 10**6:06d}Z"

@@ -4,7 +4,9 @@ processing changed. Which events are hit is a pure function of the event key, so
 from what was sent.
 
 - drops: acknowledges every event, but never applies about one in twenty (the 5 % a lossy queue loses);
-- twice: applies about one event in ten twice (a retry of the processing that does not look first).
+- twice: applies about one event in ten twice (a retry of the processing that does not look first);
+- late: acknowledges about one event in ten at once but records it 0.3 s later (a write-behind queue), so newer
+  events of its device overtake it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from simulator.servers.receiver import RECEIVER, Receiver, build_app
 from simulator.servers.store import Store
 from tests.conformance.flawed import serve, settings
 
-#: one event in DROP_EVERY is dropped, one in TWICE_EVERY applied twice (by the first byte of its key's hash)
-DROP_EVERY, TWICE_EVERY = 20, 10
+#: one event in DROP_EVERY is dropped, one in TWICE_EVERY applied twice, one in LATE_EVERY recorded late (by the
+#: first byte of its key's hash)
+DROP_EVERY, TWICE_EVERY, LATE_EVERY = 20, 10, 10
+LATE_S = 0.3
 
 
 def hit(key: str, every: int) -> bool:
@@ -42,6 +46,29 @@ def _flaw(receiver: Receiver, flaw: str) -> None:
             task.add_done_callback(receiver.tasks.discard)
 
     setattr(receiver, "schedule", flawed)  # noqa: B010
+    if flaw == "late":
+        _late(receiver.store)
+
+
+def _late(store: Store) -> None:
+    claim = store.claim
+
+    async def later(provider: str, key: str, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(LATE_S)
+        await claim(provider, key, *args, **kwargs)
+
+    async def flawed(provider: str, event_key: str, *args: Any, **kwargs: Any) -> bool:
+        if not hit(event_key, LATE_EVERY):
+            return await claim(provider, event_key, *args, **kwargs)
+        task = asyncio.ensure_future(later(provider, event_key, *args, **kwargs))
+        _PENDING.add(task)
+        task.add_done_callback(_PENDING.discard)
+        return True  # acknowledged now, recorded later
+
+    setattr(store, "claim", flawed)  # noqa: B010
+
+
+_PENDING: set[asyncio.Future[None]] = set()
 
 
 @contextlib.contextmanager

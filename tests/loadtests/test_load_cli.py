@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import CliResult
 
-from .flawed_load import DROP_EVERY, TWICE_EVERY, flawed_receiver
+from .flawed_load import DROP_EVERY, LATE_EVERY, TWICE_EVERY, flawed_receiver
 
 PROVIDERS = ["mettax", "powunity", "samsara", "smartgps"]
 SHORT = ("--run-time", "2s", "--users", "4")
@@ -34,7 +34,7 @@ def test_a_short_run_against_the_reference_receiver_loses_and_doubles_nothing(
     summary = _report(report)
     assert summary["checked"] is True
     assert summary["sent"] > 20 and summary["acked"] == summary["sent"]
-    assert (summary["lost"], summary["duplicated"]) == (0, 0)
+    assert (summary["lost"], summary["duplicated"], summary["reordered"]) == (0, 0, 0)
     assert [p["provider"] for p in summary["providers"]] == [provider]
     assert all(d["p95_ms"] > 0 for d in summary["devices"])
     assert "SLO lost=0: met (0)" in result.out
@@ -69,6 +69,21 @@ def test_a_receiver_that_applies_some_events_twice_is_reported_with_its_duplicat
     share = summary["duplicated"] / summary["acked"]
     assert abs(share - 1 / TWICE_EVERY) < 0.03, summary
     assert summary["lost"] == 0
+
+
+def test_a_receiver_that_records_some_events_late_is_reported_with_them_reordered(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    with flawed_receiver("late") as url:
+        result = cli("load", "--target", url, "--state-probe", "conformance/probes/reference.yaml", *SHORT,
+                     "--report", f"json:{report}", "--slo", "reordered=0")
+    summary = _report(report)
+    assert result.code == 1, result.out + result.err
+    share = summary["reordered"] / summary["acked"]
+    # each late event is overtaken by its device's next one (devices send many a second), or is among the last
+    assert 1 / LATE_EVERY - 0.04 < share <= 1 / LATE_EVERY + 0.03, summary
+    assert (summary["lost"], summary["duplicated"]) == (0, 0)
+    assert sum(d["reordered"] for d in summary["devices"]) == summary["reordered"]
 
 
 def test_without_a_probe_the_summary_says_it_has_http_outcomes_only(

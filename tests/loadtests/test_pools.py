@@ -8,7 +8,8 @@ import pytest
 from conformance.state import key_of
 from loadtests import shapes
 from loadtests.pools import Pool, build_pools, device_weights, origin_of
-from loadtests.summary import parse_slo
+from loadtests.records import Record
+from loadtests.summary import overtaken, parse_slo
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.servers.receiver import TOLERANCE_S, Endpoint
@@ -74,3 +75,20 @@ def test_slos_read_units_and_shares() -> None:
     for bad in ("p95<200", "fail<5ms", "speed>3", ""):
         with pytest.raises(ValueError):
             parse_slo(bad)
+
+
+def test_smartgps_times_never_repeat_across_templates_of_one_vehicle() -> None:
+    # SmartGPS's identity is vehicle, type and time: two templates of one truck must never give one time twice
+    pool = build_pools(SCENARIO, ["smartgps"], origin=origin_of(7, 7))["smartgps"]
+    sends = [pool.next() for _ in range(3000)]
+    assert len({pool.key_for(s.template, s.event_id) for s in sends}) == 3000
+
+
+def test_an_event_recorded_after_one_sent_once_it_was_acknowledged_counts_as_reordered() -> None:
+    def sent(key: str, at: float, latency_ms: float = 10) -> Record:
+        return Record("samsara", "reefers/1", key, key, at, 200, latency_ms)
+
+    # a acked at 1.01; b sent at 1.02 but recorded before a: a is reordered. c overlaps d: no order is owed
+    events = [sent("a", 1.0), sent("b", 1.02), sent("c", 2.0, 50), sent("d", 2.01)]
+    assert overtaken(events, {"b": 0, "a": 1, "d": 2, "c": 3}) == 1
+    assert overtaken(events, {"a": 0, "b": 1, "c": 2, "d": 3}) == 0
