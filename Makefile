@@ -31,11 +31,12 @@ test: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict simulator conformance tests
+	$(BIN)/mypy --strict simulator conformance loadtests tests
 
 bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks
 	$(BIN)/python -m conformance.bench
+	$(BIN)/python -m loadtests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

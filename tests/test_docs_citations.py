@@ -1,7 +1,7 @@
 """Every citation in the code resolves in docs/: a new engineer can look up whatever a comment points at.
 
-Scanned: the .py files under simulator/, conformance/ and tests/, the schemas under schemas/ and the fixture
-notes under tests/fixtures/ (both cite their sources). Citations, and where each must resolve:
+Scanned: the .py files under simulator/, conformance/, loadtests/ and tests/, the schemas under schemas/ and
+the fixture notes under tests/fixtures/ (both cite their sources). Citations, and where each must resolve:
 
 - catalogue ids (SIG-, RPL-, IDM-, ORD-, MAL-, LIM-, TIM-, TRN- with two digits; H-1 … H-6, optionally with an
   item number such as H-1.3), including lists and ranges written as `SIG-02/05`, `RPL-01..05` or `MAL-01, 05..08`
@@ -59,7 +59,7 @@ class Citation:
 
 
 def _scanned_files() -> list[Path]:
-    files = [p for d in ("simulator", "conformance", "tests") for p in sorted((ROOT / d).rglob("*.py"))]
+    files = [p for d in ("simulator", "conformance", "loadtests", "tests") for p in sorted((ROOT / d).rglob("*.py"))]
     files += sorted((ROOT / "schemas").rglob("*.json")) + sorted((ROOT / "tests" / "fixtures").rglob("*.note"))
     return [p for p in files if p.resolve() != SELF]
 

@@ -61,6 +61,7 @@ MAX_BODY_BYTES = MAX_DOCUMENT_BYTES  # 1 MiB, also what `schemas validate` accep
 TOLERANCE_S = 300  # signed-timestamp window, past and future (Standard Webhooks, Stripe, Svix)
 BODY_TIMEOUT_S = 10.0  # default for body_timeout_s: a body still arriving after this is cut off (slow-POST, LIM-06)
 DRAIN_TIMEOUT_S = 10.0  # how long shutdown waits for background processing
+ARRIVALS_PAGE = 10_000  # event keys per page of GET /state/arrivals/{provider}
 #: every provider with webhook kinds gets an endpoint
 WEBHOOK_PROVIDERS = tuple(name for name, p in PROVIDERS.items() if "webhook" in p.channels)
 #: how simulator.schemastore words an additionalProperties error: unknown extra fields are tolerated (MAL-03)
@@ -303,6 +304,21 @@ class Receiver:
             return _reply(404, {"error": "unknown provider"})
         return _reply(200, await self.store.effects(provider, request.match_info["key"]))
 
+    async def arrivals(self, request: web.Request) -> web.StreamResponse:
+        """GET /state/arrivals/{provider}?after=N&limit=M: event keys in the order they arrived, a page at a time
+        (`next` is the `after` of the next page; null at the end)."""
+        provider = request.match_info["provider"]
+        if provider not in self.endpoints:
+            return _reply(404, {"error": "unknown provider"})
+        try:
+            after = int(request.query.get("after", "0"))
+            limit = min(int(request.query.get("limit", str(ARRIVALS_PAGE))), ARRIVALS_PAGE)
+        except ValueError:
+            return _reply(400, {"error": "after and limit are whole numbers"})
+        rows = await self.store.arrivals(provider, after, max(1, limit))
+        return _reply(200, {"provider": provider, "arrivals": [key for _, key in rows],
+                            "next": rows[-1][0] if len(rows) == max(1, limit) else None})
+
     async def device_state(self, request: web.Request) -> web.StreamResponse:
         provider = request.query.get("provider")
         if provider not in self.endpoints:
@@ -354,6 +370,7 @@ def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_bo
     app.router.add_get("/state/devices/{id}", receiver.device)
     app.router.add_get("/state/devices/{id}/state", receiver.device_state)
     app.router.add_get("/state/events/{provider}/{key}", receiver.event)
+    app.router.add_get("/state/arrivals/{provider}", receiver.arrivals)
     app.router.add_get("/state/face-checks/{id}", receiver.face_check)
     app.router.add_get("/healthz", receiver.healthz)
     app.on_startup.append(receiver.recover)

@@ -358,6 +358,13 @@ class Store:
         return {"provider": provider, "event_key": event_key, "received": inbox is not None,
                 "processed": bool(inbox and inbox[0]), "effects": int(count[0])}
 
+    async def arrivals(self, provider: str, after: int, limit: int) -> list[tuple[int, str]]:
+        """(arrival number, event key) of one provider's deliveries in the order they were recorded, after
+        arrival number `after`, at most `limit`: what `fleetsim load` reads to find reordered events."""
+        sql = ("SELECT rowid, event_key FROM inbox WHERE provider = ? AND rowid > ? ORDER BY rowid LIMIT ?")
+        rows = await self._run(lambda: self._db().execute(sql, (provider, after, limit)).fetchall())
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     async def device_state(self, provider: str, device: str) -> dict[str, Any]:
         """{name: {"value", "device_time"}} of one device of one provider ({} when none is known)."""
         rows = await self._run(lambda: self._db().execute(

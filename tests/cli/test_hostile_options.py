@@ -86,6 +86,8 @@ BASELINES: dict[tuple[str, ...], tuple[dict[str, str], list[str]]] = {
     ("demo",): ({}, ["--rate=fast"]),
     # against the reference receiver it starts itself (a refusing target would be exit 3, harness trouble)
     ("check",): ({}, ["--provider=smartgps", "--only=RPL-07"]),
+    # a refusing target: accepted values end at the reachability check (exit 2) before Locust starts
+    ("load",): ({}, [f"--target={REFUSING}", "--run-time=1s"]),
 }
 # Where one argument needs a different neighbourhood to be reached at all.
 OVERRIDES: dict[tuple[tuple[str, ...], str], tuple[dict[str, str], list[str]]] = {

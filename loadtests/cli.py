@@ -1,0 +1,322 @@
+"""`fleetsim load`: a thin wrapper over Locust in headless mode (docs/load-testing.md).
+
+Registered as a `fleetsim.commands` entry point, like `fleetsim check`. Locust runs in a subprocess
+(`python -m locust -f loadtests/locustfile.py ...`), so gevent's monkey-patching never touches the rest of
+fleetsim: this module never imports Locust. Without --target the reference receiver runs in a process of its
+own (loadtests/serve.py) and its state probe (conformance/probes/reference.yaml) is read after the run.
+
+Exit codes: 0 the run completed and every SLO was met, 1 an SLO failed, 2 a usage mistake or an unreachable
+target, 3 Locust or the receiver failed (the harness's trouble).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from conformance.state import REFERENCE_PROBE, FileStateProbe, Readings, load_state_probe, take_readings
+from simulator.cli.common import int_range, positive_float, report_spec, shown, target_url
+from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
+from simulator.providers import PROVIDERS
+from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario
+from simulator.settings import load_settings
+
+from .pools import device_weights, loadable
+from .records import read_records, senders
+from .shapes import SHAPES
+from .summary import Slo, Summary, asks, judge, needs_probe, parse_slo, summarize, table
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+REPORT_KINDS = ("html", "json")
+DEFAULT_USERS = 10
+DEFAULT_RUN_TIME = "10s"
+#: how long the reference receiver may take to say where it listens
+RECEIVER_START_S = 30.0
+#: acknowledged events read back at most (evenly sampled beyond): reading costs about a millisecond each
+VERIFY_MAX = 20_000
+#: how long a worker waits for its master to listen
+MASTER_WAIT_S = 10.0
+_RUN_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def run_time(text: str) -> str:
+    """Locust's run time (20s, 1m30s, 1h), checked here so a typo is exit 2 before anything starts."""
+    match = _RUN_TIME.match(text.strip())
+    if text.strip().isdigit():
+        return f"{text.strip()}s"
+    if not match or not any(match.groups()) or seconds(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a run time such as 20s, 1m30s or 1h, got {shown(text)}")
+    return text.strip()
+
+
+def seconds(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    match = _RUN_TIME.match(text)
+    assert match is not None
+    h, m, s = (int(g or 0) for g in match.groups())
+    return h * 3600 + m * 60 + s
+
+
+def slo_spec(text: str) -> list[Slo]:
+    try:
+        return parse_slo(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "load", help="load-test a webhook receiver with Locust (realistic signed traffic, SLO gates)",
+        description="Run Locust headless against TARGET/<provider> with every provider's realistic signed "
+        "traffic (weighted by the scenario's fleet), then ask the receiver's state probe what it stored: lost "
+        "and duplicated events per provider and device, ack latency p95. Without --target the reference "
+        "receiver is started in its own process and loaded.")
+    p.add_argument("--scenario", metavar="FILE", help="scenario to render and weight providers by "
+                   "(default: scenarios/demo-city.yaml)")
+    p.add_argument("--provider", metavar="P|all", default="all", help="load one provider only (default all)")
+    p.add_argument("--settings", metavar="FILE", help="provider settings (secrets) over the scenario's")
+    p.add_argument("--users", type=int_range(1, 100_000), default=DEFAULT_USERS, metavar="N",
+                   help=f"concurrent users at the peak (default {DEFAULT_USERS})")
+    p.add_argument("--spawn-rate", type=positive_float, metavar="R", help="users started per second (default: all "
+                   "at once)")
+    p.add_argument("--run-time", type=run_time, default=DEFAULT_RUN_TIME, metavar="T",
+                   help=f"how long to load, e.g. 20s, 1m30s (default {DEFAULT_RUN_TIME})")
+    p.add_argument("--shape", choices=sorted(SHAPES), default="steady", help="load shape (default steady)")
+    p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver")
+    p.add_argument("--state-probe", metavar="FILE", help="how to read the receiver's state (docs/state-probes.md); "
+                   "default without --target: the reference receiver's")
+    p.add_argument("--processes", type=int_range(1, 1024), metavar="N",
+                   help="N Locust worker processes on this machine (one per usable core)")
+    role = p.add_mutually_exclusive_group()
+    role.add_argument("--master", action="store_true", help="be Locust's master; wait for --expect-workers workers")
+    role.add_argument("--worker", action="store_true", help="be a Locust worker of --master-host")
+    p.add_argument("--expect-workers", type=int_range(1, 1024), default=1, metavar="N",
+                   help="--master: workers to wait for before starting (default 1)")
+    p.add_argument("--master-host", default="127.0.0.1", metavar="H", help="--worker: the master's address")
+    p.add_argument("--master-port", type=int_range(1, 65535), default=5557, metavar="PORT",
+                   help="the master's port (default 5557)")
+    p.add_argument("--slo", type=slo_spec, metavar="SLOS",
+                   help="exit 1 unless these hold, e.g. 'p95<200ms,fail<0.1%%,lost=0' (metrics: p50 p90 p95 p99 "
+                   "fail lost dup reordered rps)")
+    p.add_argument("--report", type=report_spec(REPORT_KINDS), action="append", default=[], metavar="KIND:FILE",
+                   help="html:FILE Locust's HTML report (the correctness summary is written beside it as "
+                   "FILE.correctness.json); json:FILE the correctness summary")
+    p.add_argument("--devices", action="store_true", help="also print one row per device")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
+    _check_provider(args.provider, scenario_file)
+    if args.settings:
+        load_settings(args.settings)  # a broken settings file is exit 2 here, not inside Locust
+    probe_file = args.state_probe or (None if args.target else str(REFERENCE_PROBE))
+    probe = load_state_probe(probe_file) if probe_file else None
+    if args.slo and needs_probe(args.slo) and probe is None and not args.worker:
+        raise UsageError("--slo with lost, dup or reordered needs the receiver's state: give --state-probe FILE")
+    if args.master and args.processes:
+        raise UsageError("--master and --processes do not go together: --processes runs its own master")
+    with contextlib.ExitStack() as stack:
+        if args.worker:  # a worker loads the host its master names
+            target = ""
+            # workers are often started first: give the master a moment to listen
+            reachable(f"http://{_bracketed(args.master_host)}:{args.master_port}", what="the master",
+                      wait_s=MASTER_WAIT_S)
+        else:
+            target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
+            reachable(target)
+        records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
+        html = next((path for kind, path in args.report if kind == "html"), None)
+        locust(args, target, scenario_file, records_dir, html)
+        if args.worker:
+            return EXIT_OK
+        records = list(read_records(records_dir))
+        summary = _summary(records, probe, target)
+        summary.processes = senders(records_dir)
+    return _finish(args, summary, html)
+
+
+def _check_provider(name: str, scenario_file: str) -> None:
+    scenario = load_scenario(scenario_file)  # a broken scenario is exit 2 here, not inside Locust
+    weights = device_weights(scenario)
+    if name == "all":
+        if not weights:
+            raise UsageError(f"scenario {scenario.name} has no provider fleetsim can load")
+        return
+    if name not in PROVIDERS or not loadable(PROVIDERS[name]):
+        choices = ", ".join(p for p, v in sorted(PROVIDERS.items()) if loadable(v))
+        raise UsageError(f"unknown provider {shown(name)} for load (choose from {choices}, or all)")
+    if name not in weights:
+        raise UsageError(f"scenario {scenario.name} has no {name} devices; choose one that has (--scenario)")
+
+
+@contextlib.contextmanager
+def reference_receiver(scenario_file: str, settings: str | None) -> Iterator[str]:
+    """The reference receiver in its own process, for as long as the context lasts; its base URL."""
+    argv = [sys.executable, "-m", "loadtests.serve", "--scenario", scenario_file,
+            *(["--settings", settings] if settings else [])]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        line = _first_line(process)
+        if not line.startswith("http"):
+            raise HarnessError(f"the reference receiver did not start (exit {process.poll()})")
+        yield line
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _first_line(process: subprocess.Popen[str]) -> str:
+    import selectors
+
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(RECEIVER_START_S):
+            return ""
+    return process.stdout.readline().strip()
+
+
+def reachable(target: str, what: str = "the target", wait_s: float = 0.0) -> None:
+    """Exit 2 now, in one line, when nothing listens at the target (rather than a run of connection errors);
+    refused connections are tried again for `wait_s` seconds."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            parts = urlsplit(target)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            with socket.create_connection((parts.hostname or "", port), timeout=5):
+                return
+        except ConnectionRefusedError:
+            if time.monotonic() >= deadline:
+                raise UsageError(f"cannot reach {what} {shown(target)}: Connection refused") from None
+            time.sleep(0.2)
+        except (OSError, ValueError, UnicodeError) as exc:
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            raise UsageError(f"cannot reach {what} {shown(target)}: {why}") from None
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, records_dir: Path,
+                html: str | None) -> list[str]:
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+            "--loglevel", "WARNING", "--fleetsim-scenario", scenario_file, "--fleetsim-provider", args.provider,
+            "--fleetsim-shape", args.shape, "--fleetsim-records", str(records_dir), "--exit-code-on-error", "0"]
+    if args.settings:
+        argv += ["--fleetsim-settings", args.settings]
+    if args.worker:
+        return [*argv, "--worker", "--master-host", args.master_host, "--master-port", str(args.master_port)]
+    argv += ["--host", target, "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
+             "-t", args.run_time, "--stop-timeout", "5"]
+    if html:
+        argv += ["--html", html]
+    if args.processes:
+        argv += ["--processes", str(args.processes)]
+    if args.master:
+        argv += ["--master", "--expect-workers", str(args.expect_workers), "--master-bind-port",
+                 str(args.master_port)]
+    return argv
+
+
+def locust(args: argparse.Namespace, target: str, scenario_file: str, records_dir: Path, html: str | None) -> None:
+    argv = locust_argv(args, target, scenario_file, records_dir, html)
+    # a bound on the whole run: its length, plus time to start, gather workers and write the records
+    limit = None if args.worker or args.master else seconds(args.run_time) + 120
+    try:
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"Locust did not finish within {limit} s") from None
+    if done.returncode not in (0, 1):  # 1: Locust saw failed requests, which the summary reports
+        tail = " | ".join(line for line in done.stdout.strip().splitlines()[-3:])
+        raise HarnessError(f"Locust exited with {done.returncode}: {tail}")
+
+
+def _summary(records: list[Any], probe: Any, target: str) -> Summary:
+    if probe is None:
+        return summarize(records, None, probe=None)
+    wanted = sorted(asks(records))
+    step = max(1, -(-len(wanted) // VERIFY_MAX))
+    readings: Readings = asyncio.run(take_readings(FileStateProbe(probe), target.rstrip("/"), wanted[::step]))
+    arrivals = None
+    if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
+        providers = sorted({r.provider for r in records})
+        arrivals = asyncio.run(arrival_order(target.rstrip("/"), providers))
+    summary = summarize(records, readings, probe=f"state probe {Path(probe.source).name}", arrivals=arrivals)
+    if arrivals is None:
+        summary.notes.append("reordered: not measured (only the reference receiver tells its arrival order)")
+    if step > 1:
+        summary.notes.append(f"read back every {step}th acknowledged event ({len(wanted[::step])} of "
+                             f"{len(wanted)}): lost and duplicated count those only")
+    if readings.errors:
+        first = next(iter(readings.errors.values()))
+        summary.notes.append(f"{len(readings.errors)} readings failed, e.g. {first}")
+    return summary
+
+
+async def arrival_order(base: str, providers: Sequence[str]) -> dict[tuple[str, str], int] | None:
+    """(provider, event key) -> position in the reference receiver's arrival order (GET /state/arrivals), or
+    None when it cannot be read."""
+    import aiohttp
+
+    order: dict[tuple[str, str], int] = {}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            for provider in providers:
+                after: int | None = 0
+                while after is not None:
+                    async with session.get(f"{base}/state/arrivals/{provider}", params={"after": str(after)}) as r:
+                        if r.status != 200:
+                            return None
+                        page = await r.json()
+                    for key in page["arrivals"]:
+                        order[(provider, key)] = len(order)
+                    after = page["next"]
+    except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
+        return None
+    return order
+
+
+def _finish(args: argparse.Namespace, summary: Summary, html: str | None) -> int:
+    document = summary.as_dict()
+    verdicts = judge(args.slo, summary) if args.slo else []
+    document["slo"] = [{"slo": s.text, "met": ok, "measured": measured} for s, ok, measured in verdicts]
+    outputs = [path for kind, path in args.report if kind == "json"]
+    if html:
+        outputs.append(str(Path(html).with_suffix(".correctness.json")))
+    for path in outputs:
+        Path(path).write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    print(table(summary, devices=args.devices))
+    for slo, ok, measured in verdicts:
+        print(f"SLO {slo.text}: {'met' if ok else 'FAILED'} ({measured})")
+    for path in ([html] if html else []) + outputs:
+        print(f"report: {path}")
+    return EXIT_FAILED if any(not ok for _, ok, _ in verdicts) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover  (fleetsim load is the way in)
+    from simulator.cli import main as fleetsim
+
+    return fleetsim(["load", *(argv or sys.argv[1:])])

@@ -1,0 +1,182 @@
+"""fleetsim's Locust users: one FastHttpUser per webhook provider, posting realistic signed requests.
+
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 [--fleetsim-scenario FILE]
+           [--fleetsim-provider P|all] [--fleetsim-settings FILE] [--fleetsim-shape NAME] [--fleetsim-records DIR]
+
+Works on its own, with the web UI or headless, and is what `fleetsim load` runs in a subprocess. The options
+are in Locust's own parser (so `locust --help` lists them and the web UI shows them). At init each process that
+sends (a local runner or a worker, never the master) renders the scenario once into payload pools
+(loadtests/pools.py); each task takes the next request, with a fresh event id, signed now. Providers are
+weighted by their devices in the scenario. With --fleetsim-records every process writes what it sent
+(loadtests/records.py) when its test stops, for the correctness summary.
+
+This is the only module of fleetsim that imports Locust (and so gevent).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from dataclasses import astuple
+from pathlib import Path
+from typing import Any, ClassVar
+
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `locust -f loadtests/locustfile.py` from a checkout
+
+from loadtests import shapes
+from loadtests.pools import Pool, build_pools, device_weights, loadable, origin_of
+from loadtests.records import Record, write_records
+from simulator.providers import PROVIDERS
+from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario
+from simulator.scenario.model import Scenario
+from simulator.settings import load_settings, merge_settings
+
+DEFAULT_SCENARIO = str(scenarios_dir() / "demo-city.yaml")
+POOLS: dict[str, Pool] = {}  # per process, built at init
+SENT: list[Record] = []
+_RECORDS: dict[str, str | None] = {"dir": None}
+RECORDS_MESSAGE = "fleetsim_records"
+CHUNK = 5000  # records per message from a worker to its master
+
+
+def _options(parser: LocustArgumentParser) -> None:
+    group = parser  # Locust's own parser: include_in_web_ui works on it, not on an argument group
+    group.add_argument("--fleetsim-scenario", default=DEFAULT_SCENARIO, metavar="FILE", include_in_web_ui=False,
+                       help="scenario whose fleet is rendered and whose device counts weight the providers")
+    group.add_argument("--fleetsim-provider", default="all", metavar="P|all",
+                       help="load one provider only (default: every provider of the scenario)")
+    group.add_argument("--fleetsim-settings", default="", metavar="FILE", include_in_web_ui=False,
+                       help="provider settings (secrets) laid over the scenario's")
+    group.add_argument("--fleetsim-shape", default="steady", choices=sorted(shapes.SHAPES),
+                       help="load shape: steady, ignition-storm, reconnect-burst or spike")
+    group.add_argument("--fleetsim-records", default="", metavar="DIR", include_in_web_ui=False,
+                       help="write what each process sent here (for fleetsim's correctness summary)")
+    group.add_argument("--fleetsim-pool-size", type=int, default=2000, metavar="N", include_in_web_ui=False,
+                       help="templates per provider and process (default 2000)")
+
+
+def scenario_of(options: Any) -> Scenario:
+    scenario = load_scenario(options.fleetsim_scenario)
+    if options.fleetsim_settings:
+        providers = merge_settings(scenario.delivery.providers, load_settings(options.fleetsim_settings))
+        scenario = scenario.__class__(**{**scenario.__dict__,
+                                         "delivery": scenario.delivery.__class__(
+                                             **{**scenario.delivery.__dict__, "providers": providers})})
+    return scenario
+
+
+def chosen(options: Any, scenario: Scenario) -> dict[str, int]:
+    """The providers to load and their weights (devices in the scenario's fleet)."""
+    weights = device_weights(scenario)
+    if options.fleetsim_provider != "all":
+        name = options.fleetsim_provider
+        if name not in PROVIDERS or not loadable(PROVIDERS[name]):
+            raise SystemExit(f"fleetsim: error: cannot load provider {name!r}")
+        weights = {name: weights.get(name, 1)}
+    return weights
+
+
+def _init(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    scenario = scenario_of(options)
+    weights = chosen(options, scenario)
+    for user_class in USERS.values():
+        user_class.weight = weights.get(user_class.provider, 0)
+    environment.user_classes[:] = [u for u in environment.user_classes if getattr(u, "weight", 1) > 0]
+    _RECORDS["dir"] = options.fleetsim_records or None
+    if isinstance(environment.runner, MasterRunner):
+        # the master sends nothing (pools are built per worker); it keeps what its workers sent
+        environment.runner.register_message(RECORDS_MESSAGE, _received)
+        return
+    origin = origin_of(os.getpid(), secrets.randbelow(10**9))  # this process's id space (pools.fresh_number)
+    POOLS.update(build_pools(scenario, sorted(weights), origin=origin, size=options.fleetsim_pool_size))
+
+
+def _flush(environment: Environment, **_: Any) -> None:
+    """At the end of a run: a local runner writes what it sent; a worker sends it to its master in chunks (Locust's
+    own messages, so a worker on another machine needs no shared disk), before it reports itself stopped."""
+    if not (_RECORDS["dir"] and SENT) or isinstance(environment.runner, MasterRunner):
+        return
+    resolved = [r if r.key is not None else _keyed(r) for r in SENT]
+    SENT.clear()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        for start in range(0, len(resolved), CHUNK):
+            runner.send_message(RECORDS_MESSAGE, {"rows": [astuple(r) for r in resolved[start:start + CHUNK]]})
+        return
+    write_records(_RECORDS["dir"], resolved, name=f"{os.getpid()}-{time.monotonic_ns()}")
+
+
+def _received(environment: Environment, msg: Any, **_: Any) -> None:
+    """The master writes each chunk a worker sent as a records file of its own."""
+    if _RECORDS["dir"]:
+        write_records(_RECORDS["dir"], (Record(*row) for row in msg.data["rows"]),
+                      name=f"{msg.node_id}-{time.monotonic_ns()}")
+
+
+# registered as calls, not decorators: Locust's add_listener has no type hints, and as a decorator it would make
+# the handlers untyped too
+events.init_command_line_parser.add_listener(_options)  # type: ignore[no-untyped-call]
+events.init.add_listener(_init)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_flush)  # type: ignore[no-untyped-call]
+
+
+def _keyed(record: Record) -> Record:
+    index_text, _, event_id = record.event_id.partition(":")
+    key = POOLS[record.provider].key_for(int(index_text), event_id)
+    return Record(record.provider, record.device, event_id, key, record.sent_at, record.status, record.latency_ms)
+
+
+class ProviderUser(FastHttpUser):
+    """Posts one provider's requests as fast as its connection allows (pace it with --users, or a shape)."""
+
+    abstract = True
+    provider: ClassVar[str] = ""
+
+    @task
+    def post(self) -> None:
+        send = POOLS[self.provider].next()
+        sent_at = time.time()
+        started = time.perf_counter()
+        # bytes as they were signed (FastHttpSession's hints say str or dict; geventhttpclient sends bytes as is)
+        response = self.client.post(send.path, data=send.body, headers=send.headers,  # type: ignore[arg-type]
+                                    name=send.path)
+        if _RECORDS["dir"]:
+            # a key the send could not compute cheaply is worked out at the flush, from its template
+            event_id = send.event_id if send.key is not None else f"{send.template}:{send.event_id}"
+            SENT.append(Record(self.provider, send.device, event_id, send.key, sent_at, response.status_code or 0,
+                               (time.perf_counter() - started) * 1000))
+
+
+def _user_class(name: str) -> type[ProviderUser]:
+    title = "".join(part.title() for part in name.split("_"))
+    return type(f"{title}User", (ProviderUser,), {"provider": name, "abstract": False, "__module__": __name__})
+
+
+USERS = {name: _user_class(name) for name, p in sorted(PROVIDERS.items()) if loadable(p)}
+globals().update({u.__name__: u for u in USERS.values()})  # Locust finds user classes among module globals
+
+
+class FleetShape(LoadTestShape):
+    """--fleetsim-shape over Locust's own --users, --spawn-rate and --run-time (the peak and the length)."""
+
+    use_common_options = True
+
+    def tick(self) -> tuple[int, float] | None:
+        options = self.runner.environment.parsed_options if self.runner else None
+        if options is None:
+            return None
+        run_time = float(options.run_time) if options.run_time else None
+        elapsed = time.perf_counter() - self.start_time  # what get_run_time() says (it has no type hints)
+        return shapes.tick(options.fleetsim_shape, elapsed, run_time, int(options.num_users or 1),
+                           float(options.spawn_rate or 1))

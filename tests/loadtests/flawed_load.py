@@ -1,0 +1,98 @@
+"""Receivers that break exactly-once under load, for the correctness summary's tests: the reference receiver
+(reused through tests/conformance/flawed.py's `build_app`, `serve` and `settings`) with its background
+processing changed. Which events are hit is a pure function of the event key, so a test can count them exactly
+from what was sent.
+
+- drops: acknowledges every event, but never applies about one in twenty (the 5 % a lossy queue loses);
+- twice: applies about one event in ten twice (a retry of the processing that does not look first);
+- late: acknowledges about one event in ten at once but records it 0.3 s later (a write-behind queue), so newer
+  events of its device overtake it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from simulator.servers.receiver import RECEIVER, Receiver, build_app
+from simulator.servers.store import Store
+from tests.conformance.flawed import serve, settings
+
+#: one event in DROP_EVERY is dropped, one in TWICE_EVERY applied twice, one in LATE_EVERY recorded late (by the
+#: first byte of its key's hash)
+DROP_EVERY, TWICE_EVERY, LATE_EVERY = 20, 10, 10
+LATE_S = 0.3
+
+
+def hit(key: str, every: int) -> bool:
+    return hashlib.sha256(key.encode()).digest()[0] % every == 0
+
+
+def _flaw(receiver: Receiver, flaw: str) -> None:
+    schedule = receiver.schedule
+
+    def flawed(provider: str, key: str, kind: str, doc: dict[str, Any]) -> None:
+        if flaw == "drops" and hit(key, DROP_EVERY):
+            return  # acknowledged, claimed, never applied
+        schedule(provider, key, kind, doc)
+        if flaw == "twice" and hit(key, TWICE_EVERY):
+            # the second application goes through the store directly (the receiver's own process() dedupes)
+            task = asyncio.ensure_future(receiver.store.apply(provider, key))
+            receiver.tasks.add(task)
+            task.add_done_callback(receiver.tasks.discard)
+
+    setattr(receiver, "schedule", flawed)  # noqa: B010
+    if flaw == "late":
+        _late(receiver.store)
+
+
+def _late(store: Store) -> None:
+    claim = store.claim
+
+    async def later(provider: str, key: str, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(LATE_S)
+        await claim(provider, key, *args, **kwargs)
+
+    async def flawed(provider: str, event_key: str, *args: Any, **kwargs: Any) -> bool:
+        if not hit(event_key, LATE_EVERY):
+            return await claim(provider, event_key, *args, **kwargs)
+        task = asyncio.ensure_future(later(provider, event_key, *args, **kwargs))
+        _PENDING.add(task)
+        task.add_done_callback(_PENDING.discard)
+        return True  # acknowledged now, recorded later
+
+    setattr(store, "claim", flawed)  # noqa: B010
+
+
+_PENDING: set[asyncio.Future[None]] = set()
+
+
+@contextlib.contextmanager
+def flawed_receiver(flaw: str) -> Iterator[str]:
+    """The flawed receiver on a free port, served from a thread of its own; its base URL."""
+    ready: list[str] = []
+    started, stop = threading.Event(), threading.Event()
+
+    async def main() -> None:
+        store = Store()
+        app = build_app(settings(), store)
+        _flaw(app[RECEIVER], flaw)
+        async with serve(app) as url:
+            ready.append(url)
+            started.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+        await store.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield ready[0]
+    finally:
+        stop.set()
+        thread.join(10)

@@ -1,0 +1,43 @@
+"""Locust's own distribution: a master and two workers on loopback, bounded in time; each worker builds its own
+pools and sends its records to the master, whose summary counts both."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_a_master_and_two_workers_merge_their_records(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    port = str(_free_port())
+    worker = [sys.executable, "-m", "simulator", "load", "--worker", "--master-host", "127.0.0.1",
+              "--master-port", port, "--provider", "samsara"]
+    workers = [subprocess.Popen(worker, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        report = tmp_path / "load.json"
+        result = cli("load", "--master", "--expect-workers", "2", "--master-port", port, "--provider", "samsara",
+                     "--run-time", "2s", "--users", "4", "--report", f"json:{report}", "--slo", "lost=0,dup=0")
+        assert result.code == 0, result.out + result.err
+        for process in workers:
+            assert process.wait(timeout=30) == 0
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    summary = json.loads(report.read_text())
+    assert summary["sent"] > 20 and summary["acked"] == summary["sent"]
+    assert (summary["lost"], summary["duplicated"]) == (0, 0)
+    assert summary["processes"] == 2  # both workers' records reached the master

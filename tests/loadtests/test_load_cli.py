@@ -1,0 +1,118 @@
+"""`fleetsim load` end to end: short real Locust runs (a couple of seconds each) against the reference receiver
+and against receivers that lose or double-apply events on purpose, SLO gating and the exit-2 mistakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliResult
+
+from .flawed_load import DROP_EVERY, LATE_EVERY, TWICE_EVERY, flawed_receiver
+
+PROVIDERS = ["mettax", "powunity", "samsara", "smartgps"]
+SHORT = ("--run-time", "2s", "--users", "4")
+BRIEF = ("--run-time", "1s", "--users", "2")
+
+
+def _report(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_short_run_against_the_reference_receiver_loses_and_doubles_nothing(
+        provider: str, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    result = cli("load", "--provider", provider, *BRIEF, "--report", f"json:{report}",
+                 "--slo", "p95<5s,fail<1%,lost=0,dup=0")
+    assert result.code == 0, result.out + result.err
+    summary = _report(report)
+    assert summary["checked"] is True
+    assert summary["sent"] > 20 and summary["acked"] == summary["sent"]
+    assert (summary["lost"], summary["duplicated"], summary["reordered"]) == (0, 0, 0)
+    assert [p["provider"] for p in summary["providers"]] == [provider]
+    assert all(d["p95_ms"] > 0 for d in summary["devices"])
+    assert "SLO lost=0: met (0)" in result.out
+
+
+def test_a_receiver_that_drops_five_percent_is_reported_with_its_losses(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    with flawed_receiver("drops") as url:
+        probe = tmp_path / "probe.yaml"
+        probe.write_text(Path("conformance/probes/reference.yaml").read_text())
+        result = cli("load", "--target", url, "--state-probe", str(probe), *SHORT, "--report", f"json:{report}",
+                     "--slo", "lost=0")
+    summary = _report(report)
+    assert result.code == 1, result.out + result.err  # the SLO lost=0 is broken
+    assert "SLO lost=0: FAILED" in result.out
+    share = summary["lost"] / summary["acked"]
+    assert abs(share - 1 / DROP_EVERY) < 0.02, summary
+    assert summary["duplicated"] == 0
+    assert sum(p["lost"] for p in summary["providers"]) == summary["lost"]
+    assert sum(d["lost"] for d in summary["devices"]) == summary["lost"]
+
+
+def test_a_receiver_that_applies_some_events_twice_is_reported_with_its_duplicates(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    with flawed_receiver("twice") as url:
+        result = cli("load", "--target", url, "--state-probe", "conformance/probes/reference.yaml", *SHORT,
+                     "--report", f"json:{report}", "--slo", "fail<1%")
+    summary = _report(report)
+    assert result.code == 0, result.out + result.err  # the SLO asked about failures only
+    share = summary["duplicated"] / summary["acked"]
+    assert abs(share - 1 / TWICE_EVERY) < 0.03, summary
+    assert summary["lost"] == 0
+
+
+def test_a_receiver_that_records_some_events_late_is_reported_with_them_reordered(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    with flawed_receiver("late") as url:
+        result = cli("load", "--target", url, "--state-probe", "conformance/probes/reference.yaml", *SHORT,
+                     "--report", f"json:{report}", "--slo", "reordered=0")
+    summary = _report(report)
+    assert result.code == 1, result.out + result.err
+    share = summary["reordered"] / summary["acked"]
+    # each late event is overtaken by its device's next one (devices send many a second), or is among the last
+    assert 1 / LATE_EVERY - 0.04 < share <= 1 / LATE_EVERY + 0.03, summary
+    assert (summary["lost"], summary["duplicated"]) == (0, 0)
+    assert sum(d["reordered"] for d in summary["devices"]) == summary["reordered"]
+
+
+def test_without_a_probe_it_says_http_outcomes_only_and_a_broken_slo_exits_1(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    html = tmp_path / "load.html"
+    with flawed_receiver("drops") as url:
+        result = cli("load", "--target", url, "--run-time", "1s", "--users", "2", "--report", f"html:{html}",
+                     "--slo", "p95<5s,rps>10000000")
+    assert result.code == 1, result.err
+    assert "SLO p95<5s: met" in result.out and "SLO rps>10000000: FAILED" in result.out
+    assert "HTTP-level outcomes only" in result.out
+    assert html.read_text().lstrip().lower().startswith("<!doctype html")  # Locust's own report
+    summary = _report(html.with_suffix(".correctness.json"))  # fleetsim's summary beside it
+    assert summary["checked"] is False and summary["lost"] is None and summary["sent"] > 0
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--users", "0"), "--users"),
+    (("--run-time", "soon"), "expected a run time"),
+    (("--slo", "p95<fast"), "cannot read SLO"),
+    (("--slo", "lost=0", "--target", "http://127.0.0.1:9"), "needs the receiver's state"),
+    (("--provider", "nosuch"), "unknown provider"),
+    (("--shape", "zigzag"), "invalid choice"),
+    (("--target", "http://127.0.0.1:9"), "cannot reach the target"),
+])
+def test_a_bad_option_or_an_unreachable_target_is_one_line_and_exit_2(
+        args: tuple[str, ...], says: str, cli: Callable[..., CliResult]) -> None:
+    result = cli("load", *args)
+    assert result.code == 2
+    assert result.out == ""
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert says in result.err

@@ -1,0 +1,94 @@
+"""Payload pools: every send is a distinct event with the provider's own id, signed over the exact bytes sent
+at the current time, and valid as the reference receiver reads it; shapes are pure functions of time."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.state import key_of
+from loadtests import shapes
+from loadtests.pools import Pool, build_pools, device_weights, origin_of
+from loadtests.records import Record
+from loadtests.summary import overtaken, parse_slo
+from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario
+from simulator.servers.receiver import TOLERANCE_S, Endpoint
+from simulator.signing import CIHeaders
+
+SCENARIO = load_scenario(scenarios_dir() / "demo-city.yaml")
+
+
+@pytest.fixture(scope="module")
+def pools() -> dict[str, Pool]:
+    return build_pools(SCENARIO, sorted(device_weights(SCENARIO)), origin=origin_of(4242, 7), size=50)
+
+
+def test_weights_come_from_the_scenarios_fleet() -> None:
+    assert device_weights(SCENARIO) == {"mettax": 4, "smartgps": 3, "samsara": 2, "powunity": 3}
+
+
+@pytest.mark.parametrize("name", ["mettax", "powunity", "samsara", "smartgps"])
+def test_every_send_is_a_fresh_event_signed_now_and_accepted_as_the_receiver_reads_it(
+        name: str, pools: dict[str, Pool]) -> None:
+    pool = pools[name]
+    pool.clock = lambda: 1_800_000_000.0
+    endpoint = Endpoint(pool.provider, SCENARIO.delivery.providers.get(name, {}), TOLERANCE_S)
+    keys = set()
+    for _ in range(120):  # more than the pool holds: templates come round again with fresh ids
+        send = pool.next()
+        endpoint.signer.verify(send.body, CIHeaders(send.headers.items()), endpoint.secrets, now=1_800_000_000,
+                               tolerance=TOLERANCE_S).ok or pytest.fail("signature does not verify")
+        content_type = send.headers["Content-Type"]
+        _, kind = endpoint.check(send.body, content_type)  # the schema accepts it (else Rejected)
+        key = key_of(pool.provider, send.body, send.headers)
+        assert key == pool.key_for(send.template, send.event_id)
+        assert send.key in (None, key)
+        assert kind is not None
+        keys.add(key)
+    assert len(keys) == 120
+
+
+def test_two_processes_never_share_an_id() -> None:
+    one = build_pools(SCENARIO, ["powunity"], origin=origin_of(100, 1), size=5)["powunity"]
+    two = build_pools(SCENARIO, ["powunity"], origin=origin_of(101, 1), size=5)["powunity"]
+    assert not {one.next().event_id for _ in range(500)} & {two.next().event_id for _ in range(500)}
+
+
+def test_shapes_follow_their_patterns() -> None:
+    assert shapes.tick("steady", 5, 10, 20, 4) == (20, 4)
+    assert shapes.tick("steady", 10, 10, 20, 4) is None  # the run is over
+    assert shapes.tick("ignition-storm", 0, 100, 20, 4) == (2, 20)  # a tenth, spawned at five times the rate
+    assert shapes.tick("ignition-storm", 30, 100, 20, 4) == (20, 20)
+    assert shapes.tick("reconnect-burst", 35, 100, 30, 3)[0] == 0  # type: ignore[index]  # the outage
+    assert shapes.tick("reconnect-burst", 45, 100, 30, 3) == (30, 30.0)  # every device reconnects at once
+    assert shapes.tick("spike", 10, 100, 30, 3) == (10, 3)
+    assert shapes.tick("spike", 55, 100, 30, 3) == (30, 30.0)
+    assert shapes.tick("spike", 65, None, 30, 3) == (10, 3)  # no run time: a one-minute cycle (65 s is 5 s in)
+
+
+def test_slos_read_units_and_shares() -> None:
+    p95, fail, lost, dup = parse_slo("p95<0.2s, fail<0.1%, lost=0, dup<=1%")
+    assert (p95.metric, p95.value) == ("p95", 200.0)
+    assert fail.value == pytest.approx(0.001)
+    assert (lost.op, lost.value, lost.share) == ("=", 0.0, False)
+    assert dup.share and dup.value == pytest.approx(0.01)
+    for bad in ("p95<200", "fail<5ms", "speed>3", ""):
+        with pytest.raises(ValueError):
+            parse_slo(bad)
+
+
+def test_smartgps_times_never_repeat_across_templates_of_one_vehicle() -> None:
+    # SmartGPS's identity is vehicle, type and time: two templates of one truck must never give one time twice
+    pool = build_pools(SCENARIO, ["smartgps"], origin=origin_of(7, 7))["smartgps"]
+    sends = [pool.next() for _ in range(3000)]
+    assert len({pool.key_for(s.template, s.event_id) for s in sends}) == 3000
+
+
+def test_an_event_recorded_after_one_sent_once_it_was_acknowledged_counts_as_reordered() -> None:
+    def sent(key: str, at: float, latency_ms: float = 10) -> Record:
+        return Record("samsara", "reefers/1", key, key, at, 200, latency_ms)
+
+    # a acked at 1.01; b sent at 1.02 but recorded before a: a is reordered. c overlaps d: no order is owed
+    events = [sent("a", 1.0), sent("b", 1.02), sent("c", 2.0, 50), sent("d", 2.01)]
+    assert overtaken(events, {"b": 0, "a": 1, "d": 2, "c": 3}) == 1
+    assert overtaken(events, {"a": 0, "b": 1, "c": 2, "d": 3}) == 0
