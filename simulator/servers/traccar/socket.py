@@ -1,0 +1,59 @@
+"""/api/socket: a session (or, under a profile with tokens, `?token=`) opens it; then the latest position of
+every device, then every frame the world pushes, and `{}` keepalives where the profile has them
+(provider-facts §1.1, §1.2). What the client sends is read and ignored, as Traccar does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import WSMsgType, web
+
+from .fanout import Client, Hub
+from .rest import COOKIE
+from .state import SERVER
+
+#: Jetty's answer when Traccar's socket creator returns null for want of a session: 503 "Endpoint Creation
+#: Failed" (provider-facts §1.1 records 500 and 503 from the field; Jetty 9's WebSocketServerFactory sends 503)
+NO_SESSION_STATUS = 503
+
+
+async def socket_handler(request: web.Request) -> web.StreamResponse:
+    state = request.app[SERVER]
+    account = state.accounts.session_user(request.cookies.get(COOKIE))
+    token = request.query.get("token")
+    if account is None and token is not None and state.profile.tokens:
+        account = state.accounts.by_token(token)
+    ws = web.WebSocketResponse(autoping=True)
+    if not ws.can_prepare(request).ok:
+        return web.Response(status=405)  # a plain GET: Jetty's WebSocketServlet leaves it to HttpServlet
+    if account is None:
+        return web.Response(status=NO_SESSION_STATUS, text="Endpoint Creation Failed")
+    await ws.prepare(request)
+    hub = state.hub
+    client = hub.join(ws)
+    state.sockets.add(ws)
+    # the first frame: the latest positions, queued ahead of anything pushed from now on (AsyncSocket.onConnect)
+    hub.offer(client, state.serialize({"positions": state.world.latest_positions()}).decode("utf-8"))
+    pump = asyncio.create_task(hub.pump(client))
+    keepalive = asyncio.create_task(_keepalive(state.keepalive_s, hub, client)) if state.keepalive_s else None
+    try:
+        async for message in ws:  # read and ignored; closes and pings are handled by aiohttp
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.leave(client)
+        state.sockets.discard(ws)
+        for task in (pump, keepalive):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    return ws
+
+
+async def _keepalive(interval: float, hub: Hub, client: Client) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        hub.offer(client, "{}")
