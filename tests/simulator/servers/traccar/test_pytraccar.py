@@ -17,8 +17,10 @@ from simulator.scenario.model import Rate
 
 from .support import DEMO_EMAIL, DEMO_PASSWORD, serving
 
-# pytraccar 2.1 passes `auth=` to aiohttp, which warns that it will go in aiohttp 4; the client is used as shipped
-pytestmark = pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning")
+# pytraccar 2.1 uses aiohttp's BasicAuth and `auth=`, which warn that they go in aiohttp 4; the client is used
+# as shipped
+pytestmark = [pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")]
 
 
 def _client(url: str, session: aiohttp.ClientSession, password: str = DEMO_PASSWORD) -> ApiClient:
