@@ -26,7 +26,7 @@ from .feed import Player
 from .live import LiveWorld
 from .profiles import PROFILES, Profile
 from .rest import add_routes
-from .socket import socket_handler
+from .socket import CLOSE_TIMEOUT_S, socket_handler
 from .state import SERVER, ServerState, geofences
 
 __all__ = ["TraccarServer", "build_app", "start_traccar_server", "stop_traccar_server"]
@@ -65,9 +65,16 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
 
 
 async def _close_sockets(app: web.Application) -> None:
-    """Going away (1001) for every open socket, so a stop never waits on a client's idle connection."""
-    for ws in list(app[SERVER].sockets):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+    """Going away (1001) for every open socket, all at once and each within CLOSE_TIMEOUT_S: a client that
+    stopped reading cannot hold the stop up (its close frame may never be read)."""
+    sockets = list(app[SERVER].sockets)
+
+    async def close(ws: web.WebSocketResponse) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping"),
+                                   CLOSE_TIMEOUT_S)
+
+    await asyncio.gather(*(close(ws) for ws in sockets))
 
 
 @dataclass

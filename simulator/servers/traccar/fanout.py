@@ -18,12 +18,13 @@ QUEUE_LIMIT = 256
 
 
 class Client:
-    __slots__ = ("dropped", "queue", "sent", "wake", "ws")
+    __slots__ = ("dropped", "offered", "queue", "sent", "wake", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.queue: deque[str] = deque()
         self.wake = asyncio.Event()
+        self.offered = 0  # frames meant for it: each ends sent, dropped, or still queued
         self.dropped = 0
         self.sent = 0
 
@@ -46,6 +47,7 @@ class Hub:
 
     def offer(self, client: Client, text: str) -> None:
         queue = client.queue
+        client.offered += 1
         if len(queue) >= self.limit:
             queue.popleft()
             client.dropped += 1

@@ -17,6 +17,8 @@ from .state import SERVER
 #: Jetty's answer when Traccar's socket creator returns null for want of a session: 503 "Endpoint Creation
 #: Failed" (provider-facts §1.1 records 500 and 503 from the field; Jetty 9's WebSocketServerFactory sends 503)
 NO_SESSION_STATUS = 503
+#: how long a closing handshake may take (the client's close frame in answer to ours)
+CLOSE_TIMEOUT_S = 1.0
 
 
 async def socket_handler(request: web.Request) -> web.StreamResponse:
@@ -25,7 +27,7 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token")
     if account is None and token is not None and state.profile.tokens:
         account = state.accounts.by_token(token)
-    ws = web.WebSocketResponse(autoping=True)
+    ws = web.WebSocketResponse(autoping=True, timeout=CLOSE_TIMEOUT_S)
     if not ws.can_prepare(request).ok:
         return web.Response(status=405)  # a plain GET: Jetty's WebSocketServlet leaves it to HttpServlet
     if account is None:

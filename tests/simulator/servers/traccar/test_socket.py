@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -13,11 +14,12 @@ import pytest
 from aiohttp import web
 
 from simulator.scenario.model import Rate
+from simulator.servers.traccar import start_traccar_server, stop_traccar_server
 from simulator.servers.traccar.fanout import Hub
 from simulator.servers.traccar.live import LiveWorld
 from simulator.servers.traccar.socket import NO_SESSION_STATUS
 
-from .support import DEMO_TOKEN, serving
+from .support import DEMO_TOKEN, scenario, serving
 from .test_rest import LOGIN
 
 #: the world stands still during a test (its first fix is 40 s away): frames come only when a test plays them
@@ -146,3 +148,24 @@ async def test_stopping_the_server_closes_sockets_going_away() -> None:
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
     await ws.close()
     await http.close()
+
+
+async def test_a_client_that_stopped_reading_holds_up_neither_memory_nor_the_stop() -> None:
+    server = await start_traccar_server(scenario(), rate=Rate("max"), queue_limit=8)
+    http = await _logged_in(server.url)
+    try:
+        ws = await http.ws_connect(_ws_url(server.url))  # never read from: its close frame is never answered
+        await asyncio.wait_for(server.task, 30)  # the whole scenario played into it
+        (client,) = server.state.hub.clients
+        assert len(client.queue) <= 8
+        assert client.dropped > 0
+        # every frame meant for it (the initial state, then every one pushed since it joined) was sent, dropped,
+        # is queued, or is being written at this moment
+        accounted = client.sent + client.dropped + len(client.queue)
+        assert client.offered - 1 <= accounted <= client.offered
+        started = time.monotonic()
+        await stop_traccar_server(server)
+        assert time.monotonic() - started < 3.0
+    finally:
+        await ws.close()
+        await http.close()
