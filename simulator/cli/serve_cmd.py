@@ -52,8 +52,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=_port, default=DEFAULT_PORT,
                    help=f"port to listen on; 0 picks a free one (default {DEFAULT_PORT}, Traccar's)")
     p.add_argument("--settings", metavar="FILE", help="settings file laid over the scenario's delivery.providers")
-    p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                   help=f"the Traccar version to behave as (default {DEFAULT_PROFILE}, PowUnity's)")
+    p.add_argument("--profile", choices=sorted(PROFILES),
+                   help="the Traccar version to behave as, server and frames alike (default: the provider's "
+                   f"profile setting, else {DEFAULT_PROFILE}, PowUnity's)")
     p.add_argument("--rate", type=rate,
                    help="realtime | xN | max: how fast the world advances (default: the scenario's)")
     p.add_argument("--keepalive", type=positive_float, metavar="SECONDS",
@@ -79,7 +80,7 @@ async def _serve(args: argparse.Namespace, scenario: Any, settings: Any) -> None
     server = await start_traccar_server(scenario, settings, host=args.host, port=args.port, profile=args.profile,
                                         rate=args.rate, keepalive_s=args.keepalive)
     try:
-        print(f"fleetsim serve on {server.url}  Traccar {PROFILES[args.profile].version} API at /api, socket at "
+        print(f"fleetsim serve on {server.url}  Traccar {server.state.profile.version} API at /api, socket at "
               f"/api/socket  (scenario {scenario.name}; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}; Ctrl-C stops)",
               flush=True)
         stop = asyncio.Event()

@@ -12,7 +12,8 @@ import contextlib
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -24,7 +25,7 @@ from .accounts import DEMO_ACCOUNT, Account, Accounts
 from .fanout import QUEUE_LIMIT, Hub
 from .feed import Player
 from .live import LiveWorld
-from .profiles import PROFILES, Profile
+from .profiles import DEFAULT_PROFILE, PROFILES, Profile
 from .rest import add_routes
 from .socket import CLOSE_TIMEOUT_S, socket_handler
 from .state import SERVER, ServerState, geofences
@@ -41,6 +42,25 @@ def _socket_provider(scenario: Scenario) -> str:
         raise UsageError(f"scenario {scenario.name!r} has no device of a provider with a socket to serve "
                          f"(fleet[].provider: {', '.join(with_socket)})")
     return found[0]
+
+
+def with_settings(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None,
+                  profile: str | None) -> tuple[Scenario, str]:
+    """The scenario as served: its socket provider rendering with `settings` (a settings file laid over the
+    scenario's) and, when the provider takes a `profile` setting (the Traccar version its frames follow), with
+    the server's profile, so frames and server behaviour are always of one version. The provider is asked
+    through its settings schema, never by name."""
+    provider = _socket_provider(scenario)
+    providers = dict(scenario.delivery.providers if settings is None else settings)
+    own = dict(providers.get(provider, {}))
+    chosen = profile or own.get("profile") or DEFAULT_PROFILE
+    if chosen not in PROFILES:
+        raise UsageError(f"{provider} setting profile: {chosen!r} is not one of {', '.join(sorted(PROFILES))}")
+    if "profile" in PROVIDERS[provider].settings_schema.get("properties", {}):
+        own["profile"] = chosen
+    providers[provider] = MappingProxyType(own)
+    delivery = replace(scenario.delivery, providers=MappingProxyType(providers))
+    return replace(scenario, delivery=delivery), str(chosen)
 
 
 def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], profile: Profile, *,
@@ -92,14 +112,15 @@ class TraccarServer:
 
 async def start_traccar_server(
     scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None = None, *, host: str = "127.0.0.1",
-    port: int = 0, profile: str = "traccar-4.12", rate: Rate | None = None, accounts: list[Account] | None = None,
+    port: int = 0, profile: str | None = None, rate: Rate | None = None, accounts: list[Account] | None = None,
     keepalive_s: float | None = None, queue_limit: int = QUEUE_LIMIT,
 ) -> TraccarServer:
     """Start serving `scenario` as a Traccar server; the world starts advancing at once, at `rate` (default:
-    the scenario's). `settings` default to the scenario's `delivery.providers`."""
-    settings = scenario.delivery.providers if settings is None else settings
-    app = build_app(scenario, settings, PROFILES[profile], accounts=accounts, keepalive_s=keepalive_s,
-                    queue_limit=queue_limit)
+    the scenario's). `settings` (default: the scenario's `delivery.providers`) are what the frames are rendered
+    with. `profile` (default: the provider's `profile` setting when it has one, else traccar-4.12)."""
+    scenario, profile = with_settings(scenario, settings, profile)
+    app = build_app(scenario, scenario.delivery.providers, PROFILES[profile], accounts=accounts,
+                    keepalive_s=keepalive_s, queue_limit=queue_limit)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
