@@ -27,7 +27,7 @@ from .feed import Player
 from .live import LiveWorld
 from .profiles import DEFAULT_PROFILE, PROFILES, Profile
 from .rest import add_routes
-from .socket import CLOSE_TIMEOUT_S, socket_handler
+from .socket import CLOSE_TIMEOUT_S, IDLE_TIMEOUT_S, socket_handler
 from .state import SERVER, ServerState, geofences
 
 __all__ = ["TraccarServer", "build_app", "start_traccar_server", "stop_traccar_server"]
@@ -65,7 +65,7 @@ def with_settings(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] 
 
 def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], profile: Profile, *,
               accounts: list[Account] | None = None, keepalive_s: float | None = None,
-              queue_limit: int = QUEUE_LIMIT) -> web.Application:
+              queue_limit: int = QUEUE_LIMIT, idle_timeout_s: float | None = IDLE_TIMEOUT_S) -> web.Application:
     provider = _socket_provider(scenario)
     state = ServerState(
         profile=profile,
@@ -75,6 +75,7 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
         provider=provider,
         serialize=PROVIDERS[provider].serialize,
         keepalive_s=keepalive_s if keepalive_s is not None else profile.keepalive_s,
+        idle_timeout_s=idle_timeout_s,
     )
     app = web.Application()
     app[SERVER] = state
@@ -113,14 +114,14 @@ class TraccarServer:
 async def start_traccar_server(
     scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None = None, *, host: str = "127.0.0.1",
     port: int = 0, profile: str | None = None, rate: Rate | None = None, accounts: list[Account] | None = None,
-    keepalive_s: float | None = None, queue_limit: int = QUEUE_LIMIT,
+    keepalive_s: float | None = None, queue_limit: int = QUEUE_LIMIT, idle_timeout_s: float | None = IDLE_TIMEOUT_S,
 ) -> TraccarServer:
     """Start serving `scenario` as a Traccar server; the world starts advancing at once, at `rate` (default:
     the scenario's). `settings` (default: the scenario's `delivery.providers`) are what the frames are rendered
     with. `profile` (default: the provider's `profile` setting when it has one, else traccar-4.12)."""
     scenario, profile = with_settings(scenario, settings, profile)
     app = build_app(scenario, scenario.delivery.providers, PROFILES[profile], accounts=accounts,
-                    keepalive_s=keepalive_s, queue_limit=queue_limit)
+                    keepalive_s=keepalive_s, queue_limit=queue_limit, idle_timeout_s=idle_timeout_s)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -18,7 +18,7 @@ QUEUE_LIMIT = 256
 
 
 class Client:
-    __slots__ = ("dropped", "offered", "queue", "sent", "wake", "ws")
+    __slots__ = ("active_at", "dropped", "offered", "queue", "sent", "wake", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
@@ -27,6 +27,7 @@ class Client:
         self.offered = 0  # frames meant for it: each ends sent, dropped, or still queued
         self.dropped = 0
         self.sent = 0
+        self.active_at = 0.0  # loop time of the last frame either way (set by the socket when it opens)
 
 
 class Hub:
@@ -72,3 +73,5 @@ class Hub:
                 except (ConnectionError, RuntimeError):  # the peer went away mid-write
                     return
                 client.sent += 1
+                client.active_at = asyncio.get_running_loop().time()
+

@@ -24,6 +24,7 @@ class ServerState:
     provider: str  # whose frames are served
     serialize: Callable[[Any], bytes]  # the provider's own writer (Jackson-style JSON for Traccar)
     keepalive_s: float | None
+    idle_timeout_s: float | None  # None: sockets never time out
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
 
     def server_json(self) -> dict[str, Any]:

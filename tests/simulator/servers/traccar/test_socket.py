@@ -169,3 +169,28 @@ async def test_a_client_that_stopped_reading_holds_up_neither_memory_nor_the_sto
     finally:
         await ws.close()
         await http.close()
+
+
+async def test_an_idle_socket_is_closed_unless_the_client_pings() -> None:
+    async with serving(rate=STILL, idle_timeout_s=0.4) as server:
+        http = await _logged_in(server.url)
+        async with http:
+            async with http.ws_connect(_ws_url(server.url)) as quiet:
+                await _frames(quiet, 1)
+                async with asyncio.timeout(3):
+                    message = await quiet.receive()
+                assert message.type == aiohttp.WSMsgType.CLOSE
+                assert (message.data, message.extra) == (1001, "Idle Timeout")
+            async with http.ws_connect(_ws_url(server.url), autoping=False) as pinging:
+                await _frames(pinging, 1)
+                for _ in range(6):  # 1.2 s, three idle timeouts, kept open by pings (aiobiketrax pings)
+                    await pinging.ping()
+                    async with asyncio.timeout(1):
+                        assert (await pinging.receive()).type == aiohttp.WSMsgType.PONG
+                    await asyncio.sleep(0.2)
+                assert not pinging.closed
+    async with serving(profile="traccar-6", rate=STILL, idle_timeout_s=0.4, keepalive_s=0.1) as server:
+        http = await _logged_in(server.url)
+        async with http, http.ws_connect(_ws_url(server.url)) as kept:
+            frames = await _frames(kept, 12, timeout=3)  # 1.1 s of keepalives: writes count as activity
+            assert frames[1:] == [{}] * 11
