@@ -21,7 +21,8 @@ NO_SESSION_STATUS = 503
 CLOSE_TIMEOUT_S = 1.0
 #: Traccar's `web.timeout` (default 300000 ms) is the socket's idle timeout (provider-facts §1.1): a socket that
 #: neither sent nor received a frame for that long is closed. Under 4.12, which sends no keepalive, a quiet fleet
-#: loses its clients unless they ping. The close is 1001 "Idle Timeout", as Jetty 9 ends an idle WebSocket
+#: loses its clients unless they ping. The close is 1001 "Idle Timeout": Jetty 9.4's
+#: AbstractWebSocketConnection.onReadTimeout closes with StatusCode.SHUTDOWN and that reason
 IDLE_TIMEOUT_S = 300.0
 
 
