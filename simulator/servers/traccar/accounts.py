@@ -56,7 +56,8 @@ class Accounts:
     def __init__(self, accounts: list[Account], max_sessions: int = MAX_SESSIONS) -> None:
         self.accounts = list(accounts)
         self.max_sessions = max_sessions
-        self._sessions: OrderedDict[str, int] = OrderedDict()
+        # session id -> user id; None once logged out (the HTTP session lives on without a user, as in Traccar)
+        self._sessions: OrderedDict[str, int | None] = OrderedDict()
 
     def login(self, email: str, password: str) -> Account | None:
         found = None
@@ -89,8 +90,12 @@ class Accounts:
         return None if user_id is None else self.by_id(user_id)
 
     def close_session(self, session_id: str | None) -> None:
-        if session_id:
-            self._sessions.pop(session_id, None)
+        """Log out: SessionResource.remove takes the user out of the session; the session itself stays."""
+        if session_id and session_id in self._sessions:
+            self._sessions[session_id] = None
+
+    def has_session(self, session_id: str | None) -> bool:
+        return bool(session_id) and session_id in self._sessions
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -15,8 +15,11 @@ from .rest import COOKIE
 from .state import SERVER
 
 #: Jetty's answer when Traccar's socket creator returns null for want of a session: 503 "Endpoint Creation
-#: Failed" (provider-facts §1.1 records 500 and 503 from the field; Jetty 9's WebSocketServerFactory sends 503)
+#: Failed" (Jetty 9.4's WebSocketServerFactory). provider-facts §1.1 records 500 and 503 from the field: the 500s
+#: are the creator failing (see _refusal)
 NO_SESSION_STATUS = 503
+#: the creator throwing: a servlet error
+CREATOR_FAILED_STATUS = 500
 #: how long a closing handshake may take (the client's close frame in answer to ours)
 CLOSE_TIMEOUT_S = 1.0
 #: Traccar's `web.timeout` (default 300000 ms) is the socket's idle timeout (provider-facts §1.1): a socket that
@@ -28,16 +31,18 @@ IDLE_TIMEOUT_S = 300.0
 
 async def socket_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
-    account = state.accounts.session_user(request.cookies.get(COOKIE))
-    token = request.query.get("token")
-    if account is None and token is not None and state.profile.tokens:
+    session_id = request.cookies.get(COOKIE)
+    account = state.accounts.session_user(session_id)
+    token = request.query.get("token") if state.profile.tokens else None
+    if token is not None:  # 6.x: a token, when given, decides alone
         account = state.accounts.by_token(token)
     # pings are answered here, not by aiohttp, so that they count as activity against the idle timeout
     ws = web.WebSocketResponse(autoping=False, timeout=CLOSE_TIMEOUT_S)
     if not ws.can_prepare(request).ok:
         return web.Response(status=405)  # a plain GET: Jetty's WebSocketServlet leaves it to HttpServlet
     if account is None:
-        return web.Response(status=NO_SESSION_STATUS, text="Endpoint Creation Failed")
+        return web.Response(status=_refusal(state.profile.tokens, token is not None,
+                                             state.accounts.has_session(session_id)))
     await ws.prepare(request)
     hub = state.hub
     client = hub.join(ws)
@@ -80,3 +85,12 @@ async def _idle_watch(timeout: float, client: Client) -> None:
             await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Idle Timeout")
             return
         await asyncio.sleep(timeout - idle_for)
+
+
+def _refusal(tokens: bool, token_given: bool, session_exists: bool) -> int:
+    """Why Traccar refuses the upgrade, as a status. 4.12's creator unboxes the session's user id into a `long`:
+    a session without a user (logged out) is a NullPointerException, 500; no session at all, 503. 6.x logs a
+    token in with LoginService, which fails (500) for a bad token; otherwise no user is 503."""
+    if tokens:
+        return CREATOR_FAILED_STATUS if token_given else NO_SESSION_STATUS
+    return CREATOR_FAILED_STATUS if session_exists else NO_SESSION_STATUS

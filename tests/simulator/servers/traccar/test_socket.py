@@ -17,7 +17,7 @@ from simulator.scenario.model import Rate
 from simulator.servers.traccar import start_traccar_server, stop_traccar_server
 from simulator.servers.traccar.fanout import Hub
 from simulator.servers.traccar.live import LiveWorld
-from simulator.servers.traccar.socket import NO_SESSION_STATUS
+from simulator.servers.traccar.socket import CREATOR_FAILED_STATUS, NO_SESSION_STATUS
 
 from .support import DEMO_TOKEN, scenario, serving
 from .test_rest import LOGIN
@@ -56,8 +56,30 @@ async def test_the_upgrade_is_refused_without_a_session() -> None:
             await http.ws_connect(_ws_url(server.url), params={"token": DEMO_TOKEN})
         assert refused.value.status == 503
         http.cookie_jar.update_cookies({"JSESSIONID": "made-up"})
-        with pytest.raises(aiohttp.WSServerHandshakeError):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(_ws_url(server.url))
+        assert refused.value.status == 503
+
+
+async def test_after_logout_the_session_opens_no_socket() -> None:
+    async with serving(rate=STILL) as server:
+        http = await _logged_in(server.url)
+        async with http:
+            async with http.ws_connect(_ws_url(server.url)) as ws:
+                await _frames(ws, 1)
+            async with http.delete(f"{server.url}/api/session") as response:
+                assert response.status == 204
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(_ws_url(server.url))
+            # 4.12 unboxes the logged-out session's null user id: a NullPointerException, 500
+            assert refused.value.status == CREATOR_FAILED_STATUS == 500
+    async with serving(profile="traccar-6", rate=STILL) as server, aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(_ws_url(server.url), params={"token": "wrong"})
+        assert refused.value.status == 500  # LoginService fails on a bad token
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(_ws_url(server.url))
+        assert refused.value.status == 503
 
 
 async def test_a_plain_get_is_405_and_a_token_opens_it_under_6() -> None:
