@@ -31,16 +31,9 @@ class Account:
     def __repr__(self) -> str:  # never the password or token
         return f"Account(id={self.id}, email={self.email!r})"
 
-    def user_json(self) -> dict[str, object]:
-        """The User as 4.12's model writes it (model/User.java field order; `password` is always null)."""
-        return {
-            "id": self.id, "attributes": {}, "name": self.name or self.email.partition("@")[0],
-            "login": None, "email": self.email, "phone": None, "readonly": False,
-            "administrator": self.administrator, "map": None, "latitude": 0.0, "longitude": 0.0, "zoom": 0,
-            "twelveHourFormat": False, "coordinateFormat": None, "disabled": False, "expirationTime": None,
-            "deviceLimit": -1, "userLimit": 0, "deviceReadonly": False, "token": self.token,
-            "limitCommands": False, "poiLayer": None, "password": None,
-        }
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.partition("@")[0]
 
 
 DEMO_ACCOUNT = Account(1, DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN, name="demo")

@@ -83,7 +83,7 @@ async def session_post(request: web.Request) -> web.StreamResponse:
                if isinstance(email, str) and isinstance(password, str) else None)
     if account is None:
         return web.Response(status=401)  # SessionResource.add: no WWW-Authenticate on a failed form login
-    response = json_response(request, account.user_json())
+    response = json_response(request, state.user_json(account))
     _set_cookie(response, state.accounts.open_session(account))
     return response
 
@@ -96,12 +96,12 @@ async def session_get(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
     account = state.accounts.session_user(request.cookies.get(COOKIE))
     if account is not None:
-        return json_response(request, account.user_json())
+        return json_response(request, state.user_json(account))
     token = request.query.get("token")
     if token is not None:
         account = state.accounts.by_token(token)
         if account is not None:
-            response = json_response(request, account.user_json())
+            response = json_response(request, state.user_json(account))
             _set_cookie(response, state.accounts.open_session(account))
             return response
         if state.profile.tokens:

@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from ...scenario.model import Geofence, Scenario
-from .accounts import Accounts
+from .accounts import Account, Accounts
 from .fanout import Hub
 from .live import LiveWorld
+from .models import SERVERS, USERS
 from .profiles import Profile
 
 
@@ -28,13 +29,11 @@ class ServerState:
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
 
     def server_json(self) -> dict[str, Any]:
-        """GET /api/server: 4.12's model/Server.java fields, in its order."""
-        return {
-            "id": 1, "attributes": {}, "registration": False, "readonly": False, "deviceReadonly": False,
-            "map": None, "bingKey": None, "mapUrl": None, "latitude": 0.0, "longitude": 0.0, "zoom": 0,
-            "twelveHourFormat": False, "forceSettings": False, "coordinateFormat": None, "limitCommands": False,
-            "poiLayer": None, "announcement": None, "version": self.profile.version,
-        }
+        """GET /api/server, as the profile's Traccar writes it."""
+        return SERVERS[self.profile.name](self.profile)
+
+    def user_json(self, account: Account) -> dict[str, Any]:
+        return USERS[self.profile.name](account)
 
 
 SERVER = web.AppKey("fleetsim.traccar", ServerState)

@@ -145,3 +145,20 @@ def _iso(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+async def test_server_and_user_are_written_as_the_profiles_traccar_writes_them() -> None:
+    seen = {}
+    for profile in ("traccar-4.12", "traccar-6"):
+        async with serving(profile=profile) as server, aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/api/server") as response:
+                info = await response.json()
+            async with http.post(f"{server.url}/api/session", data=LOGIN) as response:
+                user = await response.json()
+            seen[profile] = (info, user)
+    (old_server, old_user), (new_server, new_user) = seen["traccar-4.12"], seen["traccar-6"]
+    assert old_server["version"] == "4.12" and "twelveHourFormat" in old_server and "openIdEnabled" not in old_server
+    assert new_server["version"].startswith("6.") and new_server["openIdEnabled"] is False
+    assert "twelveHourFormat" not in new_server
+    assert old_user["token"] == DEMO_TOKEN and "totpKey" not in old_user
+    assert "token" not in new_user and new_user["temporary"] is False
