@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..errors import EXIT_HARNESS, EXIT_USAGE, FleetsimError, UsageError
-from . import demo_cmd, gen_cmd, providers_cmd, receiver_cmd, run_cmd, schemas_cmd, sign_cmd
+from . import demo_cmd, gen_cmd, providers_cmd, receiver_cmd, run_cmd, schemas_cmd, serve_cmd, sign_cmd
 from .common import PATH_LIMIT, QUOTE_LIMIT, shown
 
 PROG = "fleetsim"
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     schemas_cmd.add_parser(sub)
     run_cmd.add_parsers(sub)
     receiver_cmd.add_parser(sub)
+    serve_cmd.add_parser(sub)
     demo_cmd.add_parser(sub)
     _add_plugin_commands(sub)
     return parser

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from simulator.cli import build_parser, main, receiver_cmd
+from simulator.cli import build_parser, main, receiver_cmd, serve_cmd
 
 REFUSING = "http://127.0.0.1:9"  # the discard port: nothing listens there, so connections fail at once
 TINY_SCENARIO = """\
@@ -82,6 +82,7 @@ BASELINES: dict[tuple[str, ...], tuple[dict[str, str], list[str]]] = {
     ("run",): ({"scenario": "{tiny}"}, [f"--target={REFUSING}", "--rate=max", "--limit=2", "--timeout=1", "--quiet"]),
     ("replay",): ({"capture": "{capture}"}, [f"--target={REFUSING}", "--timeout=1"]),
     ("receiver",): ({}, ["--port=0"]),
+    ("serve",): ({}, ["--port=0"]),
     # the demo plays for ~30 s when its arguments are fine: its flags are tried next to a rate it must refuse
     ("demo",): ({}, ["--rate=fast"]),
     # against the reference receiver it starts itself (a refusing target would be exit 3, harness trouble)
@@ -196,7 +197,8 @@ def watchdog() -> Iterator[None]:
 
 @pytest.fixture
 def stop_receiver_once_serving(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A receiver that accepted its arguments serves until Ctrl-C: stop it as soon as it listens.
+    """A receiver (or `fleetsim serve`) that accepted its arguments serves until Ctrl-C: stop it as soon as it
+    listens.
 
     Returns the list of URLs it listened on (empty when it refused to start)."""
     served: list[str] = []
@@ -210,7 +212,17 @@ def stop_receiver_once_serving(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asyncio.get_running_loop().call_later(0.05, task.cancel)
         return runner, url
 
+    async def serve_then_stop(*args: Any, **kwargs: Any) -> Any:
+        server = await real_serve(*args, **kwargs)
+        served.append(server.url)
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_later(0.05, task.cancel)
+        return server
+
+    real_serve = serve_cmd.start_traccar_server
     monkeypatch.setattr(receiver_cmd, "start_receiver", start_then_stop)
+    monkeypatch.setattr(serve_cmd, "start_traccar_server", serve_then_stop)
     return served
 
 

@@ -1,0 +1,69 @@
+"""The player: the scenario's socket frames, taken into the live world and pushed, at the scenario's rate.
+
+Scenario time maps onto the wall clock from when serving starts: a frame due `send_t - start` scenario seconds
+after the scenario's start is played that many seconds divided by the rate's factor after the server started
+(realtime 1, xN N; `max` plays as fast as the loop allows, yielding to the clients between frames). The frames
+and their times are the scenario's own: same seed, same bytes, whenever it is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import orjson
+
+from ...scenario.model import Rate, Scenario
+from ...stream import Outgoing, scenario_stream
+from .fanout import Hub
+from .live import LiveWorld
+
+#: frames played between two yields to the event loop under `max`
+_BURST = 64
+
+
+def socket_frames(scenario: Scenario, provider: str) -> Iterator[Outgoing]:
+    """The scenario's frames for the socket: `provider`'s websocket-channel messages (the stream asks the
+    provider which kinds those are)."""
+    return scenario_stream(scenario, providers={provider}, channels={"websocket"})
+
+
+def factor(rate: Rate) -> float | None:
+    """Scenario seconds per wall second; None: as fast as possible."""
+    return None if rate.mode == "max" else (1.0 if rate.mode == "realtime" else rate.factor)
+
+
+class Player:
+    def __init__(self, scenario: Scenario, provider: str, world: LiveWorld, hub: Hub, *, rate: Rate | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.scenario = scenario
+        self.provider = provider
+        self.world = world
+        self.hub = hub
+        self.factor = factor(rate or scenario.delivery.rate)
+        self.clock = clock
+        self.played = 0
+        self.finished = False
+
+    async def run(self) -> None:
+        started = self.clock()
+        since_yield = 0
+        for item in socket_frames(self.scenario, self.provider):
+            if self.factor is not None:
+                wait = started + (item.send_t - self.scenario.start) / self.factor - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    since_yield = 0
+            since_yield += 1
+            if since_yield >= _BURST:
+                await asyncio.sleep(0)
+                since_yield = 0
+            self.play(item.body)
+        self.finished = True
+
+    def play(self, body: bytes) -> None:
+        frame = orjson.loads(body)
+        if isinstance(frame, dict) and self.world.apply(frame):
+            self.hub.publish(body.decode("utf-8"))
+        self.played += 1

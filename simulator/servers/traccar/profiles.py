@@ -1,0 +1,29 @@
+"""What differs between the Traccar versions `fleetsim serve` plays (provider-facts §1.1, §1.2).
+
+Kept minimal on purpose: the frames themselves are the powunity provider's business (its `profile` setting);
+this table holds only what the server side does differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    #: `Authorization: Bearer <token>` on REST and `?token=` on /api/socket arrived in v6.2 (provider-facts §1.1);
+    #: 4.12 knows Basic auth and the session cookie only
+    tokens: bool
+    #: the `{}` keepalive frame every 55 s exists since v4.14 (TaskWebSocketKeepalive, provider-facts §1.2);
+    #: 4.12 sends none. None: no keepalive
+    keepalive_s: float | None
+    #: what GET /api/server reports as `version`
+    version: str
+
+
+PROFILES: dict[str, Profile] = {
+    "traccar-4.12": Profile("traccar-4.12", tokens=False, keepalive_s=None, version="4.12"),
+    "traccar-6": Profile("traccar-6", tokens=True, keepalive_s=55.0, version="6.6"),
+}
+DEFAULT_PROFILE = "traccar-4.12"  # PowUnity runs a 4.x build (provider-facts §2)

@@ -1,0 +1,199 @@
+"""The REST half: /api/session, /api/server, /api/devices, /api/positions, /api/events/{id}, /api/geofences,
+/api/reports/events, with the paths, status codes and shapes of Traccar 4.12's resources (provider-facts §1.1).
+
+Authentication follows 4.12's SecurityRequestFilter: an `Authorization` header, when present, decides alone
+(Basic; Bearer too under a profile with tokens); otherwise the `JSESSIONID` session. A request that is neither
+gets 401 with `WWW-Authenticate: Basic realm="api"` (left out for `X-Requested-With: XMLHttpRequest`, as Traccar
+does so that browsers show no password dialog).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .accounts import Account
+from .live import traccar_ms
+from .state import SERVER
+
+COOKIE = "JSESSIONID"  # Jetty's default, never renamed by Traccar (provider-facts §1.1)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def authenticate(request: web.Request) -> Account | None:
+    state = request.app[SERVER]
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, credentials = header.strip().partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None
+            email, sep, password = decoded.partition(":")
+            return state.accounts.login(email, password) if sep else None
+        if scheme.lower() == "bearer" and state.profile.tokens:
+            return state.accounts.by_token(credentials.strip())
+        return None
+    return state.accounts.session_user(request.cookies.get(COOKIE))
+
+
+def unauthorized(request: web.Request) -> web.Response:
+    headers = {} if request.headers.get("X-Requested-With") == "XMLHttpRequest" else {
+        "WWW-Authenticate": 'Basic realm="api"'}
+    return web.Response(status=401, headers=headers)
+
+
+def json_response(request: web.Request, value: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=request.app[SERVER].serialize(value), content_type="application/json")
+
+
+def requires_user(handler: Callable[[web.Request, Account], Awaitable[web.StreamResponse]]) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        account = authenticate(request)
+        if account is None:
+            return unauthorized(request)
+        return await handler(request, account)
+    return guarded
+
+
+def _not_found() -> web.Response:
+    # JAX-RS answers a query or path parameter it cannot convert (deviceId=x, from=yesterday) with 404
+    return web.Response(status=404)
+
+
+def _longs(request: web.Request, name: str) -> list[int] | None:
+    try:
+        return [int(v) for v in request.query.getall(name, [])]
+    except ValueError:
+        return None
+
+
+# -- session -------------------------------------------------------------------------------------------------
+
+async def session_post(request: web.Request) -> web.StreamResponse:
+    state = request.app[SERVER]
+    form = await request.post()
+    email, password = form.get("email"), form.get("password")
+    account = (state.accounts.login(email, password)
+               if isinstance(email, str) and isinstance(password, str) else None)
+    if account is None:
+        return web.Response(status=401)  # SessionResource.add: no WWW-Authenticate on a failed form login
+    response = json_response(request, state.user_json(account))
+    _set_cookie(response, state.accounts.open_session(account))
+    return response
+
+
+def _set_cookie(response: web.StreamResponse, session_id: str) -> None:
+    response.set_cookie(COOKIE, session_id, path="/", httponly=True)
+
+
+async def session_get(request: web.Request) -> web.StreamResponse:
+    state = request.app[SERVER]
+    account = state.accounts.session_user(request.cookies.get(COOKIE))
+    if account is not None:
+        return json_response(request, state.user_json(account))
+    token = request.query.get("token")
+    if token is not None:
+        account = state.accounts.by_token(token)
+        if account is not None:
+            response = json_response(request, state.user_json(account))
+            _set_cookie(response, state.accounts.open_session(account))
+            return response
+        if state.profile.tokens:
+            return web.Response(status=401)  # 6.x: a bad token is 401
+    return web.Response(status=404)  # 4.12: no user in the session and none from a token
+
+
+@requires_user
+async def session_delete(request: web.Request, account: Account) -> web.StreamResponse:
+    request.app[SERVER].accounts.close_session(request.cookies.get(COOKIE))
+    response = web.Response(status=204)
+    return response
+
+
+# -- the resources ---------------------------------------------------------------------------------------------
+
+async def server_get(request: web.Request) -> web.StreamResponse:
+    return json_response(request, request.app[SERVER].server_json())  # @PermitAll in ServerResource
+
+
+@requires_user
+async def devices_get(request: web.Request, account: Account) -> web.StreamResponse:
+    ids, unique_ids = _longs(request, "id"), set(request.query.getall("uniqueId", []))
+    if ids is None:
+        return _not_found()
+    devices = [request.app[SERVER].world.devices[d] for d in sorted(request.app[SERVER].world.devices)]
+    if ids or unique_ids:
+        devices = [d for d in devices if d.get("id") in ids or d.get("uniqueId") in unique_ids]
+    return json_response(request, devices)
+
+
+@requires_user
+async def positions_get(request: web.Request, account: Account) -> web.StreamResponse:
+    world = request.app[SERVER].world
+    ids, device_ids = _longs(request, "id"), _longs(request, "deviceId")
+    if ids is None or device_ids is None:
+        return _not_found()
+    if ids:
+        return json_response(request, world.positions_by_id(set(ids)))
+    device_id = device_ids[0] if device_ids else 0
+    if device_id == 0:
+        return json_response(request, world.latest_positions())
+    if device_id not in world.devices:
+        return web.Response(status=400, text="Device access denied")  # PermissionsManager.checkDevice
+    raw_from, raw_to = request.query.get("from"), request.query.get("to")
+    if raw_from is not None and raw_to is not None:
+        from_ms, to_ms = traccar_ms(raw_from), traccar_ms(raw_to)
+        if from_ms is None or to_ms is None:
+            return _not_found()
+        return json_response(request, world.positions_between(device_id, from_ms, to_ms))
+    latest = world.latest.get(device_id)
+    return json_response(request, [latest] if latest is not None else [None])
+
+
+@requires_user
+async def event_get(request: web.Request, account: Account) -> web.StreamResponse:
+    try:
+        event_id = int(request.match_info["id"])
+    except ValueError:
+        return _not_found()
+    event = request.app[SERVER].world.stored_event(event_id)
+    return _not_found() if event is None else json_response(request, event)
+
+
+@requires_user
+async def geofences_get(request: web.Request, account: Account) -> web.StreamResponse:
+    return json_response(request, request.app[SERVER].world.geofences)
+
+
+@requires_user
+async def report_events_get(request: web.Request, account: Account) -> web.StreamResponse:
+    world = request.app[SERVER].world
+    device_ids, group_ids = _longs(request, "deviceId"), _longs(request, "groupId")
+    from_ms, to_ms = traccar_ms(request.query.get("from")), traccar_ms(request.query.get("to"))
+    if device_ids is None or group_ids is None or from_ms is None or to_ms is None:
+        return _not_found()
+    # ReportUtils.getDeviceList: the devices named plus those of the groups named; the emulated fleet has no
+    # groups (every device has groupId 0), so no deviceId means no events, as in 4.12
+    devices = set(device_ids)
+    if not devices:
+        return json_response(request, [])
+    types = set(request.query.getall("type", []))
+    return json_response(request, world.events_between(devices, types, from_ms, to_ms))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/session", session_post)
+    app.router.add_get("/api/session", session_get, allow_head=False)
+    app.router.add_delete("/api/session", session_delete)
+    app.router.add_get("/api/server", server_get, allow_head=False)
+    app.router.add_get("/api/devices", devices_get, allow_head=False)
+    app.router.add_get("/api/positions", positions_get, allow_head=False)
+    app.router.add_get("/api/events/{id}", event_get, allow_head=False)
+    app.router.add_get("/api/geofences", geofences_get, allow_head=False)
+    app.router.add_get("/api/reports/events", report_events_get, allow_head=False)

@@ -1,0 +1,80 @@
+"""`fleetsim serve` as a command: one line and exit 2 for mistakes, and Ctrl-C or SIGTERM stop it within a
+grace even with a socket client connected (real process, real signals, real sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ....conftest import CliResult
+from .support import SCENARIO
+from .test_rest import LOGIN
+
+SMARTGPS_ONLY = """\
+name: no-socket
+seed: 7
+start: "2026-02-09T04:00:00"
+duration: 10m
+region: {city: sao-paulo}
+fleet:
+  - {name: trucks, count: 1, provider: smartgps, profile: truck}
+"""
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--profile", "traccar-5"], "invalid choice: 'traccar-5'"),
+    (["--port", "65536"], "expected a port from 0 to 65535"),
+    (["--keepalive", "-1"], "expected a finite number > 0"),
+    (["--scenario", "/nonexistent/s.yaml"], "No such file"),
+    (["--scenario", "{smartgps}"], "has no device of a provider with a socket"),
+])
+def test_mistakes_are_one_line_and_exit_2(cli: Callable[..., CliResult], tmp_path: Path, args: list[str],
+                                          says: str) -> None:
+    (tmp_path / "smartgps.yaml").write_text(SMARTGPS_ONLY)
+    result = cli("serve", "--port", "0", *[a.replace("{smartgps}", str(tmp_path / "smartgps.yaml")) for a in args])
+    assert result.code == 2
+    assert len(result.err.splitlines()) == 1 and result.err.startswith("fleetsim: error: ")
+    assert says in result.err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_stops_it_within_the_grace_with_a_socket_open(tmp_path: Path, sig: signal.Signals) -> None:
+    scenario = tmp_path / "serve.yaml"
+    scenario.write_text(SCENARIO)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "serve", "--scenario", str(scenario), "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        found = re.search(r"http://\S+", line)
+        assert found, line
+        url = found.group(0)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(f"{url}/api/session", data=LOGIN) as response:
+                assert response.status == 200
+            async with http.ws_connect(url.replace("http://", "ws://") + "/api/socket") as ws:
+                await ws.receive()
+                signalled = time.monotonic()
+                proc.send_signal(sig)
+                async with asyncio.timeout(5):
+                    while (message := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
+                        pass
+                assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
+        _, err = await asyncio.wait_for(proc.communicate(), 5)
+        took = time.monotonic() - signalled
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err
+    assert took < 3.0, took
+    assert "Traceback" not in err.decode()
