@@ -146,6 +146,8 @@ REACHES_THE_STREAM: dict[str, tuple[str, str, Any]] = {
     "powunity.initially_armed": ("powunity", "powunity: {initially_armed: true}", True),
     "powunity.b2b": ("powunity", "powunity: {b2b: false}", False),
     "powunity.offline_after_s": ("powunity", "powunity: {offline_after_s: 120}", 120),
+    "powunity.status_timeout_s": ("powunity", "powunity: {status_timeout_s: 90}", 90),
+    "powunity.profile": ("powunity", "powunity: {profile: traccar-6}", "traccar-6"),
     "powunity.geofence_areas": ("powunity", 'powunity: {geofence_areas: {yard: "CIRCLE (1 2, 30)"}}',
                                 {"yard": "CIRCLE (1 2, 30)"}),
     "mettax.speeding_alarm": ("mettax", "mettax: {speeding_alarm: overspeed}", "overspeed"),

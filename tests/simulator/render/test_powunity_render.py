@@ -1,5 +1,6 @@
 """PowUnity (Traccar 4.x) renderer: frames in Traccar's order, webhooks per event, alarms only while armed,
-no push for out-of-order fixes, Java doubles."""
+no push for out-of-order fixes, Java doubles. Version profiles and Traccar's derived events:
+test_powunity_traccar.py."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ EVENTS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("status", {}, []),
     ("ignition_on", {}, ["ignitionOn"]),
     ("ignition_off", {}, ["ignitionOff"]),
-    ("moving", {}, ["deviceMoving"]),
-    ("stopped", {}, ["deviceStopped"]),
+    ("moving", {}, []),  # deviceMoving/deviceStopped come from the positions' motion (test_powunity_traccar)
+    ("stopped", {}, []),
     ("speeding_start", {"limit_kmh": 25.0, "speed_kmh": 32.4}, ["deviceOverspeed"]),
     ("speeding_end", {"limit_kmh": 25.0, "max_kmh": 34.0, "duration_s": 42.0}, []),
     ("harsh_brake", {"g": 0.52}, ["alarm"]),
@@ -139,7 +140,7 @@ def test_alarm_values() -> None:
         assert event["attributes"] == {"alarm": alarm}
         (position,) = [m.payload["positions"][0] for m in messages if "positions" in m.payload]
         assert position["attributes"]["alarm"] == alarm
-        assert list(position["attributes"])[:2] == ["batteryLevel", "alarm"]
+        assert list(position["attributes"])[:4] == ["batteryLevel", "armed", "charge", "alarm"]
     assert set(ALARMS.values()) == {"movement", "powerCut", "tampering", "sos", "accident", "lowBattery",
                                     "hardBraking", "hardAcceleration", "hardCornering"}
 
@@ -219,9 +220,11 @@ def test_devices_frame_and_position_shape() -> None:
     assert position["speed"] == 10.0  # 18.52 km/h in knots
     assert position["id"] > first_position["id"]
     attrs = position["attributes"]
-    assert list(attrs) == ["batteryLevel", "armed", "charge", "ignition", "sat", "distance", "totalDistance",
-                           "motion", "hours"]
-    assert attrs["distance"] == 100.0 and attrs["totalDistance"] == 12_445.5
+    assert list(attrs) == ["batteryLevel", "armed", "charge", "ignition", "status", "index", "distance",
+                           "totalDistance", "motion", "hours"]
+    assert attrs["distance"] == 100.0 and attrs["totalDistance"] == 100.0  # counted from the first message
+    assert attrs["status"] == 0xFFFFFFFF and attrs["index"] == 2  # h02: bit 10 set = ignition on
+    assert "hours" not in first[-1].payload["positions"][0]["attributes"]  # left out while 0
     assert attrs["hours"] == 10_000  # ignition on for the 10 s between the fixes
     for key in ("latitude", "longitude", "altitude", "speed", "course", "accuracy"):
         assert type(position[key]) is float, key
@@ -282,7 +285,8 @@ def test_offline_is_declared_three_minutes_after_the_last_message() -> None:
 
 def test_overspeed_and_geofence_events() -> None:
     device = make_bike()
-    renderer = powunity_renderer(device, {"geofence_areas": {"Home": "CIRCLE (48.2 16.37, 50.0)"}}, random.Random(1))
+    renderer = powunity_renderer(device, {"geofence_areas": {"Home": "CIRCLE (48.2 16.37, 50.0)"},
+                                          "profile": "traccar-6"}, random.Random(1))
     speeding = renderer.render(make_event("speeding_start", device, {"limit_kmh": 25.0, "speed_kmh": 37.04}))
     (webhook,) = [m.payload for m in speeding if m.kind == "webhook"]
     assert webhook["event"]["attributes"] == {"speed": 20.0, "speedLimit": 13.5}
@@ -330,8 +334,8 @@ def test_webhook_types_filter() -> None:
 def test_java_doubles_in_the_serialized_body() -> None:
     device = make_bike()
     renderer = powunity_renderer(device, {"initially_armed": True}, random.Random(1))
-    renderer.render(make_event("position", device, t=T0, odometer_m=49_999_900.0))
-    messages = renderer.render(make_event("sos", device, t=T0 + 10, odometer_m=50_000_000.0))
+    renderer.render(make_event("position", device, t=T0, odometer_m=50_000.0))
+    messages = renderer.render(make_event("sos", device, t=T0 + 10, odometer_m=50_050_000.0))
     provider = PROVIDERS["powunity"]
     for message in messages:
         body = provider.serialize(message.payload)
@@ -339,8 +343,7 @@ def test_java_doubles_in_the_serialized_body() -> None:
         assert orjson.loads(body) == message.payload  # same values after the Java-style round trip
     positions = next(m for m in messages if "positions" in m.payload)
     body = javajson.dumps(positions.payload)
-    assert b'"totalDistance":5.0E7' in body
-    assert b'"distance":100.0' in body
+    assert b'"totalDistance":5.0E7' in body and b'"distance":5.0E7' in body
     assert b'"course":90.0,' in body and b'"altitude":0.0,' in body and b'"accuracy":0.0,' in body
     assert b'"batteryLevel":80,' in body  # an int stays an int
     webhook = next(m for m in messages if m.kind == "webhook")
