@@ -5,7 +5,8 @@ version of the `profile` setting writes it (traccar-4.12, PowUnity's, by default
 Every world event sits on a message the tracker sent, so every event (except `offline`, which the server
 detects by silence) renders as the frames Traccar pushes for one incoming device message, in its order:
 
-1. `{"devices":[Device]}`: status online and the new `lastUpdate` (sent for every decoded message);
+1. `{"devices":[Device]}`: status online and the new `lastUpdate` (sent for every decoded message; under
+   traccar-4.12 a status event — deviceOnline, deviceUnknown, deviceOffline — goes out before it, §9);
 2. one `{"events":[Event]}` frame per Traccar event generated (from Traccar 5.1 on with attribute `message`,
    the short notification text; never under traccar-4.12);
 3. `{"positions":[Position]}`, unless the fix is older than the last pushed one: Traccar stores historical
@@ -135,9 +136,9 @@ class PowUnityRenderer:
 
     __slots__ = (
         "_areas", "_days", "_dev_attrs", "_fences", "_name", "alarm_active", "armed", "b2b", "device", "event_seq",
-        "geofence_ids", "hours_ms", "last_alarm_ms", "last_fix_ms", "last_ignition", "last_odometer", "last_update",
-        "last_update_ms", "motion", "offline_after_s", "position_id", "position_seq", "profile", "rng", "status",
-        "status_timeout_s", "stride", "total_distance", "webhook_types",
+        "geofence_ids", "hours_ms", "last_alarm_ms", "last_fix_ms", "last_ignition", "last_odometer",
+        "last_position", "last_update", "last_update_ms", "motion", "offline_after_s", "position_id", "position_seq",
+        "profile", "rng", "status", "status_timeout_s", "stride", "total_distance", "webhook_types",
     )
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
@@ -156,6 +157,7 @@ class PowUnityRenderer:
         self.position_seq = 0
         self.event_seq = 0
         self.position_id = 0  # latest stored position (Device.positionId)
+        self.last_position: dict[str, Any] | None = None  # the latest pushed position (never mutated)
         self.last_fix_ms: int | None = None  # fixTime of the latest position (pushed or first)
         self.last_update: str | None = None
         self.last_update_ms: int | None = None
@@ -266,6 +268,17 @@ class PowUnityRenderer:
             "description": None, "area": area,
         }
         return known
+
+    # -- what the server answers over REST (the state the frames so far have shown) --------------------------
+
+    def device_view(self) -> dict[str, Any]:
+        """The device as `GET /api/devices` returns it now, in the profile's shape."""
+        return self._device(self.position_id)
+
+    def geofence_view(self, geofence_id: int, name: str, fence: Any = None) -> dict[str, Any]:
+        """A geofence as `GET /api/geofences` returns it: the same object the webhooks carry (its area from
+        the `geofence_areas` setting, else the scenario's `fence`)."""
+        return self._geofence(geofence_id, name, fence, 0.0, 0.0)
 
     # -- rendering ---------------------------------------------------------------------------------------
 
@@ -386,10 +399,13 @@ class PowUnityRenderer:
                            kind))
         if latest:
             self.position_id = position_id
+            self.last_position = position
             # GeofenceEventHandler runs after the devices frame went out: device.setGeofenceIds
             if profile.device_geofences and list(fix.geofences) != self.geofence_ids:
                 self.geofence_ids = list(fix.geofences)
         webhooks = self._events(event, pending, position, server_ms, out) if pending else None
+        if profile.status_event_first and pending and pending[0][0] == "deviceOnline":
+            out[0], out[1] = out[1], out[0]  # 4.12: deviceOnline goes out before the device that turned online
         if latest:
             out.append(Message(PROVIDER, "socket_frame", key, send_t, {"positions": [position]}, kind))
         if webhooks:
@@ -471,6 +487,8 @@ class PowUnityRenderer:
             pending.append(("deviceMoving" if moving else "deviceStopped", {}, 0, None, first))
         pending.append((event_type, {}, 0, None, None))
         webhooks = self._events(event, pending, {}, server_ms, out, send_t)
+        if self.profile.status_event_first:  # 4.12: the events go out before the device
+            out = out[1:] + out[:1]
         return out + webhooks
 
 

@@ -12,6 +12,7 @@ Versions never mix (provider-facts §9): a profile fixes every version-dependent
 | device `geofenceIds` | the geofences the device is in | — (moved to Position in 5.8) |
 | device `calendarId`, `expirationTime` | — | written, 0 and null (5.9, 5.3) |
 | strings | HTML-encoded (SanitizerModule, 4.12-4.15) | as they are |
+| status change | the status event frame first, then the devices frame | devices, then events, then positions |
 
 Both write `geofenceId` and `maintenanceId` on every event, 0 when unset (Java longs; Event has no NON_NULL),
 and every null (provider-facts §1.3).
@@ -35,11 +36,13 @@ class TraccarProfile:
     device_geofences: bool  # geofenceIds on the device (else on the position)
     device_calendar: bool  # device calendarId and expirationTime
     sanitize: bool  # strings HTML-encoded on output
+    #: 4.12's ConnectionManager hands status events to the notifier before it pushes the device (§1.2, §9)
+    status_event_first: bool
 
 
 PROFILES = {
-    "traccar-4.12": TraccarProfile("traccar-4.12", "serverTime", False, True, True, False, True),
-    "traccar-6": TraccarProfile("traccar-6", "eventTime", True, False, False, True, False),
+    "traccar-4.12": TraccarProfile("traccar-4.12", "serverTime", False, True, True, False, True, True),
+    "traccar-6": TraccarProfile("traccar-6", "eventTime", True, False, False, True, False, False),
 }
 DEFAULT_PROFILE = "traccar-4.12"  # PowUnity's (provider-facts §2)
 

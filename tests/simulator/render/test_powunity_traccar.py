@@ -183,7 +183,7 @@ def test_status_unknown_after_the_status_timeout_then_offline_when_the_connectio
     renderer.render(make_event("position", device, t=T0, lag=1.0))
     silence = renderer.render(make_event("offline", device, t=T0 + 5, lag=1.0))
     sockets = [m for m in silence if m.kind == "socket_frame"]
-    assert [next(iter(m.payload)) for m in sockets] == ["devices", "events", "devices", "events"]
+    assert [next(iter(m.payload)) for m in sockets] == ["events", "devices", "events", "devices"]  # 4.12 order
     assert [m.payload["devices"][0]["status"] for m in sockets if "devices" in m.payload] == ["unknown", "offline"]
     assert event_types(silence) == ["deviceUnknown", "deviceOffline"]
     assert [m.send_t for m in sockets] == pytest.approx([T0 + 61, T0 + 61, T0 + 301, T0 + 301])
@@ -211,3 +211,20 @@ def test_distances_are_rounded_half_even_from_activation_and_hours_left_out_whil
     assert [a["index"] for a in attrs] == [1, 2, 3] and "sat" not in attrs[0]
     assert all(isinstance(a["batteryLevel"], int) for a in attrs)
     assert frames(third) == ["devices", "positions"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_rest_view_is_what_the_frames_showed(profile: str) -> None:
+    device = make_bike()
+    renderer = powunity_renderer(device, {"profile": profile}, random.Random(1))
+    assert renderer.last_position is None
+    fence = Geofence("Home", "circle", LatLon(48.2082, 16.3738), 3000.0)
+    messages = renderer.render(make_event("geofence_enter", device, {"geofence": "Home", "geofence_id": 1,
+                                                                     "fence": fence}, geofences=(1,)))
+    (pushed,) = [m.payload["positions"][0] for m in messages if "positions" in m.payload]
+    assert renderer.last_position == pushed
+    view = renderer.device_view()
+    assert list(view) == DEVICE_KEYS[profile] and view["positionId"] == pushed["id"]
+    (webhook,) = [m.payload for m in messages if m.kind == "webhook"]
+    assert view == webhook["device"]
+    assert renderer.geofence_view(1, "Home") == webhook["geofence"]
