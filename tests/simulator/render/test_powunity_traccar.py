@@ -228,3 +228,12 @@ def test_the_rest_view_is_what_the_frames_showed(profile: str) -> None:
     (webhook,) = [m.payload for m in messages if m.kind == "webhook"]
     assert view == webhook["device"]
     assert renderer.geofence_view(1, "Home") == webhook["geofence"]
+
+
+def test_same_seed_same_bytes_under_either_profile() -> None:
+    provider = PROVIDERS["powunity"]
+    for profile in PROFILES:
+        def body(seed: int, profile: str = profile) -> list[bytes]:
+            return [provider.serialize(m.payload) for ms in render_all({"profile": profile}, seed) for m in ms]
+
+        assert body(5) == body(5)
