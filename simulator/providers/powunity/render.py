@@ -16,7 +16,9 @@ detects by silence) renders as the frames Traccar pushes for one incoming device
 Silence: the device turns `unknown` (deviceUnknown) `status_timeout_s` (Traccar's status.timeout, default
 600 s) after its last message, and `offline` (deviceOffline) when the server closes its connection,
 `offline_after_s` (default 180 s, PowUnity's "offline = nothing received for 3 minutes") after it; whichever
-comes first cancels the other's timer, as ConnectionManager does (provider-facts §1.2).
+comes first cancels the other's timer, as ConnectionManager does (provider-facts §1.2). Setting
+`status_events: false` (Traccar's event.status.enable, off by default since 6.14) keeps the status changes in
+the devices frames but generates no status events.
 
 Every Traccar event is also forwarded as a `webhook` `{event, position?, device, geofence?}` (no position for
 the status events; `geofence`, the scenario's geofence with its real area, when the event names one), subject
@@ -138,7 +140,7 @@ class PowUnityRenderer:
         "_areas", "_days", "_dev_attrs", "_fences", "_name", "alarm_active", "armed", "b2b", "device", "event_seq",
         "geofence_ids", "hours_ms", "last_alarm_ms", "last_fix_ms", "last_ignition", "last_odometer",
         "last_position", "last_update", "last_update_ms", "motion", "offline_after_s", "position_id", "position_seq",
-        "profile", "rng", "status", "status_timeout_s", "stride", "total_distance", "webhook_types",
+        "profile", "rng", "status", "status_events", "status_timeout_s", "stride", "total_distance", "webhook_types",
     )
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
@@ -163,6 +165,7 @@ class PowUnityRenderer:
         self.last_update_ms: int | None = None
         self.offline_after_s = float(settings.get("offline_after_s", OFFLINE_AFTER_S))
         self.status_timeout_s = float(settings.get("status_timeout_s", STATUS_TIMEOUT_S))
+        self.status_events = bool(settings.get("status_events", True))
         self.last_odometer: float | None = None
         self.total_distance = 0.0  # DistanceHandler: from the tracker's first message on this server
         self.last_ignition: bool | None = None
@@ -296,7 +299,8 @@ class PowUnityRenderer:
 
         if self.status != "online":  # any message after a silence brings the device back
             self.status = "online"
-            pending.append(("deviceOnline", {}, 0, None, None))
+            if self.status_events:
+                pending.append(("deviceOnline", {}, 0, None, None))
 
         if kind == "armed":
             self.armed = True
@@ -485,9 +489,10 @@ class PowUnityRenderer:
         if first is not None:
             moving = bool(first["attributes"]["motion"])
             pending.append(("deviceMoving" if moving else "deviceStopped", {}, 0, None, first))
-        pending.append((event_type, {}, 0, None, None))
+        if self.status_events:
+            pending.append((event_type, {}, 0, None, None))
         webhooks = self._events(event, pending, {}, server_ms, out, send_t)
-        if self.profile.status_event_first:  # 4.12: the events go out before the device
+        if self.profile.status_event_first and pending:  # 4.12: the events go out before the device
             out = out[1:] + out[:1]
         return out + webhooks
 

@@ -58,6 +58,13 @@ SETTINGS: dict[str, Any] = {
             "enum": ["traccar-4.12", "traccar-6"],
             "x-expected": "traccar-4.12 or traccar-6"
         },
+        "status_events": {
+            "title": "Status events",
+            "description": ("Whether deviceOnline/deviceUnknown/deviceOffline events are generated (Traccar's "
+                            "event.status.enable: always in 4.12, off by default since 6.14; provider-facts §1.2). "
+                            "The device's status changes either way."),
+            "type": "boolean"
+        },
         "status_timeout_s": {
             "title": "Status timeout",
             "description": ("Traccar's status.timeout: seconds without data before a device turns unknown "

@@ -148,6 +148,7 @@ REACHES_THE_STREAM: dict[str, tuple[str, str, Any]] = {
     "powunity.offline_after_s": ("powunity", "powunity: {offline_after_s: 120}", 120),
     "powunity.status_timeout_s": ("powunity", "powunity: {status_timeout_s: 90}", 90),
     "powunity.profile": ("powunity", "powunity: {profile: traccar-6}", "traccar-6"),
+    "powunity.status_events": ("powunity", "powunity: {status_events: false}", False),
     "powunity.geofence_areas": ("powunity", 'powunity: {geofence_areas: {yard: "CIRCLE (1 2, 30)"}}',
                                 {"yard": "CIRCLE (1 2, 30)"}),
     "mettax.speeding_alarm": ("mettax", "mettax: {speeding_alarm: overspeed}", "overspeed"),

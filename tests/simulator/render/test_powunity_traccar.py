@@ -237,3 +237,14 @@ def test_same_seed_same_bytes_under_either_profile() -> None:
             return [provider.serialize(m.payload) for ms in render_all({"profile": profile}, seed) for m in ms]
 
         assert body(5) == body(5)
+
+
+def test_without_status_events_the_status_still_changes() -> None:
+    device = make_bike()
+    renderer = powunity_renderer(device, {"status_events": False}, random.Random(1))
+    renderer.render(make_event("position", device, t=T0, lag=1.0))
+    silence = renderer.render(make_event("offline", device, t=T0 + 5, lag=1.0))
+    assert frames(silence) == ["devices"] and silence[0].payload["devices"][0]["status"] == "offline"
+    back = renderer.render(make_event("position", device, t=T0 + 900, lag=1.0))
+    assert frames(back) == ["devices", "positions"] and back[0].payload["devices"][0]["status"] == "online"
+    assert not [m for m in silence + back if m.kind == "webhook"]
