@@ -68,6 +68,9 @@ class Fix:
     ext_voltage: float  # external power (0 when cut)
     battery_pct: int  # internal backup battery / e-bike battery
     limit_kmh: float | None = None  # speed limit of the road under the vehicle, when on a road
+    #: numbers (1-based, scenario order) of the geofences the device was in at its last geofence check: a
+    #: platform that keeps the set on the device (Traccar 4.x `device.geofenceIds`) reads it from here
+    geofences: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

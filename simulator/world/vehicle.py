@@ -76,6 +76,7 @@ class _State:
     fatigue_sent: bool = False
     last_ignition_change: float = 0.0
     inside: set[int] = field(default_factory=set)
+    inside_ids: tuple[int, ...] = ()  # `inside` sorted, rebuilt only when it changes (every fix carries it)
     reefer_c: float | None = None
 
 
@@ -106,6 +107,9 @@ class DeviceSim:
         self.state = _State(lat=here.lat, lon=here.lon, altitude_m=rng.uniform(20, 900),
                             odometer_m=rng.uniform(5_000, 250_000) * 1000, satellites=rng.randint(8, 13))
         self.state.reefer_c = group.reefer_setpoint_c if "reefer" in group.features else None
+        # a device already standing in a geofence when the scenario begins is in it, not entering it
+        self.state.inside = {n for n, _fence, inside_fn in self._fences if inside_fn(here.lat, here.lon)}
+        self.state.inside_ids = tuple(sorted(self.state.inside))
         self.driver: Driver | None = None
         self.seq = 0
         self.gaps = self._draw_gaps()
@@ -170,6 +174,7 @@ class DeviceSim:
             t, round(lat, 6), round(lon, 6), round(speed_mps * 3.6, 1), st.course,
             round(st.altitude_m + n3 * prof.altitude_noise_m, 1), sats, hdop, True, st.ignition,
             speed_mps > 0.5, st.odometer_m, gsm, round(volts, 2), int(st.battery_pct), st.limit_kmh,
+            st.inside_ids,
         )
 
     def _emit(self, kind: str, fix: Fix, **attrs: Any) -> None:
@@ -199,6 +204,10 @@ class DeviceSim:
 
     def events(self) -> Iterator[WorldEvent]:
         s, g, rng = self.scenario, self.group, self.rng
+        # an e-bike stands parked and armed when the scenario begins (its rider armed it on leaving it), so a
+        # theft before the first ride raises the movement alarm
+        self._guard(True)
+        yield from self._drain()
         day = 0
         while True:
             shift_start = s.start + g.shift_start_s + day * 86_400.0 + rng.uniform(-600, 600)
@@ -442,10 +451,11 @@ class DeviceSim:
                 attrs["address"] = self.places.geofences[number - 1].address
             if inside:
                 self.state.inside.add(number)
-                self._emit("geofence_enter", fix, **attrs)
             else:
                 self.state.inside.discard(number)
-                self._emit("geofence_exit", fix, **attrs)
+            # the crossing fix already reports the new set, as Traccar's GeofenceEventHandler stores it
+            fix.geofences = self.state.inside_ids = tuple(sorted(self.state.inside))
+            self._emit("geofence_enter" if inside else "geofence_exit", fix, **attrs)
 
     # -- injections and sensors ------------------------------------------------------------------------------
 

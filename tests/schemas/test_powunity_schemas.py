@@ -46,13 +46,13 @@ EVENT_TYPES = sorted([
     "proximityExit", "unaccompaniedMotion", "alarm", "ignitionOn", "ignitionOff", "maintenance",
     "driverChanged", "media", "textMessage",
 ])
-# provider-facts §1.4: Position.ALARM_*.
+# provider-facts §1.4: Position.ALARM_*, plus `shock`, which 4.12 and PowUnity had (provider-facts §9).
 ALARMS = sorted([
     "general", "sos", "vibration", "movement", "lowspeed", "overspeed", "fallDown", "lowPower",
     "lowBattery", "fault", "powerOff", "powerOn", "door", "lock", "unlock", "geofence", "geofenceEnter",
     "geofenceExit", "gpsAntennaCut", "accident", "tow", "idle", "highRpm", "hardAcceleration",
     "hardBraking", "hardCornering", "laneChange", "fatigueDriving", "powerCut", "powerRestored", "jamming",
-    "temperature", "parking", "bonnet", "footBrake", "fuelLeak", "tampering", "removing",
+    "temperature", "parking", "shock", "bonnet", "footBrake", "fuelLeak", "tampering", "removing",
 ])
 
 
@@ -177,7 +177,7 @@ REJECTIONS = [
     # (fixture stem, member path, new value or DROP, expected error path, text in the expectation)
     ("webhook__seed001_device_online", ("event", "type"), DROP, "/event", "required property 'type'"),
     ("webhook__seed001_device_online", ("event", "type"), "teleported", "/event/type", "one of"),
-    ("webhook__seed001_device_online", ("event", "serverTime"), DROP, "/event", "required property 'serverTime'"),
+    ("webhook__seed001_device_online", ("event", "serverTime"), DROP, "/event", "serverTime"),
     ("webhook__seed001_device_online", ("event", "serverTime"), "2021-01-01T00:00:00Z", "/event/serverTime",
      "pattern"),
     ("webhook__seed001_device_online", ("event", "id"), "1", "/event/id", "type integer"),
@@ -215,11 +215,32 @@ REJECTIONS = [
     ("socket_frame__facts_traccar6153_device", ("devices", 0, "status"), "sleeping", "/devices/0/status",
      "one of"),
     ("socket_frame__facts_traccar6153_device", ("devices",), [], "/devices", "minItems"),
-    ("socket_frame__handmade_event_ignition_on", ("events", 0, "type"), "teleported", "/events/0/type", "one of"),
-    ("socket_frame__handmade_event_ignition_on", ("events", 0, "attributes", "message"), DROP,
-     "/events/0/attributes", "required property 'message'"),
+    ("socket_frame__facts_traccar412_event_ignition_on", ("events", 0, "type"), "teleported", "/events/0/type",
+     "one of"),
+    ("socket_frame__handmade_traccar6_event_ignition_on", ("events", 0, "type"), "teleported", "/events/0/type",
+     "one of"),
     ("socket_frame__handmade_logs", ("logs", 0, "data"), "*HQ,865", "/logs/0/data", "pattern"),
 ]
+
+
+def test_a_genuine_4_12_event_frame_validates_and_versions_never_mix() -> None:
+    # provider-facts §1.3 / §9: 4.12 writes serverTime, geofenceId and maintenanceId, and no attributes.message
+    genuine = load_fixture(PROVIDER, "socket_frame__facts_traccar412_event_ignition_on")
+    assert_valid(FRAME, genuine)
+    newer = load_fixture(PROVIDER, "socket_frame__handmade_traccar6_event_ignition_on")
+    assert_valid(FRAME, newer)
+    event, new_event = genuine["events"][0], newer["events"][0]
+    mixes = [
+        {**event, "attributes": {"message": "Bike 1 ignition ON at 2025-01-15 10:00:00"}},  # 5.1+ text on 4.12
+        {**event, "eventTime": event["serverTime"]},  # both names of the time
+        {k: v for k, v in event.items() if k != "serverTime"},  # no time at all
+        {**new_event, "serverTime": new_event["eventTime"]},
+    ]
+    for mixed in mixes:
+        assert errors_of(FRAME, {"events": [mixed]}), mixed
+    webhook = load_fixture(PROVIDER, "webhook__seed001_device_online")
+    time = webhook["event"].pop("serverTime")
+    assert_valid(WEBHOOK, {**webhook, "event": {**webhook["event"], "eventTime": time}})  # a 6.x webhook
 
 
 @pytest.mark.parametrize(("stem", "member", "value", "path", "expected"), REJECTIONS,

@@ -1,4 +1,6 @@
-"""PowUnity BikeTrax (a Traccar 4.x build): seed 001 and provider-facts §1-§2.
+"""PowUnity BikeTrax (a Traccar 4.x build): seed 001 and provider-facts §1-§2. The renderer follows one Traccar
+version exactly, setting `profile` (traccar-4.12, PowUnity's, by default, or traccar-6; see traccar.py); what
+`finish` shapes here (schema-generated payloads) is always the 4.12 one.
 
 Webhook: POST JSON `{event, position?, device}` in Traccar 4.x shapes (event `serverTime`, position
 `type`/`outdated`, device `geofenceIds`), header `X-PowTxn`, and `Authorization: <webhookPsk>` when a PSK is

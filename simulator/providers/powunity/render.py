@@ -1,30 +1,37 @@
-"""PowUnity BikeTrax renderer: a Traccar 4.x server seen through its WebSocket and its webhook
-(seed 001, provider-facts §1-§2).
+"""PowUnity BikeTrax renderer: a Traccar server seen through its WebSocket and its webhook, as the Traccar
+version of the `profile` setting writes it (traccar-4.12, PowUnity's, by default; traccar-6; see traccar.py)
+(seed 001, provider-facts §1-§2, §9).
 
 Every world event sits on a message the tracker sent, so every event (except `offline`, which the server
-detects by silence: no earlier than `offline_after_s`, default 180 s, after the last message, PowUnity's
-"offline = nothing received for 3 minutes") renders as the frames Traccar pushes for one incoming device
-message, in its order:
+detects by silence) renders as the frames Traccar pushes for one incoming device message, in its order:
 
-1. `{"devices":[Device]}`: status online and the new `lastUpdate` (sent for every decoded message);
-2. one `{"events":[Event]}` frame per Traccar event generated (the web-notificator copy, with attribute
-   `message`, the short notification text);
+1. `{"devices":[Device]}`: status online and the new `lastUpdate` (sent for every decoded message; under
+   traccar-4.12 a status event — deviceOnline, deviceUnknown, deviceOffline — goes out before it, §9);
+2. one `{"events":[Event]}` frame per Traccar event generated (from Traccar 5.1 on with attribute `message`,
+   the short notification text; never under traccar-4.12);
 3. `{"positions":[Position]}`, unless the fix is older than the last pushed one: Traccar stores historical
    and out-of-order fixes but does not push them (PostProcessHandler), and its state-based event handlers
    (ignition, motion, overspeed, geofence) skip them too, so an old fix yields alarm events only.
 
+Silence: the device turns `unknown` (deviceUnknown) `status_timeout_s` (Traccar's status.timeout, default
+600 s) after its last message, and `offline` (deviceOffline) when the server closes its connection,
+`offline_after_s` (default 180 s, PowUnity's "offline = nothing received for 3 minutes") after it; whichever
+comes first cancels the other's timer, as ConnectionManager does (provider-facts §1.2). Setting
+`status_events: false` (Traccar's event.status.enable, off by default since 6.14) keeps the status changes in
+the devices frames but generates no status events.
+
 Every Traccar event is also forwarded as a `webhook` `{event, position?, device, geofence?}` (no position for
-the status events deviceOnline/deviceOffline; `geofence` when the event names one), subject to the account's
-`webhookTypes` attribute (setting `webhook_types`: a list or a comma-separated string; absent = all types)
-and, for non-b2b accounts (setting `b2b: false`), to "non-alert events are ignored".
+the status events; `geofence`, the scenario's geofence with its real area, when the event names one), subject
+to the account's `webhookTypes` attribute (setting `webhook_types`: a list or a comma-separated string;
+absent = all types) and, for non-b2b accounts (setting `b2b: false`), to "non-alert events are ignored".
 
 | world event | Traccar event |
 |---|---|
+| any report | deviceMoving / deviceStopped from the positions' `motion` (traccar.MotionState), at the first new one |
 | ignition_on / ignition_off | ignitionOn / ignitionOff |
-| moving / stopped | deviceMoving / deviceStopped |
 | speeding_start | deviceOverspeed {speed, speedLimit} (knots) |
-| geofence_enter / geofence_exit | geofenceEnter / geofenceExit (geofenceId) |
-| online / offline | deviceOnline / deviceOffline (no position); any report after `offline` is also `online` |
+| geofence_enter / geofence_exit | geofenceEnter / geofenceExit (geofenceId); `device.geofenceIds` follows the fix |
+| online / offline | deviceOnline / deviceUnknown / deviceOffline (no position); a report after silence: online |
 | movement_alarm / power_cut / tamper | alarm movement / powerCut / tampering |
 | sos / collision / low_battery | alarm sos / accident / lowBattery |
 | harsh_brake / harsh_accel / harsh_turn | alarm hardBraking / hardAcceleration / hardCornering |
@@ -36,12 +43,19 @@ page: "alarm events occur only while the device is armed"); a disarmed bike repo
 an `alarm` attribute. Arming state follows the world's armed/disarmed events (setting `initially_armed`,
 default false).
 
+Position attributes as PowUnity's h02 trackers report them (aiobiketrax capture, provider-facts §2): integer
+`batteryLevel`, `armed`, `charge`, `alarm` (alarm positions only), `ignition`, the h02 `status` bitmask (bit
+10 = ignition, H02ProtocolDecoder) and a message `index`, no `sat`; then the server's `distance` and
+`totalDistance` (metres, rounded half-even to 2 decimals, counted from the tracker's first message:
+DistanceHandler), `motion` (speed above PowUnity's 2 km/h) and `hours` (ms with ignition on, left out while 0:
+EngineHoursHandler).
+
 Ids: Traccar's position and event ids are database sequences shared by all devices, but each renderer serves
 one device, so ids are `n * id_stride + <the device's Traccar id>` (setting `id_stride`, default 16384): unique across
 up to `id_stride` devices, increasing per device, roughly increasing in time across the fleet.
 
 Doubles are Python floats (12.0, never 12) so core.javajson writes them as Jackson does (`5.0E7` for
-totalDistance >= 1e7 m); integers (batteryLevel, sat, hours in ms) stay ints.
+totalDistance >= 1e7 m); integers (batteryLevel, status, index, hours in ms) stay ints.
 """
 
 from __future__ import annotations
@@ -55,12 +69,20 @@ from ...core.javajson import jd
 from ...render.base import Message
 from ...world.events import WorldEvent
 from ...world.fleet import Device
+from .traccar import MotionState, TraccarProfile, area_wkt, html, profile_of, round2
 
 PROVIDER = "powunity"
 KMH_PER_KNOT = 1.852
 DEFAULT_ID_STRIDE = 16384
-#: PowUnity: "Offline = nothing received for 3 minutes" (Events page)
+#: PowUnity: "Offline = nothing received for 3 minutes" (Events page): when the server drops the connection
 OFFLINE_AFTER_S = 180.0
+#: Traccar's status.timeout (provider-facts §1.2)
+STATUS_TIMEOUT_S = 600.0
+#: PowUnity's moving/stopped threshold, 2 km/h (provider-facts §2), in knots as MotionHandler compares it
+MOTION_SPEED_KN = 2.0 / KMH_PER_KNOT
+#: h02 status word with every flag clear (bits set = no alarm), ignition in bit 10 (H02ProtocolDecoder) [I]
+H02_STATUS = 0xFFFFFFFF
+H02_IGNITION = 1 << 10
 #: the webhook leaves right after the event is stored: a few ms to a few hundred ms after the frames [I]
 WEBHOOK_DELAY_S = (0.02, 0.25)
 
@@ -76,17 +98,16 @@ ALARMS = {
     "harsh_accel": "hardAcceleration",
     "harsh_turn": "hardCornering",
 }
-#: world kind -> Traccar event type, for the state-based events (latest positions only)
+#: world kind -> Traccar event type, for the state-based events the world marks (latest positions only);
+#: deviceMoving/deviceStopped are derived from the positions instead (MotionState)
 STATE_EVENTS = {
     "ignition_on": "ignitionOn",
     "ignition_off": "ignitionOff",
-    "moving": "deviceMoving",
-    "stopped": "deviceStopped",
     "speeding_start": "deviceOverspeed",
     "geofence_enter": "geofenceEnter",
     "geofence_exit": "geofenceExit",
 }
-STATUS_EVENTS = frozenset({"deviceOnline", "deviceOffline"})
+STATUS_EVENTS = frozenset({"deviceOnline", "deviceOffline", "deviceUnknown"})
 
 # Traccar date pieces, so a timestamp is four table lookups instead of a strftime per position
 _HOUR_MINUTE = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
@@ -99,6 +120,10 @@ _ALARM_TEXT = {
     "hardAcceleration": "hard acceleration", "hardCornering": "hard cornering",
 }
 
+#: one Traccar event waiting to be written: type, attributes, geofence id and name, and the stored position it
+#: points at when not the current one (deviceMoving/deviceStopped point at the first position of the change)
+_Pending = tuple[str, dict[str, Any], int, str | None, dict[str, Any] | None]
+
 
 def _webhook_types(value: Any) -> frozenset[str] | None:
     if value is None:
@@ -109,18 +134,19 @@ def _webhook_types(value: Any) -> frozenset[str] | None:
 
 
 class PowUnityRenderer:
-    """One BikeTrax tracker as Traccar 4.x sees it: id counters, last fix, arming and connection state."""
+    """One BikeTrax tracker as Traccar sees it: id counters, last fix, arming, motion and connection state."""
 
     __slots__ = (
-        "_areas", "_days", "_dev_attrs", "alarm_active", "armed", "b2b", "device", "event_seq", "hours_ms",
-        "last_alarm_ms", "last_fix_ms", "last_ignition", "last_odometer", "last_update", "last_update_ms",
-        "offline_after_s", "position_id",
-        "position_seq", "rng", "status", "stride", "webhook_types",
+        "_areas", "_days", "_dev_attrs", "_fences", "_name", "alarm_active", "armed", "b2b", "device", "event_seq",
+        "geofence_ids", "hours_ms", "last_alarm_ms", "last_fix_ms", "last_ignition", "last_odometer",
+        "last_position", "last_update", "last_update_ms", "motion", "offline_after_s", "position_id", "position_seq",
+        "profile", "rng", "status", "status_events", "status_timeout_s", "stride", "total_distance", "webhook_types",
     )
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
         self.device = device
         self.rng = rng
+        self.profile: TraccarProfile = profile_of(settings.get("profile"))
         self.webhook_types = _webhook_types(settings.get("webhook_types"))
         self.b2b = bool(settings.get("b2b", True))
         self.stride = int(settings.get("id_stride", DEFAULT_ID_STRIDE))
@@ -133,19 +159,31 @@ class PowUnityRenderer:
         self.position_seq = 0
         self.event_seq = 0
         self.position_id = 0  # latest stored position (Device.positionId)
+        self.last_position: dict[str, Any] | None = None  # the latest pushed position (never mutated)
         self.last_fix_ms: int | None = None  # fixTime of the latest position (pushed or first)
         self.last_update: str | None = None
         self.last_update_ms: int | None = None
         self.offline_after_s = float(settings.get("offline_after_s", OFFLINE_AFTER_S))
+        self.status_timeout_s = float(settings.get("status_timeout_s", STATUS_TIMEOUT_S))
+        self.status_events = bool(settings.get("status_events", True))
         self.last_odometer: float | None = None
+        self.total_distance = 0.0  # DistanceHandler: from the tracker's first message on this server
         self.last_ignition: bool | None = None
         self.hours_ms = 0
+        self.motion = MotionState()
+        self.geofence_ids: list[int] = []  # 4.x Device.geofenceIds: replaced, never mutated
         self._days: dict[int, str] = {}
         areas = settings.get("geofence_areas") or {}
         self._areas: dict[str, str] = {str(k): str(v) for k, v in dict(areas).items()}
+        self._fences: dict[int, dict[str, Any]] = {}
+        self._name = self._text_out(device.label)
         self._dev_attrs = self._device_attributes()
 
     # -- helpers -----------------------------------------------------------------------------------------
+
+    def _text_out(self, text: str) -> str:
+        """A string as the profile's Jackson writes it (4.12 HTML-encodes every string)."""
+        return html(text) if self.profile.sanitize else text
 
     def _time(self, ms: int) -> str:
         """Jackson StdDateFormat in UTC: 2021-01-01T00:00:00.000+00:00 (table lookups, the date is cached)."""
@@ -160,7 +198,8 @@ class PowUnityRenderer:
         return f"{date}{_HOUR_MINUTE[minute]}{_SECOND[second]}{_MILLI_ZONE[milli]}"
 
     def _device_attributes(self) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"guarded": self.armed, "alarm": self.alarm_active, "guardType": "movement"}
+        attrs: dict[str, Any] = {"guarded": self.armed, "alarm": self.alarm_active,
+                                 "guardType": self._text_out("movement")}
         if self.last_alarm_ms is not None:
             attrs["lastAlarm"] = self.last_alarm_ms
         attrs["autoGuard"] = False
@@ -169,22 +208,29 @@ class PowUnityRenderer:
 
     def _device(self, position_id: int) -> dict[str, Any]:
         device = self.device
-        return {
+        profile = self.profile
+        out: dict[str, Any] = {
             "id": device.vendor_ids["traccar_id"],
             "attributes": self._dev_attrs,  # replaced, never mutated, when the state changes
             "groupId": 0,
-            "name": device.label,
-            "uniqueId": device.imei,
-            "status": self.status,
-            "lastUpdate": self.last_update,
-            "positionId": position_id,
-            "geofenceIds": [],
-            "phone": None,
-            "model": None,
-            "contact": None,
-            "category": "bicycle",
-            "disabled": False,
         }
+        if profile.device_calendar:
+            out["calendarId"] = 0
+        out["name"] = self._name
+        out["uniqueId"] = device.imei
+        out["status"] = self.status
+        out["lastUpdate"] = self.last_update
+        out["positionId"] = position_id
+        if profile.device_geofences:
+            out["geofenceIds"] = self.geofence_ids
+        out["phone"] = None
+        out["model"] = None
+        out["contact"] = None
+        out["category"] = "bicycle"
+        out["disabled"] = False
+        if profile.device_calendar:
+            out["expirationTime"] = None
+        return out
 
     def _wants_webhook(self, event_type: str) -> bool:
         if not self.b2b and event_type != "alarm":
@@ -205,33 +251,56 @@ class PowUnityRenderer:
             what = {
                 "ignitionOn": "ignition ON", "ignitionOff": "ignition OFF", "deviceMoving": "is moving",
                 "deviceStopped": "has stopped", "deviceOnline": "is online", "deviceOffline": "is offline",
+                "deviceUnknown": "status is unknown",
             }.get(event_type, event_type)
         local = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000 + self.device.tz_offset_s))
         return f"{name} {what} at {local}"
 
-    def _geofence(self, geofence_id: int, name: str, lat: float, lon: float) -> dict[str, Any]:
+    def _geofence(self, geofence_id: int, name: str, fence: Any, lat: float, lon: float) -> dict[str, Any]:
+        known = self._fences.get(geofence_id)
+        if known is not None:
+            return known
         area = self._areas.get(name) or self._areas.get(str(geofence_id))
-        if area is None:  # no configured area: a circle around where the bike first crossed it
-            area = self._areas[str(geofence_id)] = f"CIRCLE ({lat:.6f} {lon:.6f}, 100.0)"
-        return {"id": geofence_id, "attributes": {}, "calendarId": 0, "name": name, "description": None,
-                "area": area}
+        if area is None:
+            if fence is not None and hasattr(fence, "kind"):
+                area = area_wkt(fence)  # the scenario's geofence, its real area
+            else:  # a world event without its fence: a circle around where the bike crossed it
+                area = f"CIRCLE ({lat:.6f} {lon:.6f}, 100.0)"
+        known = self._fences[geofence_id] = {
+            "id": geofence_id, "attributes": {}, "calendarId": 0, "name": self._text_out(name),
+            "description": None, "area": area,
+        }
+        return known
+
+    # -- what the server answers over REST (the state the frames so far have shown) --------------------------
+
+    def device_view(self) -> dict[str, Any]:
+        """The device as `GET /api/devices` returns it now, in the profile's shape."""
+        return self._device(self.position_id)
+
+    def geofence_view(self, geofence_id: int, name: str, fence: Any = None) -> dict[str, Any]:
+        """A geofence as `GET /api/geofences` returns it: the same object the webhooks carry (its area from
+        the `geofence_areas` setting, else the scenario's `fence`)."""
+        return self._geofence(geofence_id, name, fence, 0.0, 0.0)
 
     # -- rendering ---------------------------------------------------------------------------------------
 
     def render(self, event: WorldEvent) -> list[Message]:
         kind = event.kind
         if kind == "offline":
-            return self._offline(event)
+            return self._silence(event)
         key = self.device.key
         send_t = event.send_t
         server_ms = int(send_t * 1000)
         server_time = self._time(server_ms)
+        profile = self.profile
         out: list[Message] = []
-        pending: list[tuple[str, dict[str, Any], int, str | None]] = []  # type, attributes, geofenceId, name
+        pending: list[_Pending] = []
 
         if self.status != "online":  # any message after a silence brings the device back
             self.status = "online"
-            pending.append(("deviceOnline", {}, 0, None))
+            if self.status_events:
+                pending.append(("deviceOnline", {}, 0, None, None))
 
         if kind == "armed":
             self.armed = True
@@ -251,69 +320,78 @@ class PowUnityRenderer:
         position_id = self.position_seq * self.stride + self.device.vendor_ids["traccar_id"]
         odometer = fix.odometer_m
         last_odometer = self.last_odometer
-        distance = odometer - last_odometer if last_odometer is not None and odometer > last_odometer else 0.0
+        distance = round2(odometer - last_odometer) if last_odometer is not None and odometer > last_odometer \
+            else 0.0
+        total = self.total_distance = round2(self.total_distance + distance)
         ignition = fix.ignition
         if latest:
-            if self.last_ignition and last_fix_ms is not None:
+            if self.last_ignition and ignition and last_fix_ms is not None:
                 self.hours_ms += fix_ms - last_fix_ms
             self.last_ignition = ignition
             self.last_odometer = odometer
             self.last_fix_ms = fix_ms
+        speed = round(fix.speed_kmh * (100 / KMH_PER_KNOT)) / 100
+        motion = speed > MOTION_SPEED_KN
 
         alarm = ALARMS.get(kind) if self.armed else None
-        attributes: dict[str, Any] = {
-            "batteryLevel": fix.battery_pct,
-            "alarm": alarm,
-            "armed": self.armed,
-            "charge": fix.ext_voltage > 0.0,
-            "ignition": ignition,
-            "sat": fix.satellites,
-            "distance": jd(distance),
-            "totalDistance": jd(odometer),
-            "motion": fix.moving,
-            "hours": self.hours_ms,
-        }
-        if alarm is None:  # the key exists only on alarm positions (deleting keeps the others' order)
-            del attributes["alarm"]
+        attributes: dict[str, Any] = {"batteryLevel": fix.battery_pct, "armed": self.armed,
+                                      "charge": fix.ext_voltage > 0.0}
+        if alarm is not None:  # the key exists only on alarm positions
+            attributes["alarm"] = alarm
+        attributes["ignition"] = ignition
+        attributes["status"] = H02_STATUS if ignition else H02_STATUS ^ H02_IGNITION
+        attributes["index"] = self.position_seq & 0xFFFF
+        attributes["distance"] = jd(distance)
+        attributes["totalDistance"] = jd(total)
+        attributes["motion"] = motion
+        if self.hours_ms:  # EngineHoursHandler writes hours only once they are not 0
+            attributes["hours"] = self.hours_ms
         fix_time = self._time(fix_ms)
-        position = {
-            "id": position_id,
-            "attributes": attributes,
-            "deviceId": self.device.vendor_ids["traccar_id"],
-            "type": None,
-            "protocol": "h02",
-            "serverTime": server_time,
-            "deviceTime": fix_time,
-            "fixTime": fix_time,
-            "outdated": False,
-            "valid": fix.valid,
-            "latitude": round(fix.lat * 1e6) / 1e6,  # h02 resolution; n / 1e6 is the shortest double
-            "longitude": round(fix.lon * 1e6) / 1e6,
-            "altitude": 0.0,  # h02 reports no altitude
-            "speed": round(fix.speed_kmh * (100 / KMH_PER_KNOT)) / 100,
-            "course": float(fix.course),
-            "address": None,
-            "accuracy": 0.0,
-            "network": None,
-        }
+        position: dict[str, Any] = {"id": position_id, "attributes": attributes,
+                                    "deviceId": self.device.vendor_ids["traccar_id"]}
+        if profile.legacy_position:
+            position["type"] = None
+        position["protocol"] = "h02"
+        position["serverTime"] = server_time
+        position["deviceTime"] = fix_time
+        position["fixTime"] = fix_time
+        if profile.legacy_position:
+            position["outdated"] = False
+        position["valid"] = fix.valid
+        position["latitude"] = round(fix.lat * 1e6) / 1e6  # h02 resolution; n / 1e6 is the shortest double
+        position["longitude"] = round(fix.lon * 1e6) / 1e6
+        position["altitude"] = 0.0  # h02 reports no altitude
+        position["speed"] = speed
+        position["course"] = float(fix.course)
+        position["address"] = None
+        position["accuracy"] = 0.0
+        position["network"] = None
+        if not profile.device_geofences:  # 5.8+: on the position, null when in none (GeofenceHandler)
+            position["geofenceIds"] = list(fix.geofences) or None
 
         # -- events --
+        if latest:
+            first = self.motion.update(position, motion, fix_ms, total) if fix.valid else None
+            if first is not None:
+                moving = bool(first["attributes"]["motion"])
+                pending.append(("deviceMoving" if moving else "deviceStopped", {}, 0, None, first))
         state_type = STATE_EVENTS.get(kind)
         if state_type is not None and latest:
             attrs = event.attrs
             if state_type == "deviceOverspeed":
-                speed = float(attrs.get("speed_kmh", fix.speed_kmh))
+                over = float(attrs.get("speed_kmh", fix.speed_kmh))
                 limit = float(attrs.get("limit_kmh", fix.limit_kmh or 0.0))
-                pending.append((state_type, {"speed": round(speed / KMH_PER_KNOT, 2),
-                                             "speedLimit": round(limit / KMH_PER_KNOT, 2)}, 0, None))
+                pending.append((state_type, {"speed": round(over / KMH_PER_KNOT, 2),
+                                             "speedLimit": round(limit / KMH_PER_KNOT, 2)}, 0, None, None))
             elif state_type in ("geofenceEnter", "geofenceExit"):
                 geofence_id = int(attrs.get("geofence_id", 1))
                 name = str(attrs.get("geofence", f"Geofence {geofence_id}"))
-                pending.append((state_type, {}, geofence_id, name))
+                self._geofence(geofence_id, name, attrs.get("fence"), fix.lat, fix.lon)
+                pending.append((state_type, {}, geofence_id, name, None))
             else:
-                pending.append((state_type, {}, 0, None))
+                pending.append((state_type, {}, 0, None, None))
         if alarm is not None:
-            pending.append(("alarm", {"alarm": alarm}, 0, None))
+            pending.append(("alarm", {"alarm": alarm}, 0, None, None))
             self.alarm_active = True
             self.last_alarm_ms = server_ms
             self._dev_attrs = self._device_attributes()
@@ -325,67 +403,97 @@ class PowUnityRenderer:
                            kind))
         if latest:
             self.position_id = position_id
-        webhooks = self._events(event, pending, position, position_id, server_ms, server_time, out) if pending else None
+            self.last_position = position
+            # GeofenceEventHandler runs after the devices frame went out: device.setGeofenceIds
+            if profile.device_geofences and list(fix.geofences) != self.geofence_ids:
+                self.geofence_ids = list(fix.geofences)
+        webhooks = self._events(event, pending, position, server_ms, out) if pending else None
+        if profile.status_event_first and pending and pending[0][0] == "deviceOnline":
+            out[0], out[1] = out[1], out[0]  # 4.12: deviceOnline goes out before the device that turned online
         if latest:
             out.append(Message(PROVIDER, "socket_frame", key, send_t, {"positions": [position]}, kind))
         if webhooks:
             out.extend(webhooks)
         return out
 
-    def _events(
-        self, event: WorldEvent, pending: list[tuple[str, dict[str, Any], int, str | None]],
-        position: dict[str, Any], position_id: int, server_ms: int, server_time: str, out: list[Message],
-        send_t: float | None = None,
-    ) -> list[Message]:
+    def _events(self, event: WorldEvent, pending: list[_Pending], position: dict[str, Any], server_ms: int,
+                out: list[Message], send_t: float | None = None) -> list[Message]:
         """Append one events frame per Traccar event to `out`; return the webhooks (sent a moment later)."""
         key = self.device.key
         if send_t is None:
             send_t = event.send_t
+        profile = self.profile
+        server_time = self._time(server_ms)
         webhooks: list[Message] = []
-        for event_type, attrs, geofence_id, geofence_name in pending:
+        for event_type, attrs, geofence_id, geofence_name, carried in pending:
             status_event = event_type in STATUS_EVENTS
+            about = None if status_event else (carried or position)
             self.event_seq += 1
+            # 4.12 stamps an event with the server's clock; 6.x with its position's deviceTime
+            when = server_time if about is None or profile.event_time == "serverTime" else about["deviceTime"]
             traccar_event: dict[str, Any] = {
                 "id": self.event_seq * self.stride + self.device.vendor_ids["traccar_id"],
                 "attributes": attrs,
                 "deviceId": self.device.vendor_ids["traccar_id"],
                 "type": event_type,
-                "serverTime": server_time,
-                "positionId": 0 if status_event else position_id,
+                profile.event_time: when,
+                "positionId": 0 if about is None else about["id"],
+                "geofenceId": geofence_id,
+                "maintenanceId": 0,
             }
-            if geofence_id:
-                traccar_event["geofenceId"] = geofence_id
-            framed = dict(traccar_event)
-            framed["attributes"] = {**attrs, "message": self._text(event_type, attrs, geofence_name, server_ms)}
+            if profile.web_message:  # NotificatorWeb's copy (5.1+): the short notification text
+                framed = dict(traccar_event)
+                framed["attributes"] = {**attrs, "message": self._text(event_type, attrs, geofence_name, server_ms)}
+            else:
+                framed = traccar_event
             out.append(Message(PROVIDER, "socket_frame", key, send_t, {"events": [framed]}, event.kind))
             if not self._wants_webhook(event_type):
                 continue
             body: dict[str, Any] = {"event": traccar_event}
-            if not status_event:
-                body["position"] = {**position, "attributes": position["attributes"].copy()}
-            body["device"] = self._device(self.position_id if status_event else position_id)
+            if about is not None:
+                body["position"] = {**about, "attributes": about["attributes"].copy()}
+            body["device"] = self._device(self.position_id)
             if geofence_id and geofence_name is not None:
-                body["geofence"] = self._geofence(geofence_id, geofence_name, event.fix.lat, event.fix.lon)
+                body["geofence"] = self._geofence(geofence_id, geofence_name, None, event.fix.lat, event.fix.lon)
             delay = self.rng.uniform(*WEBHOOK_DELAY_S)
             webhooks.append(Message(PROVIDER, "webhook", key, send_t + delay, body, event.kind))
         return webhooks
 
-    def _offline(self, event: WorldEvent) -> list[Message]:
-        """The server notices the silence: device status offline and a deviceOffline event, no position.
-        Not before `offline_after_s` (PowUnity: 3 minutes) after the last message it received."""
-        if self.status == "offline":
+    def _silence(self, event: WorldEvent) -> list[Message]:
+        """The server notices the silence (ConnectionManager): `unknown` once status.timeout has passed since
+        the last message, `offline` when it closes the connection; whichever comes first cancels the other's
+        timer, so with PowUnity's 3 minutes and the default 600 s timeout the device goes straight offline.
+        Neither is sent before the world's own offline moment."""
+        if self.status != "online":
             return []
-        self.status = "offline"
-        server_ms = int(event.send_t * 1000)
-        if self.last_update_ms is not None:
-            server_ms = max(server_ms, self.last_update_ms + int(self.offline_after_s * 1000))
+        floor_ms = int(event.send_t * 1000)
+        last_ms = self.last_update_ms if self.last_update_ms is not None else floor_ms
+        unknown_ms = last_ms + int(self.status_timeout_s * 1000)
+        offline_ms = max(floor_ms, last_ms + int(self.offline_after_s * 1000))
+        out: list[Message] = []
+        if unknown_ms < offline_ms:
+            out += self._status(event, "unknown", "deviceUnknown", max(floor_ms, unknown_ms))
+        return out + self._status(event, "offline", "deviceOffline", max(offline_ms, floor_ms))
+
+    def _status(self, event: WorldEvent, status: str, event_type: str, server_ms: int) -> list[Message]:
+        """One status change, no position: the devices frame and the status event (plus a motion change whose
+        time has come, ConnectionManager.updateDeviceState)."""
+        self.status = status
         send_t = server_ms / 1000
         out: list[Message] = [
             Message(PROVIDER, "socket_frame", self.device.key, send_t, {"devices": [self._device(self.position_id)]},
                     event.kind)
         ]
-        pending: list[tuple[str, dict[str, Any], int, str | None]] = [("deviceOffline", {}, 0, None)]
-        webhooks = self._events(event, pending, {}, 0, server_ms, self._time(server_ms), out, send_t)
+        pending: list[_Pending] = []
+        first = self.motion.on_status_change(server_ms)
+        if first is not None:
+            moving = bool(first["attributes"]["motion"])
+            pending.append(("deviceMoving" if moving else "deviceStopped", {}, 0, None, first))
+        if self.status_events:
+            pending.append((event_type, {}, 0, None, None))
+        webhooks = self._events(event, pending, {}, server_ms, out, send_t)
+        if self.profile.status_event_first and pending:  # 4.12: the events go out before the device
+            out = out[1:] + out[:1]
         return out + webhooks
 
 

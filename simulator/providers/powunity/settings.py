@@ -50,9 +50,33 @@ SETTINGS: dict[str, Any] = {
             "description": "Device attributes as a B2B (fleet) account writes them.",
             "type": "boolean"
         },
+        "profile": {
+            "title": "Traccar version",
+            "description": ("Which Traccar the frames and webhooks follow exactly: traccar-4.12 (PowUnity's: event "
+                            "serverTime, no attributes.message, HTML-encoded strings) or traccar-6 (eventTime, "
+                            "message, position geofenceIds, device calendarId/expirationTime); provider-facts §1.3."),
+            "enum": ["traccar-4.12", "traccar-6"],
+            "x-expected": "traccar-4.12 or traccar-6"
+        },
+        "status_events": {
+            "title": "Status events",
+            "description": ("Whether deviceOnline/deviceUnknown/deviceOffline events are generated (Traccar's "
+                            "event.status.enable: always in 4.12, off by default since 6.14; provider-facts §1.2). "
+                            "The device's status changes either way."),
+            "type": "boolean"
+        },
+        "status_timeout_s": {
+            "title": "Status timeout",
+            "description": ("Traccar's status.timeout: seconds without data before a device turns unknown "
+                            "(deviceUnknown), unless its connection closed earlier (provider-facts §1.2)."),
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 86400
+        },
         "offline_after_s": {
             "title": "Offline after",
-            "description": "Seconds without a report before Traccar marks a device offline.",
+            "description": ("Seconds without a report before the server closes the tracker's connection and marks "
+                            "it offline (PowUnity: 3 minutes)."),
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": 86400

@@ -1,5 +1,6 @@
 """PowUnity (Traccar 4.x) renderer: frames in Traccar's order, webhooks per event, alarms only while armed,
-no push for out-of-order fixes, Java doubles."""
+no push for out-of-order fixes, Java doubles. Version profiles and Traccar's derived events:
+test_powunity_traccar.py."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ EVENTS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("status", {}, []),
     ("ignition_on", {}, ["ignitionOn"]),
     ("ignition_off", {}, ["ignitionOff"]),
-    ("moving", {}, ["deviceMoving"]),
-    ("stopped", {}, ["deviceStopped"]),
+    ("moving", {}, []),  # deviceMoving/deviceStopped come from the positions' motion (test_powunity_traccar)
+    ("stopped", {}, []),
     ("speeding_start", {"limit_kmh": 25.0, "speed_kmh": 32.4}, ["deviceOverspeed"]),
     ("speeding_end", {"limit_kmh": 25.0, "max_kmh": 34.0, "duration_s": 42.0}, []),
     ("harsh_brake", {"g": 0.52}, ["alarm"]),
@@ -139,7 +140,7 @@ def test_alarm_values() -> None:
         assert event["attributes"] == {"alarm": alarm}
         (position,) = [m.payload["positions"][0] for m in messages if "positions" in m.payload]
         assert position["attributes"]["alarm"] == alarm
-        assert list(position["attributes"])[:2] == ["batteryLevel", "alarm"]
+        assert list(position["attributes"])[:4] == ["batteryLevel", "armed", "charge", "alarm"]
     assert set(ALARMS.values()) == {"movement", "powerCut", "tampering", "sos", "accident", "lowBattery",
                                     "hardBraking", "hardAcceleration", "hardCornering"}
 
@@ -175,21 +176,30 @@ def test_alarms_only_while_armed() -> None:
     assert event_types(step("sos")) == []
 
 
-def test_frame_order_devices_events_positions() -> None:
+@pytest.mark.parametrize("profile", ["traccar-4.12", "traccar-6"])
+def test_frame_order_devices_events_positions(profile: str) -> None:
     device = make_bike()
-    renderer = powunity_renderer(device, {"initially_armed": True}, random.Random(1))
+    renderer = powunity_renderer(device, {"initially_armed": True, "profile": profile}, random.Random(1))
     renderer.render(make_event("position", device, t=T0))
-    renderer.render(make_event("offline", device, t=T0 + 10))
+    offline = renderer.render(make_event("offline", device, t=T0 + 10))
     # back after the silence, overspeeding and crashing in one message
     messages = renderer.render(make_event("collision", device, {"g": 3.0}, t=T0 + 400))
-    assert frames(messages) == ["devices", "events", "events", "positions"]
+    if profile == "traccar-4.12":  # ConnectionManager notifies the status event before it pushes the device
+        assert frames(offline) == ["events", "devices"]
+        assert frames(messages) == ["events", "devices", "events", "positions"]
+    else:
+        assert frames(offline) == ["devices", "events"]
+        assert frames(messages) == ["devices", "events", "events", "positions"]
     assert event_types(messages) == ["deviceOnline", "alarm"]
     assert [m.kind for m in messages] == ["socket_frame"] * 4 + ["webhook"] * 2
     socket_times = [m.send_t for m in messages if m.kind == "socket_frame"]
     assert len(set(socket_times)) == 1
     assert all(m.send_t > socket_times[0] for m in messages if m.kind == "webhook")
-    for messages in render_all({"initially_armed": True}):
+    for messages in render_all({"initially_armed": True, "profile": profile}):
         names = frames(messages)
+        status_change = bool({"deviceOnline", "deviceOffline"} & set(event_types(messages)))
+        if profile == "traccar-4.12" and status_change:
+            names = names[1:]  # the status event that went first
         if names:
             assert names[0] == "devices"
             assert names == sorted(names, key=["devices", "events", "positions"].index)
@@ -219,9 +229,11 @@ def test_devices_frame_and_position_shape() -> None:
     assert position["speed"] == 10.0  # 18.52 km/h in knots
     assert position["id"] > first_position["id"]
     attrs = position["attributes"]
-    assert list(attrs) == ["batteryLevel", "armed", "charge", "ignition", "sat", "distance", "totalDistance",
-                           "motion", "hours"]
-    assert attrs["distance"] == 100.0 and attrs["totalDistance"] == 12_445.5
+    assert list(attrs) == ["batteryLevel", "armed", "charge", "ignition", "status", "index", "distance",
+                           "totalDistance", "motion", "hours"]
+    assert attrs["distance"] == 100.0 and attrs["totalDistance"] == 100.0  # counted from the first message
+    assert attrs["status"] == 0xFFFFFFFF and attrs["index"] == 2  # h02: bit 10 set = ignition on
+    assert "hours" not in first[-1].payload["positions"][0]["attributes"]  # left out while 0
     assert attrs["hours"] == 10_000  # ignition on for the 10 s between the fixes
     for key in ("latitude", "longitude", "altitude", "speed", "course", "accuracy"):
         assert type(position[key]) is float, key
@@ -251,7 +263,7 @@ def test_older_fix_is_not_pushed() -> None:
 
 def test_status_events_have_no_position() -> None:
     device = make_bike()
-    renderer = powunity_renderer(device, {}, random.Random(1))
+    renderer = powunity_renderer(device, {"profile": "traccar-6"}, random.Random(1))
     renderer.render(make_event("position", device, t=T0))
     offline = renderer.render(make_event("offline", device, t=T0 + 10, lag=180))
     assert frames(offline) == ["devices", "events"]
@@ -260,6 +272,7 @@ def test_status_events_have_no_position() -> None:
     (webhook,) = [m.payload for m in offline if m.kind == "webhook"]
     assert list(webhook) == ["event", "device"]
     assert webhook["event"]["type"] == "deviceOffline" and webhook["event"]["positionId"] == 0
+    assert webhook["event"]["eventTime"] == "2026-03-03T10:35:10.600+00:00"  # the server's clock
     assert offline[0].send_t == pytest.approx(T0 + 190)  # the event's own send time, 3 min after the silence
     assert renderer.render(make_event("offline", device, t=T0 + 20)) == []  # already offline
     online = renderer.render(make_event("online", device, {"gap_s": 600.0}, t=T0 + 600))
@@ -282,7 +295,8 @@ def test_offline_is_declared_three_minutes_after_the_last_message() -> None:
 
 def test_overspeed_and_geofence_events() -> None:
     device = make_bike()
-    renderer = powunity_renderer(device, {"geofence_areas": {"Home": "CIRCLE (48.2 16.37, 50.0)"}}, random.Random(1))
+    renderer = powunity_renderer(device, {"geofence_areas": {"Home": "CIRCLE (48.2 16.37, 50.0)"},
+                                          "profile": "traccar-6"}, random.Random(1))
     speeding = renderer.render(make_event("speeding_start", device, {"limit_kmh": 25.0, "speed_kmh": 37.04}))
     (webhook,) = [m.payload for m in speeding if m.kind == "webhook"]
     assert webhook["event"]["attributes"] == {"speed": 20.0, "speedLimit": 13.5}
@@ -330,8 +344,8 @@ def test_webhook_types_filter() -> None:
 def test_java_doubles_in_the_serialized_body() -> None:
     device = make_bike()
     renderer = powunity_renderer(device, {"initially_armed": True}, random.Random(1))
-    renderer.render(make_event("position", device, t=T0, odometer_m=49_999_900.0))
-    messages = renderer.render(make_event("sos", device, t=T0 + 10, odometer_m=50_000_000.0))
+    renderer.render(make_event("position", device, t=T0, odometer_m=50_000.0))
+    messages = renderer.render(make_event("sos", device, t=T0 + 10, odometer_m=50_050_000.0))
     provider = PROVIDERS["powunity"]
     for message in messages:
         body = provider.serialize(message.payload)
@@ -339,8 +353,7 @@ def test_java_doubles_in_the_serialized_body() -> None:
         assert orjson.loads(body) == message.payload  # same values after the Java-style round trip
     positions = next(m for m in messages if "positions" in m.payload)
     body = javajson.dumps(positions.payload)
-    assert b'"totalDistance":5.0E7' in body
-    assert b'"distance":100.0' in body
+    assert b'"totalDistance":5.0E7' in body and b'"distance":5.0E7' in body
     assert b'"course":90.0,' in body and b'"altitude":0.0,' in body and b'"accuracy":0.0,' in body
     assert b'"batteryLevel":80,' in body  # an int stays an int
     webhook = next(m for m in messages if m.kind == "webhook")
