@@ -13,7 +13,8 @@ from simulator.servers.traccar.accounts import DEMO_EMAIL, DEMO_PASSWORD, DEMO_T
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "DEMO_TOKEN", "SCENARIO", "scenario", "serving"]
 
-# two bikes riding in Vienna from the first second, a fix every 5 s: at x60 a frame every ~80 ms for ~40 s
+# two bikes in Vienna, parked and armed at first (as e-bikes begin), riding from about two minutes in, a fix every
+# 5 s: at x240 the first ride starts within half a second, then a frame every ~20 ms for ~10 s
 SCENARIO = """\
 name: serve-test
 seed: 11
@@ -26,7 +27,7 @@ fleet:
 geofences:
   - {name: Home, circle: {center: {lat: 48.2082, lon: 16.3738}, radius_m: 3000}}
 delivery:
-  rate: x60
+  rate: x240
 """
 
 

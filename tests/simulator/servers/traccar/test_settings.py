@@ -17,13 +17,15 @@ from .support import scenario
 
 async def test_the_frames_are_rendered_with_the_settings_given() -> None:
     plain = scenario()
-    armed = {**plain.delivery.providers, "powunity": {"initially_armed": True}}
-    for settings, guarded in ((None, False), (armed, True)):
+    newer = {**plain.delivery.providers, "powunity": {"profile": "traccar-6"}}
+    # a Traccar 6 device has calendarId (added in 5.9) and no geofenceIds; a 4.12 one the reverse (provider-facts §1)
+    for settings, has_calendar in ((None, False), (newer, True)):
         server = await start_traccar_server(plain, settings)
         try:
             await asyncio.sleep(0.3)
             devices = server.state.world.devices.values()
-            assert devices and {d["attributes"]["guarded"] for d in devices} == {guarded}
+            assert devices and {"calendarId" in d for d in devices} == {has_calendar}
+            assert {"geofenceIds" in d for d in devices} == {not has_calendar}
         finally:
             await stop_traccar_server(server)
 
