@@ -67,6 +67,7 @@ def int_range(low: int, high: int | None = None) -> Callable[[str], int]:
 
 non_negative_int = int_range(0)
 positive_int = int_range(1)
+listen_port = int_range(0, 65535)  # a port to listen on; 0 lets the system pick a free one
 seed = int_range(0, MAX_SEED)
 concurrency = int_range(1, MAX_CONCURRENCY)
 

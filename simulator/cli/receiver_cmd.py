@@ -24,16 +24,9 @@ from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..settings import load_settings
-from .common import non_negative_int, positive_float, positive_int
+from .common import listen_port, non_negative_int, positive_float, positive_int
 
 __all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
-
-
-def _port(text: str) -> int:
-    value = non_negative_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
-    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -44,7 +37,8 @@ def add_parser(sub: Any) -> None:
         "GET /state, /state/devices, /healthz.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
+    p.add_argument("--port", type=listen_port, default=8080,
+                   help="port to listen on; 0 picks a free one (default 8080)")
     p.add_argument("--settings", metavar="FILE", help="settings file with the providers' secrets")
     p.add_argument("--db", metavar="FILE", help="SQLite file for deduplication and state (default: in memory)")
     p.add_argument("--max-body", type=positive_int, default=MAX_BODY_BYTES, metavar="BYTES",

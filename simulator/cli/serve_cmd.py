@@ -20,7 +20,7 @@ from ..servers.traccar import PROFILES, start_traccar_server, stop_traccar_serve
 from ..servers.traccar.accounts import DEMO_EMAIL, DEMO_PASSWORD
 from ..servers.traccar.profiles import DEFAULT_PROFILE
 from ..settings import load_settings, merge_settings
-from .common import non_negative_int, positive_float, rate
+from .common import listen_port, positive_float, rate
 from .receiver_cmd import _loop_factory
 
 __all__ = ["add_parser", "run", "start_traccar_server"]
@@ -29,13 +29,6 @@ __all__ = ["add_parser", "run", "start_traccar_server"]
 DEFAULT_SCENARIO = "powunity-ebike-theft.yaml"
 #: Traccar's own default port (provider-facts §1.1)
 DEFAULT_PORT = 8082
-
-
-def _port(text: str) -> int:
-    value = non_negative_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
-    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -49,7 +42,7 @@ def add_parser(sub: Any) -> None:
                    help="scenario with devices of a provider that has a socket "
                    f"(default: the shipped {DEFAULT_SCENARIO})")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=DEFAULT_PORT,
+    p.add_argument("--port", type=listen_port, default=DEFAULT_PORT,
                    help=f"port to listen on; 0 picks a free one (default {DEFAULT_PORT}, Traccar's)")
     p.add_argument("--settings", metavar="FILE", help="settings file laid over the scenario's delivery.providers")
     p.add_argument("--profile", choices=sorted(PROFILES),

@@ -31,7 +31,7 @@ fleet:
 
 @pytest.mark.parametrize(("args", "says"), [
     (["--profile", "traccar-5"], "invalid choice: 'traccar-5'"),
-    (["--port", "65536"], "expected a port from 0 to 65535"),
+    (["--port", "65536"], "expected a whole number from 0 to 65535"),
     (["--keepalive", "-1"], "expected a finite number > 0"),
     (["--scenario", "/nonexistent/s.yaml"], "No such file"),
     (["--scenario", "{smartgps}"], "has no device of a provider with a socket"),
