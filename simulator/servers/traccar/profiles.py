@@ -20,10 +20,14 @@ class Profile:
     keepalive_s: float | None
     #: what GET /api/server reports as `version`
     version: str
+    #: GET /api/positions?deviceId= for a device with no position yet: 4.12's PositionResource answers
+    #: `Collections.singleton(getLastPosition(deviceId))`, i.e. `[null]`; 6.x queries storage
+    #: (Condition.LatestPositions) and answers `[]`, which is what its OpenAPI clients can parse
+    null_latest: bool
 
 
 PROFILES: dict[str, Profile] = {
-    "traccar-4.12": Profile("traccar-4.12", tokens=False, keepalive_s=None, version="4.12"),
-    "traccar-6": Profile("traccar-6", tokens=True, keepalive_s=55.0, version="6.6"),
+    "traccar-4.12": Profile("traccar-4.12", tokens=False, keepalive_s=None, version="4.12", null_latest=True),
+    "traccar-6": Profile("traccar-6", tokens=True, keepalive_s=55.0, version="6.6", null_latest=False),
 }
 DEFAULT_PROFILE = "traccar-4.12"  # PowUnity runs a 4.x build (provider-facts §2)

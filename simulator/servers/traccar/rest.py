@@ -153,7 +153,9 @@ async def positions_get(request: web.Request, account: Account) -> web.StreamRes
             return _not_found()
         return json_response(request, world.positions_between(device_id, from_ms, to_ms))
     latest = world.latest.get(device_id)
-    return json_response(request, [latest] if latest is not None else [None])
+    if latest is not None:
+        return json_response(request, [latest])
+    return json_response(request, [None] if request.app[SERVER].profile.null_latest else [])
 
 
 @requires_user
