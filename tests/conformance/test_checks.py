@@ -20,6 +20,16 @@ async def check(provider: str, url: str, timeout_s: float | None = None) -> Prov
                               timeout_s=timeout_s)
 
 
+def fails_exactly(run: ProviderRun, expected: set[str]) -> None:
+    """The checks that failed are exactly `expected`, none ended in error, and every failure shows its exchange
+    and what was expected of it (what a reproduction is made of)."""
+    assert failed(run) == expected, run.results
+    assert not [r for r in run.results if r.status == "error"], run.results
+    for result in run.results:
+        if result.status == "failed":
+            assert result.exchange is not None and result.expected
+
+
 def failed(run: ProviderRun) -> set[str]:
     return {r.check_id for r in run.results if r.status == "failed"}
 
@@ -73,11 +83,7 @@ async def test_replay_exposure_is_a_property_of_the_provider() -> None:
 async def test_each_flaw_fails_exactly_its_checks(flaw: str, provider: str, expected: set[str]) -> None:
     async with flawed(flaw) as url:
         run = await check(provider, url)
-    assert failed(run) == expected, run.results
-    assert not [r for r in run.results if r.status == "error"], run.results
-    for result in run.results:
-        if result.status == "failed":
-            assert result.exchange is not None and result.expected
+    fails_exactly(run, expected)
 
 
 async def test_a_slow_receiver_fails_tim_01_only() -> None:

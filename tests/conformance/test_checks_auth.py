@@ -17,7 +17,7 @@ from simulator.signing.samsara import SamsaraSigner
 
 from .flawed import flawed, settings
 from .flaws_auth import flawed_auth
-from .test_checks import check, failed
+from .test_checks import check, failed, fails_exactly
 
 # TIM-04, the status-code audit, flags every forged delivery answered 2xx and every bad input answered 5xx
 NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02", "RPL-04", "RPL-05", "TIM-04"}
@@ -52,11 +52,7 @@ NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02",
 async def test_each_auth_flaw_fails_exactly_its_checks(flaw: str, provider: str, expected: set[str]) -> None:
     async with flawed_auth(flaw) as url:
         run = await check(provider, url)
-    assert failed(run) == expected, run.results
-    assert not [r for r in run.results if r.status == "error"], run.results
-    for result in run.results:
-        if result.status == "failed":
-            assert result.exchange is not None and result.expected
+    fails_exactly(run, expected)
 
 
 @pytest.mark.parametrize(
