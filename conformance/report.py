@@ -134,7 +134,7 @@ class Reporter:
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
         return {"tool": "fleetsim check", "seed": self.invocation.seed, "suite": self.invocation.suite,
-                "target": self.invocation.target,
+                "target": self.invocation.target, "app": self.invocation.app,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
 
     def exchange(self, a: Attempt) -> dict[str, Any]:

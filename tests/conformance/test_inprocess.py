@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -137,9 +139,13 @@ def test_receivers_written_as_integrators_would_pass(cli: Cli, app: str, provide
     assert "in-process" in result.err
 
 
-def test_a_receiver_that_skips_verification_fails_sig_04_and_exits_1(cli: Cli) -> None:
-    result = cli("check", "--provider", "smartgps", "--app", f"{APPS}.broken_receiver:app", "--seed", "3")
+def test_a_receiver_that_skips_verification_fails_sig_04_and_exits_1(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    result = cli("check", "--provider", "smartgps", "--app", f"{APPS}.broken_receiver:app", "--seed", "3",
+                 "--report", f"json:{report}")
     assert result.code == 1, result
+    written = json.loads(report.read_text())
+    assert (written["app"], written["target"]) == (f"{APPS}.broken_receiver:app", None)
     assert "FAIL  SIG-04" in result.out and "PASS  SIG-01" in result.out
     repro = [line.split("Reproduce: ", 1)[1] for line in result.lines if "Reproduce: " in line]
     assert f"fleetsim check --provider smartgps --app {APPS}.broken_receiver:app --only SIG-04 --seed 3" in repro
