@@ -9,13 +9,14 @@ of interleaved rounds is steadier than one run. The figures are added to bench/r
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from simulator.benchmarks import write_sections
 
 from .run import webhook_providers
 
@@ -51,14 +52,11 @@ def measure() -> dict[str, Any]:
 
 
 def main() -> int:
-    path = Path(os.environ.get("FLEETSIM_BENCH_DIR", "bench")) / "results.json"
-    results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     print(f"fleetsim check --suite {SUITE} against the reference receiver, per provider, {ROUNDS} rounds ...",
           flush=True)
-    results["check"] = measure()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results["check"], indent=2))
+    measured = measure()
+    path = write_sections({"check": measured})
+    print(json.dumps(measured, indent=2))
     print(f"written to {path}")
     return 0
 

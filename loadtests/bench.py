@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulator.benchmarks import write_sections
+
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3
 SECONDS = 6
@@ -81,13 +83,10 @@ def measure() -> dict[str, Any]:
 
 
 def main() -> int:
-    path = Path(os.environ.get("FLEETSIM_BENCH_DIR", "bench")) / "results.json"
-    results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     print(f"Locust: fleetsim's provider users vs a bare FastHttpUser, {ROUNDS} x {SECONDS} s each ...", flush=True)
-    results["load"] = measure()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results["load"], indent=2))
+    measured = measure()
+    path = write_sections({"load": measured})
+    print(json.dumps(measured, indent=2))
     print(f"written to {path}")
     return 0
 

@@ -7,18 +7,15 @@ import os
 import platform
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from . import delivery, generation
+from . import delivery, generation, write_sections
 
 TARGET_EVENTS_PER_S = 100_000
 TARGET_RSS_MB_AT_1M = 150
 
 
 def main() -> int:
-    out_dir = Path(os.environ.get("FLEETSIM_BENCH_DIR", "bench"))
-    out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
@@ -37,8 +34,7 @@ def main() -> int:
     results["delivery"] = delivery.throughput()
     print("delivery memory: fleetsim run of 10k and 1M deliveries (separate processes) ...", flush=True)
     results["delivery"]["memory"] = delivery.memory()
-    path = out_dir / "results.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    path = write_sections(results)
     print(json.dumps(results, indent=2))
     print(f"written to {path}")
     return 0

@@ -50,16 +50,21 @@ def on_a_thread(server: contextlib.AbstractAsyncContextManager[str]) -> Iterator
 
 
 @contextlib.asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
+async def serve(app: web.Application, store: Store | None = None) -> AsyncIterator[str]:
+    """`app` on a free loopback port; `store` (the app's, if given) is closed after it, whatever happens."""
     try:
-        yield f"http://{host}:{port}"
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            yield f"http://{host}:{port}"
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
+        if store is not None:
+            await store.close()
 
 
 @contextlib.asynccontextmanager
@@ -75,11 +80,8 @@ async def flawed(flaw: str) -> AsyncIterator[str]:
     middleware = {"duplicate_500": _duplicate_500, "malformed_500": _malformed_500, "slow": _slow}.get(flaw)
     if middleware is not None:
         app.middlewares.append(web.middleware(middleware))
-    try:
-        async with serve(app) as url:
-            yield url
-    finally:
-        await store.close()
+    async with serve(app, store) as url:
+        yield url
 
 
 def _lenient(endpoint: Endpoint) -> Callable[[bytes, CIHeaders], None]:

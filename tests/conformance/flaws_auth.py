@@ -158,8 +158,5 @@ async def flawed_auth(flaw: str) -> AsyncIterator[str]:
     elif flaw == "timestamp_500":
         stamps = {name: n for name, e in endpoints.items() if (n := _named(e, "timestamp")) is not None}
         app.middlewares.append(_timestamp_500(stamps))
-    try:
-        async with serve(app) as url:
-            yield url
-    finally:
-        await store.close()
+    async with serve(app, store) as url:
+        yield url

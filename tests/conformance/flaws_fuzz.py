@@ -81,11 +81,8 @@ async def fuzz_flawed(flaw: str) -> AsyncIterator[str]:
         check = _unvalidated(endpoint) if flaw == "no_schema" else _crashing(endpoint, _FLAWS[flaw])
         setattr(endpoint, "check", check)  # noqa: B010
     app.middlewares.append(_as_500)
-    try:
-        async with serve(app) as url:
-            yield url
-    finally:
-        await store.close()
+    async with serve(app, store) as url:
+        yield url
 
 
 __all__ = ["HANG_S", "LONG", "fuzz_flawed"]

@@ -84,11 +84,8 @@ async def flawed_input(flaw: str) -> AsyncIterator[str]:
     middleware = MIDDLEWARES.get(flaw)
     if middleware is not None:
         app.middlewares.append(web.middleware(middleware))
-    try:
-        async with serve(app) as url:
-            yield url
-    finally:
-        await store.close()
+    async with serve(app, store) as url:
+        yield url
 
 
 # --- https ------------------------------------------------------------------------------------------------

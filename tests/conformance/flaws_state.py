@@ -99,8 +99,5 @@ async def flawed_state(flaw: str) -> AsyncIterator[str]:
     assert flaw in FLAWS, flaw
     store = _store(flaw)
     app = build_app(settings(), store)
-    try:
-        async with serve(app) as url:
-            yield url
-    finally:
-        await store.close()
+    async with serve(app, store) as url:
+        yield url
