@@ -80,8 +80,14 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
     try:
         say("sending the scenario's traffic")
         await runner.run()
+        fuzzing = any(FUZZ in c.needs and c.applies(provider) for c in selected)
+        # the probes' fresh events and, after them, the fuzz phase's template: the stream is generated once
+        fresh = (fresh_records(the_plan, runner.config.settings, extra=1 if fuzzing else 0)
+                 if the_plan.probes or fuzzing else [])
         if the_plan.probes:
-            requests, kinds = _probe_requests(the_plan, runner.config.settings, now=int(time.time()))
+            wanted = sum(p.events for p in the_plan.probes)
+            requests, kinds = _probe_requests(the_plan, runner.config.settings, now=int(time.time()),
+                                              fresh=fresh[:wanted])
             say(f"sending {len(requests)} probe requests")
             # a request repeated N times (IDM-02's concurrent copies) needs N connections to be concurrent at all
             width = max([CONCURRENCY, *(r.repeat for _, r in requests)])
@@ -90,13 +96,13 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                     requests, sender=transport, url=url, provider=provider.name, kinds=kinds,
                     deadline_s=endpoint.timeout_s, redactor=runner.redactor, concurrency=CONCURRENCY,
                     now=time.time)
-        if any(FUZZ in c.needs and c.applies(provider) for c in selected):
+        if fuzzing:
             from .fuzz import run_fuzz  # Hypothesis is loaded only by runs that fuzz
 
             say("fuzzing")
 
-            template = bases(provider, fresh_records(the_plan, runner.config.settings, extra=1)[-1:],
-                             runner.config.settings.get(provider.name, {}), int(time.time()))[0]
+            template = bases(provider, fresh[-1:], runner.config.settings.get(provider.name, {}),
+                             int(time.time()))[0]
             async with sender(1, True) as transport:
                 exchanges += await run_fuzz(provider, template, sender=transport, url=url,
                                             deadline_s=endpoint.timeout_s, redactor=runner.redactor,
@@ -144,11 +150,12 @@ def fresh_records(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], ext
     return records
 
 
-def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *,
-                    now: int) -> tuple[list[tuple[str, ProbeRequest]], dict[str, str]]:
-    """Each planned probe's requests, built from its own fresh events (event ids filled in), and the kind of
-    every event they carry."""
-    fresh = fresh_records(the_plan, settings)
+def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *, now: int,
+                    fresh: list[Outgoing] | None = None) -> tuple[list[tuple[str, ProbeRequest]], dict[str, str]]:
+    """Each planned probe's requests, built from its own share of the fresh events (`fresh_records`, generated
+    here unless given; event ids filled in), and the kind of every event they carry."""
+    if fresh is None:
+        fresh = fresh_records(the_plan, settings)
     kinds = {r.event_id: r.kind for r in fresh}
     records = iter(fresh)
     requests: list[tuple[str, ProbeRequest]] = []
