@@ -1,8 +1,8 @@
-"""`fleetsim serve`: be the platform. A Traccar-compatible server (REST and /api/socket) backed by a running
-scenario's world, until Ctrl-C or SIGTERM (docs/traccar-server.md).
+"""`fleetsim serve`: be the platform. Serves one or more platforms' APIs, each backed by a running scenario's
+world, until Ctrl-C or SIGTERM (docs/serving.md; the platforms: simulator/servers/platforms.py).
 
-    fleetsim serve [--scenario FILE] [--host 127.0.0.1] [--port 8082] [--settings FILE]
-                   [--profile traccar-4.12|traccar-6] [--rate realtime|xN|max] [--keepalive SECONDS]
+    fleetsim serve [--api NAME[:PORT]]... [--scenario FILE] [--host 127.0.0.1] [--port N] [--settings FILE]
+                   [--rate realtime|xN|max] [platform options such as --profile, --keepalive]
 """
 
 from __future__ import annotations
@@ -14,79 +14,117 @@ import signal
 import sys
 from typing import Any
 
-from ..resources import scenarios_dir
-from ..scenario.loader import load_scenario
-from ..servers.traccar import PROFILES, start_traccar_server, stop_traccar_server
-from ..servers.traccar.accounts import DEMO_EMAIL, DEMO_PASSWORD
-from ..servers.traccar.profiles import DEFAULT_PROFILE
-from ..settings import load_settings, merge_settings
-from .common import listen_port, positive_float, rate
-from .receiver_cmd import _loop_factory
+from ..errors import UsageError
+from ..servers.platforms import PLATFORMS, ServeContext, Served, load_platform
+from .common import listen_port, rate
 
-__all__ = ["add_parser", "run", "start_traccar_server"]
+__all__ = ["add_parser", "run"]
 
-#: what `fleetsim serve` plays without --scenario
-DEFAULT_SCENARIO = "powunity-ebike-theft.yaml"
-#: Traccar's own default port (provider-facts §1.1)
-DEFAULT_PORT = 8082
+#: served when no --api is given
+DEFAULT_API = "traccar"
+
+
+def _api(text: str) -> tuple[str, int | None]:
+    """NAME or NAME:PORT, NAME one of the registered platforms."""
+    name, colon, port = text.partition(":")
+    if name not in PLATFORMS:
+        raise argparse.ArgumentTypeError(
+            f"unknown API {_clip(name)!r}: expected one of {', '.join(sorted(PLATFORMS))}, optionally :PORT")
+    return name, listen_port(port) if colon else None
 
 
 def add_parser(sub: Any) -> None:
+    listing = "; ".join(f"{e.name} ({e.title}, port {e.default_port})" for e in PLATFORMS.values())
     p = sub.add_parser(
-        "serve", help="be a Traccar (PowUnity) server: REST API and /api/socket over a running scenario",
-        description="Serve a scenario's world as a Traccar server: POST/GET/DELETE /api/session, GET /api/server, "
-        "/api/devices, /api/positions, /api/events/{id}, /api/geofences, /api/reports/events, and the WebSocket "
-        f"/api/socket. Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}.",
+        "serve", help="be the platform: serve vendor APIs (Traccar REST and /api/socket, …) over a running scenario",
+        description=f"Serve platforms' APIs over a running scenario's world. APIs: {listing}. Without --api: "
+        f"{DEFAULT_API}. docs/serving.md lists every endpoint.",
     )
+    p.add_argument("--api", type=_api, action="append", metavar="NAME[:PORT]",
+                   help="a platform to serve, on its default port or PORT (0 picks a free one); repeatable "
+                   f"(default: {DEFAULT_API})")
     p.add_argument("--scenario", metavar="FILE",
-                   help="scenario with devices of a provider that has a socket "
-                   f"(default: the shipped {DEFAULT_SCENARIO})")
+                   help="the scenario every served platform plays (default: each platform's shipped one)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=listen_port, default=DEFAULT_PORT,
-                   help=f"port to listen on; 0 picks a free one (default {DEFAULT_PORT}, Traccar's)")
+    p.add_argument("--port", type=listen_port,
+                   help="port to listen on when one API is served; 0 picks a free one (default: the API's own)")
     p.add_argument("--settings", metavar="FILE", help="settings file laid over the scenario's delivery.providers")
-    p.add_argument("--profile", choices=sorted(PROFILES),
-                   help="the Traccar version to behave as, server and frames alike (default: the provider's "
-                   f"profile setting, else {DEFAULT_PROFILE}, PowUnity's)")
     p.add_argument("--rate", type=rate,
                    help="realtime | xN | max: how fast the world advances (default: the scenario's)")
-    p.add_argument("--keepalive", type=positive_float, metavar="SECONDS",
-                   help="send a {} keepalive frame this often (default: the profile's: none under traccar-4.12, "
-                   "55 s under traccar-6)")
+    for entry in PLATFORMS.values():
+        load_platform(entry.name).add_options(p.add_argument_group(f"{entry.name} options"))
     p.set_defaults(handler=run)
 
 
+def _listen(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """(API, port) to serve, in the order given; a mistake is a UsageError (exit 2)."""
+    apis: list[tuple[str, int | None]] = args.api or [(DEFAULT_API, None)]
+    names = [name for name, _ in apis]
+    if len(set(names)) != len(names):
+        raise UsageError(f"serve: --api {sorted(n for n in set(names) if names.count(n) > 1)[0]} is given twice")
+    if args.port is not None and len(apis) > 1:
+        raise UsageError("serve: --port applies to one API; with several, give each its own as --api NAME:PORT")
+    chosen = [(name, port if port is not None else args.port if args.port is not None
+               else PLATFORMS[name].default_port) for name, port in apis]
+    fixed = [port for _, port in chosen if port]
+    if len(set(fixed)) != len(fixed):
+        raise UsageError("serve: two APIs cannot listen on the same port; give each its own as --api NAME:PORT")
+    return chosen
+
+
 def run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario or scenarios_dir() / DEFAULT_SCENARIO)
-    settings: Any = scenario.delivery.providers
-    if args.settings:
-        settings = merge_settings(settings, load_settings(args.settings))
+    from ..resources import scenarios_dir
+    from ..scenario.loader import load_scenario
+    from ..settings import load_settings, merge_settings
+    from .receiver_cmd import _loop_factory
+
+    chosen = _listen(args)
+    overlay = load_settings(args.settings) if args.settings else None
+    contexts = []
+    for name, port in chosen:
+        scenario = load_scenario(args.scenario or scenarios_dir() / PLATFORMS[name].default_scenario)
+        settings: Any = scenario.delivery.providers
+        if overlay is not None:
+            settings = merge_settings(settings, overlay)
+        contexts.append((name, ServeContext(scenario, settings, args.host, port, args.rate, args)))
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(args, scenario, settings))
+            runner.run(_serve(contexts))
     except KeyboardInterrupt:
         print("fleetsim serve: stopped", file=sys.stderr)
     return 0
 
 
-async def _serve(args: argparse.Namespace, scenario: Any, settings: Any) -> None:
-    server = await start_traccar_server(scenario, settings, host=args.host, port=args.port, profile=args.profile,
-                                        rate=args.rate, keepalive_s=args.keepalive)
+async def _serve(contexts: list[tuple[str, ServeContext]]) -> None:
+    served: list[Served] = []
+    stopping: asyncio.Task[bool] | None = None
     try:
-        print(f"fleetsim serve on {server.url}  Traccar {server.state.profile.version} API at /api, socket at "
-              f"/api/socket  (scenario {scenario.name}; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}; Ctrl-C stops)",
-              flush=True)
+        for name, context in contexts:
+            served.append(await load_platform(name).start(context))
+        for each in served:
+            print(f"fleetsim serve on {each.url}  {each.banner}", flush=True)
+        print("fleetsim serve: Ctrl-C stops", file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on Windows
             loop.add_signal_handler(signal.SIGTERM, stop.set)
         stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({stopping, server.task}, return_when=asyncio.FIRST_COMPLETED)
-        if server.task in done:
-            server.task.result()  # a failure of the world is fleetsim's own: raised, exit 3
-            print(f"fleetsim serve: the scenario has ended ({server.player.played} frames); serving its final "
-                  "state until stopped", file=sys.stderr, flush=True)
-            await stopping
-        stopping.cancel()
+        worlds: dict[asyncio.Future[Any], Served] = {each.world: each for each in served if each.world is not None}
+        while worlds:
+            done, _ = await asyncio.wait({stopping, *worlds}, return_when=asyncio.FIRST_COMPLETED)
+            if stopping in done:
+                break
+            for task in done:
+                task.result()  # a failure of the world is fleetsim's own: raised, exit 3
+                ended = worlds.pop(task)
+                print(f"fleetsim serve: {ended.name}: {ended.ended()}; serving its final state until stopped",
+                      file=sys.stderr, flush=True)
+        await stopping
     finally:
-        await stop_traccar_server(server)
+        if stopping is not None:
+            stopping.cancel()
+        await asyncio.gather(*(each.stop() for each in reversed(served)))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 and text.isprintable() else f"{text[:40]!r}…"

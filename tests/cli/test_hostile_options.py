@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from simulator.cli import build_parser, main, receiver_cmd, serve_cmd
+from simulator.cli import build_parser, main, receiver_cmd
+from simulator.servers.traccar import app as traccar_app
 
 REFUSING = "http://127.0.0.1:9"  # the discard port: nothing listens there, so connections fail at once
 TINY_SCENARIO = """\
@@ -220,9 +221,9 @@ def stop_receiver_once_serving(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asyncio.get_running_loop().call_later(0.05, task.cancel)
         return server
 
-    real_serve = serve_cmd.start_traccar_server
+    real_serve = traccar_app.start_traccar_server
     monkeypatch.setattr(receiver_cmd, "start_receiver", start_then_stop)
-    monkeypatch.setattr(serve_cmd, "start_traccar_server", serve_then_stop)
+    monkeypatch.setattr(traccar_app, "start_traccar_server", serve_then_stop)
     return served
 
 
