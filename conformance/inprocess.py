@@ -22,7 +22,7 @@ Every request is answered with the `Response` and the outcome classes of `HttpTr
   on to the end in the background;
 - an exception raised by the app is what a server would answer with a 500 (uvicorn, gunicorn, werkzeug all do):
   status 500, outcome "5xx", and the exception's type and message as the response's error line;
-- at most READ_CAP body bytes are read and KEEP_CAP kept. A WSGI body is read lazily, so the cap holds; httpx's
+- at most READ_CAP body bytes are read and KEEP_CAP kept (a state reading asks for more with `keep`). A WSGI body is read lazily, so the cap holds; httpx's
   ASGI transport collects the app's whole body before returning, so for ASGI the cap bounds what is kept only.
 
 Known difference from a real server: httpx's ASGI transport returns when the app's call returns, so work an app
@@ -299,7 +299,7 @@ class InProcessSender:
         self._gate = None
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
-                   method: str = "POST") -> Response:
+                   method: str = "POST", keep: int = KEEP_CAP) -> Response:
         """Call the app with this request and classify the answer as `HttpTransport.post` does."""
         gate = self._gate
         if gate is None:
@@ -312,7 +312,7 @@ class InProcessSender:
         try:
             async with deadline, gate:
                 admitted = True
-                status, raw_headers, data = await self._call(_request(method, url, body, headers))
+                status, raw_headers, data = await self._call(_request(method, url, body, headers), max(READ_CAP, keep))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -325,9 +325,9 @@ class InProcessSender:
                                 error=f"no free in-process slot within the {deadline_s:g} s deadline")
             # what a server (uvicorn, gunicorn, werkzeug) answers when the app raises
             return Response("5xx", status=500, latency_s=latency, error=f"the app raised {_one_line(exc)}")
-        return _response(status, raw_headers, data, time.perf_counter() - started)
+        return _response(status, raw_headers, data, time.perf_counter() - started, keep)
 
-    async def _call(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _call(self, request: httpx.Request, cap: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if self._asgi is not None:
             response = await self._asgi.handle_async_request(request)
             buf = bytearray()
@@ -335,13 +335,13 @@ class InProcessSender:
             if isinstance(stream, AsyncIterable):
                 async for chunk in stream:
                     buf += chunk
-                    if len(buf) >= READ_CAP:
+                    if len(buf) >= cap:
                         break
-            return response.status_code, list(response.headers.raw), bytes(buf[:READ_CAP])
+            return response.status_code, list(response.headers.raw), bytes(buf[:cap])
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._app.executor, self._wsgi_call, request)
+        return await loop.run_in_executor(self._app.executor, self._wsgi_call, request, cap)
 
-    def _wsgi_call(self, request: httpx.Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _wsgi_call(self, request: httpx.Request, cap: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if self._wsgi is None:
             raise HarnessError("a WSGI call without a WSGI transport")
         response = self._wsgi.handle_request(request)
@@ -351,13 +351,13 @@ class InProcessSender:
             if isinstance(stream, Iterable):
                 for chunk in stream:
                     buf += chunk
-                    if len(buf) >= READ_CAP:
+                    if len(buf) >= cap:
                         break  # never read what will not be kept: a streaming WSGI body stops here
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # WSGI requires close() on the app's iterable
-        return response.status_code, list(response.headers.raw), bytes(buf[:READ_CAP])
+        return response.status_code, list(response.headers.raw), bytes(buf[:cap])
 
 
 def _request(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Request:
@@ -370,7 +370,8 @@ def _request(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> 
     return httpx.Request(method, url, headers=raw, content=body)
 
 
-def _response(status: int, raw_headers: list[tuple[bytes, bytes]], data: bytes, latency_s: float) -> Response:
+def _response(status: int, raw_headers: list[tuple[bytes, bytes]], data: bytes, latency_s: float,
+              keep: int = KEEP_CAP) -> Response:
     headers: dict[str, str] = {}
     for name, value in raw_headers:
         key = name.decode("latin-1").lower()
@@ -381,7 +382,7 @@ def _response(status: int, raw_headers: list[tuple[bytes, bytes]], data: bytes, 
     return Response(
         outcome=outcome, status=status,
         retry_after_s=parse_retry_after(retry_after, time.time()) if retry_after is not None else None,
-        headers=headers, body=data[:KEEP_CAP], latency_s=latency_s,
+        headers=headers, body=data[:keep], latency_s=latency_s,
         error=f"unexpected final status {status}" if outcome == "protocol_error" else None)
 
 

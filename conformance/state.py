@@ -72,6 +72,9 @@ SETTLE_TIMEOUT_S = 10.0
 READ_CONCURRENCY = 4
 #: HTTP statuses that mean "the receiver knows nothing of it" rather than "the read failed"
 _UNKNOWN = frozenset({404})
+#: the largest answer a state reading takes (a device's whole event list can be long); one byte more is read to
+#: tell a complete answer at the cap from a cut one
+ANSWER_CAP = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -282,23 +285,25 @@ class FileStateProbe:
                 return await bound._get(url)
         try:
             async with self.session.get(url, headers=dict(self.probe.headers)) as response:
-                body = await response.read()
+                body = await response.content.read(ANSWER_CAP + 1)
+                while len(body) <= ANSWER_CAP and (more := await response.content.read(ANSWER_CAP + 1 - len(body))):
+                    body += more
                 if response.status in _UNKNOWN:
                     return None
                 if not 200 <= response.status < 300:
                     raise ReadError(f"GET {url} answered {response.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ReadError(f"GET {url} failed: {type(exc).__name__}") from None
-        return _json(body, f"GET {url}")
+        return _json(_whole(body, url), f"GET {url}")
 
     async def _get_through(self, sender: Sender, url: str) -> Any:
         response = await sender.post(url, b"", dict(self.probe.headers), deadline_s=self.probe.timeout_s,
-                                     method="GET")
+                                     method="GET", keep=ANSWER_CAP + 1)
         if response.status in _UNKNOWN:
             return None
         if response.status is None or not 200 <= response.status < 300:
             raise ReadError(f"GET {url} answered {response.status or response.outcome}")
-        return _json(response.body, f"GET {url}")
+        return _json(_whole(response.body, url), f"GET {url}")
 
     async def _run(self, argv: list[str]) -> Any:
         try:
@@ -358,6 +363,12 @@ class FileStateProbe:
         if not isinstance(value, dict):
             raise ReadError(f"state: expected an object of state names and values, got {type(value).__name__}")
         return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+
+
+def _whole(body: bytes, url: str) -> bytes:
+    if len(body) > ANSWER_CAP:
+        raise ReadError(f"GET {url} answered more than {ANSWER_CAP // (1024 * 1024)} MiB")
+    return body
 
 
 def _json(raw: bytes, what: str) -> Any:

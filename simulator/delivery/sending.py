@@ -12,14 +12,14 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from .transport import HttpTransport, Response
+from .transport import KEEP_CAP, HttpTransport, Response
 
 __all__ = ["Sender", "SenderFactory", "http_sender"]
 
 
 class Sender(Protocol):
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
-                   method: str = "POST") -> Response: ...
+                   method: str = "POST", keep: int = KEEP_CAP) -> Response: ...
 
 
 #: builds a sender for `concurrency` parallel requests; `verify` is whether TLS certificates are checked

@@ -247,8 +247,11 @@ class HttpTransport:
             await session.close()
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
-                   method: str = "POST") -> Response:
+                   method: str = "POST", keep: int = KEEP_CAP) -> Response:
         """POST `body` to `url` and classify what happened; at most `deadline_s` seconds in total.
+
+        `keep` is how many body bytes the `Response` keeps (and, when above READ_CAP, how many are read): a
+        delivery needs only the start of an answer; a state reading needs all of it.
 
         `method` is POST for every delivery; the conformance checks also send GET/PUT/... to the webhook URL
         (SIG-11), which is why it can be given.
@@ -297,7 +300,7 @@ class HttpTransport:
                     raw_retry_after = resp.headers.get("Retry-After")
                     if raw_retry_after is not None:
                         retry_after = parse_retry_after(raw_retry_after, self._now())
-                    complete = await _read_capped(resp, buf)
+                    complete = await _read_capped(resp, buf, max(READ_CAP, keep))
                 finally:
                     if complete:
                         resp.release()
@@ -311,13 +314,13 @@ class HttpTransport:
             outcome, error = _classify(exc, deadline.expired(), phase, deadline_s)
             return Response(
                 outcome=outcome, status=status, retry_after_s=retry_after, headers=kept_headers,
-                body=bytes(buf[:KEEP_CAP]), latency_s=time.perf_counter() - started, error=error,
+                body=bytes(buf[:keep]), latency_s=time.perf_counter() - started, error=error,
                 stale_retried=stale_retried,
             )
         outcome = _status_outcome(resp.status)
         return Response(
             outcome=outcome, status=resp.status, retry_after_s=retry_after, headers=kept_headers,
-            body=bytes(buf[:KEEP_CAP]), latency_s=time.perf_counter() - started,
+            body=bytes(buf[:keep]), latency_s=time.perf_counter() - started,
             error=f"unexpected final status {resp.status}" if outcome == "protocol_error" else None,
             stale_retried=stale_retried,
         )
@@ -331,11 +334,11 @@ class HttpTransport:
         return kept
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray) -> bool:
-    """Read at most READ_CAP body bytes into `buf`; True when the body ended within the cap."""
+async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray, cap: int = READ_CAP) -> bool:
+    """Read at most `cap` body bytes into `buf`; True when the body ended within the cap."""
     content = resp.content
-    while len(buf) < READ_CAP:
-        chunk = await content.read(READ_CAP - len(buf))
+    while len(buf) < cap:
+        chunk = await content.read(cap - len(buf))
         if not chunk:
             return True
         buf += chunk

@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,30 @@ def test_cli_a_bad_state_probe_file_is_exit_2_before_anything_is_sent(cli: Calla
                                                                       tmp_path: Path) -> None:
     result = cli("check", "--provider", "mettax", "--state-probe", str(write(tmp_path, "state: 1\n")))
     assert result.code == 2 and "probe.yaml:1:8: state: expected a mapping with url:" in result.err, result.err
+
+
+async def _big_state_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An integrator's read API whose answers are long: the state, padded with a large field beside it."""
+    if scope["type"] != "http":
+        return
+    size = int(scope["path"].rsplit("/", 1)[-1])
+    body = b'{"state": {"ignition": "on"}, "pad": "' + b"x" * size + b'"}'
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.mark.parametrize("size", [100_000, 9 * 1024 * 1024])
+async def test_state_readings_in_process_take_whole_answers_up_to_their_own_cap(tmp_path: Path, size: int) -> None:
+    # under --app the readings go through the delivery Sender, which keeps only the start of a delivery's answer;
+    # a reading must see the whole document (else a long but valid answer reads as bad JSON), up to ANSWER_CAP
+    from conformance.inprocess import serve_app
+    from conformance.state import ANSWER_CAP
+
+    path = write(tmp_path, f"state: {{url: '{{base}}/s/{size}', path: state}}\n")
+    async with serve_app(_big_state_app) as app, app.sender(1, True) as sender:
+        probe = FileStateProbe(load_state_probe(path)).through(sender)
+        if size <= ANSWER_CAP:
+            assert await probe.state("http://app", "mettax", "d/1") == {"ignition": "on"}
+        else:
+            with pytest.raises(ReadError, match="answered more than 8 MiB"):
+                await probe.state("http://app", "mettax", "d/1")
