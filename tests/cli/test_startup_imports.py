@@ -4,6 +4,7 @@ it has no use for (issue 13 item 3). Start-up time follows from imports; the fig
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -76,3 +77,17 @@ def test_the_probe_sees_what_a_heavy_command_imports(tmp_path: Path) -> None:
     # the other side of the test above: declaring `receiver` loads the server, and `check --help` the checks
     assert "aiohttp" in imported(tmp_path, "receiver", "--help")
     assert {"conformance.cli", "conformance.registry"} <= imported(tmp_path, "check", "--help")
+
+
+def test_a_lazy_parser_says_what_the_complete_one_says(capsys: pytest.CaptureFixture[str]) -> None:
+    # the one-line help of a command not yet declared comes from cli/commands.py (or a plugin's register):
+    # it must be the line its own module declares, and each command's own help must not depend on laziness
+    from simulator.cli import build_parser
+
+    complete = build_parser()
+    assert build_parser(lazy=True).format_help() == complete.format_help()
+    sub = next(a for a in complete._actions if isinstance(a, argparse._SubParsersAction))
+    for name, declared in sub.choices.items():
+        with pytest.raises(SystemExit):
+            build_parser(lazy=True).parse_args([name, "--help"])
+        assert capsys.readouterr().out == declared.format_help(), name
