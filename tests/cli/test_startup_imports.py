@@ -91,3 +91,27 @@ def test_a_lazy_parser_says_what_the_complete_one_says(capsys: pytest.CaptureFix
         with pytest.raises(SystemExit):
             build_parser(lazy=True).parse_args([name, "--help"])
         assert capsys.readouterr().out == declared.format_help(), name
+
+
+def test_the_startup_benchmark_reports_medians_of_interleaved_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.benchmarks import startup
+
+    order: list[str] = []
+    argvs = {"python -c pass": ["floor"], "help": ["help"], "sign": ["sign"]}
+    wall = {"floor": iter([0.5, 0.5, 0.010, 0.030, 0.020]), "help": iter([1, 1, 0.05, 0.09, 0.07]),
+            "sign": iter([1, 1, 0.2, 0.1, 0.3])}
+
+    def once(argv: list[str]) -> tuple[float, float]:
+        order.append(argv[0])
+        return float(next(wall[argv[0]])), 0.001
+
+    monkeypatch.setattr(startup, "console_script", lambda: "fleetsim")
+    monkeypatch.setattr(startup, "commands", lambda fleetsim, work: argvs)
+    monkeypatch.setattr(startup, "_once", once)
+    result = startup.measure(runs=3)
+    # two warm-up rounds are dropped; rounds rotate, so no command always runs first
+    assert order[:3] == ["floor", "help", "sign"] and order[3:6] == ["help", "sign", "floor"]
+    assert result["floor_ms"] == 20.0
+    assert result["commands"]["help"] == {"median_ms": 70.0, "min_ms": 50.0, "over_floor_ms": 50.0,
+                                          "cpu_median_ms": 1.0, "goal_ms": 100, "meets_goal": True}
+    assert result["commands"]["sign"]["median_ms"] == 200.0 and result["commands"]["sign"]["meets_goal"] is False
