@@ -35,6 +35,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks
+	$(BIN)/python -m simulator.benchmarks.startup
 	$(BIN)/python -m conformance.bench
 	$(BIN)/python -m loadtests.bench
 

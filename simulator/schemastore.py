@@ -11,18 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from .errors import HarnessError
 from .resources import schemas_dir
 
-SCHEMA_BASE = "https://schemas.fleetsim.dev/"
+if TYPE_CHECKING:  # jsonschema and referencing load on first validation: `fleetsim sign` needs neither
+    from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry
 
-FORMAT_CHECKER = FormatChecker()
+SCHEMA_BASE = "https://schemas.fleetsim.dev/"
 
 
 def _is_datetime(value: object) -> bool:
@@ -37,7 +35,20 @@ def _is_datetime(value: object) -> bool:
     return True
 
 
-FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_datetime)
+@cache
+def format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    checker.checks("date-time", raises=ValueError)(_is_datetime)
+    return checker
+
+
+def __getattr__(name: str) -> Any:
+    # FORMAT_CHECKER stays importable by name, built (with jsonschema) on first use
+    if name == "FORMAT_CHECKER":
+        return format_checker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,9 @@ def _all_schemas() -> dict[str, dict[str, Any]]:
 
 @cache
 def registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = []
     for rel, schema in _all_schemas().items():
         uri = schema.get("$id", SCHEMA_BASE + rel)
@@ -89,7 +103,9 @@ def load_schema(rel: str) -> dict[str, Any]:
 
 @cache
 def validator(rel: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(rel), registry=registry(), format_checker=FORMAT_CHECKER)
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(rel), registry=registry(), format_checker=format_checker())
 
 
 def _describe_actual(value: Any) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..errors import EXIT_HARNESS, EXIT_USAGE, FleetsimError, UsageError
-from . import demo_cmd, gen_cmd, providers_cmd, receiver_cmd, run_cmd, schemas_cmd, serve_cmd, sign_cmd
+from .commands import BUILTIN_COMMANDS, LazyCommands, resolve
 from .common import PATH_LIMIT, QUOTE_LIMIT, shown
 
 PROG = "fleetsim"
@@ -35,32 +35,47 @@ class _Parser(argparse.ArgumentParser):
             raise argparse.ArgumentError(action, f"invalid choice: {shown(value)} (choose from {choices})")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, lazy: bool = False, plugins: bool = True) -> argparse.ArgumentParser:
+    """The whole `fleetsim` parser. `lazy`: each command's arguments are declared (and its module imported) only
+    when that command is chosen, which is how `main` starts in milliseconds; `plugins=False` leaves the
+    entry-point commands out (a built-in command never needs them, and scanning for them costs an import of
+    importlib.metadata)."""
     parser = _Parser(
         prog=PROG,
         description="Fleet-telematics webhook simulator and receiver conformance harness.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
-                        help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, action=LazyCommands,
                                 help="what to do; `fleetsim COMMAND --help` describes each")
     sub.required = True
-    providers_cmd.add_parser(sub)
-    gen_cmd.add_parser(sub)
-    sign_cmd.add_parsers(sub)
-    schemas_cmd.add_parser(sub)
-    run_cmd.add_parsers(sub)
-    receiver_cmd.add_parser(sub)
-    serve_cmd.add_parser(sub)
-    demo_cmd.add_parser(sub)
-    _add_plugin_commands(sub)
+    assert isinstance(sub, LazyCommands)
+    for command in BUILTIN_COMMANDS:
+        sub.add_lazy(command.name, command.help, command.declare)
+    if plugins:
+        _add_plugin_commands(sub)
+    if not lazy:
+        sub.declare_all()
     return parser
 
 
-def _add_plugin_commands(sub: Any) -> None:
+class _Version(argparse.Action):
+    """--version, asking the installed distribution only when given (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, help: str | None = None):
+        super().__init__(option_strings=option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"{PROG} {version()}")
+        parser.exit()
+
+
+def _add_plugin_commands(sub: LazyCommands) -> None:
     """Commands other packages add through the `fleetsim.commands` entry-point group (`fleetsim check` comes
     from conformance this way): a plugin seam, so simulator never imports them. A plugin that cannot load is
-    named in a warning; the built-in commands still work."""
+    named in a warning; the built-in commands still work. A plugin's entry point is a light function taking
+    the subcommands; it may declare its parser at once (`sub.add_parser`) or lazily
+    (`sub.add_lazy(name, help, "module:function")`), so that `fleetsim --help` does not import its handlers."""
     from importlib.metadata import entry_points
 
     seen: set[str] = set()
@@ -75,6 +90,12 @@ def _add_plugin_commands(sub: Any) -> None:
                  f"{type(exc).__name__}: {exc}")
             continue
         add_parser(sub)
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command word of `argv`: the top-level parser takes no option values, so it is the first word that
+    is not an option."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 @functools.cache
@@ -97,10 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _refuse_nul(args_given)
         try:
-            args = build_parser().parse_args(args_given)
+            builtin = _command_in(args_given) in {c.name for c in BUILTIN_COMMANDS}
+            args = build_parser(lazy=True, plugins=not builtin).parse_args(args_given)
         except SystemExit as exc:  # -h and --version: argparse has printed what was asked and exits
             return exc.code if isinstance(exc.code, int) else 0
-        code: int = args.handler(args)
+        code: int = resolve(args.handler)(args)
         sys.stdout.flush()
         return code
     except FleetsimError as exc:

@@ -14,11 +14,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError, UnknownNameError, UsageError
-from ..scenario.durations import parse_rate
-from ..scenario.model import Rate
+
+if TYPE_CHECKING:  # the scenario model loads only for commands with a --rate (every command imports this module)
+    from ..scenario.model import Rate
 
 #: how much of a user's value an error message quotes before clipping it
 QUOTE_LIMIT = 60
@@ -85,6 +86,8 @@ def positive_float(text: str) -> float:
 
 def rate(text: str) -> Rate:
     """realtime | max | xN, exactly as a scenario's delivery.rate."""
+    from ..scenario.durations import parse_rate
+
     try:
         return parse_rate(text)
     except ValueError as exc:

@@ -10,10 +10,7 @@ from typing import Any
 import orjson
 
 from ..errors import UsageError
-from ..generation import generate_payloads
 from ..providers import get_provider, schema_family
-from ..scenario.loader import load_scenario
-from ..stream import scenario_stream
 from .common import positive_int, seed
 
 
@@ -48,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--limit applies to --scenario streams; use -n for payload counts")
     if not args.provider or not args.kind:
         raise UsageError("generate needs PROVIDER KIND, or --scenario FILE")
+    from ..generation import generate_payloads  # the two modes import apart: a scenario needs the world, faker
+
     provider = schema_family(args.provider)
     out = sys.stdout.buffer
     payload_seed = 0 if args.seed is None else args.seed
@@ -66,6 +65,9 @@ def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
         raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
+    from ..scenario.loader import load_scenario
+    from ..stream import scenario_stream
+
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
         # the same scenario with another seed: every random choice (world, rendering, ids) derives from it

@@ -12,7 +12,7 @@ from simulator.cli import PLUGIN_GROUP, build_parser
 
 def test_check_is_declared_as_a_command_plugin() -> None:
     found = {e.name: e.value for e in importlib.metadata.entry_points(group=PLUGIN_GROUP)}
-    assert found.get("check") == "conformance.cli:add_parser"
+    assert found.get("check") == "conformance.command:register"
 
 
 def test_a_broken_plugin_is_a_warning(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
