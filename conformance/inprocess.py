@@ -22,8 +22,9 @@ Every request is answered with the `Response` and the outcome classes of `HttpTr
   on to the end in the background;
 - an exception raised by the app is what a server would answer with a 500 (uvicorn, gunicorn, werkzeug all do):
   status 500, outcome "5xx", and the exception's type and message as the response's error line;
-- at most READ_CAP body bytes are read and KEEP_CAP kept (a state reading asks for more with `keep`). A WSGI body is read lazily, so the cap holds; httpx's
-  ASGI transport collects the app's whole body before returning, so for ASGI the cap bounds what is kept only.
+- at most READ_CAP body bytes are read and KEEP_CAP kept (a state reading asks for more with `keep`). A WSGI
+  body is read lazily, so the cap holds; httpx's ASGI transport collects the app's whole body before
+  returning, so for ASGI the cap bounds what is kept only.
 
 Known difference from a real server: httpx's ASGI transport returns when the app's call returns, so work an app
 does after sending its response (Starlette's BackgroundTasks) counts in the latency TIM-01 measures.

@@ -36,7 +36,7 @@ BUILTIN_COMMANDS = (
             "simulator.cli.run_cmd:add_parsers"),
     Command("replay", "re-send a capture byte for byte (optionally re-signed)", "simulator.cli.run_cmd:add_parsers"),
     Command("receiver", "run the reference webhook receiver", "simulator.cli.receiver_cmd:add_parser"),
-    Command("serve", "be a Traccar (PowUnity) server: REST API and /api/socket over a running scenario",
+    Command("serve", "be the platform: serve vendor APIs (Traccar REST and /api/socket, …) over a running scenario",
             "simulator.cli.serve_cmd:add_parser"),
     Command("demo", "play the demo scenario against the built-in reference receiver (~30 s)",
             "simulator.cli.demo_cmd:add_parser"),
