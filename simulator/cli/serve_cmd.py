@@ -17,7 +17,7 @@ from typing import Any
 from ..resources import scenarios_dir
 from ..scenario.loader import load_scenario
 from ..servers.traccar import PROFILES, start_traccar_server, stop_traccar_server
-from ..servers.traccar.accounts import DEMO_EMAIL, DEMO_PASSWORD
+from ..servers.traccar.accounts import DEMO_ACCOUNT, DEMO_EMAIL, DEMO_PASSWORD, Account
 from ..servers.traccar.profiles import DEFAULT_PROFILE
 from ..settings import load_settings, merge_settings
 from .common import listen_port, positive_float, rate
@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
         "serve", help="be a Traccar (PowUnity) server: REST API and /api/socket over a running scenario",
         description="Serve a scenario's world as a Traccar server: POST/GET/DELETE /api/session, GET /api/server, "
         "/api/devices, /api/positions, /api/events/{id}, /api/geofences, /api/reports/events, and the WebSocket "
-        f"/api/socket. Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}.",
+        f"/api/socket. Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}, or as the powunity `accounts` setting's users.",
     )
     p.add_argument("--scenario", metavar="FILE",
                    help="scenario with devices of a provider that has a socket "
@@ -69,12 +69,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login_hint(accounts: list[Account]) -> str:
+    """The demo account's password is public; a configured account's is never printed."""
+    if accounts == [DEMO_ACCOUNT]:
+        return f"log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"
+    return f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} from the settings, e.g. {accounts[0].email}"
+
+
 async def _serve(args: argparse.Namespace, scenario: Any, settings: Any) -> None:
     server = await start_traccar_server(scenario, settings, host=args.host, port=args.port, profile=args.profile,
                                         rate=args.rate, keepalive_s=args.keepalive)
     try:
         print(f"fleetsim serve on {server.url}  Traccar {server.state.profile.version} API at /api, socket at "
-              f"/api/socket  (scenario {scenario.name}; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}; Ctrl-C stops)",
+              f"/api/socket  (scenario {scenario.name}; {_login_hint(server.state.accounts.accounts)}; Ctrl-C stops)",
               flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from ...providers import PROVIDERS
 from ...scenario.model import Geofence, Scenario
 from .accounts import Account, Accounts
 from .fanout import Hub
@@ -37,6 +39,20 @@ class ServerState:
 
 
 SERVER = web.AppKey("fleetsim.traccar", ServerState)
+
+
+def device_ids(scenario: Scenario, provider: str) -> dict[str, int]:
+    """The Traccar id of each of `provider`'s devices by scenario key (group/n), as the world numbers devices
+    (1-based across the scenario's groups, world/sim.py) and the provider names them (its `traccar_id`)."""
+    out: dict[str, int] = {}
+    number = 0
+    for group in scenario.groups:
+        for index in range(1, group.count + 1):
+            number += 1
+            if group.provider == provider:
+                ids = PROVIDERS[provider].device_ids(random.Random(0), number=number, plate="")
+                out[f"{group.name}/{index}"] = int(ids.get("traccar_id", number))
+    return out
 
 
 def geofences(scenario: Scenario, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
