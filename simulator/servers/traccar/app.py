@@ -73,7 +73,7 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
     state = ServerState(
         profile=profile,
         accounts=Accounts(accounts),
-        world=LiveWorld(geofences(scenario, settings.get(provider, {}))),
+        world=LiveWorld(geofences(scenario, provider, settings.get(provider, {}))),
         hub=Hub(queue_limit),
         provider=provider,
         serialize=PROVIDERS[provider].serialize,
