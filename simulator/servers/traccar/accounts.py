@@ -72,6 +72,8 @@ class Accounts:
         self.max_sessions = max_sessions
         # session id -> user id; None once logged out (the HTTP session lives on without a user, as in Traccar)
         self._sessions: OrderedDict[str, int | None] = OrderedDict()
+        # session id -> the Origin header of its login, when it had one (SessionHelper.userLogin since 6.12)
+        self._origins: dict[str, str] = {}
 
     def login(self, email: str, password: str) -> Account | None:
         found = None
@@ -90,17 +92,25 @@ class Accounts:
     def by_id(self, user_id: int) -> Account | None:
         return next((a for a in self.accounts if a.id == user_id), None)
 
-    def open_session(self, account: Account) -> str:
+    def open_session(self, account: Account, origin: str | None = None) -> str:
         session_id = secrets.token_urlsafe(24)
         self._sessions[session_id] = account.id
+        if origin is not None:
+            self._origins[session_id] = origin
         while len(self._sessions) > self.max_sessions:
-            self._sessions.popitem(last=False)
+            forgotten, _ = self._sessions.popitem(last=False)
+            self._origins.pop(forgotten, None)
         return session_id
 
-    def session_user(self, session_id: str | None) -> Account | None:
+    def session_user(self, session_id: str | None, origin: str | None = None, *,
+                     check_origin: bool = False) -> Account | None:
+        """The session's user. With `check_origin` (a profile with 6.12's check), a request `origin` that differs
+        from the one stored at login makes the session authenticate nothing (isSessionOriginValid)."""
         if not session_id:
             return None
         user_id = self._sessions.get(session_id)
+        if check_origin and origin is not None and self._origins.get(session_id, origin) != origin:
+            return None
         return None if user_id is None else self.by_id(user_id)
 
     def close_session(self, session_id: str | None) -> None:

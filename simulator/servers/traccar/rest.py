@@ -39,7 +39,15 @@ def authenticate(request: web.Request) -> Account | None:
         if scheme.lower() == "bearer" and state.profile.tokens:
             return state.accounts.by_token(credentials.strip())
         return None
-    return state.accounts.session_user(request.cookies.get(COOKIE))
+    return session_account(request)
+
+
+def session_account(request: web.Request) -> Account | None:
+    """The user of the request's `JSESSIONID` session, subject to the profile's Origin check (provider-facts
+    §1.8)."""
+    state = request.app[SERVER]
+    return state.accounts.session_user(request.cookies.get(COOKIE), request.headers.get("Origin"),
+                                       check_origin=state.profile.session_origin)
 
 
 def unauthorized(request: web.Request) -> web.Response:
@@ -90,7 +98,7 @@ async def session_post(request: web.Request) -> web.StreamResponse:
     if account is None:
         return web.Response(status=401)  # SessionResource.add: no WWW-Authenticate on a failed form login
     response = json_response(request, state.user_json(account))
-    _set_cookie(response, state.accounts.open_session(account))
+    _set_cookie(response, state.accounts.open_session(account, request.headers.get("Origin")))
     return response
 
 
@@ -100,7 +108,7 @@ def _set_cookie(response: web.StreamResponse, session_id: str) -> None:
 
 async def session_get(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
-    account = state.accounts.session_user(request.cookies.get(COOKIE))
+    account = session_account(request)
     if account is not None:
         return json_response(request, state.user_json(account))
     token = request.query.get("token")
@@ -108,7 +116,7 @@ async def session_get(request: web.Request) -> web.StreamResponse:
         account = state.accounts.by_token(token)
         if account is not None:
             response = json_response(request, state.user_json(account))
-            _set_cookie(response, state.accounts.open_session(account))
+            _set_cookie(response, state.accounts.open_session(account, request.headers.get("Origin")))
             return response
         if state.profile.tokens:
             return web.Response(status=401)  # 6.x: a bad token is 401

@@ -11,7 +11,7 @@ import contextlib
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .fanout import Client, Hub
-from .rest import COOKIE
+from .rest import COOKIE, session_account
 from .state import SERVER
 
 #: Jetty's answer when Traccar's socket creator returns null for want of a session: 503 "Endpoint Creation
@@ -32,7 +32,7 @@ IDLE_TIMEOUT_S = 300.0
 async def socket_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
     session_id = request.cookies.get(COOKIE)
-    account = state.accounts.session_user(session_id)
+    account = session_account(request)  # under 6.12's Origin check, a foreign Origin: as without a session
     token = request.query.get("token") if state.profile.tokens else None
     if token is not None:  # 6.x: a token, when given, decides alone
         account = state.accounts.by_token(token)
