@@ -101,3 +101,13 @@ def test_serve_answers_bad_accounts_with_one_line_and_exit_2(cli: Callable[..., 
         assert result.code == 2, result.err
         assert len(result.err.splitlines()) == 1 and says in result.err, result.err
         assert "one-pass-1" not in result.err + result.out and "two-pass-2" not in result.err + result.out
+
+
+def test_the_start_up_line_prints_the_demo_password_only() -> None:
+    from simulator.cli.serve_cmd import _login_hint
+    from simulator.servers.traccar.accounts import DEMO_ACCOUNT
+
+    assert _login_hint([DEMO_ACCOUNT]) == "log in as demo@fleetsim.local / demo"
+    hint = _login_hint([Account(1, "ops@example.com", PASSWORD, TOKEN), Account(2, "b@c.d", PASSWORD)])
+    assert "ops@example.com" in hint and "2 accounts" in hint
+    assert PASSWORD not in hint and TOKEN not in hint
