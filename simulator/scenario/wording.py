@@ -20,7 +20,7 @@ SCHEMA = "scenario.schema.json"
 #: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake)
 #: what a settings field name looks like; other unknown keys in provider settings are not quoted
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-REDACTED_KEYS = frozenset({"secret", "psk", "token", "secret_env", "psk_env"})
+REDACTED_KEYS = frozenset({"secret", "psk", "token", "password", "secret_env", "psk_env"})
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
 _TYPE_WORDS = {
     "string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping",

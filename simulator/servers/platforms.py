@@ -86,5 +86,6 @@ def load_platform(name: str) -> Platform:
 
 # Traccar's own default port (provider-facts §1.1)
 register_platform(PlatformEntry(
-    "traccar", "Traccar (PowUnity BikeTrax) REST API and /api/socket", 8082, "powunity-ebike-theft.yaml",
+    "traccar", "Traccar (PowUnity BikeTrax) REST API and /api/socket; log in as demo@fleetsim.local / demo or "
+    "the powunity accounts setting's users", 8082, "powunity-ebike-theft.yaml",
     "simulator.servers.traccar.platform:PLATFORM"))

@@ -86,6 +86,48 @@ def traccar_event_types() -> tuple[str, ...]:
     return tuple(load_schema("powunity/traccar.schema.json")["$defs"]["EventType"]["enum"])
 
 
+def _event_type_problems(values: Mapping[str, Any], key: str) -> list[tuple[tuple[str | int, ...], str]]:
+    types = values.get(key)
+    if types is None or (key == "web_notifications" and types in ("all", "none")):
+        return []
+    from ...scenario.wording import clip, did_you_mean
+
+    items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
+    known = traccar_event_types()
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str) and item not in known:
+            where: tuple[str | int, ...] = (key,) if isinstance(types, str) else (key, i)
+            problems.append((where, f"unknown Traccar event type {clip(repr(item), 40)}"
+                                    f"{did_you_mean(item, known)} (known: {', '.join(known)})"))
+    return problems
+
+
+def _account_problems(accounts: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Two accounts with one email (Traccar's unique `email` column, compared without case) or one token cannot
+    both log in. Names the field and the earlier account, never a token's value."""
+    if not isinstance(accounts, list):
+        return []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    emails: dict[str, int] = {}
+    tokens: dict[str, int] = {}
+    for i, account in enumerate(accounts):
+        if not isinstance(account, dict):
+            continue
+        email, token = account.get("email"), account.get("token")
+        if isinstance(email, str):
+            first = emails.setdefault(email.strip().lower(), i)
+            if first != i:
+                problems.append((("accounts", i, "email"), f"the same email as accounts[{first}]: each account "
+                                                           "needs its own"))
+        if isinstance(token, str):
+            first = tokens.setdefault(token, i)
+            if first != i:
+                problems.append((("accounts", i, "token"), f"the same token as accounts[{first}]: each account "
+                                                           "needs its own"))
+    return problems
+
+
 @register
 class PowUnity(Provider):
     name = "powunity"
@@ -106,19 +148,9 @@ class PowUnity(Provider):
     retry_default = ("none", "PowUnity never re-sends a webhook (provider-facts §2)")
 
     def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-        types = values.get("webhook_types")
-        if types is None:
-            return []
-        from ...scenario.wording import clip, did_you_mean
-
-        items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
-        known = traccar_event_types()
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        for i, item in enumerate(items):
-            if isinstance(item, str) and item not in known:
-                where: tuple[str | int, ...] = ("webhook_types",) if isinstance(types, str) else ("webhook_types", i)
-                problems.append((where, f"unknown Traccar event type {clip(repr(item), 40)}"
-                                        f"{did_you_mean(item, known)} (known: {', '.join(known)})"))
+        problems = _event_type_problems(values, "webhook_types")
+        problems += _event_type_problems(values, "web_notifications")
+        problems += _account_problems(values.get("accounts"))
         return problems
 
     def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:

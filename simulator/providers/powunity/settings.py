@@ -81,6 +81,56 @@ SETTINGS: dict[str, Any] = {
             "exclusiveMinimum": 0,
             "maximum": 86400
         },
+        "accounts": {
+            "title": "Server accounts",
+            "description": ("Users of `fleetsim serve` (Traccar users, ids 1, 2, ... in this order); without it the "
+                            "one demo account. `devices` lists the devices linked to the user (scenario keys such "
+                            "as bikes/1, or Traccar ids); left out, every device of the scenario. A user sees only "
+                            "its linked devices in lists and on the socket; an administrator may also ask any device "
+                            "by id (docs/traccar-server.md, Accounts)."),
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["email", "password"],
+                "properties": {
+                    "email": {"title": "Email", "description": "The login (compared without case).", "type": "string",
+                              "minLength": 1, "maxLength": 200},
+                    "password": {"title": "Password", "description": "The password; never printed.", "type": "string",
+                                 "minLength": 1, "x-secret": True},
+                    "token": {"title": "Token",
+                              "description": "The user's token (GET /api/session?token=; Bearer under traccar-6).",
+                              "type": "string", "minLength": 1, "x-secret": True},
+                    "name": {"title": "Name", "description": "The user's name (default: the email's local part).",
+                             "type": "string", "maxLength": 200},
+                    "administrator": {"title": "Administrator",
+                                      "description": "May ask any device by id; ?all=true lists every device.",
+                                      "type": "boolean"},
+                    "devices": {
+                        "title": "Linked devices",
+                        "description": "Devices linked to the user (default: every device of the scenario).",
+                        "type": "array",
+                        "items": {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 1}]},
+                        "uniqueItems": True,
+                        "x-expected": "a list of device keys (group/n) or Traccar device ids",
+                    },
+                },
+            },
+            "x-expected": "a list of accounts such as [{email: ops@example.com, password: ..., devices: [bikes/1]}]"
+        },
+        "web_notifications": {
+            "title": "Web notifications",
+            "description": ("Event types pushed on the socket by `fleetsim serve`: in Traccar an event reaches the "
+                            "socket only through a notification with the web notificator (provider-facts §1.2); "
+                            "all (default), none, or a list of event types. Webhooks are filtered by "
+                            "webhook_types instead."),
+            "anyOf": [
+                {"enum": ["all", "none"]},
+                {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+            ],
+            "x-expected": "all, none or a list of Traccar event types such as [alarm, geofenceExit]"
+        },
         "geofence_areas": {
             "title": "Geofence areas",
             "description": "Traccar area strings per scenario geofence name (CIRCLE (lat lon, r) or POLYGON ((...))).",

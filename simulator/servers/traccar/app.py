@@ -21,14 +21,14 @@ from aiohttp import WSCloseCode, web
 from ...errors import UsageError
 from ...providers import PROVIDERS
 from ...scenario.model import Rate, Scenario
-from .accounts import DEMO_ACCOUNT, Account, Accounts
+from .accounts import DEMO_ACCOUNT, Account, Accounts, accounts_from_settings
 from .fanout import QUEUE_LIMIT, Hub
-from .feed import Player
+from .feed import Player, web_events
 from .live import LiveWorld
 from .profiles import DEFAULT_PROFILE, PROFILES, Profile
 from .rest import add_routes
 from .socket import CLOSE_TIMEOUT_S, IDLE_TIMEOUT_S, socket_handler
-from .state import SERVER, ServerState, geofences
+from .state import SERVER, ServerState, device_ids, geofences
 
 __all__ = ["TraccarServer", "build_app", "start_traccar_server", "stop_traccar_server"]
 
@@ -67,10 +67,13 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
               accounts: list[Account] | None = None, keepalive_s: float | None = None,
               queue_limit: int = QUEUE_LIMIT, idle_timeout_s: float | None = IDLE_TIMEOUT_S) -> web.Application:
     provider = _socket_provider(scenario)
+    if accounts is None:  # code's accounts, else the provider's `accounts` setting, else the demo account
+        accounts = accounts_from_settings(settings.get(provider, {}), device_ids(scenario, provider),
+                                          f"{provider} setting") or [DEMO_ACCOUNT]
     state = ServerState(
         profile=profile,
-        accounts=Accounts(accounts if accounts is not None else [DEMO_ACCOUNT]),
-        world=LiveWorld(geofences(scenario, settings.get(provider, {}))),
+        accounts=Accounts(accounts),
+        world=LiveWorld(geofences(scenario, provider, settings.get(provider, {}))),
         hub=Hub(queue_limit),
         provider=provider,
         serialize=PROVIDERS[provider].serialize,
@@ -137,7 +140,8 @@ async def start_traccar_server(
     bound = runner.addresses[0]
     address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
     state = app[SERVER]
-    player = Player(scenario, state.provider, state.world, state.hub, rate=rate)
+    player = Player(scenario, state.provider, state.world, state.hub, rate=rate,
+                    web_events=web_events(scenario.delivery.providers.get(state.provider, {}).get("web_notifications")))
     task = asyncio.create_task(player.run(), name="fleetsim-serve-player")
     return TraccarServer(runner, f"http://{address}:{bound[1]}", player, task)
 

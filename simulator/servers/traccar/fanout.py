@@ -18,10 +18,12 @@ QUEUE_LIMIT = 256
 
 
 class Client:
-    __slots__ = ("active_at", "dropped", "offered", "queue", "sent", "wake", "ws")
+    __slots__ = ("active_at", "devices", "dropped", "offered", "queue", "sent", "wake", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, devices: frozenset[int] | None = None) -> None:
         self.ws = ws
+        #: the devices whose frames it gets (its user's linked devices, accounts.py); None: all
+        self.devices = devices
         self.queue: deque[str] = deque()
         self.wake = asyncio.Event()
         self.offered = 0  # frames meant for it: each ends sent, dropped, or still queued
@@ -38,8 +40,8 @@ class Hub:
         self.clients: set[Client] = set()
         self.dropped = 0  # over all clients, including those gone
 
-    def join(self, ws: web.WebSocketResponse) -> Client:
-        client = Client(ws)
+    def join(self, ws: web.WebSocketResponse, devices: frozenset[int] | None = None) -> Client:
+        client = Client(ws, devices)
         self.clients.add(client)
         return client
 
@@ -56,9 +58,11 @@ class Hub:
         queue.append(text)
         client.wake.set()
 
-    def publish(self, text: str) -> None:
+    def publish(self, text: str, device_id: int | None = None) -> None:
+        """`text` (serialised once) to every client that sees `device_id` (None: a frame for everyone)."""
         for client in self.clients:
-            self.offer(client, text)
+            if device_id is None or client.devices is None or device_id in client.devices:
+                self.offer(client, text)
 
     async def pump(self, client: Client) -> None:
         """Write the client's queue to its socket until the socket closes (run as a task per client)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import orjson
 
@@ -29,6 +30,24 @@ def socket_frames(scenario: Scenario, provider: str) -> Iterator[Outgoing]:
     return scenario_stream(scenario, providers={provider}, channels={"websocket"})
 
 
+def web_events(setting: object) -> frozenset[str] | None:
+    """The `web_notifications` setting as the event types pushed (None: all; the default)."""
+    if isinstance(setting, (list, tuple, set, frozenset)):
+        return frozenset(str(t) for t in setting)
+    return frozenset() if setting == "none" else None
+
+
+def frame_device(frame: dict[str, Any]) -> int | None:
+    """The device a frame is about (its one device, position or event: AsyncSocket writes one object per frame);
+    None for a frame about no device, which goes to every socket."""
+    for key, field in (("devices", "id"), ("positions", "deviceId"), ("events", "deviceId")):
+        items = frame.get(key)
+        if isinstance(items, list) and items and isinstance(items[0], dict):
+            device_id = items[0].get(field)
+            return device_id if isinstance(device_id, int) else None
+    return None
+
+
 def factor(rate: Rate) -> float | None:
     """Scenario seconds per wall second; None: as fast as possible."""
     return None if rate.mode == "max" else (1.0 if rate.mode == "realtime" else rate.factor)
@@ -36,13 +55,15 @@ def factor(rate: Rate) -> float | None:
 
 class Player:
     def __init__(self, scenario: Scenario, provider: str, world: LiveWorld, hub: Hub, *, rate: Rate | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, web_events: frozenset[str] | None = None) -> None:
         self.scenario = scenario
         self.provider = provider
         self.world = world
         self.hub = hub
         self.factor = factor(rate or scenario.delivery.rate)
         self.clock = clock
+        #: the event types with a web notification (None: all): others are stored but never pushed
+        self.web_events = web_events
         self.played = 0
         self.finished = False
 
@@ -64,6 +85,14 @@ class Player:
 
     def play(self, body: bytes) -> None:
         frame = orjson.loads(body)
-        if isinstance(frame, dict) and self.world.apply(frame):
-            self.hub.publish(body.decode("utf-8"))
+        if isinstance(frame, dict) and self.world.apply(frame) and self._pushed(frame):
+            self.hub.publish(body.decode("utf-8"), frame_device(frame))
         self.played += 1
+
+    def _pushed(self, frame: dict[str, Any]) -> bool:
+        """An event reaches the socket only through a web notification of its type (NotificationManager ->
+        NotificatorWeb, provider-facts §1.2, §1.8); devices and positions always."""
+        events = frame.get("events")
+        if self.web_events is None or not isinstance(events, list) or not events:
+            return True
+        return any(isinstance(e, dict) and e.get("type") in self.web_events for e in events)

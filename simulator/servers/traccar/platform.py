@@ -6,7 +6,7 @@ import argparse
 
 from ...cli.common import positive_float
 from ..platforms import ServeContext, Served
-from .accounts import DEMO_EMAIL, DEMO_PASSWORD
+from .accounts import DEMO_ACCOUNT, DEMO_EMAIL, DEMO_PASSWORD, Account
 from .profiles import DEFAULT_PROFILE, PROFILES
 
 __all__ = ["PLATFORM"]
@@ -34,9 +34,16 @@ class TraccarPlatform:
             await stop_traccar_server(server)
 
         banner = (f"Traccar {server.state.profile.version} API at {server.url}/api, socket at /api/socket "
-                  f"(scenario {context.scenario.name}; log in as {DEMO_EMAIL} / {DEMO_PASSWORD})")
+                  f"(scenario {context.scenario.name}; {_login_hint(server.state.accounts.accounts)})")
         return Served("traccar", server.url, banner, stop, world=server.task,
                       ended=lambda: f"the scenario has ended ({server.player.played} frames)")
+
+
+def _login_hint(accounts: list[Account]) -> str:
+    """The demo account's password is public; a configured account's is never printed."""
+    if accounts == [DEMO_ACCOUNT]:
+        return f"log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"
+    return f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} from the settings, e.g. {accounts[0].email}"
 
 
 PLATFORM = TraccarPlatform()

@@ -24,6 +24,10 @@ class Profile:
     #: `Collections.singleton(getLastPosition(deviceId))`, i.e. `[null]`; 6.x queries storage
     #: (Condition.LatestPositions) and answers `[]`, which is what its OpenAPI clients can parse
     null_latest: bool
+    #: v6.12.0's session Origin check (SessionHelper.isSessionOriginValid, provider-facts §1.8): a session whose
+    #: login had an Origin authenticates only requests with no Origin or the same one. Neither shipped profile
+    #: has it (traccar-6 plays 6.6)
+    session_origin: bool = False
 
 
 PROFILES: dict[str, Profile] = {

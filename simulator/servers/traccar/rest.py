@@ -39,7 +39,15 @@ def authenticate(request: web.Request) -> Account | None:
         if scheme.lower() == "bearer" and state.profile.tokens:
             return state.accounts.by_token(credentials.strip())
         return None
-    return state.accounts.session_user(request.cookies.get(COOKIE))
+    return session_account(request)
+
+
+def session_account(request: web.Request) -> Account | None:
+    """The user of the request's `JSESSIONID` session, subject to the profile's Origin check (provider-facts
+    §1.8)."""
+    state = request.app[SERVER]
+    return state.accounts.session_user(request.cookies.get(COOKIE), request.headers.get("Origin"),
+                                       check_origin=state.profile.session_origin)
 
 
 def unauthorized(request: web.Request) -> web.Response:
@@ -66,6 +74,12 @@ def _not_found() -> web.Response:
     return web.Response(status=404)
 
 
+def _denied() -> web.Response:
+    # PermissionsManager.checkDevice throws SecurityException("Device access denied"), which 4.12's and 6.x's
+    # ResourceErrorHandler answer with 400 (any exception not a WebApplicationException), not 403 or 404
+    return web.Response(status=400, text="Device access denied")
+
+
 def _longs(request: web.Request, name: str) -> list[int] | None:
     try:
         return [int(v) for v in request.query.getall(name, [])]
@@ -84,7 +98,7 @@ async def session_post(request: web.Request) -> web.StreamResponse:
     if account is None:
         return web.Response(status=401)  # SessionResource.add: no WWW-Authenticate on a failed form login
     response = json_response(request, state.user_json(account))
-    _set_cookie(response, state.accounts.open_session(account))
+    _set_cookie(response, state.accounts.open_session(account, request.headers.get("Origin")))
     return response
 
 
@@ -94,7 +108,7 @@ def _set_cookie(response: web.StreamResponse, session_id: str) -> None:
 
 async def session_get(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
-    account = state.accounts.session_user(request.cookies.get(COOKIE))
+    account = session_account(request)
     if account is not None:
         return json_response(request, state.user_json(account))
     token = request.query.get("token")
@@ -102,7 +116,7 @@ async def session_get(request: web.Request) -> web.StreamResponse:
         account = state.accounts.by_token(token)
         if account is not None:
             response = json_response(request, state.user_json(account))
-            _set_cookie(response, state.accounts.open_session(account))
+            _set_cookie(response, state.accounts.open_session(account, request.headers.get("Origin")))
             return response
         if state.profile.tokens:
             return web.Response(status=401)  # 6.x: a bad token is 401
@@ -127,10 +141,18 @@ async def devices_get(request: web.Request, account: Account) -> web.StreamRespo
     ids, unique_ids = _longs(request, "id"), set(request.query.getall("uniqueId", []))
     if ids is None:
         return _not_found()
-    devices = [request.app[SERVER].world.devices[d] for d in sorted(request.app[SERVER].world.devices)]
-    if ids or unique_ids:
+    world = request.app[SERVER].world
+    devices = [world.devices[d] for d in sorted(world.devices)]
+    if ids or unique_ids:  # each one named passes checkDevice, or the whole answer is 400
         devices = [d for d in devices if d.get("id") in ids or d.get("uniqueId") in unique_ids]
-    return json_response(request, devices)
+        if not all(account.may_ask(i) for i in ids) or not all(account.may_ask(d.get("id")) for d in devices):
+            return _denied()
+        return json_response(request, devices)
+    if request.query.get("all") == "true":  # DeviceResource: every device for an administrator
+        if not account.administrator:
+            return web.Response(status=400, text="Manager access required")  # checkManager; no managers here
+        return json_response(request, devices)
+    return json_response(request, [d for d in devices if account.linked(d.get("id"))])  # getUserItems
 
 
 @requires_user
@@ -140,12 +162,15 @@ async def positions_get(request: web.Request, account: Account) -> web.StreamRes
     if ids is None or device_ids is None:
         return _not_found()
     if ids:
-        return json_response(request, world.positions_by_id(set(ids)))
+        positions = world.positions_by_id(set(ids))
+        if not all(account.may_ask(p.get("deviceId")) for p in positions):
+            return _denied()
+        return json_response(request, positions)
     device_id = device_ids[0] if device_ids else 0
-    if device_id == 0:
-        return json_response(request, world.latest_positions())
-    if device_id not in world.devices:
-        return web.Response(status=400, text="Device access denied")  # PermissionsManager.checkDevice
+    if device_id == 0:  # DeviceManager.getInitialState: the linked devices' latest positions
+        return json_response(request, [p for p in world.latest_positions() if account.linked(p.get("deviceId"))])
+    if device_id not in world.devices or not account.may_ask(device_id):
+        return _denied()
     raw_from, raw_to = request.query.get("from"), request.query.get("to")
     if raw_from is not None and raw_to is not None:
         from_ms, to_ms = traccar_ms(raw_from), traccar_ms(raw_to)
@@ -165,7 +190,9 @@ async def event_get(request: web.Request, account: Account) -> web.StreamRespons
     except ValueError:
         return _not_found()
     event = request.app[SERVER].world.stored_event(event_id)
-    return _not_found() if event is None else json_response(request, event)
+    if event is None:
+        return _not_found()
+    return json_response(request, event) if account.may_ask(event.get("deviceId")) else _denied()
 
 
 @requires_user
@@ -185,6 +212,8 @@ async def report_events_get(request: web.Request, account: Account) -> web.Strea
     devices = set(device_ids)
     if not devices:
         return json_response(request, [])
+    if not all(account.may_ask(d) for d in devices):  # Events.getObjects: checkDevice for each device
+        return _denied()
     types = set(request.query.getall("type", []))
     return json_response(request, world.events_between(devices, types, from_ms, to_ms))
 

@@ -11,7 +11,7 @@ import contextlib
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .fanout import Client, Hub
-from .rest import COOKIE
+from .rest import COOKIE, session_account
 from .state import SERVER
 
 #: Jetty's answer when Traccar's socket creator returns null for want of a session: 503 "Endpoint Creation
@@ -32,7 +32,7 @@ IDLE_TIMEOUT_S = 300.0
 async def socket_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
     session_id = request.cookies.get(COOKIE)
-    account = state.accounts.session_user(session_id)
+    account = session_account(request)  # under 6.12's Origin check, a foreign Origin: as without a session
     token = request.query.get("token") if state.profile.tokens else None
     if token is not None:  # 6.x: a token, when given, decides alone
         account = state.accounts.by_token(token)
@@ -45,11 +45,13 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
                                              state.accounts.has_session(session_id)))
     await ws.prepare(request)
     hub = state.hub
-    client = hub.join(ws)
+    # ConnectionManager pushes a device's frames to the users linked to it (PermissionsManager.getDeviceUsers)
+    client = hub.join(ws, account.devices)
     client.active_at = asyncio.get_running_loop().time()
     state.sockets.add(ws)
     # the first frame: the latest positions, queued ahead of anything pushed from now on (AsyncSocket.onConnect)
-    hub.offer(client, state.serialize({"positions": state.world.latest_positions()}).decode("utf-8"))
+    initial = [p for p in state.world.latest_positions() if account.linked(p.get("deviceId"))]  # getInitialState
+    hub.offer(client, state.serialize({"positions": initial}).decode("utf-8"))
     pump = asyncio.create_task(hub.pump(client))
     keepalive = asyncio.create_task(_keepalive(state.keepalive_s, hub, client)) if state.keepalive_s else None
     idle = asyncio.create_task(_idle_watch(state.idle_timeout_s, client)) if state.idle_timeout_s else None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
-from ...scenario.model import Geofence, Scenario
+from ...providers import PROVIDERS
+from ...scenario.model import Scenario
+from ...world.fleet import make_device
 from .accounts import Account, Accounts
 from .fanout import Hub
 from .live import LiveWorld
@@ -39,18 +42,42 @@ class ServerState:
 SERVER = web.AppKey("fleetsim.traccar", ServerState)
 
 
-def geofences(scenario: Scenario, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The scenario's geofences as Traccar's model/Geofence.java writes them; ids are 1-based in scenario order,
-    the ids the world's geofence events carry. A `geofence_areas` setting (by name) gives the area verbatim."""
-    areas = settings.get("geofence_areas") or {}
-    return [{"id": number, "attributes": {}, "calendarId": 0, "name": fence.name, "description": None,
-             "area": str(areas.get(fence.name) or _area(fence))}
-            for number, fence in enumerate(scenario.geofences, 1)]
+def device_ids(scenario: Scenario, provider: str) -> dict[str, int]:
+    """The Traccar id of each of `provider`'s devices by scenario key (group/n), as the world numbers devices
+    (1-based across the scenario's groups, world/sim.py) and the provider names them (its `traccar_id`)."""
+    out: dict[str, int] = {}
+    number = 0
+    for group in scenario.groups:
+        for index in range(1, group.count + 1):
+            number += 1
+            if group.provider == provider:
+                ids = PROVIDERS[provider].device_ids(random.Random(0), number=number, plate="")
+                out[f"{group.name}/{index}"] = int(ids.get("traccar_id", number))
+    return out
 
 
-def _area(fence: Geofence) -> str:
-    """Traccar's WKT: latitude first (GeofenceCircle/GeofencePolygon), radius in metres."""
-    if fence.kind == "circle" and fence.center is not None:
-        return f"CIRCLE ({fence.center.lat} {fence.center.lon}, {float(fence.radius_m)})"
-    ring = [*fence.points, fence.points[0]] if fence.points else []
-    return "POLYGON ((" + ", ".join(f"{p.lat} {p.lon}" for p in ring) + "))"
+@runtime_checkable
+class GeofenceViews(Protocol):
+    """A renderer that can say how `GET /api/geofences` writes a geofence (powunity's `geofence_view`)."""
+
+    def geofence_view(self, geofence_id: int, name: str, fence: Any = None) -> dict[str, Any]: ...
+
+
+def geofences(scenario: Scenario, provider: str, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The scenario's geofences as the provider's renderer writes them (its `geofence_view`: the very objects
+    its webhooks carry, area from the `geofence_areas` setting or the scenario's fence), ids 1-based in scenario
+    order, the ids the world's geofence events carry. The server writes none itself, so /api/geofences and the
+    frames cannot disagree; a provider without such a view serves none."""
+    number = 0
+    for group in scenario.groups:
+        if group.provider != provider:
+            number += group.count
+            continue
+        # a stand-in for the provider's first device: a geofence's view depends on the settings only
+        device = make_device(random.Random(0), group=group.name, index=1, number=number + 1, provider=provider,
+                             profile=group.profile, features=group.features, tz_offset_s=0)
+        renderer = PROVIDERS[provider].renderer(device, settings, random.Random(0))
+        if not isinstance(renderer, GeofenceViews):
+            return []
+        return [renderer.geofence_view(i, fence.name, fence) for i, fence in enumerate(scenario.geofences, 1)]
+    return []

@@ -151,6 +151,10 @@ REACHES_THE_STREAM: dict[str, tuple[str, str, Any]] = {
     "powunity.status_events": ("powunity", "powunity: {status_events: false}", False),
     "powunity.geofence_areas": ("powunity", 'powunity: {geofence_areas: {yard: "CIRCLE (1 2, 30)"}}',
                                 {"yard": "CIRCLE (1 2, 30)"}),
+    # read by fleetsim serve (tests/simulator/servers/traccar/test_accounts.py, test_visibility.py)
+    "powunity.accounts": ("powunity", "powunity: {accounts: [{email: a@b.c, password: pw-123456}]}",
+                          [{"email": "a@b.c", "password": "pw-123456"}]),
+    "powunity.web_notifications": ("powunity", "powunity: {web_notifications: [alarm]}", ["alarm"]),
     "mettax.speeding_alarm": ("mettax", "mettax: {speeding_alarm: overspeed}", "overspeed"),
     "mettax.speeding_end_alarm": ("mettax", "mettax: {speeding_end_alarm: overspeedEnd}", "overspeedEnd"),
 }
