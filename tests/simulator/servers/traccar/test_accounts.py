@@ -104,8 +104,8 @@ def test_serve_answers_bad_accounts_with_one_line_and_exit_2(cli: Callable[..., 
 
 
 def test_the_start_up_line_prints_the_demo_password_only() -> None:
-    from simulator.servers.traccar.platform import _login_hint
     from simulator.servers.traccar.accounts import DEMO_ACCOUNT
+    from simulator.servers.traccar.platform import _login_hint
 
     assert _login_hint([DEMO_ACCOUNT]) == "log in as demo@fleetsim.local / demo"
     hint = _login_hint([Account(1, "ops@example.com", PASSWORD, TOKEN), Account(2, "b@c.d", PASSWORD)])
