@@ -50,6 +50,7 @@ __all__ = [
     "HttpTransport",
     "Response",
     "parse_retry_after",
+    "trust_context",
 ]
 
 READ_CAP: Final = 64 * 1024  # most bytes of a response body ever read
@@ -188,6 +189,32 @@ def _reset_like(exc: BaseException) -> bool:
     )
 
 
+#: what a failed chain verification says next to OpenSSL's reason: the way to trust a local CA
+CA_BUNDLE_HINT: Final = "pass --ca-bundle FILE (fleetsim receiver --tls prints it)"
+
+
+def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS context of fleetsim's clients: chain and host name verified, TLS 1.2 or later (TRN-01), trusting
+    the system's CAs (with SSL_CERT_FILE / SSL_CERT_DIR honoured, as Python does) and `ca_bundle`'s (a PEM file,
+    such as the ca.pem `fleetsim receiver --tls` prints). A bundle that cannot be read is a UsageError."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except ssl.SSLError as exc:
+            raise UsageError(f"--ca-bundle {_path(ca_bundle)}: not a PEM file of CA certificates "
+                             f"({exc.reason or exc})") from None
+        except (OSError, ValueError) as exc:  # missing, a directory, unreadable, a NUL in the name
+            raise UsageError(f"--ca-bundle {_path(ca_bundle)}: cannot read it "
+                             f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+    return context
+
+
+def _path(path: str) -> str:
+    return repr(path) if len(path) <= 256 and path.isprintable() else f"{path[:60]!r}... ({len(path)} characters)"
+
+
 class HttpTransport:
     """Async context manager owning one pooled aiohttp session; `post` never raises for network/receiver trouble.
 
@@ -212,7 +239,9 @@ class HttpTransport:
             raise UsageError("pass either a TLS context or verify=False, not both")
         self.concurrency = concurrency
         self.stale_retries = 0
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else verify
+        # verification on: always a context of ours (the same rules whoever built the session), never aiohttp's
+        self._ssl: ssl.SSLContext | bool = (ssl_context if ssl_context is not None
+                                            else trust_context() if verify else False)
         self._now = now
         self._user_agent = user_agent
         self._keep_headers = tuple(h.lower() for h in keep_headers)
@@ -348,6 +377,9 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -
             return "timeout_total", f"no complete response within the {deadline_s:g} s deadline"
         return "timeout_connect", f"no connection established within the {deadline_s:g} s deadline"
     line = _one_line(exc)
+    verify = _verify_failure(exc)
+    if verify is not None:
+        return "tls_error", verify
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | ssl.SSLError
                   | ssl.CertificateError):
         return "tls_error", line
@@ -362,3 +394,23 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -
     if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | OSError):
         return "reset", line
     return "protocol_error", f"unexpected {line}"
+
+
+def _verify_failure(exc: BaseException) -> str | None:
+    """One line for a certificate that did not verify: OpenSSL's reason and, when the chain found no trusted
+    issuer (a local or private CA), how to trust it. None: not a verification failure."""
+    cause: BaseException | None = exc
+    # aiohttp wraps it (its ClientConnectorCertificateError is itself an ssl.CertificateError, with no verify_*)
+    for _ in range(4):
+        if cause is None or type(cause) is ssl.SSLCertVerificationError:
+            break
+        cause = getattr(cause, "certificate_error", None) or getattr(cause, "os_error", None) or cause.__cause__
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return None
+    reason = str(getattr(cause, "verify_message", None) or cause.reason or "the certificate did not verify")
+    untrusted = getattr(cause, "verify_code", None) in _UNTRUSTED_ISSUER
+    return f"certificate verify failed: {reason}" + (f" — {CA_BUNDLE_HINT}" if untrusted else "")
+
+
+#: X509_V_ERR_* codes of a chain that reaches no trusted CA (self-signed; issuer unknown; no local issuer)
+_UNTRUSTED_ISSUER: Final = frozenset({2, 18, 19, 20, 21})
