@@ -51,6 +51,7 @@ __all__ = [
     "Response",
     "parse_retry_after",
     "trust_context",
+    "verify_failure",
 ]
 
 READ_CAP: Final = 64 * 1024  # most bytes of a response body ever read
@@ -377,7 +378,7 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -
             return "timeout_total", f"no complete response within the {deadline_s:g} s deadline"
         return "timeout_connect", f"no connection established within the {deadline_s:g} s deadline"
     line = _one_line(exc)
-    verify = _verify_failure(exc)
+    verify = verify_failure(exc)
     if verify is not None:
         return "tls_error", verify
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | ssl.SSLError
@@ -396,7 +397,7 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -
     return "protocol_error", f"unexpected {line}"
 
 
-def _verify_failure(exc: BaseException) -> str | None:
+def verify_failure(exc: BaseException) -> str | None:
     """One line for a certificate that did not verify: OpenSSL's reason and, when the chain found no trusted
     issuer (a local or private CA), how to trust it. None: not a verification failure."""
     cause: BaseException | None = exc
