@@ -26,9 +26,10 @@ from ..servers.receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, RECEIVER, TOLERAN
 from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
-from ..servers.tls import DEFAULT_TLS_DIR, ServerTLS, server_tls
+from ..servers.tls import ServerTLS
 from ..settings import load_settings
 from .common import listen_port, non_negative_int, positive_float, positive_int
+from .tls_options import add_tls_options, tls_note, tls_of
 
 __all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
 
@@ -60,32 +61,6 @@ def add_parser(sub: Any) -> None:
                    help=f"open connections at most; more are closed on arrival (default {MAX_CONNECTIONS})")
     add_tls_options(p)
     p.set_defaults(handler=run)
-
-
-def add_tls_options(p: Any) -> None:
-    """--tls, --tls-dir, --tls-cert, --tls-key: the same for every command that serves (docs/tls.md)."""
-    p.add_argument("--tls", action="store_true",
-                   help="serve HTTPS with a certificate of fleetsim's local CA (made on first use, then reused; "
-                   "its ca.pem is printed: pass it to clients as --ca-bundle)")
-    p.add_argument("--tls-dir", metavar="DIR", help=f"with --tls: the local CA's directory (default {DEFAULT_TLS_DIR})")
-    p.add_argument("--tls-cert", metavar="FILE",
-                   help="serve HTTPS with your own certificate chain (PEM; with --tls-key)")
-    p.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM)")
-
-
-def tls_of(args: argparse.Namespace) -> ServerTLS | None:
-    """The TLS the parsed options ask for (None: plain http); a mistake is a UsageError (exit 2)."""
-    return server_tls(tls=args.tls, tls_dir=args.tls_dir, cert=args.tls_cert, key=args.tls_key, host=args.host)
-
-
-def tls_note(tls: ServerTLS | None) -> str | None:
-    """One line for the console: which CA a client must trust."""
-    if tls is None:
-        return None
-    if tls.ca_file is None:
-        return "TLS: your own certificate (--tls-cert)"
-    return (f"TLS: certificate for {', '.join(tls.names)} issued by fleetsim's local CA {tls.ca_file} "
-            f"(clients: --ca-bundle {tls.ca_file})")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

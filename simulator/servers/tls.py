@@ -82,7 +82,7 @@ def local_ca_tls(directory: Path, host: str) -> ServerTLS:
         raise UsageError(f"--tls: cannot issue a certificate for {names[-1][:60]!r}: {exc}") from None
     context = _server_context()
     leaf.configure_cert(context)
-    return ServerTLS(context, directory / CA_FILE, names)
+    return ServerTLS(context, (directory / CA_FILE).absolute(), names)
 
 
 def own_certificate_tls(cert_file: str, key_file: str) -> ServerTLS:
