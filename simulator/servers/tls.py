@@ -125,6 +125,8 @@ def _load_or_create_ca(directory: Path) -> trustme.CA:
 
     where = _shown(str(directory))
     try:
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"--tls-dir {where}: not a directory")
         if directory.is_dir():
             present = {p.name for p in directory.iterdir()}
             if present - _OWN_FILES:
@@ -138,13 +140,14 @@ def _load_or_create_ca(directory: Path) -> trustme.CA:
         directory.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA(organization_name="fleetsim", organization_unit_name="fleetsim local CA")
         # the key first, created 0600 and exclusive: two servers starting at once do not both write one
-        descriptor = os.open(directory / CA_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            descriptor = os.open(directory / CA_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another fleetsim made it a moment ago
+            return _load_ca(directory)
         with os.fdopen(descriptor, "wb") as out:
             out.write(ca.private_key_pem.bytes())
         (directory / CA_FILE).write_bytes(ca.cert_pem.bytes())
         return ca
-    except FileExistsError:  # another fleetsim made it a moment ago
-        return _load_ca(directory)
     except (OSError, ValueError) as exc:
         raise UsageError(f"--tls-dir {where}: cannot keep the CA there "
                          f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
