@@ -338,7 +338,7 @@ class HttpTransport:
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
             raise UsageError(f"cannot deliver to {url!r}: {_one_line(exc)}") from exc
         except Exception as exc:
-            outcome, error = _classify(exc, deadline.expired(), phase, deadline_s)
+            outcome, error = _classify(exc, deadline.expired(), phase, deadline_s, url[:6].lower() == "https:")
             return Response(
                 outcome=outcome, status=status, retry_after_s=retry_after, headers=kept_headers,
                 body=bytes(buf[:KEEP_CAP]), latency_s=time.perf_counter() - started, error=error,
@@ -372,7 +372,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray) -> bool:
     return content.at_eof()
 
 
-def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -> tuple[str, str]:
+def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float, tls: bool = False) -> tuple[str, str]:
     if expired or isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is a TimeoutError too
         if phase.connected:
             return "timeout_total", f"no complete response within the {deadline_s:g} s deadline"
@@ -387,6 +387,11 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -
     if isinstance(exc, aiohttp.ClientConnectorError):
         if isinstance(exc.os_error, ssl.SSLError | ssl.CertificateError):
             return "tls_error", line
+        if tls and isinstance(exc.os_error, ConnectionResetError):
+            # a reset answering the SYN is ECONNREFUSED: a reset here came after the TCP connection was made, in
+            # the TLS handshake (asyncio's TLS servers close without an alert when no version or cipher is shared)
+            return "tls_error", (f"the connection was closed during the TLS handshake: the server offers no TLS "
+                                 f"version or cipher this client accepts (TLS 1.2 or later)? ({line})")
         if _errno_of(exc) in _RESET_ERRNOS:
             return "reset", line
         return "conn_refused", line
