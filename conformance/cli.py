@@ -33,6 +33,7 @@ from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameErro
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
+from simulator.servers.tls import self_trusted_tls
 from simulator.settings import load_settings, merge_settings
 from simulator.signing import SIGNERS, Secret
 
@@ -96,6 +97,9 @@ def add_parser(sub: Any) -> None:
                    help="how to read the receiver's state (docs/state-probes.md), so that effects are checked too; "
                    "default without --target: the reference receiver's")
     add_ca_bundle(p)
+    p.add_argument("--tls", action="store_true",
+                   help="without --target: serve the reference receiver over https (a throwaway CA fleetsim trusts), "
+                   "so TRN-01/02 run too")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
     p.set_defaults(handler=run)
 
@@ -181,9 +185,18 @@ def run(args: argparse.Namespace) -> int:
     state = _state_probe(args.state_probe, args.target or args.app)
     live = Live(sys.stderr)
     trust = trust_context(args.ca_bundle) if args.ca_bundle else None
+    own_tls = None
+    if args.tls:
+        if args.target or args.app:
+            raise UsageError("check: --tls serves fleetsim's own receiver over https; for your https --target give "
+                             "--ca-bundle FILE if its CA is not a public one")
+        trust = trust or trust_context()
+        own_tls = self_trusted_tls(trust).context
+    if isinstance(state, FileStateProbe):
+        state = state.trusting(trust)  # its GETs go to the same https receiver
     runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
                                   args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live),
-                                  ssl_context=trust))
+                                  ssl_context=trust, own_tls=own_tls))
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
     if len(runs) > 1:
@@ -211,9 +224,11 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
                      timeout_s: float | None, fuzz: FuzzSettings, app: str | None = None,
                      state: StateProbe | None = None, live: Live | None = None,
                      done: Callable[[ProviderRun], None] | None = None,
-                     ssl_context: ssl.SSLContext | None = None) -> list[ProviderRun]:
+                     ssl_context: ssl.SSLContext | None = None,
+                     own_tls: ssl.SSLContext | None = None) -> list[ProviderRun]:
     """Check every provider in turn; `live` shows each one's phase while it runs, `done` hears each finished run;
-    https requests trust `ssl_context` (--ca-bundle; None: the system's CAs)."""
+    https requests trust `ssl_context` (--ca-bundle; None: the system's CAs). `own_tls`: the reference receiver
+    started without a target serves https with it (--tls)."""
     async def each(url: str, sender: SenderFactory = http_sender, in_process: bool = False) -> list[ProviderRun]:
         runs = []
         for p in providers:
@@ -235,7 +250,7 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
             print(f"checking {app} in-process ({served.kind.upper()}; checks that need a socket are skipped)",
                   file=sys.stderr)
             return await each(APP_URL, served.factory, in_process=True)
-    async with reference_receiver(settings) as url:
+    async with reference_receiver(settings, own_tls) as url:
         print(f"no --target given: checking fleetsim's reference receiver at {url}", file=sys.stderr)
         return await each(url)
 

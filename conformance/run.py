@@ -179,10 +179,12 @@ def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *
 
 
 @contextlib.asynccontextmanager
-async def reference_receiver(settings: Mapping[str, Mapping[str, Any]]) -> AsyncIterator[str]:
-    """fleetsim's reference receiver with `settings`, in this event loop, for as long as the context lasts."""
+async def reference_receiver(settings: Mapping[str, Mapping[str, Any]],
+                             ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """fleetsim's reference receiver with `settings`, in this event loop, for as long as the context lasts (over
+    https with `ssl_context`)."""
     store = Store()
-    server, url = await start_receiver(settings, store)
+    server, url = await start_receiver(settings, store, ssl_context=ssl_context)
     try:
         yield url
     finally:

@@ -60,6 +60,8 @@ def add_parsers(sub: Any) -> None:
                    help="total deadline per attempt (default: the provider's)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     add_ca_bundle(p)
+    p.add_argument("--tls", action="store_true",
+                   help="without --target: serve the reference receiver over https (a throwaway CA fleetsim trusts)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"mark an endpoint down after N attempts in a row get no HTTP response (timeouts, "
@@ -124,6 +126,16 @@ def run(args: argparse.Namespace) -> int:
     # --target, --report and --capture were checked by their argparse types; the URLs a settings file gives
     # are checked by the Runner below, before anything is generated
     trust = _trust(args)
+    own_tls = None
+    if args.tls:
+        if args.target:
+            raise UsageError("--tls serves fleetsim's own receiver over https; for your https --target give "
+                             "--ca-bundle FILE if its CA is not a public one")
+        from ..delivery.transport import trust_context
+        from ..servers.tls import self_trusted_tls
+
+        trust = trust or trust_context()
+        own_tls = self_trusted_tls(trust).context
     reports = [(kind, Path(path)) for kind, path in args.report]
     capture_path = Path(args.capture) if args.capture else None
     progress = Progress(quiet=args.quiet)
@@ -148,12 +160,12 @@ def run(args: argparse.Namespace) -> int:
         from ..servers.store import Store
 
         store = Store()
-        server, base_url = await start_receiver(settings, store)
+        server, base_url = await start_receiver(settings, store, ssl_context=own_tls)
         print(f"no --target given: delivering to fleetsim's reference receiver at {base_url}", file=sys.stderr)
         runner.retarget(base_url)
         try:
             await runner.run()
-            receiver_view.update(await fetch_receiver_view(base_url))
+            receiver_view.update(await fetch_receiver_view(base_url, trust))
         finally:
             await stop_receiver(server)
             await store.close()

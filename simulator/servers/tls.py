@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import trustme
 
 __all__ = ["CA_FILE", "CA_KEY_FILE", "DEFAULT_TLS_DIR", "ServerTLS", "local_ca_tls", "own_certificate_tls",
-           "server_names", "server_tls"]
+           "self_trusted_tls", "server_names", "server_tls"]
 
 #: where the local CA lives unless --tls-dir says otherwise (relative: under the working directory)
 DEFAULT_TLS_DIR: Final = Path(".fleetsim") / "tls"
@@ -83,6 +83,20 @@ def local_ca_tls(directory: Path, host: str) -> ServerTLS:
     context = _server_context()
     leaf.configure_cert(context)
     return ServerTLS(context, (directory / CA_FILE).absolute(), names)
+
+
+def self_trusted_tls(client: ssl.SSLContext, host: str = "127.0.0.1") -> ServerTLS:
+    """For a receiver fleetsim starts for itself (`fleetsim run --tls`, `fleetsim check --tls` without --target):
+    a throwaway CA in memory, nothing written; `client` (a `trust_context()`) is made to trust it, so fleetsim's own
+    requests verify as they would against any receiver."""
+    import trustme
+
+    ca = trustme.CA(organization_name="fleetsim", organization_unit_name="fleetsim throwaway CA")
+    names = server_names(host)
+    context = _server_context()
+    ca.issue_cert(*names).configure_cert(context)
+    ca.configure_trust(client)
+    return ServerTLS(context, None, names)
 
 
 def own_certificate_tls(cert_file: str, key_file: str) -> ServerTLS:

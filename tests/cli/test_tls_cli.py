@@ -160,3 +160,28 @@ async def test_serve_tls_serves_https_and_wss(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+def test_check_tls_serves_its_own_receiver_over_https_and_trusts_it(cli: Callable[..., CliResult]) -> None:
+    result = cli("check", "--provider", "smartgps", "--tls", "--only", "TRN-01,TRN-02,RPL-06")
+    assert result.code == 0, result.out + result.err
+    assert "checking fleetsim's reference receiver at https://127.0.0.1:" in result.err
+    assert re.search(r"PASS\s+TRN-01\s+\d+ deliveries over https", result.out), result.out
+    assert re.search(r"PASS\s+RPL-06", result.out), result.out  # its state probe reads over https too
+
+
+def test_run_tls_delivers_to_its_own_https_receiver(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    (tmp_path / "tls.yaml").write_text(SCENARIO)
+    result = cli("run", str(tmp_path / "tls.yaml"), "--tls", "--quiet")
+    assert result.code == 0, result.out + result.err
+    assert "delivering to fleetsim's reference receiver at https://127.0.0.1:" in result.err
+    assert "what the reference receiver made of it" in result.out and "could not be read" not in result.out
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_tls_with_a_target_is_refused(cli: Callable[..., CliResult], tmp_path: Path, command: str) -> None:
+    (tmp_path / "tls.yaml").write_text(SCENARIO)
+    first = [str(tmp_path / "tls.yaml")] if command == "run" else ["--provider", "smartgps"]
+    result = cli(command, *first, "--tls", "--target", "https://127.0.0.1:9")
+    assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
+    assert "--tls serves fleetsim's own receiver over https" in result.err
