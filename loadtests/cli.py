@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         if args.worker:
             return EXIT_OK
         records = list(read_records(records_dir))
-        summary = _summary(records, probe, target)
+        summary = _summary(records, probe, target, args.ca_bundle)
         summary.processes = senders(records_dir)
     return _finish(args, summary, html)
 
@@ -273,12 +273,18 @@ def locust(args: argparse.Namespace, target: str, scenario_file: str, records_di
         raise HarnessError(f"Locust exited with {done.returncode}: {tail}")
 
 
-def _summary(records: list[Any], probe: Any, target: str) -> Summary:
+def _summary(records: list[Any], probe: Any, target: str, ca_bundle: str | None = None) -> Summary:
     if probe is None:
         return summarize(records, None, probe=None)
     wanted = sorted(asks(records))
     step = max(1, -(-len(wanted) // VERIFY_MAX))
-    readings: Readings = asyncio.run(take_readings(FileStateProbe(probe), target.rstrip("/"), wanted[::step]))
+    trust = None
+    if ca_bundle:  # the state probe reads the same https receiver
+        from simulator.delivery.transport import trust_context
+
+        trust = trust_context(ca_bundle)
+    readings: Readings = asyncio.run(take_readings(FileStateProbe(probe, ssl_context=trust), target.rstrip("/"),
+                                                   wanted[::step]))
     arrivals = None
     if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
         providers = sorted({r.provider for r in records})
