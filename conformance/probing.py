@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from simulator.delivery.model import COPIES, Attempt
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import Sender
-from simulator.delivery.transport import Response, trust_context
+from simulator.delivery.transport import Response, default_trust
 from simulator.errors import HarnessError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret, Signer
@@ -245,7 +245,7 @@ async def drop_response(url: str, request: ProbeRequest, deadline_s: float,
     try:
         async with asyncio.timeout(deadline_s):
             _, writer = await asyncio.open_connection(
-                host, port, ssl=(ssl_context or trust_context()) if tls else None)
+                host, port, ssl=(ssl_context or default_trust()) if tls else None)
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body)
             await writer.drain()
             writer.close()

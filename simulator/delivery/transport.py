@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import math
 import re
 import ssl
@@ -49,6 +50,7 @@ __all__ = [
     "READ_CAP",
     "HttpTransport",
     "Response",
+    "default_trust",
     "parse_retry_after",
     "trust_context",
     "verify_failure",
@@ -212,6 +214,14 @@ def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     return context
 
 
+@functools.cache
+def default_trust() -> ssl.SSLContext:
+    """`trust_context()` made once per process and never changed: loading the system's CAs takes tens of
+    milliseconds, and transports are made per run, per probe phase and per test (aiohttp caches its own the same
+    way). `trust_context()` itself always gives a fresh context, which a caller may add CAs to."""
+    return trust_context()
+
+
 def _path(path: str) -> str:
     return repr(path) if len(path) <= 256 and path.isprintable() else f"{path[:60]!r}... ({len(path)} characters)"
 
@@ -242,7 +252,7 @@ class HttpTransport:
         self.stale_retries = 0
         # verification on: always a context of ours (the same rules whoever built the session), never aiohttp's
         self._ssl: ssl.SSLContext | bool = (ssl_context if ssl_context is not None
-                                            else trust_context() if verify else False)
+                                            else default_trust() if verify else False)
         self._now = now
         self._user_agent = user_agent
         self._keep_headers = tuple(h.lower() for h in keep_headers)
