@@ -18,19 +18,22 @@ import argparse
 import asyncio
 import os
 import shutil
+import ssl
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from simulator.cli.common import int_range, positive_float, report_spec, seed, shown, target_url
+from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
+from simulator.delivery.transport import trust_context
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
+from simulator.servers.tls import self_trusted_tls
 from simulator.settings import load_settings, merge_settings
 from simulator.signing import SIGNERS, Secret
 
@@ -93,6 +96,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--state-probe", metavar="FILE",
                    help="how to read the receiver's state (docs/state-probes.md), so that effects are checked too; "
                    "default without --target: the reference receiver's")
+    add_ca_bundle(p)
+    p.add_argument("--tls", action="store_true",
+                   help="without --target: serve the reference receiver over https (a throwaway CA fleetsim trusts), "
+                   "so TRN-01/02 run too")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
     p.set_defaults(handler=run)
 
@@ -177,8 +184,19 @@ def run(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     state = _state_probe(args.state_probe, args.target or args.app)
     live = Live(sys.stderr)
+    trust = trust_context(args.ca_bundle) if args.ca_bundle else None
+    own_tls = None
+    if args.tls:
+        if args.target or args.app:
+            raise UsageError("check: --tls serves fleetsim's own receiver over https; for your https --target give "
+                             "--ca-bundle FILE if its CA is not a public one")
+        trust = trust or trust_context()
+        own_tls = self_trusted_tls(trust).context
+    if isinstance(state, FileStateProbe):
+        state = state.trusting(trust)  # its GETs go to the same https receiver
     runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
-                                  args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live)))
+                                  args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live),
+                                  ssl_context=trust, own_tls=own_tls))
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
     if len(runs) > 1:
@@ -205,15 +223,19 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
                      settings: Mapping[str, Mapping[str, Any]], seed_: int,
                      timeout_s: float | None, fuzz: FuzzSettings, app: str | None = None,
                      state: StateProbe | None = None, live: Live | None = None,
-                     done: Callable[[ProviderRun], None] | None = None) -> list[ProviderRun]:
-    """Check every provider in turn; `live` shows each one's phase while it runs, `done` hears each finished run."""
+                     done: Callable[[ProviderRun], None] | None = None,
+                     ssl_context: ssl.SSLContext | None = None,
+                     own_tls: ssl.SSLContext | None = None) -> list[ProviderRun]:
+    """Check every provider in turn; `live` shows each one's phase while it runs, `done` hears each finished run;
+    https requests trust `ssl_context` (--ca-bundle; None: the system's CAs). `own_tls`: the reference receiver
+    started without a target serves https with it (--tls)."""
     async def each(url: str, sender: SenderFactory = http_sender, in_process: bool = False) -> list[ProviderRun]:
         runs = []
         for p in providers:
             progress = (lambda phase, name=p.name: live.show(f"{name}: {phase} ...")) if live else None
             run_ = await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
                                       sender=sender, in_process=in_process, state=state, fuzz=fuzz,
-                                      progress=progress)
+                                      progress=progress, ssl_context=ssl_context)
             if live:
                 live.clear()
             if done:
@@ -228,7 +250,7 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
             print(f"checking {app} in-process ({served.kind.upper()}; checks that need a socket are skipped)",
                   file=sys.stderr)
             return await each(APP_URL, served.factory, in_process=True)
-    async with reference_receiver(settings) as url:
+    async with reference_receiver(settings, own_tls) as url:
         print(f"no --target given: checking fleetsim's reference receiver at {url}", file=sys.stderr)
         return await each(url)
 

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from simulator.delivery.model import COPIES, Attempt
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import Sender
-from simulator.delivery.transport import Response
+from simulator.delivery.transport import Response, default_trust
 from simulator.errors import HarnessError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret, Signer
@@ -167,11 +167,12 @@ def bases(provider: Provider, records: Sequence[Outgoing], settings: Mapping[str
 
 async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: Sender, url: str, provider: str,
                       kinds: Mapping[str, str], deadline_s: float, redactor: Redactor, concurrency: int,
-                      now: Callable[[], float]) -> list[Attempt]:
+                      now: Callable[[], float], ssl_context: ssl.SSLContext | None = None) -> list[Attempt]:
     """Send every (probe name, request) through `sender` and record each answer as an `Attempt`, in the order
     given (a `repeat` request records one attempt per copy). At most `concurrency` requests are in flight, except
     that a request's `repeat` copies go out together; phases go out one after the other, lowest first. `kinds`
-    maps event ids to their kind, for the record."""
+    maps event ids to their kind, for the record. `ssl_context`: whom the raw connections of `drop_response`
+    trust over https (--ca-bundle; None: the system's CAs)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(name: str, request: ProbeRequest) -> list[Attempt]:
@@ -181,7 +182,7 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
         async with gate:
             sent_at = now()
             if request.mode == DROP_RESPONSE:
-                responses = [await drop_response(target, request, deadline_s)]
+                responses = [await drop_response(target, request, deadline_s, ssl_context)]
             else:
                 responses = await asyncio.gather(*(
                     sender.post(target, request.body, request.headers, deadline_s=deadline_s,
@@ -228,7 +229,8 @@ class _Scrub:
         return scrubbed
 
 
-async def drop_response(url: str, request: ProbeRequest, deadline_s: float) -> Response:
+async def drop_response(url: str, request: ProbeRequest, deadline_s: float,
+                        ssl_context: ssl.SSLContext | None = None) -> Response:
     """Write `request` whole on a fresh connection (TLS for https), then close it without reading a byte of
     the answer. The receiver got everything; whether it committed is its business (IDM-03)."""
     parts = urlsplit(url)
@@ -243,7 +245,7 @@ async def drop_response(url: str, request: ProbeRequest, deadline_s: float) -> R
     try:
         async with asyncio.timeout(deadline_s):
             _, writer = await asyncio.open_connection(
-                host, port, ssl=ssl.create_default_context() if tls else None)
+                host, port, ssl=(ssl_context or default_trust()) if tls else None)
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body)
             await writer.drain()
             writer.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 from simulator.delivery.model import Attempt
 from simulator.delivery.runner import RunConfig, Runner
-from simulator.delivery.sending import SenderFactory, http_sender
+from simulator.delivery.sending import SenderFactory, http_sender, trusting_sender
 from simulator.errors import HarnessError, UsageError
 from simulator.providers import PROVIDERS, Provider
 from simulator.scenario.model import Rate
@@ -58,11 +59,14 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                        timeout_s: float | None = None, sender: SenderFactory = http_sender,
                        in_process: bool = False, state: StateProbe | None = None,
                        fuzz: FuzzSettings | None = None,
-                       progress: Callable[[str], None] | None = None) -> ProviderRun:
+                       progress: Callable[[str], None] | None = None,
+                       ssl_context: ssl.SSLContext | None = None) -> ProviderRun:
     """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, then the fuzz
     phase if a selected check needs it (`fuzz` bounds it), and judge it with `checks`. `sender` carries the
     requests (real sockets unless the receiver runs in-process); `state` answers what the checks need to read of
-    the receiver's state (None: graded on HTTP only). `progress` hears each phase as it starts."""
+    the receiver's state (None: graded on HTTP only). `progress` hears each phase as it starts. `ssl_context`
+    (--ca-bundle) is whom the https requests trust: the sender's and the probes' raw connections alike."""
+    sender = trusting_sender(ssl_context) if sender is http_sender else sender
     selected = tuple(checks)
     say = progress or (lambda phase: None)
     the_plan = plan(provider, selected, seed=seed, has_secret=has_secret(provider, settings))
@@ -95,7 +99,7 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                 exchanges += await send_probes(
                     requests, sender=transport, url=url, provider=provider.name, kinds=kinds,
                     deadline_s=endpoint.timeout_s, redactor=runner.redactor, concurrency=CONCURRENCY,
-                    now=time.time)
+                    now=time.time, ssl_context=ssl_context)
         if fuzzing:
             from .fuzz import run_fuzz  # Hypothesis is loaded only by runs that fuzz
 
@@ -175,10 +179,12 @@ def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *
 
 
 @contextlib.asynccontextmanager
-async def reference_receiver(settings: Mapping[str, Mapping[str, Any]]) -> AsyncIterator[str]:
-    """fleetsim's reference receiver with `settings`, in this event loop, for as long as the context lasts."""
+async def reference_receiver(settings: Mapping[str, Mapping[str, Any]],
+                             ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """fleetsim's reference receiver with `settings`, in this event loop, for as long as the context lasts (over
+    https with `ssl_context`)."""
     store = Store()
-    server, url = await start_receiver(settings, store)
+    server, url = await start_receiver(settings, store, ssl_context=ssl_context)
     try:
         yield url
     finally:

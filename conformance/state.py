@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import string
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -246,11 +247,16 @@ class FileStateProbe:
     """A `StateProbe` that answers as a state probe file says."""
 
     def __init__(self, probe: ProbeFile, sender: Sender | None = None,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
         self.probe = probe
         self.description = f"state probe {probe.source}"
         self.sender = sender
         self.session = session
+        self.ssl_context = ssl_context  # whom its https GETs trust (--ca-bundle); None: the system's CAs
+
+    def trusting(self, ssl_context: ssl.SSLContext | None) -> FileStateProbe:
+        """The same probe, its https GETs verified with `ssl_context` (None: unchanged)."""
+        return self if ssl_context is None else FileStateProbe(self.probe, self.sender, self.session, ssl_context)
 
     def through(self, sender: Sender) -> FileStateProbe:
         """The same probe, its GETs carried by `sender` (an in-process app's read API has no socket)."""
@@ -263,7 +269,9 @@ class FileStateProbe:
         if self.sender is not None or self.session is not None:
             yield self
             return
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.probe.timeout_s)) as session:
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context) if self.ssl_context is not None else None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.probe.timeout_s),
+                                         connector=connector) as session:
             yield FileStateProbe(self.probe, session=session)
 
     async def _ask(self, question: str, values: Mapping[str, str]) -> Any:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from conformance.state import REFERENCE_PROBE, FileStateProbe, Readings, load_state_probe, take_readings
-from simulator.cli.common import int_range, positive_float, report_spec, shown, target_url
+from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, shown, target_url
 from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
@@ -117,6 +118,7 @@ def add_parser(sub: Any) -> None:
                    help="html:FILE Locust's HTML report (the correctness summary is written beside it as "
                    "FILE.correctness.json); json:FILE the correctness summary")
     p.add_argument("--devices", action="store_true", help="also print one row per device")
+    add_ca_bundle(p)
     p.set_defaults(handler=run)
 
 
@@ -139,14 +141,14 @@ def run(args: argparse.Namespace) -> int:
                       wait_s=MASTER_WAIT_S)
         else:
             target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
-            reachable(target)
+            reachable(target, ca_bundle=args.ca_bundle)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
         locust(args, target, scenario_file, records_dir, html)
         if args.worker:
             return EXIT_OK
         records = list(read_records(records_dir))
-        summary = _summary(records, probe, target)
+        summary = _summary(records, probe, target, args.ca_bundle)
         summary.processes = senders(records_dir)
     return _finish(args, summary, html)
 
@@ -197,15 +199,19 @@ def _first_line(process: subprocess.Popen[str]) -> str:
     return process.stdout.readline().strip()
 
 
-def reachable(target: str, what: str = "the target", wait_s: float = 0.0) -> None:
+def reachable(target: str, what: str = "the target", wait_s: float = 0.0, ca_bundle: str | None = None) -> None:
     """Exit 2 now, in one line, when nothing listens at the target (rather than a run of connection errors);
-    refused connections are tried again for `wait_s` seconds."""
+    refused connections are tried again for `wait_s` seconds. An https target's certificate is verified here
+    too (with `ca_bundle`'s CAs), as Locust's users will: a certificate they cannot trust is one line, not a run
+    of failed requests."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
             parts = urlsplit(target)
             port = parts.port or (443 if parts.scheme == "https" else 80)
-            with socket.create_connection((parts.hostname or "", port), timeout=5):
+            with socket.create_connection((parts.hostname or "", port), timeout=5) as connection:
+                if parts.scheme == "https":
+                    _handshake(connection, parts.hostname or "", what, target, ca_bundle)
                 return
         except ConnectionRefusedError:
             if time.monotonic() >= deadline:
@@ -214,6 +220,17 @@ def reachable(target: str, what: str = "the target", wait_s: float = 0.0) -> Non
         except (OSError, ValueError, UnicodeError) as exc:
             why = getattr(exc, "strerror", None) or type(exc).__name__
             raise UsageError(f"cannot reach {what} {shown(target)}: {why}") from None
+
+
+def _handshake(connection: socket.socket, host: str, what: str, target: str, ca_bundle: str | None) -> None:
+    from simulator.delivery.transport import trust_context, verify_failure
+
+    try:
+        with trust_context(ca_bundle).wrap_socket(connection, server_hostname=host):
+            return
+    except ssl.SSLError as exc:
+        line = verify_failure(exc) or f"TLS handshake failed ({exc.reason or exc})"
+        raise UsageError(f"cannot reach {what} {shown(target)}: {line}") from None
 
 
 def _bracketed(host: str) -> str:
@@ -227,6 +244,8 @@ def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, recor
             "--fleetsim-shape", args.shape, "--fleetsim-records", str(records_dir), "--exit-code-on-error", "0"]
     if args.settings:
         argv += ["--fleetsim-settings", args.settings]
+    if getattr(args, "ca_bundle", None):
+        argv += ["--fleetsim-ca-bundle", args.ca_bundle]
     if args.worker:
         return [*argv, "--worker", "--master-host", args.master_host, "--master-port", str(args.master_port)]
     argv += ["--host", target, "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
@@ -254,12 +273,18 @@ def locust(args: argparse.Namespace, target: str, scenario_file: str, records_di
         raise HarnessError(f"Locust exited with {done.returncode}: {tail}")
 
 
-def _summary(records: list[Any], probe: Any, target: str) -> Summary:
+def _summary(records: list[Any], probe: Any, target: str, ca_bundle: str | None = None) -> Summary:
     if probe is None:
         return summarize(records, None, probe=None)
     wanted = sorted(asks(records))
     step = max(1, -(-len(wanted) // VERIFY_MAX))
-    readings: Readings = asyncio.run(take_readings(FileStateProbe(probe), target.rstrip("/"), wanted[::step]))
+    trust = None
+    if ca_bundle:  # the state probe reads the same https receiver
+        from simulator.delivery.transport import trust_context
+
+        trust = trust_context(ca_bundle)
+    readings: Readings = asyncio.run(take_readings(FileStateProbe(probe, ssl_context=trust), target.rstrip("/"),
+                                                   wanted[::step]))
     arrivals = None
     if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
         providers = sorted({r.provider for r in records})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import sys
 import time
 from dataclasses import astuple
@@ -42,7 +43,7 @@ from simulator.settings import load_settings, merge_settings
 DEFAULT_SCENARIO = str(scenarios_dir() / "demo-city.yaml")
 POOLS: dict[str, Pool] = {}  # per process, built at init
 SENT: list[Record] = []
-_RECORDS: dict[str, str | None] = {"dir": None}
+_RECORDS: dict[str, str | None] = {"dir": None, "ca_bundle": None}
 RECORDS_MESSAGE = "fleetsim_records"
 CHUNK = 5000  # records per message from a worker to its master
 
@@ -59,6 +60,8 @@ def _options(parser: LocustArgumentParser) -> None:
                        help="load shape: steady, ignition-storm, reconnect-burst or spike")
     group.add_argument("--fleetsim-records", default="", metavar="DIR", include_in_web_ui=False,
                        help="write what each process sent here (for fleetsim's correctness summary)")
+    group.add_argument("--fleetsim-ca-bundle", default="", metavar="FILE", include_in_web_ui=False,
+                       help="also trust these CA certificates (PEM) when verifying an https host")
     group.add_argument("--fleetsim-pool-size", type=int, default=2000, metavar="N", include_in_web_ui=False,
                        help="templates per provider and process (default 2000)")
 
@@ -94,6 +97,7 @@ def _init(environment: Environment, **_: Any) -> None:
         user_class.weight = weights.get(user_class.provider, 0)
     environment.user_classes[:] = [u for u in environment.user_classes if getattr(u, "weight", 1) > 0]
     _RECORDS["dir"] = options.fleetsim_records or None
+    _RECORDS["ca_bundle"] = options.fleetsim_ca_bundle or None
     if isinstance(environment.runner, MasterRunner):
         # the master sends nothing (pools are built per worker); it keeps what its workers sent
         environment.runner.register_message(RECORDS_MESSAGE, _received)
@@ -137,11 +141,25 @@ def _keyed(record: Record) -> Record:
     return Record(record.provider, record.device, event_id, key, record.sent_at, record.status, record.latency_ms)
 
 
+def verified_context(cafile: str | None = None) -> ssl.SSLContext:
+    """geventhttpclient's TLS context for an https host: chain and host name verified (FastHttpUser's default is
+    not to verify; fleetsim never switches verification off silently), TLS 1.2 or later, the system's CAs
+    (SSL_CERT_FILE honoured) and --ca-bundle's."""
+    # Locust has monkey-patched ssl by now: this is gevent's SSLContext, as geventhttpclient's own default is
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if _RECORDS["ca_bundle"]:
+        context.load_verify_locations(cafile=_RECORDS["ca_bundle"])
+    return context
+
+
 class ProviderUser(FastHttpUser):
     """Posts one provider's requests as fast as its connection allows (pace it with --users, or a shape)."""
 
     abstract = True
     provider: ClassVar[str] = ""
+    insecure = False
+    ssl_context_factory = staticmethod(verified_context)
 
     @task
     def post(self) -> None:

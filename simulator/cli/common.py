@@ -123,6 +123,25 @@ def target_url(text: str) -> str:
     return text
 
 
+def ca_bundle(text: str) -> str:
+    """--ca-bundle FILE: a PEM file of CA certificates, read now (a missing or unreadable one is exit 2 before
+    anything is sent)."""
+    from ..delivery.transport import trust_context  # aiohttp: only when the option is given
+
+    try:
+        trust_context(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--ca-bundle ")) from None
+    return text
+
+
+def add_ca_bundle(p: argparse.ArgumentParser) -> None:
+    """--ca-bundle FILE, the same on every command that sends over https (docs/tls.md)."""
+    p.add_argument("--ca-bundle", type=ca_bundle, metavar="FILE",
+                   help="also trust the CA certificates in FILE (PEM) when verifying https receivers, e.g. the "
+                   "ca.pem `fleetsim receiver --tls` prints; SSL_CERT_FILE is honoured too")
+
+
 _UNCLOSED = "the IPv6 address needs its closing bracket, as in http://[::1]:8080"
 
 

@@ -2,10 +2,13 @@
 
     fleetsim receiver [--host 127.0.0.1] [--port 8080] [--settings FILE] [--db FILE] [--max-body BYTES]
                       [--header-timeout SECONDS] [--body-timeout SECONDS] [--max-connections N]
+                      [--tls [--tls-dir DIR] | --tls-cert FILE --tls-key FILE]
 
 Secrets come from the settings file (the same one `fleetsim run` uses) and are never printed. Without --db
 the receiver keeps its state in memory; with it, deduplication and state survive restarts.
 `start_receiver`/`stop_receiver` run it in-process on any port (0 = a free one), e.g. for the demo and tests.
+With --tls it serves HTTPS with a certificate of fleetsim's local CA (simulator/servers/tls.py, docs/tls.md) and
+prints the CA file a client passes as --ca-bundle.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from ..servers.receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, RECEIVER, TOLERAN
 from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
+from ..servers.tls import ServerTLS
 from ..settings import load_settings
 from .common import listen_port, non_negative_int, positive_float, positive_int
+from .tls_options import add_tls_options, tls_note, tls_of
 
 __all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
 
@@ -54,6 +59,7 @@ def add_parser(sub: Any) -> None:
                    f"(slow-POST defence; default {BODY_TIMEOUT_S:g})")
     p.add_argument("--max-connections", type=positive_int, default=MAX_CONNECTIONS, metavar="N",
                    help=f"open connections at most; more are closed on arrival (default {MAX_CONNECTIONS})")
+    add_tls_options(p)
     p.set_defaults(handler=run)
 
 
@@ -76,6 +82,7 @@ class _OneLine(logging.Handler):
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings).providers if args.settings else {}
+    tls = tls_of(args)
     store = Store(args.db or MEMORY)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("fleetsim receiver: %(message)s"))
@@ -88,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     server_log.propagate = False
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(args, settings, store))
+            runner.run(_serve(args, settings, store, tls))
     except KeyboardInterrupt:
         print("fleetsim receiver: stopped", file=sys.stderr)
     finally:
@@ -96,11 +103,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]], store: Store) -> None:
+async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]], store: Store,
+                 tls: ServerTLS | None = None) -> None:
     try:
         runner, url = await start_receiver(settings, store, args.host, args.port, max_body_bytes=args.max_body,
                                            tolerance_s=args.tolerance, header_timeout_s=args.header_timeout,
-                                           body_timeout_s=args.body_timeout, max_connections=args.max_connections)
+                                           body_timeout_s=args.body_timeout, max_connections=args.max_connections,
+                                           ssl_context=tls.context if tls else None)
         try:
             receiver = runner.app[RECEIVER]
             endpoints = " ".join(f"/{name}" for name in WEBHOOK_PROVIDERS)
@@ -108,6 +117,9 @@ async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, A
                   f"GET /state /state/devices /healthz  (db: {store.path}; timeouts: header {args.header_timeout:g} s, "
                   f"body {args.body_timeout:g} s; at most {args.max_connections} connections; Ctrl-C stops)",
                   flush=True)
+            note = tls_note(tls)
+            if note:
+                print(note, flush=True)
             refused = [e.name for e in receiver.endpoints.values() if e.unconfigured]
             if refused:
                 print(f"fleetsim receiver: warning: no secret configured for {', '.join(refused)}: their requests "

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import aiohttp
@@ -11,11 +12,13 @@ import orjson
 __all__ = ["fetch_receiver_view", "render_receiver_view"]
 
 
-async def fetch_receiver_view(base_url: str) -> dict[str, Any]:
-    """The receiver's GET /state; {} when it cannot be read (the run's own summary still stands)."""
+async def fetch_receiver_view(base_url: str, ssl_context: ssl.SSLContext | None = None) -> dict[str, Any]:
+    """The receiver's GET /state (over https trusting `ssl_context`); {} when it cannot be read (the run's own
+    summary still stands)."""
     timeout = aiohttp.ClientTimeout(total=5.0)
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(f"{base_url}/state") as response:
+        async with aiohttp.ClientSession(timeout=timeout) as session, \
+                session.get(f"{base_url}/state", ssl=ssl_context if ssl_context is not None else True) as response:
             data = orjson.loads(await response.read())
     except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
         return {}

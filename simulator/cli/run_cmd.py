@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -16,10 +17,12 @@ from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
+from ..delivery.sending import trusting_sender
 from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
 from .common import (
+    add_ca_bundle,
     concurrency,
     non_negative_int,
     output_path,
@@ -56,6 +59,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="total deadline per attempt (default: the provider's)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
+    add_ca_bundle(p)
+    p.add_argument("--tls", action="store_true",
+                   help="without --target: serve the reference receiver over https (a throwaway CA fleetsim trusts)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"mark an endpoint down after N attempts in a row get no HTTP response (timeouts, "
@@ -75,11 +81,24 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
                    help="total deadline per request (default 10)")
     r.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
+    add_ca_bundle(r)
     r.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"stop after N requests in a row get no HTTP response; 0 never (default {DOWN_AFTER})")
     r.add_argument("--grace", type=positive_float, default=10.0, metavar="SECONDS",
                    help="on Ctrl-C or SIGTERM, how long requests in flight may finish (default 10)")
     r.set_defaults(handler=run_replay)
+
+
+def _trust(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The client TLS context --ca-bundle asks for (None: the system's CAs, SSL_CERT_FILE honoured)."""
+    if args.ca_bundle is None:
+        return None
+    if args.insecure:
+        raise UsageError("--ca-bundle and --insecure contradict each other: --ca-bundle verifies with FILE's CAs, "
+                         "--insecure verifies nothing")
+    from ..delivery.transport import trust_context
+
+    return trust_context(args.ca_bundle)
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, T]], on_interrupt: Callable[[], None]) -> T:
@@ -106,6 +125,17 @@ def run(args: argparse.Namespace) -> int:
         settings = merge_settings(settings, load_settings(args.settings))
     # --target, --report and --capture were checked by their argparse types; the URLs a settings file gives
     # are checked by the Runner below, before anything is generated
+    trust = _trust(args)
+    own_tls = None
+    if args.tls:
+        if args.target:
+            raise UsageError("--tls serves fleetsim's own receiver over https; for your https --target give "
+                             "--ca-bundle FILE if its CA is not a public one")
+        from ..delivery.transport import trust_context
+        from ..servers.tls import self_trusted_tls
+
+        trust = trust or trust_context()
+        own_tls = self_trusted_tls(trust).context
     reports = [(kind, Path(path)) for kind, path in args.report]
     capture_path = Path(args.capture) if args.capture else None
     progress = Progress(quiet=args.quiet)
@@ -114,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         rate=args.rate or scenario.delivery.rate, concurrency=args.concurrency, time_scale=args.time_scale,
         timeout_s=args.timeout, limit=args.limit, verify_tls=not args.insecure,
         on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s,
-        down_after=args.down_after, grace_s=args.grace,
+        down_after=args.down_after, grace_s=args.grace, sender=trusting_sender(trust),
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
     capture = CaptureWriter(capture_path) if capture_path else None
@@ -130,12 +160,12 @@ def run(args: argparse.Namespace) -> int:
         from ..servers.store import Store
 
         store = Store()
-        server, base_url = await start_receiver(settings, store)
+        server, base_url = await start_receiver(settings, store, ssl_context=own_tls)
         print(f"no --target given: delivering to fleetsim's reference receiver at {base_url}", file=sys.stderr)
         runner.retarget(base_url)
         try:
             await runner.run()
-            receiver_view.update(await fetch_receiver_view(base_url))
+            receiver_view.update(await fetch_receiver_view(base_url, trust))
         finally:
             await stop_receiver(server)
             await store.close()
@@ -208,7 +238,7 @@ def run_replay(args: argparse.Namespace) -> int:
         raise UsageError("--resign needs --settings FILE with the providers' secrets")
     replayer = Replayer(args.capture, args.target, resign=args.resign, settings=settings,
                         concurrency=args.concurrency, timeout_s=args.timeout, verify_tls=not args.insecure,
-                        down_after=args.down_after, grace_s=args.grace)
+                        down_after=args.down_after, grace_s=args.grace, ssl_context=_trust(args))
     result = run_async(replayer.run, replayer.stop)
     print(result.render())
     if result.interrupted:

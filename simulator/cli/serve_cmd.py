@@ -2,7 +2,10 @@
 world, until Ctrl-C or SIGTERM (docs/serving.md; the platforms: simulator/servers/platforms.py).
 
     fleetsim serve [--api NAME[:PORT]]... [--scenario FILE] [--host 127.0.0.1] [--port N] [--settings FILE]
-                   [--rate realtime|xN|max] [platform options such as --profile, --keepalive]
+                   [--rate realtime|xN|max] [--tls [--tls-dir DIR] | --tls-cert FILE --tls-key FILE]
+                   [platform options such as --profile, --keepalive]
+
+--tls serves every platform over https (and wss) with a certificate of fleetsim's local CA (docs/tls.md).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from ..errors import UsageError
 from ..servers.platforms import PLATFORMS, ServeContext, Served, load_platform
 from .common import listen_port, rate
+from .tls_options import add_tls_options, tls_note, tls_of
 
 __all__ = ["add_parser", "run"]
 
@@ -51,6 +55,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--settings", metavar="FILE", help="settings file laid over the scenario's delivery.providers")
     p.add_argument("--rate", type=rate,
                    help="realtime | xN | max: how fast the world advances (default: the scenario's)")
+    add_tls_options(p)
     for entry in PLATFORMS.values():
         load_platform(entry.name).add_options(p.add_argument_group(f"{entry.name} options"))
     p.set_defaults(handler=run)
@@ -79,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from .receiver_cmd import _loop_factory
 
     chosen = _listen(args)
+    tls = tls_of(args)
     overlay = load_settings(args.settings) if args.settings else None
     contexts = []
     for name, port in chosen:
@@ -86,16 +92,17 @@ def run(args: argparse.Namespace) -> int:
         settings: Any = scenario.delivery.providers
         if overlay is not None:
             settings = merge_settings(settings, overlay)
-        contexts.append((name, ServeContext(scenario, settings, args.host, port, args.rate, args)))
+        contexts.append((name, ServeContext(scenario, settings, args.host, port, args.rate, args,
+                                            ssl=tls.context if tls else None)))
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(contexts))
+            runner.run(_serve(contexts, tls_note(tls)))
     except KeyboardInterrupt:
         print("fleetsim serve: stopped", file=sys.stderr)
     return 0
 
 
-async def _serve(contexts: list[tuple[str, ServeContext]]) -> None:
+async def _serve(contexts: list[tuple[str, ServeContext]], note: str | None = None) -> None:
     served: list[Served] = []
     stopping: asyncio.Task[bool] | None = None
     try:
@@ -103,6 +110,8 @@ async def _serve(contexts: list[tuple[str, ServeContext]]) -> None:
             served.append(await load_platform(name).start(context))
         for each in served:
             print(f"fleetsim serve on {each.url}  {each.banner}", flush=True)
+        if note:
+            print(note, flush=True)
         print("fleetsim serve: Ctrl-C stops", file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ restores it.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -91,7 +92,7 @@ class Replayer:
     def __init__(self, capture: str | Path, target: str, *, resign: bool = False,
                  settings: Mapping[str, Mapping[str, Any]] | None = None, concurrency: int = 8,
                  timeout_s: float = 10.0, verify_tls: bool = True, down_after: int = DOWN_AFTER,
-                 grace_s: float = 10.0) -> None:
+                 grace_s: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.capture = capture
         self.target = check_url(target, "--target")
         self.resign = resign
@@ -99,6 +100,7 @@ class Replayer:
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.verify_tls = verify_tls
+        self.ssl_context = ssl_context  # whom to trust (--ca-bundle); None: the system's CAs
         self.grace_s = grace_s
         self.health = EndpointHealth(down_after=down_after)
         self.redactor = Redactor.from_settings(self.settings)
@@ -125,7 +127,8 @@ class Replayer:
         for _ in read_capture(self.capture):  # a malformed capture is an error before anything is sent
             pass
         queue: asyncio.Queue[CapturedRequest] = asyncio.Queue(maxsize=self.concurrency * 4)
-        async with HttpTransport(concurrency=self.concurrency, verify=self.verify_tls) as transport:
+        async with HttpTransport(concurrency=self.concurrency, verify=self.verify_tls,
+                                 ssl_context=self.ssl_context if self.verify_tls else None) as transport:
             self._workers = [asyncio.create_task(self._work(transport, queue)) for _ in range(self.concurrency)]
             feeder = asyncio.create_task(self._feed(queue))
             stop = asyncio.create_task(self._stop.wait())

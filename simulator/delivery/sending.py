@@ -8,13 +8,14 @@ exception for the receiver's or the network's trouble.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from .transport import KEEP_CAP, HttpTransport, Response
 
-__all__ = ["Sender", "SenderFactory", "http_sender"]
+__all__ = ["Sender", "SenderFactory", "http_sender", "trusting_sender"]
 
 
 class Sender(Protocol):
@@ -28,3 +29,16 @@ SenderFactory = Callable[[int, bool], AbstractAsyncContextManager[Sender]]
 
 def http_sender(concurrency: int, verify: bool) -> AbstractAsyncContextManager[Sender]:
     return HttpTransport(concurrency=concurrency, verify=verify)
+
+
+def trusting_sender(context: ssl.SSLContext | None) -> SenderFactory:
+    """`http_sender`, verifying with `context` (`trust_context(--ca-bundle)`); None: `http_sender` itself.
+    Verification is switched off only where the factory is asked to (`verify` False: --insecure)."""
+    if context is None:
+        return http_sender
+
+    def factory(concurrency: int, verify: bool) -> AbstractAsyncContextManager[Sender]:
+        return HttpTransport(concurrency=concurrency, ssl_context=context) if verify else http_sender(
+            concurrency, verify)
+
+    return factory

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import math
 import re
 import ssl
@@ -49,7 +50,10 @@ __all__ = [
     "READ_CAP",
     "HttpTransport",
     "Response",
+    "default_trust",
     "parse_retry_after",
+    "trust_context",
+    "verify_failure",
 ]
 
 READ_CAP: Final = 64 * 1024  # most bytes of a response body ever read
@@ -188,6 +192,40 @@ def _reset_like(exc: BaseException) -> bool:
     )
 
 
+#: what a failed chain verification says next to OpenSSL's reason: the way to trust a local CA
+CA_BUNDLE_HINT: Final = "pass --ca-bundle FILE (fleetsim receiver --tls prints it)"
+
+
+def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS context of fleetsim's clients: chain and host name verified, TLS 1.2 or later (TRN-01), trusting
+    the system's CAs (with SSL_CERT_FILE / SSL_CERT_DIR honoured, as Python does) and `ca_bundle`'s (a PEM file,
+    such as the ca.pem `fleetsim receiver --tls` prints). A bundle that cannot be read is a UsageError."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except ssl.SSLError as exc:
+            raise UsageError(f"--ca-bundle {_path(ca_bundle)}: not a PEM file of CA certificates "
+                             f"({exc.reason or exc})") from None
+        except (OSError, ValueError) as exc:  # missing, a directory, unreadable, a NUL in the name
+            raise UsageError(f"--ca-bundle {_path(ca_bundle)}: cannot read it "
+                             f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+    return context
+
+
+@functools.cache
+def default_trust() -> ssl.SSLContext:
+    """`trust_context()` made once per process and never changed: loading the system's CAs takes tens of
+    milliseconds, and transports are made per run, per probe phase and per test (aiohttp caches its own the same
+    way). `trust_context()` itself always gives a fresh context, which a caller may add CAs to."""
+    return trust_context()
+
+
+def _path(path: str) -> str:
+    return repr(path) if len(path) <= 256 and path.isprintable() else f"{path[:60]!r}... ({len(path)} characters)"
+
+
 class HttpTransport:
     """Async context manager owning one pooled aiohttp session; `post` never raises for network/receiver trouble.
 
@@ -212,7 +250,9 @@ class HttpTransport:
             raise UsageError("pass either a TLS context or verify=False, not both")
         self.concurrency = concurrency
         self.stale_retries = 0
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else verify
+        # verification on: always a context of ours (the same rules whoever built the session), never aiohttp's
+        self._ssl: ssl.SSLContext | bool = (ssl_context if ssl_context is not None
+                                            else default_trust() if verify else False)
         self._now = now
         self._user_agent = user_agent
         self._keep_headers = tuple(h.lower() for h in keep_headers)
@@ -311,7 +351,7 @@ class HttpTransport:
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
             raise UsageError(f"cannot deliver to {url!r}: {_one_line(exc)}") from exc
         except Exception as exc:
-            outcome, error = _classify(exc, deadline.expired(), phase, deadline_s)
+            outcome, error = _classify(exc, deadline.expired(), phase, deadline_s, url[:6].lower() == "https:")
             return Response(
                 outcome=outcome, status=status, retry_after_s=retry_after, headers=kept_headers,
                 body=bytes(buf[:keep]), latency_s=time.perf_counter() - started, error=error,
@@ -345,18 +385,26 @@ async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray, cap: int = 
     return content.at_eof()
 
 
-def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -> tuple[str, str]:
+def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float, tls: bool = False) -> tuple[str, str]:
     if expired or isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is a TimeoutError too
         if phase.connected:
             return "timeout_total", f"no complete response within the {deadline_s:g} s deadline"
         return "timeout_connect", f"no connection established within the {deadline_s:g} s deadline"
     line = _one_line(exc)
+    verify = verify_failure(exc)
+    if verify is not None:
+        return "tls_error", verify
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | ssl.SSLError
                   | ssl.CertificateError):
         return "tls_error", line
     if isinstance(exc, aiohttp.ClientConnectorError):
         if isinstance(exc.os_error, ssl.SSLError | ssl.CertificateError):
             return "tls_error", line
+        if tls and isinstance(exc.os_error, ConnectionResetError):
+            # a reset answering the SYN is ECONNREFUSED: a reset here came after the TCP connection was made, in
+            # the TLS handshake (asyncio's TLS servers close without an alert when no version or cipher is shared)
+            return "tls_error", (f"the connection was closed during the TLS handshake: the server offers no TLS "
+                                 f"version or cipher this client accepts (TLS 1.2 or later)? ({line})")
         if _errno_of(exc) in _RESET_ERRNOS:
             return "reset", line
         return "conn_refused", line
@@ -365,3 +413,23 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float) -
     if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | OSError):
         return "reset", line
     return "protocol_error", f"unexpected {line}"
+
+
+def verify_failure(exc: BaseException) -> str | None:
+    """One line for a certificate that did not verify: OpenSSL's reason and, when the chain found no trusted
+    issuer (a local or private CA), how to trust it. None: not a verification failure."""
+    cause: BaseException | None = exc
+    # aiohttp wraps it (its ClientConnectorCertificateError is itself an ssl.CertificateError, with no verify_*)
+    for _ in range(4):
+        if cause is None or type(cause) is ssl.SSLCertVerificationError:
+            break
+        cause = getattr(cause, "certificate_error", None) or getattr(cause, "os_error", None) or cause.__cause__
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return None
+    reason = str(getattr(cause, "verify_message", None) or cause.reason or "the certificate did not verify")
+    untrusted = getattr(cause, "verify_code", None) in _UNTRUSTED_ISSUER
+    return f"certificate verify failed: {reason}" + (f" — {CA_BUNDLE_HINT}" if untrusted else "")
+
+
+#: X509_V_ERR_* codes of a chain that reaches no trusted CA (self-signed; issuer unknown; no local issuer)
+_UNTRUSTED_ISSUER: Final = frozenset({2, 18, 19, 20, 21})

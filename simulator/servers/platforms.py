@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import ssl as ssl_
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +33,8 @@ class ServeContext:
     port: int
     rate: Rate | None
     options: argparse.Namespace = field(default_factory=argparse.Namespace)
+    #: serve https (and wss) with this context (`--tls`, simulator/servers/tls.py); None: plain http
+    ssl: ssl_.SSLContext | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,8 +46,10 @@ async def start_receiver(
     settings: Mapping[str, Mapping[str, Any]], store: Store, host: str = "127.0.0.1", port: int = 0, *,
     max_body_bytes: int = MAX_BODY_BYTES, tolerance_s: int = TOLERANCE_S, header_timeout_s: float = HEADER_TIMEOUT_S,
     body_timeout_s: float = BODY_TIMEOUT_S, max_connections: int | None = MAX_CONNECTIONS,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[web.AppRunner, str]:
-    """Start the receiver in this event loop; (runner, base URL such as "http://127.0.0.1:54321").
+    """Start the receiver in this event loop; (runner, base URL such as "http://127.0.0.1:54321", or https:
+    when `ssl_context` is given: simulator/servers/tls.py makes one).
 
     A request head must arrive within `header_timeout_s` of the connection opening or of the previous response
     (else 408 and close; an idle connection is closed), a body within `body_timeout_s` of its head; at most
@@ -61,7 +64,7 @@ async def start_receiver(
     runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0,
                            keepalive_timeout=2 * header_timeout_s, logger=_PROTOCOL_LOG)
     await runner.setup()
-    site = GuardedSite(runner, host, port, guard)
+    site = GuardedSite(runner, host, port, guard, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:  # address in use, unknown host, permission denied...
@@ -73,7 +76,7 @@ async def start_receiver(
         raise UsageError(f"cannot listen on {_clip(host)}:{port}: not a valid host name or address") from None
     bound = runner.addresses[0]
     address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
-    return runner, f"http://{address}:{bound[1]}"
+    return runner, f"{'https' if ssl_context else 'http'}://{address}:{bound[1]}"
 
 
 async def stop_receiver(runner: web.AppRunner) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import cast
 
@@ -206,20 +207,24 @@ class GuardedSite(web.BaseSite):
     """A TCP listening site, like `web.TCPSite`, whose connections are guarded by `guard`."""
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int, guard: ConnectionGuard, *,
-                 backlog: int = 128) -> None:
-        super().__init__(runner, backlog=backlog)
+                 backlog: int = 128, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(runner, backlog=backlog, ssl_context=ssl_context)
         self._host = host
         self._port = port
         self.guard = guard
 
     @property
     def name(self) -> str:
-        return str(URL.build(scheme="http", host=self._host, port=self._port))
+        return str(URL.build(scheme="https" if self._ssl_context else "http", host=self._host, port=self._port))
 
     async def start(self) -> None:
         await super().start()  # registers the site with the runner, which stops it on cleanup
         server = self._runner.server
         assert server is not None  # BaseSite refuses a runner that was not set up
         loop = asyncio.get_running_loop()
+        # over TLS the guard's header deadline starts once the handshake is done; the handshake itself gets the
+        # same deadline, so a client that opens a TLS connection and says nothing cannot hold it either
+        handshake = self.guard.header_timeout_s if self._ssl_context else None
         self._server = await loop.create_server(self.guard.protocol_factory(server), self._host, self._port,
-                                                backlog=self._backlog)
+                                                backlog=self._backlog, ssl=self._ssl_context,
+                                                ssl_handshake_timeout=handshake)

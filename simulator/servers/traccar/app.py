@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -118,16 +119,18 @@ async def start_traccar_server(
     scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None = None, *, host: str = "127.0.0.1",
     port: int = 0, profile: str | None = None, rate: Rate | None = None, accounts: list[Account] | None = None,
     keepalive_s: float | None = None, queue_limit: int = QUEUE_LIMIT, idle_timeout_s: float | None = IDLE_TIMEOUT_S,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> TraccarServer:
     """Start serving `scenario` as a Traccar server; the world starts advancing at once, at `rate` (default:
     the scenario's). `settings` (default: the scenario's `delivery.providers`) are what the frames are rendered
-    with. `profile` (default: the provider's `profile` setting when it has one, else traccar-4.12)."""
+    with. `profile` (default: the provider's `profile` setting when it has one, else traccar-4.12). With
+    `ssl_context` it serves https and wss (simulator/servers/tls.py)."""
     scenario, profile = with_settings(scenario, settings, profile)
     app = build_app(scenario, scenario.delivery.providers, PROFILES[profile], accounts=accounts,
                     keepalive_s=keepalive_s, queue_limit=queue_limit, idle_timeout_s=idle_timeout_s)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:  # address in use, unknown host, permission denied...
@@ -143,7 +146,7 @@ async def start_traccar_server(
     player = Player(scenario, state.provider, state.world, state.hub, rate=rate,
                     web_events=web_events(scenario.delivery.providers.get(state.provider, {}).get("web_notifications")))
     task = asyncio.create_task(player.run(), name="fleetsim-serve-player")
-    return TraccarServer(runner, f"http://{address}:{bound[1]}", player, task)
+    return TraccarServer(runner, f"{'https' if ssl_context else 'http'}://{address}:{bound[1]}", player, task)
 
 
 async def stop_traccar_server(server: TraccarServer) -> None:

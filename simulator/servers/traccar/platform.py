@@ -28,7 +28,7 @@ class TraccarPlatform:
         server = await start_traccar_server(
             context.scenario, context.settings, host=context.host, port=context.port,
             profile=getattr(options, "profile", None), rate=context.rate,
-            keepalive_s=getattr(options, "keepalive", None))
+            keepalive_s=getattr(options, "keepalive", None), ssl_context=context.ssl)
 
         async def stop() -> None:
             await stop_traccar_server(server)
