@@ -199,9 +199,10 @@ def build_app(tenant: Tenant, sender: Sender, *, tokens: Mapping[str, frozenset[
     return app
 
 
-def tenant_for(settings: Mapping[str, Mapping[str, Any]], installed: set[str]) -> Tenant:
+def tenant_for(settings: Mapping[str, Mapping[str, Any]], installed: set[str],
+               oauth: frozenset[str] = frozenset()) -> Tenant:
     """The demo tenant: fleetsim's drivers, those of `installed` configured with `settings`."""
-    return Tenant(drivers(), settings, installed)
+    return Tenant(drivers(oauth), settings, installed)
 
 
 @dataclass
@@ -219,13 +220,15 @@ async def start_drivers_server(
     settings: Mapping[str, Mapping[str, Any]], installed: set[str], *, host: str = "127.0.0.1", port: int = 0,
     ssl_context: ssl.SSLContext | None = None, tokens: Mapping[str, frozenset[str]] | None = None,
     test_timeout_s: float | None = None, keep_query: bool = False, now: Callable[[], float] = time.time,
+    oauth: frozenset[str] = frozenset(),
 ) -> DriversServer:
     """Serve the drivers API. `settings` are the providers' (a scenario's, with a settings file laid over);
-    `installed` the drivers the scenario uses; `ssl_context` is what the test events trust (default: the system's
+    `installed` the drivers the scenario uses; `oauth` the drivers that take the seed's OAuth settings;
+    `ssl_context` is what the test events trust (default: the system's
     CAs, certificates verified)."""
     transport = HttpTransport(concurrency=8, ssl_context=ssl_context)
     await transport.__aenter__()
-    app = build_app(tenant_for(settings, installed), transport, tokens=tokens, test_timeout_s=test_timeout_s,
+    app = build_app(tenant_for(settings, installed, oauth), transport, tokens=tokens, test_timeout_s=test_timeout_s,
                     keep_query=keep_query, now=now)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

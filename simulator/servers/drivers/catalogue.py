@@ -10,7 +10,8 @@ vendor). Everything a driver says is asked of its provider:
 - `available_settings` come from its settings schema ([I] docs/drivers-api.md, "available_settings"): each
   property becomes a rule with the seed's vocabulary (`required`, `required_if`, `type`), settings that name a
   server environment variable (`*_env`) are left out (a remote caller must not choose what the server reads), and
-  the seed's OAuth settings (Bling's in seed 002) are added for drivers whose platform API uses OAuth.
+  the seed's OAuth settings (Bling's in seed 002) are added to the drivers the caller names (`oauth`:
+  `fleetsim serve --oauth-driver`). fleetsim's webhooks use no OAuth, so no driver has them by default.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from ...core import ids
 from ...providers import PROVIDERS, Provider
 
-__all__ = ["CREATED_AT", "OAUTH_SETTINGS", "Driver", "drivers", "laravel_time"]
+__all__ = ["CREATED_AT", "OAUTH_SETTINGS", "Driver", "drivers", "laravel_time", "webhook_providers"]
 
 #: when fleetsim's drivers were "created" (the seed's own sample date): fixed, so ids and bodies are stable
 CREATED_AT = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
@@ -37,12 +38,6 @@ OAUTH_SETTINGS: dict[str, dict[str, Any]] = {
     "oauth_settings.custom_oauth.client_id": {"required_if": "custom_oauth_enabled,true", "type": "string"},
     "oauth_settings.custom_oauth.client_secret": {"required_if": "custom_oauth_enabled,true", "type": "string"},
 }
-
-#: providers whose platform API authenticates with OAuth2 client credentials (SmartGPS `/auth/token`,
-#: provider-facts §4): their drivers take the seed's OAuth settings. A fact about the platform, kept here until
-#: the provider unit can say it itself.
-_OAUTH_PLATFORMS = frozenset({"smartgps"})
-
 
 def laravel_time(t: float) -> str:
     """A time as Laravel serializes it (2024-01-01T00:00:00.000000Z)."""
@@ -99,10 +94,9 @@ def available_settings(provider: Provider, oauth: bool) -> dict[str, dict[str, A
     return rules
 
 
-def _driver(index: int, provider: Provider) -> Driver:
+def _driver(index: int, provider: Provider, oauth: bool) -> Driver:
     created = CREATED_AT + index  # one second apart: ULIDs (and the default order) follow the registry
     rng = random.Random(f"fleetsim:driver:{provider.name}")
-    oauth = provider.name in _OAUTH_PLATFORMS
     return Driver(
         id=ids.ulid(rng, epoch_ms=int(created * 1000)),
         slug=provider.name,
@@ -119,7 +113,11 @@ def _driver(index: int, provider: Provider) -> Driver:
     )
 
 
-def drivers() -> list[Driver]:
-    """One driver per registered provider that sends webhooks, in registry order."""
-    webhook = [p for p in PROVIDERS.values() if "webhook" in p.channels]
-    return [_driver(i, p) for i, p in enumerate(webhook)]
+def webhook_providers() -> list[Provider]:
+    return [p for p in PROVIDERS.values() if "webhook" in p.channels]
+
+
+def drivers(oauth: frozenset[str] = frozenset()) -> list[Driver]:
+    """One driver per registered provider that sends webhooks, in registry order; those named in `oauth` take
+    the seed's OAuth settings."""
+    return [_driver(i, p, p.name in oauth) for i, p in enumerate(webhook_providers())]

@@ -6,6 +6,7 @@ import argparse
 
 from ...cli.common import positive_float
 from ..platforms import ServeContext, Served
+from .catalogue import webhook_providers
 
 __all__ = ["PLATFORM"]
 
@@ -18,6 +19,9 @@ class DriversPlatform:
         group.add_argument("--test-event-ca-bundle", metavar="FILE",
                            help="PEM file of the CAs send-test-event trusts (default: the system's); for a "
                            "receiver with a locally made certificate")
+        group.add_argument("--oauth-driver", action="append", choices=[p.name for p in webhook_providers()],
+                           metavar="NAME", help="a driver that takes seed 002's OAuth settings (redirect_url, "
+                           "custom_oauth); repeatable (default: none)")
         group.add_argument("--links-keep-query", action="store_true",
                            help="GET /drivers pagination links keep the whole query (Laravel's withQueryString), "
                            "not only ?page=N as the seed's sample shows")
@@ -32,7 +36,8 @@ class DriversPlatform:
             context.settings, set(context.scenario.providers()), host=context.host, port=context.port,
             ssl_context=ca_bundle_context(bundle) if bundle else None,
             test_timeout_s=getattr(options, "test_event_timeout", None),
-            keep_query=bool(getattr(options, "links_keep_query", False)))
+            keep_query=bool(getattr(options, "links_keep_query", False)),
+            oauth=frozenset(getattr(options, "oauth_driver", None) or ()))
 
         async def stop() -> None:
             await stop_drivers_server(server)

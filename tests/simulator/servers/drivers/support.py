@@ -22,6 +22,8 @@ __all__ = ["MANAGE", "READ", "Api", "serving"]
 
 MANAGE = {"Authorization": "Bearer fleetsim-demo-drivers-manage"}
 READ = {"Authorization": "Bearer fleetsim-demo-drivers-read"}
+#: the driver given the seed's OAuth settings in these tests (`fleetsim serve --oauth-driver smartgps`)
+OAUTH = frozenset({"smartgps"})
 _KIND_OF_COMPONENT = {component: kind for kind, component in COMPONENT_OF_KIND.items()}
 
 
@@ -71,6 +73,7 @@ class Api:
 @asynccontextmanager
 async def serving(**options: Any) -> AsyncIterator[Api]:
     settings, installed = demo()
+    options.setdefault("oauth", OAUTH)
     server = await start_drivers_server(options.pop("settings", settings), options.pop("installed", installed),
                                         **options)
     try:

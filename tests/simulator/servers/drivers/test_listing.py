@@ -34,6 +34,7 @@ async def test_the_drivers_are_the_providers_with_stable_ulids() -> None:
     assert "secret_env" not in smartgps["available_settings"]  # a caller must not pick the server's env vars
     samsara = next(d for d in body["data"] if d["slug"] == "samsara")
     assert samsara["available_settings"]["payload_version"] == {"required": False, "type": "integer"}
+    assert not any(k.startswith(("oauth", "custom_oauth")) for k in samsara["available_settings"])
     generic = next(d for d in body["data"] if d["slug"] == "standard_webhooks")
     assert generic["enabled"] is False and generic["enabled_at"] is None  # not in the demo scenario
 
@@ -147,3 +148,9 @@ async def test_openapi_json_is_served_without_a_token() -> None:
         assert response.status == 200
         document = await response.json()
     assert document["openapi"] == "3.1.0" and "/drivers/{id}/send-test-event" in document["paths"]
+
+
+async def test_without_oauth_drivers_none_takes_oauth_settings() -> None:
+    async with serving(oauth=frozenset()) as api:
+        _, body = await api.call("GET", "/drivers", params={"limit": "100"})
+    assert not any(k.startswith(("oauth", "custom_oauth")) for d in body["data"] for k in d["available_settings"])
