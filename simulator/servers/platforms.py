@@ -92,3 +92,6 @@ register_platform(PlatformEntry(
     "traccar", "Traccar (PowUnity BikeTrax) REST API and /api/socket; log in as demo@fleetsim.local / demo or "
     "the powunity accounts setting's users", 8082, "powunity-ebike-theft.yaml",
     "simulator.servers.traccar.platform:PLATFORM"))
+register_platform(PlatformEntry(
+    "drivers", "the drivers control API (seed 002), with a real send-test-event", 8091, "demo-city.yaml",
+    "simulator.servers.drivers.platform:PLATFORM"))
