@@ -89,4 +89,8 @@ async def _serve(args: argparse.Namespace, scenario: Any, settings: Any) -> None
             await stopping
         stopping.cancel()
     finally:
+        stats = server.state.hub.stats()
         await stop_traccar_server(server)
+        if stats.dropped:
+            print(f"fleetsim serve: {stats.dropped} frames dropped from slow clients' full queues "
+                  f"(bound {stats.limit} frames per client)", file=sys.stderr, flush=True)

@@ -156,7 +156,7 @@ def test_a_slow_client_loses_its_oldest_frames_never_memory() -> None:
     for n in range(10):
         hub.publish(f'{{"n":{n}}}')
         assert len(client.queue) <= 4
-    assert list(client.queue) == ['{"n":6}', '{"n":7}', '{"n":8}', '{"n":9}']
+    assert list(client.queue) == [b'{"n":6}', b'{"n":7}', b'{"n":8}', b'{"n":9}']
     assert client.dropped == other.dropped == 6 and hub.dropped == 12
 
 
