@@ -6,43 +6,61 @@ new frame finds it full, the OLDEST queued frame is dropped and counted (`Client
 newest state, with a gap it can back-fill over REST, as traccar-web does after a reconnect (provider-facts §1.2).
 
 What is bounded, per client: the queue (`limit` references to frames every client shares) and the socket's
-write buffer. aiohttp's `send_frame` writes into the transport and only waits for it to drain once `writer_limit`
-bytes went out since the last wait, and then only while the transport is paused (its buffer above the high-water
-mark). The socket sets both to WRITE_BUFFER_BYTES, so a client that stops reading holds at most about twice that
-in the server's memory: its pump then waits on the drain, and new frames fall off the front of its queue.
+write buffer. The pump writes what is queued, then, when the socket's write buffer is above WRITE_BUFFER_BYTES
+(the transport's high-water mark, set by the socket), waits for it to drain: a client that stops reading holds
+about twice that in the server's memory at most, and meanwhile new frames fall off the front of its queue.
+(aiohttp's own `send_str` waits the same way, but only after 64 KiB more has gone out since its last wait.)
 
-Cost per frame: it is encoded to UTF-8 once, in `publish`, and the same bytes object is queued for, and written
-to, every client (aiohttp's `send_str` would encode it again for each one).
+Cost per frame and client: a frame is framed once, in `publish` — an unmasked, uncompressed, final text frame
+(RFC 6455 §5.2), the same bytes for every client, which is why the socket negotiates no permessage-deflate — and
+the pump writes everything a client has queued in one write (one system call for a burst, not one per frame).
+aiohttp's `send_str` would encode, frame and write each frame for each client separately; with 1,000 clients
+those writes were most of the server's time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 #: frames queued per client at most (a few seconds of a busy fleet)
 QUEUE_LIMIT = 256
-#: the socket's transport high-water mark and aiohttp's writer_limit (bytes written between drain waits): what a
-#: client that stops reading can hold in its write buffer, about twice this at most
+#: the socket's transport high-water mark, and the most one write gathers: a client that stops reading holds about
+#: twice this in its write buffer at most
 WRITE_BUFFER_BYTES = 16 * 1024
+_TEXT_FIN = 0x81  # FIN bit and opcode 1 (text)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` as one final text frame as a server writes it: unmasked, uncompressed (RFC 6455 §5.2)."""
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", _TEXT_FIN, size) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", _TEXT_FIN, 126, size) + payload
+    return struct.pack("!BBQ", _TEXT_FIN, 127, size) + payload
 
 
 class Client:
-    __slots__ = ("active_at", "dropped", "offered", "queue", "sent", "transport", "wake", "ws")
+    __slots__ = ("active_at", "dropped", "offered", "queue", "sent", "transport", "wake", "writer", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
-        self.queue: deque[bytes] = deque()
+        self.queue: deque[bytes] = deque()  # whole frames, as written (text_frame)
         self.wake = asyncio.Event()
         self.offered = 0  # frames meant for it: each ends sent, dropped, or still queued
         self.dropped = 0
         self.sent = 0
         self.active_at = 0.0  # loop time of the last frame either way (set by the socket when it opens)
-        self.transport: asyncio.Transport | None = None  # set by the socket, for `buffered`
+        # set by the socket once the upgrade is done: where the pump writes, and what it waits on to drain
+        self.transport: asyncio.Transport | None = None
+        self.writer: AbstractStreamWriter | None = None
 
     @property
     def buffered(self) -> int:
@@ -80,8 +98,8 @@ class Hub:
         self.clients.discard(client)
 
     def offer(self, client: Client, frame: str | bytes) -> None:
-        """Queue one frame for one client (its first frame, a keepalive)."""
-        self._queue(client, frame.encode("utf-8") if isinstance(frame, str) else frame)
+        """Queue one frame (its text) for one client: its first frame, a keepalive."""
+        self._queue(client, text_frame(frame.encode("utf-8") if isinstance(frame, str) else frame))
 
     def _queue(self, client: Client, data: bytes) -> None:
         queue = client.queue
@@ -94,10 +112,11 @@ class Hub:
         client.wake.set()
 
     def publish(self, text: str) -> None:
-        data = text.encode("utf-8")  # once for every client
+        payload = text.encode("utf-8")
         self.published += 1
         for observer in self.observers:
-            observer(data)
+            observer(payload)
+        data = text_frame(payload)  # once for every client
         for client in self.clients:
             self._queue(client, data)
 
@@ -107,19 +126,35 @@ class Hub:
                         queued=sum(lengths), deepest=max(lengths, default=0), limit=self.limit)
 
     async def pump(self, client: Client) -> None:
-        """Write the client's queue to its socket until the socket closes (run as a task per client). Each write
-        may wait for the socket to drain (see the module's docstring): meanwhile new frames queue, or drop."""
-        ws = client.ws
+        """Write the client's queue to its socket until the socket closes (run as a task per client, once the
+        socket set `transport` and `writer`). What is queued goes out in writes of up to WRITE_BUFFER_BYTES; while
+        the write buffer is above that, the pump waits for it to drain, and new frames queue, or drop."""
+        ws, transport, writer = client.ws, client.transport, client.writer
+        if transport is None or writer is None:
+            raise RuntimeError("the socket is not open")
         loop = asyncio.get_running_loop()
-        while not ws.closed:
+        queue = client.queue
+        while True:
             await client.wake.wait()
             client.wake.clear()
-            queue = client.queue
-            while queue and not ws.closed:
-                data = queue.popleft()
-                try:
-                    await ws.send_frame(data, WSMsgType.TEXT)
-                except (ConnectionError, RuntimeError):  # the peer went away mid-write
+            while queue:
+                if ws.closed or transport.is_closing():  # closing: no data frame may follow the close frame
                     return
-                client.sent += 1
+                first = queue.popleft()
+                if not queue or len(first) >= WRITE_BUFFER_BYTES:
+                    transport.write(first)
+                    written = 1
+                else:
+                    batch, size = [first], len(first)
+                    while queue and size < WRITE_BUFFER_BYTES:
+                        batch.append(queue.popleft())
+                        size += len(batch[-1])
+                    transport.write(b"".join(batch))
+                    written = len(batch)
+                client.sent += written
                 client.active_at = loop.time()
+                if transport.get_write_buffer_size() > WRITE_BUFFER_BYTES:
+                    try:
+                        await writer.drain()  # until the peer reads (or goes away)
+                    except (ConnectionError, RuntimeError):
+                        return

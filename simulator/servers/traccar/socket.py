@@ -40,18 +40,21 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
     if token is not None:  # 6.x: a token, when given, decides alone
         account = state.accounts.by_token(token)
     # pings are answered here, not by aiohttp, so that they count as activity against the idle timeout
-    ws = web.WebSocketResponse(autoping=False, timeout=CLOSE_TIMEOUT_S, writer_limit=WRITE_BUFFER_BYTES)
+    # no permessage-deflate: every client gets the same framed bytes (fanout.py)
+    ws = web.WebSocketResponse(autoping=False, timeout=CLOSE_TIMEOUT_S, compress=False)
     if not ws.can_prepare(request).ok:
         return web.Response(status=405)  # a plain GET: Jetty's WebSocketServlet leaves it to HttpServlet
     if account is None:
         return web.Response(status=_refusal(state.profile.tokens, token is not None,
                                              state.accounts.has_session(session_id)))
-    await ws.prepare(request)
+    writer = await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the client left during the upgrade
+        return ws
+    transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)  # what a client that stops reading holds (fanout.py)
     hub = state.hub
     client = hub.join(ws)
-    if isinstance(request.transport, asyncio.Transport):  # a client that stops reading holds this, no more
-        request.transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)  # (fanout.py)
-        client.transport = request.transport
+    client.transport, client.writer = transport, writer
     client.active_at = asyncio.get_running_loop().time()
     state.sockets.add(ws)
     # the first frame: the latest positions, queued ahead of anything pushed from now on (AsyncSocket.onConnect)

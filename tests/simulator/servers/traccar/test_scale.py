@@ -149,3 +149,20 @@ async def test_a_client_that_never_reads_loses_frames_not_memory_and_delays_no_o
                 task.cancel()
             await asyncio.gather(*(ws.close() for ws in readers))
         stalled.close()
+
+
+async def test_frames_written_once_for_all_clients_read_back_whole_at_every_length() -> None:
+    # the three lengths a frame header can carry (RFC 6455 §5.2: 7 bits, 16 bits, 64 bits), to real clients
+    texts = ['{"n":"' + "x" * size + '"}' for size in (0, 118, 119, 500, 65_527, 65_528, 200_000)]
+    async with serving(rate=STILL) as server:
+        cookie = await _session_cookie(server.url)
+        async with aiohttp.ClientSession(headers={"Cookie": f"JSESSIONID={cookie}"}) as http:
+            readers = [await http.ws_connect(_ws_url(server.url), max_msg_size=0) for _ in range(2)]
+            for ws in readers:
+                await _text(ws)
+            for text in texts:
+                server.state.hub.publish(text)
+            for ws in readers:
+                got = [(await asyncio.wait_for(ws.receive(), 10)).data for _ in texts]
+                assert got == texts
+                await ws.close()
