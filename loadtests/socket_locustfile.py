@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import time
 
-import gevent
 import websocket
 from locust import HttpUser, constant, events, task
 from locust.argument_parser import LocustArgumentParser
@@ -113,7 +112,8 @@ class TraccarSocketUser(HttpUser):
                                              exception=exception, context={})
 
     def _pause(self) -> None:
-        gevent.sleep(getattr(self.environment.parsed_options, "fleetsim_reconnect_s", 1.0))
+        # Locust has monkey-patched time.sleep: this greenlet waits, the others run
+        time.sleep(getattr(self.environment.parsed_options, "fleetsim_reconnect_s", 1.0))
 
     @task
     def read(self) -> None:

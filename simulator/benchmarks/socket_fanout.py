@@ -7,9 +7,11 @@ the hub; a hub observer records each frame's publish time (time.time()), and eac
 by the position id. Two kinds of round, interleaved:
 
 - **max**: publish in bursts of BURST frames, each as soon as the last one left every client's queue (written
-  to the sockets): the most frames per second the machine delivers to all clients;
-- **paced**: publish at PACED_SHARE of the max rounds' median frame rate, evenly spaced: latency when the server
-  is busy but not saturated.
+  to the sockets): the most frames per second the machine delivers to all clients. The server then runs ahead of
+  the clients by what the kernel's socket buffers hold, so latencies of these rounds are mostly that backlog, not
+  the server's;
+- **paced**: publish evenly spaced, at PACED_SHARE of the per-client rate the max rounds delivered (their median
+  so far): the latency figure, with the machine busy but not saturated.
 
 Frames per second delivered = receipts across all clients / (last receive - first publish); latency = receive -
 publish per receipt, p50/p99 over every receipt. Medians of the rounds go to bench/results.json under "socket".
@@ -103,8 +105,13 @@ async def _client_main(url: str, cookie: str, count: int) -> None:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if not line or line == "quit":
                 break
-            # "dump PATH": what was received since the last dump, as two arrays
-            with open(line.split(" ", 1)[1], "wb") as out:
+            # "dump PATH EXPECTED": once EXPECTED receipts are in (or 60 s passed), what was received since the
+            # last dump, as two arrays
+            _, path, expected = line.split(" ")
+            waited = time.monotonic()
+            while len(ids) < int(expected) and time.monotonic() - waited < 60:
+                await asyncio.sleep(0.05)
+            with open(path, "wb") as out:
                 out.write(_cpu_us().to_bytes(8, "little"))
                 out.write(len(ids).to_bytes(8, "little"))
                 ids.tofile(out)
@@ -151,15 +158,16 @@ class _Clients:
             if line.strip() != "ready":
                 raise RuntimeError(f"a client process did not start: {line!r}")
 
-    async def dump(self, folder: Path, round_no: int) -> tuple[list[int], list[float], int]:
-        """Every receipt since the last dump, and the clients' CPU time so far (µs)."""
+    async def dump(self, folder: Path, round_no: int, frames: int) -> tuple[list[int], list[float], int]:
+        """Every receipt since the last dump, once each client has `frames` (or a minute passed), and the
+        clients' CPU time so far (µs)."""
         ids: list[int] = []
         times: list[float] = []
         cpu_us = 0
         for n, proc in enumerate(self.procs):
             assert proc.stdin is not None and proc.stdout is not None
             path = folder / f"r{round_no}-c{n}.bin"
-            proc.stdin.write(f"dump {path}\n")
+            proc.stdin.write(f"dump {path} {frames * (CLIENTS // CLIENT_PROCESSES)}\n")
             proc.stdin.flush()
             await asyncio.to_thread(proc.stdout.readline)
             used, got_ids, got_times = _read_dump(path)
@@ -246,7 +254,7 @@ async def _measure(folder: Path) -> dict[str, Any]:
         if hub.stats().clients != CLIENTS:
             raise RuntimeError(f"{hub.stats().clients} clients connected, not {CLIENTS}")
         max_rate = 0.0
-        *_, client_cpu = await clients.dump(folder, -1)  # the connects' receipts and CPU: not a round's
+        *_, client_cpu = await clients.dump(folder, -1, 0)  # the connects' receipts and CPU: not a round's
         for round_no in range(ROUNDS):
             for kind in ("max", "paced"):
                 published.clear()
@@ -256,9 +264,8 @@ async def _measure(folder: Path) -> dict[str, Any]:
                     await max_round()
                 else:
                     await paced_round(max_rate * PACED_SHARE)
-                await asyncio.sleep(1.0)  # the last frames reach the clients
+                ids, times, cpu_now = await clients.dump(folder, round_no, len(published))
                 server_cpu = _cpu_us() - server_cpu
-                ids, times, cpu_now = await clients.dump(folder, round_no)
                 summary = _summary(ids, times, dict(published), hub.dropped - dropped)
                 if ids:  # CPU per receipt: the figures that hold on a shared machine
                     summary["server_cpu_us_per_receipt"] = round(server_cpu / len(ids), 2)
@@ -267,7 +274,8 @@ async def _measure(folder: Path) -> dict[str, Any]:
                 if kind == "max":
                     summary["published_frames_per_s"] = round(len(published) / (max(published.values())
                                                                                  - min(published.values())), 1)
-                    max_rate = statistics.median([r["published_frames_per_s"] for r in [*results["max"], summary]])
+                    # what the clients took in, per client: the publishing rate the paced rounds take a share of
+                    max_rate = statistics.median([r["frames_per_s"] for r in [*results["max"], summary]]) / CLIENTS
                 else:
                     summary["published_frames_per_s"] = round(max_rate * PACED_SHARE, 1)
                 results[kind].append(summary)
