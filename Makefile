@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks
 	$(BIN)/python -m conformance.bench
 	$(BIN)/python -m loadtests.bench
+	$(BIN)/python -m simulator.benchmarks.socket_fanout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
