@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 
 from simulator.scenario.model import Rate
 from simulator.servers.traccar import TraccarServer
@@ -89,7 +90,8 @@ async def _stalled_client(server: TraccarServer, cookie: str) -> socket.socket:
     return sock
 
 
-async def test_a_client_that_never_reads_loses_frames_not_memory_and_delays_no_one() -> None:
+async def test_a_client_that_never_reads_loses_frames_not_memory_and_delays_no_one(
+        caplog: pytest.LogCaptureFixture) -> None:
     limit, batches, per_batch = 64, 200, 50  # a batch fits a queue: the readers lose nothing
     async with serving(rate=STILL, queue_limit=limit) as server:
         hub = server.state.hub
@@ -148,7 +150,13 @@ async def test_a_client_that_never_reads_loses_frames_not_memory_and_delays_no_o
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*(ws.close() for ws in readers))
+        dropped = slow.dropped
         stalled.close()
+        async with asyncio.timeout(5):  # the server sees it gone and says what it lost
+            while slow in hub.clients:
+                await asyncio.sleep(0.01)
+    closing = [r.getMessage() for r in caplog.records if r.name == "fleetsim.serve.socket"]
+    assert len(closing) == 1 and f"{dropped} dropped from its full queue (bound {limit} frames)" in closing[0]
 
 
 async def test_frames_written_once_for_all_clients_read_back_whole_at_every_length() -> None:
