@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m simulator.benchmarks.startup
 	$(BIN)/python -m conformance.bench
 	$(BIN)/python -m loadtests.bench
+	$(BIN)/python -m simulator.benchmarks.socket_fanout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

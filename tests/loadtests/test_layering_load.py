@@ -1,7 +1,7 @@
 """Locust and gevent stay under loadtests/: importing simulator, conformance, the `fleetsim` command line (which
 loads the `load` plugin) and loadtests' own plain modules never loads them; only loadtests/locustfile.py may
-import them, and the benchmark's baseline loadtests/bench_locustfile.py (checked on their imports, read with the
-AST)."""
+import them, and the benchmark's baseline loadtests/bench_locustfile.py and the socket user
+loadtests/socket_locustfile.py (checked on their imports, read with the AST)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_only_the_locustfiles_import_locust() -> None:
-    locustfiles = {ROOT / "loadtests" / "locustfile.py", ROOT / "loadtests" / "bench_locustfile.py"}
+    locustfiles = {ROOT / "loadtests" / "locustfile.py", ROOT / "loadtests" / "bench_locustfile.py",
+                   ROOT / "loadtests" / "socket_locustfile.py"}
     offenders = [str(p.relative_to(ROOT)) for top in ("simulator", "conformance", "loadtests")
                  for p in sorted((ROOT / top).rglob("*.py"))
                  if _imports(p) & set(GEVENT_FAMILY) and p not in locustfiles]

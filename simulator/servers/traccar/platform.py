@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ...cli.common import positive_float
 from ..platforms import ServeContext, Served
@@ -31,7 +32,11 @@ class TraccarPlatform:
             keepalive_s=getattr(options, "keepalive", None), ssl_context=context.ssl)
 
         async def stop() -> None:
+            stats = server.state.hub.stats()
             await stop_traccar_server(server)
+            if stats.dropped:
+                print(f"fleetsim serve: {stats.dropped} frames dropped from slow clients' full queues "
+                      f"(bound {stats.limit} frames per client)", file=sys.stderr, flush=True)
 
         banner = (f"Traccar {server.state.profile.version} API at {server.url}/api, socket at /api/socket "
                   f"(scenario {context.scenario.name}; {_login_hint(server.state.accounts.accounts)})")

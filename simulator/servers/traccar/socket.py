@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .fanout import Client, Hub
+from .fanout import WRITE_BUFFER_BYTES, Client, Hub
 from .rest import COOKIE, session_account
 from .state import SERVER
 
@@ -28,6 +29,8 @@ CLOSE_TIMEOUT_S = 1.0
 #: AbstractWebSocketConnection.onReadTimeout closes with StatusCode.SHUTDOWN and that reason
 IDLE_TIMEOUT_S = 300.0
 
+log = logging.getLogger("fleetsim.serve.socket")
+
 
 async def socket_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
@@ -37,16 +40,22 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
     if token is not None:  # 6.x: a token, when given, decides alone
         account = state.accounts.by_token(token)
     # pings are answered here, not by aiohttp, so that they count as activity against the idle timeout
-    ws = web.WebSocketResponse(autoping=False, timeout=CLOSE_TIMEOUT_S)
+    # no permessage-deflate: every client gets the same framed bytes (fanout.py)
+    ws = web.WebSocketResponse(autoping=False, timeout=CLOSE_TIMEOUT_S, compress=False)
     if not ws.can_prepare(request).ok:
         return web.Response(status=405)  # a plain GET: Jetty's WebSocketServlet leaves it to HttpServlet
     if account is None:
         return web.Response(status=_refusal(state.profile.tokens, token is not None,
                                              state.accounts.has_session(session_id)))
-    await ws.prepare(request)
+    writer = await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the client left during the upgrade
+        return ws
+    transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)  # what a client that stops reading holds (fanout.py)
     hub = state.hub
     # ConnectionManager pushes a device's frames to the users linked to it (PermissionsManager.getDeviceUsers)
     client = hub.join(ws, account.devices)
+    client.transport, client.writer = transport, writer
     client.active_at = asyncio.get_running_loop().time()
     state.sockets.add(ws)
     # the first frame: the latest positions, queued ahead of anything pushed from now on (AsyncSocket.onConnect)
@@ -70,6 +79,9 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if client.dropped:  # a warning, so that it shows without any logging set up (logging's last resort)
+            log.warning("socket of %s closed: %d frames sent, %d dropped from its full queue (bound %d frames)",
+                        request.remote, client.sent, client.dropped, hub.limit)
     return ws
 
 

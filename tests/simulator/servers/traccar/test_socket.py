@@ -15,7 +15,7 @@ from aiohttp import web
 
 from simulator.scenario.model import Rate
 from simulator.servers.traccar import start_traccar_server, stop_traccar_server
-from simulator.servers.traccar.fanout import Hub
+from simulator.servers.traccar.fanout import Hub, text_frame
 from simulator.servers.traccar.live import LiveWorld
 from simulator.servers.traccar.socket import CREATOR_FAILED_STATUS, NO_SESSION_STATUS
 
@@ -156,7 +156,7 @@ def test_a_slow_client_loses_its_oldest_frames_never_memory() -> None:
     for n in range(10):
         hub.publish(f'{{"n":{n}}}')
         assert len(client.queue) <= 4
-    assert list(client.queue) == ['{"n":6}', '{"n":7}', '{"n":8}', '{"n":9}']
+    assert list(client.queue) == [text_frame(b'{"n":%d}' % n) for n in (6, 7, 8, 9)]
     assert client.dropped == other.dropped == 6 and hub.dropped == 12
 
 
