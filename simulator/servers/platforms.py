@@ -88,3 +88,7 @@ def load_platform(name: str) -> Platform:
 register_platform(PlatformEntry(
     "traccar", "Traccar (PowUnity BikeTrax) REST API and /api/socket", 8082, "powunity-ebike-theft.yaml",
     "simulator.servers.traccar.platform:PLATFORM"))
+# no vendor port is known (provider-facts §4.1): 8090, beside Traccar's 8082
+register_platform(PlatformEntry(
+    "smartgps", "SmartGPS REST API (OAuth2, trackers, objects, commands) with signed webhooks", 8090,
+    "smartgps-truck-fleet.yaml", "simulator.servers.smartgps.platform:PLATFORM"))
