@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -42,7 +41,6 @@ class ServerState:
     #: wall-clock seconds: the call log
     wall: Callable[[], float]
     calls: list[Call] = field(default_factory=list)
-    openapi: dict[str, Any] = field(default_factory=dict)
 
 
 SERVER = web.AppKey("smartgps_server", ServerState)
