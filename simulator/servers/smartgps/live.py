@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ...providers import PROVIDERS
+from ...providers.smartgps import SmartGPS
 from ...render.base import Renderer
 from ...scenario.model import LatLon, Scenario
 from ...world.events import Fix, WorldEvent
@@ -26,8 +27,8 @@ from .state import Store, Tracker, Vehicle
 
 __all__ = ["PROVIDER", "SAFE_SPEED_KMH", "LiveFleet", "iso"]
 
-#: the provider whose devices this platform serves and whose renderer writes its events
-PROVIDER = "smartgps"
+#: the provider whose devices this platform serves and whose renderer writes its events (asked, not spelt)
+PROVIDER = SmartGPS.name
 #: a BLOCK waits until the vehicle is at or below this speed, then holds it still [I]: immobilisers cut the
 #: engine only when it is safe (provider-facts §4.1)
 SAFE_SPEED_KMH = 20.0

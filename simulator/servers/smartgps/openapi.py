@@ -22,56 +22,54 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 
 _S = {"type": "string"}
-_NS = {"type": ["string", "null"]}
-_TIME = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"}
 _LAT, _LNG = {"type": "number", "minimum": -90, "maximum": 90}, {"type": "number", "minimum": -180, "maximum": 180}
 _POINT = _obj({"lat": _LAT, "lng": _LNG})
 
+def _family() -> dict[str, Any]:
+    """The smartgps_api schema family (schemas/smartgps_api/) as OpenAPI components: its shared definitions
+    under their own names (Tracker, Event, ...), each response kind under the kind's name (tracker_list, ...),
+    references rewritten to point inside the document."""
+    from ...apis.smartgps_api import SmartGpsApi
+    from ...schemastore import load_schema
+
+    def local(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: local(v) for k, v in node.items() if k not in ("$schema", "$id")}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and "#/$defs/" in ref:
+                out["$ref"] = "#/components/schemas/" + ref.split("#/$defs/", 1)[1]
+            return out
+        if isinstance(node, list):
+            return [local(v) for v in node]
+        return node
+
+    family = SmartGpsApi()
+    schemas = {name: local(d) for name, d in load_schema(f"{family.name}/common.schema.json")["$defs"].items()}
+    for kind, spec in family.kinds.items():
+        schemas[kind] = local(load_schema(spec.schema))
+    return schemas
+
+
+_STR = {"type": "string", "minLength": 1, "maxLength": 100}
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj({"error": _S, "message": _S, "status": {"type": "integer"},
-                   "fields": {"type": "array", "items": _obj({"field": _S, "message": _S})}},
-                  ["error", "message", "status"]),
-    "Token": _obj({"access_token": _S, "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}}),
-    "Account": _obj({"id": _S, "name": _S, "clientId": _S, "status": _S, "trackers": {"type": "integer"},
-                     "objects": {"type": "integer"}}),
-    "Tracker": _obj({"id": _S, "imei": {"type": "string", "pattern": "^[0-9]{15}$"}, "model": _S,
-                     "status": {"enum": ["ACTIVE", "INACTIVE"]}, "groupId": _NS, "objectId": _NS,
-                     "blocked": {"type": "boolean"}, "createdAt": _TIME}),
-    "Object": _obj({"id": _S, "plate": _S, "name": _S, "status": {"enum": ["ACTIVE", "INACTIVE", "BLOCKED"]},
-                    "groupId": _NS, "trackerId": _NS, "driverId": _NS, "createdAt": _TIME}),
-    "Position": _obj({"objectId": _S, "lat": _LAT, "lng": _LNG, "speed": {"type": "integer", "minimum": 0},
-                      "course": {"type": "integer"}, "altitude": {"type": "integer"}, "ignition": {"type": "boolean"},
-                      "satellites": {"type": "integer"}, "timestamp": _TIME}),
-    "Event": _obj({"id": _S, "type": _S, "severity": {"enum": ["INFO", "WARNING", "CRITICAL"]}, "objectId": _S,
-                   "plate": _S, "speed": {"type": "integer"}, "limit": {"type": "integer"}, "lat": _LAT,
-                   "lng": _LNG, "timestamp": _TIME, "acked": {"type": "boolean"},
-                   "ackedAt": {"type": ["string", "null"]}},
-                  ["id", "type", "severity", "objectId", "lat", "lng", "timestamp", "acked", "ackedAt"]),
-    "Command": _obj({"id": _S, "trackerId": _S, "type": {"enum": ["BLOCK", "UNBLOCK"]},
-                     "status": {"enum": ["PENDING", "EXECUTED"]}, "createdAt": _TIME,
-                     "executedAt": {"type": ["string", "null"]}}),
-    "Geofence": _obj({"id": _S, "name": _S, "type": {"enum": ["CIRCLE", "POLYGON"]}, "center": _POINT,
-                      "radius": {"type": "number"}, "points": {"type": "array", "items": _POINT}},
-                     ["id", "name", "type"]),
-    "Driver": _obj({"id": _S, "name": _S, "identification": {"enum": ["IBUTTON", "RFID"]}, "code": _S}),
-    "NewTracker": _obj({"imei": {"type": "string", "pattern": "^[0-9]{15}$"}, "model": _S, "groupId": _S},
+    **_family(),
+    # request bodies: what the handlers accept (validate.py); 422 names the field that breaks its rule
+    "NewTracker": _obj({"imei": {"type": "string", "pattern": "^[0-9]{15}$"}, "model": _STR, "groupId": _STR},
                        ["imei"]),
-    "TrackerPatch": _obj({"model": _S, "groupId": _S}, []),
-    "Assign": _obj({"objectId": _S}),
+    "TrackerPatch": _obj({"model": _STR, "groupId": _STR}, []),
+    "Assign": _obj({"objectId": _STR}),
     "NewCommand": _obj({"type": {"enum": ["BLOCK", "UNBLOCK"]}}),
-    "NewObject": _obj({"plate": {"type": "string", "pattern": "^[A-Z]{3}-?[0-9][A-Z0-9][0-9]{2}$"}, "name": _S,
-                       "groupId": _S}, ["plate"]),
-    "ObjectPatch": _obj({"name": _S, "groupId": _S, "status": {"enum": ["ACTIVE", "INACTIVE"]}}, []),
-    "NewGeofence": _obj({"name": _S, "type": {"enum": ["CIRCLE", "POLYGON"]}, "center": _POINT,
+    "NewObject": _obj({"plate": {"type": "string", "pattern": "^[A-Z]{3}-?[0-9][A-Z0-9][0-9]{2}$"}, "name": _STR,
+                       "groupId": _STR}, ["plate"]),
+    "ObjectPatch": _obj({"name": _STR, "groupId": _STR, "status": {"enum": ["ACTIVE", "INACTIVE"]}}, []),
+    "NewGeofence": _obj({"name": _STR, "type": {"enum": ["CIRCLE", "POLYGON"]}, "center": _POINT,
                          "radius": {"type": "number", "minimum": 1, "maximum": 100000},
                          "points": {"type": "array", "items": _POINT, "minItems": 3}}, ["name", "type"]),
-    "NewDriver": _obj({"name": _S, "identification": {"enum": ["IBUTTON", "RFID"]},
+    "NewDriver": _obj({"name": _STR, "identification": {"enum": ["IBUTTON", "RFID"]},
                        "code": {"type": "string", "pattern": "^[0-9A-F]{8,16}$"}}),
 }
-for _name in ("Tracker", "Object", "Position", "Event", "Geofence", "Driver"):
-    SCHEMAS[f"{_name}List"] = _obj({"data": {"type": "array", "items": _ref(_name)}, "total": {"type": "integer"}})
 
-_ERRORS = {str(code): {"description": why, "content": {"application/json": {"schema": _ref("Error")}}}
+_ERRORS = {str(code): {"description": why, "content": {"application/json": {"schema": _ref("error")}}}
            for code, why in ((400, "not a JSON object"), (401, "no valid bearer token"), (404, "no such thing"),
                              (409, "conflicts with the current state"), (422, "a field breaks its rule"),
                              (429, "over the rate limit (Retry-After)"))}
@@ -100,33 +98,33 @@ PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": _TOKEN_FORM},
                                                       "application/json": {"schema": _TOKEN_FORM}}},
         "responses": {"200": {"description": "a bearer token",
-                              "content": {"application/json": {"schema": _ref("Token")}}},
+                              "content": {"application/json": {"schema": _ref("token")}}},
                       **{k: v for k, v in _ERRORS.items() if k in ("400", "401", "429")}}}},
-    "/account/me": {"get": _op("health check: the account", 200, "Account")},
-    "/trackers": {"get": _op("list trackers", 200, "TrackerList", params=("imei", "status", "groupId")),
-                  "post": _op("registerTracker", 201, "Tracker", body="NewTracker")},
-    "/trackers/{id}": {"get": _op("show a tracker", 200, "Tracker", path_id=True),
-                       "patch": _op("change a tracker", 200, "Tracker", body="TrackerPatch", path_id=True),
+    "/account/me": {"get": _op("health check: the account", 200, "account")},
+    "/trackers": {"get": _op("list trackers", 200, "tracker_list", params=("imei", "status", "groupId")),
+                  "post": _op("registerTracker", 201, "tracker", body="NewTracker")},
+    "/trackers/{id}": {"get": _op("show a tracker", 200, "tracker", path_id=True),
+                       "patch": _op("change a tracker", 200, "tracker", body="TrackerPatch", path_id=True),
                        "delete": _op("delete a tracker", 204, None, path_id=True)},
-    "/trackers/{id}/assign": {"post": _op("assignTracker: bind to an object", 200, "Tracker", body="Assign",
+    "/trackers/{id}/assign": {"post": _op("assignTracker: bind to an object", 200, "tracker", body="Assign",
                                           path_id=True)},
-    "/trackers/{id}/unassign": {"post": _op("unbind from its object", 200, "Tracker", path_id=True)},
-    "/trackers/{id}/commands": {"post": _op("BLOCK / UNBLOCK", 202, "Command", body="NewCommand", path_id=True)},
-    "/objects": {"get": _op("list objects", 200, "ObjectList", params=("plate", "status", "groupId")),
-                 "post": _op("createObject", 201, "Object", body="NewObject")},
-    "/objects/{id}": {"get": _op("show an object", 200, "Object", path_id=True),
-                      "patch": _op("change an object", 200, "Object", body="ObjectPatch", path_id=True)},
-    "/objects/{id}/position/last": {"get": _op("last position", 200, "Position", path_id=True)},
-    "/objects/{id}/positions": {"get": _op("positions between from and to", 200, "PositionList",
+    "/trackers/{id}/unassign": {"post": _op("unbind from its object", 200, "tracker", path_id=True)},
+    "/trackers/{id}/commands": {"post": _op("BLOCK / UNBLOCK", 202, "command", body="NewCommand", path_id=True)},
+    "/objects": {"get": _op("list objects", 200, "object_list", params=("plate", "status", "groupId")),
+                 "post": _op("createObject", 201, "object", body="NewObject")},
+    "/objects/{id}": {"get": _op("show an object", 200, "object", path_id=True),
+                      "patch": _op("change an object", 200, "object", body="ObjectPatch", path_id=True)},
+    "/objects/{id}/position/last": {"get": _op("last position", 200, "position", path_id=True)},
+    "/objects/{id}/positions": {"get": _op("positions between from and to", 200, "position_list",
                                            params=("from", "to"), path_id=True)},
-    "/objects/{id}/events": {"get": _op("events by type and severity", 200, "EventList",
+    "/objects/{id}/events": {"get": _op("events by type and severity", 200, "event_list",
                                         params=("type", "severity"), path_id=True)},
-    "/geofences": {"get": _op("list geofences", 200, "GeofenceList"),
-                   "post": _op("create a CIRCLE or POLYGON geofence", 201, "Geofence", body="NewGeofence")},
+    "/geofences": {"get": _op("list geofences", 200, "geofence_list"),
+                   "post": _op("create a CIRCLE or POLYGON geofence", 201, "geofence", body="NewGeofence")},
     "/geofences/{id}": {"delete": _op("delete a geofence", 204, None, path_id=True)},
-    "/drivers": {"get": _op("list drivers", 200, "DriverList"),
-                 "post": _op("create an iButton / RFID driver", 201, "Driver", body="NewDriver")},
-    "/events/{id}/ack": {"post": _op("acknowledge an event", 200, "Event", path_id=True)},
+    "/drivers": {"get": _op("list drivers", 200, "driver_list"),
+                 "post": _op("create an iButton / RFID driver", 201, "driver", body="NewDriver")},
+    "/events/{id}/ack": {"post": _op("acknowledge an event", 200, "event", path_id=True)},
 }
 
 DOCUMENT: dict[str, Any] = {

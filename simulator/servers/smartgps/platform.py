@@ -31,7 +31,7 @@ class SmartGpsPlatform:
         hooks = f"; webhooks to {server.state.webhooks.url}" if server.state.webhooks.url else ""
         banner = (f"SmartGPS API (scenario {context.scenario.name}; POST /auth/token with client_credentials "
                   f"{client_id} / {secret}; tokens {ttl_s} s; {limit or 'no'} requests/s limit{hooks})")
-        return Served("smartgps", server.url, banner, stop, world=server.task,
+        return Served(PROVIDER, server.url, banner, stop, world=server.task,
                       ended=lambda: f"the scenario has ended ({server.state.player.played} events)")
 
 

@@ -63,7 +63,10 @@ def point(value: Any, name: str) -> dict[str, float]:
 def only(body: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise invalid(unknown[0][:60], f"not a field here (expected: {', '.join(sorted(allowed))})")
+        name = unknown[0]
+        # named so a log can print it: an empty or unprintable key is shown quoted (`""`)
+        label = name[:60] if name and name.isprintable() else repr(name)[:60]
+        raise invalid(label, f"not a field here (expected: {', '.join(sorted(allowed))})")
 
 
 def when(request: web.Request, name: str) -> float | None:
