@@ -23,6 +23,8 @@ from .validate import IMEI, json_object, only, text
 __all__ = ["add_routes", "middleware"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: calls kept in the log (the oldest are forgotten first)
+CALL_LIMIT = 100_000
 #: answered without a token
 PUBLIC = frozenset({"/auth/token", "/openapi.json"})
 #: request keys the middleware leaves for the handlers and the call log
@@ -44,6 +46,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
             k: v for k, v in exc.headers.items() if k.lower() == "allow"}))
     state.calls.append(Call(request.method, request.path, tuple(request.query.items()), response.status,
                             state.wall(), request[CLIENT], request[TOKEN]))
+    if len(state.calls) > CALL_LIMIT:  # a load test must not grow memory without bound: forget the oldest tenth
+        del state.calls[:CALL_LIMIT // 10]
     state.player.flush()  # a BLOCK or a new geofence may have emitted webhooks
     return response
 
