@@ -92,6 +92,10 @@ register_platform(PlatformEntry(
     "traccar", "Traccar (PowUnity BikeTrax) REST API and /api/socket; log in as demo@fleetsim.local / demo or "
     "the powunity accounts setting's users", 8082, "powunity-ebike-theft.yaml",
     "simulator.servers.traccar.platform:PLATFORM"))
+# no vendor port is known (provider-facts §4.1): 8090, beside Traccar's 8082
+register_platform(PlatformEntry(
+    "smartgps", "SmartGPS REST API (OAuth2, trackers, objects, commands) with signed webhooks", 8090,
+    "smartgps-truck-fleet.yaml", "simulator.servers.smartgps.platform:PLATFORM"))
 register_platform(PlatformEntry(
     "drivers", "the drivers control API (seed 002), with a real send-test-event", 8091, "demo-city.yaml",
     "simulator.servers.drivers.platform:PLATFORM"))

@@ -29,7 +29,7 @@ def test_providers_json_lists_every_provider(cli: Cli) -> None:
     data = json.loads(result.out)
     by_name = {row["name"]: row for row in data}
     assert set(by_name) == set(PROVIDERS) | set(APIS)
-    assert {n for n, row in by_name.items() if row["role"] == "api"} == set(APIS) == {"drivers_api"}
+    assert {n for n, row in by_name.items() if row["role"] == "api"} == set(APIS) == {"drivers_api", "smartgps_api"}
     assert by_name["samsara"]["signing"] == "samsara"
     assert by_name["mettax"]["kinds"] == [
         "gps", "device_info", "alarm", "passthrough", "alarm_file", "sensor", "capture_file",

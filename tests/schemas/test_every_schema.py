@@ -31,7 +31,8 @@ FIXTURES = sorted(FIXTURES_ROOT.glob("*/*.json"))
 
 def test_every_provider_has_schemas_and_fixtures() -> None:
     providers = {rel.split("/")[0] for rel in PROVIDER_SCHEMAS}
-    assert providers == {"drivers_api", "mettax", "powunity", "samsara", "smartgps", "standard_webhooks"}
+    assert providers == {"drivers_api", "mettax", "powunity", "samsara", "smartgps", "smartgps_api",
+                         "standard_webhooks"}
     assert {p.parent.name for p in FIXTURES} == providers
 
 

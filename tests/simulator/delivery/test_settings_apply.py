@@ -134,8 +134,24 @@ def test_every_setting_in_the_scenario_schema_has_a_case() -> None:
     declared = {"powunity.psk" if d == "powunity.secret" else d for d in declared}
     # url, retry and retry_jitter are every provider's: their wire effect is tested once, on one provider
     common = {d for d in declared if d.split(".")[1] in ("url", "retry", "retry_jitter")}
-    covered: set[Any] = set(CASES) | set(REACHES_THE_STREAM) | common
+    covered: set[Any] = set(CASES) | set(REACHES_THE_STREAM) | set(SERVED) | common
     assert declared <= covered, declared - covered
+
+
+#: settings only `fleetsim serve` reads (the API it plays, not the webhooks): each is exercised by the served
+#: platform's own tests, named here
+SERVED: dict[str, str] = {
+    "smartgps.api_client_id": "servers/smartgps/test_serve_cli.py",
+    "smartgps.api_client_secret": "servers/smartgps/test_serve_cli.py",
+    "smartgps.api_token_ttl_s": "servers/smartgps/test_rest.py",
+    "smartgps.api_rate_limit": "servers/smartgps/test_rest.py",
+}
+
+
+@pytest.mark.parametrize("setting", sorted(SERVED))
+def test_a_served_setting_is_exercised_by_its_platforms_tests(setting: str) -> None:
+    text = (Path(__file__).resolve().parents[1] / SERVED[setting]).read_text(encoding="utf-8")
+    assert setting.split(".", 1)[1] in text
 
 
 #: settings whose effect needs a long scenario to show on the wire: proven to reach the renderers unchanged

@@ -26,8 +26,9 @@ from tests.conftest import CliResult
 
 ROOT = Path(__file__).resolve().parents[3] / "simulator"
 #: shared places that legitimately spell provider names: signing profiles (a registry of their own, named after
-#: the platforms that sign that way) and the drivers API (whose content is a list of them)
-ALLOWED = ("signing/", "apis/drivers_api.py")
+#: the platforms that sign that way), the drivers API (whose content is a list of them) and the registry of served
+#: platforms (`fleetsim serve --api smartgps` is named after its vendor, as its provider is)
+ALLOWED = ("signing/", "apis/drivers_api.py", "servers/platforms.py")
 
 
 def _inside_a_provider_package(rel: str) -> bool:
