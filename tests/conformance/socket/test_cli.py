@@ -24,9 +24,9 @@ FAST_FLAGS = ["--closures", "3", "--outage", "1.5", "--storm-limit", "120", "--c
 
 def test_a_launched_well_behaved_client_passes_and_the_reports_carry_the_socket_checks(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report, junit = tmp_path / "r.json", tmp_path / "r.xml"
+    report, junit, html = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"
     code = main(["check", "--provider", "powunity-socket", "--client-command", command(), *FAST_FLAGS,
-                 "--report", f"json:{report}", "--report", f"junit:{junit}"])
+                 "--report", f"json:{report}", "--report", f"junit:{junit}", "--report", f"html:{html}"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "summary: 5 passed, 0 failed" in out
@@ -36,6 +36,7 @@ def test_a_launched_well_behaved_client_passes_and_the_reports_carry_the_socket_
     assert {r["id"]: r["status"] for r in provider["results"]} == dict.fromkeys(
         ("TRN-06", "TRN-07", "TRN-08", "TRN-09", "TRN-10"), "passed")
     assert 'name="fleetsim check powunity-socket"' in junit.read_text()
+    assert "TRN-10" in html.read_text()
     assert "demo" not in json.dumps(provider["results"])  # the password is never written (it is "demo")
 
 
