@@ -76,8 +76,8 @@ GARBAGE: tuple[tuple[str, str | bytes], ...] = (
 #: positions played while the client is away in TRN-09 (about two per device of the shipped scenario)
 GAP_POSITIONS = 12
 #: TRN-10: how long a close may take to show after a small garbage frame, and after the 10 MB one
-SMALL_WAIT_S = 0.25
-OVERSIZED_WAIT_S = 1.0
+SMALL_WAIT_S = 0.15
+OVERSIZED_WAIT_S = 0.5
 #: how long a pong (or any frame from the client) may take after TRN-10's ping
 PING_WAIT_S = 2.0
 

@@ -18,8 +18,8 @@ from simulator.cli import main
 
 from .conftest import command
 
-FAST_FLAGS = ["--closures", "3", "--outage", "1.5", "--storm-limit", "120", "--client-keepalive", "1",
-              "--phase-timeout", "3", "--connect-timeout", "20"]
+FAST_FLAGS = ["--closures", "5", "--outage", "1", "--storm-limit", "300", "--client-keepalive", "1",
+              "--phase-timeout", "2", "--connect-timeout", "20"]
 
 
 def test_a_launched_well_behaved_client_passes_and_the_reports_carry_the_socket_checks(
