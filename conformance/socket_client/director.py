@@ -209,14 +209,17 @@ class Director:
         upgrade = request.path == "/api/socket" and "websocket" in request.headers.get(hdrs.UPGRADE, "").lower()
         if upgrade:
             session = self._session(request)
-            self._sessions[id(request)] = session
             if self.refusing:  # an outage: as a Traccar that is down behind its proxy
                 self._add(Record(now, UPGRADE, status=503, session=session, data={"outage": True}))
                 return web.Response(status=503)
+            self._sessions[id(request)] = session
+        status = 500  # what aiohttp answers for an exception the handler did not expect
         try:
             response: web.StreamResponse = await handler(request)
+            status = response.status
+            return response
         except web.HTTPException as exc:
-            response = exc
+            status = exc.status
             raise
         finally:
             conn = self._by_request.pop(id(request), None)
@@ -228,15 +231,13 @@ class Director:
                 self._add(Record(self._now(), CLOSE, conn=conn.number, code=conn.ws.close_code,
                                  by_server=conn.by_server))
             elif upgrade:
-                self._add(Record(now, UPGRADE, status=response.status, session=session))
+                self._add(Record(now, UPGRADE, status=status, session=session))
             else:
                 query = {k: request.query.getall(k) for k in ("deviceId", "from", "to", "type")
                          if k in request.query}
                 if "token" in request.query:
                     query["token"] = ["<redacted>"]  # that one was given, never what it was
-                self._add(Record(now, HTTP, f"{request.method} {request.path}", status=response.status,
-                                 data=query))
-        return response
+                self._add(Record(now, HTTP, f"{request.method} {request.path}", status=status, data=query))
 
     async def _on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         if isinstance(response, web.WebSocketResponse) and response.status == 101:
@@ -369,7 +370,8 @@ class Director:
         await self._pause(self.options.outage_s)
         self.refusing = False
         ended = self.mark("outage-end")
-        await self.until(lambda: self._opened_after(ended.t), self.options.phase_timeout_s)
+        # a backoff that doubled through the outage may be waiting about as long as the outage lasted
+        await self.until(lambda: self._opened_after(ended.t), self.options.phase_timeout_s + self.options.outage_s)
 
     async def _gap(self) -> None:
         """TRN-09: close the socket (1001) and keep refusing upgrades for `gap_s` while the world moves on
