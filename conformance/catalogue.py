@@ -9,6 +9,7 @@ from . import checks as _checks  # noqa: F401
 from . import checks_auth as _checks_auth  # noqa: F401
 from . import checks_fuzz as _checks_fuzz  # noqa: F401
 from . import checks_input as _checks_input  # noqa: F401
+from . import checks_socket as _checks_socket  # noqa: F401
 from . import checks_state as _checks_state  # noqa: F401
 from . import checks_transport as _checks_transport  # noqa: F401
 

@@ -43,6 +43,8 @@ from .inprocess import APP_URL, serve_app
 from .registry import CHECKS, SUITES, Check, catalogue_order
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
+from .socket_client import SOCKET_PROVIDER
+from .socket_client import command as socket_command
 from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
 
 DEFAULT_SEED = 1
@@ -68,7 +70,8 @@ def add_parser(sub: Any) -> None:
         description="Deliver a small scenario of provider P, with the probes the selected checks need, to "
         "TARGET/P and grade every answer. Without --target, fleetsim's reference receiver is started and "
         "checked. Secrets: the demo ones of scenarios/demo-city.yaml unless --settings gives others.")
-    p.add_argument("--provider", metavar="P|all", help="a provider name, or all")
+    p.add_argument("--provider", metavar="P|all", help=f"a provider name, or all; {SOCKET_PROVIDER}: grade your "
+                   "socket client of PowUnity's Traccar server instead (TRN-06..TRN-10, fleetsim serves)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
     where.add_argument("--app", metavar="MODULE:ATTR",
@@ -101,6 +104,7 @@ def add_parser(sub: Any) -> None:
                    help="without --target: serve the reference receiver over https (a throwaway CA fleetsim trusts), "
                    "so TRN-01/02 run too")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
+    socket_command.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -158,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
         return list_checks()
     if not args.provider:
         raise UsageError("check: --provider P|all is required (or --list)")
+    if args.provider == SOCKET_PROVIDER:
+        return _check_socket_client(args)
+    socket_command.refuse_options(args)
     settings = _settings(args.settings)
     providers, notes = _providers(args.provider, settings)
     if not providers:
@@ -168,9 +175,7 @@ def run(args: argparse.Namespace) -> int:
                       key=lambda c: catalogue_order(c.id))
     if not selected:
         raise UsageError("check: --suite/--only and --exclude leave no check to run")
-    reports = [(kind, Path(path)) for kind, path in args.report]
-    body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
-                else Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
+    reports, body_dir = _reports(args)
     fuzz = FuzzSettings(examples=args.fuzz_examples, quarantine=args.quarantine)
     if any(c.suite == "fuzz" for c in selected) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         # Hypothesis's own files (and its .gitignore) go beside the example database, not into ./.hypothesis
@@ -197,6 +202,20 @@ def run(args: argparse.Namespace) -> int:
     runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
                                   args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live),
                                   ssl_context=trust, own_tls=own_tls))
+    return _conclude(args, reporter, runs, body_dir, reports)
+
+
+def _reports(args: argparse.Namespace) -> tuple[list[tuple[str, Path]], Path]:
+    """The reports asked for, and where failure bodies go (beside the first report, else in the temp dir)."""
+    reports = [(kind, Path(path)) for kind, path in args.report]
+    body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
+                else Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
+    return reports, body_dir
+
+
+def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderRun], body_dir: Path,
+              reports: list[tuple[str, Path]]) -> int:
+    """The table, the summary line, the reports; the exit code."""
     counts = totals(runs)
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
     if len(runs) > 1:
@@ -209,6 +228,29 @@ def run(args: argparse.Namespace) -> int:
     for kind, path in reports:
         reporter.write(kind, path, runs, code)
     return code
+
+
+def _check_socket_client(args: argparse.Namespace) -> int:
+    """--provider powunity-socket: fleetsim serves, the client's checks (TRN-06..TRN-10) grade the session."""
+    from .socket_client.runner import run_socket_client
+
+    socket_command.check_invocation(args)
+    excluded = set(args.exclude or [])
+    selected = sorted((c for c in CHECKS.values() if c.client and c.id not in excluded
+                       and (c.id in args.only if args.only else c.in_suite(args.suite))),
+                      key=lambda c: catalogue_order(c.id))
+    if not selected:
+        raise UsageError(f"check: --provider {SOCKET_PROVIDER} runs TRN-06..TRN-10 and --suite/--only/--exclude "
+                         "leave none of them")
+    reports, body_dir = _reports(args)
+    reporter = Reporter(Invocation(None, None, args.seed, None, suite=args.suite,
+                                   extra=socket_command.reproduction(args)),
+                        Redactor.from_settings({}), {}, body_dir)
+    run_ = socket_command.run_until_stopped(run_socket_client(
+        selected, socket_command.options_of(args), command=args.client_command, port=args.port or 0,
+        announce=socket_command.announce))
+    _print_run(reporter, run_, args.seed)
+    return _conclude(args, reporter, [run_], body_dir, reports)
 
 
 def _state_probe(path: str | None, target: str | None) -> StateProbe | None:

@@ -21,6 +21,8 @@ from simulator.errors import HarnessError
 from simulator.providers import PROVIDERS, Provider
 
 from .probing import PROBES
+from .socket_client import SOCKET_PROVIDER
+from .socket_client.recording import Recording
 from .state import Readings, StateProbe
 
 __all__ = ["CHECKS", "FUZZ", "PHASES", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check"]
@@ -63,6 +65,8 @@ class Context:
     state: StateProbe | None = None
     #: what the state probe answered to the readings the checks declared (`state.READS`), taken after sending
     readings: Readings = field(default_factory=Readings)
+    #: a socket-client session's recording (conformance/socket_client/): what the client checks grade
+    client: Recording | None = None
 
     def of(self, copy: str, variant: str | None = None) -> list[Attempt]:
         """The exchanges of one copy or probe (and one variant of it, if given), in the order sent."""
@@ -84,25 +88,34 @@ class Check:
     suite: str = "quick"  # the smallest suite that runs it (SUITES)
     socket: bool = False  # needs a real socket: skipped for in-process receivers (--app)
     details: str = ""  # the docstring after its first line: how the check adapts the catalogue's rule
+    #: grades a socket client over a session recording (`--provider powunity-socket`), not a webhook receiver
+    client: bool = False
+
+    def _call(self, context: Context) -> CheckResult:
+        try:
+            return self.function(context)
+        except Exception as exc:  # a bug in a check is the harness's trouble, never the receiver's
+            return CheckResult(ERROR, f"the check itself failed: {type(exc).__name__}: {exc}")
 
     def in_suite(self, suite: str) -> bool:
         return SUITES.index(self.suite) <= SUITES.index(suite)
 
     def providers(self) -> list[str]:
+        if self.client:
+            return [SOCKET_PROVIDER]
         return [name for name, p in sorted(PROVIDERS.items()) if "webhook" in p.channels and self.applies(p)]
 
     def run(self, context: Context) -> CheckResult:
         provider = context.provider.name
-        if not self.applies(context.provider):
+        if self.client and context.client is not None:
+            result = self._call(context)
+        elif not self.applies(context.provider):
             result = CheckResult(SKIPPED, self.not_applicable.format(provider=provider))
         elif self.socket and context.in_process:
             result = CheckResult(SKIPPED, "needs a real socket; the receiver runs in-process (--app): check it over "
                                  "--target URL for this one")
         else:
-            try:
-                result = self.function(context)
-            except Exception as exc:  # a bug in a check is the harness's trouble, never the receiver's
-                result = CheckResult(ERROR, f"the check itself failed: {type(exc).__name__}: {exc}")
+            result = self._call(context)
         return CheckResult(result.status, result.reason, result.exchange, result.expected, dict(result.metrics),
                            check_id=self.id, provider=provider)
 
@@ -121,11 +134,12 @@ def catalogue_order(check_id: str) -> tuple[int, str]:
 
 def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Provider], bool] = lambda p: True,
           not_applicable: str = "does not apply to {provider}", suite: str = "quick",
-          socket: bool = False) -> Callable[[CheckFunction], CheckFunction]:
+          socket: bool = False, client: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as check `id`; its docstring's first line is the rule.
 
     `needs` names delivery-engine copies (simulator.delivery.model.COPIES), registered probes (probing.PROBES) and
-    runner phases (PHASES): register a check's probes before the check."""
+    runner phases (PHASES): register a check's probes before the check. A `client` check grades a socket client
+    from `Context.client`; against a webhook receiver it is skipped (give it `applies=lambda p: False`)."""
     unknown = needs - frozenset(COPIES) - frozenset(PROBES) - PHASES
     if unknown:
         raise HarnessError(f"check {id}: unknown copies or probes in needs: {', '.join(sorted(unknown))}")
@@ -140,7 +154,8 @@ def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Pr
             raise HarnessError(f"check {id} has no docstring: its first line is the rule")
         first, _, rest = doc.partition("\n")
         details = " ".join(line.strip() for line in rest.splitlines() if line.strip())
-        CHECKS[id] = Check(id, first.strip(), needs, applies, not_applicable, function, suite, socket, details)
+        CHECKS[id] = Check(id, first.strip(), needs, applies, not_applicable, function, suite, socket, details,
+                            client)
         return function
 
     return register

@@ -38,6 +38,8 @@ class Invocation:
     suite: str = "standard"
     fuzz_examples: int = 100
     quarantine: bool = False
+    #: further options a reproduction needs, as given (a socket client's --client-command and timings)
+    extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Reporter:
             words += ["--settings", inv.settings_path]
         if inv.timeout_s is not None:
             words += ["--timeout", f"{inv.timeout_s:g}"]
+        words += list(inv.extra)
         # no --suite: --only runs the check whatever its suite; the fuzz options do change what FUZ-01 finds
         if CHECKS[check_id].suite == "fuzz":
             words += ["--fuzz-examples", str(inv.fuzz_examples)] + (["--quarantine"] if inv.quarantine else [])

@@ -118,6 +118,17 @@ class Accounts:
         if session_id and session_id in self._sessions:
             self._sessions[session_id] = None
 
+    def forget_sessions(self) -> dict[str, int | None]:
+        """Forget every session, as a restarted Traccar does (its sessions live in memory); returns them, so that
+        a conformance director can give them back (restore_sessions)."""
+        forgotten = dict(self._sessions)
+        self._sessions.clear()
+        return forgotten
+
+    def restore_sessions(self, sessions: dict[str, int | None]) -> None:
+        for session_id, user_id in sessions.items():
+            self._sessions.setdefault(session_id, user_id)
+
     def has_session(self, session_id: str | None) -> bool:
         return bool(session_id) and session_id in self._sessions
 

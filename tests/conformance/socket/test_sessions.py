@@ -1,0 +1,54 @@
+"""Socket-client sessions through the director's API: the well-behaved sample client passes every socket check,
+and each naive variant fails exactly the check of its flaw (the others pass)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.run import ProviderRun
+from conformance.socket_client.runner import run_socket_client
+
+from .conftest import FAST, SOCKET_CHECKS, command, sample
+
+
+def statuses(run: ProviderRun) -> dict[str, str]:
+    return {r.check_id: r.status for r in run.results}
+
+
+def reasons(run: ProviderRun) -> dict[str, str]:
+    return {r.check_id: r.reason for r in run.results}
+
+
+async def test_a_well_behaved_client_passes_every_socket_check() -> None:
+    run = await run_socket_client(SOCKET_CHECKS, FAST, client=sample())
+    assert statuses(run) == {"TRN-06": "passed", "TRN-07": "passed", "TRN-08": "passed", "TRN-09": "passed",
+                             "TRN-10": "passed"}, run.results
+    assert run.provider == "powunity-socket" and all(r.provider == "powunity-socket" for r in run.results)
+    trn07 = next(r for r in run.results if r.check_id == "TRN-07")
+    assert trn07.metrics["closures"] == FAST.closures
+    assert trn07.metrics["outage_per_minute"] <= FAST.storm_limit
+
+
+@pytest.mark.parametrize(
+    ("flaw", "fails", "says"),
+    [
+        ("no-relogin", "TRN-06", "did not log in again"),
+        ("storm", "TRN-07", "reconnect storm"),
+        ("no-keepalive", "TRN-08", "did not notice the silent socket"),
+        ("no-backfill", "TRN-09", "did not fetch what it missed"),
+    ],
+)
+async def test_a_naive_client_fails_exactly_the_check_of_its_flaw(flaw: str, fails: str, says: str) -> None:
+    run = await run_socket_client(SOCKET_CHECKS, FAST, client=sample(flaw))
+    expected = {c.id: "passed" for c in SOCKET_CHECKS} | {fails: "failed"}
+    assert statuses(run) == expected, run.results
+    assert says in reasons(run)[fails]
+
+
+async def test_a_launched_client_that_crashes_on_garbage_fails_trn_10_with_its_last_output() -> None:
+    run = await run_socket_client(SOCKET_CHECKS, FAST, command=command("--flaw", "crash-on-garbage"))
+    expected = {c.id: "passed" for c in SOCKET_CHECKS} | {"TRN-10": "failed"}
+    assert statuses(run) == expected, run.results
+    reason = reasons(run)["TRN-10"]
+    assert "the client exited (code 1)" in reason
+    assert "JSONDecodeError" in reason or "KeyError" in reason  # the tail of its traceback
