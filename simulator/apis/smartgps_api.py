@@ -11,7 +11,6 @@ from typing import Any
 
 from ..providers.base import KindSpec, SchemaFamily
 from ..providers.registry import register_api
-from ..providers.smartgps.render import severity
 
 _KINDS = {
     "token": "POST /auth/token: {access_token, token_type, expires_in}",
@@ -43,6 +42,10 @@ def _coherent(entry: dict[str, Any], rng: random.Random) -> None:
     if "imei" in entry and "objectId" in entry:  # a tracker: ACTIVE exactly while bound
         entry["status"] = "ACTIVE" if entry["objectId"] is not None else "INACTIVE"
     if isinstance(entry.get("type"), str) and "severity" in entry:
+        # the renderer imports the world: loaded when a body is generated, not when the family is registered
+        # (`fleetsim providers` and `sign` list the families)
+        from ..providers.smartgps.render import severity
+
         entry["severity"] = severity(entry["type"])
         if entry["type"] != "SPEEDING":
             entry.pop("limit", None)
