@@ -87,7 +87,7 @@ _CLOCK = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in rang
 _MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 
-def _device_messages(world: World, device: Device, settings: Mapping[str, Any]) -> Iterator[Message]:
+def device_messages(world: World, device: Device, settings: Mapping[str, Any]) -> Iterator[Message]:
     """One device's messages in send order. Renderers may schedule a message later than its event (an
     alarm file uploaded a minute after the alarm); those wait in a small heap until they are due."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
@@ -108,7 +108,7 @@ def _device_messages(world: World, device: Device, settings: Mapping[str, Any]) 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:
     world = world or World(scenario)
     settings = scenario.delivery.providers
-    streams = [_device_messages(world, device, settings.get(device.provider, {})) for device in world.devices]
+    streams = [device_messages(world, device, settings.get(device.provider, {})) for device in world.devices]
     yield from merge_by_send_time(streams)
 
 
@@ -163,6 +163,13 @@ class Encoder:
         self.codecs = {name: _codec(scenario, name) for name in scenario.providers()}
         self.prefix = f"{scenario.name}-{scenario.seed}-"
 
+    def channel(self, message: Message) -> str:
+        return self.codecs[message.provider].provider.kinds[message.kind].channel
+
+    def frame_body(self, message: Message) -> bytes:
+        """A WebSocket frame's text: it carries no event id and no signature, so it needs no record number."""
+        return self.codecs[message.provider].provider.serialize(message.payload)
+
     def encode(self, seq: int, message: Message, *, sign_at: float | None = None) -> Outgoing:
         codec = self.codecs[message.provider]
         provider = codec.provider
@@ -170,7 +177,7 @@ class Encoder:
         channel = provider.kinds[message.kind].channel
         if channel == "websocket":
             return Outgoing(seq, event_id, message.provider, message.kind, channel, message.device,
-                            message.send_t, {}, provider.serialize(message.payload), message.source)
+                            message.send_t, {}, self.frame_body(message), message.source)
         env = provider.envelope(message.kind, message.payload, message_id=event_id, settings=codec.settings)
         headers = env.headers
         if codec.secrets:  # unsigned (or unconfigured) providers send the envelope's headers only
