@@ -9,6 +9,7 @@ send time so receivers see fresh timestamps.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -53,11 +54,40 @@ class Outgoing:
 
 
 def iso_ms(t: float) -> str:
+    """`t` as ISO 8601 UTC to the millisecond (2026-03-03T06:00:01.250Z), the same characters as
+    `datetime.fromtimestamp(t, UTC)` truncated to milliseconds (`iso_ms_reference`).
+
+    Hot path (one call per record): arithmetic and table lookups, the date cached per day, instead of a
+    datetime and strftime per call (7.8 µs). Microseconds round half-even from the fraction as
+    `fromtimestamp` rounds them, carrying into the next second."""
+    frac, whole = math.modf(t)
+    us = round(frac * 1e6)
+    sec = int(whole)
+    if us >= 1_000_000:
+        sec, us = sec + 1, us - 1_000_000
+    elif us < 0:
+        sec, us = sec - 1, us + 1_000_000
+    day, second_of_day = divmod(sec, 86_400)
+    date = _DAYS.get(day)
+    if date is None:
+        if len(_DAYS) >= 1024:  # a scenario spans a few days; keep the table small whatever the input
+            _DAYS.clear()
+        date = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
+    return date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
+
+
+def iso_ms_reference(t: float) -> str:
+    """The straightforward formatter `iso_ms` must match (tests compare them)."""
     dt = datetime.fromtimestamp(t, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-def _device_messages(world: World, device: Device, settings: Mapping[str, Any]) -> Iterator[Message]:
+_DAYS: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT" (pure: a cache of a pure function)
+_CLOCK = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400))
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
+
+
+def device_messages(world: World, device: Device, settings: Mapping[str, Any]) -> Iterator[Message]:
     """One device's messages in send order. Renderers may schedule a message later than its event (an
     alarm file uploaded a minute after the alarm); those wait in a small heap until they are due."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
@@ -78,12 +108,34 @@ def _device_messages(world: World, device: Device, settings: Mapping[str, Any]) 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:
     world = world or World(scenario)
     settings = scenario.delivery.providers
-    streams = []
-    for number, device in enumerate(world.devices):
-        stream = _device_messages(world, device, settings.get(device.provider, {}))
-        streams.append((m.send_t, number, m) for m in stream)
-    for _, _, message in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
-        yield message
+    streams = [device_messages(world, device, settings.get(device.provider, {})) for device in world.devices]
+    yield from merge_by_send_time(streams)
+
+
+def merge_by_send_time(streams: list[Iterator[Message]]) -> Iterator[Message]:
+    """Each stream in send order → one stream in send order; ties go to the earlier stream (the device
+    listed first), as `heapq.merge(key=send_t)` orders them.
+
+    Hot path (once per message): a heap of [send_t, stream number, message, next] entries replaced in place,
+    without heapq.merge's key calls and a wrapping generator per device. Two entries never tie on their first
+    two items (one entry per stream), so messages are never compared."""
+    heap: list[list[Any]] = []
+    for number, stream in enumerate(streams):
+        first = next(stream, None)
+        if first is not None:
+            heap.append([first.send_t, number, first, stream.__next__])
+    heapq.heapify(heap)
+    replace, pop = heapq.heapreplace, heapq.heappop
+    while heap:
+        top = heap[0]
+        yield top[2]
+        try:
+            message = top[3]()
+        except StopIteration:
+            pop(heap)
+            continue
+        top[0], top[2] = message.send_t, message
+        replace(heap, top)
 
 
 @dataclass
@@ -111,6 +163,13 @@ class Encoder:
         self.codecs = {name: _codec(scenario, name) for name in scenario.providers()}
         self.prefix = f"{scenario.name}-{scenario.seed}-"
 
+    def channel(self, message: Message) -> str:
+        return self.codecs[message.provider].provider.kinds[message.kind].channel
+
+    def frame_body(self, message: Message) -> bytes:
+        """A WebSocket frame's text: it carries no event id and no signature, so it needs no record number."""
+        return self.codecs[message.provider].provider.serialize(message.payload)
+
     def encode(self, seq: int, message: Message, *, sign_at: float | None = None) -> Outgoing:
         codec = self.codecs[message.provider]
         provider = codec.provider
@@ -118,7 +177,7 @@ class Encoder:
         channel = provider.kinds[message.kind].channel
         if channel == "websocket":
             return Outgoing(seq, event_id, message.provider, message.kind, channel, message.device,
-                            message.send_t, {}, provider.serialize(message.payload), message.source)
+                            message.send_t, {}, self.frame_body(message), message.source)
         env = provider.envelope(message.kind, message.payload, message_id=event_id, settings=codec.settings)
         headers = env.headers
         if codec.secrets:  # unsigned (or unconfigured) providers send the envelope's headers only

@@ -2,7 +2,9 @@
 
 Stages are measured side by side in one process so their ratios mean something on a shared machine:
 world events only; + rendering; + envelope, serialization and signing (the full `generate --scenario`
-pipeline minus writing the output).
+pipeline minus writing the output). `command` measures the whole `fleetsim generate --scenario` writing NDJSON
+to /dev/null, on one process and on two worker processes, in interleaved rounds (medians): wall-clock records/s,
+and records per CPU-second (all processes' CPU), which a machine shared with other work disturbs less.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import dataclasses
 import itertools
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +46,41 @@ def throughput(n: int = 200_000, warmup: int = 30_000, scenario_file: str = SCEN
         "world_events_per_s": round(_rate(World(scenario).events(), n, warmup)),
         "rendered_messages_per_s": round(_rate(scenario_messages(scenario), n, warmup)),
         "signed_wire_records_per_s": round(_rate(scenario_stream(scenario), n, warmup)),
+    }
+
+
+COMMAND_RECORDS = 300_000  # of bench-mixed's 332,155: the whole command, start-up included
+
+
+def _command_run(workers: int, records: int, scenario_file: str) -> dict[str, float]:
+    """One `fleetsim generate --scenario FILE --limit N --workers W > /dev/null`: wall and CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())",
+                    "generate", "--scenario", str(scenarios_dir() / scenario_file), "--limit", str(records),
+                    "--workers", str(workers)], stdout=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers (all waited for)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu}
+
+
+def command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
+    """`generate --scenario` as a user runs it, 1 process then 2 workers in each round; medians of the rounds."""
+    runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for workers in (1, 2):
+            runs[workers].append(_command_run(workers, records, scenario_file))
+    one = statistics.median(records / r["wall_s"] for r in runs[1])
+    two = statistics.median(records / r["wall_s"] for r in runs[2])
+    return {
+        "scenario": scenario_file, "records": records, "rounds": rounds,
+        "one_process_per_s": round(one),
+        "one_process_per_cpu_s": round(statistics.median(records / r["cpu_s"] for r in runs[1])),
+        "two_workers_per_s": round(two),
+        "two_workers_per_cpu_s": round(statistics.median(records / r["cpu_s"] for r in runs[2])),
+        "two_worker_ratio": round(two / one, 2),
+        "all_rounds_wall_s": {str(w): [round(r["wall_s"], 2) for r in rs] for w, rs in runs.items()},
     }
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Generator
 from typing import Any
 
 import orjson
 
 from ..errors import UsageError
 from ..providers import get_provider, schema_family
-from .common import positive_int, seed
+from .common import int_range, positive_int, seed
+
+#: the most worker processes --workers takes (simulator/stream_workers.py checks the same bound)
+MAX_WORKERS = 64
 
 
 def add_parser(sub: Any) -> None:
@@ -28,6 +32,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--scenario", metavar="FILE", help="stream a whole scenario instead: one record per message "
                    "{seq, event_id, provider, kind, device, send_at, headers, body}")
     p.add_argument("--limit", type=positive_int, metavar="N", help="with --scenario: stop after N records")
+    p.add_argument("--workers", type=int_range(1, MAX_WORKERS), default=1, metavar="N",
+                   help="with --scenario: generate in N processes (devices split between them), the same bytes "
+                   "as one (default 1)")
     p.add_argument("--seed", type=seed,
                    help="RNG seed (default 0; with --scenario, replaces the scenario's own seed)")
     p.add_argument(
@@ -43,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         return run_scenario(args)
     if args.limit is not None:
         raise UsageError("--limit applies to --scenario streams; use -n for payload counts")
+    if args.workers != 1:
+        raise UsageError("--workers applies to --scenario streams")
     if not args.provider or not args.kind:
         raise UsageError("generate needs PROVIDER KIND, or --scenario FILE")
     from ..generation import generate_payloads  # the two modes import apart: a scenario needs the world, faker
@@ -67,6 +76,7 @@ def run_scenario(args: argparse.Namespace) -> int:
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
     from ..scenario.loader import load_scenario
     from ..stream import scenario_stream
+    from ..stream_workers import ndjson_lines, record_line
 
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
@@ -80,9 +90,17 @@ def run_scenario(args: argparse.Namespace) -> int:
                              f"(it has: {', '.join(scenario.providers())})")
         wanted = {args.provider}
     out = sys.stdout.buffer
-    for n, record in enumerate(scenario_stream(scenario, providers=wanted), 1):
-        out.write(orjson.dumps(record.as_record()) + b"\n")
-        if args.limit is not None and n >= args.limit:
-            break
+    lines: Generator[bytes, None, None]
+    if args.workers > 1:
+        lines = ndjson_lines(scenario, args.workers, providers=wanted)
+    else:
+        lines = (record_line(record) for record in scenario_stream(scenario, providers=wanted))
+    try:
+        for n, line in enumerate(lines, 1):
+            out.write(line + b"\n")
+            if args.limit is not None and n >= args.limit:
+                break
+    finally:
+        lines.close()  # stops the workers when the output ends early
     out.flush()
     return 0

@@ -19,6 +19,7 @@ import heapq
 import itertools
 import math
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..scenario.model import LatLon
@@ -35,7 +36,7 @@ STREET_COST_FACTOR = 1.25  # routing prefers arterials: a street minute "costs" 
 TURN_PENALTY_S = 10.0  # routing cost of a left/right turn
 UTURN_PENALTY_S = 120.0  # only when nothing else works (dead ends at the region's rim)
 HEURISTIC_KMH = 75.0  # A* heuristic speed (see RoadNetwork.__init__)
-_ROUTE_CACHE_MAX = 4096
+ROUTE_CACHE_MAX = 2048  # routes kept by RoadNetwork.route (each holds its segments: a few kB)
 
 STREET = "street"
 ARTERIAL = "arterial"
@@ -235,7 +236,7 @@ class RoadNetwork:
         self._h_per_m = 1.0 / (min(max_limit, HEURISTIC_KMH) / 3.6)
         self._segments: dict[int, Segment] = {}  # built lazily per directed edge (node * 4 + direction)
         self._points: dict[int, LatLon] = {}
-        self._cache: dict[tuple[int, int], Route] = {}
+        self._cache: OrderedDict[tuple[int, int], Route] = OrderedDict()
 
     # -- geometry ----------------------------------------------------------------------------------------
 
@@ -307,16 +308,24 @@ class RoadNetwork:
         return best
 
     def route(self, a: int, b: int) -> Route:
-        """Fastest route from junction `a` to junction `b` (cached)."""
+        """Fastest route from junction `a` to junction `b` (cached, least recently used first out)."""
         key = (a, b)
-        hit = self._cache.get(key)
+        cache = self._cache
+        hit = cache.get(key)
         if hit is not None:
+            cache.move_to_end(key)
             return hit
         r = self._build_route(self._search(a, b))
-        if len(self._cache) >= _ROUTE_CACHE_MAX:
-            self._cache.clear()
-        self._cache[key] = r
+        cache[key] = r
+        if len(cache) > ROUTE_CACHE_MAX:
+            # bounded whatever the run's length: a month of a large fleet draws tens of thousands of distinct
+            # trips; the ones that recur (to and from a depot) stay
+            cache.popitem(last=False)
         return r
+
+    @property
+    def cached_routes(self) -> int:
+        return len(self._cache)
 
     # -- routing -----------------------------------------------------------------------------------------
 

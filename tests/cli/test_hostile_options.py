@@ -95,6 +95,7 @@ BASELINES: dict[tuple[str, ...], tuple[dict[str, str], list[str]]] = {
 OVERRIDES: dict[tuple[tuple[str, ...], str], tuple[dict[str, str], list[str]]] = {
     (("generate",), "--scenario"): ({}, []),
     (("generate",), "--limit"): ({}, ["--scenario={tiny}"]),
+    (("generate",), "--workers"): ({}, ["--scenario={tiny}", "--limit=5"]),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -110,6 +111,8 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     memory = {"growth_mb": 36.5}
     monkeypatch.setattr(generation, "throughput", lambda: dict(gen))
     monkeypatch.setattr(generation, "peak_rss", lambda n: rss[n])
+    command = {"one_process_per_s": 20_000, "two_worker_ratio": 1.9}
+    monkeypatch.setattr(generation, "command", lambda: dict(command))
     monkeypatch.setattr(delivery, "throughput", lambda: dict(deliv))
     monkeypatch.setattr(delivery, "memory", lambda: dict(memory))
     monkeypatch.setenv("FLEETSIM_BENCH_DIR", str(tmp_path / "bench"))
@@ -118,7 +121,8 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     assert set(written) == {"when", "machine", "generation", "delivery"}
     assert set(written["machine"]) == {"python", "cpus", "platform"}
     assert written["generation"] == {**gen, "target_per_s": 100_000, "peak_rss_mb_10k": 83.8,
-                                     "peak_rss_mb_1m": 103.2, "records_in_1m_run": 999_998, "rss_target_mb_1m": 150}
+                                     "peak_rss_mb_1m": 103.2, "records_in_1m_run": 999_998, "rss_target_mb_1m": 150,
+                                     "command": {**command, "target_per_s": 50_000, "target_two_worker_ratio": 1.8}}
     assert written["delivery"] == {**deliv, "memory": memory}
     assert f"written to {tmp_path / 'bench' / 'results.json'}" in capsys.readouterr().out
     # the committed results (quoted in the README) have the same shape
@@ -136,6 +140,25 @@ def test_generation_stages_measure_the_records_asked_for() -> None:
                            "signed_wire_records_per_s"}
     assert (result["scenario"], result["records_measured"]) == ("demo-city.yaml", 300)
     assert all(isinstance(result[k], int) and result[k] > 0 for k in list(result)[2:])
+
+
+def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[list[str]] = []
+    real_run = subprocess.run
+
+    def run(argv: list[str], **kwargs: Any) -> Any:
+        ran.append(argv)
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)  # the module generation runs the command with
+    result = generation.command(rounds=2, records=150, scenario_file="demo-city.yaml")
+    # interleaved: each round runs one process, then two workers, the whole command each time
+    assert [argv[argv.index("--workers") + 1] for argv in ran] == ["1", "2", "1", "2"]
+    assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in ran)
+    assert [len(v) for v in result["all_rounds_wall_s"].values()] == [2, 2]
+    assert result["one_process_per_s"] > 0 and result["two_workers_per_cpu_s"] > 0
+    ratio = result["two_workers_per_s"] / result["one_process_per_s"]
+    assert result["two_worker_ratio"] == pytest.approx(ratio, abs=0.01)
 
 
 def test_peak_rss_is_measured_in_a_child_streaming_exactly_n_records() -> None:

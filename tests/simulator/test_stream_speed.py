@@ -1,0 +1,37 @@
+"""The stream's hot-path helpers give exactly what their straightforward versions give."""
+
+from __future__ import annotations
+
+import heapq
+import random
+
+from simulator.render.base import Message
+from simulator.stream import iso_ms, iso_ms_reference, merge_by_send_time
+
+
+def test_iso_ms_matches_datetime_on_awkward_instants() -> None:
+    rng = random.Random(13)
+    start = 1_772_517_600.0  # 2026-03-03T06:00:00Z
+    instants = [start + k * 0.001 for k in range(3000)]  # every millisecond, with float error on each
+    instants += [start + k + 0.0005 for k in range(200)]  # half a millisecond: rounding of the microseconds
+    instants += [start + k - 5e-7 for k in range(200)]  # a hair before the second: carries into it
+    instants += [rng.uniform(-2e9, 4e9) for _ in range(5000)]  # any day, before the epoch too
+    instants += [86_400.0 * d - 1e-4 for d in range(-3, 3)]  # around midnight
+    assert [iso_ms(t) for t in instants] == [iso_ms_reference(t) for t in instants]
+
+
+def _message(device: str, send_t: float) -> Message:
+    return Message("p", "k", device, send_t, {}, "position")
+
+
+def test_merge_by_send_time_orders_like_heapq_merge_with_ties_to_the_earlier_stream() -> None:
+    rng = random.Random(5)
+    streams = []
+    for d in range(7):
+        times = sorted(rng.choice([1.0, 2.0, 2.5, 3.0, rng.uniform(0, 5)]) for _ in range(rng.randrange(0, 40)))
+        streams.append([_message(f"d{d}", t) for t in times])
+    expected = [m for _, _, m in heapq.merge(
+        *[[(m.send_t, n, m) for m in s] for n, s in enumerate(streams)], key=lambda item: (item[0], item[1]))]
+    merged = list(merge_by_send_time([iter(s) for s in streams]))
+    assert [id(m) for m in merged] == [id(m) for m in expected]
+    assert [m.device for m in merged] != sorted(m.device for m in merged)  # the streams really interleave
