@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .accounts import Account
 from .live import traccar_ms
@@ -91,7 +92,10 @@ def _longs(request: web.Request, name: str) -> list[int] | None:
 
 async def session_post(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, HttpProcessingError):  # not UTF-8, a multipart body without boundary or broken
+        return web.Response(status=401)  # no credentials could be read: as a login without them, not a 500
     email, password = form.get("email"), form.get("password")
     account = (state.accounts.login(email, password)
                if isinstance(email, str) and isinstance(password, str) else None)

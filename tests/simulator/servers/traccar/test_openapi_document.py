@@ -124,6 +124,20 @@ async def test_every_response_of_a_scripted_session_conforms(profile: str) -> No
             _conforms(doc, await http.get("/api/devices", headers={"Authorization": f"Bearer {DEMO_TOKEN}"}))
 
 
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("application/x-www-form-urlencoded", b"\xff\xfe=\xff"),  # not UTF-8
+    ("multipart/form-data", b"email=a"),  # no boundary
+    ("multipart/form-data; boundary=x", b"--x\r\nbroken"),  # a part without headers
+])
+async def test_a_login_form_that_cannot_be_read_is_401_not_500(content_type: str, body: bytes) -> None:
+    # regression: aiohttp's form parser raised out of POST /api/session and the server answered 500
+    doc = document("traccar-4.12")
+    async with serving() as server, httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.post("/api/session", content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 401
+        _conforms(doc, response)
+
+
 def test_a_device_with_no_fix_yet_is_documented_per_profile() -> None:
     # GET /api/positions?deviceId= before the device's first fix: 4.12 answers [null], 6 answers []
     # (profiles.py, null_latest); each document allows only its own
