@@ -138,6 +138,18 @@ async def test_a_login_form_that_cannot_be_read_is_401_not_500(content_type: str
         _conforms(doc, response)
 
 
+@pytest.mark.parametrize("value", ["1_0", " 1", "1 ", str(2**63), "0x1", "1.0"])
+async def test_an_id_java_cannot_convert_to_a_long_is_404(value: str) -> None:
+    # regression: Python's int() took these (10, 1, 1, a number past 64 bits); JAX-RS's Long.valueOf does not,
+    # and Traccar answers a parameter it cannot convert with 404
+    async with serving() as server, httpx.AsyncClient(base_url=server.url, headers=BASIC) as http:
+        for path, params in (("/api/devices", {"id": value}), ("/api/positions", {"deviceId": value}),
+                             ("/api/positions", {"id": value}), (f"/api/events/{value}", {})):
+            response = await http.get(path, params=params)
+            assert response.status_code == 404, (path, params, response.status_code)
+        assert (await http.get("/api/devices", params={"id": "+1"})).status_code == 200  # a sign is fine
+
+
 def test_a_device_with_no_fix_yet_is_documented_per_profile() -> None:
     # GET /api/positions?deviceId= before the device's first fix: 4.12 answers [null], 6 answers []
     # (profiles.py, null_latest); each document allows only its own
