@@ -1,18 +1,19 @@
 """The OpenAPI 3.1 document of the drivers API, served at `/openapi.json`.
 
 Its response schemas ARE the shipped schema family (schemas/drivers_api/): each file becomes a component, its
-`$defs` become components too, and references are rewritten to `#/components/schemas/…`, so the document and
-`fleetsim schemas validate drivers_api` can never disagree. Only Laravel's 422 body, which the seed does not
-show, is written here.
+`$defs` become components too, and references are rewritten to `#/components/schemas/…`
+(simulator/servers/openapi.py), so the document and `fleetsim schemas validate drivers_api` can never disagree.
+Only Laravel's 422 body, which the seed does not show, is written here.
 """
 
 from __future__ import annotations
 
-import copy
 from functools import cache
 from typing import Any
 
 from ...schemastore import load_schema
+from ..openapi import PREFIX as _PREFIX
+from ..openapi import definitions, localize
 from .listing import FILTERS, MAX_LIMIT, SORTS
 
 __all__ = ["COMPONENT_OF_KIND", "openapi_document"]
@@ -22,33 +23,13 @@ COMPONENT_OF_KIND = {
     "list": "DriverList", "names": "DriverNames", "show": "DriverShow", "settings": "DriverSettings",
     "send_test_event": "SendTestEventResult", "error": "Error",
 }
-_PREFIX = "#/components/schemas/"
-
-
-def _rewrite(node: Any) -> Any:
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if key in ("$schema", "$id", "$defs") or key.startswith("x-"):
-                continue
-            if key == "$ref" and isinstance(value, str) and "#/$defs/" in value:
-                value = _PREFIX + value.rpartition("/")[2]
-            out[key] = _rewrite(value)
-        return out
-    if isinstance(node, list):
-        return [_rewrite(item) for item in node]
-    return node
 
 
 def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-    for name, defn in load_schema("drivers_api/common.schema.json")["$defs"].items():
-        schemas[name] = _rewrite(defn)
+    schemas = definitions("drivers_api/common.schema.json")
     for kind, component in COMPONENT_OF_KIND.items():
-        document = copy.deepcopy(load_schema(f"drivers_api/{kind}.schema.json"))
-        for name, defn in document.get("$defs", {}).items():
-            schemas[name] = _rewrite(defn)
-        schemas[component] = _rewrite(document)
+        schemas.update(definitions(f"drivers_api/{kind}.schema.json"))
+        schemas[component] = localize(load_schema(f"drivers_api/{kind}.schema.json"))
     schemas["ValidationError"] = {
         "type": "object", "description": "Laravel's failed validation (422): the first message and every field's.",
         "properties": {"message": {"type": "string"},

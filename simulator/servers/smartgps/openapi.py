@@ -10,11 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ..openapi import add_document, definitions, localize, ref
+
 __all__ = ["DOCUMENT", "add_openapi"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -28,25 +26,14 @@ _POINT = _obj({"lat": _LAT, "lng": _LNG})
 def _family() -> dict[str, Any]:
     """The smartgps_api schema family (schemas/smartgps_api/) as OpenAPI components: its shared definitions
     under their own names (Tracker, Event, ...), each response kind under the kind's name (tracker_list, ...),
-    references rewritten to point inside the document."""
+    references rewritten to point inside the document (simulator/servers/openapi.py)."""
     from ...apis.smartgps_api import SmartGpsApi
     from ...schemastore import load_schema
 
-    def local(node: Any) -> Any:
-        if isinstance(node, dict):
-            out = {k: local(v) for k, v in node.items() if k not in ("$schema", "$id")}
-            ref = out.get("$ref")
-            if isinstance(ref, str) and "#/$defs/" in ref:
-                out["$ref"] = "#/components/schemas/" + ref.split("#/$defs/", 1)[1]
-            return out
-        if isinstance(node, list):
-            return [local(v) for v in node]
-        return node
-
     family = SmartGpsApi()
-    schemas = {name: local(d) for name, d in load_schema(f"{family.name}/common.schema.json")["$defs"].items()}
+    schemas = definitions(f"{family.name}/common.schema.json")
     for kind, spec in family.kinds.items():
-        schemas[kind] = local(load_schema(spec.schema))
+        schemas[kind] = localize(load_schema(spec.schema))
     return schemas
 
 
@@ -69,7 +56,7 @@ SCHEMAS: dict[str, Any] = {
                        "code": {"type": "string", "pattern": "^[0-9A-F]{8,16}$"}}),
 }
 
-_ERRORS = {str(code): {"description": why, "content": {"application/json": {"schema": _ref("error")}}}
+_ERRORS = {str(code): {"description": why, "content": {"application/json": {"schema": ref("error")}}}
            for code, why in ((400, "not a JSON object"), (401, "no valid bearer token"), (404, "no such thing"),
                              (409, "conflicts with the current state"), (422, "a field breaks its rule"),
                              (429, "over the rate limit (Retry-After)"))}
@@ -80,14 +67,14 @@ def _op(summary: str, status: int, schema: str | None, *, body: str | None = Non
     op: dict[str, Any] = {"summary": summary, "security": [{"bearer": []}], "responses": dict(_ERRORS)}
     ok: dict[str, Any] = {"description": summary}
     if schema is not None:
-        ok["content"] = {"application/json": {"schema": _ref(schema)}}
+        ok["content"] = {"application/json": {"schema": ref(schema)}}
     op["responses"][str(status)] = ok
     parameters = [{"name": "id", "in": "path", "required": True, "schema": _S}] if path_id else []
     parameters += [{"name": p, "in": "query", "required": False, "schema": _S} for p in params]
     if parameters:
         op["parameters"] = parameters
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
     return op
 
 
@@ -98,7 +85,7 @@ PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": _TOKEN_FORM},
                                                       "application/json": {"schema": _TOKEN_FORM}}},
         "responses": {"200": {"description": "a bearer token",
-                              "content": {"application/json": {"schema": _ref("token")}}},
+                              "content": {"application/json": {"schema": ref("token")}}},
                       **{k: v for k, v in _ERRORS.items() if k in ("400", "401", "429")}}}},
     "/account/me": {"get": _op("health check: the account", 200, "account")},
     "/trackers": {"get": _op("list trackers", 200, "tracker_list", params=("imei", "status", "groupId")),
@@ -136,9 +123,5 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-async def openapi_json(request: web.Request) -> web.StreamResponse:
-    return web.json_response(DOCUMENT)
-
-
 def add_openapi(app: web.Application) -> None:
-    app.router.add_get("/openapi.json", openapi_json, allow_head=False)
+    add_document(app, lambda request: DOCUMENT)

@@ -26,6 +26,7 @@ from .accounts import DEMO_ACCOUNT, Account, Accounts, accounts_from_settings
 from .fanout import QUEUE_LIMIT, Hub
 from .feed import Player, web_events
 from .live import LiveWorld
+from .openapi import add_openapi
 from .profiles import DEFAULT_PROFILE, PROFILES, Profile
 from .rest import add_routes
 from .socket import CLOSE_TIMEOUT_S, IDLE_TIMEOUT_S, socket_handler
@@ -84,6 +85,7 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
     app = web.Application()
     app[SERVER] = state
     add_routes(app)
+    add_openapi(app)  # open to anyone, as on the other platforms
     app.router.add_get("/api/socket", socket_handler, allow_head=False)
     app.on_shutdown.append(_close_sockets)
     return app

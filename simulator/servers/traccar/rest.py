@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .accounts import Account
 from .live import traccar_ms
@@ -80,18 +82,31 @@ def _denied() -> web.Response:
     return web.Response(status=400, text="Device access denied")
 
 
-def _longs(request: web.Request, name: str) -> list[int] | None:
-    try:
-        return [int(v) for v in request.query.getall(name, [])]
-    except ValueError:
+_LONG = re.compile(r"[+-]?\d+")  # \d: any Unicode decimal digit, as Java's Character.digit takes them
+
+
+def _long(text: str) -> int | None:
+    """`text` as JAX-RS converts a `long` parameter (Long.valueOf): an optional sign and digits, in range; Python's
+    int() would also take surrounding spaces, `1_000` and numbers past 64 bits, which Traccar answers with 404."""
+    if _LONG.fullmatch(text) is None:
         return None
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else None
+
+
+def _longs(request: web.Request, name: str) -> list[int] | None:
+    values = [_long(v) for v in request.query.getall(name, [])]
+    return None if None in values else [v for v in values if v is not None]
 
 
 # -- session -------------------------------------------------------------------------------------------------
 
 async def session_post(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, HttpProcessingError):  # not UTF-8, a multipart body without boundary or broken
+        return web.Response(status=401)  # no credentials could be read: as a login without them, not a 500
     email, password = form.get("email"), form.get("password")
     account = (state.accounts.login(email, password)
                if isinstance(email, str) and isinstance(password, str) else None)
@@ -185,9 +200,8 @@ async def positions_get(request: web.Request, account: Account) -> web.StreamRes
 
 @requires_user
 async def event_get(request: web.Request, account: Account) -> web.StreamResponse:
-    try:
-        event_id = int(request.match_info["id"])
-    except ValueError:
+    event_id = _long(request.match_info["id"])
+    if event_id is None:
         return _not_found()
     event = request.app[SERVER].world.stored_event(event_id)
     if event is None:
