@@ -27,6 +27,7 @@ class Call:
     t: float  # wall clock, epoch seconds, when the answer was sent
     client_id: str | None  # the OAuth2 client the token (or the token request) belongs to
     token: int | None  # serial number of the bearer token used (1 = the first issued)
+    retry_after: int | None = None  # the Retry-After of a 429, in seconds
 
 
 @dataclass

@@ -44,8 +44,10 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "bad_request")
         response = error_response(ApiError(exc.status, code, exc.reason, headers={
             k: v for k, v in exc.headers.items() if k.lower() == "allow"}))
+    retry_after = response.headers.get("Retry-After") if response.status == 429 else None
     state.calls.append(Call(request.method, request.path, tuple(request.query.items()), response.status,
-                            state.wall(), request[CLIENT], request[TOKEN]))
+                            state.wall(), request[CLIENT], request[TOKEN],
+                            int(retry_after) if retry_after and retry_after.isdigit() else None))
     if len(state.calls) > CALL_LIMIT:  # a load test must not grow memory without bound: forget the oldest tenth
         del state.calls[:CALL_LIMIT // 10]
     state.player.flush()  # a BLOCK or a new geofence may have emitted webhooks
