@@ -119,7 +119,7 @@ def rule_of(check_id: str) -> str:
 
 
 #: the catalogue's families in its order (docs/conformance-catalogue.md §1.1-1.8), then fleetsim's own (FUZ),
-#: then the API-client checks (§1.11)
+#: then the API-client checks (conformance-catalogue §1.11)
 FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN", "FUZ", "API")
 
 

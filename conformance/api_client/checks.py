@@ -1,6 +1,6 @@
-"""The API-client checks, catalogue §1.11 (API-01 … API-05): each grades the calls the integrator's code made to
-the emulated SmartGPS (`server.calls`: method, path, status, time, token serial number, never a token) during the
-phases runner.py played.
+"""The API-client checks, conformance-catalogue §1.11 (API-01 … API-05): each grades the calls the integrator's
+code made to the emulated SmartGPS (`server.calls`: method, path, status, time, token serial number, never a
+token) during the phases runner.py played.
 
 A call's time is when its answer was sent; a check that measures a wait between two calls therefore allows
 `SLACK_S` for the handling of the later one.
@@ -172,7 +172,7 @@ def refresh_once_on_401(context: ApiContext) -> CheckResult:
 def waits_retry_after(context: ApiContext) -> CheckResult:
     """A 429 is answered by waiting the Retry-After it carries before the next call, then carrying on.
 
-    fleetsim lowers the rate limit for the "limited" activation (to `lowered_limit` requests a second). Every
+    fleetsim lowers the rate limit for the "limited" activation (to 2 requests a second). Every
     call after a 429 must come at least Retry-After seconds later; the activation must still succeed.
     """
     activation = context.phase("limited")

@@ -94,7 +94,9 @@ def run_api(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]])
     own = api_settings(settings, options)
     redactor = Redactor([*secrets_in_settings(settings), str(own["api_client_secret"]).encode()])
     words = (["--activate-url", args.activate_url] if args.activate_url else []) + \
-        (["--client-command", args.client_command] if args.client_command else [])
+        (["--client-command", args.client_command] if args.client_command else []) + \
+        (["--token-ttl", str(args.token_ttl)] if args.token_ttl else []) + \
+        (["--api-port", str(args.api_port)] if args.api_port else [])
     reporter = ApiReporter(Invocation(args.activate_url, args.settings, args.seed, args.timeout, suite=args.suite),
                            redactor, words)
     run_, context = _run(_go(args, settings, checks, options))
@@ -136,7 +138,8 @@ async def _go(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]
         endpoint = Endpoint(server.url, str(own["api_client_id"]), str(own["api_client_secret"]))
         print(f"{PROVIDER}: fleetsim's SmartGPS API is at {server.url} (client {shown(endpoint.client_id)}; "
               f"tokens live {options.token_ttl_s} s): your code gets it as FLEETSIM_SMARTGPS_URL / "
-              "_CLIENT_ID / _CLIENT_SECRET, or {url} {client_id} {client_secret} in --client-command",
+              "_CLIENT_ID / _CLIENT_SECRET (and _IMEI, _PLATE), or {url} {client_id} {client_secret} {imei} {plate} in "
+              "--client-command",
               file=sys.stderr, flush=True)
         async with aiohttp.ClientSession() as session:
             trigger: Trigger

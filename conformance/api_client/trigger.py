@@ -122,7 +122,10 @@ class _Output:
         if self.secret:
             text = text.replace(self.secret, MASK)
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return shown(lines[-1], 200) if lines else ""
+        if not lines:
+            return ""
+        last = "".join(c if c.isprintable() else "?" for c in lines[-1])
+        return last if len(last) <= 200 else last[:200] + "..."
 
 
 class ClientProcess:

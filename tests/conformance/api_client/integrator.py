@@ -114,11 +114,31 @@ def make_app(base_url: str, client_id: str, client_secret: str, flaws: frozenset
     return app
 
 
+async def activate_once(imei: str, plate: str, flaws: frozenset[str]) -> int:
+    """The activation as a script: one run per activation, its exit status the outcome."""
+    env = os.environ
+    api = SmartGps(env["FLEETSIM_SMARTGPS_URL"], env["FLEETSIM_SMARTGPS_CLIENT_ID"],
+                   env["FLEETSIM_SMARTGPS_CLIENT_SECRET"], flaws)
+    try:
+        done = await activate(api, imei, plate, "FMB920", f"Truck {plate}")
+    except httpx.HTTPStatusError as exc:
+        print(f"SmartGPS answered {exc.response.status_code}")
+        return 1
+    finally:
+        await api.http.aclose()
+    print(f"ATIVO {done}")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, help="serve the activation endpoint on this port")
+    parser.add_argument("--once", nargs=2, metavar=("IMEI", "PLATE"), help="activate one tracker and exit")
     parser.add_argument("--flaw", choices=FLAWS, action="append", default=[])
     args = parser.parse_args()
+    if args.once:
+        imei, plate = args.once
+        raise SystemExit(asyncio.run(activate_once(imei, plate, frozenset(args.flaw))))
     env = os.environ
     app = make_app(env["FLEETSIM_SMARTGPS_URL"], env["FLEETSIM_SMARTGPS_CLIENT_ID"],
                    env["FLEETSIM_SMARTGPS_CLIENT_SECRET"], frozenset(args.flaw))

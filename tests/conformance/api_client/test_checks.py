@@ -1,5 +1,5 @@
-"""The API-client checks (catalogue §1.11) against an integrator's activation service (integrator.py) over real
-sockets: the careful one passes every check, and each flaw fails the check for the habit it breaks."""
+"""The API-client checks (conformance-catalogue §1.11) against an integrator's activation service (integrator.py)
+over real sockets: the careful one passes every check, and each flaw fails the check for the habit it breaks."""
 
 from __future__ import annotations
 

@@ -1,0 +1,130 @@
+"""`fleetsim check --provider smartgps-api` through the real CLI: the integrator's service started by
+--client-command behind --activate-url, an activation script run per activation, the reports, and every usage
+mistake as one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult
+
+from .integrator import ACTIVATE
+
+ROOT = Path(__file__).resolve().parents[3]
+SECRET = "integrator-s3cr3t-value"
+MODULE = "tests.conformance.api_client.integrator"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> str:
+    path = tmp_path / "smartgps.yaml"
+    path.write_text(f"providers:\n  smartgps:\n    api_client_id: acme\n    api_client_secret: {SECRET}\n")
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the integrator runs as `python -m tests....`
+
+
+def service(*flaws: str) -> list[str]:
+    port = free_port()
+    command = [sys.executable, "-m", MODULE, "--port", str(port), *(f"--flaw={f}" for f in flaws)]
+    return ["--client-command", shlex.join(command), "--activate-url", f"http://127.0.0.1:{port}{ACTIVATE}"]
+
+
+def test_a_careful_service_passes_every_check_and_the_reports_hold_them(
+        cli: Callable[..., CliResult], settings: str, tmp_path: Path) -> None:
+    json_path, junit_path, html_path = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"
+    result = cli("check", "--provider", "smartgps-api", *service(), "--token-ttl", "2", "--settings", settings,
+                 "--report", f"json:{json_path}", "--report", f"junit:{junit_path}", "--report", f"html:{html_path}")
+    assert result.code == 0, result.out + result.err
+    for check_id in ("API-01", "API-02", "API-03", "API-04", "API-05"):
+        assert f"PASS  {check_id}" in result.out
+    assert "summary: 5 passed, 0 failed, 0 skipped, 0 errors" in result.out
+    assert "FLEETSIM_SMARTGPS_URL" in result.err and "client 'acme'" in result.err
+    report = json.loads(json_path.read_text())
+    assert report["exit_code"] == 0 and report["totals"]["passed"] == 5
+    assert [r["id"] for r in report["providers"][0]["results"]] == ["API-01", "API-02", "API-03", "API-04", "API-05"]
+    assert 'name="API-03: A 401' in junit_path.read_text()
+    assert "API-04" in html_path.read_text()
+    for text in (result.out, result.err, json_path.read_text(), junit_path.read_text(), html_path.read_text()):
+        assert SECRET not in text
+
+
+def test_a_failure_says_what_happened_and_how_to_rerun_it(cli: Callable[..., CliResult], settings: str) -> None:
+    result = cli("check", "--provider", "smartgps-api", *service("token-per-request"), "--token-ttl", "2",
+                 "--settings", settings, "--only", "API-02")
+    assert result.code == 1, result.out + result.err
+    assert "FAIL  API-02  token 2 requested" in result.out
+    assert "Reproduce: fleetsim check --provider smartgps-api --activate-url http://127.0.0.1:" in result.out
+    assert "--token-ttl 2 --settings " in result.out and "--only API-02 --seed 1" in result.out
+    assert SECRET not in result.out + result.err
+
+
+def test_an_activation_script_run_per_activation(cli: Callable[..., CliResult]) -> None:
+    command = shlex.join([sys.executable, "-m", MODULE, "--once"]) + " {imei} {plate}"
+    result = cli("check", "--provider", "smartgps-api", "--client-command", command, "--only", "API-01,API-05")
+    assert result.code == 0, result.out + result.err
+    assert "PASS  API-01" in result.out and "PASS  API-05" in result.out
+    assert "2 activations" in result.out
+
+
+def test_a_script_that_creates_again_fails_idempotency(cli: Callable[..., CliResult]) -> None:
+    command = shlex.join([sys.executable, "-m", MODULE, "--once", "{imei}", "{plate}", "--flaw", "duplicates"])
+    result = cli("check", "--provider", "smartgps-api", "--client-command", command, "--only", "API-05")
+    assert result.code == 1, result.out + result.err
+    assert "FAIL  API-05" in result.out and "exit status 1: SmartGPS answered 409" in result.out
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--target", "http://127.0.0.1:9"], "--target is for webhook receivers"),
+    (["--app", "x:app"], "--app is for webhook receivers"),
+    ([], "needs --activate-url URL"),
+    (["--activate-url", "http://127.0.0.1:9/activate"], "cannot reach --activate-url 'http://127.0.0.1:9/activate'"),
+    (["--client-command", "'unbalanced"], "--client-command"),
+    (["--client-command", "   "], "--client-command is empty"),
+    (["--client-command", "/nonexistent/fleetsim-client {imei}"], "cannot start --client-command"),
+    (["--client-command", "true", "--only", "SIG-01"], "leave no smartgps-api check"),
+])
+def test_usage_mistakes_are_one_line_and_exit_2(cli: Callable[..., CliResult], argv: list[str], says: str) -> None:
+    result = cli("check", "--provider", "smartgps-api", *argv)
+    assert result.code == 2, result.out + result.err
+    lines = result.err.strip().splitlines()
+    assert lines[-1].startswith("fleetsim: error: ") and says in lines[-1], result.err
+    assert "Traceback" not in result.err
+
+
+def test_api_client_options_with_a_webhook_provider_are_exit_2(cli: Callable[..., CliResult]) -> None:
+    result = cli("check", "--provider", "smartgps", "--token-ttl", "5")
+    assert result.code == 2
+    assert result.err.strip() == ("fleetsim: error: check: --token-ttl is for --provider smartgps-api (an API "
+                                  "client), not for a webhook receiver")
+
+
+def test_a_port_in_use_is_exit_2(cli: Callable[..., CliResult]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("check", "--provider", "smartgps-api", "--client-command", "true", "--api-port", str(port))
+    assert result.code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.err
+
+
+def test_list_shows_the_api_client_checks(cli: Callable[..., CliResult]) -> None:
+    result = cli("check", "--list")
+    assert "API-03  A 401" in result.out and "providers: smartgps-api" in result.out
