@@ -229,4 +229,4 @@ def retried_activation_idempotent(context: ApiContext) -> CheckResult:
         return CheckResult(FAILED, f"the repeated activation (IMEI {again.imei}) failed{seen}: {again.outcome}",
                            expected="success: the tracker found by IMEI, or the 409 handled")
     return CheckResult(PASSED, f"the repeated activation succeeded ({again.outcome}) with nothing created "
-                       f"({len(calls)} calls)")
+                       f"({len(calls)} call{'s' if len(calls) != 1 else ''})")

@@ -135,7 +135,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, help="serve the activation endpoint on this port")
     parser.add_argument("--once", nargs=2, metavar=("IMEI", "PLATE"), help="activate one tracker and exit")
     parser.add_argument("--flaw", choices=FLAWS, action="append", default=[])
+    parser.add_argument("--pid-file", help="write this process's id here (tests check it was stopped)")
     args = parser.parse_args()
+    if args.pid_file:
+        with open(args.pid_file, "w") as f:
+            f.write(str(os.getpid()))
     if args.once:
         imei, plate = args.once
         raise SystemExit(asyncio.run(activate_once(imei, plate, frozenset(args.flaw))))

@@ -5,9 +5,13 @@ mistake as one line with exit 2."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +132,32 @@ def test_a_port_in_use_is_exit_2(cli: Callable[..., CliResult]) -> None:
 def test_list_shows_the_api_client_checks(cli: Callable[..., CliResult]) -> None:
     result = cli("check", "--list")
     assert "API-03  A 401" in result.out and "providers: smartgps-api" in result.out
+
+
+def test_sigterm_stops_the_run_and_the_client_process(tmp_path: Path) -> None:
+    pid_file = tmp_path / "client.pid"
+    port = free_port()
+    client = shlex.join([sys.executable, "-m", MODULE, "--port", str(port), "--pid-file", str(pid_file)])
+    fleetsim = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main(sys.argv[1:]))", "check",
+         "--provider", "smartgps-api", "--client-command", client,
+         "--activate-url", f"http://127.0.0.1:{port}{ACTIVATE}", "--token-ttl", "60"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the first activations are done; fleetsim waits for the token to expire
+        client_pid = int(pid_file.read_text())
+        started = time.monotonic()
+        fleetsim.send_signal(signal.SIGTERM)
+        _, err = fleetsim.communicate(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if fleetsim.poll() is None:
+            fleetsim.kill()
+    assert fleetsim.returncode == 130, err
+    assert "fleetsim: interrupted" in err and "Traceback" not in err
+    assert took < 6.0
+    with pytest.raises(ProcessLookupError):
+        os.kill(client_pid, 0)
