@@ -1,4 +1,4 @@
-"""The API-client checks, conformance-catalogue §1.11 (API-01 … API-05): each grades the calls the integrator's
+"""The API-client checks, conformance-catalogue §1.11 (API-01 … API-06): each grades the calls the integrator's
 code made to the emulated SmartGPS (`server.calls`: method, path, status, time, token serial number, never a
 token) during the phases runner.py played.
 
@@ -230,3 +230,36 @@ def retried_activation_idempotent(context: ApiContext) -> CheckResult:
                            expected="success: the tracker found by IMEI, or the 409 handled")
     return CheckResult(PASSED, f"the repeated activation succeeded ({again.outcome}) with nothing created "
                        f"({len(calls)} call{'s' if len(calls) != 1 else ''})")
+
+
+@api_check(id="API-06", needs=("first", "dropped"))
+def dropped_answer_recovered(context: ApiContext) -> CheckResult:
+    """A registerTracker whose answer was lost is retried without failing and without a second tracker.
+
+    In the "dropped" activation fleetsim carries out the first successful POST /trackers and closes the
+    connection instead of answering. The client must still complete the activation (the tracker assigned, the
+    activation a success): it retries and handles the 409, or looks the tracker up by IMEI; no second tracker
+    may be created.
+    """
+    activation = context.phase("dropped")
+    if activation is None:
+        return CheckResult(SKIPPED, "the dropped-answer phase was not played")
+    calls = context.during(activation)
+    lost = next((c for c in calls if c.dropped), None)
+    if lost is None:
+        return CheckResult(SKIPPED, f"the client made no successful POST /trackers to drop ({activation.outcome})")
+    after = calls[calls.index(lost) + 1:]
+    again = [c for c in after if _step(c) == "registerTracker" and _ok(c)]
+    if again:
+        return CheckResult(FAILED, f"the answer to POST /trackers was dropped at {context.at(lost.t)}, and the "
+                           f"client registered another tracker: {_show(context, again[0])}",
+                           expected="the existing tracker found (409 or GET /trackers?imei=), no second one")
+    if not activation.ok or not any(_step(c) == "assignTracker" and _ok(c) for c in after):
+        seen = "; then " + ", ".join(f"{c.method} {c.path} {c.status}" for c in after[:4]) if after else \
+            "; no further call"
+        return CheckResult(FAILED, f"the answer to POST /trackers was dropped at {context.at(lost.t)}{seen}; "
+                           f"the activation {activation.outcome}",
+                           expected="the tracker found after the lost answer, assigned, and the activation a success")
+    return CheckResult(PASSED, "the answer to POST /trackers was dropped; the client carried on with "
+                       + ", ".join(f"{c.method} {c.path} {c.status}" for c in after[:4])
+                       + f" and the activation {activation.outcome}")

@@ -19,7 +19,7 @@ from ..registry import ERROR, MORE_RULES, CheckResult
 __all__ = ["API_CHECKS", "PHASES", "Activation", "ApiCheck", "ApiContext", "api_check"]
 
 #: the phases of a run, in the order they are played (runner.py says what each does)
-PHASES = ("first", "second", "expired", "revoked", "limited", "retried")
+PHASES = ("first", "second", "expired", "revoked", "limited", "dropped", "retried")
 
 
 @dataclass(frozen=True)

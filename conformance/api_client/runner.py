@@ -8,6 +8,8 @@ The phases, in order (registry.PHASES); each is one activation, bounded by the a
 - expired: another, after the first token expired (the short `token_ttl_s` makes that happen during the run);
 - revoked: every token revoked, then another (a 401, answered by one refresh);
 - limited: the rate limit lowered to `lowered_limit` a second for another (a 429 with Retry-After);
+- dropped: another, whose first successful registerTracker is carried out but not answered (the connection is
+  closed): the client's retry must not fail on, or duplicate, the tracker that exists;
 - retried: the first activation again, the same IMEI and plate (no second tracker or object).
 
 I/O lives here and in trigger.py; the checks only read the `ApiContext` built at the end.
@@ -35,6 +37,8 @@ __all__ = ["PROVIDER", "SCENARIO", "ApiOptions", "Trigger", "activation_body", "
 PROVIDER = "smartgps-api"
 #: the world behind the API: its vehicles give a registered tracker a track to report
 SCENARIO = "smartgps-truck-fleet.yaml"
+#: the call whose answer phase "dropped" does not send: registerTracker
+DROPPED = ("POST", "/trackers")
 #: after the first token's expiry, how long to wait before the "expired" activation (clocks differ a little)
 EXPIRY_MARGIN_S = 0.3
 
@@ -123,6 +127,13 @@ async def play(server: SmartGpsServer, trigger: Trigger, checks: Iterable[ApiChe
         elif phase == "revoked":
             revoked_at = time.time()
             state.clients.revoke_all()
+        elif phase == "dropped":
+            state.drop.add(DROPPED)
+            try:
+                await activate(phase, body, fresh=True)
+            finally:
+                state.drop.discard(DROPPED)
+            continue
         elif phase == "limited":
             limit = state.limiter.limit
             state.limiter.limit = options.lowered_limit

@@ -1,13 +1,13 @@
-"""An integrator's SmartGPS activation service, written as one would write it: an aiohttp app exposing seed 000's
-`POST /api/integrations/smartgps/activate`, calling SmartGPS with httpx. The careful version caches its token
-until shortly before expiry, refreshes once on a 401, waits Retry-After on a 429 and looks a tracker up by IMEI
-(and an object by plate) before creating one. Each flaw breaks one of those habits, so the API-client checks can
-be shown to fail:
+"""An integrator's SmartGPS activation service, written as one would write it: an aiohttp app exposing seed
+000's `POST /api/integrations/smartgps/activate`, calling SmartGPS with httpx. The careful version caches its
+token until shortly before expiry, refreshes once on a 401, waits Retry-After on a 429, retries a call whose
+connection dropped, and looks a tracker up by IMEI (and an object by plate) before creating one, or after a 409.
+Each flaw breaks one of those habits, so the API-client checks can be shown to fail:
 
 - token-per-request: a new token for every call;
 - no-refresh: a 401 is passed on as an error;
 - retry-at-once: a 429 is retried at once, without waiting;
-- duplicates: creates the tracker and object without looking them up first;
+- duplicates: creates the tracker and object without looking them up first, nor handling a 409;
 - wrong-order: creates the object before registering the tracker.
 
 Run as a process: `python -m tests.conformance.api_client.integrator --port P [--flaw F]`, reading SmartGPS's
@@ -39,8 +39,13 @@ class SmartGps:
         self.expires_at = 0.0
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        for _ in range(20):
-            response = await self.http.request(method, path, **kwargs)
+        for attempt in range(20):
+            try:
+                response = await self.http.request(method, path, **kwargs)
+            except httpx.TransportError:  # the connection dropped: try again (a POST may have been carried out)
+                if attempt >= 2:
+                    raise
+                continue
             if response.status_code != 429:
                 return response
             if "retry-at-once" not in self.flaws:
@@ -85,13 +90,23 @@ async def activate(api: SmartGps, imei: str, plate: str, model: str, name: str) 
         await api.ok("POST", f"/trackers/{tracker['id']}/assign", json={"objectId": vehicle["id"]})
         return {"trackerId": tracker["id"], "objectId": vehicle["id"]}
     found = (await api.ok("GET", "/trackers", params={"imei": imei}))["data"] if careful else []
-    tracker = found[0] if found else await api.ok("POST", "/trackers", json={"imei": imei, "model": model})
+    tracker = found[0] if found else await register(api, imei, model)
     if tracker["objectId"]:  # activated before: nothing to do
         return {"trackerId": tracker["id"], "objectId": tracker["objectId"]}
     found = (await api.ok("GET", "/objects", params={"plate": plate}))["data"] if careful else []
     vehicle = found[0] if found else await api.ok("POST", "/objects", json={"plate": plate, "name": name})
     await api.ok("POST", f"/trackers/{tracker['id']}/assign", json={"objectId": vehicle["id"]})
     return {"trackerId": tracker["id"], "objectId": vehicle["id"]}
+
+
+async def register(api: SmartGps, imei: str, model: str) -> dict[str, Any]:
+    response = await api.call("POST", "/trackers", json={"imei": imei, "model": model})
+    if response.status_code == 409 and "duplicates" not in api.flaws:  # registered already (a lost answer)
+        found: dict[str, Any] = (await api.ok("GET", "/trackers", params={"imei": imei}))["data"][0]
+        return found
+    response.raise_for_status()
+    created: dict[str, Any] = response.json()
+    return created
 
 
 def make_app(base_url: str, client_id: str, client_secret: str, flaws: frozenset[str] = frozenset()) -> web.Application:
@@ -103,6 +118,8 @@ def make_app(base_url: str, client_id: str, client_secret: str, flaws: frozenset
             done = await activate(api, body["imei"], body["plate"], body.get("model", ""), body.get("name", ""))
         except httpx.HTTPStatusError as exc:
             return web.json_response({"error": f"SmartGPS answered {exc.response.status_code}"}, status=502)
+        except httpx.TransportError as exc:
+            return web.json_response({"error": f"SmartGPS unreachable: {exc}"}, status=502)
         return web.json_response({"status": "ATIVO", **done})
 
     async def close(app: web.Application) -> None:

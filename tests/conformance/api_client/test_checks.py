@@ -49,13 +49,15 @@ async def grade(*flaws: str, only: tuple[str, ...] = ()) -> tuple[dict[str, Chec
 async def test_a_careful_integrator_passes_every_check() -> None:
     results, context = await grade()
     assert {k: (r.status, r.reason) for k, r in results.items() if r.status != "passed"} == {}
-    assert set(results) == {"API-01", "API-02", "API-03", "API-04", "API-05"}
+    assert set(results) == {"API-01", "API-02", "API-03", "API-04", "API-05", "API-06"}
     phases = [a.phase for a in context.activations]
-    assert phases == ["first", "second", "expired", "revoked", "limited", "retried"]
+    assert phases == ["first", "second", "expired", "revoked", "limited", "dropped", "retried"]
     assert all(a.ok for a in context.activations), context.activations
     # what the phases provoked really happened: a 401 after the revocation, a 429 while limited, >1 token
     assert any(c.status == 401 for c in context.calls)
     assert any(c.status == 429 and c.retry_after == 1 for c in context.calls)
+    assert sum(c.dropped for c in context.calls) == 1
+    assert "POST /trackers 409" in results["API-06"].reason
     assert results["API-02"].metrics["tokens"] >= 3  # the first, one after expiry, one after the revocation
 
 
@@ -78,6 +80,13 @@ async def test_creating_again_on_a_repeated_activation_fails_idempotency() -> No
     assert context.activations[-1].outcome == "answered 502"
 
 
+async def test_not_handling_the_409_after_a_lost_answer_fails_api_06() -> None:
+    results, context = await grade("duplicates", only=("API-06",))
+    assert results["API-06"].status == "failed", results["API-06"]
+    assert "POST /trackers 409" in results["API-06"].reason and "answered 502" in results["API-06"].reason
+    assert [a.phase for a in context.activations] == ["first", "dropped"]
+
+
 async def test_creating_the_object_first_fails_the_order() -> None:
     results, _ = await grade("wrong-order", only=("API-01",))
     assert results["API-01"].status == "failed", results["API-01"]
@@ -90,7 +99,7 @@ async def test_passing_a_401_on_fails_refresh_once() -> None:
     assert "without a new token" in results["API-03"].reason or "never repeated" in results["API-03"].reason
 
 
-@pytest.mark.parametrize("only", [("API-01",), ("API-04",)])
+@pytest.mark.parametrize("only", [("API-01",), ("API-06",)])
 async def test_only_the_phases_the_checks_need_are_played(only: tuple[str, ...]) -> None:
     _, context = await grade(only=only)
     assert [a.phase for a in context.activations] == list(API_CHECKS[only[0]].needs)

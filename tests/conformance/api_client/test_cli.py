@@ -57,13 +57,13 @@ def test_a_careful_service_passes_every_check_and_the_reports_hold_them(
     result = cli("check", "--provider", "smartgps-api", *service(), "--token-ttl", "2", "--settings", settings,
                  "--report", f"json:{json_path}", "--report", f"junit:{junit_path}", "--report", f"html:{html_path}")
     assert result.code == 0, result.out + result.err
-    for check_id in ("API-01", "API-02", "API-03", "API-04", "API-05"):
+    for check_id in ("API-01", "API-02", "API-03", "API-04", "API-05", "API-06"):
         assert f"PASS  {check_id}" in result.out
-    assert "summary: 5 passed, 0 failed, 0 skipped, 0 errors" in result.out
+    assert "summary: 6 passed, 0 failed, 0 skipped, 0 errors" in result.out
     assert "FLEETSIM_SMARTGPS_URL" in result.err and "client 'acme'" in result.err
     report = json.loads(json_path.read_text())
-    assert report["exit_code"] == 0 and report["totals"]["passed"] == 5
-    assert [r["id"] for r in report["providers"][0]["results"]] == ["API-01", "API-02", "API-03", "API-04", "API-05"]
+    assert report["exit_code"] == 0 and report["totals"]["passed"] == 6
+    assert [r["id"] for r in report["providers"][0]["results"]] == [f"API-0{n}" for n in range(1, 7)]
     assert 'name="API-03: A 401' in junit_path.read_text()
     assert "API-04" in html_path.read_text()
     for text in (result.out, result.err, json_path.read_text(), junit_path.read_text(), html_path.read_text()):
@@ -71,12 +71,13 @@ def test_a_careful_service_passes_every_check_and_the_reports_hold_them(
 
 
 def test_a_failure_says_what_happened_and_how_to_rerun_it(cli: Callable[..., CliResult], settings: str) -> None:
-    result = cli("check", "--provider", "smartgps-api", *service("token-per-request"), "--token-ttl", "2",
-                 "--settings", settings, "--only", "API-02")
+    result = cli("check", "--provider", "smartgps-api", *service("wrong-order"), "--token-ttl", "2",
+                 "--settings", settings, "--only", "API-02,API-01", "--exclude", "API-02")
     assert result.code == 1, result.out + result.err
-    assert "FAIL  API-02  token 2 requested" in result.out
+    assert "FAIL  API-01  the first activation called createObject → registerTracker → assignTracker" in result.out
+    assert "Received:  first: answered 200" in result.out
     assert "Reproduce: fleetsim check --provider smartgps-api --activate-url http://127.0.0.1:" in result.out
-    assert "--token-ttl 2 --settings " in result.out and "--only API-02 --seed 1" in result.out
+    assert "--token-ttl 2 --settings " in result.out and "--only API-01 --seed 1" in result.out
     assert SECRET not in result.out + result.err
 
 
@@ -147,7 +148,7 @@ def test_sigterm_stops_the_run_and_the_client_process(tmp_path: Path) -> None:
         deadline = time.monotonic() + 15
         while not pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(1.0)  # the first activations are done; fleetsim waits for the token to expire
+        time.sleep(0.5)  # the first activations are done; fleetsim waits for the token to expire
         client_pid = int(pid_file.read_text())
         started = time.monotonic()
         fleetsim.send_signal(signal.SIGTERM)
