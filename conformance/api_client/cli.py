@@ -136,11 +136,6 @@ async def _go(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]
     try:
         own = api_settings(settings, options)
         endpoint = Endpoint(server.url, str(own["api_client_id"]), str(own["api_client_secret"]))
-        print(f"{PROVIDER}: fleetsim's SmartGPS API is at {server.url} (client {shown(endpoint.client_id)}; "
-              f"tokens live {options.token_ttl_s} s): your code gets it as FLEETSIM_SMARTGPS_URL / "
-              "_CLIENT_ID / _CLIENT_SECRET (and _IMEI, _PLATE), or {url} {client_id} {client_secret} {imei} {plate} in "
-              "--client-command",
-              file=sys.stderr, flush=True)
         async with aiohttp.ClientSession() as session:
             trigger: Trigger
             if args.activate_url:
@@ -153,6 +148,11 @@ async def _go(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]
             else:
                 trigger = ScriptTrigger(args.client_command, endpoint, options.activation_timeout_s)
                 shown_as = f"--client-command {shown(command_words(args.client_command)[0])}"
+            # only now: a usage mistake found above stays the one line on stderr
+            print(f"{PROVIDER}: fleetsim's SmartGPS API is at {server.url} (client {shown(endpoint.client_id)}; "
+                  f"tokens live {options.token_ttl_s} s): your code gets it as FLEETSIM_SMARTGPS_URL / _CLIENT_ID / "
+                  "_CLIENT_SECRET (and _IMEI, _PLATE), or {url} {client_id} {client_secret} {imei} {plate} in "
+                  "--client-command", file=sys.stderr, flush=True)
             live = _Say()
             try:
                 return await run_api_client(server, trigger, checks, options, shown_as, live.show)

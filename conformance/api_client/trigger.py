@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,12 @@ def command_words(command: str) -> list[str]:
         raise UsageError("check: --client-command is empty: give the command that runs your code")
     if any("\x00" in w for w in words):
         raise UsageError(f"check: --client-command {shown(command)}: contains a NUL character")
+    program = words[0]
+    found = shutil.which(program) if "/" not in program else \
+        program if os.path.isfile(program) and os.access(program, os.X_OK) else None
+    if found is None:
+        why = "no such program on PATH" if "/" not in program else "not an executable file"
+        raise UsageError(f"check: cannot start --client-command {shown(program)}: {why}")
     return words
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_hostile_options import HOSTILE
 from tests.conftest import CliResult
 
 from .integrator import ACTIVATE
@@ -104,14 +105,15 @@ def test_a_script_that_creates_again_fails_idempotency(cli: Callable[..., CliRes
     (["--client-command", "'unbalanced"], "--client-command"),
     (["--client-command", "   "], "--client-command is empty"),
     (["--client-command", "/nonexistent/fleetsim-client {imei}"], "cannot start --client-command"),
+    (["--client-command", "no-such-fleetsim-client", "--activate-url", "http://127.0.0.1:9/a"], "no such program"),
+    (["--client-command", "false", "--activate-url", "http://127.0.0.1:9/a"], "the client command exited with"),
     (["--client-command", "true", "--only", "SIG-01"], "leave no smartgps-api check"),
 ])
 def test_usage_mistakes_are_one_line_and_exit_2(cli: Callable[..., CliResult], argv: list[str], says: str) -> None:
     result = cli("check", "--provider", "smartgps-api", *argv)
     assert result.code == 2, result.out + result.err
     lines = result.err.strip().splitlines()
-    assert lines[-1].startswith("fleetsim: error: ") and says in lines[-1], result.err
-    assert "Traceback" not in result.err
+    assert len(lines) == 1 and lines[0].startswith("fleetsim: error: ") and says in lines[0], result.err
 
 
 def test_api_client_options_with_a_webhook_provider_are_exit_2(cli: Callable[..., CliResult]) -> None:
@@ -162,3 +164,20 @@ def test_sigterm_stops_the_run_and_the_client_process(tmp_path: Path) -> None:
     assert took < 6.0
     with pytest.raises(ProcessLookupError):
         os.kill(client_pid, 0)
+
+
+@pytest.mark.parametrize("option", ["--activate-url", "--client-command", "--token-ttl", "--api-port"])
+@pytest.mark.parametrize("label", sorted(HOSTILE))
+def test_hostile_values_with_smartgps_api_are_one_line_exit_2_or_run(
+        cli: Callable[..., CliResult], option: str, label: str) -> None:
+    # tests/cli/test_hostile_options.py walks these options next to a webhook provider; here they do their job
+    baseline = {"--client-command": "false", "--only": "API-01", "--timeout": "5"}
+    baseline[option] = HOSTILE[label]
+    argv = [word for name, value in baseline.items() for word in (f"{name}={value}",)]
+    result = cli("check", "--provider", "smartgps-api", *argv)
+    shown = f"{option}={HOSTILE[label][:40]!a} exit={result.code} stderr={result.err[-400:]!a}"
+    assert "Traceback" not in result.out + result.err and "internal error" not in result.err, shown
+    assert result.code in (1, 2), shown  # 1: accepted, and `false` failed the activation
+    if result.code == 2:
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("fleetsim: error: ") and len(lines[0]) <= 400, shown
