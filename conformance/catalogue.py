@@ -12,5 +12,6 @@ from . import checks_input as _checks_input  # noqa: F401
 from . import checks_socket as _checks_socket  # noqa: F401
 from . import checks_state as _checks_state  # noqa: F401
 from . import checks_transport as _checks_transport  # noqa: F401
+from .api_client import checks as _api_client_checks  # noqa: F401
 
 __all__: list[str] = []

@@ -40,7 +40,7 @@ from simulator.signing import SIGNERS, Secret
 from .checks import signs
 from .checks_fuzz import DATABASE_DIR, FuzzSettings
 from .inprocess import APP_URL, serve_app
-from .registry import CHECKS, SUITES, Check, catalogue_order
+from .registry import CHECKS, MORE_RULES, SUITES, Check, catalogue_order
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
 from .socket_client import SOCKET_PROVIDER
@@ -56,9 +56,10 @@ def _ids(text: str) -> list[str]:
     given = [part.strip() for part in text.split(",") if part.strip()]
     ids = [part.upper() for part in given]
     for part, check_id in zip(given, ids, strict=True):
-        if check_id not in CHECKS:
+        if check_id not in CHECKS and check_id not in MORE_RULES:
             # the message quotes what was typed (so a very long value is clipped like any other echo)
-            raise argparse.ArgumentTypeError(str(UnknownNameError("check", part, CHECKS, "fleetsim check --list")))
+            raise argparse.ArgumentTypeError(str(UnknownNameError("check", part, {**CHECKS, **MORE_RULES},
+                                                                  "fleetsim check --list")))
     if not ids:
         raise argparse.ArgumentTypeError(f"expected check ids such as SIG-01,RPL-01, got {shown(text)}")
     return ids
@@ -104,8 +105,28 @@ def add_parser(sub: Any) -> None:
                    help="without --target: serve the reference receiver over https (a throwaway CA fleetsim trusts), "
                    "so TRN-01/02 run too")
     p.add_argument("--list", action="store_true", help="list the checks (id, rule, providers, needs) and exit")
+    p.add_argument("--client-command", metavar="CMD",
+                   help="your client program, for --provider powunity-socket (your socket client: {url} {email} "
+                   "{password} are filled in, FLEETSIM_TRACCAR_* set; without it fleetsim waits for your client) or "
+                   "--provider smartgps-api (with --activate-url the server behind it, started once; alone a script "
+                   "run once per activation: {url} {client_id} {client_secret} {imei} {plate}, FLEETSIM_SMARTGPS_* "
+                   "set); split like a shell line, stopped with SIGTERM when grading ends")
     socket_command.add_arguments(p)
+    _add_api_client_options(p)
     p.set_defaults(handler=run)
+
+
+def _add_api_client_options(p: argparse.ArgumentParser) -> None:
+    """--provider smartgps-api: the integrator's API client, graded on its calls (docs/api-client-checks.md)."""
+    api = p.add_argument_group("API client (--provider smartgps-api)")
+    api.add_argument("--activate-url", type=target_url, metavar="URL",
+                     help="your activation endpoint (as POST /api/integrations/smartgps/activate): fleetsim POSTs "
+                     "each activation to it")
+    api.add_argument("--token-ttl", type=int_range(1, 86_400), metavar="SECONDS",
+                     help="lifetime of the tokens fleetsim's SmartGPS issues (default 20): longer than your client's "
+                     "refresh leeway")
+    api.add_argument("--api-port", type=int_range(0, 65_535), metavar="PORT",
+                     help="port of fleetsim's SmartGPS API (default: a free one), for code configured in advance")
 
 
 def list_checks() -> int:
@@ -113,6 +134,11 @@ def list_checks() -> int:
         needs = ", ".join(sorted(c.needs)) or "-"
         print(f"{c.id}  {c.rule}")
         print(f"        providers: {', '.join(c.providers()) or '-'}; needs: {needs}; suite: {c.suite}")
+    from .api_client.registry import API_CHECKS
+
+    for a in API_CHECKS.values():
+        print(f"{a.id}  {a.rule}")
+        print(f"        providers: smartgps-api; phases: {', '.join(a.needs)}")
     return EXIT_OK
 
 
@@ -166,6 +192,15 @@ def run(args: argparse.Namespace) -> int:
         return _check_socket_client(args)
     socket_command.refuse_options(args)
     settings = _settings(args.settings)
+    if args.provider == "smartgps-api":
+        from .api_client.cli import run_api
+
+        return run_api(args, settings)
+    given = [o for o, v in (("--activate-url", args.activate_url), ("--client-command", args.client_command),
+                            ("--token-ttl", args.token_ttl), ("--api-port", args.api_port)) if v is not None]
+    if given:
+        who = "powunity-socket (a socket client) or smartgps-api" if given[0] == "--client-command" else "smartgps-api"
+        raise UsageError(f"check: {given[0]} is for --provider {who} (an API client), not for a webhook receiver")
     providers, notes = _providers(args.provider, settings)
     if not providers:
         raise UsageError("check: no provider can be checked: " + "; ".join(notes))

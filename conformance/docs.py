@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import catalogue as _catalogue  # noqa: F401  (registers the checks and probes)
+from .api_client.registry import API_CHECKS
 from .probing import PROBES
 from .registry import CHECKS, SUITES, catalogue_order
 
@@ -43,6 +44,16 @@ def render() -> str:
               "| probe | what it sends | real socket |", "|---|---|---|"]
     for p in sorted(PROBES.values(), key=lambda p: p.name):
         lines.append(f"| {p.name} | {p.doc} | {'yes' if p.socket else '-'} |")
+    lines += ["", "## API-client checks (`--provider smartgps-api`)", "",
+              "They grade the integrator's calls to fleetsim's SmartGPS API during the phases they need "
+              "([api-client-checks.md](api-client-checks.md)); every suite runs them.", "",
+              "| id | rule | phases |", "|---|---|---|"]
+    for a in API_CHECKS.values():
+        lines.append(f"| {a.id} | {a.rule} | {', '.join(a.needs)} |")
+    lines.append("")
+    for a in API_CHECKS.values():
+        if a.details:
+            lines.append(f"- **{a.id}**: {a.details}")
     lines.append("")
     return "\n".join(lines)
 

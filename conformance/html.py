@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from simulator.delivery.model import Attempt
 
-from .registry import CHECKS, CheckResult
+from .registry import CheckResult, rule_of
 from .report import Reporter, totals
 from .run import ProviderRun
 
@@ -154,7 +154,7 @@ def _verdict_row(reporter: Reporter, r: CheckResult) -> str:
     shown = f'<a href="#{_failure_id(r)}">{check_id}</a>' if r.status == "failed" else check_id
     return (f'<tr class="check-row" data-provider="{e(r.provider)}" data-check="{check_id}" '
             f'data-status="{e(r.status)}"><td>{e(r.provider)}</td><td class="id">{shown}</td>'
-            f"<td>{e(CHECKS[r.check_id].rule)}</td>"
+            f"<td>{e(rule_of(r.check_id))}</td>"
             f'<td><span class="status s-{e(r.status)}">{e(STATUS_LABEL[r.status])}</span></td>'
             f"<td>{e(reporter.redactor.text(r.reason))}</td></tr>")
 
@@ -178,7 +178,7 @@ def _failure(reporter: Reporter, r: CheckResult) -> str:
     f = reporter.failure(r)
     parts = [f'<section class="failure" id="{_failure_id(r)}" data-provider="{e(r.provider)}" '
              f'data-check="{e(r.check_id)}">',
-             f"<h3>{e(r.provider)} {e(r.check_id)}: {e(CHECKS[r.check_id].rule)}</h3>",
+             f"<h3>{e(r.provider)} {e(r.check_id)}: {e(rule_of(r.check_id))}</h3>",
              f'<p class="reason">{e(reporter.redactor.text(r.reason))}</p>',
              "<h4>Sent</h4>", f'<pre class="sent">{e(chr(10).join(f.sent) or "-")}</pre>',
              "<h4>Received</h4>", f'<pre class="received">{e(f.received)}</pre>',

@@ -25,7 +25,8 @@ from .socket_client import SOCKET_PROVIDER
 from .socket_client.recording import Recording
 from .state import Readings, StateProbe
 
-__all__ = ["CHECKS", "FUZZ", "PHASES", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check"]
+__all__ = ["CHECKS", "FUZZ", "MORE_RULES", "PHASES", "STATUSES", "SUITES", "Check", "CheckResult", "Context", "check",
+           "rule_of"]
 
 STATUSES = ("passed", "failed", "skipped", "error")
 PASSED, FAILED, SKIPPED, ERROR = STATUSES
@@ -121,9 +122,18 @@ class Check:
 
 
 CHECKS: dict[str, Check] = {}
+#: the rules of checks kept in registries of their own (the API-client checks, conformance/api_client/), by id:
+#: the reports look every rule up through `rule_of`
+MORE_RULES: dict[str, str] = {}
 
-#: the catalogue's families in its order (docs/conformance-catalogue.md §1.1-1.8), then fleetsim's own (FUZ)
-FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN", "FUZ")
+
+def rule_of(check_id: str) -> str:
+    return CHECKS[check_id].rule if check_id in CHECKS else MORE_RULES[check_id]
+
+
+#: the catalogue's families in its order (docs/conformance-catalogue.md §1.1-1.8), then fleetsim's own (FUZ),
+#: then the API-client checks (conformance-catalogue §1.11)
+FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN", "FUZ", "API")
 
 
 def catalogue_order(check_id: str) -> tuple[int, str]:

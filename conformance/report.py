@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 from simulator.delivery.model import Attempt
 from simulator.delivery.redaction import MASK, Redactor
 
-from .registry import CHECKS, CheckResult
+from .registry import CHECKS, CheckResult, rule_of
 from .run import ProviderRun
 
 BODY_SHOWN = 300  # bytes of a body quoted in the terminal and reports (the body file holds all of it)
@@ -125,7 +125,7 @@ class Reporter:
         for run in runs:
             results = []
             for r in run.results:
-                entry: dict[str, Any] = {"id": r.check_id, "rule": CHECKS[r.check_id].rule, "status": r.status,
+                entry: dict[str, Any] = {"id": r.check_id, "rule": rule_of(r.check_id), "status": r.status,
                                          "reason": r.reason, "metrics": r.metrics}
                 if r.status == "failed":
                     f = self.failure(r)
@@ -156,7 +156,7 @@ class Reporter:
                                   time=f"{run.elapsed_s:.3f}")
             for r in run.results:
                 case = ET.SubElement(suite, "testcase", classname=f"fleetsim.check.{run.provider}",
-                                     name=f"{r.check_id}: {CHECKS[r.check_id].rule}")
+                                     name=f"{r.check_id}: {rule_of(r.check_id)}")
                 if r.status == "failed":
                     element = ET.SubElement(case, "failure", message=r.reason)
                     element.text = "\n".join(self.failure_lines(r))

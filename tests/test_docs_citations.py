@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SELF = Path(__file__).resolve()
 
-FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN")
+FAMILIES = ("SIG", "RPL", "IDM", "ORD", "MAL", "LIM", "TIM", "TRN", "API")
 _ID = re.compile(r"\b(" + "|".join(FAMILIES) + r")-(\d{2}\b|\*)((?:\s*(?:/|\.\.|…|,\s?)\s*\d{2}\b)*)")
 _CONTINUATION = re.compile(r"(/|\.\.|…|,)\s*(\d{2})")
 _H_ID = re.compile(r"\bH-([1-6])(?:\.(\d+))?\b")

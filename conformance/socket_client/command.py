@@ -66,9 +66,15 @@ def _dest(option: str) -> str:
     return option.lstrip("-").replace("-", "_")
 
 
+#: declared once by `fleetsim check` itself: --provider smartgps-api launches its client with it too
+SHARED = frozenset({"--client-command"})
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(f"socket client (--provider {SOCKET_PROVIDER}: TRN-06..TRN-10)")
     for option, _, kind, text in OPTIONS:
+        if option in SHARED:
+            continue
         metavar, _, about = text.partition(": ")
         group.add_argument(option, type=kind or str, metavar=metavar, help=about)  # default None: "not given"
 
@@ -79,10 +85,10 @@ def given(args: argparse.Namespace) -> list[str]:
 
 def refuse_options(args: argparse.Namespace) -> None:
     """The socket options are a mistake with a webhook provider: one line, exit 2."""
-    found = given(args)
+    found = [option for option in given(args) if option not in SHARED]
     if found:
-        raise UsageError(f"check: {found[0]} is for --provider {SOCKET_PROVIDER} (a socket client), not for a "
-                         "webhook receiver")
+        raise UsageError(f"check: {found[0]} is for --provider {SOCKET_PROVIDER} (a socket client), not for "
+                         f"--provider {str(args.provider)[:40]}")
 
 
 def options_of(args: argparse.Namespace) -> SocketOptions:

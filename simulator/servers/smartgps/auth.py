@@ -49,6 +49,13 @@ class Clients:
             del self._tokens[token]
         return issued
 
+    def revoke_all(self) -> int:
+        """Invalidate every token issued so far (as an administrator revoking the client's access would): the
+        API-client checks answer the next call 401 this way. Returns how many were still held."""
+        held = len(self._tokens)
+        self._tokens.clear()
+        return held
+
     def bearer(self, token: str, now: float) -> Issued | None:
         issued = self._tokens.get(token)
         return issued if issued is not None and now < issued.expires_at else None

@@ -27,6 +27,8 @@ class Call:
     t: float  # wall clock, epoch seconds, when the answer was sent
     client_id: str | None  # the OAuth2 client the token (or the token request) belongs to
     token: int | None  # serial number of the bearer token used (1 = the first issued)
+    retry_after: int | None = None  # the Retry-After of a 429, in seconds
+    dropped: bool = False  # carried out, but the connection was closed instead of answering (ServerState.drop)
 
 
 @dataclass
@@ -41,6 +43,9 @@ class ServerState:
     #: wall-clock seconds: the call log
     wall: Callable[[], float]
     calls: list[Call] = field(default_factory=list)
+    #: (method, path) whose next successful answer is not sent: the connection is closed instead, after the
+    #: request was carried out (the API-client checks: does a client's retry create a second tracker?)
+    drop: set[tuple[str, str]] = field(default_factory=set)
 
 
 SERVER = web.AppKey("smartgps_server", ServerState)

@@ -8,6 +8,7 @@ error shape for whatever goes wrong, and the call log.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
@@ -44,11 +45,18 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "bad_request")
         response = error_response(ApiError(exc.status, code, exc.reason, headers={
             k: v for k, v in exc.headers.items() if k.lower() == "allow"}))
+    retry_after = response.headers.get("Retry-After") if response.status == 429 else None
+    dropped = (request.method, request.path) in state.drop and 200 <= response.status < 300
     state.calls.append(Call(request.method, request.path, tuple(request.query.items()), response.status,
-                            state.wall(), request[CLIENT], request[TOKEN]))
+                            state.wall(), request[CLIENT], request[TOKEN],
+                            int(retry_after) if retry_after and retry_after.isdigit() else None, dropped))
     if len(state.calls) > CALL_LIMIT:  # a load test must not grow memory without bound: forget the oldest tenth
         del state.calls[:CALL_LIMIT // 10]
     state.player.flush()  # a BLOCK or a new geofence may have emitted webhooks
+    if dropped and request.transport is not None:
+        state.drop.discard((request.method, request.path))
+        request.transport.abort()  # the client sees the connection reset with no answer
+        raise asyncio.CancelledError  # aiohttp stops handling this request: nothing is written
     return response
 
 
