@@ -56,16 +56,18 @@ _RUN_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 def run_time(text: str) -> str:
     """Locust's run time (20s, 1m30s, 1h), checked here so a typo is exit 2 before anything starts."""
-    match = _RUN_TIME.match(text.strip())
-    if text.strip().isdigit():
-        return f"{text.strip()}s"
-    if not match or not any(match.groups()) or seconds(text) == 0:
+    value = text.strip()
+    match = _RUN_TIME.match(value)
+    # plain digits are seconds, but go through the same zero check: `--run-time 0` would start Locust with
+    # nothing to run and hang until the run's bound
+    plain = value.isascii() and value.isdigit()  # not "²", which isdigit() takes and int() refuses
+    if not (plain or (match and any(match.groups()))) or seconds(value) == 0:
         raise argparse.ArgumentTypeError(f"expected a run time such as 20s, 1m30s or 1h, got {shown(text)}")
-    return text.strip()
+    return f"{int(value)}s" if plain else value
 
 
 def seconds(text: str) -> int:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     match = _RUN_TIME.match(text)
     assert match is not None

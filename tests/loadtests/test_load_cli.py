@@ -103,6 +103,9 @@ def test_without_a_probe_it_says_http_outcomes_only_and_a_broken_slo_exits_1(
 @pytest.mark.parametrize(("args", "says"), [
     (("--users", "0"), "--users"),
     (("--run-time", "soon"), "expected a run time"),
+    (("--run-time", "0"), "expected a run time"),  # plain digits once skipped the zero check and hung 120 s
+    (("--run-time", "00"), "expected a run time"),
+    (("--run-time", "0m0s"), "expected a run time"),
     (("--slo", "p95<fast"), "cannot read SLO"),
     (("--slo", "lost=0", "--target", "http://127.0.0.1:9"), "needs the receiver's state"),
     (("--provider", "nosuch"), "unknown provider"),
