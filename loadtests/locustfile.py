@@ -245,15 +245,18 @@ class FleetShape(LoadTestShape):
         options = self.runner.environment.parsed_options if self.runner else None
         if options is None:
             return None
-        if isinstance(self.runner, MasterRunner) and not self._workers_ready():
+        if isinstance(self.runner, MasterRunner) and not self._started:
+            if not self._workers_ready():
+                return 0, float(options.spawn_rate or 1)
+            self._started = True
             self.start_time = time.perf_counter()  # the run time starts when every worker can send
-            return 0, float(options.spawn_rate or 1)
         run_time = float(options.run_time) if options.run_time else None
         elapsed = time.perf_counter() - self.start_time  # what get_run_time() says (it has no type hints)
         return shapes.tick(options.fleetsim_shape, elapsed, run_time, int(options.num_users or 1),
                            float(options.spawn_rate or 1))
 
     _waiting_since: float | None = None
+    _started = False  # a master's run time has started (its workers' pools are built)
 
     def _workers_ready(self) -> bool:
         """Every expected worker has built its pools; or POOLS_WAIT_S has passed (the run goes on with those that
