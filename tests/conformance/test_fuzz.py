@@ -107,13 +107,14 @@ async def test_the_reference_receiver_passes_fuz_01(
         provider: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     async with reference_receiver(settings()) as url:
-        # 12 means 12: the budget only bounds a phase gone wrong (it once cut powunity, whose documents take
-        # a second each to draw, at 4 to 9 on a loaded machine)
-        result, run = await fuzz(provider, url, FuzzSettings(examples=12, budget_s=600.0))
+        # 6 means 6: the budget only bounds a phase gone wrong (a 60 s one once cut powunity, whose documents
+        # take about a second each to draw, at 4 to 9 of 12 on a loaded machine); 6 of them still hold valid and
+        # broken ones for every provider, in a few seconds each
+        result, run = await fuzz(provider, url, FuzzSettings(examples=6, budget_s=600.0))
     assert result.status == "passed", result
-    assert result.reason.startswith("12 documents sent ("), result
+    assert result.reason.startswith("6 documents sent ("), result
     sent = [a for a in run.exchanges if a.copy == FUZZ]
-    assert len(sent) == 12 and {a.status for a in sent} <= {200, 400}
+    assert len(sent) == 6 and {a.status for a in sent} <= {200, 400}
     assert any(a.status == 400 for a in sent) and any(a.status == 200 for a in sent)  # broken and valid ones
 
 
