@@ -57,7 +57,17 @@ from simulator.providers.receiving import Rejected
 from simulator.schemastore import load_schema, registry
 
 from .checks import HTTP_OUTCOMES
-from .checks_fuzz import ACCEPTED_INVALID, DATABASE_DIR, FUZZ, HANG, HANG_OUTCOMES, MINIMAL, SERVER_ERROR, FuzzSettings
+from .checks_fuzz import (
+    ACCEPTED_INVALID,
+    DATABASE_DIR,
+    FUZZ,
+    HANG,
+    HANG_OUTCOMES,
+    MINIMAL,
+    SERVER_ERROR,
+    FuzzSettings,
+    cut_note,
+)
 from .probing import Base
 
 __all__ = ["MUTATIONS", "Case", "cases", "flat_schema", "is_invalid", "run_fuzz"]
@@ -228,11 +238,13 @@ class _Search:
     redactor: Redactor
     settings: FuzzSettings
     now: Callable[[], float]
-    until: float  # time.monotonic() when the budget is spent
+    monotonic: Callable[[], float]
+    until: float  # monotonic() when the budget is spent
     stop: threading.Event
     attempts: list[Attempt] = field(default_factory=list)
     finding: str | None = None
     minimal: Attempt | None = None
+    cut: bool = False  # the budget ended the search (generating or shrinking) before Hypothesis did
 
     def request(self, case: Case) -> tuple[bytes, dict[str, str]]:
         """The case as the provider writes it, signed now over exactly these bytes."""
@@ -265,7 +277,10 @@ class _Search:
         return ACCEPTED_INVALID if is_invalid(self.provider, body, content_type.split(";")[0].strip()) else None
 
     def __call__(self, case: Case) -> bool:
-        if self.stop.is_set() or time.monotonic() > self.until:
+        if self.stop.is_set():
+            raise _Stop
+        if self.monotonic() > self.until:
+            self.cut = True
             raise _Stop
         body, headers = self.request(case)
         sent_at = self.now()
@@ -324,10 +339,14 @@ def _hypothesis_settings(settings: FuzzSettings) -> hypothesis_settings:
 
 async def run_fuzz(provider: Provider, base: Base, *, sender: Sender, url: str, deadline_s: float,
                    redactor: Redactor, settings: FuzzSettings, seed: int,
-                   now: Callable[[], float] = time.time) -> list[Attempt]:
+                   now: Callable[[], float] = time.time,
+                   monotonic: Callable[[], float] = time.monotonic) -> list[Attempt]:
     """Fuzz the receiver at `url` and return every exchange (copy "fuzz"); the last is the minimal finding
     (variant "minimal: <finding>") when there is one, or, when the phase could not go on, an exchange whose
-    outcome says why. Hypothesis runs in a worker thread; each send runs on this loop."""
+    outcome says why. When the budget (`settings.budget_s`, by `monotonic`) ended the search, one more copy of
+    the last exchange says so (variant "cut: ..."): --fuzz-examples N means N documents unless the budget cuts
+    the phase, and a cut phase is never reported as if it had run whole. Hypothesis runs in a worker thread;
+    each send runs on this loop."""
     loop = asyncio.get_running_loop()
     stop = threading.Event()
 
@@ -338,7 +357,8 @@ async def run_fuzz(provider: Provider, base: Base, *, sender: Sender, url: str, 
         except FutureCancelled:  # the loop is going away (Ctrl-C): end the search, not the process
             raise _Stop from None
 
-    search = _Search(provider, base, send, url, redactor, settings, now, time.monotonic() + settings.budget_s, stop)
+    search = _Search(provider, base, send, url, redactor, settings, now, monotonic, monotonic() + settings.budget_s,
+                     stop)
     strategy = cases(provider)
     # per provider, not per URL: a failure found on one run is tried first on the next even when the receiver
     # listens elsewhere (the reference receiver takes a new port every time)
@@ -359,8 +379,11 @@ async def run_fuzz(provider: Provider, base: Base, *, sender: Sender, url: str, 
         stop.set()  # the worker ends at its next case instead of sending on a closing loop
         raise
     attempts = search.attempts
+    sent = len(attempts)
     if search.minimal is not None and search.finding is not None:
         attempts.append(_minimal(search.minimal, search.finding))
+    if search.cut and attempts:
+        attempts.append(replace(attempts[-1], variant=cut_note(sent, settings)))
     return attempts
 
 

@@ -37,6 +37,7 @@ from simulator.scenario.loader import load_scenario
 from simulator.settings import load_settings
 
 from .pools import device_weights, loadable
+from .readiness import FLUSH_WAIT_S, POOLS_WAIT_S
 from .records import read_records, senders
 from .shapes import SHAPES
 from .summary import Slo, Summary, asks, judge, needs_probe, parse_slo, summarize, table
@@ -51,21 +52,27 @@ RECEIVER_START_S = 30.0
 VERIFY_MAX = 20_000
 #: how long a worker waits for its master to listen
 MASTER_WAIT_S = 10.0
+#: how long a master waits for its --expect-workers workers to connect (--workers-wait)
+WORKERS_WAIT_S = 60
+#: what Locust logs when a master gives up waiting for its workers (--expect-workers-max-wait)
+_GAVE_UP = "Gave up waiting for workers to connect"
 _RUN_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
 def run_time(text: str) -> str:
     """Locust's run time (20s, 1m30s, 1h), checked here so a typo is exit 2 before anything starts."""
-    match = _RUN_TIME.match(text.strip())
-    if text.strip().isdigit():
-        return f"{text.strip()}s"
-    if not match or not any(match.groups()) or seconds(text) == 0:
+    value = text.strip()
+    match = _RUN_TIME.match(value)
+    # plain digits are seconds, but go through the same zero check: `--run-time 0` would start Locust with
+    # nothing to run and hang until the run's bound
+    plain = value.isascii() and value.isdigit()  # not "²", which isdigit() takes and int() refuses
+    if not (plain or (match and any(match.groups()))) or seconds(value) == 0:
         raise argparse.ArgumentTypeError(f"expected a run time such as 20s, 1m30s or 1h, got {shown(text)}")
-    return text.strip()
+    return f"{int(value)}s" if plain else value
 
 
 def seconds(text: str) -> int:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     match = _RUN_TIME.match(text)
     assert match is not None
@@ -108,6 +115,10 @@ def add_parser(sub: Any) -> None:
     role.add_argument("--worker", action="store_true", help="be a Locust worker of --master-host")
     p.add_argument("--expect-workers", type=int_range(1, 1024), default=1, metavar="N",
                    help="--master: workers to wait for before starting (default 1)")
+    # whole seconds: Locust's --expect-workers-max-wait counts them, and 0 there would mean for ever
+    p.add_argument("--workers-wait", type=int_range(1, 86_400), default=WORKERS_WAIT_S, metavar="SECONDS",
+                   help=f"--master: give up (exit 2) when fewer workers have connected after this long "
+                   f"(default {WORKERS_WAIT_S})")
     p.add_argument("--master-host", default="127.0.0.1", metavar="H", help="--worker: the master's address")
     p.add_argument("--master-port", type=int_range(1, 65535), default=5557, metavar="PORT",
                    help="the master's port (default 5557)")
@@ -255,19 +266,29 @@ def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, recor
     if args.processes:
         argv += ["--processes", str(args.processes)]
     if args.master:
-        argv += ["--master", "--expect-workers", str(args.expect_workers), "--master-bind-port",
-                 str(args.master_port)]
+        argv += ["--master", "--expect-workers", str(args.expect_workers), "--expect-workers-max-wait",
+                 str(args.workers_wait),
+                 "--master-bind-port", str(args.master_port)]
     return argv
 
 
 def locust(args: argparse.Namespace, target: str, scenario_file: str, records_dir: Path, html: str | None) -> None:
     argv = locust_argv(args, target, scenario_file, records_dir, html)
-    # a bound on the whole run: its length, plus time to start, gather workers and write the records
-    limit = None if args.worker or args.master else seconds(args.run_time) + 120
+    # a bound on the whole run: its length, plus time to start, gather workers (a master: their connecting, their
+    # pools, their records) and write the records
+    limit: float | None = seconds(args.run_time) + 120
+    if args.worker:
+        limit = None  # as long as its master runs
+    elif args.master:
+        limit = seconds(args.run_time) + args.workers_wait + POOLS_WAIT_S + FLUSH_WAIT_S + 120
     try:
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
-        raise HarnessError(f"Locust did not finish within {limit} s") from None
+        raise HarnessError(f"Locust did not finish within {limit:g} s") from None
+    if args.master and _GAVE_UP in done.stdout:
+        raise UsageError(f"fewer than {args.expect_workers} worker(s) connected within {args.workers_wait} s "
+                         f"(--workers-wait): start them with fleetsim load --worker --master-host HOST "
+                         f"--master-port {args.master_port}")
     if done.returncode not in (0, 1):  # 1: Locust saw failed requests, which the summary reports
         tail = " | ".join(line for line in done.stdout.strip().splitlines()[-3:])
         raise HarnessError(f"Locust exited with {done.returncode}: {tail}")

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `locust -f lo
 
 from loadtests import shapes
 from loadtests.pools import Pool, build_pools, device_weights, loadable, origin_of
+from loadtests.readiness import FLUSH_MESSAGE, FLUSH_WAIT_S, FLUSHED_MESSAGE, POOLS_WAIT_S, READY_MESSAGE
 from loadtests.records import Record, write_records
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
@@ -46,6 +47,8 @@ SENT: list[Record] = []
 _RECORDS: dict[str, str | None] = {"dir": None, "ca_bundle": None}
 RECORDS_MESSAGE = "fleetsim_records"
 CHUNK = 5000  # records per message from a worker to its master
+#: the master's view of its workers (node ids): whose pools are built, whose records are all in
+_WORKERS: dict[str, set[str]] = {"ready": set(), "flushed": set()}
 
 
 def _options(parser: LocustArgumentParser) -> None:
@@ -101,9 +104,57 @@ def _init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         # the master sends nothing (pools are built per worker); it keeps what its workers sent
         environment.runner.register_message(RECORDS_MESSAGE, _received)
+        environment.runner.register_message(READY_MESSAGE, _worker_is(environment, "ready"))
+        environment.runner.register_message(FLUSHED_MESSAGE, _worker_is(environment, "flushed"))
+        events.test_stop.add_listener(_gather)  # type: ignore[no-untyped-call]
         return
     origin = origin_of(os.getpid(), secrets.randbelow(10**9))  # this process's id space (pools.fresh_number)
     POOLS.update(build_pools(scenario, sorted(weights), origin=origin, size=options.fleetsim_pool_size))
+    if isinstance(environment.runner, WorkerRunner):
+        # Locust told the master this worker was ready when it connected, before these pools were built (seconds
+        # on a loaded machine): the master's shape waits for this message before its run time starts
+        environment.runner.register_message(FLUSH_MESSAGE, _flush_on_request)
+        environment.runner.send_message(READY_MESSAGE)
+
+
+def _worker_is(environment: Environment, what: str) -> Any:
+    def note(environment: Environment, msg: Any, **_: Any) -> None:
+        _WORKERS[what].add(msg.node_id)
+
+    return note
+
+
+def _expected_workers(environment: Environment) -> int:
+    options = environment.parsed_options
+    return max(1, int(getattr(options, "expect_workers", 1) or 1))
+
+
+def _gather(environment: Environment, **_: Any) -> None:
+    """The master, when its run ends: ask every worker for its records and wait (bounded) until each says all are
+    sent. Locust's headless master gives its workers half a second between "quit" and closing, too little for a
+    worker on a loaded machine to stop its users and send what they sent."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner) or not _RECORDS["dir"]:
+        return
+    workers = {client.id for client in runner.clients.all}
+    runner.send_message(FLUSH_MESSAGE)
+    deadline = time.monotonic() + FLUSH_WAIT_S
+    while not workers <= _WORKERS["flushed"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # gevent's sleep (Locust monkey-patched time): the master's receiver runs meanwhile
+    missing = workers - _WORKERS["flushed"]
+    if missing:
+        print(f"fleetsim: warning: {len(missing)} worker(s) did not send their records within {FLUSH_WAIT_S:g} s: "
+              "the summary counts the others only", file=sys.stderr)
+
+
+def _flush_on_request(environment: Environment, msg: Any, **_: Any) -> None:
+    """A worker asked by its master for its records: stop its users (test_stop sends the records, _flush) and
+    say so, after them on the same connection."""
+    runner = environment.runner
+    assert isinstance(runner, WorkerRunner)
+    runner.stop()
+    _flush(environment)  # a no-op when test_stop has sent them already
+    runner.send_message(FLUSHED_MESSAGE)
 
 
 def _flush(environment: Environment, **_: Any) -> None:
@@ -194,7 +245,25 @@ class FleetShape(LoadTestShape):
         options = self.runner.environment.parsed_options if self.runner else None
         if options is None:
             return None
+        if isinstance(self.runner, MasterRunner) and not self._started:
+            if not self._workers_ready():
+                return 0, float(options.spawn_rate or 1)
+            self._started = True
+            self.start_time = time.perf_counter()  # the run time starts when every worker can send
         run_time = float(options.run_time) if options.run_time else None
         elapsed = time.perf_counter() - self.start_time  # what get_run_time() says (it has no type hints)
         return shapes.tick(options.fleetsim_shape, elapsed, run_time, int(options.num_users or 1),
                            float(options.spawn_rate or 1))
+
+    _waiting_since: float | None = None
+    _started = False  # a master's run time has started (its workers' pools are built)
+
+    def _workers_ready(self) -> bool:
+        """Every expected worker has built its pools; or POOLS_WAIT_S has passed (the run goes on with those that
+        have, and the summary counts what they sent)."""
+        assert self.runner is not None
+        if len(_WORKERS["ready"]) >= _expected_workers(self.runner.environment):
+            return True
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
+        return time.monotonic() - self._waiting_since > POOLS_WAIT_S

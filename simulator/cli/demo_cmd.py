@@ -9,7 +9,10 @@ running afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..delivery.reports import exit_code, render_summary
@@ -35,7 +38,53 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+class _Stop:
+    """What SIGINT and SIGTERM do during the demo: stop the runner gracefully; one that comes before the runner
+    exists stops it as soon as it does (it then sends nothing, and the demo still ends with its summary)."""
+
+    def __init__(self) -> None:
+        self.runner: Runner | None = None
+        self.requested = False
+
+    def __call__(self) -> None:
+        self.requested = True
+        if self.runner is not None:
+            self.runner.stop()
+
+    def attach(self, runner: Runner) -> None:
+        self.runner = runner
+        if self.requested:
+            runner.stop()
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    """SIGINT and SIGTERM call `stop` for as long as the context lasts, outside the event loop too: before it
+    starts (the scenario and the runner are built: seconds on a loaded machine) and after it has closed (the
+    loop takes its handlers with it, and SIGTERM's default would kill the process: no summary, exit -15, not
+    130). Inside the loop `run_async` installs the loop's own; the context yields what puts these back."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.getsignal(sig) for sig in signals}
+
+    def install() -> None:
+        for sig in signals:
+            signal.signal(sig, lambda _sig, _frame: stop())
+
+    install()
+    try:
+        yield install
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def run(args: argparse.Namespace) -> int:
+    stop = _Stop()
+    with _stopped_by_signals(stop) as reinstall:  # first thing: a signal at any moment ends in exit 130
+        return _demo(args, stop, reinstall)
+
+
+def _demo(args: argparse.Namespace, stop: _Stop, reinstall: Callable[[], None]) -> int:
     scenario = load_scenario(scenarios_dir() / DEMO_SCENARIO)
     speed = args.rate or scenario.delivery.rate
     settings = scenario.delivery.providers
@@ -43,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     config = RunConfig(scenario=scenario, target="", settings=settings, rate=speed, concurrency=16,
                        on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s)
     runner = Runner(config)
+    stop.attach(runner)
     receiver_view: dict[str, Any] = {}
 
     async def main() -> None:
@@ -60,8 +110,9 @@ def run(args: argparse.Namespace) -> int:
             await store.close()
 
     try:
-        run_async(main, runner.stop)
+        run_async(main, stop)
     finally:
+        reinstall()
         progress.finish()
     summary = runner.summary()
     print(render_summary(summary), end="")

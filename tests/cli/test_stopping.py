@@ -163,9 +163,51 @@ async def test_replay_stops_sending_to_a_dead_target(tmp_path: Path) -> None:
 
 async def test_demo_stops_on_sigterm(tmp_path: Path) -> None:
     proc = await start("demo", "--quiet")
-    await asyncio.sleep(4.0)  # the receiver is up and deliveries are flowing
+    assert proc.stderr is not None
+    # the receiver is up and deliveries start: waited for, not slept for (a loaded machine takes seconds to
+    # get this far, and a fixed sleep then signalled a demo that had not started)
+    line = await asyncio.wait_for(proc.stderr.readline(), 60)
+    while line and b"reference receiver listening on" not in line:
+        line = await asyncio.wait_for(proc.stderr.readline(), 60)
+    assert line, "the demo never said its receiver was up"
+    await asyncio.sleep(0.5)
     signalled = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     code, out, _ = await finish(proc, 15)
     assert time.monotonic() - signalled < 10.0
     assert code == 130 and "accounting: OK" in out and "interrupted" in out
+
+
+#: `fleetsim demo` with a SIGTERM sent to itself at a chosen moment outside the event loop
+_DEMO_SIGNALLED = """
+import os, signal, sys
+from simulator.cli import demo_cmd, main
+
+real = getattr(demo_cmd, sys.argv[1])
+
+def signalled(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(*args, **kwargs)
+
+setattr(demo_cmd, sys.argv[1], signalled)
+sys.exit(main(["demo", "--quiet", *sys.argv[2:]]))
+"""
+
+
+async def test_demo_stops_with_130_on_a_sigterm_before_its_event_loop_starts() -> None:
+    # while the scenario loads: SIGTERM's default would kill the process (exit -15, no summary)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _DEMO_SIGNALLED, "load_scenario",
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    code, out, err = await finish(proc, 60)
+    assert code == 130, (code, err)
+    assert "accounting: OK (generated 0 = delivered 0" in out, out  # stopped before it sent anything
+
+
+async def test_demo_ends_with_130_on_a_sigterm_after_its_event_loop_closed() -> None:
+    # while the summary is written: the loop took its handlers with it
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _DEMO_SIGNALLED, "render_summary",
+                                                "--rate", "max",
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    code, out, err = await finish(proc, 120)
+    assert code == 130, (code, err)
+    assert "accounting: OK" in out

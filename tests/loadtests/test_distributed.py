@@ -1,5 +1,7 @@
 """Locust's own distribution: a master and two workers on loopback, bounded in time; each worker builds its own
-pools and sends its records to the master, whose summary counts both."""
+pools and sends its records to the master, whose summary counts both. The master's run time starts when both
+workers have built their pools, and it waits for their records at the end (a loaded machine once ran 2 s with no
+worker sending yet, and closed before the records came: 0 records); workers that never connect are exit 2."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,3 +44,14 @@ def test_a_master_and_two_workers_merge_their_records(cli: Callable[..., CliResu
     assert summary["sent"] > 20 and summary["acked"] == summary["sent"]
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert summary["processes"] == 2  # both workers' records reached the master
+
+
+def test_a_master_whose_workers_never_come_gives_up_in_one_line_and_exit_2(cli: Callable[..., CliResult]) -> None:
+    port = str(_free_port())
+    started = time.monotonic()
+    result = cli("load", "--master", "--expect-workers", "2", "--workers-wait", "1", "--master-port", port,
+                 "--provider", "samsara", "--run-time", "1s", "--users", "2")
+    assert result.code == 2, result.out + result.err
+    assert result.out == "" and len(result.err.strip().splitlines()) == 1, result.err
+    assert "fewer than 2 worker(s) connected within 1 s (--workers-wait)" in result.err
+    assert time.monotonic() - started < 60  # the bound, Locust's start and its one-second polling

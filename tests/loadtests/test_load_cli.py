@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import CliResult
 
-from .flawed_load import DROP_EVERY, LATE_EVERY, TWICE_EVERY, flawed_receiver
+from .flawed_load import DROP_EVERY, LATE_EVERY, TWICE_EVERY, flawed_receiver, hits
 
 PROVIDERS = ["mettax", "powunity", "samsara", "smartgps"]
 SHORT = ("--run-time", "2s", "--users", "4")
@@ -51,8 +51,8 @@ def test_a_receiver_that_drops_five_percent_is_reported_with_its_losses(
     summary = _report(report)
     assert result.code == 1, result.out + result.err  # the SLO lost=0 is broken
     assert "SLO lost=0: FAILED" in result.out
-    share = summary["lost"] / summary["acked"]
-    assert abs(share - 1 / DROP_EVERY) < 0.02, summary
+    # exactly one in twenty of what it acknowledged, however few events a loaded machine managed to send
+    assert summary["lost"] == hits(summary["acked"], DROP_EVERY) > 0, summary
     assert summary["duplicated"] == 0
     assert sum(p["lost"] for p in summary["providers"]) == summary["lost"]
     assert sum(d["lost"] for d in summary["devices"]) == summary["lost"]
@@ -66,8 +66,7 @@ def test_a_receiver_that_applies_some_events_twice_is_reported_with_its_duplicat
                      "--report", f"json:{report}", "--slo", "fail<1%")
     summary = _report(report)
     assert result.code == 0, result.out + result.err  # the SLO asked about failures only
-    share = summary["duplicated"] / summary["acked"]
-    assert abs(share - 1 / TWICE_EVERY) < 0.03, summary
+    assert summary["duplicated"] == hits(summary["acked"], TWICE_EVERY) > 0, summary
     assert summary["lost"] == 0
 
 
@@ -79,9 +78,10 @@ def test_a_receiver_that_records_some_events_late_is_reported_with_them_reordere
                      "--report", f"json:{report}", "--slo", "reordered=0")
     summary = _report(report)
     assert result.code == 1, result.out + result.err
-    share = summary["reordered"] / summary["acked"]
-    # each late event is overtaken by its device's next one (devices send many a second), or is among the last
-    assert 1 / LATE_EVERY - 0.04 < share <= 1 / LATE_EVERY + 0.03, summary
+    late = hits(summary["acked"], LATE_EVERY)
+    # each late event is overtaken by its device's next one (devices send many a second), unless its device
+    # sent nothing within the next 0.3 s (the run's end, or a starved sender): most are, and never more
+    assert 0 < late // 2 <= summary["reordered"] <= late, summary
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert sum(d["reordered"] for d in summary["devices"]) == summary["reordered"]
 
@@ -103,6 +103,9 @@ def test_without_a_probe_it_says_http_outcomes_only_and_a_broken_slo_exits_1(
 @pytest.mark.parametrize(("args", "says"), [
     (("--users", "0"), "--users"),
     (("--run-time", "soon"), "expected a run time"),
+    (("--run-time", "0"), "expected a run time"),  # plain digits once skipped the zero check and hung 120 s
+    (("--run-time", "00"), "expected a run time"),
+    (("--run-time", "0m0s"), "expected a run time"),
     (("--slo", "p95<fast"), "cannot read SLO"),
     (("--slo", "lost=0", "--target", "http://127.0.0.1:9"), "needs the receiver's state"),
     (("--provider", "nosuch"), "unknown provider"),
