@@ -30,8 +30,11 @@ def main() -> int:
     gen["records_in_1m_run"] = large["records"]
     gen["rss_target_mb_1m"] = TARGET_RSS_MB_AT_1M
     results["generation"] = gen
-    print("delivery: bare aiohttp vs fleetsim run --rate max, alternating, 10 s each after warm-up ...", flush=True)
+    print("delivery: raw asyncio, bare aiohttp, fleetsim's transport, fleetsim's runner on pre-generated records and "
+          "fleetsim run --rate max, interleaved rounds ...", flush=True)
     results["delivery"] = delivery.throughput()
+    print("delivery: each stage's microseconds per delivery ...", flush=True)
+    results["delivery"]["stages_us"] = delivery.stages()
     print("delivery memory: fleetsim run of 10k and 1M deliveries (separate processes) ...", flush=True)
     results["delivery"]["memory"] = delivery.memory()
     path = write_sections(results)
