@@ -102,7 +102,8 @@ def test_memory_growth_is_the_difference_of_its_two_runs(monkeypatch: pytest.Mon
     result = delivery.memory(small=10, large=1000)
     assert [(mode, limit) for mode, _, limit, *_ in children.calls] == [("fleetsim", 10), ("fleetsim", 1000)]
     assert result == {"deliveries_small": 10, "peak_rss_mb_small": 94.3, "deliveries_large": 1000,
-                      "peak_rss_mb_large": 130.8, "growth_mb": 36.5, "growth_target_mb": 50, "invariant_ok": True}
+                      "peak_rss_mb_large": 130.8, "growth_mb": 36.5, "growth_target_mb": 50, "invariant_ok": True,
+                      "worker_peak_rss_mb_small": None, "worker_peak_rss_mb_large": None}
 
 
 def test_a_stage_rate_times_only_the_measured_records(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,6 +180,7 @@ def test_every_delivery_mode_really_delivers_to_the_null_receiver() -> None:
             if mode in ("pregenerated", "fleetsim"):
                 assert result["invariant_ok"] is True, mode  # fleetsim's accounting held
                 assert result["generated"] > result["deliveries"] * 0.5, mode
+    assert result["peak_rss_mb_worker"] > 10  # fleetsim run's generation worker, counted once reaped
 
 
 def test_stages_are_measured_per_delivery() -> None:
