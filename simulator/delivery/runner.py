@@ -350,7 +350,7 @@ class Runner:
             finally:
                 self._unmarked -= 1
             if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
-                endpoint.health.consecutive = 0  # an HTTP answer: the endpoint is up (health.observe)
+                endpoint.health.observe(response.outcome, None)  # an HTTP answer: the endpoint is up
                 self.ledger.delivered_at_once(record.event_id, response.latency_s)
                 return
             self.ledger.in_flight(record.event_id)  # the full path from here, as if it had been marked first
