@@ -35,8 +35,11 @@ def main() -> int:
     gen["command"] = {**generation.command(), "target_per_s": TARGET_COMMAND_PER_S,
                       "target_two_worker_ratio": TARGET_TWO_WORKER_RATIO}
     results["generation"] = gen
-    print("delivery: bare aiohttp vs fleetsim run --rate max, alternating, 10 s each after warm-up ...", flush=True)
+    print("delivery: raw asyncio, bare aiohttp, fleetsim's transport, fleetsim's runner on pre-generated records and "
+          "fleetsim run --rate max, interleaved rounds ...", flush=True)
     results["delivery"] = delivery.throughput()
+    print("delivery: each stage's microseconds per delivery ...", flush=True)
+    results["delivery"]["stages_us"] = delivery.stages()
     print("delivery memory: fleetsim run of 10k and 1M deliveries (separate processes) ...", flush=True)
     results["delivery"]["memory"] = delivery.memory()
     path = write_sections(results)

@@ -1,7 +1,20 @@
-"""Delivery throughput, side by side in one run: a bare aiohttp sender posting one fixed body versus
-`fleetsim run --rate max` (realistic payloads generated, signed at send time, accounted), both against the
-same null receiver. Sender and receiver are pinned to different cores where the OS allows, so the ratio
-compares the senders, not the machine's mood. Also the peak RSS of long runs (memory must stay flat).
+"""Delivery throughput, side by side in one run, against one null receiver:
+
+- `raw`: the machine's practical ceiling, a hand-rolled asyncio sender with pre-encoded requests (raw_sender.py);
+- `bare`: a bare aiohttp sender posting pre-built, pre-signed requests;
+- `transport`: fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same requests;
+- `pregenerated`: fleetsim's runner fed records generated before the measurement (signing at send time, faults,
+  accounting): the sending process's own cost, what `fleetsim run` reaches once its generation keeps up;
+- `fleetsim`: `fleetsim run --rate max` (generation in its worker process, faults on, signing at send time,
+  accounting).
+
+Every sender posts the same realistic requests: bench-mixed's own webhooks (their bodies and signature headers),
+not a token body. The modes alternate round by round and the medians are reported, so a noisy moment of the
+shared machine hits every mode alike. Placement respects an outer `taskset`: the receiver gets one of the CPUs
+this process may use and the sender another (never CPUs outside that set); with a single CPU nothing is pinned.
+The generation worker of `fleetsim run` goes on the CPUs the sender does not use.
+
+Also: each stage's microseconds per delivery (`stages`), and the peak RSS of long runs (memory must stay flat).
 
 Run as `python -m simulator.benchmarks.delivery <mode> ...` for one measurement in a fresh process.
 """
@@ -10,19 +23,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-SENDER_CPU, RECEIVER_CPU = 0, 1
 CONCURRENCY = 32
+SCENARIO = "bench-mixed.yaml"
+POOL_SIZE = 2000  # distinct requests the fixed senders cycle through
+MODES = ("raw", "bare", "transport", "pregenerated", "fleetsim")
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+
+def bench_faults() -> Any:
+    """The faults `fleetsim run` is measured with: a few duplicates, drops and every probe, so the fast path is
+    measured beside the slow one it must not break."""
+    from ..scenario.model import Faults
+
+    return Faults(duplicate=0.01, drop=0.01, tamper_signature=0.002, stale_timestamp=0.002,
+                  future_timestamp=0.002, corrupt_body=0.002)
 
 
 class _NullProtocol(asyncio.Protocol):
@@ -53,10 +80,35 @@ class _NullProtocol(asyncio.Protocol):
             self.transport.write(b"".join(out))
 
 
-def _pin(cpu: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):
-        if os.cpu_count() and os.cpu_count() > cpu:  # type: ignore[operator]
-            os.sched_setaffinity(0, {cpu})
+def cpu_plan(allowed: Sequence[int] | None = None) -> dict[str, list[int]]:
+    """Which CPUs the receiver, the sender and fleetsim's generation worker get, within `allowed` (default: the
+    CPUs this process may run on, i.e. an outer taskset's). Fewer than two: {} (nothing is pinned)."""
+    cpus = sorted(allowed if allowed is not None else _allowed())
+    if len(cpus) < 2:
+        return {}
+    sender, receiver = cpus[0], cpus[1]
+    return {"sender": [sender], "receiver": [receiver], "generator": [c for c in cpus if c != sender]}
+
+
+def _allowed() -> set[int]:
+    try:
+        return os.sched_getaffinity(0)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return set(range(os.cpu_count() or 1))
+
+
+def _pin(cpus: Sequence[int], pid: int = 0) -> None:
+    if cpus:
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setaffinity(pid, set(cpus))
+
+
+def _cpus_arg(cpus: Sequence[int] | None) -> str:
+    return ",".join(map(str, cpus)) if cpus else "-"
+
+
+def _parse_cpus(text: str) -> list[int]:
+    return [] if text == "-" else [int(c) for c in text.split(",")]
 
 
 def _loop() -> asyncio.AbstractEventLoop:
@@ -68,8 +120,8 @@ def _loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-def serve_null(port: int) -> None:
-    _pin(RECEIVER_CPU)
+def serve_null(port: int, cpus: Sequence[int] = ()) -> None:
+    _pin(cpus)
     loop = _loop()
     server = loop.run_until_complete(loop.create_server(_NullProtocol, "127.0.0.1", port, backlog=4096))
     try:
@@ -86,9 +138,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def null_receiver() -> Iterator[str]:
+def null_receiver(cpus: Sequence[int] | None = None) -> Iterator[str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "simulator.benchmarks.delivery", "serve", str(port)])
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.benchmarks.delivery", "serve", str(port),
+                             _cpus_arg(cpus)])
     try:
         for _ in range(100):
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
@@ -101,138 +154,379 @@ def null_receiver() -> Iterator[str]:
 
 
 WARMUP_S = 1.5
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process (its threads, not its children) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rates(requests: int, elapsed: float, cpu: float) -> dict[str, Any]:
+    """A measurement: requests per second of wall time, and the sending process's CPU per request, which a busy
+    machine moves far less than the rate (a sender that waits for work uses less than its core)."""
+    return {"deliveries": requests, "per_s": round(requests / elapsed) if elapsed else 0,
+            "sender_cpu_share": round(cpu / elapsed, 3) if elapsed else None,
+            "sender_cpu_us_per_request": round(cpu * 1e6 / requests, 1) if requests else None}
 SETUP_TIMEOUT_S = 30.0  # longest wait for `fleetsim run`'s first delivery before measuring anyway
 
 
+def _scenario(faults: bool = True) -> Any:
+    from ..resources import scenarios_dir
+    from ..scenario.loader import load_scenario
+
+    scenario = load_scenario(scenarios_dir() / SCENARIO)
+    if faults:
+        scenario = dataclasses.replace(
+            scenario, delivery=dataclasses.replace(scenario.delivery, faults=bench_faults()))
+    return scenario
+
+
+def request_pool(base_url: str, n: int = POOL_SIZE) -> list[tuple[str, dict[str, str], bytes]]:
+    """(url, headers, body) of the scenario's first `n` webhooks, as `fleetsim run` would post them: the fixed
+    senders' requests are as big and as varied as the real ones."""
+    from ..stream import scenario_stream
+
+    scenario = _scenario(faults=False)
+    stream = scenario_stream(scenario, channels={"webhook"})
+    return [(f"{base_url}/{r.provider}", {**r.headers, "Content-Type": r.headers.get("Content-Type",
+                                                                                       "application/json")}, r.body)
+            for r in itertools.islice(stream, n)]
+
+
+async def _raw(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    from .raw_sender import encode_request, send_for
+
+    parts = urlsplit(url)
+    requests = [encode_request(u, h, b) for u, h, b in request_pool(url)]
+    cpu = _cpu_s()
+    result = await send_for(parts.hostname or "127.0.0.1", parts.port or 80, requests, concurrency=CONCURRENCY,
+                            seconds=seconds, warmup_s=warmup_s)
+    # the warm-up's CPU is included: read the raw sender's CPU per request as an upper bound
+    return {**_rates(result["deliveries"], result["elapsed_s"], (_cpu_s() - cpu) * seconds / (seconds + warmup_s)),
+            "errors": result["errors"]}
+
+
 async def _bare(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
-    """The reference: aiohttp posting one pre-built, pre-signed body as fast as it can."""
+    """The reference: aiohttp posting pre-built, pre-signed realistic requests as fast as it can."""
     import aiohttp
 
-    body = b'{"eventId":"bf72239c-bebd-4c22-b64c-6fc692ef7c46","eventMs":1587597109477,"eventType":"Ping","event":{}}'
-    headers = {"Content-Type": "application/json", "X-Samsara-Timestamp": "1587597109",
-               "X-Samsara-Signature": "v1=a6c38af554e6b1c6862bdb261707b6e36d60f05ba122fdd4e41dd061ce49671e"}
+    pool = request_pool(url)
     done = 0
     connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
         deadline = time.perf_counter() + warmup_s + seconds
 
-        async def worker() -> None:
+        async def worker(n: int) -> None:
             nonlocal done
-            while time.perf_counter() < deadline:
-                async with session.post(f"{url}/samsara", data=body, headers=headers) as response:
+            for target, headers, body in itertools.islice(itertools.cycle(pool), n * 7, None):
+                if time.perf_counter() >= deadline:
+                    return
+                async with session.post(target, data=body, headers=headers) as response:
                     await response.read()
                     done += response.status == 200
 
-        workers = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        workers = asyncio.gather(*(worker(n) for n in range(CONCURRENCY)))
         await asyncio.sleep(warmup_s)
-        first, started = done, time.perf_counter()
+        first, started, cpu = done, time.perf_counter(), _cpu_s()
         await workers
-        elapsed = time.perf_counter() - started
-    return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
+        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    return _rates(done - first, elapsed, cpu)
 
 
 async def _transport(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
-    """fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same fixed body:
-    separates the cost of the transport from the cost of generating traffic."""
+    """fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same requests: separates
+    the cost of the transport from the cost of generating and accounting for traffic."""
     from ..delivery.transport import HttpTransport
 
-    body = b'{"eventId":"bf72239c-bebd-4c22-b64c-6fc692ef7c46","eventMs":1587597109477,"eventType":"Ping","event":{}}'
-    headers = {"Content-Type": "application/json"}
+    pool = request_pool(url)
     done = 0
     async with HttpTransport(concurrency=CONCURRENCY) as transport:
         deadline = time.perf_counter() + warmup_s + seconds
 
-        async def worker() -> None:
+        async def worker(n: int) -> None:
             nonlocal done
-            while time.perf_counter() < deadline:
-                response = await transport.post(f"{url}/samsara", body, headers, deadline_s=10.0)
+            for target, headers, body in itertools.islice(itertools.cycle(pool), n * 7, None):
+                if time.perf_counter() >= deadline:
+                    return
+                response = await transport.post(target, body, headers, deadline_s=10.0)
                 done += response.outcome == "2xx"
 
-        workers = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        workers = asyncio.gather(*(worker(n) for n in range(CONCURRENCY)))
         await asyncio.sleep(warmup_s)
-        first, started = done, time.perf_counter()
+        first, started, cpu = done, time.perf_counter(), _cpu_s()
         await workers
-        elapsed = time.perf_counter() - started
-    return {"deliveries": done - first, "per_s": round((done - first) / elapsed)}
+        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    return _rates(done - first, elapsed, cpu)
 
 
-async def _fleetsim(url: str, seconds: float, limit: int | None, warmup_s: float = WARMUP_S) -> dict[str, Any]:
-    """`fleetsim run --rate max` in-process: generation, signing at send time, faults off, full accounting.
-    With `limit`, runs to completion (memory measurement); otherwise measures `seconds` after a warm-up."""
+def _runner(url: str, limit: int | None, generation: str) -> Any:
     from ..delivery.runner import RunConfig, Runner
-    from ..resources import scenarios_dir
-    from ..scenario.loader import load_scenario
     from ..scenario.model import Rate
     from .generation import long_scenario
 
-    scenario = long_scenario() if limit is not None else load_scenario(scenarios_dir() / "bench-mixed.yaml")
-    runner = Runner(RunConfig(scenario=scenario, target=url, settings=scenario.delivery.providers,
-                              rate=Rate("max"), concurrency=CONCURRENCY, limit=limit, timeout_s=10.0))
-    task = asyncio.create_task(runner.run())
+    scenario = long_scenario() if limit is not None else _scenario()
+    return Runner(RunConfig(scenario=scenario, target=url, settings=scenario.delivery.providers, rate=Rate("max"),
+                            concurrency=CONCURRENCY, limit=limit, timeout_s=10.0, generation=generation))
+
+
+async def _fleetsim(url: str, seconds: float, limit: int | None, warmup_s: float = WARMUP_S,
+                    generator_cpus: Sequence[int] = ()) -> dict[str, Any]:
+    """`fleetsim run --rate max` in-process: generation in its worker process, faults on, signing at send time,
+    full accounting. With `limit`, runs to completion (memory measurement); otherwise measures `seconds` after a
+    warm-up. `per_s` counts every request answered (genuine, duplicates, probes), as the fixed senders do."""
+    runner = _runner(url, limit, "worker")
     if limit is not None:
-        await task
-        totals = runner.summary()["totals"]
-        return {"deliveries": totals["delivered"], "failed": totals["failed"],
-                "invariant_ok": runner.summary()["invariant"]["ok"]}
+        await runner.run()
+        summary = runner.summary()
+        return {"deliveries": summary["totals"]["delivered"], "failed": summary["totals"]["failed"],
+                "invariant_ok": summary["invariant"]["ok"]}
+    return await _measure_runner(runner, seconds, warmup_s, generator_cpus)
+
+
+async def _measure_runner(runner: Any, seconds: float, warmup_s: float,
+                          generator_cpus: Sequence[int] = ()) -> dict[str, Any]:
+    task = asyncio.create_task(runner.run())
     # warm up once the fleet is running (scenario load, road network, first routes: its first delivery is in)
     setup_deadline = time.perf_counter() + SETUP_TIMEOUT_S
     while not runner.ledger.snapshot().delivered and not task.done() and time.perf_counter() < setup_deadline:
         await asyncio.sleep(0.01)
+    if runner.generator_pid and generator_cpus:
+        _pin(generator_cpus, runner.generator_pid)  # it inherited the sender's CPU; it belongs beside it
     await asyncio.sleep(warmup_s)
-    first, started = runner.ledger.snapshot().delivered, time.perf_counter()
+    first_requests = runner.requests_sent()
+    first, started, cpu = runner.ledger.snapshot().delivered, time.perf_counter(), _cpu_s()
     await asyncio.sleep(seconds)
     done = runner.ledger.snapshot().delivered - first
-    elapsed = time.perf_counter() - started
+    sent = runner.requests_sent() - first_requests
+    elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
     runner.stop()
     await task
-    return {"deliveries": done, "per_s": round(done / elapsed), "invariant_ok": runner.summary()["invariant"]["ok"]}
+    summary = runner.summary()
+    return {**_rates(sent, elapsed, cpu), "delivered_per_s": round(done / elapsed),
+            "invariant_ok": summary["invariant"]["ok"], "generated": summary["totals"]["generated"],
+            "skipped_by_reason": summary["totals"]["skipped_by_reason"]}
 
 
-def measure(mode: str, url: str, seconds: float, limit: int | None, warmup_s: float = WARMUP_S) -> None:
-    _pin(SENDER_CPU)
+class _Pregenerated:
+    """A source of records generated before the measurement, cycled with fresh event ids (`-c<n>` appended) so
+    the ledger sees every event once: isolates the sending process's cost from the generator's."""
+
+    pid: int | None = None
+
+    def __init__(self, groups: Sequence[Any]) -> None:
+        self._groups = groups
+
+    async def start(self) -> None:
+        return None
+
+    async def batches(self) -> Any:
+        for cycle in itertools.count():
+            renamed = [(dataclasses.replace(record, event_id=f"{record.event_id}-c{cycle}"), plan)
+                       for record, plan in self._groups]
+            for i in range(0, len(renamed), 128):
+                yield renamed[i:i + 128]
+
+    async def close(self) -> None:
+        return None
+
+
+async def _pregenerated(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
+    from ..delivery import runner as runner_module
+    from ..delivery.source import plan_groups
+
+    runner, source = _runner(url, None, "inline"), None
+    source = _Pregenerated(list(itertools.islice(plan_groups(runner.source_spec()), POOL_SIZE * 2)))
+    with _patched(runner_module, "InlineSource", lambda spec: source):
+        return await _measure_runner(runner, seconds, warmup_s)
+
+
+@contextlib.contextmanager
+def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    old = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, old)
+
+
+def measure(mode: str, url: str, seconds: float, limit: int | None, warmup_s: float = WARMUP_S,
+            cpus: Sequence[int] = (), generator_cpus: Sequence[int] = ()) -> None:
+    _pin(cpus)
     loop = _loop()
-    coro = {"bare": lambda: _bare(url, seconds, warmup_s), "transport": lambda: _transport(url, seconds, warmup_s),
-            "fleetsim": lambda: _fleetsim(url, seconds, limit, warmup_s)}[mode]()
+    coro = {"raw": lambda: _raw(url, seconds, warmup_s), "bare": lambda: _bare(url, seconds, warmup_s),
+            "transport": lambda: _transport(url, seconds, warmup_s),
+            "pregenerated": lambda: _pregenerated(url, seconds, warmup_s),
+            "fleetsim": lambda: _fleetsim(url, seconds, limit, warmup_s, generator_cpus)}[mode]()
     result = loop.run_until_complete(coro)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # the generation worker's, once reaped (the largest child's): a run's memory is both processes'
+    result["peak_rss_mb_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     print(json.dumps(result))
 
 
-def _child(mode: str, url: str, seconds: float, limit: int | None = None, warmup_s: float = WARMUP_S) -> dict[str, Any]:
+def _child(mode: str, url: str, seconds: float, limit: int | None = None, warmup_s: float = WARMUP_S,
+           plan: dict[str, list[int]] | None = None) -> dict[str, Any]:
+    plan = plan or {}
     args = [sys.executable, "-m", "simulator.benchmarks.delivery", mode, url, str(seconds), str(limit or 0),
-            str(warmup_s)]
+            str(warmup_s), _cpus_arg(plan.get("sender")), _cpus_arg(plan.get("generator"))]
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
-def throughput(seconds: float = 10.0, rounds: int = 2, warmup_s: float = WARMUP_S) -> dict[str, Any]:
-    """Bare sender, fleetsim's transport alone and `fleetsim run`, alternated `rounds` times against one null
-    receiver, each measuring `seconds` after `warmup_s`; medians (of the upper half for two rounds) reported."""
-    rates: dict[str, list[int]] = {"bare": [], "transport": [], "fleetsim": []}
-    with null_receiver() as url:
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 3) if present else None
+
+
+def throughput(seconds: float = 8.0, rounds: int = 3, warmup_s: float = WARMUP_S,
+               modes: Sequence[str] = MODES) -> dict[str, Any]:
+    """Every mode once per round, `rounds` rounds, against one null receiver, each measuring `seconds` after
+    `warmup_s`; medians of the rounds reported, and the ratios of the medians. Beside the rates, each mode's
+    median CPU per request in its sending process and the share of its core it used: a sender that waits for
+    work (for generation) shows it there."""
+    plan = cpu_plan()
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    with null_receiver(plan.get("receiver")) as url:
         for _ in range(rounds):
-            for mode, values in rates.items():
-                values.append(_child(mode, url, seconds, warmup_s=warmup_s)["per_s"])
-    b, t, f = (sorted(v)[len(v) // 2] for v in rates.values())
-    return {"seconds_per_round": seconds, "rounds": rounds, "bare_aiohttp_fixed_body_per_s": b,
-            "fleetsim_transport_fixed_body_per_s": t, "transport_ratio": round(t / b, 3) if b else None,
-            "fleetsim_run_max_per_s": f, "ratio": round(f / b, 3) if b else None, "target_ratio": 0.85,
-            "all_rounds": rates}
+            for mode, results in runs.items():
+                results.append(_child(mode, url, seconds, warmup_s=warmup_s, plan=plan))
+    rates = {mode: [r["per_s"] for r in results] for mode, results in runs.items()}
+    raw, bare, transport, pregenerated, fleetsim = (round(statistics.median(rates[m])) if rates.get(m) else 0
+                                                    for m in MODES)
+    return {
+        "seconds_per_round": seconds, "rounds": rounds, "statistic": "median of interleaved rounds",
+        "body": f"{SCENARIO}'s own webhooks ({POOL_SIZE} distinct signed requests)",
+        "cpus": plan or "one CPU: nothing pinned",
+        "raw_asyncio_per_s": raw, "bare_aiohttp_per_s": bare, "fleetsim_transport_per_s": transport,
+        "fleetsim_pregenerated_per_s": pregenerated, "fleetsim_run_max_per_s": fleetsim,
+        "fleetsim_faults": {k: v for k, v in dataclasses.asdict(bench_faults()).items() if v},
+        "ratio": _ratio(fleetsim, bare), "pregenerated_ratio": _ratio(pregenerated, bare),
+        "transport_ratio": _ratio(transport, bare), "ratio_to_raw": _ratio(fleetsim, raw),
+        "bare_ratio_to_raw": _ratio(bare, raw), "target_ratio": 0.85,
+        "sender_cpu_us_per_request": {m: _median([r.get("sender_cpu_us_per_request") for r in results])
+                                      for m, results in runs.items()},
+        "sender_cpu_share": {m: _median([r.get("sender_cpu_share") for r in results]) for m, results in runs.items()},
+        "all_rounds": rates,
+    }
+
+
+def _per_item_us(fn: Any, items: Sequence[Any]) -> float:
+    started = time.perf_counter()
+    for item in items:
+        fn(item)
+    return round((time.perf_counter() - started) * 1e6 / len(items), 2)
+
+
+def stages_child(cpus: Sequence[int] = (), n: int = 5000) -> dict[str, Any]:
+    """Microseconds per delivery of each stage of `fleetsim run --rate max`, each timed alone on `n` records of
+    bench-mixed (after a warm-up): generation and the pipe's pickling run in the worker process; unpickling,
+    the queue, signing and bookkeeping on the sending core (the HTTP send itself is the throughput run's)."""
+    import pickle
+
+    from ..delivery.faults import apply_fault
+    from ..delivery.ledger import Ledger
+    from ..delivery.model import Job
+    from ..delivery.source import _frame, _row, plan_groups
+    from ..stream import Outgoing
+
+    _pin(cpus)
+    runner = _runner("http://127.0.0.1:9", None, "inline")
+    groups_iter = plan_groups(runner.source_spec())
+    for _ in itertools.islice(groups_iter, 1000):  # warm-up: scenario load, road network, first routes
+        pass
+    started = time.perf_counter()
+    groups = list(itertools.islice(groups_iter, n))
+    generation = (time.perf_counter() - started) * 1e6 / n
+    rows = [(_row(record), plan) for record, plan in groups]
+    batches = [rows[i:i + 128] for i in range(0, len(rows), 128)]
+    started = time.perf_counter()
+    frames = [_frame("batch", batch) for batch in batches]
+    pickling = (time.perf_counter() - started) * 1e6 / n
+    started = time.perf_counter()
+    for frame in frames:
+        [(Outgoing(*row), plan) for row, plan in pickle.loads(frame[4:])[1]]
+    unpickling = (time.perf_counter() - started) * 1e6 / n
+    jobs = [Job(record, copy, due) for record, plan in groups if not isinstance(plan, str) for copy, due in plan]
+    genuine = [job for job in jobs if job.copy == "genuine"]
+
+    def sign(job: Job) -> None:
+        endpoint = runner.endpoints[job.record.provider]
+        apply_fault(job, job.record.body, job.record.headers, signer=endpoint.signer, secrets=endpoint.secrets,
+                    now=1_800_000_000, message_id=job.record.event_id)
+
+    ledger = Ledger()
+
+    def bookkeeping(job: Job) -> None:  # what the runner's fast path does around a successful send
+        ledger.generated(job.record)
+        Job(job.record, job.copy, job.due)
+        runner.endpoints[job.record.provider].health.observe("2xx", None)
+        ledger.delivered_at_once(job.record.event_id, 0.001)
+
+    async def queue_pass(count: int) -> float:
+        queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=CONCURRENCY * 4)
+
+        async def consume() -> None:
+            while await queue.get() is not None:
+                queue.task_done()
+
+        consumers = [asyncio.create_task(consume()) for _ in range(CONCURRENCY)]
+        begun = time.perf_counter()
+        for item in range(count):
+            await queue.put(item)
+        for _ in consumers:
+            await queue.put(None)
+        await asyncio.gather(*consumers)
+        return round((time.perf_counter() - begun) * 1e6 / count, 2)
+
+    return {
+        "records": n,
+        "worker_generation_us": round(generation, 2),
+        "worker_pipe_pickling_us": round(pickling, 2),
+        "sender_pipe_unpickling_us": round(unpickling, 2),
+        "sender_queue_us": _loop().run_until_complete(queue_pass(50_000)),
+        "sender_signing_us": _per_item_us(sign, genuine),
+        "sender_bookkeeping_us": _per_item_us(bookkeeping, genuine),
+        "signed_share_of_deliveries": round(sum(bool(runner.endpoints[j.record.provider].secrets) for j in genuine)
+                                            / max(1, len(genuine)), 3),
+    }
+
+
+def stages(plan: dict[str, list[int]] | None = None) -> dict[str, Any]:
+    plan = cpu_plan() if plan is None else plan
+    args = [sys.executable, "-m", "simulator.benchmarks.delivery", "stages", _cpus_arg(plan.get("sender"))]
+    proc = subprocess.run(args, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
 def memory(small: int = 10_000, large: int = 1_000_000) -> dict[str, Any]:
-    with null_receiver() as url:
-        a = _child("fleetsim", url, 0, small)
-        b = _child("fleetsim", url, 0, large)
+    plan = cpu_plan()
+    with null_receiver(plan.get("receiver")) as url:
+        a = _child("fleetsim", url, 0, small, plan=plan)
+        b = _child("fleetsim", url, 0, large, plan=plan)
     return {"deliveries_small": a["deliveries"], "peak_rss_mb_small": a["peak_rss_mb"],
             "deliveries_large": b["deliveries"], "peak_rss_mb_large": b["peak_rss_mb"],
             "growth_mb": round(b["peak_rss_mb"] - a["peak_rss_mb"], 1), "growth_target_mb": 50,
+            "worker_peak_rss_mb_small": a.get("peak_rss_mb_worker"),
+            "worker_peak_rss_mb_large": b.get("peak_rss_mb_worker"),
             "invariant_ok": a["invariant_ok"] and b["invariant_ok"]}
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve_null(int(sys.argv[2]))
+        serve_null(int(sys.argv[2]), _parse_cpus(sys.argv[3]) if len(sys.argv) > 3 else [])
+    elif sys.argv[1] == "stages":
+        print(json.dumps(stages_child(_parse_cpus(sys.argv[2]))))
     else:
-        measure(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) or None, float(sys.argv[5]))
+        measure(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) or None, float(sys.argv[5]),
+                _parse_cpus(sys.argv[6]) if len(sys.argv) > 6 else [],
+                _parse_cpus(sys.argv[7]) if len(sys.argv) > 7 else [])

@@ -69,6 +69,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--grace", type=positive_float, default=10.0, metavar="SECONDS",
                    help="on Ctrl-C or SIGTERM, how long requests in flight may finish; a second Ctrl-C stops "
                    "at once (default 10)")
+    p.add_argument("--generation", choices=("auto", "worker", "inline"), default="auto",
+                   help="where traffic is generated: a worker process, so generating does not take the sending "
+                   "core, or this one (default auto: a worker with --rate max)")
     p.set_defaults(handler=run)
 
     r = sub.add_parser("replay", help="re-send a capture byte for byte (optionally re-signed)")
@@ -139,9 +142,11 @@ def run(args: argparse.Namespace) -> int:
     reports = [(kind, Path(path)) for kind, path in args.report]
     capture_path = Path(args.capture) if args.capture else None
     progress = Progress(quiet=args.quiet)
+    run_rate = args.rate or scenario.delivery.rate
+    worker = args.generation == "worker" or (args.generation == "auto" and run_rate.mode == "max")
     config = RunConfig(
-        scenario=scenario, target=args.target or "", settings=settings,
-        rate=args.rate or scenario.delivery.rate, concurrency=args.concurrency, time_scale=args.time_scale,
+        scenario=scenario, target=args.target or "", settings=settings, generation="worker" if worker else "inline",
+        rate=run_rate, concurrency=args.concurrency, time_scale=args.time_scale,
         timeout_s=args.timeout, limit=args.limit, verify_tls=not args.insecure,
         on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s,
         down_after=args.down_after, grace_s=args.grace, sender=trusting_sender(trust),

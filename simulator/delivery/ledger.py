@@ -321,6 +321,21 @@ class Ledger:
         else:
             raise HarnessError(f"attempt with unknown copy {attempt.copy!r}")
 
+    def delivered_at_once(self, event_id: str, latency_s: float) -> None:
+        """The fast path of a genuine attempt that succeeded: start, a 2xx attempt and delivered, in one call and
+        without an Attempt (the runner uses it when nobody captures or listens to attempts)."""
+        event = self._open.get(event_id)
+        if event is None or event.state == IN_FLIGHT:
+            state = "not open" if event is None else event.state
+            raise HarnessError(f"event {event_id}: delivered at once while {state}")
+        del self._open[event_id]
+        self._states[event.state] -= 1
+        event.state = DELIVERED
+        counters = self._kind(event.key)
+        counters.attempts["2xx"] += 1
+        counters.latency.add(latency_s)
+        counters.delivered += 1
+
     def retry_scheduled(self, event_id: str) -> None:
         event = self._attempted(event_id, "schedule a retry")
         self._move(event, RETRY_SCHEDULED)

@@ -2,10 +2,15 @@
 
 The edge where the pure parts meet the network and the clock:
 
-    scenario_stream ──▶ plan_jobs (faults) ──▶ scheduler (rate) ──▶ bounded queue ──▶ N workers ──▶ transport
-                             │ Skip(fault_drop)                         ▲                 │ Attempt
-                             ▼                                          │ retry heap      ▼
-                           Ledger ◀──────────────────────────────────────────────────── classify + policy
+    source (scenario_stream ─▶ plan_jobs) ─▶ scheduler (rate) ─▶ bounded queue ─▶ N workers ─▶ transport
+           │ Skip(fault_drop)                         ▲                 │ Attempt (slow path only)
+           ▼                                          │ retry heap      ▼
+         Ledger ◀─────────────────────────────────────────────────── classify + policy
+
+The source (source.py) generates in this process, or — `generation="worker"`, what `fleetsim run --rate max`
+uses — in a worker process, so the sending process only signs, sends and accounts. A genuine delivery that
+succeeds takes the fast path: no Attempt, no copies of headers, one ledger call (`delivered_at_once`); every
+other outcome, and every attempt when a capture or an `on_attempt` listener wants it, takes the full path.
 
 Each request is signed when it is sent (fresh timestamp); retry delays follow the provider's policy divided
 by the time scale, so long schedules fit a CI run, while signed timestamps always use the real clock.
@@ -29,27 +34,28 @@ import heapq
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import FleetsimError, HarnessError
+from ..errors import FleetsimError, HarnessError, UsageError
 from ..providers import PROVIDERS
 from ..scenario.model import Rate, Scenario
 from ..signing import SIGNERS, Secret, Signer
-from ..stream import Outgoing, scenario_stream
 from .capture import CaptureWriter
-from .faults import Skip, applicable_probes, apply_fault, plan_jobs
+from .faults import applicable_probes, apply_fault
 from .health import DOWN_AFTER, EndpointHealth
 from .ledger import Ledger, Snapshot
 from .model import GENUINE, Attempt, Job
 from .redaction import Redactor
 from .retry import RetryPolicy, TimeScale, classify, policy_for_provider
 from .sending import Sender, SenderFactory, http_sender
+from .source import InlineSource, Source, SourceSpec, WorkerSource
+from .transport import Response
 from .urls import check_url
 
 QUEUE_PER_WORKER = 4
-YIELD_EVERY = 64  # planned items between explicit yields to the event loop
+GENERATION_MODES = ("inline", "worker")
 _HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
 
 
@@ -91,6 +97,13 @@ class RunConfig:
     on_attempt: Callable[[Attempt], None] | None = None
     #: what carries the requests: real sockets by default; `fleetsim check --app` passes an in-process one
     sender: SenderFactory = http_sender
+    #: where the traffic is generated: "inline" (this process) or "worker" (a worker process, so generation does
+    #: not take the sending core: `fleetsim run --rate max`); the records and the plan are the same either way
+    generation: str = "inline"
+
+    def __post_init__(self) -> None:
+        if self.generation not in GENERATION_MODES:
+            raise UsageError(f"generation must be one of {', '.join(GENERATION_MODES)}, not {self.generation!r}")
 
 
 @dataclass(order=True)
@@ -147,7 +160,12 @@ class Runner:
             )
         self.time_scale = time_scale_for(config.rate, config.time_scale)
         self._scale = TimeScale(self.time_scale)
-        self.rng = random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:delivery")
+        # retry jitter only: the plan (faults) has its own RNG in the source, so what is sent never depends on
+        # how the retries went
+        self.rng = random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:delivery:retry")
+        self._source: Source | None = None
+        self._requests = 0  # requests sent, every copy and attempt
+        self._unmarked = 0  # genuine sends in flight on the fast path (the ledger still has them pending)
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(1, config.concurrency) * QUEUE_PER_WORKER)
         self.retries: list[_Pending] = []
         self._order = itertools.count()
@@ -219,17 +237,6 @@ class Runner:
 
     # -- the source ---------------------------------------------------------------------------------------
 
-    def _records(self) -> Iterator[Outgoing]:
-        # WebSocket frames are not HTTP deliveries: a webhook run neither encodes nor counts them
-        stream = scenario_stream(self.config.scenario, providers=set(self.endpoints), channels={"webhook"})
-        for count, record in enumerate(stream, 1):
-            if self.stopping:
-                return
-            self.ledger.generated(record)
-            yield record
-            if self.config.limit is not None and count >= self.config.limit:
-                return
-
     def _unsent_reason(self, provider: str) -> str | None:
         """Why a job of `provider` is not sent: its endpoint's reason (down, gone) unless the user interrupted
         the run; "interrupted" when the run is stopping for any other cause; None when it may go."""
@@ -247,31 +254,47 @@ class Runner:
             self.ledger.skipped(job.record.event_id, reason)
         return True
 
-    async def _produce(self) -> None:
-        """Put jobs on the queue at their scheduled times (scaled by the rate)."""
-        scenario = self.config.scenario
-        rate = self.config.rate
-        factor = 1.0 if rate.mode == "realtime" else rate.factor
+    def source_spec(self) -> SourceSpec:
+        """What this run generates: the scenario's webhooks for its endpoints, with the plan's probes limited to
+        those that mean something for each endpoint's signer and secret."""
         applicable = {name: applicable_probes(e.signer, has_secret=bool(e.secrets))
                       for name, e in self.endpoints.items()}
-        for n, item in enumerate(plan_jobs(self._records(), scenario.delivery.faults, self.rng,
-                                           start=scenario.start, applicable=applicable)):
-            if self.stopping:
-                break
-            if n % YIELD_EVERY == 0:
-                # queue.put does not yield while the queue has room, and skipped items never reach it: without
-                # this, a stream of skips would keep the loop (and Ctrl-C's handler) waiting for generation
-                await asyncio.sleep(0)
-            if isinstance(item, Skip):
-                self.ledger.skipped(item.record.event_id, item.reason)
-                continue
-            if self._skip_if_stopped(item):
-                continue
-            if rate.mode != "max":
-                wait = self.started_mono + item.due / factor - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            await self.queue.put(item)  # blocks when the queue is full: backpressure, and the workers' turn
+        return SourceSpec(self.config.scenario, frozenset(self.endpoints), applicable, self.config.limit)
+
+    @property
+    def generator_pid(self) -> int | None:
+        """The generation worker's process id while it runs (generation="worker"), else None."""
+        return self._source.pid if self._source is not None else None
+
+    def requests_sent(self) -> int:
+        """Requests sent so far: every copy (duplicates and probes too) and every retry."""
+        return self._requests
+
+    async def _produce(self, source: Source) -> None:
+        """Put jobs on the queue at their scheduled times (scaled by the rate)."""
+        rate = self.config.rate
+        factor = 1.0 if rate.mode == "realtime" else rate.factor
+        ledger = self.ledger
+        async for batch in source.batches():
+            # queue.put does not yield while the queue has room, and skipped items never reach it: without this,
+            # a stream of skips would keep the loop (and Ctrl-C's handler) waiting for generation
+            await asyncio.sleep(0)
+            for record, plan in batch:
+                if self.stopping:
+                    return
+                ledger.generated(record)
+                if isinstance(plan, str):
+                    ledger.skipped(record.event_id, plan)
+                    continue
+                for copy, due in plan:
+                    job = Job(record, copy, due)
+                    if self._skip_if_stopped(job):
+                        continue
+                    if rate.mode != "max":
+                        wait = self.started_mono + due / factor - time.monotonic()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                    await self.queue.put(job)  # blocks when the queue is full: backpressure, the workers' turn
 
     async def _pump_retries(self) -> None:
         """Move retries whose time has come back onto the queue."""
@@ -315,9 +338,32 @@ class Runner:
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
                                     secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id)
-        if job.copy == GENUINE:
-            self.ledger.in_flight(record.event_id)
-        response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+        config = self.config
+        genuine = job.copy == GENUINE
+        # the fast path needs nobody to see the attempt itself: no capture, no listener
+        fast = genuine and config.capture is None and config.on_attempt is None
+        self._requests += 1
+        if fast:
+            self._unmarked += 1
+            try:
+                response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+            finally:
+                self._unmarked -= 1
+            if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
+                endpoint.health.observe(response.outcome, None)  # an HTTP answer: the endpoint is up
+                self.ledger.delivered_at_once(record.event_id, response.latency_s)
+                return
+            self.ledger.in_flight(record.event_id)  # the full path from here, as if it had been marked first
+        else:
+            if genuine:
+                self.ledger.in_flight(record.event_id)
+            response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+        self._account(job, endpoint, body, headers, response, now_wall)
+
+    def _account(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], response: Response,
+                 now_wall: float) -> None:
+        """The full path: an Attempt recorded (scrubbed of secrets), captured, listened to; health; retries."""
+        record = job.record
         scrub = self.redactor
         attempt = Attempt(
             event_id=record.event_id, provider=record.provider, kind=record.kind, copy=job.copy,
@@ -374,13 +420,23 @@ class Runner:
         self._stop_requested = asyncio.Event()
         if self.stopping:
             self._stop_requested.set()
+        spec = self.source_spec()
+        source = self._source = WorkerSource(spec) if config.generation == "worker" else InlineSource(spec)
+        try:
+            await source.start()  # the worker imports and loads while the transport is set up
+            await self._run(source, self._stop_requested)
+        finally:
+            await source.close()  # kills and reaps the worker, however the run ended
+
+    async def _run(self, source: Source, stop_requested: asyncio.Event) -> None:
+        config = self.config
         async with config.sender(config.concurrency, config.verify_tls) as transport:
             workers = [asyncio.create_task(self._work(transport)) for _ in range(max(1, config.concurrency))]
             self._workers = workers
             pump = asyncio.create_task(self._pump_retries())
             ticker = asyncio.create_task(self._tick()) if config.on_progress else None
-            producer = asyncio.create_task(self._produce())
-            stop = asyncio.create_task(self._stop_requested.wait())
+            producer = asyncio.create_task(self._produce(source))
+            stop = asyncio.create_task(stop_requested.wait())
             try:
                 await asyncio.wait({producer, stop}, return_when=asyncio.FIRST_COMPLETED)
                 if producer.done():
@@ -454,4 +510,8 @@ class Runner:
             self.config.on_progress(self.snapshot())
 
     def snapshot(self) -> Snapshot:
-        return self.ledger.snapshot(time.monotonic() - self.started_mono)
+        snapshot = self.ledger.snapshot(time.monotonic() - self.started_mono)
+        if self._unmarked:  # fast-path sends are in flight though the ledger still has them pending
+            snapshot = dataclasses.replace(snapshot, pending=snapshot.pending - self._unmarked,
+                                           in_flight=snapshot.in_flight + self._unmarked)
+        return snapshot

@@ -256,6 +256,7 @@ class HttpTransport:
         self._now = now
         self._user_agent = user_agent
         self._keep_headers = tuple(h.lower() for h in keep_headers)
+        self._keep_set = frozenset(self._keep_headers)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpTransport:
@@ -366,11 +367,13 @@ class HttpTransport:
         )
 
     def _select_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        # a walk over the few headers a receiver sends, not a lookup per name kept: cheaper on every delivery
         kept: dict[str, str] = {}
-        for name in self._keep_headers:
-            value = headers.get(name)
-            if value is not None:
-                kept[name] = value[:_HEADER_VALUE_CAP]
+        keep = self._keep_set
+        for name, value in headers.items():
+            lower = name.lower()
+            if lower in keep and lower not in kept:  # the first of repeated headers, as headers.get() gives
+                kept[lower] = value[:_HEADER_VALUE_CAP]
         return kept
 
 
@@ -382,6 +385,8 @@ async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray, cap: int = 
         if not chunk:
             return True
         buf += chunk
+        if content.at_eof():  # the whole body is in: skip the read that would only say so (a loop turn each)
+            return True
     return content.at_eof()
 
 

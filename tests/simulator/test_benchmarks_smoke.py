@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,22 +25,24 @@ class ScriptedChildren:
 
     def __init__(self, rates: dict[str, list[float]]) -> None:
         self.rates = {mode: iter(values) for mode, values in rates.items()}
-        self.calls: list[tuple[str, float, int | None, float]] = []
+        self.calls: list[tuple[str, float, int | None, float, dict[str, list[int]] | None]] = []
 
     def __call__(self, mode: str, url: str, seconds: float, limit: int | None = None,
-                 warmup_s: float = delivery.WARMUP_S) -> dict[str, Any]:
+                 warmup_s: float = delivery.WARMUP_S, plan: dict[str, list[int]] | None = None) -> dict[str, Any]:
         assert url == "http://null"
-        self.calls.append((mode, seconds, limit, warmup_s))
+        self.calls.append((mode, seconds, limit, warmup_s, plan))
         if limit is not None:  # a memory run: deliveries and peak RSS
             return {"deliveries": limit, "failed": 0, "invariant_ok": True,
                     "peak_rss_mb": next(self.rates["rss"])}
-        return {"deliveries": 1, "per_s": next(self.rates[mode])}
+        per_s = next(self.rates[mode])
+        return {"deliveries": 1, "per_s": per_s, "sender_cpu_us_per_request": 1e6 / per_s if per_s else None,
+                "sender_cpu_share": 1.0}
 
 
 @pytest.fixture
 def null_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
     @contextlib.contextmanager
-    def fake() -> Iterator[str]:
+    def fake(cpus: list[int] | None = None) -> Iterator[str]:
         yield "http://null"
 
     monkeypatch.setattr(delivery, "null_receiver", fake)
@@ -47,33 +50,50 @@ def null_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("null_receiver")
 def test_delivery_rounds_are_interleaved_and_report_medians_and_ratios(monkeypatch: pytest.MonkeyPatch) -> None:
-    children = ScriptedChildren({"bare": [900, 1000, 1100], "transport": [850, 700, 800],
+    children = ScriptedChildren({"raw": [9000, 10000, 8000], "bare": [900, 1000, 1100],
+                                 "transport": [850, 700, 800], "pregenerated": [800, 850, 900],
                                  "fleetsim": [300, 500, 400]})
     monkeypatch.setattr(delivery, "_child", children)
+    monkeypatch.setattr(delivery, "cpu_plan", lambda: {"sender": [4], "receiver": [6], "generator": [6]})
     result = delivery.throughput(seconds=2.5, rounds=3, warmup_s=0.25)
     # side by side: each round runs every mode once, so a noisy moment hits all modes alike
-    assert [mode for mode, *_ in children.calls] == ["bare", "transport", "fleetsim"] * 3
-    assert {(seconds, warmup) for _, seconds, _, warmup in children.calls} == {(2.5, 0.25)}
-    assert result == {
-        "seconds_per_round": 2.5, "rounds": 3,
-        "bare_aiohttp_fixed_body_per_s": 1000, "fleetsim_transport_fixed_body_per_s": 800,
-        "transport_ratio": 0.8, "fleetsim_run_max_per_s": 400, "ratio": 0.4, "target_ratio": 0.85,
-        "all_rounds": {"bare": [900, 1000, 1100], "transport": [850, 700, 800], "fleetsim": [300, 500, 400]},
-    }
+    assert [mode for mode, *_ in children.calls] == ["raw", "bare", "transport", "pregenerated", "fleetsim"] * 3
+    assert {(seconds, warmup) for _, seconds, _, warmup, _ in children.calls} == {(2.5, 0.25)}
+    assert all(plan == {"sender": [4], "receiver": [6], "generator": [6]} for *_, plan in children.calls)
+    assert {k: result[k] for k in ("raw_asyncio_per_s", "bare_aiohttp_per_s", "fleetsim_transport_per_s",
+                                   "fleetsim_pregenerated_per_s", "fleetsim_run_max_per_s")} == {
+        "raw_asyncio_per_s": 9000, "bare_aiohttp_per_s": 1000, "fleetsim_transport_per_s": 800,
+        "fleetsim_pregenerated_per_s": 850, "fleetsim_run_max_per_s": 400}
+    assert {k: result[k] for k in ("ratio", "pregenerated_ratio", "transport_ratio", "ratio_to_raw",
+                                   "bare_ratio_to_raw", "target_ratio")} == {
+        "ratio": 0.4, "pregenerated_ratio": 0.85, "transport_ratio": 0.8, "ratio_to_raw": 0.044,
+        "bare_ratio_to_raw": 0.111, "target_ratio": 0.85}
+    assert result["sender_cpu_us_per_request"]["bare"] == 1000.0
+    assert result["all_rounds"]["fleetsim"] == [300, 500, 400]
+    assert result["statistic"] == "median of interleaved rounds" and result["rounds"] == 3
 
 
 @pytest.mark.usefixtures("null_receiver")
-def test_two_rounds_report_the_better_one_and_a_dead_sender_has_no_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(delivery, "_child", ScriptedChildren({"bare": [3780, 6023], "transport": [4969, 5141],
-                                                              "fleetsim": [2074, 1792]}))
+def test_two_rounds_report_their_median_and_a_dead_sender_has_no_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delivery, "_child", ScriptedChildren({
+        "raw": [20000, 22000], "bare": [3780, 6023], "transport": [4969, 5141], "pregenerated": [3000, 5000],
+        "fleetsim": [2074, 1792]}))
     result = delivery.throughput(rounds=2)
-    # the numbers in bench/results.json, recomputed from its all_rounds
-    assert (result["bare_aiohttp_fixed_body_per_s"], result["fleetsim_transport_fixed_body_per_s"],
-            result["fleetsim_run_max_per_s"]) == (6023, 5141, 2074)
-    assert (result["transport_ratio"], result["ratio"]) == (0.854, 0.344)
-    monkeypatch.setattr(delivery, "_child", ScriptedChildren({"bare": [0], "transport": [5], "fleetsim": [5]}))
+    # the median of two is their mean: neither the lucky round nor the unlucky one alone
+    assert (result["bare_aiohttp_per_s"], result["fleetsim_run_max_per_s"]) == (4902, 1933)
+    assert result["ratio"] == round(1933 / 4902, 3)
+    monkeypatch.setattr(delivery, "_child", ScriptedChildren({"raw": [5], "bare": [0], "transport": [5],
+                                                              "pregenerated": [5], "fleetsim": [5]}))
     result = delivery.throughput(rounds=1)
     assert result["transport_ratio"] is None and result["ratio"] is None
+
+
+def test_placement_stays_within_the_cpus_this_process_may_use() -> None:
+    # under an outer `taskset -c 2,3` the children go on 2 and 3, never on CPU 0
+    assert delivery.cpu_plan([3, 2]) == {"sender": [2], "receiver": [3], "generator": [3]}
+    assert delivery.cpu_plan([1, 4, 7]) == {"sender": [1], "receiver": [4], "generator": [4, 7]}
+    assert delivery.cpu_plan([5]) == {}  # one CPU: nothing is pinned, everything shares it
+    assert set(delivery.cpu_plan().get("sender", [])) <= os.sched_getaffinity(0)
 
 
 @pytest.mark.usefixtures("null_receiver")
@@ -81,9 +101,10 @@ def test_memory_growth_is_the_difference_of_its_two_runs(monkeypatch: pytest.Mon
     children = ScriptedChildren({"rss": [94.3, 130.8]})
     monkeypatch.setattr(delivery, "_child", children)
     result = delivery.memory(small=10, large=1000)
-    assert [(mode, limit) for mode, _, limit, _ in children.calls] == [("fleetsim", 10), ("fleetsim", 1000)]
+    assert [(mode, limit) for mode, _, limit, *_ in children.calls] == [("fleetsim", 10), ("fleetsim", 1000)]
     assert result == {"deliveries_small": 10, "peak_rss_mb_small": 94.3, "deliveries_large": 1000,
-                      "peak_rss_mb_large": 130.8, "growth_mb": 36.5, "growth_target_mb": 50, "invariant_ok": True}
+                      "peak_rss_mb_large": 130.8, "growth_mb": 36.5, "growth_target_mb": 50, "invariant_ok": True,
+                      "worker_peak_rss_mb_small": None, "worker_peak_rss_mb_large": None}
 
 
 def test_a_stage_rate_times_only_the_measured_records(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,6 +136,7 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     monkeypatch.setattr(generation, "command", lambda: dict(command))
     monkeypatch.setattr(delivery, "throughput", lambda: dict(deliv))
     monkeypatch.setattr(delivery, "memory", lambda: dict(memory))
+    monkeypatch.setattr(delivery, "stages", lambda: {"sender_queue_us": 2.5})
     monkeypatch.setenv("FLEETSIM_BENCH_DIR", str(tmp_path / "bench"))
     assert bench_main.main() == 0
     written = json.loads((tmp_path / "bench" / "results.json").read_text())
@@ -123,7 +145,7 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     assert written["generation"] == {**gen, "target_per_s": 100_000, "peak_rss_mb_10k": 83.8,
                                      "peak_rss_mb_1m": 103.2, "records_in_1m_run": 999_998, "rss_target_mb_1m": 150,
                                      "command": {**command, "target_per_s": 50_000, "target_two_worker_ratio": 1.8}}
-    assert written["delivery"] == {**deliv, "memory": memory}
+    assert written["delivery"] == {**deliv, "stages_us": {"sender_queue_us": 2.5}, "memory": memory}
     assert f"written to {tmp_path / 'bench' / 'results.json'}" in capsys.readouterr().out
     # the committed results (quoted in the README) have the same shape
     committed = json.loads((Path(__file__).resolve().parents[2] / "bench" / "results.json").read_text())
@@ -170,11 +192,23 @@ def test_peak_rss_is_measured_in_a_child_streaming_exactly_n_records() -> None:
 def test_every_delivery_mode_really_delivers_to_the_null_receiver() -> None:
     seconds = 0.25
     with delivery.null_receiver() as url:
-        for mode in ("bare", "transport", "fleetsim"):
+        for mode in delivery.MODES:
             result = delivery._child(mode, url, seconds, warmup_s=0.05)  # a fresh process, as `make bench` runs it
             assert result["deliveries"] > 0, mode
             # the rate is of the deliveries measured, over about `seconds` (longer while in-flight ones come back,
             # shorter by a late wake-up from the warm-up on a busy machine): not over the warm-up, not over nothing
             assert result["deliveries"] / (10 * seconds) <= result["per_s"] <= result["deliveries"] / (0.25 * seconds)
             assert result["peak_rss_mb"] > 10
-    assert result["invariant_ok"] is True  # fleetsim run's accounting held
+            assert result["sender_cpu_us_per_request"] > 0, mode
+            if mode in ("pregenerated", "fleetsim"):
+                assert result["invariant_ok"] is True, mode  # fleetsim's accounting held
+                assert result["generated"] > result["deliveries"] * 0.5, mode
+    assert result["peak_rss_mb_worker"] > 10  # fleetsim run's generation worker, counted once reaped
+
+
+def test_stages_are_measured_per_delivery() -> None:
+    result = delivery.stages_child(n=300)
+    assert result["records"] == 300
+    for key in ("worker_generation_us", "worker_pipe_pickling_us", "sender_pipe_unpickling_us", "sender_queue_us",
+                "sender_signing_us", "sender_bookkeeping_us"):
+        assert 0 < result[key] < 100_000, key
