@@ -19,7 +19,6 @@ import contextlib
 import os
 import shlex
 import shutil
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +30,10 @@ from simulator.cli.common import shown
 from simulator.delivery.redaction import MASK
 from simulator.errors import UsageError
 
+from ..client_process import spawn, stop_group
+
 __all__ = ["ClientProcess", "Endpoint", "ScriptTrigger", "UrlTrigger", "command_words", "wait_reachable"]
 
-#: how long a stopped process has between SIGTERM and SIGKILL
-STOP_GRACE_S = 3.0
 #: bytes of a process's output kept to explain a failure
 OUTPUT_KEPT = 4_000
 PLACEHOLDERS = ("url", "client_id", "client_secret", "imei", "plate")
@@ -91,24 +90,15 @@ def _environment(values: Mapping[str, str]) -> dict[str, str]:
 
 async def _spawn(words: list[str], values: Mapping[str, str]) -> asyncio.subprocess.Process:
     try:
-        return await asyncio.create_subprocess_exec(
-            *_fill(words, values), env=_environment(values), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        return await spawn(_fill(words, values), _environment(values))
     except (OSError, ValueError) as exc:  # not found, not executable, a surrogate in an argument...
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"check: cannot start --client-command {shown(words[0])}: {why}") from None
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM to the process's whole session, SIGKILL after STOP_GRACE_S."""
-    if process.returncode is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), wait)
-            return
+    """SIGTERM to the process's whole session, SIGKILL after the grace."""
+    await stop_group(process)
 
 
 class _Output:

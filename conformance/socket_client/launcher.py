@@ -12,15 +12,14 @@ import asyncio
 import contextlib
 import os
 import shlex
-import signal
 from collections import deque
 from collections.abc import Callable, Mapping
 
 from simulator.cli.common import shown
 from simulator.errors import UsageError
 
-#: how long a client may take to stop after SIGTERM before it is killed
-STOP_GRACE_S = 3.0
+from ..client_process import spawn, stop_group
+
 #: lines of the client's output kept, and characters of each
 TAIL_LINES = 20
 LINE_LIMIT = 300
@@ -56,9 +55,7 @@ class Launched:
         words = command_words(command, values)
         env = {**os.environ, **{ENV[k]: v for k, v in values.items() if k in ENV}}
         try:
-            process = await asyncio.create_subprocess_exec(
-                *words, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True)
+            process = await spawn(words, env)
         except OSError as exc:  # not found, not executable, a directory...
             raise UsageError(f"cannot start client: {shown(words[0])}: {exc.strerror or exc}") from None
         except ValueError as exc:  # a NUL byte in a word
@@ -81,19 +78,9 @@ class Launched:
             self._on_exit(code, "\n".join(self.tail))
 
     async def stop(self) -> None:
-        """SIGTERM to the client's process group; SIGKILL if it is still there after STOP_GRACE_S."""
+        """SIGTERM to the client's process group; SIGKILL if it is still there after the grace."""
         self._stopping = True
-        if self.process.returncode is None:
-            self._signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), STOP_GRACE_S)
-            except TimeoutError:
-                self._signal(signal.SIGKILL)
-                await self.process.wait()
+        await stop_group(self.process)
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
-
-    def _signal(self, which: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, which)

@@ -1,0 +1,39 @@
+"""The user's own program, started and stopped by `fleetsim check --client-command`, at the edge: shared by the
+socket-client checks (conformance/socket_client/) and the API-client checks (conformance/api_client/).
+
+The program runs in a session (process group) of its own, so stopping it also stops whatever it started:
+SIGTERM to the group, then SIGKILL if it is still there after a grace. Each caller splits and fills in its own
+command (their placeholders and error wording differ); what it takes to run and stop a process is here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Mapping
+
+__all__ = ["STOP_GRACE_S", "spawn", "stop_group"]
+
+#: how long a stopped program has between SIGTERM and SIGKILL
+STOP_GRACE_S = 3.0
+
+
+async def spawn(words: list[str], env: Mapping[str, str]) -> asyncio.subprocess.Process:
+    """Start `words` in a session of its own, stdin closed, stdout and stderr together on one pipe. OSError and
+    ValueError (not found, not executable, a NUL in a word) are the caller's to word as the user's mistake."""
+    return await asyncio.create_subprocess_exec(
+        *words, env=dict(env), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+
+
+async def stop_group(process: asyncio.subprocess.Process, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM to the process's group; SIGKILL after `grace_s`; waits at most `grace_s` more for the kill."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), grace_s)
