@@ -3,11 +3,7 @@ one line with exit 2, and SIGTERM stopping it promptly (real process, real signa
 
 from __future__ import annotations
 
-import asyncio
 import re
-import signal
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,15 +11,12 @@ import aiohttp
 import pytest
 
 from ....conftest import CliResult
+from ..serve_process import serving
 
 
 async def test_it_prints_its_line_serves_and_stops_on_sigterm() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "serve", "--api", "drivers:0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    async with serving("--api", "drivers:0") as served:
+        line = served.line
         assert line.startswith("fleetsim serve on http://127.0.0.1:"), line
         url = line.split()[3]
         token = re.search(r"Bearer (\S+) may manage", line)
@@ -32,17 +25,8 @@ async def test_it_prints_its_line_serves_and_stops_on_sigterm() -> None:
                 f"{url}/drivers/names", headers={"Authorization": f"Bearer {token.group(1)}"}) as response:
             assert response.status == 200
             assert "smartgps" in {d["slug"] for d in (await response.json())["data"]}
-        signalled = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 10)
-        took = time.monotonic() - signalled
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 0, err
-    assert took < 3.0, took
-    assert "Traceback" not in err.decode()
+        await served.stop()
+    served.assert_stopped_cleanly()
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import aiohttp
 import pytest
 
 from ....conftest import CliResult
+from ..serve_process import serving
 from .support import SCENARIO
 from .test_rest import LOGIN
 
@@ -49,32 +48,19 @@ def test_mistakes_are_one_line_and_exit_2(cli: Callable[..., CliResult], tmp_pat
 async def test_a_signal_stops_it_within_the_grace_with_a_socket_open(tmp_path: Path, sig: signal.Signals) -> None:
     scenario = tmp_path / "serve.yaml"
     scenario.write_text(SCENARIO)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "serve", "--scenario", str(scenario), "--port", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        found = re.search(r"http://\S+", line)
-        assert found, line
+    async with serving("--scenario", str(scenario), "--port", "0") as served:
+        found = re.search(r"http://\S+", served.line)
+        assert found, served.line
         url = found.group(0)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.post(f"{url}/api/session", data=LOGIN) as response:
                 assert response.status == 200
             async with http.ws_connect(url.replace("http://", "ws://") + "/api/socket") as ws:
                 await ws.receive()
-                signalled = time.monotonic()
-                proc.send_signal(sig)
+                stopping = asyncio.create_task(served.stop(sig, within_s=5))
                 async with asyncio.timeout(5):
                     while (message := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
                         pass
                 assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
-        _, err = await asyncio.wait_for(proc.communicate(), 5)
-        took = time.monotonic() - signalled
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 0, err
-    assert took < 3.0, took
-    assert "Traceback" not in err.decode()
+                await stopping
+    served.assert_stopped_cleanly()
