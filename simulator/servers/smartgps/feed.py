@@ -5,17 +5,13 @@ player (simulator/servers/traccar/feed.py): same seed, same track, whenever it i
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
 from ...scenario.model import Rate
-from ..traccar.feed import factor
+from ..pacing import factor, paced
 from .live import LiveFleet
 from .webhooks import Webhooks
-
-#: events played between two yields to the event loop under `max`
-_BURST = 64
 
 
 class Player:
@@ -29,19 +25,8 @@ class Player:
         self.finished = False
 
     async def run(self) -> None:
-        started = self.clock()
-        start = self.fleet.scenario.start
-        since_yield = 0
-        for event in self.fleet.events():
-            if self.factor is not None:
-                wait = started + (event.send_t - start) / self.factor - self.clock()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    since_yield = 0
-            since_yield += 1
-            if since_yield >= _BURST:
-                await asyncio.sleep(0)
-                since_yield = 0
+        async for event in paced(self.fleet.events(), lambda e: e.send_t, self.fleet.scenario.start, self.factor,
+                                 self.clock):
             self.fleet.take(event)
             self.played += 1
             self.flush()

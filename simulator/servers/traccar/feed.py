@@ -8,7 +8,6 @@ and their times are the scenario's own: same seed, same bytes, whenever it is se
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,11 +16,9 @@ import orjson
 
 from ...scenario.model import Rate, Scenario
 from ...stream import Outgoing, scenario_stream
+from ..pacing import factor, paced
 from .fanout import Hub
 from .live import LiveWorld
-
-#: frames played between two yields to the event loop under `max`
-_BURST = 64
 
 
 def socket_frames(scenario: Scenario, provider: str) -> Iterator[Outgoing]:
@@ -48,11 +45,6 @@ def frame_device(frame: dict[str, Any]) -> int | None:
     return None
 
 
-def factor(rate: Rate) -> float | None:
-    """Scenario seconds per wall second; None: as fast as possible."""
-    return None if rate.mode == "max" else (1.0 if rate.mode == "realtime" else rate.factor)
-
-
 class Player:
     def __init__(self, scenario: Scenario, provider: str, world: LiveWorld, hub: Hub, *, rate: Rate | None = None,
                  clock: Callable[[], float] = time.monotonic, web_events: frozenset[str] | None = None) -> None:
@@ -68,18 +60,8 @@ class Player:
         self.finished = False
 
     async def run(self) -> None:
-        started = self.clock()
-        since_yield = 0
-        for item in socket_frames(self.scenario, self.provider):
-            if self.factor is not None:
-                wait = started + (item.send_t - self.scenario.start) / self.factor - self.clock()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    since_yield = 0
-            since_yield += 1
-            if since_yield >= _BURST:
-                await asyncio.sleep(0)
-                since_yield = 0
+        async for item in paced(socket_frames(self.scenario, self.provider), lambda i: i.send_t,
+                                self.scenario.start, self.factor, self.clock):
             self.play(item.body)
         self.finished = True
 
