@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from simulator.delivery.model import COPIES, Attempt
 from simulator.errors import HarnessError
@@ -142,6 +143,16 @@ def catalogue_order(check_id: str) -> tuple[int, str]:
     return (FAMILIES.index(family) if family in FAMILIES else len(FAMILIES), check_id)
 
 
+def rule_and_details(id: str, function: Callable[..., Any]) -> tuple[str, str]:
+    """A check's docstring read as the registries want it: the first line is the rule, the rest (joined into one
+    paragraph) is how the check adapts the catalogue, rendered into docs/checks.md."""
+    doc = (function.__doc__ or "").strip()
+    if not doc:
+        raise HarnessError(f"check {id} has no docstring: its first line is the rule")
+    first, _, rest = doc.partition("\n")
+    return first.strip(), " ".join(line.strip() for line in rest.splitlines() if line.strip())
+
+
 def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Provider], bool] = lambda p: True,
           not_applicable: str = "does not apply to {provider}", suite: str = "quick",
           socket: bool = False, client: bool = False) -> Callable[[CheckFunction], CheckFunction]:
@@ -159,13 +170,8 @@ def check(*, id: str, needs: frozenset[str] = frozenset(), applies: Callable[[Pr
     def register(function: CheckFunction) -> CheckFunction:
         if id in CHECKS:
             raise HarnessError(f"check {id} registered twice")
-        doc = (function.__doc__ or "").strip()
-        if not doc:
-            raise HarnessError(f"check {id} has no docstring: its first line is the rule")
-        first, _, rest = doc.partition("\n")
-        details = " ".join(line.strip() for line in rest.splitlines() if line.strip())
-        CHECKS[id] = Check(id, first.strip(), needs, applies, not_applicable, function, suite, socket, details,
-                            client)
+        rule, details = rule_and_details(id, function)
+        CHECKS[id] = Check(id, rule, needs, applies, not_applicable, function, suite, socket, details, client)
         return function
 
     return register

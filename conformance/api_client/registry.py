@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from simulator.errors import HarnessError
 from simulator.servers.smartgps.context import Call
 
-from ..registry import ERROR, MORE_RULES, CheckResult
+from ..registry import ERROR, MORE_RULES, CheckResult, rule_and_details
 
 __all__ = ["API_CHECKS", "PHASES", "Activation", "ApiCheck", "ApiContext", "api_check"]
 
@@ -95,13 +95,9 @@ def api_check(*, id: str, needs: tuple[str, ...]) -> Callable[[ApiCheckFunction]
     def register(function: ApiCheckFunction) -> ApiCheckFunction:
         if id in API_CHECKS or id in MORE_RULES:
             raise HarnessError(f"check {id} registered twice")
-        doc = (function.__doc__ or "").strip()
-        if not doc:
-            raise HarnessError(f"check {id} has no docstring: its first line is the rule")
-        first, _, rest = doc.partition("\n")
-        details = " ".join(line.strip() for line in rest.splitlines() if line.strip())
-        API_CHECKS[id] = ApiCheck(id, first.strip(), needs, function, details)
-        MORE_RULES[id] = first.strip()
+        rule, details = rule_and_details(id, function)
+        API_CHECKS[id] = ApiCheck(id, rule, needs, function, details)
+        MORE_RULES[id] = rule
         return function
 
     return register
