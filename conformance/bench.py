@@ -8,7 +8,6 @@ of interleaved rounds is steadier than one run. The figures are added to bench/r
 
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.benchmarks import write_sections
+from simulator.benchmarks import publish_section
 
 from .run import webhook_providers
 
@@ -55,10 +54,7 @@ def main() -> int:
     print(f"fleetsim check --suite {SUITE} against the reference receiver, per provider, {ROUNDS} rounds ...",
           flush=True)
     measured = measure()
-    path = write_sections({"check": measured})
-    print(json.dumps(measured, indent=2))
-    print(f"written to {path}")
-    return 0
+    return publish_section("check", measured)
 
 
 if __name__ == "__main__":

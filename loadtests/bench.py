@@ -11,7 +11,6 @@ them. Results go into bench/results.json under "load".
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import socket
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.benchmarks import write_sections
+from simulator.benchmarks import publish_section
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3
@@ -85,10 +84,7 @@ def measure() -> dict[str, Any]:
 def main() -> int:
     print(f"Locust: fleetsim's provider users vs a bare FastHttpUser, {ROUNDS} x {SECONDS} s each ...", flush=True)
     measured = measure()
-    path = write_sections({"load": measured})
-    print(json.dumps(measured, indent=2))
-    print(f"written to {path}")
-    return 0
+    return publish_section("load", measured)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_sections"]
+__all__ = ["publish_section", "write_sections"]
 
 
 def write_sections(sections: Mapping[str, Any]) -> Path:
@@ -20,3 +20,11 @@ def write_sections(sections: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
     return path
+
+
+def publish_section(name: str, measured: Mapping[str, Any]) -> int:
+    """A benchmark's last step: its section written into bench/results.json and shown; exit status 0."""
+    path = write_sections({name: measured})
+    print(json.dumps(measured, indent=2))
+    print(f"written to {path}")
+    return 0

@@ -12,7 +12,6 @@ on a busy machine wall time waits for a core, CPU time much less. Goals from iss
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..resources import scenarios_dir
-from . import write_sections
+from . import publish_section
 
 RUNS = 15
 WARMUP_ROUNDS = 2
@@ -127,10 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"start-up: {args.runs} interleaved rounds of each command ...", flush=True)
     section = measure(max(1, args.runs))
-    path = write_sections({"startup": section})
-    print(json.dumps(section, indent=2))
-    print(f"written to {path}")
-    return 0
+    return publish_section("startup", section)
 
 
 if __name__ == "__main__":
