@@ -142,10 +142,12 @@ class Provider(SchemaFamily):
         adapter: Adapter = self._package_attribute("receive", "ADAPTER")()
         return adapter
 
-    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> Renderer:
+    def renderer(self, device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                 channels: frozenset[str] | None = None) -> Renderer:
         """A renderer for one device of a scenario (settings: the provider's delivery settings): the `RENDERER`
-        factory of the package's render.py."""
-        renderer: Renderer = self._package_attribute("render", "RENDERER")(device, settings, rng)
+        factory of the package's render.py. `channels` (None = all) are the channels the caller keeps: the
+        renderer yields only their messages, exactly as it would among all of them (render.base.RendererFactory)."""
+        renderer: Renderer = self._package_attribute("render", "RENDERER")(device, settings, rng, channels=channels)
         return renderer
 
     def _package_attribute(self, module: str, name: str) -> Any:

@@ -9,7 +9,7 @@ report that event), or messages sent later than the event (an alarm file uploade
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,5 +31,29 @@ class Renderer(Protocol):
     def render(self, event: WorldEvent) -> list[Message]: ...
 
 
-#: settings are the scenario's delivery.providers.<name> mapping (payload_version, org_id, ...)
-RendererFactory = Callable[[Device, Mapping[str, Any], random.Random], Renderer]
+class RendererFactory(Protocol):
+    """A provider package's `RENDERER`. `settings` is the scenario's delivery.providers.<name> mapping
+    (payload_version, org_id, ...). `channels` (None = all) names the channels the caller will keep: the
+    renderer yields exactly those of its messages, byte-identical and in the same order as with None, and
+    does as little work as it can for the others (a webhook run never builds PowUnity's socket frames)."""
+
+    def __call__(self, device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                 channels: frozenset[str] | None = None) -> Renderer: ...
+
+
+def wants(channels: frozenset[str] | None, channel: str) -> bool:
+    """Whether a renderer asked for `channels` (None = all) must produce `channel`'s messages."""
+    return channels is None or channel in channels
+
+
+class NoMessages:
+    """The renderer of a device none of whose channels is wanted: it renders nothing and keeps no state (a
+    webhook-only provider asked for WebSocket frames)."""
+
+    __slots__ = ()
+
+    def render(self, event: WorldEvent) -> list[Message]:
+        return []
+
+
+NO_MESSAGES = NoMessages()

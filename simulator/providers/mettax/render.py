@@ -52,7 +52,7 @@ from collections.abc import Callable, Mapping
 from math import floor as _floor
 from typing import Any
 
-from ...render.base import Message
+from ...render.base import NO_MESSAGES, Message, NoMessages, wants
 from ...world.events import WorldEvent
 from ...world.fleet import Device
 
@@ -323,8 +323,10 @@ class MettaXRenderer:
         return f'{{"com1":"{com1}","com2":"{com2}"}}'
 
 
-def mettax_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> MettaXRenderer:
-    return MettaXRenderer(device, settings, rng)
+def mettax_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                      channels: frozenset[str] | None = None) -> MettaXRenderer | NoMessages:
+    """Every MettaX message is a webhook: asked for other channels only, render nothing."""
+    return MettaXRenderer(device, settings, rng) if wants(channels, "webhook") else NO_MESSAGES
 
 
 RENDERER = mettax_renderer

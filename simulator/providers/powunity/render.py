@@ -56,6 +56,13 @@ up to `id_stride` devices, increasing per device, roughly increasing in time acr
 
 Doubles are Python floats (12.0, never 12) so core.javajson writes them as Jackson does (`5.0E7` for
 totalDistance >= 1e7 m); integers (batteryLevel, status, index, hours in ms) stay ints.
+
+Channels: a renderer asked for `channels={"webhook"}` (a webhook run, where about three messages in four
+would be frames it drops) keeps every piece of state the webhooks read — ids, distances, hours, motion,
+arming, alarm, status timers, geofences — but builds no frame: a stored position stays a tuple of its facts
+(`_Facts`) until a webhook carries it, and the device object is built only for a webhook. Asked for
+`{"websocket"}` (`fleetsim serve`), it builds no webhook and draws no webhook delay (the render rng is drawn
+for nothing else). Either way its messages are exactly those of the full renderer on that channel.
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...core.javajson import jd
-from ...render.base import Message
+from ...render.base import Message, wants
 from ...world.events import WorldEvent
 from ...world.fleet import Device
 from .traccar import MotionState, TraccarProfile, area_wkt, html, profile_of, round2
@@ -122,7 +129,13 @@ _ALARM_TEXT = {
 
 #: one Traccar event waiting to be written: type, attributes, geofence id and name, and the stored position it
 #: points at when not the current one (deviceMoving/deviceStopped point at the first position of the change)
-_Pending = tuple[str, dict[str, Any], int, str | None, dict[str, Any] | None]
+_Pending = tuple[str, dict[str, Any], int, str | None, "dict[str, Any] | _Facts | None"]
+
+#: a stored position before it is written (`PowUnityRenderer._position` makes it a dict): id, index,
+#: batteryLevel, armed, charge, alarm, ignition, distance, totalDistance, motion, hours (ms), serverTime (ms),
+#: fixTime (ms), valid, latitude, longitude, speed (knots), course, geofences the fix is in
+_Facts = tuple[int, int, int, bool, bool, str | None, bool, float, float, bool, int, int, int, bool, float, float,
+               float, int, tuple[int, ...]]
 
 
 def _webhook_types(value: Any) -> frozenset[str] | None:
@@ -137,15 +150,19 @@ class PowUnityRenderer:
     """One BikeTrax tracker as Traccar sees it: id counters, last fix, arming, motion and connection state."""
 
     __slots__ = (
-        "_areas", "_days", "_dev_attrs", "_fences", "_name", "alarm_active", "armed", "b2b", "device", "event_seq",
-        "geofence_ids", "hours_ms", "last_alarm_ms", "last_fix_ms", "last_ignition", "last_odometer",
-        "last_position", "last_update", "last_update_ms", "motion", "offline_after_s", "position_id", "position_seq",
-        "profile", "rng", "status", "status_events", "status_timeout_s", "stride", "total_distance", "webhook_types",
+        "_areas", "_days", "_dev_attrs", "_fences", "_frames", "_last", "_name", "_webhooks", "alarm_active",
+        "armed", "b2b", "device", "event_seq", "geofence_ids", "hours_ms", "last_alarm_ms", "last_fix_ms",
+        "last_ignition", "last_odometer", "last_update", "last_update_ms", "motion", "offline_after_s",
+        "position_id", "position_seq", "profile", "rng", "status", "status_events", "status_timeout_s", "stride",
+        "total_distance", "webhook_types",
     )
 
-    def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
+    def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                 channels: frozenset[str] | None = None) -> None:
         self.device = device
         self.rng = rng
+        self._frames = wants(channels, "websocket")  # build the socket frames
+        self._webhooks = wants(channels, "webhook")  # build the webhooks (and draw their delays)
         self.profile: TraccarProfile = profile_of(settings.get("profile"))
         self.webhook_types = _webhook_types(settings.get("webhook_types"))
         self.b2b = bool(settings.get("b2b", True))
@@ -159,7 +176,7 @@ class PowUnityRenderer:
         self.position_seq = 0
         self.event_seq = 0
         self.position_id = 0  # latest stored position (Device.positionId)
-        self.last_position: dict[str, Any] | None = None  # the latest pushed position (never mutated)
+        self._last: dict[str, Any] | _Facts | None = None  # the latest pushed position (never mutated)
         self.last_fix_ms: int | None = None  # fixTime of the latest position (pushed or first)
         self.last_update: str | None = None
         self.last_update_ms: int | None = None
@@ -170,7 +187,7 @@ class PowUnityRenderer:
         self.total_distance = 0.0  # DistanceHandler: from the tracker's first message on this server
         self.last_ignition: bool | None = None
         self.hours_ms = 0
-        self.motion = MotionState()
+        self.motion: MotionState[dict[str, Any] | _Facts] = MotionState()
         self.geofence_ids: list[int] = []  # 4.x Device.geofenceIds: replaced, never mutated
         self._days: dict[int, str] = {}
         areas = settings.get("geofence_areas") or {}
@@ -196,6 +213,60 @@ class PowUnityRenderer:
             date = self._days[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
         minute, second = divmod(second_of_day, 60)
         return f"{date}{_HOUR_MINUTE[minute]}{_SECOND[second]}{_MILLI_ZONE[milli]}"
+
+    def _position(self, facts: _Facts) -> dict[str, Any]:
+        """A stored position as Traccar writes it, in the profile's shape."""
+        (position_id, index, battery, armed, charge, alarm, ignition, distance, total, motion, hours, server_ms,
+         fix_ms, valid, lat, lon, speed, course, geofences) = facts
+        profile = self.profile
+        attributes: dict[str, Any] = {"batteryLevel": battery, "armed": armed, "charge": charge}
+        if alarm is not None:  # the key exists only on alarm positions
+            attributes["alarm"] = alarm
+        attributes["ignition"] = ignition
+        attributes["status"] = H02_STATUS if ignition else H02_STATUS ^ H02_IGNITION
+        attributes["index"] = index
+        attributes["distance"] = jd(distance)
+        attributes["totalDistance"] = jd(total)
+        attributes["motion"] = motion
+        if hours:  # EngineHoursHandler writes hours only once they are not 0
+            attributes["hours"] = hours
+        fix_time = self._time(fix_ms)
+        position: dict[str, Any] = {"id": position_id, "attributes": attributes,
+                                    "deviceId": self.device.vendor_ids["traccar_id"]}
+        if profile.legacy_position:
+            position["type"] = None
+        position["protocol"] = "h02"
+        position["serverTime"] = self._time(server_ms)
+        position["deviceTime"] = fix_time
+        position["fixTime"] = fix_time
+        if profile.legacy_position:
+            position["outdated"] = False
+        position["valid"] = valid
+        position["latitude"] = round(lat * 1e6) / 1e6  # h02 resolution; n / 1e6 is the shortest double
+        position["longitude"] = round(lon * 1e6) / 1e6
+        position["altitude"] = 0.0  # h02 reports no altitude
+        position["speed"] = speed
+        position["course"] = float(course)
+        position["address"] = None
+        position["accuracy"] = 0.0
+        position["network"] = None
+        if not profile.device_geofences:  # 5.8+: on the position, null when in none (GeofenceHandler)
+            position["geofenceIds"] = list(geofences) or None
+        return position
+
+    def _written(self, position: dict[str, Any] | _Facts) -> dict[str, Any]:
+        """A stored position as a dict: written now if it was kept as its facts (webhooks-only mode)."""
+        return self._position(position) if isinstance(position, tuple) else position
+
+    @property
+    def last_position(self) -> dict[str, Any] | None:
+        """The latest pushed position (never mutated)."""
+        last = self._last
+        if last is None:
+            return None
+        if isinstance(last, tuple):
+            last = self._last = self._position(last)
+        return last
 
     def _device_attributes(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {"guarded": self.armed, "alarm": self.alarm_active,
@@ -294,6 +365,7 @@ class PowUnityRenderer:
         server_ms = int(send_t * 1000)
         server_time = self._time(server_ms)
         profile = self.profile
+        frames = self._frames
         out: list[Message] = []
         pending: list[_Pending] = []
 
@@ -332,49 +404,18 @@ class PowUnityRenderer:
             self.last_fix_ms = fix_ms
         speed = round(fix.speed_kmh * (100 / KMH_PER_KNOT)) / 100
         motion = speed > MOTION_SPEED_KN
-
         alarm = ALARMS.get(kind) if self.armed else None
-        attributes: dict[str, Any] = {"batteryLevel": fix.battery_pct, "armed": self.armed,
-                                      "charge": fix.ext_voltage > 0.0}
-        if alarm is not None:  # the key exists only on alarm positions
-            attributes["alarm"] = alarm
-        attributes["ignition"] = ignition
-        attributes["status"] = H02_STATUS if ignition else H02_STATUS ^ H02_IGNITION
-        attributes["index"] = self.position_seq & 0xFFFF
-        attributes["distance"] = jd(distance)
-        attributes["totalDistance"] = jd(total)
-        attributes["motion"] = motion
-        if self.hours_ms:  # EngineHoursHandler writes hours only once they are not 0
-            attributes["hours"] = self.hours_ms
-        fix_time = self._time(fix_ms)
-        position: dict[str, Any] = {"id": position_id, "attributes": attributes,
-                                    "deviceId": self.device.vendor_ids["traccar_id"]}
-        if profile.legacy_position:
-            position["type"] = None
-        position["protocol"] = "h02"
-        position["serverTime"] = server_time
-        position["deviceTime"] = fix_time
-        position["fixTime"] = fix_time
-        if profile.legacy_position:
-            position["outdated"] = False
-        position["valid"] = fix.valid
-        position["latitude"] = round(fix.lat * 1e6) / 1e6  # h02 resolution; n / 1e6 is the shortest double
-        position["longitude"] = round(fix.lon * 1e6) / 1e6
-        position["altitude"] = 0.0  # h02 reports no altitude
-        position["speed"] = speed
-        position["course"] = float(fix.course)
-        position["address"] = None
-        position["accuracy"] = 0.0
-        position["network"] = None
-        if not profile.device_geofences:  # 5.8+: on the position, null when in none (GeofenceHandler)
-            position["geofenceIds"] = list(fix.geofences) or None
+        facts: _Facts = (position_id, self.position_seq & 0xFFFF, fix.battery_pct, self.armed, fix.ext_voltage > 0.0,
+                         alarm, ignition, distance, total, motion, self.hours_ms, server_ms, fix_ms, fix.valid, fix.lat,
+                         fix.lon, speed, fix.course, fix.geofences)
+        # without frames the position stays its facts until a webhook carries it
+        position: dict[str, Any] | _Facts = self._position(facts) if frames else facts
 
         # -- events --
         if latest:
             first = self.motion.update(position, motion, fix_ms, total) if fix.valid else None
-            if first is not None:
-                moving = bool(first["attributes"]["motion"])
-                pending.append(("deviceMoving" if moving else "deviceStopped", {}, 0, None, first))
+            if first is not None:  # the first position of the new state: its motion is the new state
+                pending.append(("deviceMoving" if self.motion.state else "deviceStopped", {}, 0, None, first))
         state_type = STATE_EVENTS.get(kind)
         if state_type is not None and latest:
             attrs = event.attrs
@@ -399,36 +440,43 @@ class PowUnityRenderer:
         previous_position_id = self.position_id
         self.last_update = server_time
         self.last_update_ms = server_ms
-        out.append(Message(PROVIDER, "socket_frame", key, send_t, {"devices": [self._device(previous_position_id)]},
-                           kind))
+        if frames:
+            out.append(Message(PROVIDER, "socket_frame", key, send_t,
+                               {"devices": [self._device(previous_position_id)]}, kind))
         if latest:
             self.position_id = position_id
-            self.last_position = position
+            self._last = position
             # GeofenceEventHandler runs after the devices frame went out: device.setGeofenceIds
             if profile.device_geofences and list(fix.geofences) != self.geofence_ids:
                 self.geofence_ids = list(fix.geofences)
         webhooks = self._events(event, pending, position, server_ms, out) if pending else None
-        if profile.status_event_first and pending and pending[0][0] == "deviceOnline":
+        if frames and profile.status_event_first and pending and pending[0][0] == "deviceOnline":
             out[0], out[1] = out[1], out[0]  # 4.12: deviceOnline goes out before the device that turned online
-        if latest:
+        if latest and frames:
             out.append(Message(PROVIDER, "socket_frame", key, send_t, {"positions": [position]}, kind))
         if webhooks:
             out.extend(webhooks)
         return out
 
-    def _events(self, event: WorldEvent, pending: list[_Pending], position: dict[str, Any], server_ms: int,
-                out: list[Message], send_t: float | None = None) -> list[Message]:
-        """Append one events frame per Traccar event to `out`; return the webhooks (sent a moment later)."""
+    def _events(self, event: WorldEvent, pending: list[_Pending], position: dict[str, Any] | _Facts,
+                server_ms: int, out: list[Message], send_t: float | None = None) -> list[Message]:
+        """Append one events frame per Traccar event to `out` (when frames are wanted); return the webhooks
+        (sent a moment later). Every event takes its id, wanted or not."""
         key = self.device.key
         if send_t is None:
             send_t = event.send_t
         profile = self.profile
+        frames = self._frames
         server_time = self._time(server_ms)
         webhooks: list[Message] = []
         for event_type, attrs, geofence_id, geofence_name, carried in pending:
-            status_event = event_type in STATUS_EVENTS
-            about = None if status_event else (carried or position)
             self.event_seq += 1
+            wanted = self._webhooks and self._wants_webhook(event_type)
+            if not (frames or wanted):
+                continue
+            status_event = event_type in STATUS_EVENTS
+            kept = None if status_event else (carried or position)
+            about = None if kept is None else self._written(kept)
             # 4.12 stamps an event with the server's clock; 6.x with its position's deviceTime
             when = server_time if about is None or profile.event_time == "serverTime" else about["deviceTime"]
             traccar_event: dict[str, Any] = {
@@ -441,17 +489,20 @@ class PowUnityRenderer:
                 "geofenceId": geofence_id,
                 "maintenanceId": 0,
             }
-            if profile.web_message:  # NotificatorWeb's copy (5.1+): the short notification text
-                framed = dict(traccar_event)
-                framed["attributes"] = {**attrs, "message": self._text(event_type, attrs, geofence_name, server_ms)}
-            else:
-                framed = traccar_event
-            out.append(Message(PROVIDER, "socket_frame", key, send_t, {"events": [framed]}, event.kind))
-            if not self._wants_webhook(event_type):
+            if frames:
+                if profile.web_message:  # NotificatorWeb's copy (5.1+): the short notification text
+                    framed = dict(traccar_event)
+                    framed["attributes"] = {**attrs,
+                                            "message": self._text(event_type, attrs, geofence_name, server_ms)}
+                else:
+                    framed = traccar_event
+                out.append(Message(PROVIDER, "socket_frame", key, send_t, {"events": [framed]}, event.kind))
+            if not wanted:
                 continue
             body: dict[str, Any] = {"event": traccar_event}
             if about is not None:
-                body["position"] = {**about, "attributes": about["attributes"].copy()}
+                # a position written for this webhook alone is its own; a pushed one is shared with the frames
+                body["position"] = about if about is not kept else {**about, "attributes": about["attributes"].copy()}
             body["device"] = self._device(self.position_id)
             if geofence_id and geofence_name is not None:
                 body["geofence"] = self._geofence(geofence_id, geofence_name, None, event.fix.lat, event.fix.lon)
@@ -480,25 +531,26 @@ class PowUnityRenderer:
         time has come, ConnectionManager.updateDeviceState)."""
         self.status = status
         send_t = server_ms / 1000
-        out: list[Message] = [
-            Message(PROVIDER, "socket_frame", self.device.key, send_t, {"devices": [self._device(self.position_id)]},
-                    event.kind)
-        ]
+        frames = self._frames
+        out: list[Message] = []
+        if frames:
+            out.append(Message(PROVIDER, "socket_frame", self.device.key, send_t,
+                               {"devices": [self._device(self.position_id)]}, event.kind))
         pending: list[_Pending] = []
         first = self.motion.on_status_change(server_ms)
-        if first is not None:
-            moving = bool(first["attributes"]["motion"])
-            pending.append(("deviceMoving" if moving else "deviceStopped", {}, 0, None, first))
+        if first is not None:  # the first position of the new state: its motion is the new state
+            pending.append(("deviceMoving" if self.motion.state else "deviceStopped", {}, 0, None, first))
         if self.status_events:
             pending.append((event_type, {}, 0, None, None))
         webhooks = self._events(event, pending, {}, server_ms, out, send_t)
-        if self.profile.status_event_first and pending:  # 4.12: the events go out before the device
+        if frames and self.profile.status_event_first and pending:  # 4.12: the events go out before the device
             out = out[1:] + out[:1]
         return out + webhooks
 
 
-def powunity_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> PowUnityRenderer:
-    return PowUnityRenderer(device, settings, rng)
+def powunity_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                      channels: frozenset[str] | None = None) -> PowUnityRenderer:
+    return PowUnityRenderer(device, settings, rng, channels=channels)
 
 
 __all__ = ["ALARMS", "STATE_EVENTS", "PowUnityRenderer", "powunity_renderer"]

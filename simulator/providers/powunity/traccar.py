@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Generic, TypeVar
 
 from ...scenario.model import Geofence
 
@@ -91,21 +91,26 @@ MIN_TRIP_MS = 300_000
 MIN_PARKING_MS = 300_000
 
 
-class MotionState:
+#: a stored position, whatever form the renderer keeps it in (its dict, or the facts it is written from)
+P = TypeVar("P")
+
+
+class MotionState(Generic[P]):
     """Traccar 4.12's MotionEventHandler for one device (provider-facts §1.4, §9): when `motion` changes, the
     first position with the new value is remembered; the event fires once the new state has lasted
     MIN_TRIP_MS or MIN_TRIP_DISTANCE_M (moving) or MIN_PARKING_MS (stopped), and it points at that first
-    position. A reversal before then forgets it."""
+    position. A reversal before then forgets it. When it fires, `state` is already the new state, which is the
+    first position's `motion`."""
 
     __slots__ = ("first", "first_ms", "first_total", "state")
 
     def __init__(self) -> None:
         self.state: bool | None = None
-        self.first: dict[str, Any] | None = None
+        self.first: P | None = None
         self.first_ms = 0
         self.first_total = 0.0
 
-    def update(self, position: dict[str, Any], motion: bool, fix_ms: int, total: float) -> dict[str, Any] | None:
+    def update(self, position: P, motion: bool, fix_ms: int, total: float) -> P | None:
         """Feed the latest stored position; the first position of the new state when an event is due."""
         if self.state is None:
             self.state = motion
@@ -121,7 +126,7 @@ class MotionState:
             due = fix_ms - self.first_ms >= MIN_PARKING_MS
         return self._fire() if due else None
 
-    def on_status_change(self, now_ms: int) -> dict[str, Any] | None:
+    def on_status_change(self, now_ms: int) -> P | None:
         """ConnectionManager.updateDeviceState: a device going unknown/offline settles a change whose time
         has come even though no position arrived to settle it."""
         if self.first is None or self.state is None:
@@ -129,7 +134,7 @@ class MotionState:
         duration = MIN_TRIP_MS if not self.state else MIN_PARKING_MS
         return self._fire() if self.first_ms + duration <= now_ms else None
 
-    def _fire(self) -> dict[str, Any] | None:
+    def _fire(self) -> P | None:
         first = self.first
         self.state = not self.state
         self.first = None

@@ -54,7 +54,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...core import ids
-from ...render.base import Message
+from ...render.base import NO_MESSAGES, Message, NoMessages, wants
 from ...scenario.model import Geofence
 from ...schemagen.hints import street_address
 from ...world.events import WorldEvent
@@ -470,8 +470,10 @@ class SamsaraRenderer:
         return [opened, resolved]
 
 
-def samsara_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> SamsaraRenderer:
-    return SamsaraRenderer(device, settings, rng)
+def samsara_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                       channels: frozenset[str] | None = None) -> SamsaraRenderer | NoMessages:
+    """Every Samsara message is a webhook: asked for other channels only, render nothing."""
+    return SamsaraRenderer(device, settings, rng) if wants(channels, "webhook") else NO_MESSAGES
 
 
 __all__ = ["SamsaraRenderer", "samsara_renderer"]

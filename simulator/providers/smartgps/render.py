@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ...render.base import Message
+from ...render.base import NO_MESSAGES, Message, NoMessages, wants
 from ...world.events import WorldEvent
 from ...world.fleet import Device
 
@@ -86,8 +86,10 @@ class SmartGPSRenderer:
         return [Message("smartgps", "event", self._key, event.send_t, payload, kind)]
 
 
-def smartgps_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random) -> SmartGPSRenderer:
-    return SmartGPSRenderer(device, settings, rng)
+def smartgps_renderer(device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+                        channels: frozenset[str] | None = None) -> SmartGPSRenderer | NoMessages:
+    """Every SmartGPS message is a webhook: asked for other channels only, render nothing."""
+    return SmartGPSRenderer(device, settings, rng) if wants(channels, "webhook") else NO_MESSAGES
 
 
 RENDERER = smartgps_renderer

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ...render.base import Message
+from ...render.base import NO_MESSAGES, Message, NoMessages, wants
 from ...world.events import WorldEvent
 from ...world.fleet import Device
 
@@ -52,5 +52,7 @@ class StandardWebhooksRenderer:
         return [Message("standard_webhooks", "event", self._key, event.send_t, payload, event.kind)]
 
 
-def RENDERER(device: Device, settings: Mapping[str, Any], rng: random.Random) -> StandardWebhooksRenderer:
-    return StandardWebhooksRenderer(device)
+def RENDERER(device: Device, settings: Mapping[str, Any], rng: random.Random, *,
+             channels: frozenset[str] | None = None) -> StandardWebhooksRenderer | NoMessages:
+    """Every Standard Webhooks message is a webhook: asked for other channels only, render nothing."""
+    return StandardWebhooksRenderer(device) if wants(channels, "webhook") else NO_MESSAGES
