@@ -178,7 +178,7 @@ class PowUnityRenderer:
         self.position_id = 0  # latest stored position (Device.positionId)
         self._last: dict[str, Any] | _Facts | None = None  # the latest pushed position (never mutated)
         self.last_fix_ms: int | None = None  # fixTime of the latest position (pushed or first)
-        self.last_update: str | None = None
+        self.last_update: str | None = None  # None with last_update_ms set: not written yet (no frames)
         self.last_update_ms: int | None = None
         self.offline_after_s = float(settings.get("offline_after_s", OFFLINE_AFTER_S))
         self.status_timeout_s = float(settings.get("status_timeout_s", STATUS_TIMEOUT_S))
@@ -290,7 +290,10 @@ class PowUnityRenderer:
         out["name"] = self._name
         out["uniqueId"] = device.imei
         out["status"] = self.status
-        out["lastUpdate"] = self.last_update
+        last_update = self.last_update
+        if last_update is None and self.last_update_ms is not None:  # webhooks only: written when first needed
+            last_update = self.last_update = self._time(self.last_update_ms)
+        out["lastUpdate"] = last_update
         out["positionId"] = position_id
         if profile.device_geofences:
             out["geofenceIds"] = self.geofence_ids
@@ -363,7 +366,6 @@ class PowUnityRenderer:
         key = self.device.key
         send_t = event.send_t
         server_ms = int(send_t * 1000)
-        server_time = self._time(server_ms)
         profile = self.profile
         frames = self._frames
         out: list[Message] = []
@@ -394,7 +396,8 @@ class PowUnityRenderer:
         last_odometer = self.last_odometer
         distance = round2(odometer - last_odometer) if last_odometer is not None and odometer > last_odometer \
             else 0.0
-        total = self.total_distance = round2(self.total_distance + distance)
+        # a total already rounded stays as it is (round2 is idempotent): most fixes of a parked bike add nothing
+        total = self.total_distance = round2(self.total_distance + distance) if distance else self.total_distance
         ignition = fix.ignition
         if latest:
             if self.last_ignition and ignition and last_fix_ms is not None:
@@ -438,7 +441,7 @@ class PowUnityRenderer:
             self._dev_attrs = self._device_attributes()
 
         previous_position_id = self.position_id
-        self.last_update = server_time
+        self.last_update = position["serverTime"] if isinstance(position, dict) else None
         self.last_update_ms = server_ms
         if frames:
             out.append(Message(PROVIDER, "socket_frame", key, send_t,
