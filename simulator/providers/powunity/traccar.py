@@ -70,7 +70,22 @@ _CENT = Decimal("0.01")
 def round2(value: float) -> float:
     """`BigDecimal.valueOf(value).setScale(2, HALF_EVEN).doubleValue()`, as DistanceHandler rounds distances
     (provider-facts §1.4): half-even on the decimal digits Java prints, so 2.675 becomes 2.68, where Python's
-    round() on the binary value would give 2.67."""
+    round() on the binary value would give 2.67.
+
+    Hot path (twice per moving bike's fix): Python's round() rounds the exact binary value, and that differs
+    from rounding its shortest decimal (repr) only when repr ends exactly on a half cent: no decimal of at most
+    as many digits lies between a double and its repr. So round() answers unless the value is within a hair
+    of a half cent (or huge); those few take the decimal path (`round2_reference`, which tests compare)."""
+    if -1e12 < value < 1e12:
+        thousandths = value * 1000.0
+        n = round(thousandths)
+        if n % 10 != 5 or abs(thousandths - n) > 1e-9 * abs(thousandths):
+            return round(value, 2)
+    return round2_reference(value)
+
+
+def round2_reference(value: float) -> float:
+    """The straightforward BigDecimal rounding `round2` must match."""
     return float(Decimal(repr(value)).quantize(_CENT, ROUND_HALF_EVEN))
 
 
