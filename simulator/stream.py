@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+import orjson
+
 from . import render as _render  # noqa: F401  (registers the renderers)
 from .providers import PROVIDERS, Provider
 from .render.base import Message
@@ -57,6 +59,19 @@ class Outgoing:
             "headers": self.headers,
             "body": self.body.decode("utf-8"),
         }
+
+
+def record_tail(record: Outgoing) -> bytes:
+    """A record's NDJSON line (`fleetsim generate --scenario`) from its second field on, newline included: all
+    of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards."""
+    return orjson.dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
+                         "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
+                         "body": record.body.decode("utf-8")}, option=orjson.OPT_APPEND_NEWLINE)[1:]
+
+
+def record_line(record: Outgoing) -> bytes:
+    """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON."""
+    return b'{"seq":%d,%b' % (record.seq, record_tail(record))
 
 
 def iso_ms(t: float) -> str:
