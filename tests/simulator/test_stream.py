@@ -148,3 +148,12 @@ def test_ids_do_not_depend_on_the_seed_alone() -> None:
     scenario = load_scenario(DEMO)
     other = dataclasses.replace(scenario, seed=8)
     assert next(scenario_stream(other)).event_id.startswith("demo-city-8-")
+
+
+def test_the_readmes_example_record_is_the_first_record_of_demo_city() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    shown = next(line for line in readme.splitlines() if line.startswith('{"seq":1,'))
+    first = next(scenario_stream(load_scenario(DEMO))).as_record()
+    # the README abbreviates the body; every other field is as generated
+    assert shown.startswith(json.dumps({k: v for k, v in first.items() if k != "body"},
+                                       separators=(",", ":"))[:-1] + ',"body":')
