@@ -104,7 +104,10 @@ def iso_ms_reference(t: float) -> str:
 
 
 _DAYS: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT" (pure: a cache of a pure function)
-_CLOCK = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400))
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+#: "HH:MM:SS." per second of the day, built from two-digit strings at import: a fifth of the time of formatting
+#: each second, which every process that generates (each worker too) paid at start-up
+_CLOCK = tuple([f"{h}:{m}:{s}." for h in _TWO_DIGITS[:24] for m in _TWO_DIGITS for s in _TWO_DIGITS])
 _MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 
