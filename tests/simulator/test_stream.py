@@ -9,6 +9,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,27 @@ def test_the_readmes_example_record_is_the_first_record_of_demo_city() -> None:
     # the README abbreviates the body; every other field is as generated
     assert shown.startswith(json.dumps({k: v for k, v in first.items() if k != "body"},
                                        separators=(",", ":"))[:-1] + ',"body":')
+
+
+def test_the_wanted_channels_reach_a_renderer_factory_that_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a provider's renderer factory may take `channels` (to skip rendering what is not wanted); one that does
+    # not is called as before, and whatever it renders of another channel is dropped by the stream
+    import simulator.stream as stream_module
+    from simulator.providers.base import Provider
+
+    told: list[frozenset[str] | None] = []
+    original = Provider.renderer
+
+    def renderer(self: Provider, device: Any, settings: Any, rng: Any, *,
+                 channels: frozenset[str] | None = None) -> Any:
+        told.append(channels)
+        return original(self, device, settings, rng)
+
+    monkeypatch.setattr(Provider, "renderer", renderer)
+    monkeypatch.setattr(stream_module, "_TAKES_CHANNELS", {})
+    records = list(itertools.islice(scenario_stream(load_scenario(DEMO), channels={"webhook"}), 50))
+    assert {r.channel for r in records} == {"webhook"}
+    assert told and set(told) == {frozenset({"webhook"})}
+    told.clear()
+    next(scenario_stream(load_scenario(DEMO)))
+    assert told and set(told) == {None}  # no filter: the keyword is not passed at all
