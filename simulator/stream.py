@@ -4,6 +4,12 @@ Pure and lazy. `scenario_messages` yields provider Messages ordered by send time
 an `Outgoing` record (exact body bytes and headers). Signing here uses the message's scheduled send time as
 the timestamp, so `fleetsim generate --scenario` output is reproducible; delivery re-signs at the real
 send time so receivers see fresh timestamps.
+
+Event ids are numbered per device and channel (`event_id`), so each device's records are finished inside
+that device's own stream (`device_records`): what is filtered out is never simulated (another provider's
+devices) or encoded (another channel's messages), and a worker process that makes a share of the devices
+(`scenario_shard`) finishes every record but its `seq`, the position in the stream actually emitted, which
+only the final merge knows.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+import orjson
 
 from . import render as _render  # noqa: F401  (registers the renderers)
 from .providers import PROVIDERS, Provider
@@ -29,8 +37,8 @@ from .world.sim import World
 class Outgoing:
     """One message exactly as it goes on the wire (HTTP POST body, or a WebSocket text frame)."""
 
-    seq: int  # position in the scenario's full stream (stable whatever is filtered out)
-    event_id: str  # fleetsim's id for accounting: (scenario, seed, seq)
+    seq: int  # position (from 1) in the stream actually emitted, after the provider and channel filters
+    event_id: str  # fleetsim's id for accounting: (scenario, seed, device, channel, n), see `event_id`
     provider: str
     kind: str
     channel: str  # webhook | websocket
@@ -51,6 +59,19 @@ class Outgoing:
             "headers": self.headers,
             "body": self.body.decode("utf-8"),
         }
+
+
+def record_tail(record: Outgoing) -> bytes:
+    """A record's NDJSON line (`fleetsim generate --scenario`) from its second field on, newline included: all
+    of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards."""
+    return orjson.dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
+                         "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
+                         "body": record.body.decode("utf-8")}, option=orjson.OPT_APPEND_NEWLINE)[1:]
+
+
+def record_line(record: Outgoing) -> bytes:
+    """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON."""
+    return b'{"seq":%d,%b' % (record.seq, record_tail(record))
 
 
 def iso_ms(t: float) -> str:
@@ -83,15 +104,63 @@ def iso_ms_reference(t: float) -> str:
 
 
 _DAYS: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT" (pure: a cache of a pure function)
-_CLOCK = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400))
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+#: "HH:MM:SS." per second of the day, built from two-digit strings at import: a fifth of the time of formatting
+#: each second, which every process that generates (each worker too) paid at start-up
+_CLOCK = tuple([f"{h}:{m}:{s}." for h in _TWO_DIGITS[:24] for m in _TWO_DIGITS for s in _TWO_DIGITS])
 _MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 
-def device_messages(world: World, device: Device, settings: Mapping[str, Any]) -> Iterator[Message]:
-    """One device's messages in send order. Renderers may schedule a message later than its event (an
-    alarm file uploaded a minute after the alarm); those wait in a small heap until they are due."""
+#: the letter of each channel in an event id: w for webhooks, f for WebSocket frames
+CHANNEL_LETTERS = {"webhook": "w", "websocket": "f"}
+
+
+def event_id(scenario: Scenario, device_number: int, channel: str, n: int) -> str:
+    """The id of the `n`-th message (from 1) of device `device_number` on `channel`: `demo-city-7-0003-w000012`.
+
+    Numbered per device and channel, never across the stream, so a record's id does not depend on which other
+    devices or channels are simulated, filtered out or made by another worker process."""
+    return f"{scenario.name}-{scenario.seed}-{device_number:04d}-{CHANNEL_LETTERS[channel]}{n:06d}"
+
+
+class _Timed(Protocol):
+    send_t: float
+
+
+_T = TypeVar("_T", bound=_Timed)
+
+
+def _renderer(device: Device, settings: Mapping[str, Any], rng: random.Random,
+              channels: frozenset[str] | None) -> Any:
+    """The device's renderer, told which channels are wanted when its provider's factory takes `channels` (a
+    renderer that can skip a channel does not render it; anything it still renders is dropped by the caller)."""
+    provider = PROVIDERS[device.provider]
+    if channels is not None and _takes_channels(provider):
+        factory: Any = provider.renderer
+        return factory(device, settings, rng, channels=channels)
+    return provider.renderer(device, settings, rng)
+
+
+def _takes_channels(provider: Provider) -> bool:
+    known = _TAKES_CHANNELS.get(provider.name)
+    if known is None:
+        import inspect
+
+        known = _TAKES_CHANNELS[provider.name] = "channels" in inspect.signature(provider.renderer).parameters
+    return known
+
+
+_TAKES_CHANNELS: dict[str, bool] = {}  # provider name -> whether its renderer factory takes `channels`
+
+
+def device_messages(world: World, device: Device, settings: Mapping[str, Any], *,
+                    channels: frozenset[str] | None = None) -> Iterator[Message]:
+    """One device's messages in send order (only those of `channels`, if given). Renderers may schedule a
+    message later than its event (an alarm file uploaded a minute after the alarm); those wait in a small heap
+    until they are due."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
-    renderer = PROVIDERS[device.provider].renderer(device, settings, rng)
+    renderer = _renderer(device, settings, rng, channels)
+    kinds = PROVIDERS[device.provider].kinds
     held: list[tuple[float, int, Message]] = []
     n = 0
     for event in world.device_events(device):
@@ -99,10 +168,26 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any]) -
         while held and held[0][0] <= event.send_t:
             yield heapq.heappop(held)[2]
         for message in renderer.render(event):
+            if channels is not None and kinds[message.kind].channel not in channels:
+                continue  # never held, numbered or encoded
             n += 1
             heapq.heappush(held, (message.send_t, n, message))
     while held:
         yield heapq.heappop(held)[2]
+
+
+def device_records(world: World, device: Device, encoder: Encoder, *,
+                   channels: frozenset[str] | None = None) -> Iterator[Outgoing]:
+    """One device's records in send order, each finished (body, headers, `event_id`) but for its `seq` (0 here:
+    the position in the emitted stream is the merge's to give)."""
+    counts = dict.fromkeys(CHANNEL_LETTERS, 0)
+    scenario = world.scenario
+    settings = scenario.delivery.providers.get(device.provider, {})
+    channel_of = encoder.channel
+    for message in device_messages(world, device, settings, channels=channels):
+        channel = channel_of(message)
+        n = counts[channel] = counts[channel] + 1
+        yield encoder.encode(0, message, event_id(scenario, device.number, channel, n))
 
 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:
@@ -112,7 +197,7 @@ def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterato
     yield from merge_by_send_time(streams)
 
 
-def merge_by_send_time(streams: list[Iterator[Message]]) -> Iterator[Message]:
+def merge_by_send_time(streams: list[Iterator[_T]]) -> Iterator[_T]:
     """Each stream in send order → one stream in send order; ties go to the earlier stream (the device
     listed first), as `heapq.merge(key=send_t)` orders them.
 
@@ -161,19 +246,17 @@ class Encoder:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.codecs = {name: _codec(scenario, name) for name in scenario.providers()}
-        self.prefix = f"{scenario.name}-{scenario.seed}-"
 
     def channel(self, message: Message) -> str:
         return self.codecs[message.provider].provider.kinds[message.kind].channel
 
     def frame_body(self, message: Message) -> bytes:
-        """A WebSocket frame's text: it carries no event id and no signature, so it needs no record number."""
+        """A WebSocket frame's text: it carries no event id and no signature."""
         return self.codecs[message.provider].provider.serialize(message.payload)
 
-    def encode(self, seq: int, message: Message, *, sign_at: float | None = None) -> Outgoing:
+    def encode(self, seq: int, message: Message, event_id: str, *, sign_at: float | None = None) -> Outgoing:
         codec = self.codecs[message.provider]
         provider = codec.provider
-        event_id = f"{self.prefix}{seq:08d}"
         channel = provider.kinds[message.kind].channel
         if channel == "websocket":
             return Outgoing(seq, event_id, message.provider, message.kind, channel, message.device,
@@ -188,16 +271,41 @@ class Encoder:
                         message.send_t, headers, env.body, message.source)
 
 
+def _wanted(world: World, providers: Collection[str] | None) -> list[Device]:
+    return [d for d in world.devices if providers is None or d.provider in providers]
+
+
 def scenario_stream(
-    scenario: Scenario, *, providers: set[str] | None = None, channels: set[str] | None = None
+    scenario: Scenario, *, providers: Collection[str] | None = None, channels: Collection[str] | None = None
 ) -> Iterator[Outgoing]:
     """Every message of the scenario as it goes on the wire, optionally only some providers' or channels'.
 
-    Filtered messages are never encoded, but they keep their place in the numbering (`seq`, `event_id`)."""
+    Other providers' devices are never simulated, other channels' messages never encoded; `seq` numbers the
+    records emitted, and each record's `event_id` is the same whatever is filtered out."""
+    world = World(scenario)
     encoder = Encoder(scenario)
-    for seq, message in enumerate(scenario_messages(scenario), 1):
-        if providers is not None and message.provider not in providers:
-            continue
-        if channels is not None and PROVIDERS[message.provider].kinds[message.kind].channel not in channels:
-            continue
-        yield encoder.encode(seq, message)
+    only = None if channels is None else frozenset(channels)
+    streams = [device_records(world, device, encoder, channels=only) for device in _wanted(world, providers)]
+    for seq, record in enumerate(merge_by_send_time(streams), 1):
+        record.seq = seq
+        yield record
+
+
+def scenario_shard(
+    scenario: Scenario, part: int, parts: int, *, providers: Collection[str] | None = None,
+    channels: Collection[str] | None = None,
+) -> Iterator[tuple[float, int, Outgoing]]:
+    """Shard `part` of `parts` (from 0) of `scenario_stream`: the wanted devices `part`, `part + parts`, ... in
+    their order, each record with its merge key (send time, device number) and `seq` 0. Merging the `parts`
+    shards by that key (ties within one device keep their order) gives exactly `scenario_stream`'s order,
+    which then numbers `seq` 1, 2, ..."""
+    if not 0 <= part < parts:
+        raise ValueError(f"shard {part} of {parts}")
+    world = World(scenario)
+    encoder = Encoder(scenario)
+    only = None if channels is None else frozenset(channels)
+    mine = _wanted(world, providers)[part::parts]
+    number = {device.key: device.number for device in mine}
+    streams = [device_records(world, device, encoder, channels=only) for device in mine]
+    for record in merge_by_send_time(streams):
+        yield record.send_t, number[record.device], record

@@ -1,191 +1,403 @@
-"""`fleetsim generate --scenario FILE --workers N`: the scenario's NDJSON records made by N processes, the same
-bytes as one process.
+"""Generation in worker processes: the one mechanism behind `fleetsim generate --scenario --workers N` and the
+generation worker of `fleetsim run --rate max` (delivery/source.py).
 
-Devices are independent until the send-order merge (world/sim.py: each has its own RNG), so each worker
-process simulates and renders every N-th device (round robin, so every worker gets a share of every group)
-and merges its own devices by (send time, device number). This process merges the workers' streams by the
-same key, which gives exactly the one-process order, and numbers the records (`seq`, `event_id`) as it goes.
+A worker is `python -m simulator.stream_workers`, a fresh interpreter started with subprocess, never forked:
+`run` starts it from inside a running asyncio loop, and a forked child inherited that loop's signal wakeup fd
+and handlers (SIGTERM became a byte on a pipe instead of an exit) and the read ends of the pipes of the
+workers forked before it (a stopped parent's close never reached them, and they blocked in send forever). A
+fresh interpreter inherits no handlers, and subprocess's close_fds leaves it only its stdin, stdout and stderr.
 
-What a worker can finish without knowing a record's number it finishes: a WebSocket frame's body does not
-depend on the event id, so the worker writes the whole NDJSON line but its first two fields. A webhook's
-headers (and some signatures) carry the event id, so webhooks travel as rendered messages and are
-enveloped and signed here. Filtered messages (another provider's) travel as their sort key alone: they are
-never written but keep their place in the numbering.
+The protocol: the worker imports the generation modules (while its parent loads the scenario), reads one
+pickled `Job` on stdin, and writes frames on stdout: a 4-byte big-endian length, then a pickled
+("batch", value) | ("end", None) | ("error", exception), one frame per value the job yields.
+
+- Memory stays flat on both sides: the worker blocks on a full pipe until its parent reads.
+- Stopping: the worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the parent decides
+  what stops) and exits quietly when its parent stops reading or is gone, even killed (its stdout's read end
+  closes, the next write fails). The parent kills and reaps it whenever it stops, however it stops.
+- Errors: a FleetsimError crosses as itself (a user's mistake stays exit 2); anything else becomes one line,
+  a `WorkerError` naming the worker. A worker that dies without a word is a `WorkerError` with its exit code and
+  the last line of its stderr (kept in a file, never a pipe nobody reads).
+
+`generate --workers N` (`ndjson_chunks`): devices are independent until the send-order merge, so worker `i`
+makes shard `i` (stream.scenario_shard: every N-th device) and finishes each record's NDJSON line but for its
+first field (it knows the event id, which is numbered per device); this process only merges the workers'
+sorted batches by (send time, device number) and prepends `{"seq":N,`.
 
 This is an edge module (processes and pipes); the stream it parallelizes stays pure (stream.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
-import heapq
+import fcntl
+import io
+import math
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Collection, Generator, Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-import orjson
+from .errors import FleetsimError, HarnessError
 
-from .errors import FleetsimError
-from .render.base import Message
-from .scenario.model import Scenario
-from .stream import Encoder, Outgoing, device_messages, merge_by_send_time
-from .world.sim import World
+if TYPE_CHECKING:  # the parent of `generate --workers` starts its workers before it imports the world
+    import asyncio
 
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
+    from .scenario.model import Scenario
 
-BATCH = 1024  # items per pipe message: large enough that pickling and the pipe cost little per record
+#: records per frame of `generate --workers`: large enough that pickling and the pipe cost little per record
+BATCH = 1024
 MAX_WORKERS = 64
-#: how long a stopped worker may take to exit before it is killed
-_STOP_GRACE_S = 5.0
-
-#: what a worker sends per message: (send_t, device number, line tail or None, message or None)
-_Item = tuple[float, int, bytes | None, Message | None]
+#: the pipe's capacity (Linux F_SETPIPE_SZ), so a worker can run ahead of short stalls of its parent
+_PIPE_BYTES = 1 << 20
 
 
-class WorkerError(FleetsimError):
+class WorkerError(HarnessError):
     """A worker process failed: its own message, or that it exited without finishing."""
 
 
-def record_line(record: Outgoing) -> bytes:
-    """One NDJSON line of `generate --scenario` (without the newline)."""
-    return orjson.dumps(record.as_record())
+class Job(Protocol):
+    """What a worker runs: a picklable object whose `batches()` values are sent, one frame each."""
+
+    def batches(self) -> Iterator[object]: ...
 
 
-def _frame_tail(message: Message, body: bytes, send_at: str) -> bytes:
-    """The line of a record from its third field on: what follows `{"seq":N,"event_id":"...",`."""
-    line = orjson.dumps({"provider": message.provider, "kind": message.kind, "device": message.device,
-                         "send_at": send_at, "headers": {}, "body": body.decode("utf-8")})
-    return line[1:]
+# --- the worker process -----------------------------------------------------------------------------------------
 
 
-def _work(scenario: Scenario, part: int, parts: int, providers: Collection[str] | None, out: Connection,
-          siblings: list[Connection]) -> None:
-    """A worker: every `parts`-th device from `part`, merged, sent to the parent in batches."""
-    _detach(siblings)
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "simulator.stream_workers"]
+
+
+def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when generation stops
+    from . import stream, world  # noqa: F401  (imported while the parent is still loading the scenario)
+
     try:
-        from .stream import iso_ms
+        job: Job = pickle.load(stdin)
+    except EOFError:  # the parent stopped before it sent the job
+        return 0
+    _grow_pipe(stdout)
+    try:
+        try:
+            for value in job.batches():
+                stdout.write(frame("batch", value))
+                stdout.flush()
+            stdout.write(frame("end", None))
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as exc:
+            stdout.write(frame("error", worker_error(exc)))
+        stdout.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        # the parent stopped reading (it is stopping, or it is gone): nothing left to do
+        with contextlib.suppress(OSError):
+            os.close(stdout.fileno())
+    return 0
 
-        world = World(scenario)
-        settings = scenario.delivery.providers
-        encoder = Encoder(scenario)
-        mine = [d for n, d in enumerate(world.devices) if n % parts == part]
-        numbers = {d.key: d.number for d in mine}
-        streams = [device_messages(world, d, settings.get(d.provider, {})) for d in mine]
+
+def frame(kind: str, value: object) -> bytes:
+    payload = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def worker_error(exc: BaseException) -> FleetsimError:
+    """An error as the parent raises it: fleetsim's own errors as they are (a user's mistake stays exit 2),
+    anything else as one line."""
+    if isinstance(exc, FleetsimError):
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            return WorkerError(f"{type(exc).__name__}: {exc}")
+        return exc
+    return WorkerError(f"{type(exc).__name__}: {exc}")
+
+
+def _grow_pipe(stream: IO[bytes]) -> None:
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux; elsewhere the default capacity only means shorter run-ahead
+        with contextlib.suppress(OSError, ValueError):
+            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+# --- the parent's side ------------------------------------------------------------------------------------------
+
+
+def _proxy(values: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(values)
+
+
+class _JobPickler(pickle.Pickler):
+    # scenario settings are read-only MappingProxyType views, which pickle cannot take as they are
+    dispatch_table = {MappingProxyType: lambda m: (_proxy, (dict(m),))}
+
+
+def dumps_job(job: Job) -> bytes:
+    buffer = io.BytesIO()
+    _JobPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(job)
+    return buffer.getvalue()
+
+
+def _value(name: str, kind: str, value: object) -> object | None:
+    """A frame's batch, None at the end; an error frame raised."""
+    if kind == "batch":
+        return value
+    if kind == "end":
+        return None
+    if isinstance(value, WorkerError):
+        raise WorkerError(f"{name} failed: {value}")
+    raise value if isinstance(value, FleetsimError) else WorkerError(f"{name} failed: {value}")
+
+
+def _stderr_tail(stderr: IO[bytes] | None) -> str:
+    if stderr is None:
+        return ""
+    stderr.seek(0)
+    lines = stderr.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
+    return f": {lines[-1][:300]}" if lines else ""
+
+
+class WorkerProcess:
+    """One worker, read with blocking calls (`generate`). Started at once, so it imports while the caller
+    prepares the job; `send` the job, `recv` batches until None, `close` always."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # stderr to a file, never a pipe nobody reads: a chatty worker must not block on it
+        self._stderr: IO[bytes] | None = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.pid = self._proc.pid
+
+    def send(self, job: Job) -> None:
+        proc = self._running()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(dumps_job(job))
+            proc.stdin.close()
+        except BrokenPipeError:
+            raise WorkerError(f"{self.name} stopped before it started{self._why()}") from None
+
+    def recv(self) -> object | None:
+        stdout = self._running().stdout
+        assert stdout is not None
+        head = stdout.read(4)
+        payload = stdout.read(int.from_bytes(head, "big")) if len(head) == 4 else b""
+        if len(head) < 4 or len(payload) < int.from_bytes(head, "big"):
+            raise WorkerError(f"{self.name} exited without finishing{self._why()}")
+        kind, value = pickle.loads(payload)
+        return _value(self.name, kind, value)
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise HarnessError(f"{self.name} is closed")
+        return self._proc
+
+    def _why(self) -> str:
+        proc = self._running()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(2.0)
+        return f" (exit code {proc.returncode}){_stderr_tail(self._stderr)}"
+
+    def close(self) -> None:
+        """Stop the worker (if it still runs) and reap it: no process outlives its parent's use of it."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+class AsyncWorkerProcess:
+    """One worker, read from an asyncio loop (`run`): the same process and protocol as `WorkerProcess`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stderr: IO[bytes] | None = None
+        self.pid: int | None = None
+
+    async def start(self, job: Job) -> None:
+        import asyncio
+
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._proc = await asyncio.create_subprocess_exec(
+            *worker_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=self._stderr, limit=_PIPE_BYTES)
+        self.pid = self._proc.pid
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(dumps_job(job))
+        with contextlib.suppress(ConnectionError):  # a worker gone already: recv says why
+            await self._proc.stdin.drain()
+        self._proc.stdin.close()
+
+    async def recv(self) -> object | None:
+        import asyncio
+
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            raise HarnessError(f"{self.name}: recv before start()")
+        try:
+            head = await proc.stdout.readexactly(4)
+            kind, value = pickle.loads(await proc.stdout.readexactly(int.from_bytes(head, "big")))
+        except asyncio.IncompleteReadError:
+            raise WorkerError(f"{self.name} exited without finishing{await self._why()}") from None
+        return _value(self.name, kind, value)
+
+    async def _why(self) -> str:
+        import asyncio
+
+        proc = self._proc
+        if proc is None:
+            return ""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 2.0)
+        return f" (exit code {proc.returncode}){_stderr_tail(self._stderr)}"
+
+    async def close(self) -> None:
+        """Stop the worker (if it still runs) and reap it: no process outlives the run."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await proc.wait()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+# --- generate --workers N ---------------------------------------------------------------------------------------
+
+#: what a shard worker sends per record: (send_t, device number, ordinal in its shard, line but its first field).
+#: The ordinal keeps one device's records with the same send time in their order, and stops tuple comparisons
+#: before the line.
+_Item = tuple[float, int, int, bytes]
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """Shard `part` of `parts` of a scenario's stream, as sorted batches of `_Item`s."""
+
+    scenario: Scenario
+    part: int
+    parts: int
+    providers: frozenset[str] | None = None
+
+    def batches(self) -> Iterator[list[_Item]]:
+        from .stream import record_tail, scenario_shard
+
         batch: list[_Item] = []
-        for message in merge_by_send_time(streams):
-            number = numbers[message.device]
-            if providers is not None and message.provider not in providers:
-                batch.append((message.send_t, number, None, None))
-            elif encoder.channel(message) == "websocket":
-                body = encoder.frame_body(message)
-                batch.append((message.send_t, number, _frame_tail(message, body, iso_ms(message.send_t)), None))
-            else:
-                batch.append((message.send_t, number, None, message))
+        for ordinal, (send_t, number, record) in enumerate(
+                scenario_shard(self.scenario, self.part, self.parts, providers=self.providers)):
+            batch.append((send_t, number, ordinal, record_tail(record)))
             if len(batch) >= BATCH:
-                out.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                yield batch
                 batch = []
         if batch:
-            out.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
-        out.send_bytes(b"")  # the end
-    except KeyboardInterrupt:
-        pass
-    except BaseException as exc:  # reported to the parent, which raises it as one line
-        with contextlib.suppress(OSError):
-            out.send_bytes(b"!" + f"{type(exc).__name__}: {exc}".encode())
-    finally:
-        out.close()
+            yield batch
 
 
-def _detach(siblings: list[Connection]) -> None:
-    """A forked worker drops what it inherited and must not keep: the read ends of the workers forked before it
-    (held open here, a stopped parent's close would never reach them, and they would block in send forever), and
-    the parent's signal handling (an asyncio loop's wakeup fd and handlers turn SIGTERM into a byte on a pipe
-    instead of an exit). The parent stops a worker with SIGTERM; Ctrl-C reaches the parent, which stops them."""
-    import signal
-
-    for conn in siblings:
-        conn.close()
-    with contextlib.suppress(ValueError):  # not the main thread: nothing was installed
-        signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _items(conn: Connection, part: int) -> Iterator[_Item]:
-    while True:
-        try:
-            data = conn.recv_bytes()
-        except EOFError:
-            raise WorkerError(f"generation worker {part + 1} exited without finishing") from None
-        if not data:
-            return
-        if data[:1] == b"!":
-            raise WorkerError(f"generation worker {part + 1} failed: {data[1:].decode(errors='replace')}")
-        yield from pickle.loads(data)
-
-
-def _merged(streams: list[Iterator[_Item]]) -> Iterator[_Item]:
-    """The workers' streams in (send time, device number) order: the one-process order."""
-    heap: list[tuple[float, int, int, _Item]] = []
-    for index, stream in enumerate(streams):
-        first = next(stream, None)
-        if first is not None:
-            heap.append((first[0], first[1], index, first))
-    heapq.heapify(heap)
-    while heap:
-        _, _, index, item = heap[0]
-        yield item
-        following = next(streams[index], None)
-        if following is None:
-            heapq.heappop(heap)
-        else:
-            heapq.heapreplace(heap, (following[0], following[1], index, following))
-
-
-def ndjson_lines(
-    scenario: Scenario, workers: int, *, providers: Collection[str] | None = None
+def ndjson_chunks(
+    scenario: Scenario, workers: int, *, providers: Collection[str] | None = None, limit: int | None = None,
+    started: list[WorkerProcess] | None = None,
 ) -> Generator[bytes, None, None]:
-    """The NDJSON lines (without newlines) of `generate --scenario`, made by `workers` processes."""
+    """The NDJSON of `generate --scenario` (the first `limit` records), made by `workers` processes, in chunks of
+    whole lines: the same bytes as `record_line` over `scenario_stream`. `started`: workers already started
+    (`start_workers`), so they imported while the caller loaded the scenario. Closing the generator early stops
+    and reaps the workers."""
+    procs = started if started is not None else start_workers(workers)
+    try:
+        if len(procs) != workers:
+            raise ValueError(f"{workers} workers wanted, {len(procs)} started")
+        wanted = None if providers is None else frozenset(providers)
+        for part, proc in enumerate(procs):
+            proc.send(ShardJob(scenario, part, workers, wanted))
+        yield from _merged_lines(procs, limit)
+    finally:
+        for proc in procs:
+            proc.close()
+
+
+def start_workers(workers: int) -> list[WorkerProcess]:
     if not 1 <= workers <= MAX_WORKERS:
         raise ValueError(f"workers must be 1..{MAX_WORKERS}, got {workers}")
-    import multiprocessing  # here: the one-process path (and the command's start-up) never needs it
-
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    encoder = Encoder(scenario)
-    prefix = orjson.dumps(encoder.prefix)[:-1]  # the event id's JSON string, open: its digits follow
-    wanted = None if providers is None else frozenset(providers)
-    procs = []
-    conns: list[Connection] = []
+    procs: list[WorkerProcess] = []
     try:
         for part in range(workers):
-            receive, send = context.Pipe(duplex=False)
-            proc = context.Process(  # type: ignore[attr-defined]  # (typeshed: BaseContext lacks it)
-                target=_work, args=(scenario, part, workers, wanted, send, list(conns)), daemon=True,
-                name=f"fleetsim-generate-{part + 1}")
-            proc.start()
-            send.close()  # the child holds its end: EOF here when it exits
-            procs.append(proc)
-            conns.append(receive)
-        streams = [_items(conn, part) for part, conn in enumerate(conns)]
-        for seq, (_, _, tail, message) in enumerate(_merged(streams), 1):
-            if tail is not None:
-                yield b'{"seq":%d,"event_id":%s%08d",%s' % (seq, prefix, seq, tail)
-            elif message is not None:
-                yield record_line(encoder.encode(seq, message))
+            procs.append(WorkerProcess(f"generation worker {part + 1}"))
+    except BaseException:
         for proc in procs:
-            proc.join()
-    finally:
-        for conn in conns:
-            conn.close()
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()  # stopped early (--limit, Ctrl-C, an error): our own children only
-        for proc in procs:
-            proc.join(_STOP_GRACE_S)
-            if proc.is_alive():  # never wait forever on a child: SIGKILL after the grace
-                proc.kill()
-                proc.join()
+            proc.close()
+        raise
+    return procs
 
 
-__all__ = ["MAX_WORKERS", "WorkerError", "ndjson_lines", "record_line"]
+_AFTER = math.inf  # (t, n, _AFTER) sorts after every item with key (t, n)
+
+
+def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[bytes]:
+    """The workers' batches merged into the one-process order, numbered, as chunks of lines.
+
+    Each worker's items come sorted by key; everything up to the watermark (the least of the last keys received
+    from the workers still running) is final, since a running worker's later items have greater keys. The
+    pending items are at most two sorted runs (what was held back, then the new batch), which `list.sort`
+    merges in C; the worker holding the watermark back is the one read next."""
+    pending: list[_Item] = []
+    last: dict[int, tuple[float, int]] = {}  # running workers: the key of the last item received
+
+    def receive(index: int) -> None:
+        batch: Any = procs[index].recv()
+        if batch is None:
+            last.pop(index, None)
+        else:
+            pending.extend(batch)
+            last[index] = (batch[-1][0], batch[-1][1])
+
+    for index in range(len(procs)):
+        last[index] = (-math.inf, 0)
+        receive(index)
+    seq = 0
+    while True:
+        pending.sort()
+        if last:
+            t, n = min(last.values())
+            cut = bisect.bisect_right(pending, (t, n, _AFTER))
+        else:
+            cut = len(pending)
+        if limit is not None:
+            cut = min(cut, limit - seq)
+        if cut:
+            yield b"".join([b'{"seq":%d,%b' % (number, item[3])
+                            for number, item in zip(range(seq + 1, seq + cut + 1), pending, strict=False)])
+            del pending[:cut]
+            seq += cut
+        if not last or (limit is not None and seq >= limit):
+            return
+        receive(min(last, key=last.__getitem__))
+
+
+__all__ = ["MAX_WORKERS", "AsyncWorkerProcess", "Job", "ShardJob", "WorkerError", "WorkerProcess", "ndjson_chunks",
+           "start_workers", "worker_main"]
+
+
+if __name__ == "__main__":
+    # through the package module, not this __main__ copy: the classes the worker pickles (WorkerError) must be
+    # the ones its parent unpickles
+    from simulator.stream_workers import worker_main as main
+
+    sys.exit(main(sys.stdin.buffer, sys.stdout.buffer))

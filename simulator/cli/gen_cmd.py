@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import sys
 from collections.abc import Generator
 from typing import Any
@@ -74,9 +75,28 @@ def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
         raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
+    from ..stream_workers import start_workers
+
+    # the workers start first: they import the world while this process loads the scenario
+    started = start_workers(args.workers) if args.workers > 1 else None
+    out = sys.stdout.buffer
+    try:
+        chunks = _chunks(args, started)
+        try:
+            for chunk in chunks:
+                out.write(chunk)
+        finally:
+            chunks.close()  # stops the workers when the output ends early
+    finally:
+        for proc in started or ():
+            proc.close()
+    out.flush()
+    return 0
+
+
+def _chunks(args: argparse.Namespace, started: list[Any] | None) -> Generator[bytes, None, None]:
     from ..scenario.loader import load_scenario
-    from ..stream import scenario_stream
-    from ..stream_workers import ndjson_lines, record_line
+    from ..stream_workers import ndjson_chunks
 
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
@@ -89,18 +109,16 @@ def run_scenario(args: argparse.Namespace) -> int:
             raise UsageError(f"scenario {scenario.name!r} has no {args.provider} devices "
                              f"(it has: {', '.join(scenario.providers())})")
         wanted = {args.provider}
-    out = sys.stdout.buffer
-    lines: Generator[bytes, None, None]
-    if args.workers > 1:
-        lines = ndjson_lines(scenario, args.workers, providers=wanted)
-    else:
-        lines = (record_line(record) for record in scenario_stream(scenario, providers=wanted))
-    try:
-        for n, line in enumerate(lines, 1):
-            out.write(line + b"\n")
-            if args.limit is not None and n >= args.limit:
-                break
-    finally:
-        lines.close()  # stops the workers when the output ends early
-    out.flush()
-    return 0
+    if started is not None:
+        return ndjson_chunks(scenario, args.workers, providers=wanted, limit=args.limit, started=started)
+    return _one_process(scenario, wanted, args.limit)
+
+
+def _one_process(scenario: Any, wanted: set[str] | None, limit: int | None) -> Generator[bytes, None, None]:
+    from ..stream import record_line, scenario_stream
+
+    records = scenario_stream(scenario, providers=wanted)
+    if limit is not None:
+        records = itertools.islice(records, limit)
+    for record in records:
+        yield record_line(record)

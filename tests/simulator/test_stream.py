@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import itertools
 import json
+import re
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +17,9 @@ from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.signing import SIGNERS, CIHeaders
-from simulator.stream import scenario_messages, scenario_stream
+from simulator.stream import CHANNEL_LETTERS, Outgoing, scenario_messages, scenario_shard, scenario_stream
 from simulator.validation import validate
+from simulator.world.sim import World
 
 SHIPPED = sorted(scenarios_dir().glob("*.yaml"))
 PER_SCENARIO = 2500
@@ -45,7 +51,7 @@ def test_records_are_signed_and_in_send_order(path: Path) -> None:
         last = out.send_t
         record = out.as_record()
         assert set(record) == {"seq", "event_id", "provider", "kind", "device", "send_at", "headers", "body"}
-        assert record["event_id"] == f"{scenario.name}-{scenario.seed}-{out.seq:08d}"
+        assert re.fullmatch(rf"{scenario.name}-{scenario.seed}-\d{{4}}-[wf]\d{{6}}", record["event_id"])
         provider = PROVIDERS[out.provider]
         if out.channel != "webhook":
             continue
@@ -74,12 +80,105 @@ def test_same_seed_identical_bytes_different_seed_different_bytes() -> None:
     assert head(scenario) != head(dataclasses.replace(scenario, seed=scenario.seed + 1))
 
 
-def test_provider_filter_keeps_sequence_numbers() -> None:
-    scenario = load_scenario(scenarios_dir() / "demo-city.yaml")
-    everything = list(itertools.islice(scenario_stream(scenario), 3000))
-    only = [o for o in itertools.islice(scenario_stream(scenario, providers={"smartgps"}), 200)]
-    assert only and all(o.provider == "smartgps" for o in only)
-    by_seq = {o.seq: o for o in everything}
-    for o in only:
-        if o.seq in by_seq:
-            assert by_seq[o.seq].body == o.body
+DEMO = scenarios_dir() / "demo-city.yaml"
+
+
+def test_event_ids_count_each_devices_messages_per_channel() -> None:
+    scenario = load_scenario(DEMO)
+    numbers = {d.key: d.number for d in World(scenario).devices}
+    counts: Counter[tuple[str, str]] = Counter()
+    records = list(itertools.islice(scenario_stream(scenario), 3000))
+    assert [r.seq for r in records] == list(range(1, 3001))
+    for r in records:
+        counts[(r.device, r.channel)] += 1
+        n = counts[(r.device, r.channel)]
+        assert r.event_id == f"demo-city-7-{numbers[r.device]:04d}-{CHANNEL_LETTERS[r.channel]}{n:06d}"
+    assert {c for _, c in counts} == {"webhook", "websocket"}
+    assert len({r.event_id for r in records}) == len(records)
+
+
+def ids_and_bytes(records: list[Outgoing]) -> list[tuple[str, str, float, dict[str, str], bytes]]:
+    return [(r.event_id, r.kind, r.send_t, r.headers, r.body) for r in records]
+
+
+@pytest.mark.parametrize(("providers", "channels"), [({"smartgps"}, None), (None, {"webhook"}),
+                                                     ({"powunity"}, {"websocket"}), ({"samsara", "mettax"}, None)])
+def test_a_filtered_stream_is_the_full_streams_records_renumbered(providers: set[str] | None,
+                                                                   channels: set[str] | None) -> None:
+    scenario = load_scenario(DEMO)
+    everything = list(scenario_stream(scenario))
+    kept = [r for r in everything if (providers is None or r.provider in providers)
+            and (channels is None or r.channel in channels)]
+    filtered = list(scenario_stream(scenario, providers=providers, channels=channels))
+    assert len(filtered) > 20
+    assert ids_and_bytes(filtered) == ids_and_bytes(kept)  # same ids, same bytes, same order
+    assert [r.seq for r in filtered] == list(range(1, len(filtered) + 1))  # numbered as emitted
+
+
+def test_other_providers_devices_are_never_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    simulated: list[str] = []
+    original = World.device_events
+
+    def spy(self: World, device: object) -> object:
+        simulated.append(device.provider)  # type: ignore[attr-defined]
+        return original(self, device)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(World, "device_events", spy)
+    assert list(itertools.islice(scenario_stream(load_scenario(DEMO), providers={"samsara"}), 5))
+    assert simulated and set(simulated) == {"samsara"}
+
+
+@pytest.mark.parametrize(("parts", "providers"), [(2, None), (3, None), (3, {"mettax", "powunity"})])
+def test_shards_merged_by_their_key_are_the_one_process_stream(parts: int, providers: set[str] | None) -> None:
+    scenario = load_scenario(DEMO)
+    whole = list(scenario_stream(scenario, providers=providers))
+    shards = [list(scenario_shard(scenario, part, parts, providers=providers)) for part in range(parts)]
+    assert all(record.seq == 0 for shard in shards for *_, record in shard)  # the merge numbers them
+    devices = [{record.device for *_, record in shard} for shard in shards]
+    assert all(devices) and sum(map(len, devices)) == len(set().union(*devices))  # each device in one shard
+    merged = [record for *_, record in heapq.merge(*shards, key=lambda item: (item[0], item[1]))]
+    assert ids_and_bytes(merged) == ids_and_bytes(whole)
+
+
+def test_a_shard_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="shard 2 of 2"):
+        next(scenario_shard(load_scenario(DEMO), 2, 2))
+
+
+def test_ids_do_not_depend_on_the_seed_alone() -> None:
+    scenario = load_scenario(DEMO)
+    other = dataclasses.replace(scenario, seed=8)
+    assert next(scenario_stream(other)).event_id.startswith("demo-city-8-")
+
+
+def test_the_readmes_example_record_is_the_first_record_of_demo_city() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    shown = next(line for line in readme.splitlines() if line.startswith('{"seq":1,'))
+    first = next(scenario_stream(load_scenario(DEMO))).as_record()
+    # the README abbreviates the body; every other field is as generated
+    assert shown.startswith(json.dumps({k: v for k, v in first.items() if k != "body"},
+                                       separators=(",", ":"))[:-1] + ',"body":')
+
+
+def test_the_wanted_channels_reach_a_renderer_factory_that_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a provider's renderer factory may take `channels` (to skip rendering what is not wanted); one that does
+    # not is called as before, and whatever it renders of another channel is dropped by the stream
+    import simulator.stream as stream_module
+    from simulator.providers.base import Provider
+
+    told: list[frozenset[str] | None] = []
+    original = Provider.renderer
+
+    def renderer(self: Provider, device: Any, settings: Any, rng: Any, *,
+                 channels: frozenset[str] | None = None) -> Any:
+        told.append(channels)
+        return original(self, device, settings, rng)
+
+    monkeypatch.setattr(Provider, "renderer", renderer)
+    monkeypatch.setattr(stream_module, "_TAKES_CHANNELS", {})
+    records = list(itertools.islice(scenario_stream(load_scenario(DEMO), channels={"webhook"}), 50))
+    assert {r.channel for r in records} == {"webhook"}
+    assert told and set(told) == {frozenset({"webhook"})}
+    told.clear()
+    next(scenario_stream(load_scenario(DEMO)))
+    assert told and set(told) == {None}  # no filter: the keyword is not passed at all

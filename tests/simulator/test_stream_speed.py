@@ -35,3 +35,10 @@ def test_merge_by_send_time_orders_like_heapq_merge_with_ties_to_the_earlier_str
     merged = list(merge_by_send_time([iter(s) for s in streams]))
     assert [id(m) for m in merged] == [id(m) for m in expected]
     assert [m.device for m in merged] != sorted(m.device for m in merged)  # the streams really interleave
+
+
+def test_the_clock_table_is_every_second_of_the_day_formatted() -> None:
+    from simulator.stream import _CLOCK as clock
+
+    expected = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400))
+    assert clock == expected

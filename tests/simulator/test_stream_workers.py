@@ -1,60 +1,174 @@
-"""`generate --scenario --workers N`: N processes give the same bytes as one, and stop with their parent."""
+"""Worker processes (stream_workers.py): `generate --scenario --workers N` gives the bytes of one process, and a
+worker stops with its parent however the parent stops. Real processes and pipes."""
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
 import signal
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from itertools import islice
+from pathlib import Path
 
+import orjson
 import pytest
 
+from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
-from simulator.stream import scenario_stream
-from simulator.stream_workers import WorkerError, ndjson_lines, record_line
+from simulator.stream import record_line, scenario_stream
+from simulator.stream_workers import WorkerError, WorkerProcess, ndjson_chunks, start_workers
 from tests.conftest import CliResult
 
 DEMO = scenarios_dir() / "demo-city.yaml"
 
 
-def _one_process(providers: set[str] | None = None) -> list[bytes]:
-    return [record_line(r) for r in scenario_stream(load_scenario(DEMO), providers=providers)]
+def one_process(providers: set[str] | None = None) -> bytes:
+    return b"".join(record_line(r) for r in scenario_stream(load_scenario(DEMO), providers=providers))
+
+
+def exists(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie has exited and only waits to be reaped)."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def gone_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(exists(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class Failing:
+    """A job that fails inside the worker (the worker imports this module to unpickle it)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def batches(self) -> Iterator[object]:
+        yield ["a first batch"]
+        raise self.error
+
+
+def test_a_record_line_is_the_record_as_compact_json() -> None:
+    for record in islice(scenario_stream(load_scenario(DEMO)), 300):
+        assert record_line(record) == orjson.dumps(record.as_record()) + b"\n"
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_workers_give_the_bytes_of_one_process(workers: int) -> None:
-    expected = _one_process()
-    assert {b'"kind":"socket_frame"' in line for line in expected} == {True, False}  # frames and webhooks
-    assert list(ndjson_lines(load_scenario(DEMO), workers)) == expected
+    expected = one_process()
+    assert b'"kind":"socket_frame"' in expected and b'"channel"' not in expected
+    assert b"".join(ndjson_chunks(load_scenario(DEMO), workers)) == expected
 
 
-def test_workers_keep_the_numbering_of_filtered_messages() -> None:
-    expected = _one_process({"samsara"})
-    got = list(ndjson_lines(load_scenario(DEMO), 2, providers={"samsara"}))
-    assert got == expected and len(got) > 10
-    assert b'"seq":1,' not in got[0]  # the other providers' messages kept their numbers
+def test_workers_give_the_bytes_of_one_process_for_one_provider() -> None:
+    expected = one_process({"samsara"})
+    got = b"".join(ndjson_chunks(load_scenario(DEMO), 2, providers={"samsara"}))
+    assert got == expected and got.count(b"\n") > 10
+    assert got.startswith(b'{"seq":1,')  # numbered as emitted
 
 
-def test_stopping_early_stops_the_workers() -> None:
-    lines = ndjson_lines(load_scenario(DEMO), 2)
-    assert len(list(islice(lines, 20))) == 20
-    assert len(multiprocessing.active_children()) == 2
-    lines.close()
-    assert multiprocessing.active_children() == []
+@pytest.mark.parametrize(("workers", "limit"), [(2, 1), (3, 777)])
+def test_a_limit_gives_the_first_records_of_one_process(workers: int, limit: int) -> None:
+    expected = b"".join(record_line(r) for r in islice(scenario_stream(load_scenario(DEMO)), limit))
+    assert b"".join(ndjson_chunks(load_scenario(DEMO), workers, limit=limit)) == expected
 
 
-def test_a_failing_worker_is_one_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_: object, **__: object) -> None:
-        raise ValueError("no world today")
+def test_stopping_early_stops_and_reaps_the_workers() -> None:
+    started = start_workers(2)
+    pids = [proc.pid for proc in started]
+    chunks = ndjson_chunks(load_scenario(DEMO), 2, started=started)
+    assert next(chunks).startswith(b'{"seq":1,')
+    assert all(exists(pid) for pid in pids)
+    chunks.close()
+    assert not any(exists(pid) for pid in pids)  # killed and reaped, not left to init
 
-    monkeypatch.setattr("simulator.stream_workers.World", broken)  # the forked workers inherit it
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("the patch reaches the workers only when they are forked")
-    with pytest.raises(WorkerError, match="worker 1 failed: ValueError: no world today"):
-        list(ndjson_lines(load_scenario(DEMO), 2))
-    assert multiprocessing.active_children() == []
+
+def test_stopping_early_under_an_event_loops_signal_handling() -> None:
+    # a forked worker inherited the loop's wakeup fd and handlers (SIGTERM became a byte on a pipe) and the read
+    # ends of the workers forked before it; the workers are fresh interpreters now, which inherit neither
+    loop = asyncio.new_event_loop()
+    loop.add_signal_handler(signal.SIGTERM, lambda: None)
+    try:
+        started = start_workers(3)
+        chunks = ndjson_chunks(load_scenario(DEMO), 3, started=started)
+        next(chunks)
+        chunks.close()
+        assert not any(exists(proc.pid) for proc in started)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        loop.close()
+
+
+def test_a_failing_worker_is_one_error_naming_it() -> None:
+    proc = WorkerProcess("generation worker 2")
+    try:
+        proc.send(Failing(ValueError("no world today")))
+        assert proc.recv() == ["a first batch"]
+        with pytest.raises(WorkerError, match=r"^generation worker 2 failed: ValueError: no world today$"):
+            proc.recv()
+    finally:
+        proc.close()
+    assert not exists(proc.pid)
+
+
+def test_a_users_mistake_in_a_worker_stays_a_usage_error() -> None:
+    proc = WorkerProcess("generation worker 1")
+    try:
+        proc.send(Failing(UsageError("faults.duplicate must be at most 1")))
+        proc.recv()
+        with pytest.raises(UsageError, match=r"^faults\.duplicate must be at most 1$"):
+            proc.recv()
+    finally:
+        proc.close()
+
+
+def test_a_worker_that_dies_is_one_error_with_its_exit_code() -> None:
+    started = start_workers(2)
+    chunks = ndjson_chunks(load_scenario(DEMO), 2, started=started)
+    next(chunks)
+    os.kill(started[1].pid, signal.SIGKILL)
+    with pytest.raises(WorkerError, match=r"exited without finishing \(exit code -9\)"):
+        list(chunks)
+    assert not any(exists(proc.pid) for proc in started)
+
+
+def generate(*extra: str) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """`fleetsim generate --scenario bench-mixed --workers 2` writing to a pipe nobody reads: soon blocked."""
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "generate", "--scenario",
+                             str(scenarios_dir() / "bench-mixed.yaml"), "--workers", "2", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(kids := [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, "the workers never started"
+        time.sleep(0.02)
+    assert proc.stdout is not None
+    proc.stdout.read(100_000)  # they are generating
+    return proc, kids
+
+
+@pytest.mark.parametrize("how", ["sigkill", "ctrl-c-to-the-process-group", "sigterm"])
+def test_the_workers_stop_with_their_command(how: str) -> None:
+    proc, workers = generate()
+    if how == "sigkill":  # no chance to clean up: the workers notice the closed pipe by themselves
+        proc.kill()
+    elif how == "sigterm":
+        proc.terminate()
+    else:  # what a terminal's Ctrl-C does: the workers get it too, and leave stopping to the command
+        os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    if how == "ctrl-c-to-the-process-group":
+        assert proc.returncode == 130 and err.decode().strip() == "fleetsim: interrupted"
+    assert gone_within(workers, 5), "a worker outlived its command"
 
 
 def test_generate_workers_option(cli: Callable[..., CliResult]) -> None:
@@ -65,19 +179,5 @@ def test_generate_workers_option(cli: Callable[..., CliResult]) -> None:
     assert alone.code == 2 and "--workers applies to --scenario" in alone.err
     zero = cli("generate", "--scenario", str(DEMO), "--workers", "0")
     assert zero.code == 2 and "Traceback" not in zero.err
-
-
-def test_stopping_early_stops_the_workers_under_an_event_loops_signal_handling() -> None:
-    # an asyncio loop in the parent (a command's, or an earlier test's in the same process) turns SIGTERM into a
-    # byte on its wakeup fd; forked workers inherit that, and the read ends of the workers forked before them:
-    # stopped early they blocked in send and ignored terminate(), and the parent waited forever
-    loop = asyncio.new_event_loop()
-    loop.add_signal_handler(signal.SIGTERM, lambda: None)
-    try:
-        lines = ndjson_lines(load_scenario(DEMO), 3)
-        assert len(list(islice(lines, 20))) == 20
-        lines.close()
-        assert multiprocessing.active_children() == []
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        loop.close()
+    missing = cli("generate", "--scenario", "nowhere.yaml", "--workers", "2")
+    assert missing.code == 2 and "nowhere.yaml" in missing.err and "Traceback" not in missing.err
