@@ -130,37 +130,16 @@ class _Timed(Protocol):
 _T = TypeVar("_T", bound=_Timed)
 
 
-def _renderer(device: Device, settings: Mapping[str, Any], rng: random.Random,
-              channels: frozenset[str] | None) -> Any:
-    """The device's renderer, told which channels are wanted when its provider's factory takes `channels` (a
-    renderer that can skip a channel does not render it; anything it still renders is dropped by the caller)."""
-    provider = PROVIDERS[device.provider]
-    if channels is not None and _takes_channels(provider):
-        factory: Any = provider.renderer
-        return factory(device, settings, rng, channels=channels)
-    return provider.renderer(device, settings, rng)
-
-
-def _takes_channels(provider: Provider) -> bool:
-    known = _TAKES_CHANNELS.get(provider.name)
-    if known is None:
-        import inspect
-
-        known = _TAKES_CHANNELS[provider.name] = "channels" in inspect.signature(provider.renderer).parameters
-    return known
-
-
-_TAKES_CHANNELS: dict[str, bool] = {}  # provider name -> whether its renderer factory takes `channels`
-
-
 def device_messages(world: World, device: Device, settings: Mapping[str, Any], *,
                     channels: frozenset[str] | None = None) -> Iterator[Message]:
     """One device's messages in send order (only those of `channels`, if given). Renderers may schedule a
     message later than its event (an alarm file uploaded a minute after the alarm); those wait in a small heap
     until they are due."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
-    renderer = _renderer(device, settings, rng, channels)
-    kinds = PROVIDERS[device.provider].kinds
+    provider = PROVIDERS[device.provider]
+    # a renderer told the wanted channels skips the work of the others (render.base.RendererFactory)
+    renderer = provider.renderer(device, settings, rng, channels=channels)
+    kinds = provider.kinds
     held: list[tuple[float, int, Message]] = []
     n = 0
     for event in world.device_events(device):
