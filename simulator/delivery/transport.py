@@ -33,7 +33,6 @@ import math
 import re
 import ssl
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from types import TracebackType
 from typing import Any, Final
 
 import aiohttp
-from aiohttp.client_proto import ResponseHandler
 from aiohttp.connector import Connection
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -76,9 +74,10 @@ _RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABOR
 _SECONDS_RE: Final = re.compile(r"\d{1,12}(?:\.\d{1,9})?")
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Response:
-    """What happened to one POST. `outcome` is always one of `model.OUTCOMES`."""
+    """What happened to one POST. `outcome` is always one of `model.OUTCOMES`. Treat it as read-only: it is not
+    frozen only because a frozen dataclass's __init__ costs twice as much, once per request."""
 
     outcome: str
     status: int | None = None  # set whenever a status line was parsed, even if the body then timed out
@@ -206,10 +205,6 @@ class _PhaseConnector(aiohttp.TCPConnector):
     whole budget). `connect` runs in the caller's task, so a context variable carries the per-request `_Phase`.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._seen: weakref.WeakSet[ResponseHandler] = weakref.WeakSet()
-
     async def connect(self, req: aiohttp.ClientRequest, *args: Any, **kwargs: Any) -> Connection:
         conn = await super().connect(req, *args, **kwargs)
         phase = _PHASE.get()
@@ -217,11 +212,16 @@ class _PhaseConnector(aiohttp.TCPConnector):
             phase.connected = True
             protocol = conn.protocol
             if protocol is not None:
-                if protocol in self._seen:
+                # a mark on the connection's protocol (which dies with it) rather than a WeakSet of them: one
+                # attribute read per request instead of a weak reference made for the lookup
+                if getattr(protocol, _USED, False):
                     phase.reused = True
                 else:
-                    self._seen.add(protocol)
+                    setattr(protocol, _USED, True)
         return conn
+
+
+_USED: Final = "_fleetsim_used"  # set on a connection's protocol once a request went out on it
 
 
 def _is_stale(exc: BaseException) -> bool:
@@ -395,7 +395,14 @@ class HttpTransport:
                     raw_retry_after = resp.headers.get("Retry-After")
                     if raw_retry_after is not None:
                         retry_after = parse_retry_after(raw_retry_after, self._now())
-                    complete = await _read_capped(resp, buf, max(READ_CAP, keep))
+                    cap = max(READ_CAP, keep)
+                    content = resp.content
+                    if content.is_eof():
+                        # the whole answer came with its headers (most do): take it without a coroutine per read
+                        buf += content.read_nowait(cap)
+                        complete = content.at_eof()
+                    if not complete:
+                        complete = await _read_capped(resp, buf, cap)
                 finally:
                     if complete:
                         resp.release()
@@ -420,7 +427,7 @@ class HttpTransport:
         outcome = _status_outcome(resp.status)
         return Response(
             outcome=outcome, status=resp.status, retry_after_s=retry_after, headers=kept_headers,
-            body=bytes(buf[:keep]), latency_s=time.perf_counter() - started,
+            body=bytes(buf if len(buf) <= keep else buf[:keep]), latency_s=time.perf_counter() - started,
             error=f"unexpected final status {resp.status}" if outcome == "protocol_error" else None,
             stale_retried=stale_retried,
         )
