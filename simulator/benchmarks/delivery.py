@@ -473,7 +473,7 @@ def stages_child(cpus: Sequence[int] = (), n: int = 5000) -> dict[str, Any]:
     def bookkeeping(job: Job) -> None:  # what the runner's fast path does around a successful send
         ledger.generated(job.record)
         Job(job.record, job.copy, job.due)
-        runner.endpoints[job.record.provider].health.observe("2xx", None)
+        runner.endpoints[job.record.provider].health.answered()
         ledger.delivered_at_once(job.record.event_id, 0.001)
 
     async def queue_pass(count: int) -> float:

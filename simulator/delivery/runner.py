@@ -282,6 +282,7 @@ class Runner:
         paced = rate.mode != "max"
         ledger = self.ledger
         queue = self.queue
+        endpoints = self.endpoints
         async for batch in source.batches():
             # queue.put does not yield while the queue has room, and skipped items never reach it: without this,
             # a stream of skips would keep the loop (and Ctrl-C's handler) waiting for generation
@@ -293,9 +294,10 @@ class Runner:
                 if isinstance(plan, str):
                     ledger.skipped(record.event_id, plan)
                     continue
+                endpoint = endpoints[record.provider]
                 for copy, due in plan:
                     job = Job(record, copy, due)
-                    if self._skip_if_stopped(job):
+                    if (self.stopping or endpoint.health.down_reason is not None) and self._skip_if_stopped(job):
                         continue
                     if paced:
                         wait = self.started_mono + due / factor - time.monotonic()
@@ -334,6 +336,8 @@ class Runner:
 
     async def _work(self, transport: Sender) -> None:
         queue = self.queue
+        config = self.config
+        ledger = self.ledger
         while True:
             try:
                 job = queue.get_nowait()  # no coroutine to make while there is work, which is most of the time
@@ -344,9 +348,33 @@ class Runner:
             try:
                 if job is None:
                     return
+                prepared = self._prepare(job)
+                if prepared is None:
+                    continue
+                endpoint, body, headers, now_wall = prepared
+                # the send is awaited here, not in a coroutine of its own: one frame less to make and to resume
+                # through, per delivery
                 self.in_flight += 1
                 try:
-                    await self._deliver(transport, job)
+                    genuine = job.copy == GENUINE
+                    # the fast path needs nobody to see the attempt itself: no capture, no listener
+                    if genuine and config.capture is None and config.on_attempt is None:
+                        self._unmarked += 1
+                        try:
+                            response = await transport.post(endpoint.url, body, headers,
+                                                             deadline_s=endpoint.timeout_s)
+                        finally:
+                            self._unmarked -= 1
+                        if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
+                            endpoint.health.answered()  # an HTTP answer: the endpoint is up
+                            ledger.delivered_at_once(job.record.event_id, response.latency_s)
+                            continue
+                        ledger.in_flight(job.record.event_id)  # the full path from here, as if marked first
+                    else:
+                        if genuine:
+                            ledger.in_flight(job.record.event_id)
+                        response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+                    self._account(job, endpoint, body, headers, response, now_wall)
                 finally:
                     self.in_flight -= 1
             except Exception as exc:  # a bug in fleetsim, or a usage error found late: stop cleanly, never hang
@@ -358,35 +386,19 @@ class Runner:
             finally:
                 queue.task_done()
 
-    async def _deliver(self, transport: Sender, job: Job) -> None:
+    def _prepare(self, job: Job) -> tuple[Endpoint, bytes, dict[str, str], float] | None:
+        """The endpoint, body and headers of `job`'s request, signed now (and when); None when it is not sent
+        (accounted instead: its endpoint went down, or the run is stopping, while it was queued)."""
         record = job.record
         endpoint = self.endpoints[record.provider]
         if self.stopping or endpoint.health.down_reason is not None:
-            self._skip_if_stopped(job)  # its endpoint went down, or the run is stopping, while it was queued
-            return
+            self._skip_if_stopped(job)
+            return None
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
                                     secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id)
-        config = self.config
-        genuine = job.copy == GENUINE
         self._requests += 1
-        # the fast path needs nobody to see the attempt itself: no capture, no listener
-        if genuine and config.capture is None and config.on_attempt is None:
-            self._unmarked += 1
-            try:
-                response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
-            finally:
-                self._unmarked -= 1
-            if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
-                endpoint.health.answered()  # an HTTP answer: the endpoint is up
-                self.ledger.delivered_at_once(record.event_id, response.latency_s)
-                return
-            self.ledger.in_flight(record.event_id)  # the full path from here, as if it had been marked first
-        else:
-            if genuine:
-                self.ledger.in_flight(record.event_id)
-            response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
-        self._account(job, endpoint, body, headers, response, now_wall)
+        return endpoint, body, headers, now_wall
 
     def _account(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], response: Response,
                  now_wall: float) -> None:
