@@ -225,9 +225,11 @@ def apply_fault(
     plans them, so getting one is a harness bug. Unsigned profiles (no secret) send no signature headers.
     """
     copy = job.copy
+    if copy in (GENUINE, DUPLICATE):  # every delivery: one copy of the headers (it was two)
+        if not secrets:
+            return body, dict(headers)
+        return body, {**headers, **signer.sign(body, secrets, timestamp=now, message_id=message_id)}
     base = dict(headers)
-    if copy in (GENUINE, DUPLICATE):
-        return body, _signed(base, body, signer, secrets, now, message_id)
     if copy == CORRUPT_BODY:
         garbled = corrupt(body)
         return garbled, _signed(base, garbled, signer, secrets, now, message_id)

@@ -46,6 +46,10 @@ class EndpointHealth:
                        + (f", {error}" if error else "") + ")")
         return True
 
+    def answered(self) -> None:
+        """An attempt got an HTTP answer that was a success: `observe` of a 2xx, for the runner's fast path."""
+        self.consecutive = 0
+
     def gone(self, status: int) -> None:
         """The receiver answered 410 Gone: stop the endpoint (Standard Webhooks)."""
         if not self.stopped:

@@ -54,6 +54,7 @@ def probe_answer(outcome: str) -> str:
 
 
 _LOW_S, _HIGH_S, _PER_DECADE = 1e-4, 60.0, 20
+_bisect_left = bisect.bisect_left
 _BOUNDS = (*(_LOW_S * 10 ** (i / _PER_DECADE) for i in range(math.ceil(math.log10(_HIGH_S / _LOW_S) * _PER_DECADE))),
            _HIGH_S)
 
@@ -79,13 +80,16 @@ class LatencyHistogram:
         self.max_s = 0.0
 
     def add(self, seconds: float) -> None:
-        if not math.isfinite(seconds) or seconds < 0:
+        # once per delivery: comparisons rather than isfinite/min/max calls (NaN and inf fail the first test)
+        if not 0 <= seconds < math.inf:
             raise HarnessError(f"latency must be a finite non-negative number of seconds, not {seconds!r}")
-        self.counts[bisect.bisect_left(self.BOUNDS, seconds)] += 1
+        self.counts[_bisect_left(_BOUNDS, seconds)] += 1
         self.count += 1
         self.total_s += seconds
-        self.min_s = min(self.min_s, seconds)
-        self.max_s = max(self.max_s, seconds)
+        if seconds < self.min_s:
+            self.min_s = seconds
+        if seconds > self.max_s:
+            self.max_s = seconds
 
     def merge(self, other: LatencyHistogram) -> None:
         for i, n in enumerate(other.counts):
@@ -193,10 +197,11 @@ def _ordered(counter: Counter[str]) -> dict[str, int]:
 
 
 class _Event:
-    __slots__ = ("attempted", "attempts", "key", "last", "state")
+    __slots__ = ("attempted", "attempts", "counters", "key", "last", "state")
 
-    def __init__(self, key: tuple[str, str]) -> None:
+    def __init__(self, key: tuple[str, str], counters: _Counters) -> None:
         self.key = key
+        self.counters = counters  # its kind's, found once when generated (not again per transition)
         self.state = PENDING
         self.attempts = 0
         self.attempted = False  # an attempt was recorded since the last job_started
@@ -276,9 +281,10 @@ class Ledger:
         if record.event_id in self._open:
             raise HarnessError(f"event {record.event_id} generated twice")
         key = (record.provider, record.kind)
-        self._open[record.event_id] = _Event(key)
+        counters = self._kind(key)
+        self._open[record.event_id] = _Event(key, counters)
         self._states[PENDING] += 1
-        self._kind(key).generated += 1
+        counters.generated += 1
 
     def job_started(self, job: Job) -> None:
         """A job's first or next attempt begins. Only genuine jobs move the event (pending/retry -> in flight);
@@ -331,7 +337,7 @@ class Ledger:
         del self._open[event_id]
         self._states[event.state] -= 1
         event.state = DELIVERED
-        counters = self._kind(event.key)
+        counters = event.counters
         counters.attempts["2xx"] += 1
         counters.latency.add(latency_s)
         counters.delivered += 1

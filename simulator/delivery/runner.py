@@ -55,6 +55,9 @@ from .transport import Response
 from .urls import check_url
 
 QUEUE_PER_WORKER = 4
+#: a producer that found the queue full waits until the workers have taken it down to this share of its size,
+#: then refills it in one go: woken once per job, it cost a task switch per delivery at full rate
+REFILL_AT = 0.5
 GENERATION_MODES = ("inline", "worker")
 _HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
 
@@ -167,6 +170,8 @@ class Runner:
         self._requests = 0  # requests sent, every copy and attempt
         self._unmarked = 0  # genuine sends in flight on the fast path (the ledger still has them pending)
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(1, config.concurrency) * QUEUE_PER_WORKER)
+        self._refill_at = int(self.queue.maxsize * REFILL_AT)
+        self._room: asyncio.Future[None] | None = None  # the producer's wait for room in the queue (see REFILL_AT)
         self.retries: list[_Pending] = []
         self._order = itertools.count()
         self.in_flight = 0
@@ -274,7 +279,10 @@ class Runner:
         """Put jobs on the queue at their scheduled times (scaled by the rate)."""
         rate = self.config.rate
         factor = 1.0 if rate.mode == "realtime" else rate.factor
+        paced = rate.mode != "max"
         ledger = self.ledger
+        queue = self.queue
+        endpoints = self.endpoints
         async for batch in source.batches():
             # queue.put does not yield while the queue has room, and skipped items never reach it: without this,
             # a stream of skips would keep the loop (and Ctrl-C's handler) waiting for generation
@@ -286,15 +294,31 @@ class Runner:
                 if isinstance(plan, str):
                     ledger.skipped(record.event_id, plan)
                     continue
+                endpoint = endpoints[record.provider]
                 for copy, due in plan:
                     job = Job(record, copy, due)
-                    if self._skip_if_stopped(job):
+                    if (self.stopping or endpoint.health.down_reason is not None) and self._skip_if_stopped(job):
                         continue
-                    if rate.mode != "max":
+                    if paced:
                         wait = self.started_mono + due / factor - time.monotonic()
                         if wait > 0:
                             await asyncio.sleep(wait)
-                    await self.queue.put(job)  # blocks when the queue is full: backpressure, the workers' turn
+                    while queue.full():  # backpressure: the workers' turn, until the queue is down to REFILL_AT
+                        await self._wait_for_room()
+                    queue.put_nowait(job)
+
+    async def _wait_for_room(self) -> None:
+        room = self._room = asyncio.get_running_loop().create_future()
+        try:
+            await room
+        finally:
+            self._room = None
+
+    def _took(self) -> None:
+        """A worker took a job: wake the producer once the queue is down to its refill mark."""
+        room = self._room
+        if room is not None and self.queue.qsize() <= self._refill_at and not room.done():
+            room.set_result(None)
 
     async def _pump_retries(self) -> None:
         """Move retries whose time has come back onto the queue."""
@@ -311,16 +335,46 @@ class Runner:
     # -- the workers --------------------------------------------------------------------------------------
 
     async def _work(self, transport: Sender) -> None:
+        queue = self.queue
+        config = self.config
+        ledger = self.ledger
         while True:
-            job = await self.queue.get()
+            try:
+                job = queue.get_nowait()  # no coroutine to make while there is work, which is most of the time
+            except asyncio.QueueEmpty:
+                job = await queue.get()
+            if self._room is not None:
+                self._took()
             try:
                 if job is None:
                     return
-                if self._skip_if_stopped(job):
+                prepared = self._prepare(job)
+                if prepared is None:
                     continue
+                endpoint, body, headers, now_wall = prepared
+                # the send is awaited here, not in a coroutine of its own: one frame less to make and to resume
+                # through, per delivery
                 self.in_flight += 1
                 try:
-                    await self._deliver(transport, job)
+                    genuine = job.copy == GENUINE
+                    # the fast path needs nobody to see the attempt itself: no capture, no listener
+                    if genuine and config.capture is None and config.on_attempt is None:
+                        self._unmarked += 1
+                        try:
+                            response = await transport.post(endpoint.url, body, headers,
+                                                             deadline_s=endpoint.timeout_s)
+                        finally:
+                            self._unmarked -= 1
+                        if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
+                            endpoint.health.answered()  # an HTTP answer: the endpoint is up
+                            ledger.delivered_at_once(job.record.event_id, response.latency_s)
+                            continue
+                        ledger.in_flight(job.record.event_id)  # the full path from here, as if marked first
+                    else:
+                        if genuine:
+                            ledger.in_flight(job.record.event_id)
+                        response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+                    self._account(job, endpoint, body, headers, response, now_wall)
                 finally:
                     self.in_flight -= 1
             except Exception as exc:  # a bug in fleetsim, or a usage error found late: stop cleanly, never hang
@@ -330,35 +384,21 @@ class Runner:
                 if self._stop_requested is not None:
                     self._stop_requested.set()
             finally:
-                self.queue.task_done()
+                queue.task_done()
 
-    async def _deliver(self, transport: Sender, job: Job) -> None:
+    def _prepare(self, job: Job) -> tuple[Endpoint, bytes, dict[str, str], float] | None:
+        """The endpoint, body and headers of `job`'s request, signed now (and when); None when it is not sent
+        (accounted instead: its endpoint went down, or the run is stopping, while it was queued)."""
         record = job.record
         endpoint = self.endpoints[record.provider]
+        if self.stopping or endpoint.health.down_reason is not None:
+            self._skip_if_stopped(job)
+            return None
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
                                     secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id)
-        config = self.config
-        genuine = job.copy == GENUINE
-        # the fast path needs nobody to see the attempt itself: no capture, no listener
-        fast = genuine and config.capture is None and config.on_attempt is None
         self._requests += 1
-        if fast:
-            self._unmarked += 1
-            try:
-                response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
-            finally:
-                self._unmarked -= 1
-            if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
-                endpoint.health.observe(response.outcome, None)  # an HTTP answer: the endpoint is up
-                self.ledger.delivered_at_once(record.event_id, response.latency_s)
-                return
-            self.ledger.in_flight(record.event_id)  # the full path from here, as if it had been marked first
-        else:
-            if genuine:
-                self.ledger.in_flight(record.event_id)
-            response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
-        self._account(job, endpoint, body, headers, response, now_wall)
+        return endpoint, body, headers, now_wall
 
     def _account(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], response: Response,
                  now_wall: float) -> None:

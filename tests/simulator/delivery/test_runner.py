@@ -325,3 +325,23 @@ async def test_on_attempt_sees_every_attempt_as_recorded() -> None:
     assert len(seen) == summary["totals"]["attempts"] + summary["totals"]["duplicates_sent"] == 6
     assert sorted(a.copy for a in seen) == ["duplicate"] * 3 + ["genuine"] * 3
     assert all(a.request_body and a.status == 200 for a in seen)
+
+
+async def test_a_full_queue_is_refilled_in_one_go_not_job_by_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At full rate the queue is full: the producer waits until the workers took it down to REFILL_AT, then
+    refills it, instead of being woken (a task switch) for every single job; accounting stays exact."""
+    waits = 0
+    wait_for_room = Runner._wait_for_room
+
+    async def counted(self: Runner) -> None:
+        nonlocal waits
+        waits += 1
+        await wait_for_room(self)
+
+    monkeypatch.setattr(Runner, "_wait_for_room", counted)
+    async with hostile.ok() as url:
+        _, summary = await run(config(tiny("mettax"), url, limit=200, concurrency=2))
+    totals = summary["totals"]
+    assert totals["generated"] == 200 and totals["delivered"] == 200
+    # woken once per refill of several jobs (4 here: a queue of 8 refilled from half), not once per job (~190)
+    assert 0 < waits <= 200 // 3, waits

@@ -13,13 +13,13 @@ import tracemalloc
 from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 import uvloop
 
 from simulator.delivery.model import OUTCOMES
-from simulator.delivery.transport import KEEP_CAP, HttpTransport, Response, parse_retry_after
+from simulator.delivery.transport import KEEP_CAP, HttpTransport, Response, _Deadlines, parse_retry_after
 from simulator.errors import HarnessError, UsageError
 
 from . import hostile
@@ -297,6 +297,57 @@ async def test_outside_cancellation_is_not_swallowed() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_deadlines_of_concurrent_requests_share_a_timer_and_never_fire_early(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with hostile.hang() as url, HttpTransport(8) as transport:
+        loop = asyncio.get_running_loop()
+        timers = 0
+        call_at = loop.call_at
+
+        def counting_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+            nonlocal timers
+            timers += 1
+            return call_at(*args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_at", counting_call_at)
+        started = time.perf_counter()
+        timed = await asyncio.gather(*(_timed_post(transport, url, deadline_s=0.3) for _ in range(8)))
+        monkeypatch.undo()
+    assert [r.outcome for r, _ in timed] == ["timeout_total"] * 8
+    assert all(0.3 <= elapsed < 0.3 + MARGIN for _, elapsed in timed), timed
+    assert time.perf_counter() - started < 0.3 + MARGIN
+    # 8 requests started together: their deadlines fall in one or two slots, not 8 timers
+    assert timers <= 2 + 4  # (+ whatever aiohttp itself schedules on connect)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # every deadline's cancellation was taken back
+
+
+async def test_a_deadline_that_passes_after_the_answer_cancels_nothing() -> None:
+    async with hostile.ok() as url, HttpTransport(2) as transport:
+        response = await transport.post(url, BODY, HEADERS, deadline_s=0.05)
+        await asyncio.sleep(0.15)  # the slot's timer fires now, with nobody left in it
+    assert response.outcome == "2xx"
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+
+
+async def test_outside_cancellation_at_the_deadline_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Ctrl-C that lands in the same loop turn as the deadline: the cancellation is the caller's, not a
+    timeout (as asyncio.timeout decides it)."""
+    expire = _Deadlines._expire
+    tasks: list[asyncio.Task[Response]] = []
+
+    def expire_and_cancel(self: _Deadlines, key: int) -> None:
+        expire(self, key)
+        tasks[0].cancel()  # the caller's cancellation, after the deadline's and before the task resumes
+
+    monkeypatch.setattr(_Deadlines, "_expire", expire_and_cancel)
+    async with hostile.hang() as url, HttpTransport(2) as transport:
+        tasks.append(asyncio.create_task(transport.post(url, BODY, HEADERS, deadline_s=0.2)))
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[0]
 
 
 async def test_caller_mistakes_raise_fleetsim_errors() -> None:
