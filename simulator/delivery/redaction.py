@@ -36,16 +36,27 @@ _PLAIN_CREDENTIAL_KEYS = ("secret", "token", "psk", "password")
 
 
 def secrets_in_settings(settings: Mapping[str, Mapping[str, Any]]) -> list[bytes]:
-    """Every credential configured for any provider, as raw bytes: every `Secret` (what the loader makes of each
+    """Every credential configured for any provider, as raw bytes, at any depth (each account of powunity's
+    `accounts` list holds a password and maybe a token): every `Secret` (what the loader makes of each
     credential), and plain-text values under credential keys (settings built in code)."""
     found: list[bytes] = []
     for values in settings.values():
-        for key, value in values.items():
-            if isinstance(value, Secret):
-                found.append(value.reveal())
-            elif key in _PLAIN_CREDENTIAL_KEYS and isinstance(value, str) and value:
-                found.append(value.encode("utf-8"))
+        _collect(values, found)
     return found
+
+
+def _collect(value: Any, found: list[bytes], key: object = None) -> None:
+    if isinstance(value, Secret):
+        found.append(value.reveal())
+    elif isinstance(value, str):
+        if key in _PLAIN_CREDENTIAL_KEYS and value:
+            found.append(value.encode("utf-8", "surrogatepass"))
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _collect(v, found, k)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _collect(v, found, key)  # a list under "token" holds tokens
 
 
 def _forms(secret: bytes) -> set[bytes]:
