@@ -45,7 +45,7 @@ from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
 from .socket_client import SOCKET_PROVIDER
 from .socket_client import command as socket_command
-from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
+from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, command_ca_file, load_state_probe, runs_commands
 
 DEFAULT_SEED = 1
 DEFAULT_SUITE = "standard"
@@ -225,18 +225,22 @@ def run(args: argparse.Namespace) -> int:
     state = _state_probe(args.state_probe, args.target or args.app)
     live = Live(sys.stderr)
     trust = trust_context(args.ca_bundle) if args.ca_bundle else None
-    own_tls = None
+    own_tls, own_ca = None, None
     if args.tls:
         if args.target or args.app:
             raise UsageError("check: --tls serves fleetsim's own receiver over https; for your https --target give "
                              "--ca-bundle FILE if its CA is not a public one")
         trust = trust or trust_context()
-        own_tls = self_trusted_tls(trust).context
-    if isinstance(state, FileStateProbe):
-        state = state.trusting(trust)  # its GETs go to the same https receiver
-    runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
-                                  args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live),
-                                  ssl_context=trust, own_tls=own_tls))
+        served = self_trusted_tls(trust)
+        own_tls, own_ca = served.context, served.ca_pem
+    # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin) through a file that lives for the run
+    wanted = runs_commands(state) and (args.ca_bundle is not None or own_tls is not None)
+    with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:
+        if isinstance(state, FileStateProbe):
+            state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
+        runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
+                                      args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live),
+                                      ssl_context=trust, own_tls=own_tls))
     return _conclude(args, reporter, runs, body_dir, reports)
 
 

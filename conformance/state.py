@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import string
+import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,8 +59,9 @@ from simulator.providers.receiving import Change, Fix, epoch
 from simulator.scenario.yamlsafe import JsonPath, YamlDocument, load_yaml_file
 from simulator.signing import CIHeaders
 
-__all__ = ["QUESTIONS", "READS", "REFERENCE_PROBE", "Ask", "FileStateProbe", "Latest", "Readings", "StateProbe",
-           "change_of", "event_key", "fix_of", "key_of", "load_state_probe", "reads", "take_readings"]
+__all__ = ["CA_ENV", "QUESTIONS", "READS", "REFERENCE_PROBE", "Ask", "FileStateProbe", "Latest", "Readings",
+           "StateProbe", "change_of", "command_ca_file", "command_env", "event_key", "fix_of", "key_of",
+           "load_state_probe", "reads", "runs_commands", "take_readings"]
 
 EFFECTS, LATEST, STATE = "effects", "latest", "state"
 QUESTIONS = (EFFECTS, LATEST, STATE)
@@ -73,6 +76,8 @@ SETTLE_TIMEOUT_S = 10.0
 READ_CONCURRENCY = 4
 #: HTTP statuses that mean "the receiver knows nothing of it" rather than "the read failed"
 _UNKNOWN = frozenset({404})
+#: what a probe command is told to trust with --ca-bundle or --tls (docs/state-probes.md, "HTTPS")
+CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 #: the largest answer a state reading takes (a device's whole event list can be long); one byte more is read to
 #: tell a complete answer at the cap from a cut one
 ANSWER_CAP = 8 * 1024 * 1024
@@ -247,20 +252,27 @@ class FileStateProbe:
     """A `StateProbe` that answers as a state probe file says."""
 
     def __init__(self, probe: ProbeFile, sender: Sender | None = None,
-                 session: aiohttp.ClientSession | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, ssl_context: ssl.SSLContext | None = None,
+                 ca_file: str | None = None) -> None:
         self.probe = probe
         self.description = f"state probe {probe.source}"
         self.sender = sender
         self.session = session
         self.ssl_context = ssl_context  # whom its https GETs trust (--ca-bundle); None: the system's CAs
+        #: the PEM file its commands are told to trust (SSL_CERT_FILE and kin, `command_env`); None: their own
+        self.ca_file = ca_file
 
-    def trusting(self, ssl_context: ssl.SSLContext | None) -> FileStateProbe:
-        """The same probe, its https GETs verified with `ssl_context` (None: unchanged)."""
-        return self if ssl_context is None else FileStateProbe(self.probe, self.sender, self.session, ssl_context)
+    def trusting(self, ssl_context: ssl.SSLContext | None, ca_file: str | None = None) -> FileStateProbe:
+        """The same probe, its https GETs verified with `ssl_context` and its commands pointed at `ca_file`
+        (None: unchanged)."""
+        if ssl_context is None and ca_file is None:
+            return self
+        return FileStateProbe(self.probe, self.sender, self.session, ssl_context or self.ssl_context,
+                              ca_file or self.ca_file)
 
     def through(self, sender: Sender) -> FileStateProbe:
         """The same probe, its GETs carried by `sender` (an in-process app's read API has no socket)."""
-        return FileStateProbe(self.probe, sender)
+        return FileStateProbe(self.probe, sender, ca_file=self.ca_file)
 
     @contextlib.asynccontextmanager
     async def batch(self) -> AsyncIterator[FileStateProbe]:
@@ -272,7 +284,7 @@ class FileStateProbe:
         connector = aiohttp.TCPConnector(ssl=self.ssl_context) if self.ssl_context is not None else None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.probe.timeout_s),
                                          connector=connector) as session:
-            yield FileStateProbe(self.probe, session=session)
+            yield FileStateProbe(self.probe, session=session, ca_file=self.ca_file)
 
     async def _ask(self, question: str, values: Mapping[str, str]) -> Any:
         """The JSON answer to `question`, or None when the receiver knows nothing of it (404)."""
@@ -316,7 +328,8 @@ class FileStateProbe:
     async def _run(self, argv: list[str]) -> Any:
         try:
             process = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
-                                                           stderr=asyncio.subprocess.DEVNULL)
+                                                           stderr=asyncio.subprocess.DEVNULL,
+                                                           env=command_env(os.environ, self.ca_file))
         except OSError as exc:
             raise ReadError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         try:
@@ -444,6 +457,46 @@ async def take_readings(probe: StateProbe, base: str, asks: Iterable[Ask]) -> Re
         return Readings()
     async with probe.batch() as batch:
         return await _take(batch, base, wanted)
+
+
+def runs_commands(probe: StateProbe | None) -> bool:
+    """Whether `probe` answers any question with a command (only those need a CA file written for them)."""
+    return isinstance(probe, FileStateProbe) and any(s.command for s in probe.probe.questions.values())
+
+
+@contextlib.contextmanager
+def command_ca_file(bundle: str | None, extra_pem: bytes | None) -> Iterator[str | None]:
+    """A temporary PEM file for probe commands to trust while the block runs: the system's CAs (so a public
+    receiver still verifies: SSL_CERT_FILE replaces them for OpenSSL), `bundle`'s (--ca-bundle) and `extra_pem`
+    (the throwaway CA of --tls); None when neither is given. Removed afterwards: nothing is left behind."""
+    if bundle is None and extra_pem is None:
+        yield None
+        return
+    parts: list[bytes] = []
+    system = ssl.get_default_verify_paths().cafile
+    for path in (system, bundle):
+        if path:
+            with contextlib.suppress(OSError):  # the bundle was read already (--ca-bundle's check)
+                parts.append(Path(path).read_bytes().rstrip(b"\n") + b"\n")
+    if extra_pem:
+        parts.append(extra_pem)
+    handle, name = tempfile.mkstemp(prefix="fleetsim-ca-", suffix=".pem")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(b"".join(parts))
+        yield name
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def command_env(base: Mapping[str, str], ca_file: str | None) -> dict[str, str] | None:
+    """The environment of a probe command: `base` with every common "trust this CA file" variable pointed at
+    `ca_file` (OpenSSL and Python's ssl, requests, curl, Node), so a command that reads an https receiver with a
+    local CA verifies it as fleetsim's own GETs do; None (inherit) without a CA file."""
+    if ca_file is None:
+        return None
+    return {**base, **dict.fromkeys(CA_ENV, ca_file)}
 
 
 async def _take(probe: StateProbe, base: str, wanted: list[Ask]) -> Readings:

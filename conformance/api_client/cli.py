@@ -20,6 +20,7 @@ import aiohttp
 
 from simulator.cli.common import shown
 from simulator.delivery.redaction import Redactor, secrets_in_settings
+from simulator.delivery.transport import trust_context
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UsageError
 from simulator.servers.smartgps.app import stop_smartgps_server
 
@@ -96,7 +97,8 @@ def run_api(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]])
     words = (["--activate-url", args.activate_url] if args.activate_url else []) + \
         (["--client-command", args.client_command] if args.client_command else []) + \
         (["--token-ttl", str(args.token_ttl)] if args.token_ttl else []) + \
-        (["--api-port", str(args.api_port)] if args.api_port else [])
+        (["--api-port", str(args.api_port)] if args.api_port else []) + \
+        (["--ca-bundle", args.ca_bundle] if getattr(args, "ca_bundle", None) else [])
     reporter = ApiReporter(Invocation(args.activate_url, args.settings, args.seed, args.timeout, suite=args.suite),
                            redactor, words)
     run_, context = _run(_go(args, settings, checks, options))
@@ -136,7 +138,10 @@ async def _go(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]
     try:
         own = api_settings(settings, options)
         endpoint = Endpoint(server.url, str(own["api_client_id"]), str(own["api_client_secret"]))
-        async with aiohttp.ClientSession() as session:
+        # an https --activate-url is verified with the system's CAs and --ca-bundle's (a local CA, trustme's)
+        bundle = getattr(args, "ca_bundle", None)
+        connector = aiohttp.TCPConnector(ssl=trust_context(bundle)) if bundle else None
+        async with aiohttp.ClientSession(connector=connector) as session:
             trigger: Trigger
             if args.activate_url:
                 if args.client_command:

@@ -197,6 +197,9 @@ class UrlTrigger:
                 return 200 <= response.status < 300, f"answered {response.status}"
         except TimeoutError:
             return False, f"no answer within {self.timeout_s:g} s"
+        except aiohttp.ClientConnectorCertificateError:
+            return False, ("its TLS certificate is not trusted (a local CA? give --ca-bundle FILE, the CA's PEM "
+                           "file)")
         except aiohttp.ClientError as exc:
             return False, f"request failed: {type(exc).__name__}: {shown(str(exc), 120)}"
 

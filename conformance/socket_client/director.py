@@ -25,7 +25,7 @@ from aiohttp import WSCloseCode, hdrs, web
 from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
-from simulator.servers.traccar.accounts import DEMO_ACCOUNT
+from simulator.servers.traccar.accounts import DEMO_ACCOUNT, DEMO_PASSWORD
 from simulator.servers.traccar.app import build_app, with_settings
 from simulator.servers.traccar.director_hooks import (
     abort,
@@ -437,7 +437,7 @@ class Director:
 
 def demo_credentials() -> dict[str, str]:
     """The account the client logs in with: fleetsim's documented demo account (docs/traccar-server.md)."""
-    return {"email": DEMO_ACCOUNT.email, "password": DEMO_ACCOUNT.password}
+    return {"email": DEMO_ACCOUNT.email, "password": DEMO_PASSWORD}  # public (README): printed, passed to the client
 
 
 __all__ = ["CLOSE_CODES", "GARBAGE", "Director", "SocketOptions", "demo_credentials"]

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..delivery.reports import exit_code, render_summary
 from ..delivery.runner import RunConfig, Runner
+from ..delivery.sending import trusting_sender
 from ..errors import EXIT_INTERRUPTED
 from ..resources import scenarios_dir
 from ..scenario.loader import load_scenario
@@ -35,6 +37,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rate", type=rate, default=None,
                    help="override the demo's rate: realtime | xN | max (default x240: 2 h in 30 s)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--tls", action="store_true",
+                   help="serve the reference receiver over https (a throwaway CA the demo trusts, nothing written)")
     p.set_defaults(handler=run)
 
 
@@ -78,6 +82,16 @@ def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[Callable[[], None]
             signal.signal(sig, handler)
 
 
+def _tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """--tls: what the demo's clients trust and what its receiver serves, as `fleetsim run --tls` makes them: a
+    throwaway CA in memory, certificates verified as against any receiver (docs/tls.md)."""
+    from ..delivery.transport import trust_context
+    from ..servers.tls import self_trusted_tls
+
+    trust = trust_context()
+    return trust, self_trusted_tls(trust).context
+
+
 def run(args: argparse.Namespace) -> int:
     stop = _Stop()
     with _stopped_by_signals(stop) as reinstall:  # first thing: a signal at any moment ends in exit 130
@@ -89,22 +103,24 @@ def _demo(args: argparse.Namespace, stop: _Stop, reinstall: Callable[[], None]) 
     speed = args.rate or scenario.delivery.rate
     settings = scenario.delivery.providers
     progress = Progress(quiet=args.quiet)
+    trust, own_tls = _tls() if getattr(args, "tls", False) else (None, None)
     config = RunConfig(scenario=scenario, target="", settings=settings, rate=speed, concurrency=16,
-                       on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s)
+                       on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s,
+                       sender=trusting_sender(trust))
     runner = Runner(config)
     stop.attach(runner)
     receiver_view: dict[str, Any] = {}
 
     async def main() -> None:
         store = Store()
-        server, url = await start_receiver(settings, store)
+        server, url = await start_receiver(settings, store, ssl_context=own_tls)
         print(f"fleetsim demo: {scenario.description}", file=sys.stderr)
         print(f"reference receiver listening on {url}; delivering at {speed.describe()} "
               f"({scenario.duration_s / 3600:g} h of traffic)\n", file=sys.stderr)
         runner.retarget(url)
         try:
             await runner.run()
-            receiver_view.update(await fetch_receiver_view(url))
+            receiver_view.update(await fetch_receiver_view(url, trust))
         finally:
             await stop_receiver(server)
             await store.close()

@@ -130,7 +130,10 @@ def _parse_headers(raw: list[str]) -> CIHeaders:
     for item in raw:
         name, sep, value = item.partition(":")
         if not sep or not name.strip() or name != name.strip():
-            raise UsageError(f"--header expects 'Name: value', got {item[:60]!r}")
+            # only its first word: "Authorization Bearer <psk>" without the colon still holds the credential
+            first = item.split(maxsplit=1)[0][:40] if item.strip() else ""
+            more = " followed by more (not shown: it may be a credential)" if item.strip() != first else ""
+            raise UsageError(f"--header expects 'Name: value', got {first!r}{more}")
         pairs.append((name, value.strip()))
     return CIHeaders(pairs)
 

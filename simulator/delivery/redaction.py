@@ -31,21 +31,43 @@ __all__ = ["MASK", "MIN_SECRET_CHARS", "Redactor", "secrets_in_settings"]
 MASK = "<redacted>"
 #: shortest value (in bytes) scrubbed on its own; shorter ones are too likely to match ordinary text
 MIN_SECRET_CHARS = 6
-#: settings that hold credentials when they were given as plain text programmatically (files load them as Secret)
+#: settings that hold credentials when they were given as plain text programmatically (files load them as Secret),
+#: also as the last word of a longer name (`api_client_secret`)
 _PLAIN_CREDENTIAL_KEYS = ("secret", "token", "psk", "password")
 
 
 def secrets_in_settings(settings: Mapping[str, Mapping[str, Any]]) -> list[bytes]:
-    """Every credential configured for any provider, as raw bytes: every `Secret` (what the loader makes of each
+    """Every credential configured for any provider, as raw bytes, at any depth (each account of powunity's
+    `accounts` list holds a password and maybe a token): every `Secret` (what the loader makes of each
     credential), and plain-text values under credential keys (settings built in code)."""
     found: list[bytes] = []
     for values in settings.values():
-        for key, value in values.items():
-            if isinstance(value, Secret):
-                found.append(value.reveal())
-            elif key in _PLAIN_CREDENTIAL_KEYS and isinstance(value, str) and value:
-                found.append(value.encode("utf-8"))
+        _collect(values, found)
     return found
+
+
+def _collect(value: Any, found: list[bytes], key: object = None) -> None:
+    if isinstance(value, Secret):
+        found.append(value.reveal())
+    elif isinstance(value, str):
+        if _credential_key(key) and value:
+            found.append(value.encode("utf-8", "surrogatepass"))
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _collect(v, found, k)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _collect(v, found, key)  # a list under "token" holds tokens
+
+
+def _credential_key(key: object) -> bool:
+    """"token", or a name ending in one such word: smartgps's `api_client_secret` (which fleetsim serve keeps as
+    text), the drivers API's `oauth_settings.custom_oauth.client_secret`; not `token_header` or `secret_env`,
+    which name where a credential goes or comes from."""
+    if not isinstance(key, str):
+        return False
+    word = key.rpartition(".")[2].rpartition("_")[2]
+    return key in _PLAIN_CREDENTIAL_KEYS or word in _PLAIN_CREDENTIAL_KEYS
 
 
 def _forms(secret: bytes) -> set[bytes]:

@@ -17,7 +17,7 @@ from .durations import parse_duration
 from .wording import describe
 from .yamlsafe import JsonPath
 
-__all__ = ["SECRET_KEYS", "Report", "parse_provider_settings"]
+__all__ = ["SECRET_KEYS", "Report", "parse_provider_settings", "wrap_secrets"]
 
 #: settings holding key material: never quoted in a message; parsed into `Secret` under "secret"
 SECRET_KEYS = ("secret", "psk")
@@ -30,17 +30,34 @@ Report = Callable[..., None]
 def parse_provider_settings(report: Report, path: JsonPath, provider: str, data: Mapping[str, Any],
                             env: Mapping[str, str]) -> dict[str, Any]:
     """`data` (schema-valid) with its secret parsed; every problem goes to `report`."""
-    out = _secrets(report, path, provider, data, env)
-    # credentials sent as they are (a static token): a `Secret` from the moment they are loaded, like signing
-    # secrets, so no repr, log, report or error can show them and every writer knows to redact them
-    for key, spec in PROVIDERS[provider].settings_schema.get("properties", {}).items():
-        if spec.get("x-secret") and isinstance(out.get(key), str):
-            out[key] = Secret(out[key].encode("utf-8"))
+    out = wrap_secrets(PROVIDERS[provider].settings_schema, _secrets(report, path, provider, data, env))
     _check_url(report, path, data)
     _check_retry(report, path, data)
     for subpath, problem in PROVIDERS[provider].check_settings(data):
         report((*path, *subpath), problem)
     return out
+
+
+def wrap_secrets(schema: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with every text the provider's schema marks `x-secret` made a `Secret`, at any depth (a static
+    token at the top, each password and token of powunity's `accounts` list): credentials are Secrets from the
+    moment they are loaded, like signing secrets, so no repr, log, report or error can show them, and the
+    redactor (simulator/delivery/redaction.py) finds them wherever they sit."""
+    wrapped = _wrapped(schema, values)
+    assert isinstance(wrapped, dict)
+    return wrapped
+
+
+def _wrapped(spec: Mapping[str, Any], value: Any) -> Any:
+    if spec.get("x-secret") and isinstance(value, str):
+        return Secret(value.encode("utf-8", "surrogatepass"))
+    properties = spec.get("properties")
+    if isinstance(value, dict) and isinstance(properties, Mapping):
+        return {k: _wrapped(properties.get(k, {}), v) for k, v in value.items()}
+    items = spec.get("items")
+    if isinstance(value, list) and isinstance(items, Mapping):
+        return [_wrapped(items, v) for v in value]
+    return value
 
 
 def _secrets(report: Report, path: JsonPath, provider: str, data: Mapping[str, Any],

@@ -17,10 +17,11 @@ from ..schemastore import load_schema, validator
 from .yamlsafe import JsonPath, YamlDocument
 
 SCHEMA = "scenario.schema.json"
-#: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake)
 #: what a settings field name looks like; other unknown keys in provider settings are not quoted
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-REDACTED_KEYS = frozenset({"secret", "psk", "token", "password", "secret_env", "psk_env"})
+#: values never quoted in messages (an *_env field sometimes holds the secret itself by mistake; nothing in
+#: powunity's `accounts` is quoted, since a password or token shifted into the wrong field is still one)
+REDACTED_KEYS = frozenset({"secret", "psk", "token", "password", "secret_env", "psk_env", "accounts"})
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_$-]{1,40}")
 _TYPE_WORDS = {
     "string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping",

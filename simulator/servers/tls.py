@@ -46,6 +46,9 @@ class ServerTLS:
     context: ssl.SSLContext
     ca_file: Path | None
     names: tuple[str, ...] = ()
+    #: the CA certificate (PEM) of a throwaway CA that is written nowhere, for a client that needs it as a file
+    #: (a state probe's command under `fleetsim check --tls`); None otherwise
+    ca_pem: bytes | None = None
 
 
 def server_names(host: str) -> tuple[str, ...]:
@@ -96,7 +99,7 @@ def self_trusted_tls(client: ssl.SSLContext, host: str = "127.0.0.1") -> ServerT
     context = _server_context()
     ca.issue_cert(*names).configure_cert(context)
     ca.configure_trust(client)
-    return ServerTLS(context, None, names)
+    return ServerTLS(context, None, names, ca.cert_pem.bytes())
 
 
 def own_certificate_tls(cert_file: str, key_file: str) -> ServerTLS:

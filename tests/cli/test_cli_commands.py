@@ -176,6 +176,14 @@ def test_demo_runs_against_the_reference_receiver(cli: Cli) -> None:
     assert "tampered signature: sent" in result.out and "accepted 0" in result.out
 
 
+def test_demo_tls_delivers_over_verified_https(cli: Cli) -> None:
+    result = cli("demo", "--rate", "x3000", "--quiet", "--tls")
+    assert result.code == 0, result.out + result.err
+    assert "reference receiver listening on https://127.0.0.1:" in result.err, result.err
+    assert "accounting: OK" in result.out and "tls_error" not in result.out
+    assert "what the reference receiver made of it" in result.out  # its view was read over https too
+
+
 def test_run_writes_reports_and_exits_by_outcome(cli: Cli, tmp_path: Path) -> None:
     import xml.etree.ElementTree as ET
 

@@ -87,6 +87,11 @@ def test_empty_and_non_utf8_input(cli: Cli) -> None:
 def test_verify_rejects_a_malformed_header_argument(cli: Cli) -> None:
     result = cli("verify", "smartgps", "--secret", "s", "--header", "no colon here", stdin=b"{}")
     assert_usage_error(result, "--header expects 'Name: value'")
+    # a PSK header written without its colon is not echoed back
+    result = cli("verify", "powunity", "--secret", "Bearer psk-value-123456", "--header",
+                 "Authorization Bearer psk-value-123456", stdin=b"{}")
+    assert_usage_error(result, "--header expects 'Name: value', got 'Authorization' followed by more")
+    assert "psk-value-123456" not in result.err
 
 
 def test_header_options_only_for_hmac_profiles(cli: Cli) -> None:

@@ -1,7 +1,9 @@
 """Users and HTTP sessions of the emulated Traccar server, and what each user may see.
 
 Sessions live in memory, bounded (the oldest is forgotten first), keyed by a random `JSESSIONID`. Passwords and
-tokens are compared in constant time and never printed (not in a repr, a message or a log).
+tokens are `Secret`s (the settings loader makes them so; `accounts_from_settings` wraps text given in code),
+compared in constant time and never printed (not in a repr, a message or a log); the token is revealed only
+where Traccar itself shows it, in the user's own User object (models.py).
 
 Accounts come from code (`start_traccar_server(accounts=...)`), else from the socket provider's `accounts`
 setting (`accounts_from_settings`), else the demo account. Visibility is Traccar 4.12's PermissionsManager
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import UsageError
+from ...signing import Secret
 
 #: the account `fleetsim serve` has when nothing else is configured (README, "Be the platform")
 DEMO_EMAIL = "demo@fleetsim.local"
@@ -34,8 +37,8 @@ MAX_SESSIONS = 10_000
 class Account:
     id: int
     email: str
-    password: str
-    token: str | None = None
+    password: Secret
+    token: Secret | None = None
     name: str = ""
     administrator: bool = False
     #: the Traccar ids of the devices linked to the user; None: every device
@@ -57,11 +60,24 @@ class Account:
         return self.administrator or self.linked(device_id)
 
 
-DEMO_ACCOUNT = Account(1, DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN, name="demo")
+DEMO_ACCOUNT = Account(1, DEMO_EMAIL, Secret(DEMO_PASSWORD.encode()), Secret(DEMO_TOKEN.encode()), name="demo")
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(_utf8(a), _utf8(b))
+
+
+def _matches(secret: Secret, given: str) -> bool:
+    return hmac.compare_digest(secret.reveal(), _utf8(given))
+
+
+def secret_text(value: object) -> Secret:
+    """A password or token as the accounts hold it: a `Secret` stays one, text given in code becomes one."""
+    return value if isinstance(value, Secret) else Secret(_utf8(str(value)))
 
 
 class Accounts:
@@ -78,14 +94,14 @@ class Accounts:
     def login(self, email: str, password: str) -> Account | None:
         found = None
         for account in self.accounts:  # every account is compared, so timing tells nothing about which exists
-            if _same(account.email.lower(), email.strip().lower()) & _same(account.password, password):
+            if _same(account.email.lower(), email.strip().lower()) & _matches(account.password, password):
                 found = account
         return found
 
     def by_token(self, token: str) -> Account | None:
         found = None
         for account in self.accounts:
-            if account.token is not None and _same(account.token, token):
+            if account.token is not None and _matches(account.token, token):
                 found = account
         return found
 
@@ -158,8 +174,8 @@ def accounts_from_settings(values: Mapping[str, Any], device_ids: Mapping[str, i
                                      f"scenario (device keys: {sample}; or Traccar ids 1-{max(known, default=0)})")
                 linked.add(device_id)
             devices = frozenset(linked)
-        out.append(Account(i + 1, str(item["email"]).strip(), str(item["password"]),
-                           str(item["token"]) if item.get("token") is not None else None,
+        out.append(Account(i + 1, str(item["email"]).strip(), secret_text(item["password"]),
+                           secret_text(item["token"]) if item.get("token") is not None else None,
                            name=str(item.get("name") or ""), administrator=bool(item.get("administrator", False)),
                            devices=devices))
     return out

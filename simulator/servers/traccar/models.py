@@ -32,12 +32,18 @@ def _server_6(profile: Profile) -> dict[str, Any]:
     }
 
 
+def _token(account: Account) -> str | None:
+    """Traccar 4.12 writes the user's token into the user's own User object (the only place it is revealed: a
+    logged-in user may read its own token, as in Traccar)."""
+    return None if account.token is None else account.token.reveal().decode("utf-8", "surrogatepass")
+
+
 def _user_4_12(account: Account) -> dict[str, Any]:
     return {
         "id": account.id, "attributes": {}, "name": account.display_name, "login": None, "email": account.email,
         "phone": None, "readonly": False, "administrator": account.administrator, "map": None, "latitude": 0.0,
         "longitude": 0.0, "zoom": 0, "twelveHourFormat": False, "coordinateFormat": None, "disabled": False,
-        "expirationTime": None, "deviceLimit": -1, "userLimit": 0, "deviceReadonly": False, "token": account.token,
+        "expirationTime": None, "deviceLimit": -1, "userLimit": 0, "deviceReadonly": False, "token": _token(account),
         "limitCommands": False, "poiLayer": None, "password": None,
     }
 

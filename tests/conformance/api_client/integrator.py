@@ -10,8 +10,8 @@ Each flaw breaks one of those habits, so the API-client checks can be shown to f
 - duplicates: creates the tracker and object without looking them up first, nor handling a 409;
 - wrong-order: creates the object before registering the tracker.
 
-Run as a process: `python -m tests.conformance.api_client.integrator --port P [--flaw F]`, reading SmartGPS's
-base URL and client from FLEETSIM_SMARTGPS_URL, _CLIENT_ID, _CLIENT_SECRET.
+Run as a process: `python -m tests.conformance.api_client.integrator --port P [--flaw F] [--tls CERT KEY]`,
+reading SmartGPS's base URL and client from FLEETSIM_SMARTGPS_URL, _CLIENT_ID, _CLIENT_SECRET.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import ssl
 import time
 from typing import Any
 
@@ -153,6 +154,7 @@ def main() -> None:
     parser.add_argument("--once", nargs=2, metavar=("IMEI", "PLATE"), help="activate one tracker and exit")
     parser.add_argument("--flaw", choices=FLAWS, action="append", default=[])
     parser.add_argument("--pid-file", help="write this process's id here (tests check it was stopped)")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve the endpoint over https")
     args = parser.parse_args()
     if args.pid_file:
         with open(args.pid_file, "w") as f:
@@ -163,7 +165,11 @@ def main() -> None:
     env = os.environ
     app = make_app(env["FLEETSIM_SMARTGPS_URL"], env["FLEETSIM_SMARTGPS_CLIENT_ID"],
                    env["FLEETSIM_SMARTGPS_CLIENT_SECRET"], frozenset(args.flaw))
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None)
+    tls = None
+    if args.tls:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*args.tls)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, ssl_context=tls)
 
 
 if __name__ == "__main__":

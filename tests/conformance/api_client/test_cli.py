@@ -82,6 +82,30 @@ def test_a_failure_says_what_happened_and_how_to_rerun_it(cli: Callable[..., Cli
     assert SECRET not in result.out + result.err
 
 
+def test_an_https_activation_url_is_verified_with_the_ca_bundle(
+        cli: Callable[..., CliResult], settings: str, tmp_path: Path) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, bundle = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    leaf.private_key_and_cert_chain_pem.write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(bundle))
+    port = free_port()
+    command = shlex.join([sys.executable, "-m", MODULE, "--port", str(port), "--tls", str(cert), str(key)])
+    url = f"https://127.0.0.1:{port}{ACTIVATE}"
+    base = ["check", "--provider", "smartgps-api", "--client-command", command, "--activate-url", url,
+            "--settings", settings, "--only", "API-01,API-05"]
+    trusted = cli(*base, "--ca-bundle", str(bundle))
+    assert trusted.code == 0, trusted.out + trusted.err
+    assert "PASS  API-01" in trusted.out and "PASS  API-05" in trusted.out
+    # without the bundle the local CA is not trusted: the activations fail, and say what to give
+    untrusted = cli(*base)
+    assert untrusted.code == 1, untrusted.out + untrusted.err  # API-01 fails: no activation succeeded
+    assert "PASS" not in untrusted.out and "give --ca-bundle FILE" in untrusted.out
+
+
 def test_an_activation_script_run_per_activation(cli: Callable[..., CliResult]) -> None:
     command = shlex.join([sys.executable, "-m", MODULE, "--once"]) + " {imei} {plate}"
     result = cli("check", "--provider", "smartgps-api", "--client-command", command, "--only", "API-01,API-05")

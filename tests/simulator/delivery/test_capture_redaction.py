@@ -108,6 +108,21 @@ def test_secrets_in_settings_are_every_secret_and_plain_credential() -> None:
         f"X-Token: {MASK}, url http://example.invalid"
 
 
+def test_credentials_are_found_at_any_depth_and_under_longer_names() -> None:
+    settings: dict[str, dict[str, Any]] = {
+        "powunity": {"accounts": [{"email": "a@b.c", "password": Secret(b"acct-pass-1"), "token": "acct-token-2"},
+                                  {"email": "d@e.f", "password": "acct-pass-3"}]},
+        "smartgps": {"api_client_id": "acme", "api_client_secret": "client-secret-4", "api_token_ttl_s": 60,
+                     "secret_env": "SMARTGPS_SECRET_NAME"},
+        "drivers": {"oauth_settings.custom_oauth.client_secret": "oauth-secret-5", "token_header": "X-Token-Name"},
+    }
+    assert sorted(secrets_in_settings(settings)) == sorted(
+        [b"acct-pass-1", b"acct-token-2", b"acct-pass-3", b"client-secret-4", b"oauth-secret-5"])
+    redactor = Redactor.from_settings(settings)
+    assert redactor.text("acme client-secret-4 X-Token-Name acct-pass-3") == \
+        f"acme {MASK} X-Token-Name {MASK}"
+
+
 # --- CaptureWriter ------------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import pytest
 from simulator.delivery.runner import RunConfig, Runner
 from simulator.scenario.model import Rate
 from simulator.settings import load_settings, merge_settings
+from simulator.signing import Secret
 
 from . import hostile
 from .test_runner import _recorder, tiny
@@ -167,9 +168,10 @@ REACHES_THE_STREAM: dict[str, tuple[str, str, Any]] = {
     "powunity.status_events": ("powunity", "powunity: {status_events: false}", False),
     "powunity.geofence_areas": ("powunity", 'powunity: {geofence_areas: {yard: "CIRCLE (1 2, 30)"}}',
                                 {"yard": "CIRCLE (1 2, 30)"}),
-    # read by fleetsim serve (tests/simulator/servers/traccar/test_accounts.py, test_visibility.py)
+    # read by fleetsim serve (tests/simulator/servers/traccar/test_accounts.py, test_visibility.py); the
+    # password arrives as a Secret, so no report or capture of the run can show it
     "powunity.accounts": ("powunity", "powunity: {accounts: [{email: a@b.c, password: pw-123456}]}",
-                          [{"email": "a@b.c", "password": "pw-123456"}]),
+                          [{"email": "a@b.c", "password": Secret(b"pw-123456")}]),
     "powunity.web_notifications": ("powunity", "powunity: {web_notifications: [alarm]}", ["alarm"]),
     "mettax.speeding_alarm": ("mettax", "mettax: {speeding_alarm: overspeed}", "overspeed"),
     "mettax.speeding_end_alarm": ("mettax", "mettax: {speeding_end_alarm: overspeedEnd}", "overspeedEnd"),

@@ -16,12 +16,14 @@ from simulator.servers.traccar import start_traccar_server, stop_traccar_server
 from simulator.servers.traccar.accounts import Account, accounts_from_settings
 from simulator.servers.traccar.state import device_ids
 from simulator.settings import load_settings
+from simulator.signing import Secret
 
 from ....conftest import CliResult
 from .support import scenario
 
 PASSWORD = "Sup3r-secret-pw"
 TOKEN = "tok-4f1c9e2b7a"
+SECRET_PASSWORD, SECRET_TOKEN = Secret(PASSWORD.encode()), Secret(TOKEN.encode())
 
 
 def _settings(tmp_path: Path, accounts: str) -> Path:
@@ -66,7 +68,7 @@ def test_device_keys_map_to_traccar_ids_and_an_unknown_one_names_the_field() -> 
 
 
 def test_no_repr_shows_a_password_or_token() -> None:
-    account = Account(3, "a@b.c", PASSWORD, TOKEN, administrator=True)
+    account = Account(3, "a@b.c", SECRET_PASSWORD, SECRET_TOKEN, administrator=True)
     assert PASSWORD not in repr(account) and TOKEN not in repr(account) and TOKEN not in repr([account])
     assert PASSWORD not in str(account)
 
@@ -108,6 +110,7 @@ def test_the_start_up_line_prints_the_demo_password_only() -> None:
     from simulator.servers.traccar.platform import _login_hint
 
     assert _login_hint([DEMO_ACCOUNT]) == "log in as demo@fleetsim.local / demo"
-    hint = _login_hint([Account(1, "ops@example.com", PASSWORD, TOKEN), Account(2, "b@c.d", PASSWORD)])
+    hint = _login_hint([Account(1, "ops@example.com", SECRET_PASSWORD, SECRET_TOKEN),
+                        Account(2, "b@c.d", SECRET_PASSWORD)])
     assert "ops@example.com" in hint and "2 accounts" in hint
     assert PASSWORD not in hint and TOKEN not in hint
