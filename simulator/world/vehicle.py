@@ -357,9 +357,9 @@ class DeviceSim:
             last += 1
         while last > 0 and not t0 + last * every < end:
             last -= 1
-        # (t, order, kind, attrs); every point gets a dict of its own, which its event keeps
-        points: list[tuple[float, int, str, dict[str, Any]]] = [
-            (t0 + k * every, 5, "position", {}) for k in range(1, last + 1)]
+        # the other points, (t, order, kind, attrs): far fewer than the reports, which are merged in below as they
+        # come instead of being listed and sorted with them
+        points: list[tuple[float, int, str, dict[str, Any]]] = []
         at = STATUS_EVERY_S
         while at < drive.duration_s:
             points.append((t0 + at, 6, "status", {}))
@@ -397,7 +397,22 @@ class DeviceSim:
         self._emit("moving", fix)
         yield from self._drain()
         travelled = 0.0
-        for at, _order, kind, attrs in points:
+        # the points in (t, order) order with the reports (order 5: no other point has it) merged in: report k goes
+        # first unless a point comes earlier, or at the same time with a lower order
+        k, report_t = 1, t0 + every
+        i, n_points = 0, len(points)
+        attrs: dict[str, Any]
+        while True:
+            if k <= last and (i == n_points or report_t < points[i][0]
+                              or (report_t == points[i][0] and points[i][1] > 5)):
+                at, kind, attrs = report_t, "position", {}  # its own dict, which its event keeps
+                k += 1
+                report_t = t0 + k * every
+            elif i < n_points:
+                at, _order, kind, attrs = points[i]
+                i += 1
+            else:
+                break
             if at >= end:
                 break
             self._clock = at
