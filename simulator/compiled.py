@@ -159,12 +159,14 @@ def build(directory: str | Path = DEFAULT_DIR, modules: Sequence[str] = MODULES,
         build_ext = importlib.import_module("setuptools.command.build_ext").build_ext
     except ImportError as exc:
         raise CompileError(f"the compiled build needs mypy (with mypyc) and setuptools: {exc}") from exc
+    repo = _PACKAGE_DIR.parent
+    if not (repo / "pyproject.toml").is_file():  # mypyc type-checks with the project's mypy settings
+        raise CompileError(f"the compiled build runs from a source checkout: no pyproject.toml in {repo}")
     root.mkdir(parents=True, exist_ok=True)
     (root / MANIFEST).unlink(missing_ok=True)  # a half-done build is never taken for a good one
     sources = {name: source_path(name) for name in modules}
     # digests taken before compiling: a source edited during the build must count as changed since it
     digests = {name: _digest(path) for name, path in sources.items()}
-    repo = _PACKAGE_DIR.parent
     # mypyc names modules from the paths it is given, relative to the working directory: run it from the repository
     relative = [str(path.relative_to(repo)) for path in sources.values()]
     saved_cwd = Path.cwd()
