@@ -103,6 +103,7 @@ def compiled_command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_f
     """The optional mypyc build (simulator/compiled.py) beside the interpreted modules: build it, check that every
     shipped scenario gives the same bytes with it, then `generate --scenario` on one process, interpreted and
     compiled in each round (medians). When the build fails or the bytes differ, the reason instead of figures."""
+    load_before = os.getloadavg()[0]  # a shared machine's other work, for reading the figures
     started = time.perf_counter()
     try:
         compiled.build(directory)
@@ -129,6 +130,7 @@ def compiled_command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_f
         "compiled_ratio": round(per_s["compiled"] / per_s["pure"], 2),
         "compiled_cpu_ratio": round(per_cpu_s["compiled"] / per_cpu_s["pure"], 2),
         "all_rounds_wall_s": {name: [round(r["wall_s"], 2) for r in rs] for name, rs in runs.items()},
+        "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # at the start and the end
     }
 
 
