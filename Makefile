@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fleetsim-installed
 
-.PHONY: setup demo test lint bench clean browser
+.PHONY: setup demo test lint bench clean browser compiled
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(STAMP)
 	$(BIN)/python -m conformance.bench
 	$(BIN)/python -m loadtests.bench
 	$(BIN)/python -m simulator.benchmarks.socket_fanout
+
+# Optional: the pure core compiled with mypyc into build/compiled (docs/compiled-build.md). Nothing uses it unless
+# FLEETSIM_COMPILED=build/compiled is set; `make test` never needs it. `make bench` builds and measures it itself.
+compiled: $(STAMP)
+	$(BIN)/python -m simulator.compiled build/compiled
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -34,6 +34,9 @@ def main() -> int:
     print("fleetsim generate --scenario > /dev/null: 1 process and 2 workers, 3 interleaved rounds ...", flush=True)
     gen["command"] = {**generation.command(), "target_per_s": TARGET_COMMAND_PER_S,
                       "target_two_worker_ratio": TARGET_TWO_WORKER_RATIO}
+    print("the optional mypyc build: compile, same bytes, then generate interpreted vs compiled, 3 rounds ...",
+          flush=True)
+    gen["compiled"] = generation.compiled_command()
     results["generation"] = gen
     print("delivery: raw asyncio, bare aiohttp, fleetsim's transport, fleetsim's runner on pre-generated records and "
           "fleetsim run --rate max, interleaved rounds ...", flush=True)

@@ -5,6 +5,8 @@ world events only; + rendering; + envelope, serialization and signing (the full 
 pipeline minus writing the output). `command` measures the whole `fleetsim generate --scenario` writing NDJSON
 to /dev/null, on one process and on two worker processes, in interleaved rounds (medians): wall-clock records/s,
 and records per CPU-second (all processes' CPU), which a machine shared with other work disturbs less.
+`compiled_command` builds the optional mypyc build (simulator/compiled.py), checks it gives the same bytes, and
+measures the command interpreted and compiled in interleaved rounds; a failed build is reported with its reason.
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from .. import compiled
 from ..resources import scenarios_dir
 from ..scenario.loader import load_scenario
 from ..scenario.model import Scenario
 from ..stream import scenario_messages, scenario_stream
 from ..world.sim import World
+from . import identity
 
 SCENARIO = "bench-mixed.yaml"
 
@@ -52,13 +58,17 @@ def throughput(n: int = 200_000, warmup: int = 30_000, scenario_file: str = SCEN
 COMMAND_RECORDS = 300_000  # of bench-mixed's 332,155: the whole command, start-up included
 
 
-def _command_run(workers: int, records: int, scenario_file: str) -> dict[str, float]:
-    """One `fleetsim generate --scenario FILE --limit N --workers W > /dev/null`: wall and CPU seconds."""
+def _command_run(workers: int, records: int, scenario_file: str, compiled_dir: Path | None = None) -> dict[str, float]:
+    """One `fleetsim generate --scenario FILE --limit N --workers W > /dev/null`: wall and CPU seconds; with
+    `compiled_dir`, on the mypyc build there (FLEETSIM_COMPILED)."""
+    env = {k: v for k, v in os.environ.items() if k != compiled.ENV}
+    if compiled_dir is not None:
+        env[compiled.ENV] = str(compiled_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())",
                     "generate", "--scenario", str(scenarios_dir() / scenario_file), "--limit", str(records),
-                    "--workers", str(workers)], stdout=subprocess.DEVNULL, check=True)
+                    "--workers", str(workers)], stdout=subprocess.DEVNULL, check=True, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers (all waited for)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -81,6 +91,46 @@ def command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str 
         "two_workers_per_cpu_s": round(statistics.median(records / r["cpu_s"] for r in runs[2])),
         "two_worker_ratio": round(two / one, 2),
         "all_rounds_wall_s": {str(w): [round(r["wall_s"], 2) for r in rs] for w, rs in runs.items()},
+    }
+
+
+COMPILED_DIR = Path("build") / "compiled"
+IDENTITY_RECORDS = 20_000  # of each shipped scenario, compared pure against compiled before measuring
+
+
+def compiled_command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO,
+                     directory: Path = COMPILED_DIR) -> dict[str, Any]:
+    """The optional mypyc build (simulator/compiled.py) beside the interpreted modules: build it, check that every
+    shipped scenario gives the same bytes with it, then `generate --scenario` on one process, interpreted and
+    compiled in each round (medians). When the build fails or the bytes differ, the reason instead of figures."""
+    load_before = os.getloadavg()[0]  # a shared machine's other work, for reading the figures
+    started = time.perf_counter()
+    try:
+        compiled.build(directory)
+    except compiled.CompileError as exc:
+        return {"measured": False, "reason": f"the compiled build failed: {exc}"}
+    build_s = time.perf_counter() - started
+    env = {**{k: v for k, v in os.environ.items() if k != compiled.ENV}, compiled.ENV: str(directory)}
+    pure, fast = identity.digests(IDENTITY_RECORDS), identity.digests(IDENTITY_RECORDS, env=env)
+    differ = [name for name in pure if pure[name]["raw_sha256"] != fast[name]["raw_sha256"]]
+    if differ:
+        return {"measured": False, "reason": f"the compiled build's output differs for {', '.join(differ)}"}
+    runs: dict[str, list[dict[str, float]]] = {"pure": [], "compiled": []}
+    for _ in range(rounds):
+        runs["pure"].append(_command_run(1, records, scenario_file))
+        runs["compiled"].append(_command_run(1, records, scenario_file, directory))
+    per_s = {name: statistics.median(records / r["wall_s"] for r in rs) for name, rs in runs.items()}
+    per_cpu_s = {name: statistics.median(records / r["cpu_s"] for r in rs) for name, rs in runs.items()}
+    return {
+        "measured": True, "scenario": scenario_file, "records": records, "rounds": rounds,
+        "modules": len(compiled.MODULES), "build_s": round(build_s, 1),
+        "identical_bytes": f"all {len(pure)} shipped scenarios, first {IDENTITY_RECORDS} records",
+        "pure_per_s": round(per_s["pure"]), "compiled_per_s": round(per_s["compiled"]),
+        "pure_per_cpu_s": round(per_cpu_s["pure"]), "compiled_per_cpu_s": round(per_cpu_s["compiled"]),
+        "compiled_ratio": round(per_s["compiled"] / per_s["pure"], 2),
+        "compiled_cpu_ratio": round(per_cpu_s["compiled"] / per_cpu_s["pure"], 2),
+        "all_rounds_wall_s": {name: [round(r["wall_s"], 2) for r in rs] for name, rs in runs.items()},
+        "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # at the start and the end
     }
 
 

@@ -115,6 +115,10 @@ def version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args_given = list(sys.argv[1:] if argv is None else argv)
     _escape_undecodable_output()
+    if os.environ.get("FLEETSIM_COMPILED"):  # the optional mypyc build, only when asked (simulator/compiled.py)
+        from ..compiled import activate_from_environment
+
+        activate_from_environment()
     try:
         _refuse_nul(args_given)
         try:

@@ -14,6 +14,7 @@ second to a few seconds later — or, for everything recorded during a coverage 
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ _MIN_ALERT_KMH = {"phone": 10.0, "smoking": 10.0, "distraction": 10.0, "seat_bel
 _NORMAL_MASK = 4095
 _TABLE_RNG = random.Random(0x5EED)
 _NORMALS = tuple(_TABLE_RNG.gauss(0.0, 1.0) for _ in range(_NORMAL_MASK + 1))
+_TIME_THEN_ORDER = operator.itemgetter(0, 1)  # a drive's points sort on (t, order); equal ones keep their order
 
 
 @dataclass
@@ -178,13 +180,21 @@ class DeviceSim:
         )
 
     def _emit(self, kind: str, fix: Fix, **attrs: Any) -> None:
+        self._push(kind, fix, attrs)
+
+    def _push(self, kind: str, fix: Fix, attrs: dict[str, Any]) -> None:
+        """`_emit` with the attrs dict handed over as it is (the event keeps it: the caller must not reuse it).
+
+        Hot path (once per event): a drive hands its points' own dicts here instead of re-packing keywords."""
         t = fix.t
         gap = None
         gaps = self.gaps
-        while self._gap_i < len(gaps) and gaps[self._gap_i].end <= t:
-            self._gap_i += 1  # times only move forward, so passed gaps never matter again
-        if self._gap_i < len(gaps) and gaps[self._gap_i].start <= t:
-            gap = gaps[self._gap_i]
+        i, n = self._gap_i, len(gaps)
+        while i < n and gaps[i].end <= t:
+            i += 1  # times only move forward, so passed gaps never matter again
+        self._gap_i = i
+        if i < n and gaps[i].start <= t:
+            gap = gaps[i]
         if kind == "offline":
             send_t, backfill = t + OFFLINE_AFTER_S, False
         elif gap is not None:
@@ -339,12 +349,17 @@ class DeviceSim:
         drive: Drive = plan_drive(route, self.profile, g.risk, rng)
         t0 = self._clock
         end = min(t0 + drive.duration_s, self.scenario.end)
-        points: list[tuple[float, int, str, dict[str, Any]]] = []  # (t, order, kind, attrs)
         every = g.report.moving_s
-        k = 1
-        while t0 + k * every < end:
-            points.append((t0 + k * every, 5, "position", {}))
-            k += 1
+        # reports at t0 + k * every for k = 1, 2, ... while before the end: the count estimated, then settled on
+        # the very comparison a report-by-report loop makes (float products are monotonic in k)
+        last = max(0, int((end - t0) / every)) if every > 0 else 0
+        while t0 + (last + 1) * every < end:
+            last += 1
+        while last > 0 and not t0 + last * every < end:
+            last -= 1
+        # the other points, (t, order, kind, attrs): far fewer than the reports, which are merged in below as they
+        # come instead of being listed and sorted with them
+        points: list[tuple[float, int, str, dict[str, Any]]] = []
         at = STATUS_EVERY_S
         while at < drive.duration_s:
             points.append((t0 + at, 6, "status", {}))
@@ -376,13 +391,28 @@ class DeviceSim:
             while at < drive.duration_s:
                 points.append((t0 + at, 7, "sensor", {}))
                 at += SENSOR_EVERY_S
-        points.sort(key=lambda p: (p[0], p[1]))
+        points.sort(key=_TIME_THEN_ORDER)
         fix = self._fix(t0)
         st.moving = True
         self._emit("moving", fix)
         yield from self._drain()
         travelled = 0.0
-        for at, _order, kind, attrs in points:
+        # the points in (t, order) order with the reports (order 5: no other point has it) merged in: report k goes
+        # first unless a point comes earlier, or at the same time with a lower order
+        k, report_t = 1, t0 + every
+        i, n_points = 0, len(points)
+        attrs: dict[str, Any]
+        while True:
+            if k <= last and (i == n_points or report_t < points[i][0]
+                              or (report_t == points[i][0] and points[i][1] > 5)):
+                at, kind, attrs = report_t, "position", {}  # its own dict, which its event keeps
+                k += 1
+                report_t = t0 + k * every
+            elif i < n_points:
+                at, _order, kind, attrs = points[i]
+                i += 1
+            else:
+                break
             if at >= end:
                 break
             self._clock = at
@@ -402,7 +432,7 @@ class DeviceSim:
             elif kind == "speeding_start":
                 self._emit(kind, fix, speed_kmh=fix.speed_kmh, **attrs)
             else:
-                self._emit(kind, fix, **attrs)
+                self._push(kind, fix, attrs)
             if kind == "position":
                 if self._fences:
                     self._check_geofences(fix)

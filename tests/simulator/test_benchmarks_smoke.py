@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from simulator import compiled
 from simulator.benchmarks import __main__ as bench_main
-from simulator.benchmarks import delivery, generation
+from simulator.benchmarks import delivery, generation, identity
 
 # --- bookkeeping, on scripted measurements (no process, no socket) ----------------------------------------------
 
@@ -134,6 +135,8 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     monkeypatch.setattr(generation, "peak_rss", lambda n: rss[n])
     command = {"one_process_per_s": 20_000, "two_worker_ratio": 1.9}
     monkeypatch.setattr(generation, "command", lambda: dict(command))
+    compiled_figures = {"measured": True, "compiled_ratio": 1.25}
+    monkeypatch.setattr(generation, "compiled_command", lambda: dict(compiled_figures))
     monkeypatch.setattr(delivery, "throughput", lambda: dict(deliv))
     monkeypatch.setattr(delivery, "memory", lambda: dict(memory))
     monkeypatch.setattr(delivery, "stages", lambda: {"sender_queue_us": 2.5})
@@ -144,7 +147,8 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     assert set(written["machine"]) == {"python", "cpus", "platform"}
     assert written["generation"] == {**gen, "target_per_s": 100_000, "peak_rss_mb_10k": 83.8,
                                      "peak_rss_mb_1m": 103.2, "records_in_1m_run": 999_998, "rss_target_mb_1m": 150,
-                                     "command": {**command, "target_per_s": 50_000, "target_two_worker_ratio": 1.8}}
+                                     "command": {**command, "target_per_s": 50_000, "target_two_worker_ratio": 1.8},
+                                     "compiled": compiled_figures}
     assert written["delivery"] == {**deliv, "stages_us": {"sender_queue_us": 2.5}, "memory": memory}
     assert f"written to {tmp_path / 'bench' / 'results.json'}" in capsys.readouterr().out
     # the committed results (quoted in the README) have the same shape
@@ -181,6 +185,26 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
     assert result["one_process_per_s"] > 0 and result["two_workers_per_cpu_s"] > 0
     ratio = result["two_workers_per_s"] / result["one_process_per_s"]
     assert result["two_worker_ratio"] == pytest.approx(ratio, abs=0.01)
+
+
+def test_the_compiled_build_is_reported_with_its_reason_when_it_cannot_be_measured(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def no_compiler(directory: Path) -> Path:
+        raise compiled.CompileError("building the extensions failed: no cc")
+
+    monkeypatch.setattr(compiled, "build", no_compiler)
+    assert generation.compiled_command(directory=tmp_path) == {
+        "measured": False, "reason": "the compiled build failed: building the extensions failed: no cc"}
+    # built, but a scenario's bytes differ: no figures for a build that is not the same program
+    monkeypatch.setattr(compiled, "build", lambda directory: directory / "manifest.json")
+    digests = iter([{"a.yaml": {"raw_sha256": "1"}, "b.yaml": {"raw_sha256": "2"}},
+                    {"a.yaml": {"raw_sha256": "1"}, "b.yaml": {"raw_sha256": "3"}}])
+    monkeypatch.setattr(identity, "digests", lambda records, env=None: next(digests))
+    ran: list[Any] = []
+    monkeypatch.setattr(generation, "_command_run", lambda *args: ran.append(args))
+    assert generation.compiled_command(directory=tmp_path) == {
+        "measured": False, "reason": "the compiled build's output differs for b.yaml"}
+    assert ran == []
 
 
 def test_peak_rss_is_measured_in_a_child_streaming_exactly_n_records() -> None:
