@@ -12,8 +12,9 @@ suite, `make test` — always runs the interpreted modules, and a machine withou
 With `FLEETSIM_COMPILED=DIR` set, the `fleetsim` command (simulator/cli's main, before a command imports the world)
 calls `activate(DIR)`, which puts an import finder first on sys.meta_path for exactly the manifest's modules (the
 pure core itself never reads the environment). A module whose source changed since the build is left interpreted
-(with one warning line): a stale extension never runs in place of newer code. `generate --workers` forks its
-workers from the command, so they run what it loaded.
+(with one warning line): a stale extension never runs in place of newer code. The generation workers of
+`generate --workers` and `run` (simulator/stream_workers.py, fresh interpreters that inherit the environment) call
+`activate_from_environment` before they import the world, so they run the compiled modules too.
 
 Same seed, same bytes: the compiled modules run the same code, so the output must be byte-identical
 (`python -m simulator.benchmarks.identity` compares; tests/simulator/test_compiled.py builds one small module;

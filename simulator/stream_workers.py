@@ -78,6 +78,10 @@ def worker_command() -> list[str]:
 
 def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when generation stops
+    if os.environ.get("FLEETSIM_COMPILED"):  # the optional mypyc build reaches workers too (simulator/compiled.py)
+        from .compiled import activate_from_environment
+
+        activate_from_environment()
     from . import stream, world  # noqa: F401  (imported while the parent is still loading the scenario)
 
     try:
