@@ -43,7 +43,9 @@ from simulator.settings import load_settings, merge_settings
 
 DEFAULT_SCENARIO = str(scenarios_dir() / "demo-city.yaml")
 POOLS: dict[str, Pool] = {}  # per process, built at init
-SENT: list[Record] = []
+#: what this process sent, as plain tuples (a Record's fields, then the template index): appending a tuple is the
+#: cheapest record a send can leave; they become Records, keys worked out, when the test stops (_flush)
+SENT: list[tuple[str, str, str, str | None, float, int, float, int]] = []
 _RECORDS: dict[str, str | None] = {"dir": None, "ca_bundle": None}
 RECORDS_MESSAGE = "fleetsim_records"
 CHUNK = 5000  # records per message from a worker to its master
@@ -162,7 +164,7 @@ def _flush(environment: Environment, **_: Any) -> None:
     own messages, so a worker on another machine needs no shared disk), before it reports itself stopped."""
     if not (_RECORDS["dir"] and SENT) or isinstance(environment.runner, MasterRunner):
         return
-    resolved = [r if r.key is not None else _keyed(r) for r in SENT]
+    resolved = [_record(*row) for row in SENT]
     SENT.clear()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -186,10 +188,13 @@ events.init.add_listener(_init)  # type: ignore[no-untyped-call]
 events.test_stop.add_listener(_flush)  # type: ignore[no-untyped-call]
 
 
-def _keyed(record: Record) -> Record:
-    index_text, _, event_id = record.event_id.partition(":")
-    key = POOLS[record.provider].key_for(int(index_text), event_id)
-    return Record(record.provider, record.device, event_id, key, record.sent_at, record.status, record.latency_ms)
+def _record(provider: str, device: str, event_id: str, key: str | None, sent_at: float, status: int,
+            latency_ms: float, template: int) -> Record:
+    """One row of SENT as a Record; a key the send could not compute cheaply (SmartGPS's hash of vehicle, type
+    and time) is worked out here, from its template, off the hot path."""
+    if key is None:
+        key = POOLS[provider].key_for(template, event_id)
+    return Record(provider, device, event_id, key, sent_at, status, latency_ms)
 
 
 def verified_context(cafile: str | None = None) -> ssl.SSLContext:
@@ -212,6 +217,13 @@ class ProviderUser(FastHttpUser):
     insecure = False
     ssl_context_factory = staticmethod(verified_context)
 
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        # no cookie jar, like fleetsim's own sender (simulator/delivery/transport.py): a webhook sender does not
+        # hand a receiver's cookies back; and the jar's two passes over every request and response (reading
+        # Set-Cookie, writing Cookie) were a tenth of a FastHttpUser's cost per request
+        self.client.client.cookiejar = None
+
     @task
     def post(self) -> None:
         send = POOLS[self.provider].next()
@@ -221,10 +233,8 @@ class ProviderUser(FastHttpUser):
         response = self.client.post(send.path, data=send.body, headers=send.headers,  # type: ignore[arg-type]
                                     name=send.path)
         if _RECORDS["dir"]:
-            # a key the send could not compute cheaply is worked out at the flush, from its template
-            event_id = send.event_id if send.key is not None else f"{send.template}:{send.event_id}"
-            SENT.append(Record(self.provider, send.device, event_id, send.key, sent_at, response.status_code or 0,
-                               (time.perf_counter() - started) * 1000))
+            SENT.append((self.provider, send.device, send.event_id, send.key, sent_at, response.status_code or 0,
+                         (time.perf_counter() - started) * 1000, send.template))
 
 
 def _user_class(name: str) -> type[ProviderUser]:

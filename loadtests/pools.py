@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from simulator.providers import PROVIDERS, Provider
 from simulator.render.base import Message
@@ -43,9 +43,9 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _NUMBERED = re.compile(r"^(\d+_)?\d+$")
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
-    """One request as it goes out, and what identifies it for the correctness summary."""
+class Send(NamedTuple):
+    """One request as it goes out, and what identifies it for the correctness summary. A named tuple: one is made
+    per request, and a frozen dataclass's __init__ (an object.__setattr__ per field) cost a microsecond more."""
 
     path: str
     body: bytes
@@ -85,20 +85,27 @@ class Pool:
         self.origin = origin  # this process's distinct id space (see fresh_number)
         self.clock = clock
         self.counter = itertools.count(1)
+        self._numbers = fresh_number(origin, 0)  # fresh_number(origin, n) is this + n % 10**9
 
     def next(self) -> Send:
+        """The next request: hot (once per Locust request), so fresh_number is inlined and the headers are built
+        in one dict; a template that needs neither an id header nor a signature shares its headers (Locust copies
+        what it is given before it adds its own)."""
         n = next(self.counter)
         index = n % len(self.templates)
         template = self.templates[index]
-        event_id = template.make_id(fresh_number(self.origin, n))
+        event_id = template.make_id(self._numbers + n % 1_000_000_000)
         body = event_id.encode().join(template.parts)
         headers = template.headers
-        if template.id_header:
-            headers = {**headers, template.id_header: event_id}
-        if self.secrets:
-            headers = {**headers, **self.signer.sign(body, self.secrets, timestamp=int(self.clock()),
-                                                     message_id=event_id)}
-        key = None if template.key_parts is None else template.key_parts[0] + event_id + template.key_parts[1]
+        if template.id_header or self.secrets:
+            headers = headers.copy()
+            if template.id_header:
+                headers[template.id_header] = event_id
+            if self.secrets:
+                headers.update(self.signer.sign(body, self.secrets, timestamp=int(self.clock()),
+                                                message_id=event_id))
+        key_parts = template.key_parts
+        key = None if key_parts is None else key_parts[0] + event_id + key_parts[1]
         return Send(self.path, body, headers, event_id, key, template.device, index)
 
     def key_for(self, index: int, event_id: str) -> str | None:
@@ -213,14 +220,20 @@ def id_maker(original: Any, start: float) -> Callable[[int], str]:
 
     text = str(original)
     if _UUID.match(text):
-        return lambda n: f"{n >> 96 & 0xFFFFFFFF:08x}-{n >> 80 & 0xFFFF:04x}-4{n >> 64 & 0xFFF:03x}-" \
-            f"8{n >> 48 & 0xFFF:03x}-{n & 0xFFFFFFFFFFFF:012x}"
+        return _uuid
     if _NUMBERED.match(text):
         prefix = text.rpartition("_")[0]
         return (lambda n: f"{prefix}_{n}") if prefix else str
     if text.endswith("Z") and "T" in text:
-        return lambda n: _rfc3339(start, n)
+        return _Rfc3339(start)
     return lambda n: f"ld-{n}"
+
+
+def _uuid(n: int) -> str:
+    """A version-4-shaped UUID of `n` (its low 128 bits; the version and variant nibbles set, as a receiver's
+    UUID schema wants): one hex formatting, sliced (the five groups' formatting cost twice as much per send)."""
+    h = f"{n & (1 << 128) - 1:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:]}"
 
 
 def _int32(number: int) -> str:
@@ -233,10 +246,31 @@ def _int32(number: int) -> str:
 def _rfc3339(start: float, n: int) -> str:
     """A distinct event time per id: whole seconds after `start` from the send count, and the process's origin
     in the microseconds (SmartGPS's identity is vehicle, type and time: every send of a process has its own
-    second, whatever its template)."""
+    second, whatever its template). The plain form of what _Rfc3339 computes per send."""
     origin, count = divmod(n - 10**18, 10**9)
     moment = datetime.fromtimestamp(int(start) + count, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{origin % 10**6:06d}Z"
+
+
+class _Rfc3339:
+    """_rfc3339 for one `start`, at a fifth of its cost: the date is formatted once a day of event time (a
+    process's sends step one second each), the time of day with integer arithmetic instead of strftime."""
+
+    __slots__ = ("days", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = int(start)
+        self.days: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT"
+
+    def __call__(self, n: int) -> str:
+        origin, count = divmod(n - 10**18, 10**9)
+        day, second = divmod(self.start + count, 86_400)
+        date = self.days.get(day)
+        if date is None:
+            date = self.days[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
+        hour, second = divmod(second, 3600)
+        minute, second = divmod(second, 60)
+        return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{origin % 10**6:06d}Z"
 
 
 def _get(payload: Any, path: Sequence[str]) -> Any:

@@ -48,6 +48,7 @@ def _imports(path: Path) -> set[str]:
 
 def test_only_the_locustfiles_import_locust() -> None:
     locustfiles = {ROOT / "loadtests" / "locustfile.py", ROOT / "loadtests" / "bench_locustfile.py",
+                   ROOT / "loadtests" / "bench_meter.py",
                    ROOT / "loadtests" / "socket_locustfile.py"}
     offenders = [str(p.relative_to(ROOT)) for top in ("simulator", "conformance", "loadtests")
                  for p in sorted((ROOT / top).rglob("*.py"))
