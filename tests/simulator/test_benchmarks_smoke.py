@@ -183,8 +183,12 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
     assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in ran)
     assert [len(v) for v in result["all_rounds_wall_s"].values()] == [2, 2]
     assert result["one_process_per_s"] > 0 and result["two_workers_per_cpu_s"] > 0
-    ratio = result["two_workers_per_s"] / result["one_process_per_s"]
-    assert result["two_worker_ratio"] == pytest.approx(ratio, abs=0.01)
+    one, two = result["one_process_per_s"], result["two_workers_per_s"]
+    ratio = two / one
+    # the ratio is rounded to 2 decimals from the unrounded rates; the rates themselves are rounded to whole
+    # records/s, which for a 150-record run on a loaded machine (~100/s) moves their ratio by up to ~1 %
+    slack = 0.005 + ratio * (0.5 / one + 0.5 / two) + 1e-9
+    assert abs(result["two_worker_ratio"] - ratio) <= slack
 
 
 def test_the_compiled_build_is_reported_with_its_reason_when_it_cannot_be_measured(
