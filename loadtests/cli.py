@@ -28,7 +28,15 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from conformance.state import REFERENCE_PROBE, FileStateProbe, Readings, load_state_probe, take_readings
+from conformance.state import (
+    REFERENCE_PROBE,
+    FileStateProbe,
+    Readings,
+    command_ca_file,
+    load_state_probe,
+    runs_commands,
+    take_readings,
+)
 from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, shown, target_url
 from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
@@ -304,8 +312,11 @@ def _summary(records: list[Any], probe: Any, target: str, ca_bundle: str | None 
         from simulator.delivery.transport import trust_context
 
         trust = trust_context(ca_bundle)
-    readings: Readings = asyncio.run(take_readings(FileStateProbe(probe, ssl_context=trust), target.rstrip("/"),
-                                                   wanted[::step]))
+    # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin), as `fleetsim check` tells it
+    state = FileStateProbe(probe, ssl_context=trust)
+    with command_ca_file(ca_bundle if runs_commands(state) else None, None) as ca_file:
+        readings: Readings = asyncio.run(take_readings(state.trusting(None, ca_file), target.rstrip("/"),
+                                                       wanted[::step]))
     arrivals = None
     if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
         providers = sorted({r.provider for r in records})

@@ -125,13 +125,13 @@ def summarize(records: Sequence[Record], readings: Readings | None, *, probe: st
     if readings is not None:
         summary.lost = sum(g.lost or 0 for g in groups)
         summary.duplicated = sum(g.duplicated or 0 for g in groups)
-    if arrivals is not None:
-        summary.reordered = sum(g.reordered or 0 for g in groups)
         unread = sum(g.unread for g in groups)
-        if unread:
+        if unread:  # counted in neither lost nor duplicated: said, so a 0 is not read as "all arrived"
             summary.notes.append(f"{unread} acknowledged events could not be read from the receiver's state")
     else:
         summary.notes.append(HTTP_ONLY)
+    if arrivals is not None:
+        summary.reordered = sum(g.reordered or 0 for g in groups)
     return summary
 
 

@@ -69,3 +69,42 @@ def test_locusts_users_verify_certificates_themselves(
     result = cli("load", "--target", url, "--settings", str(settings), *BRIEF, "--report", f"json:{report}")
     summary = json.loads(report.read_text())
     assert summary["acked"] == 0 and summary["failed"] == summary["sent"] > 0, (summary, result.out)
+
+
+#: a state probe whose `effects` question is a command (Python's urllib, which verifies with the default CAs and
+#: honours SSL_CERT_FILE); it notes the CA file it was given, so the test can see it was given one and removed
+_READER = """\
+import json, os, sys, urllib.error, urllib.request
+with open(sys.argv[2], "a") as note:
+    note.write(os.environ.get("SSL_CERT_FILE", "-") + "\\n")
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
+except urllib.error.HTTPError as exc:
+    if exc.code != 404:
+        raise
+    print(json.dumps({"effects": 0}))
+"""
+
+
+def test_a_probe_command_reads_the_https_receiver_with_the_ca_bundle(
+        cli: Callable[..., CliResult], https_receiver: tuple[str, Path, Path], tmp_path: Path) -> None:
+    url, ca, settings = https_receiver
+    reader, notes = tmp_path / "reader.py", tmp_path / "notes.txt"
+    reader.write_text(_READER)
+    reference = Path("conformance/probes/reference.yaml").read_text()
+    probe = tmp_path / "probe.yaml"
+    probe.write_text(reference.replace(
+        'effects:\n  url: "{base}/state/events/{provider}/{event_id}"\n',
+        f'effects:\n  command: ["{sys.executable}", "{reader}", "{{base}}/state/events/{{provider}}/{{event_id}}",'
+        f' "{notes}"]\n'))
+    assert "command:" in probe.read_text()
+    report = tmp_path / "load.json"
+    result = cli("load", "--target", url, "--ca-bundle", str(ca), "--settings", str(settings), *BRIEF,
+                 "--state-probe", str(probe), "--report", f"json:{report}")
+    assert result.code == 0, result.out + result.err
+    summary = json.loads(report.read_text())
+    assert summary["checked"] is True and summary["lost"] == 0, summary
+    assert all(p["unread"] == 0 for p in summary["providers"]), summary  # every command verified the receiver
+    assert not any("could not be read" in n or "no state probe" in n for n in summary["notes"]), summary
+    given = list(dict.fromkeys(notes.read_text().split()))
+    assert len(given) == 1 and given[0] != "-" and not Path(given[0]).exists()  # one CA file, gone afterwards

@@ -92,3 +92,19 @@ def test_an_event_recorded_after_one_sent_once_it_was_acknowledged_counts_as_reo
     events = [sent("a", 1.0), sent("b", 1.02), sent("c", 2.0, 50), sent("d", 2.01)]
     assert overtaken(events, {"b": 0, "a": 1, "d": 2, "c": 3}) == 1
     assert overtaken(events, {"a": 0, "b": 1, "c": 2, "d": 3}) == 0
+
+
+def test_the_summary_says_what_it_read_and_what_it_could_not() -> None:
+    # read through a probe without the reference receiver's arrival order: lost/duplicated are known, and the
+    # events it could not read are said (they count in neither); without readings only HTTP outcomes are known
+    from conformance.state import EFFECTS, Ask, Readings
+    from loadtests.summary import HTTP_ONLY, summarize
+
+    records = [Record("smartgps", "trucks/1", f"e{n}", f"k{n}", 1000.0 + n, 200, 1.0) for n in range(3)]
+    readings = Readings({Ask(EFFECTS, "smartgps", "k0"): 1, Ask(EFFECTS, "smartgps", "k1"): 0},
+                        {Ask(EFFECTS, "smartgps", "k2"): "exited with 1"})
+    read = summarize(records, readings, probe="state probe p.yaml")
+    assert (read.lost, read.duplicated, read.reordered) == (1, 0, None)
+    assert read.notes == ["1 acknowledged events could not be read from the receiver's state"]
+    unread = summarize(records, None, probe=None)
+    assert unread.lost is None and unread.notes == [HTTP_ONLY]
