@@ -36,6 +36,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
+from . import peak_rss_mb
+
 CONCURRENCY = 32
 SCENARIO = "bench-mixed.yaml"
 POOL_SIZE = 2000  # distinct requests the fixed senders cycle through
@@ -367,8 +369,9 @@ def measure(mode: str, url: str, seconds: float, limit: int | None, warmup_s: fl
             "pregenerated": lambda: _pregenerated(url, seconds, warmup_s),
             "fleetsim": lambda: _fleetsim(url, seconds, limit, warmup_s, generator_cpus)}[mode]()
     result = loop.run_until_complete(coro)
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    # the generation worker's, once reaped (the largest child's): a run's memory is both processes'
+    result["peak_rss_mb"] = peak_rss_mb()
+    # the generation worker's, once reaped (the largest child's): a run's memory is both processes'. An upper
+    # bound: Linux counts in a child's maximum what this process held when it started the child (peak_rss_mb)
     result["peak_rss_mb_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     print(json.dumps(result))
 

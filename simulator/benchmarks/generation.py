@@ -30,7 +30,7 @@ from ..scenario.loader import load_scenario
 from ..scenario.model import Scenario
 from ..stream import scenario_messages, scenario_stream
 from ..world.sim import World
-from . import identity
+from . import identity, peak_rss_mb
 
 SCENARIO = "bench-mixed.yaml"
 
@@ -142,7 +142,7 @@ def long_scenario() -> Scenario:
 def _rss_child(n: int) -> None:
     scenario = long_scenario()
     count = sum(len(o.body) > 0 for o in itertools.islice(scenario_stream(scenario), n))
-    print(json.dumps({"records": count, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"records": count, "peak_rss_mb": peak_rss_mb()}))
 
 
 def peak_rss(n: int) -> dict[str, Any]:

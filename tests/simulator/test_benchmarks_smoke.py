@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -240,3 +241,16 @@ def test_stages_are_measured_per_delivery() -> None:
     for key in ("worker_generation_us", "worker_pipe_pickling_us", "sender_pipe_unpickling_us", "sender_queue_us",
                 "sender_signing_us", "sender_bookkeeping_us"):
         assert 0 < result[key] < 100_000, key
+
+
+def test_a_benchmark_child_reports_its_own_peak_memory_not_its_parents() -> None:
+    # Linux carries ru_maxrss across fork and exec: a child started by a grown parent reported the parent's peak
+    from simulator.benchmarks import peak_rss_mb
+
+    ballast = bytearray(400 * 2**20)  # this process now holds 400 MB more than any benchmark child needs
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched, so resident
+    child = subprocess.run([sys.executable, "-c", "from simulator.benchmarks import peak_rss_mb; print(peak_rss_mb())"],
+                           capture_output=True, text=True, check=True)
+    assert peak_rss_mb() > 400
+    assert float(child.stdout) < 200, child.stdout
+    del ballast
