@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from loadtests import cli as load_cli
+from tests.conformance.test_state_probe_tls import READER
 from tests.conftest import CliResult
 
 SECRET = "load-tls-secret"
@@ -71,26 +72,11 @@ def test_locusts_users_verify_certificates_themselves(
     assert summary["acked"] == 0 and summary["failed"] == summary["sent"] > 0, (summary, result.out)
 
 
-#: a state probe whose `effects` question is a command (Python's urllib, which verifies with the default CAs and
-#: honours SSL_CERT_FILE); it notes the CA file it was given, so the test can see it was given one and removed
-_READER = """\
-import json, os, sys, urllib.error, urllib.request
-with open(sys.argv[2], "a") as note:
-    note.write(os.environ.get("SSL_CERT_FILE", "-") + "\\n")
-try:
-    print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
-except urllib.error.HTTPError as exc:
-    if exc.code != 404:
-        raise
-    print(json.dumps({"effects": 0}))
-"""
-
-
 def test_a_probe_command_reads_the_https_receiver_with_the_ca_bundle(
         cli: Callable[..., CliResult], https_receiver: tuple[str, Path, Path], tmp_path: Path) -> None:
     url, ca, settings = https_receiver
     reader, notes = tmp_path / "reader.py", tmp_path / "notes.txt"
-    reader.write_text(_READER)
+    reader.write_text(READER)  # a probe command that notes the CA file it was given (SSL_CERT_FILE)
     reference = Path("conformance/probes/reference.yaml").read_text()
     probe = tmp_path / "probe.yaml"
     probe.write_text(reference.replace(
