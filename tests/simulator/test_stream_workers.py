@@ -4,6 +4,7 @@ worker stops with its parent however the parent stops. Real processes and pipes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -83,10 +85,16 @@ def test_a_limit_gives_the_first_records_of_one_process(workers: int, limit: int
     assert b"".join(ndjson_chunks(load_scenario(DEMO), workers, limit=limit)) == expected
 
 
+def _long_demo() -> Any:
+    """demo-city over 30 days: far more than a pipe holds, so the workers are still at work when the first chunk
+    arrives (one day's 4,325 records fit in the pipes, and workers could finish and exit before being stopped)."""
+    return dataclasses.replace(load_scenario(DEMO), duration_s=30 * 86_400.0)
+
+
 def test_stopping_early_stops_and_reaps_the_workers() -> None:
     started = start_workers(2)
     pids = [proc.pid for proc in started]
-    chunks = ndjson_chunks(load_scenario(DEMO), 2, started=started)
+    chunks = ndjson_chunks(_long_demo(), 2, started=started)
     assert next(chunks).startswith(b'{"seq":1,')
     assert all(exists(pid) for pid in pids)
     chunks.close()
@@ -100,8 +108,9 @@ def test_stopping_early_under_an_event_loops_signal_handling() -> None:
     loop.add_signal_handler(signal.SIGTERM, lambda: None)
     try:
         started = start_workers(3)
-        chunks = ndjson_chunks(load_scenario(DEMO), 3, started=started)
+        chunks = ndjson_chunks(_long_demo(), 3, started=started)
         next(chunks)
+        assert all(exists(proc.pid) for proc in started)  # stopped while at work
         chunks.close()
         assert not any(exists(proc.pid) for proc in started)
     finally:
