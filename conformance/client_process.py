@@ -2,8 +2,8 @@
 socket-client checks (conformance/socket_client/) and the API-client checks (conformance/api_client/).
 
 The program runs in a session (process group) of its own, so stopping it also stops whatever it started:
-SIGTERM to the group, then SIGKILL if it is still there after a grace. Each caller splits and fills in its own
-command (their placeholders and error wording differ); what it takes to run and stop a process is here once.
+SIGTERM to the group, then SIGKILL if it is still there after a grace. Splitting the command and filling in its
+placeholders is here once too; each caller words the user's mistakes its own way (`ValueError` → `UsageError`).
 """
 
 from __future__ import annotations
@@ -11,13 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import signal
 from collections.abc import Mapping
 
-__all__ = ["STOP_GRACE_S", "spawn", "stop_group"]
+__all__ = ["STOP_GRACE_S", "fill", "shell_words", "spawn", "stop_group"]
 
 #: how long a stopped program has between SIGTERM and SIGKILL
 STOP_GRACE_S = 3.0
+
+
+def shell_words(command: str) -> list[str]:
+    """`command` split as a shell would; ValueError (shlex's reason, or "is empty") when it cannot be run."""
+    words = shlex.split(command)
+    if not words:
+        raise ValueError("is empty")
+    return words
+
+
+def fill(words: list[str], values: Mapping[str, str]) -> list[str]:
+    """Each `{name}` in the words replaced by `values[name]`."""
+    for name, value in values.items():
+        words = [word.replace("{" + name + "}", value) for word in words]
+    return words
 
 
 async def spawn(words: list[str], env: Mapping[str, str]) -> asyncio.subprocess.Process:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from simulator.cli.common import shown
 from simulator.delivery.redaction import MASK
 from simulator.errors import UsageError
 
-from ..client_process import spawn, stop_group
+from ..client_process import fill, shell_words, spawn, stop_group
 
 __all__ = ["ClientProcess", "Endpoint", "ScriptTrigger", "UrlTrigger", "command_words", "wait_reachable"]
 
@@ -55,12 +54,12 @@ class Endpoint:
 
 def command_words(command: str) -> list[str]:
     """The command split as a shell would, checked now (exit 2 before anything starts)."""
+    if not command.strip():
+        raise UsageError("check: --client-command is empty: give the command that runs your code")
     try:
-        words = shlex.split(command)
+        words = shell_words(command)
     except ValueError as exc:
         raise UsageError(f"check: --client-command {shown(command)}: {exc}") from None
-    if not words:
-        raise UsageError("check: --client-command is empty: give the command that runs your code")
     if any("\x00" in w for w in words):
         raise UsageError(f"check: --client-command {shown(command)}: contains a NUL character")
     program = words[0]
@@ -72,16 +71,6 @@ def command_words(command: str) -> list[str]:
     return words
 
 
-def _fill(words: list[str], values: Mapping[str, str]) -> list[str]:
-    out = []
-    for word in words:
-        for name in PLACEHOLDERS:
-            if name in values:
-                word = word.replace("{" + name + "}", values[name])
-        out.append(word)
-    return out
-
-
 def _environment(values: Mapping[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update({f"FLEETSIM_SMARTGPS_{name.upper()}": value for name, value in values.items()})
@@ -90,7 +79,7 @@ def _environment(values: Mapping[str, str]) -> dict[str, str]:
 
 async def _spawn(words: list[str], values: Mapping[str, str]) -> asyncio.subprocess.Process:
     try:
-        return await spawn(_fill(words, values), _environment(values))
+        return await spawn(fill(words, {k: values[k] for k in PLACEHOLDERS if k in values}), _environment(values))
     except (OSError, ValueError) as exc:  # not found, not executable, a surrogate in an argument...
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"check: cannot start --client-command {shown(words[0])}: {why}") from None

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 from collections import deque
 from collections.abc import Callable, Mapping
 
 from simulator.cli.common import shown
 from simulator.errors import UsageError
 
-from ..client_process import spawn, stop_group
+from ..client_process import fill, shell_words, spawn, stop_group
 
 #: lines of the client's output kept, and characters of each
 TAIL_LINES = 20
@@ -28,15 +27,13 @@ ENV = {"url": "FLEETSIM_TRACCAR_URL", "email": "FLEETSIM_TRACCAR_EMAIL", "passwo
 
 def command_words(command: str, values: Mapping[str, str]) -> list[str]:
     """The command's words with the placeholders filled in; a UsageError when it cannot be split or is empty."""
+    if not command.strip():
+        raise UsageError("cannot start client: --client-command is empty")
     try:
-        words = shlex.split(command)
+        words = shell_words(command)
     except ValueError as exc:
         raise UsageError(f"cannot start client: {shown(command)}: {exc}") from None
-    if not words:
-        raise UsageError("cannot start client: --client-command is empty")
-    for name, value in values.items():
-        words = [word.replace("{" + name + "}", value) for word in words]
-    return words
+    return fill(words, values)
 
 
 class Launched:
