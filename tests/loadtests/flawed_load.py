@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
+
+from aiohttp import web
 
 from simulator.servers.receiver import RECEIVER, Receiver, build_app
 from simulator.servers.store import Store
@@ -88,19 +90,33 @@ _PENDING: set[asyncio.Future[None]] = set()
 @contextlib.contextmanager
 def flawed_receiver(flaw: str) -> Iterator[str]:
     """The flawed receiver on a free port, served from a thread of its own; its base URL."""
+    def make() -> tuple[web.Application, Callable[[], Awaitable[None]]]:
+        store = Store()
+        app = build_app(settings(), store)
+        _flaw(app[RECEIVER], flaw)
+        return app, store.close
+
+    with served_from_a_thread(make) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def served_from_a_thread(
+        make: Callable[[], tuple[web.Application, Callable[[], Awaitable[None]] | None]]) -> Iterator[str]:
+    """The app `make` builds (in the thread's own event loop) served on a free port until the block ends, then
+    its `close` awaited; its base URL. Locust runs in this process, so the receiver needs a loop of its own."""
     ready: list[str] = []
     started, stop = threading.Event(), threading.Event()
 
     async def main() -> None:
-        store = Store()
-        app = build_app(settings(), store)
-        _flaw(app[RECEIVER], flaw)
+        app, close = make()
         async with serve(app) as url:
             ready.append(url)
             started.set()
             while not stop.is_set():
                 await asyncio.sleep(0.05)
-        await store.close()
+        if close is not None:
+            await close()
 
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()

@@ -4,10 +4,8 @@ that sets one, and the load benchmark's meter counts what one Locust process did
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,8 +16,8 @@ from loadtests import bench
 from loadtests.pools import _Rfc3339, _rfc3339, _uuid, build_pools, device_weights, origin_of
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
-from tests.conformance.flawed import serve
 from tests.conftest import CliResult
+from tests.loadtests.flawed_load import served_from_a_thread
 
 SCENARIO = load_scenario(scenarios_dir() / "demo-city.yaml")
 
@@ -69,26 +67,13 @@ def _cookie_setter(seen: list[str | None]) -> Iterator[str]:
         response.set_cookie("session", "s3ss10n", path="/")
         return response
 
-    ready: list[str] = []
-    started, stop = threading.Event(), threading.Event()
-
-    async def main() -> None:
+    def make() -> tuple[web.Application, None]:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", answer)
-        async with serve(app) as url:
-            ready.append(url)
-            started.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
+        return app, None
 
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    started.wait(10)
-    try:
-        yield ready[0]
-    finally:
-        stop.set()
-        thread.join(10)
+    with served_from_a_thread(make) as url:
+        yield url
 
 
 def test_the_users_hand_no_cookie_back_to_a_receiver_that_sets_one(cli: Callable[..., CliResult]) -> None:
