@@ -64,9 +64,9 @@ class Outgoing:
 def record_tail(record: Outgoing) -> bytes:
     """A record's NDJSON line (`fleetsim generate --scenario`) from its second field on, newline included: all
     of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards."""
-    return orjson.dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
-                         "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
-                         "body": record.body.decode("utf-8")}, option=orjson.OPT_APPEND_NEWLINE)[1:]
+    fields = record.as_record()
+    del fields["seq"]
+    return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)[1:]
 
 
 def record_line(record: Outgoing) -> bytes:
@@ -250,10 +250,6 @@ class Encoder:
                         message.send_t, headers, env.body, message.source)
 
 
-def _wanted(world: World, providers: Collection[str] | None) -> list[Device]:
-    return [d for d in world.devices if providers is None or d.provider in providers]
-
-
 def scenario_stream(
     scenario: Scenario, *, providers: Collection[str] | None = None, channels: Collection[str] | None = None
 ) -> Iterator[Outgoing]:
@@ -261,11 +257,7 @@ def scenario_stream(
 
     Other providers' devices are never simulated, other channels' messages never encoded; `seq` numbers the
     records emitted, and each record's `event_id` is the same whatever is filtered out."""
-    world = World(scenario)
-    encoder = Encoder(scenario)
-    only = None if channels is None else frozenset(channels)
-    streams = [device_records(world, device, encoder, channels=only) for device in _wanted(world, providers)]
-    for seq, record in enumerate(merge_by_send_time(streams), 1):
+    for seq, (_, _, record) in enumerate(scenario_shard(scenario, 0, 1, providers=providers, channels=channels), 1):
         record.seq = seq
         yield record
 
@@ -283,7 +275,7 @@ def scenario_shard(
     world = World(scenario)
     encoder = Encoder(scenario)
     only = None if channels is None else frozenset(channels)
-    mine = _wanted(world, providers)[part::parts]
+    mine = [d for d in world.devices if providers is None or d.provider in providers][part::parts]
     number = {device.key: device.number for device in mine}
     streams = [device_records(world, device, encoder, channels=only) for device in mine]
     for record in merge_by_send_time(streams):

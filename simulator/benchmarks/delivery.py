@@ -450,8 +450,9 @@ def stages_child(cpus: Sequence[int] = (), n: int = 5000, upto: int | None = Non
     from ..delivery.faults import apply_fault
     from ..delivery.ledger import Ledger
     from ..delivery.model import Job
-    from ..delivery.source import _frame, _row, plan_groups
+    from ..delivery.source import BATCH, _row, plan_groups
     from ..stream import Outgoing
+    from ..stream_workers import frame
 
     _pin(cpus)
     runner = _runner("http://127.0.0.1:9", None, "inline")
@@ -467,13 +468,13 @@ def stages_child(cpus: Sequence[int] = (), n: int = 5000, upto: int | None = Non
             groups.append(group)
     generation = (time.perf_counter() - started) * 1e6 / generated
     rows = [(_row(record), plan) for record, plan in groups]
-    batches = [rows[i:i + 128] for i in range(0, len(rows), 128)]
+    batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)]
     started = time.perf_counter()
-    frames = [_frame("batch", batch) for batch in batches]
+    frames = [frame("batch", batch) for batch in batches]
     pickling = (time.perf_counter() - started) * 1e6 / n
     started = time.perf_counter()
-    for frame in frames:
-        [(Outgoing(*row), plan) for row, plan in pickle.loads(frame[4:])[1]]
+    for framed in frames:
+        [(Outgoing(*row), plan) for row, plan in pickle.loads(framed[4:])[1]]
     unpickling = (time.perf_counter() - started) * 1e6 / n
     jobs = [Job(record, copy, due) for record, plan in groups if not isinstance(plan, str) for copy, due in plan]
     genuine = [job for job in jobs if job.copy == "genuine"]

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from ..scenario.model import Scenario
 from ..stream import Outgoing, scenario_stream
-from ..stream_workers import AsyncWorkerProcess, frame
+from ..stream_workers import AsyncWorkerProcess
 from .faults import Skip, plan_jobs
 
 __all__ = ["BATCH", "Group", "InlineSource", "Plan", "Source", "SourceSpec", "WorkerSource", "plan_groups",
@@ -38,9 +38,6 @@ __all__ = ["BATCH", "Group", "InlineSource", "Plan", "Source", "SourceSpec", "Wo
 
 #: groups per frame: big enough to amortise a pipe read, small enough that the first deliveries start at once
 BATCH = 128
-
-#: the worker's frames (the delivery benchmark times their pickling)
-_frame = frame
 
 Plan = str | tuple[tuple[str, float], ...]
 Group = tuple[Outgoing, Plan]
@@ -115,10 +112,7 @@ class InlineSource:
         return None
 
     async def batches(self) -> AsyncIterator[list[Group]]:
-        while True:
-            batch = list(itertools.islice(self._groups, self._batch))
-            if not batch:
-                return
+        for batch in _batched(self._groups, self._batch):
             yield batch
 
     async def close(self) -> None:
@@ -134,8 +128,8 @@ def _row(record: Outgoing) -> tuple[Any, ...]:
             record.send_t, record.headers, record.body, record.source)
 
 
-def _batched(groups: Iterator[Group]) -> Iterator[list[Group]]:  # itertools.batched is Python 3.12+
-    while batch := list(itertools.islice(groups, BATCH)):
+def _batched(groups: Iterator[Group], size: int = BATCH) -> Iterator[list[Group]]:  # itertools.batched: 3.12+
+    while batch := list(itertools.islice(groups, size)):
         yield batch
 
 
