@@ -391,8 +391,8 @@ class Runner:
         (accounted instead: its endpoint went down, or the run is stopping, while it was queued)."""
         record = job.record
         endpoint = self.endpoints[record.provider]
-        if self.stopping or endpoint.health.down_reason is not None:
-            self._skip_if_stopped(job)
+        # the cheap test first (the common case: running, endpoint up), as the producer does
+        if (self.stopping or endpoint.health.down_reason is not None) and self._skip_if_stopped(job):
             return None
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
