@@ -11,9 +11,10 @@ Copies of an event:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..stream import Outgoing
+if TYPE_CHECKING:  # an annotation only: loading a scenario (which imports this) need not import the world
+    from ..stream import Outgoing
 
 GENUINE = "genuine"
 DUPLICATE = "duplicate"
