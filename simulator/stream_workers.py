@@ -33,7 +33,9 @@ import bisect
 import contextlib
 import fcntl
 import io
+import itertools
 import math
+import operator
 import os
 import pickle
 import signal
@@ -82,7 +84,11 @@ def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         from .compiled import activate_from_environment
 
         activate_from_environment()
-    from . import stream, world  # noqa: F401  (imported while the parent is still loading the scenario)
+    # imported while the parent is still loading the scenario: Faker too, which every world draws its name pools
+    # with (core/pools.py; ~0.05 s, most of it listing its locales)
+    import faker  # noqa: F401
+
+    from . import stream, world  # noqa: F401
 
     try:
         job: Job = pickle.load(stdin)
@@ -352,6 +358,9 @@ def start_workers(workers: int) -> list[WorkerProcess]:
 
 
 _AFTER = math.inf  # (t, n, _AFTER) sorts after every item with key (t, n)
+_TAIL = operator.itemgetter(3)
+#: a seq's last three digits and the comma after them, for seqs from 1000 on (see `_numbered`)
+_LOW = tuple(b"%03d," % n for n in range(1000))
 
 
 def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[bytes]:
@@ -386,13 +395,38 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[byt
         if limit is not None:
             cut = min(cut, limit - seq)
         if cut:
-            yield b"".join([b'{"seq":%d,%b' % (number, item[3])
-                            for number, item in zip(range(seq + 1, seq + cut + 1), pending, strict=False)])
+            yield _numbered(seq + 1, list(map(_TAIL, itertools.islice(pending, cut))))
             del pending[:cut]
             seq += cut
         if not last or (limit is not None and seq >= limit):
             return
         receive(min(last, key=last.__getitem__))
+
+
+def _numbered(first: int, tails: list[bytes]) -> bytes:
+    """`tails` as the NDJSON lines numbered `first`, `first + 1`, ...: `{"seq":N,` and the tail, joined.
+
+    This runs once per record in the parent, which shares the cores with its workers, so it makes no object
+    per line: the lines' pieces are laid into one list by slice assignments (in C) and joined once. From 1000
+    on, a seq is two pieces, its thousands (one object per run of up to 1000 lines) and its last three
+    digits from `_LOW`."""
+    count = len(tails)
+    pieces: list[bytes] = [b""] * (3 * count)
+    pieces[2::3] = tails
+    seq, done = first, 0
+    while done < count:
+        high, low = divmod(seq, 1000)
+        run = min(count - done, 1000 - low)
+        start, stop = 3 * done, 3 * (done + run)
+        if high:
+            pieces[start:stop:3] = [b'{"seq":%d' % high] * run
+            pieces[start + 1:stop:3] = _LOW[low:low + run]
+        else:
+            pieces[start:stop:3] = [b'{"seq":'] * run
+            pieces[start + 1:stop:3] = [b"%d," % n for n in range(low, low + run)]
+        done += run
+        seq += run
+    return b"".join(pieces)
 
 
 __all__ = ["MAX_WORKERS", "AsyncWorkerProcess", "Job", "ShardJob", "WorkerError", "WorkerProcess", "ndjson_chunks",

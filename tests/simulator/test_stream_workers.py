@@ -22,7 +22,7 @@ from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.stream import record_line, scenario_stream
-from simulator.stream_workers import WorkerError, WorkerProcess, ndjson_chunks, start_workers
+from simulator.stream_workers import WorkerError, WorkerProcess, _numbered, ndjson_chunks, start_workers
 from tests.conftest import CliResult
 
 DEMO = scenarios_dir() / "demo-city.yaml"
@@ -190,3 +190,12 @@ def test_generate_workers_option(cli: Callable[..., CliResult]) -> None:
     assert zero.code == 2 and "Traceback" not in zero.err
     missing = cli("generate", "--scenario", "nowhere.yaml", "--workers", "2")
     assert missing.code == 2 and "nowhere.yaml" in missing.err and "Traceback" not in missing.err
+
+
+@pytest.mark.parametrize(("first", "count"), [(1, 1), (1, 2500), (995, 10), (998_990, 2100), (123_456_789, 3)])
+def test_the_merge_numbers_lines_as_record_line_does(first: int, count: int) -> None:
+    # the merge lays each seq out in pieces (thousands, then the last three digits): every boundary it crosses
+    # (999 -> 1000, 999999 -> 1000000) must still read as the plain number
+    tails = [b'"n":%d}\n' % n for n in range(count)]
+    expected = b"".join(b'{"seq":%d,%b' % (first + n, tail) for n, tail in enumerate(tails))
+    assert _numbered(first, tails) == expected
