@@ -30,6 +30,7 @@ This is an edge module (processes and pipes); the stream it parallelizes stays p
 from __future__ import annotations
 
 import bisect
+import collections
 import contextlib
 import fcntl
 import io
@@ -38,6 +39,7 @@ import math
 import operator
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -59,6 +61,10 @@ BATCH = 1024
 MAX_WORKERS = 64
 #: the pipe's capacity (Linux F_SETPIPE_SZ), so a worker can run ahead of short stalls of its parent
 _PIPE_BYTES = 1 << 20
+#: frames the parent of `generate --workers` reads ahead, all workers together (~0.8 kB a record once read, so
+#: ~25 MB): bench-mixed's two shards run up to ~4,000 records ahead of each other in send time, more than a
+#: pipe holds (~1,600), and a worker blocked on a full pipe leaves its core idle
+READ_AHEAD = 32
 
 
 class WorkerError(HarnessError):
@@ -165,6 +171,20 @@ def _value(name: str, kind: str, value: object) -> object | None:
     raise value if isinstance(value, FleetsimError) else WorkerError(f"{name} failed: {value}")
 
 
+def _read_exactly(fd: int, size: int) -> bytearray | None:
+    """`size` bytes from `fd`, None if it ends first. Read straight from the fd (not a buffered file object), so
+    nothing is ever held in a buffer where poll() cannot see it."""
+    data = bytearray(size)
+    view = memoryview(data)
+    got = 0
+    while got < size:
+        count = os.readv(fd, [view[got:]])
+        if count == 0:
+            return None
+        got += count
+    return data
+
+
 def _stderr_tail(stderr: IO[bytes] | None) -> str:
     if stderr is None:
         return ""
@@ -194,12 +214,17 @@ class WorkerProcess:
         except BrokenPipeError:
             raise WorkerError(f"{self.name} stopped before it started{self._why()}") from None
 
-    def recv(self) -> object | None:
+    def fileno(self) -> int:
+        """The worker's stdout, for poll(): `recv` reads it unbuffered, so readable means a frame is coming."""
         stdout = self._running().stdout
         assert stdout is not None
-        head = stdout.read(4)
-        payload = stdout.read(int.from_bytes(head, "big")) if len(head) == 4 else b""
-        if len(head) < 4 or len(payload) < int.from_bytes(head, "big"):
+        return stdout.fileno()
+
+    def recv(self) -> object | None:
+        fd = self.fileno()
+        head = _read_exactly(fd, 4)
+        payload = None if head is None else _read_exactly(fd, int.from_bytes(head, "big"))
+        if payload is None:
             raise WorkerError(f"{self.name} exited without finishing{self._why()}")
         kind, value = pickle.loads(payload)
         return _value(self.name, kind, value)
@@ -369,12 +394,32 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[byt
     Each worker's items come sorted by key; everything up to the watermark (the least of the last keys received
     from the workers still running) is final, since a running worker's later items have greater keys. The
     pending items are at most two sorted runs (what was held back, then the new batch), which `list.sort`
-    merges in C; the worker holding the watermark back is the one read next."""
+    merges in C; the worker holding the watermark back is the one merged next. While it is awaited, the others'
+    frames are read ahead (`READ_AHEAD`), so a worker whose shard is quieter for a stretch of send time keeps
+    generating instead of blocking on a full pipe."""
     pending: list[_Item] = []
-    last: dict[int, tuple[float, int]] = {}  # running workers: the key of the last item received
+    last: dict[int, tuple[float, int]] = {}  # running workers: the key of the last item merged
+    queued: list[collections.deque[Any]] = [collections.deque() for _ in procs]  # frames read ahead
+    ended: set[int] = set()  # workers whose end has been read (queued as None)
+
+    def read_ahead(index: int) -> None:
+        """Until worker `index` has a frame queued: read whichever workers have frames ready."""
+        while not queued[index]:
+            room = sum(map(len, queued)) < READ_AHEAD
+            poller = select.poll()
+            for other, proc in enumerate(procs):
+                if other == index or (room and other not in ended):
+                    poller.register(proc.fileno(), select.POLLIN)
+            for fd, _ in poller.poll():
+                other = next(k for k, proc in enumerate(procs) if proc.fileno() == fd)
+                batch = procs[other].recv()
+                queued[other].append(batch)
+                if batch is None:
+                    ended.add(other)
 
     def receive(index: int) -> None:
-        batch: Any = procs[index].recv()
+        read_ahead(index)
+        batch = queued[index].popleft()
         if batch is None:
             last.pop(index, None)
         else:
