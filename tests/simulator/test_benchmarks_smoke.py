@@ -184,6 +184,7 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
     assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in ran)
     assert [len(v) for v in result["all_rounds_wall_s"].values()] == [2, 2]
     assert result["one_process_per_s"] > 0 and result["two_workers_per_cpu_s"] > 0
+    assert result["two_worker_cpu_ratio"] > 0 and len(result["load_average_1m"]) == 2
     one, two = result["one_process_per_s"], result["two_workers_per_s"]
     ratio = two / one
     # the ratio is rounded to 2 decimals from the unrounded rates; the rates themselves are rounded to whole

@@ -22,7 +22,7 @@ from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.stream import record_line, scenario_stream
-from simulator.stream_workers import WorkerError, WorkerProcess, _numbered, ndjson_chunks, start_workers
+from simulator.stream_workers import WorkerError, WorkerProcess, _merged_lines, _numbered, ndjson_chunks, start_workers
 from tests.conftest import CliResult
 
 DEMO = scenarios_dir() / "demo-city.yaml"
@@ -116,6 +116,50 @@ def test_stopping_early_under_an_event_loops_signal_handling() -> None:
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         loop.close()
+
+
+class Busy:
+    """A shard with more frames than a pipe holds, which says when all of them are written (`done`)."""
+
+    FRAMES = 20  # of ~100 kB: twice a pipe's 1 MB, and fewer than the parent reads ahead
+
+    def __init__(self, done: Path) -> None:
+        self.done = done
+
+    def batches(self) -> Iterator[object]:
+        for n in range(self.FRAMES):
+            yield [(float(n), 1, n, b'"pad":"' + b"x" * 100_000 + b'"}\n')]
+        self.done.touch()  # the worker asks for the next batch only once the last one is written
+
+
+class Waiting:
+    """A shard whose first (and only) record comes once `Busy` has written everything, or after 20 s."""
+
+    def __init__(self, done: Path) -> None:
+        self.done = done
+
+    def batches(self) -> Iterator[object]:
+        deadline = time.monotonic() + 20
+        while not self.done.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield [(1000.0, 0, 0, b'"saw_it_done":%s}\n' % (b"true" if self.done.exists() else b"false"))]
+
+
+def test_the_merge_reads_ahead_so_a_busier_shard_never_waits_on_a_full_pipe(tmp_path: Path) -> None:
+    # the merge awaits worker 1 (it holds the watermark back) while worker 2 has more to send than its pipe
+    # holds: unread, worker 2 would block (its core idle) until worker 1 gave up after 20 s
+    procs = [WorkerProcess("generation worker 1"), WorkerProcess("generation worker 2")]
+    try:
+        procs[0].send(Waiting(tmp_path / "done"))
+        procs[1].send(Busy(tmp_path / "done"))
+        started = time.monotonic()
+        out = b"".join(_merged_lines(procs, None))
+        assert time.monotonic() - started < 15
+    finally:
+        for proc in procs:
+            proc.close()
+    assert out.count(b"\n") == Busy.FRAMES + 1 and out.startswith(b'{"seq":1,"pad":')
+    assert out.endswith(b'{"seq":%d,"saw_it_done":true}\n' % (Busy.FRAMES + 1))
 
 
 def test_a_failing_worker_is_one_error_naming_it() -> None:
