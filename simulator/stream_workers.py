@@ -229,9 +229,16 @@ class WorkerProcess:
         return stdout.fileno()
 
     def recv(self) -> object | None:
+        return self.decode(self.recv_payload())
+
+    def recv_payload(self) -> bytearray | None:
+        """The next frame's payload, still pickled (`decode` it); None once the worker's output has ended."""
         fd = self.fileno()
         head = _read_exactly(fd, 4)
-        payload = None if head is None else _read_exactly(fd, int.from_bytes(head, "big"))
+        return None if head is None else _read_exactly(fd, int.from_bytes(head, "big"))
+
+    def decode(self, payload: bytearray | None) -> object | None:
+        """A `recv_payload` as `recv` returns it: a batch, None at the end, an error frame raised."""
         if payload is None:
             raise WorkerError(f"{self.name} exited without finishing{self._why()}")
         kind, value = pickle.loads(payload)
@@ -407,8 +414,10 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[byt
     generating instead of blocking on a full pipe."""
     pending: list[_Item] = []
     last: dict[int, tuple[float, int]] = {}  # running workers: the key of the last item merged
-    queued: list[collections.deque[Any]] = [collections.deque() for _ in procs]  # frames read ahead
-    ended: set[int] = set()  # workers whose end has been read (queued as None)
+    # frames read ahead, kept pickled until merged: unpickled at once, they went cold in the cache while they
+    # waited (the merge cost ~0.2 us a record more); None where a worker's output ended
+    queued: list[collections.deque[bytearray | None]] = [collections.deque() for _ in procs]
+    ended: set[int] = set()  # workers whose output has ended: never polled again
 
     def read_ahead(index: int) -> None:
         """Until worker `index` has a frame queued: read whichever workers have frames ready."""
@@ -420,14 +429,14 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[byt
                     poller.register(proc.fileno(), select.POLLIN)
             for fd, _ in poller.poll():
                 other = next(k for k, proc in enumerate(procs) if proc.fileno() == fd)
-                batch = procs[other].recv()
-                queued[other].append(batch)
-                if batch is None:
+                payload = procs[other].recv_payload()
+                queued[other].append(payload)
+                if payload is None:
                     ended.add(other)
 
     def receive(index: int) -> None:
         read_ahead(index)
-        batch = queued[index].popleft()
+        batch: Any = procs[index].decode(queued[index].popleft())
         if batch is None:
             last.pop(index, None)
         else:
