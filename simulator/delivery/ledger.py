@@ -56,6 +56,7 @@ def probe_answer(outcome: str) -> str:
 
 _LOW_S, _HIGH_S, _PER_DECADE = 1e-4, 60.0, 20
 _bisect_left = bisect.bisect_left
+_INF = math.inf
 _BOUNDS = (*(_LOW_S * 10 ** (i / _PER_DECADE) for i in range(math.ceil(math.log10(_HIGH_S / _LOW_S) * _PER_DECADE))),
            _HIGH_S)
 
@@ -82,7 +83,7 @@ class LatencyHistogram:
 
     def add(self, seconds: float) -> None:
         # once per delivery: comparisons rather than isfinite/min/max calls (NaN and inf fail the first test)
-        if not 0 <= seconds < math.inf:
+        if not 0 <= seconds < _INF:
             raise HarnessError(f"latency must be a finite non-negative number of seconds, not {seconds!r}")
         self.counts[_bisect_left(_BOUNDS, seconds)] += 1
         self.count += 1

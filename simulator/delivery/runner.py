@@ -357,12 +357,6 @@ class Runner:
         finally:
             self._room = None
 
-    def _took(self) -> None:
-        """A worker took a job: wake the producer once the queue is down to its refill mark."""
-        room = self._room
-        if room is not None and len(self._jobs) <= self._refill_at and not room.done():
-            room.set_result(None)
-
     def _wake_worker(self) -> None:
         """A job was queued: wake one idle worker (the first still waiting) to take it."""
         idle = self._idle
@@ -409,13 +403,17 @@ class Runner:
         # the fast path needs nobody to see the attempt itself: no capture, no listener
         fast = self.config.capture is None and self.config.on_attempt is None
         clock = time.time
+        refill_at = self._refill_at
         while True:
             if not jobs:
                 await self._next_job()
                 continue
             item = jobs.popleft()
-            if self._room is not None:
-                self._took()
+            room = self._room
+            # the producer waits for room (at full rate, nearly always): wake it once the queue is down to its
+            # refill mark
+            if room is not None and len(jobs) <= refill_at and not room.done():
+                room.set_result(None)
             try:
                 if self._halted and self._skip_if_stopped(item):
                     continue
