@@ -331,16 +331,18 @@ class _Pregenerated:
         return None
 
     async def batches(self) -> Any:
+        from ..delivery.source import BATCH
         from ..stream import Outgoing
 
+        groups = self._groups
         for cycle in itertools.count():
             # built as the worker source builds them (Outgoing(*row)): dataclasses.replace cost the sender more
-            # than the real source does, and was counted against it
-            renamed = [(Outgoing(r.seq, f"{r.event_id}-c{cycle}", r.provider, r.kind, r.channel, r.device, r.send_t,
-                                 r.headers, r.body, r.source), plan)
-                       for r, plan in self._groups]
-            for i in range(0, len(renamed), 128):
-                yield renamed[i:i + 128]
+            # than the real source does, and was counted against it. And built batch by batch, when the run reads
+            # one, as the worker source does: a whole cycle built at once kept thousands of fresh objects alive,
+            # which the garbage collector walked again and again (1.1-2.1 us per delivery counted against the runner)
+            for i in range(0, len(groups), BATCH):
+                yield [(Outgoing(r.seq, f"{r.event_id}-c{cycle}", r.provider, r.kind, r.channel, r.device, r.send_t,
+                                 r.headers, r.body, r.source), plan) for r, plan in groups[i:i + BATCH]]
 
     async def close(self) -> None:
         return None
