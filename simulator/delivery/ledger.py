@@ -14,10 +14,11 @@ outcome, how the receiver answered each probe kind) but never change or require 
 duplicate may well come back after its event was delivered.
 
 Memory stays flat however long the run: per-event state exists only while the event is open (pending,
-in flight or waiting for a retry) and is dropped at its terminal transition; what remains are counters per
-provider and kind, a fixed-size latency histogram, and capped lists of failed ids and failures' last
-attempts. A consequence: a transition on an event that already ended cannot be told apart from one on an
-event never generated; both raise.
+in flight or waiting for a retry) and is dropped at its terminal transition (a pending event is one dict entry
+pointing at its kind's counters: most events go from pending straight to delivered, `delivered_at_once`);
+what remains are counters per provider and kind, a fixed-size latency histogram, and capped lists of failed
+ids and failures' last attempts. A consequence: a transition on an event that already ended cannot be told
+apart from one on an event never generated; both raise.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def probe_answer(outcome: str) -> str:
 
 _LOW_S, _HIGH_S, _PER_DECADE = 1e-4, 60.0, 20
 _bisect_left = bisect.bisect_left
+_INF = math.inf
 _BOUNDS = (*(_LOW_S * 10 ** (i / _PER_DECADE) for i in range(math.ceil(math.log10(_HIGH_S / _LOW_S) * _PER_DECADE))),
            _HIGH_S)
 
@@ -81,7 +83,7 @@ class LatencyHistogram:
 
     def add(self, seconds: float) -> None:
         # once per delivery: comparisons rather than isfinite/min/max calls (NaN and inf fail the first test)
-        if not 0 <= seconds < math.inf:
+        if not 0 <= seconds < _INF:
             raise HarnessError(f"latency must be a finite non-negative number of seconds, not {seconds!r}")
         self.counts[_bisect_left(_BOUNDS, seconds)] += 1
         self.count += 1
@@ -145,6 +147,7 @@ class LatencyHistogram:
 
 @dataclass
 class _Counters:
+    key: tuple[str, str] = ("", "")  # (provider, kind) these count; a merged total's is meaningless
     generated: int = 0
     delivered: int = 0
     failed: int = 0
@@ -197,12 +200,14 @@ def _ordered(counter: Counter[str]) -> dict[str, int]:
 
 
 class _Event:
+    """An event past pending (in flight, or waiting for a retry): what its next transitions are checked against."""
+
     __slots__ = ("attempted", "attempts", "counters", "key", "last", "state")
 
-    def __init__(self, key: tuple[str, str], counters: _Counters) -> None:
-        self.key = key
+    def __init__(self, counters: _Counters, state: str) -> None:
+        self.key = counters.key
         self.counters = counters  # its kind's, found once when generated (not again per transition)
-        self.state = PENDING
+        self.state = state
         self.attempts = 0
         self.attempted = False  # an attempt was recorded since the last job_started
         self.last: Attempt | None = None
@@ -264,9 +269,12 @@ class Ledger:
 
     def __init__(self, *, failed_ids_cap: int = FAILED_IDS_CAP, last_attempts_cap: int = LAST_ATTEMPTS_CAP,
                  failed_sample_cap: int = FAILED_SAMPLE_CAP) -> None:
-        self._open: dict[str, _Event] = {}
+        # a pending event needs nothing but its kind's counters: no _Event is made for the many that are
+        # delivered at their first attempt (two dict operations per event, not an object)
+        self._pending: dict[str, _Counters] = {}
+        self._open: dict[str, _Event] = {}  # in flight or retry scheduled
         self._counters: dict[tuple[str, str], _Counters] = {}
-        self._states: Counter[str] = Counter()
+        self._states: Counter[str] = Counter()  # of the events in _open
         self._failed_ids: list[str] = []
         self._failed_ids_more = 0
         self._last_attempts: list[dict[str, Any]] = []
@@ -278,12 +286,12 @@ class Ledger:
     # -- transitions --
 
     def generated(self, record: Outgoing) -> None:
-        if record.event_id in self._open:
-            raise HarnessError(f"event {record.event_id} generated twice")
+        event_id = record.event_id
+        if event_id in self._pending or event_id in self._open:
+            raise HarnessError(f"event {event_id} generated twice")
         key = (record.provider, record.kind)
-        counters = self._kind(key)
-        self._open[record.event_id] = _Event(key, counters)
-        self._states[PENDING] += 1
+        counters = self._counters.get(key) or self._kind(key)
+        self._pending[event_id] = counters
         counters.generated += 1
 
     def job_started(self, job: Job) -> None:
@@ -294,8 +302,13 @@ class Ledger:
 
     def in_flight(self, event_id: str) -> None:
         """The genuine copy of `event_id` is being sent (the same transition as `job_started`, by id)."""
+        counters = self._pending.pop(event_id, None)
+        if counters is not None:
+            self._open[event_id] = _Event(counters, IN_FLIGHT)
+            self._states[IN_FLIGHT] += 1
+            return
         event = self._event(event_id, "start an attempt")
-        if event.state not in (PENDING, RETRY_SCHEDULED):
+        if event.state != RETRY_SCHEDULED:
             raise HarnessError(f"event {event_id}: attempt started while {event.state}")
         self._move(event, IN_FLIGHT)
         event.attempted = False
@@ -313,7 +326,7 @@ class Ledger:
             event.attempts += 1
             event.attempted = True
             event.last = attempt
-            counters = self._kind(key)
+            counters = event.counters
             counters.attempts[attempt.outcome] += 1
             if attempt.outcome == "2xx":
                 counters.latency.add(attempt.latency_s)
@@ -329,15 +342,16 @@ class Ledger:
 
     def delivered_at_once(self, event_id: str, latency_s: float) -> None:
         """The fast path of a genuine attempt that succeeded: start, a 2xx attempt and delivered, in one call and
-        without an Attempt (the runner uses it when nobody captures or listens to attempts)."""
-        event = self._open.get(event_id)
-        if event is None or event.state == IN_FLIGHT:
-            state = "not open" if event is None else event.state
-            raise HarnessError(f"event {event_id}: delivered at once while {state}")
-        del self._open[event_id]
-        self._states[event.state] -= 1
-        event.state = DELIVERED
-        counters = event.counters
+        without an Attempt (the runner uses it when nobody captures or listens to attempts). The event must be
+        pending or waiting for a retry."""
+        counters = self._pending.pop(event_id, None)
+        if counters is None:  # not pending: a retry's success, or a bug
+            event = self._open.get(event_id)
+            if event is None or event.state != RETRY_SCHEDULED:
+                state = "not open" if event is None else event.state
+                raise HarnessError(f"event {event_id}: delivered at once while {state}")
+            self._close(event_id, event, DELIVERED)
+            counters = event.counters
         counters.attempts["2xx"] += 1
         counters.latency.add(latency_s)
         counters.delivered += 1
@@ -352,12 +366,12 @@ class Ledger:
             outcome = event.last.outcome if event.last else None
             raise HarnessError(f"event {event_id}: marked delivered after a {outcome} attempt")
         self._close(event_id, event, DELIVERED)
-        self._kind(event.key).delivered += 1
+        event.counters.delivered += 1
 
     def failed(self, event_id: str) -> None:
         event = self._attempted(event_id, "mark it failed")
         self._close(event_id, event, FAILED)
-        counters = self._kind(event.key)
+        counters = event.counters
         counters.failed += 1
         last = event.last
         assert last is not None  # _attempted guarantees one
@@ -376,9 +390,12 @@ class Ledger:
     def skipped(self, event_id: str, reason: str) -> None:
         if reason not in SKIP_REASONS:
             raise HarnessError(f"unknown skip reason {reason!r} (known: {', '.join(SKIP_REASONS)})")
-        event = self._event(event_id, f"skip it ({reason})")
-        self._close(event_id, event, SKIPPED)
-        self._kind(event.key).skipped[reason] += 1
+        counters = self._pending.pop(event_id, None)
+        if counters is None:
+            event = self._event(event_id, f"skip it ({reason})")
+            self._close(event_id, event, SKIPPED)
+            counters = event.counters
+        counters.skipped[reason] += 1
 
     def interrupt_remaining(self) -> int:
         """Shutdown: every event still open becomes skipped: interrupted (H-6). Returns how many."""
@@ -392,19 +409,24 @@ class Ledger:
 
     def state(self, event_id: str) -> str | None:
         """The open state of `event_id`, or None once it ended (or was never generated)."""
+        if event_id in self._pending:
+            return PENDING
         event = self._open.get(event_id)
         return event.state if event else None
 
     def open_events(self, provider: str | None = None) -> Iterator[tuple[str, str]]:
         """(event_id, state) of every open event, optionally one provider's (e.g. to skip them when its
         endpoint answered 410, or on shutdown). A snapshot: safe to transition events while iterating."""
+        for event_id, counters in list(self._pending.items()):
+            if provider is None or counters.key[0] == provider:
+                yield event_id, PENDING
         for event_id, event in list(self._open.items()):
             if provider is None or event.key[0] == provider:
                 yield event_id, event.state
 
     @property
     def open_count(self) -> int:
-        return len(self._open)
+        return len(self._pending) + len(self._open)
 
     def check_invariant(self, *, final: bool = False) -> InvariantResult:
         """The H-1.3 equation from independent counts; with `final`, open events are a violation too
@@ -414,14 +436,16 @@ class Ledger:
         delivered = sum(c.delivered for c in counters)
         failed = sum(c.failed for c in counters)
         skipped = sum(sum(c.skipped.values()) for c in counters)
-        pending, in_flight, retrying = (self._states[s] for s in OPEN_STATES)
+        pending = len(self._pending)
+        in_flight, retrying = self._states[IN_FLIGHT], self._states[RETRY_SCHEDULED]
         open_ = pending + in_flight + retrying
         problems = []
         if generated != delivered + failed + skipped + open_:
             problems.append(f"generated {generated} != delivered {delivered} + failed {failed} "
                             f"+ skipped {skipped} + open {open_}")
-        if open_ != len(self._open) or any(n < 0 for n in self._states.values()):
-            problems.append(f"open-state counts {dict(self._states)} disagree with {len(self._open)} open events")
+        if in_flight + retrying != len(self._open) or any(n < 0 for n in self._states.values()):
+            problems.append(f"open-state counts {dict(self._states)} disagree with {len(self._open)} events past "
+                            "pending")
         if final and open_:
             problems.append(f"{open_} events still open at the end of the run")
         message = "; ".join(problems) if problems else (
@@ -469,12 +493,14 @@ class Ledger:
     def _kind(self, key: tuple[str, str]) -> _Counters:
         counters = self._counters.get(key)
         if counters is None:
-            counters = self._counters[key] = _Counters()
+            counters = self._counters[key] = _Counters(key)
         return counters
 
     def _event(self, event_id: str, action: str) -> _Event:
         event = self._open.get(event_id)
         if event is None:
+            if event_id in self._pending:
+                raise HarnessError(f"cannot {action}: event {event_id} is pending (no attempt started)")
             raise HarnessError(f"cannot {action}: event {event_id} is not open (already terminal, or never generated)")
         return event
 

@@ -9,8 +9,9 @@ The edge where the pure parts meet the network and the clock:
 
 The source (source.py) generates in this process, or — `generation="worker"`, what `fleetsim run --rate max`
 uses — in a worker process, so the sending process only signs, sends and accounts. A genuine delivery that
-succeeds takes the fast path: no Attempt, no copies of headers, one ledger call (`delivered_at_once`); every
-other outcome, and every attempt when a capture or an `on_attempt` listener wants it, takes the full path.
+succeeds takes the fast path: no Job made for a first attempt (the queue holds its record), no Attempt, no
+copies of headers, one ledger call (`delivered_at_once`); every other outcome, and every attempt when a capture
+or an `on_attempt` listener wants it, takes the full path (`_send`, `_account`).
 
 Each request is signed when it is sent (fresh timestamp); retry delays follow the provider's policy divided
 by the time scale, so long schedules fit a CI run, while signed timestamps always use the real clock.
@@ -29,11 +30,13 @@ Secrets: whatever the receiver sends back (body, headers, error text) is scrubbe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import heapq
 import itertools
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +45,9 @@ from ..errors import FleetsimError, HarnessError, UsageError
 from ..providers import PROVIDERS
 from ..scenario.model import Rate, Scenario
 from ..signing import SIGNERS, Secret, Signer
+from ..stream import Outgoing
 from .capture import CaptureWriter
-from .faults import applicable_probes, apply_fault
+from .faults import applicable_probes, apply_fault, send_headers
 from .health import DOWN_AFTER, EndpointHealth
 from .ledger import Ledger, Snapshot
 from .model import GENUINE, Attempt, Job
@@ -58,6 +62,9 @@ QUEUE_PER_WORKER = 4
 #: a producer that found the queue full waits until the workers have taken it down to this share of its size,
 #: then refills it in one go: woken once per job, it cost a task switch per delivery at full rate
 REFILL_AT = 0.5
+#: what the queue holds: a Job, or for a genuine first attempt (nearly every delivery) its record alone, so that
+#: no Job is made for it (its `due` has served once it is queued: the producer paced the run by it)
+Queued = Job | Outgoing
 GENERATION_MODES = ("inline", "worker")
 _HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
 
@@ -72,6 +79,11 @@ class Endpoint:
     policy: RetryPolicy
     timeout_s: float
     health: EndpointHealth = field(default_factory=EndpointHealth)
+    #: the statuses `classify` counts as success, as one set: one membership test per delivery on the fast path
+    ok_statuses: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ok_statuses = self.success if self.success is not None else frozenset(range(200, 300))
 
     @property
     def stopped(self) -> str | None:
@@ -168,14 +180,21 @@ class Runner:
         self.rng = random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:delivery:retry")
         self._source: Source | None = None
         self._requests = 0  # requests sent, every copy and attempt
-        self._unmarked = 0  # genuine sends in flight on the fast path (the ledger still has them pending)
-        self.queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(1, config.concurrency) * QUEUE_PER_WORKER)
-        self._refill_at = int(self.queue.maxsize * REFILL_AT)
+        self._fast_in_flight = 0  # genuine sends in flight on the fast path (the ledger still has them pending)
+        self._slow_in_flight = 0  # every other send in flight
+        # the bounded queue between the producer and the workers: a deque, and the workers' own wake-ups, rather
+        # than an asyncio.Queue, whose put, get and task_done cost more than everything else the queue does here
+        self._jobs: deque[Queued] = deque()
+        self._max_queued = max(1, config.concurrency) * QUEUE_PER_WORKER
+        self._refill_at = int(self._max_queued * REFILL_AT)
         self._room: asyncio.Future[None] | None = None  # the producer's wait for room in the queue (see REFILL_AT)
+        self._idle: deque[asyncio.Future[None]] = deque()  # workers waiting for a job, each on its own future
         self.retries: list[_Pending] = []
         self._order = itertools.count()
-        self.in_flight = 0
-        self.stopping = False
+        self._stopping = False
+        #: True once anything may keep a job from being sent (the run stopping, an endpoint down or gone): the one
+        #: cheap test the producer and the workers make per job before `_skip_if_stopped`'s full one
+        self._halted = False
         self.interrupted = False
         self.fatal: Exception | None = None
         self.started_wall = 0.0
@@ -186,8 +205,24 @@ class Runner:
         self._signals = 0
         self._workers: list[asyncio.Task[None]] = []
 
+    @property
+    def stopping(self) -> bool:
+        """The run is stopping (a signal, an internal error, or the end): nothing more is generated or sent."""
+        return self._stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self._stopping = value
+        self._halted = self._halted or value
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered (every copy and attempt)."""
+        return self._fast_in_flight + self._slow_in_flight
+
     def attach_capture(self, capture: CaptureWriter) -> None:
-        """Record every attempt into `capture`, scrubbed of this run's secrets."""
+        """Record every attempt into `capture`, scrubbed of this run's secrets. Before `run`: the workers decide
+        when they start whether any attempt needs recording."""
         capture.redact_with(self.redactor)
         self.config.capture = capture
 
@@ -250,13 +285,19 @@ class Runner:
             return stopped
         return "interrupted" if self.stopping else None
 
-    def _skip_if_stopped(self, job: Job) -> bool:
-        """Account a job whose endpoint is down or gone (or the run is stopping) instead of sending it."""
-        reason = self._unsent_reason(job.record.provider)
+    def _skip_if_stopped(self, item: Queued) -> bool:
+        """Account a queued item whose endpoint is down or gone (or the run is stopping) instead of sending it.
+        Callers test `_halted` first (`if self._halted and self._skip_if_stopped(item)`): while the run goes and
+        every endpoint is up, that one attribute is the whole cost."""
+        if isinstance(item, Job):
+            record, genuine = item.record, item.copy == GENUINE
+        else:
+            record, genuine = item, True
+        reason = self._unsent_reason(record.provider)
         if reason is None:
             return False
-        if job.copy == GENUINE:
-            self.ledger.skipped(job.record.event_id, reason)
+        if genuine:
+            self.ledger.skipped(record.event_id, reason)
         return True
 
     def source_spec(self) -> SourceSpec:
@@ -281,31 +322,33 @@ class Runner:
         factor = 1.0 if rate.mode == "realtime" else rate.factor
         paced = rate.mode != "max"
         ledger = self.ledger
-        queue = self.queue
-        endpoints = self.endpoints
+        jobs = self._jobs
+        idle = self._idle
+        limit = self._max_queued
         async for batch in source.batches():
-            # queue.put does not yield while the queue has room, and skipped items never reach it: without this,
-            # a stream of skips would keep the loop (and Ctrl-C's handler) waiting for generation
+            # appending never yields, and skipped items never reach the queue: without this, a stream of skips
+            # would keep the loop (and Ctrl-C's handler) waiting for generation
             await asyncio.sleep(0)
             for record, plan in batch:
-                if self.stopping:
+                if self._halted and self.stopping:
                     return
                 ledger.generated(record)
                 if isinstance(plan, str):
                     ledger.skipped(record.event_id, plan)
                     continue
-                endpoint = endpoints[record.provider]
                 for copy, due in plan:
-                    job = Job(record, copy, due)
-                    if (self.stopping or endpoint.health.down_reason is not None) and self._skip_if_stopped(job):
+                    item: Queued = record if copy == GENUINE else Job(record, copy, due)
+                    if self._halted and self._skip_if_stopped(item):
                         continue
                     if paced:
                         wait = self.started_mono + due / factor - time.monotonic()
                         if wait > 0:
                             await asyncio.sleep(wait)
-                    while queue.full():  # backpressure: the workers' turn, until the queue is down to REFILL_AT
+                    while len(jobs) >= limit:  # backpressure: the workers' turn, until the queue is down to REFILL_AT
                         await self._wait_for_room()
-                    queue.put_nowait(job)
+                    jobs.append(item)
+                    if idle:
+                        self._wake_worker()
 
     async def _wait_for_room(self) -> None:
         room = self._room = asyncio.get_running_loop().create_future()
@@ -314,11 +357,28 @@ class Runner:
         finally:
             self._room = None
 
-    def _took(self) -> None:
-        """A worker took a job: wake the producer once the queue is down to its refill mark."""
-        room = self._room
-        if room is not None and self.queue.qsize() <= self._refill_at and not room.done():
-            room.set_result(None)
+    def _wake_worker(self) -> None:
+        """A job was queued: wake one idle worker (the first still waiting) to take it."""
+        idle = self._idle
+        while idle:
+            waiter = idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _next_job(self) -> None:
+        """An idle worker's wait until a job is queued (it may find the queue empty again: another took it)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._wake_worker()  # woken for a job it will never take: another worker must take it
+            else:
+                with contextlib.suppress(ValueError):
+                    self._idle.remove(waiter)
+            raise
 
     async def _pump_retries(self) -> None:
         """Move retries whose time has come back onto the queue."""
@@ -328,77 +388,89 @@ class Runner:
                 job = heapq.heappop(self.retries).job
                 if self._skip_if_stopped(job):
                     continue
-                await self.queue.put(job)
+                # past the queue's bound if need be: a retry was already held in memory, in the heap
+                self._jobs.append(job)
+                self._wake_worker()
             delay = self.retries[0].at - time.monotonic() if self.retries else 0.05
             await asyncio.sleep(min(max(delay, 0.001), 0.05))
 
     # -- the workers --------------------------------------------------------------------------------------
 
-    async def _work(self, transport: Sender) -> None:
-        queue = self.queue
-        config = self.config
+    async def _work(self, sender: Sender) -> None:
+        jobs = self._jobs
         ledger = self.ledger
+        endpoints = self.endpoints
+        # the fast path needs nobody to see the attempt itself: no capture, no listener
+        fast = self.config.capture is None and self.config.on_attempt is None
+        clock = time.time
+        refill_at = self._refill_at
         while True:
+            if not jobs:
+                await self._next_job()
+                continue
+            item = jobs.popleft()
+            room = self._room
+            # the producer waits for room (at full rate, nearly always): wake it once the queue is down to its
+            # refill mark
+            if room is not None and len(jobs) <= refill_at and not room.done():
+                room.set_result(None)
             try:
-                job = queue.get_nowait()  # no coroutine to make while there is work, which is most of the time
-            except asyncio.QueueEmpty:
-                job = await queue.get()
-            if self._room is not None:
-                self._took()
-            try:
-                if job is None:
-                    return
-                prepared = self._prepare(job)
-                if prepared is None:
+                if self._halted and self._skip_if_stopped(item):
                     continue
-                endpoint, body, headers, now_wall = prepared
-                # the send is awaited here, not in a coroutine of its own: one frame less to make and to resume
-                # through, per delivery
-                self.in_flight += 1
+                if isinstance(item, Job):
+                    if not fast or item.copy != GENUINE:
+                        await self._send(item, sender)
+                        continue
+                    record = item.record  # a retry
+                elif not fast:
+                    await self._send(Job(item), sender)
+                    continue
+                else:
+                    record = item
+                # the fast path: a genuine attempt (nearly always the first, its record alone). No Attempt, no copy
+                # of its headers, one ledger call when it succeeds; the send is awaited here, not in a coroutine of
+                # its own (one frame less to make and to resume through, per delivery)
+                endpoint = endpoints[record.provider]
+                now_wall = clock()
+                body = record.body
+                headers = send_headers(body, record.headers, endpoint.signer, endpoint.secrets, int(now_wall),
+                                       record.event_id)
+                self._requests += 1
+                self._fast_in_flight += 1
                 try:
-                    genuine = job.copy == GENUINE
-                    # the fast path needs nobody to see the attempt itself: no capture, no listener
-                    if genuine and config.capture is None and config.on_attempt is None:
-                        self._unmarked += 1
-                        try:
-                            response = await transport.post(endpoint.url, body, headers,
-                                                             deadline_s=endpoint.timeout_s)
-                        finally:
-                            self._unmarked -= 1
-                        if response.outcome == "2xx" and classify(response.status, endpoint.success) == "success":
-                            endpoint.health.answered()  # an HTTP answer: the endpoint is up
-                            ledger.delivered_at_once(job.record.event_id, response.latency_s)
-                            continue
-                        ledger.in_flight(job.record.event_id)  # the full path from here, as if marked first
-                    else:
-                        if genuine:
-                            ledger.in_flight(job.record.event_id)
-                        response = await transport.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
-                    self._account(job, endpoint, body, headers, response, now_wall)
+                    response = await sender.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
                 finally:
-                    self.in_flight -= 1
+                    self._fast_in_flight -= 1
+                if response.outcome == "2xx" and response.status in endpoint.ok_statuses:
+                    endpoint.health.consecutive = 0  # EndpointHealth.answered, inlined: once per delivery
+                    ledger.delivered_at_once(record.event_id, response.latency_s)
+                    continue
+                ledger.in_flight(record.event_id)  # the full path from here, as if marked first
+                self._account(item if isinstance(item, Job) else Job(record), endpoint, body, headers, response,
+                              now_wall)
             except Exception as exc:  # a bug in fleetsim, or a usage error found late: stop cleanly, never hang
                 if self.fatal is None:
                     self.fatal = exc
                 self.stopping = True
                 if self._stop_requested is not None:
                     self._stop_requested.set()
-            finally:
-                queue.task_done()
 
-    def _prepare(self, job: Job) -> tuple[Endpoint, bytes, dict[str, str], float] | None:
-        """The endpoint, body and headers of `job`'s request, signed now (and when); None when it is not sent
-        (accounted instead: its endpoint went down, or the run is stopping, while it was queued)."""
+    async def _send(self, job: Job, sender: Sender) -> None:
+        """The full path: any copy or attempt, signed (or faulted) now, its Attempt recorded."""
         record = job.record
         endpoint = self.endpoints[record.provider]
-        # the cheap test first (the common case: running, endpoint up), as the producer does
-        if (self.stopping or endpoint.health.down_reason is not None) and self._skip_if_stopped(job):
-            return None
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
                                     secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id)
         self._requests += 1
-        return endpoint, body, headers, now_wall
+        if job.copy == GENUINE:
+            self.ledger.in_flight(record.event_id)
+        self._slow_in_flight += 1
+        try:
+            response = await sender.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+        finally:
+            self._slow_in_flight -= 1
+        self._account(job, endpoint, body, headers, response, now_wall)
 
     def _account(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], response: Response,
                  now_wall: float) -> None:
@@ -452,7 +524,7 @@ class Runner:
     # -- the run ------------------------------------------------------------------------------------------
 
     def _settled(self) -> bool:
-        return not (self.retries or self.queue.qsize() or self.in_flight)
+        return not (self.retries or self._jobs or self.in_flight)
 
     async def run(self) -> None:
         config = self.config
@@ -497,6 +569,7 @@ class Runner:
     def _endpoint_stopped(self, provider: str) -> None:
         """An endpoint went down or gone: its scheduled retries end now, not when they fall due. Generation goes
         on (skipping costs microseconds, and never waits for the rate), so every event of the run is accounted."""
+        self._halted = True  # from now on each job is tested for its endpoint (_skip_if_stopped)
         reason = self.endpoints[provider].stopped
         kept = []
         for pending in self.retries:
@@ -536,11 +609,9 @@ class Runner:
             raise HarnessError("accounting invariant violated: generated != delivered + failed + skipped")
 
     def _drain_queue(self) -> None:
-        while not self.queue.empty():
-            job = self.queue.get_nowait()
-            self.queue.task_done()
-            if job is not None:
-                self._skip_if_stopped(job)
+        jobs = self._jobs
+        while jobs:
+            self._skip_if_stopped(jobs.popleft())
 
 
     async def _tick(self) -> None:
@@ -551,7 +622,8 @@ class Runner:
 
     def snapshot(self) -> Snapshot:
         snapshot = self.ledger.snapshot(time.monotonic() - self.started_mono)
-        if self._unmarked:  # fast-path sends are in flight though the ledger still has them pending
-            snapshot = dataclasses.replace(snapshot, pending=snapshot.pending - self._unmarked,
-                                           in_flight=snapshot.in_flight + self._unmarked)
+        unmarked = self._fast_in_flight  # fast-path sends are in flight though the ledger still has them pending
+        if unmarked:
+            snapshot = dataclasses.replace(snapshot, pending=snapshot.pending - unmarked,
+                                           in_flight=snapshot.in_flight + unmarked)
         return snapshot

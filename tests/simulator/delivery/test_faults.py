@@ -25,6 +25,7 @@ from simulator.delivery.faults import (
     flip_signature,
     max_disorder_s,
     plan_jobs,
+    send_headers,
     wrong_psk,
 )
 from simulator.delivery.model import DUPLICATE, GENUINE, PROBES, Job
@@ -249,6 +250,18 @@ def test_genuine_and_duplicate_verify_at_now(case: str, copy: str) -> None:
         return
     assert _verify(signer, secrets, body, headers) == "ok"
     assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_fast_path_sends_the_headers_apply_fault_gives_a_genuine_copy(case: str) -> None:
+    signer, secrets = CASES[case]
+    rec = record(1)
+    _, expected = apply_fault(Job(rec), rec.body, rec.headers, signer=signer, secrets=secrets, now=NOW,
+                              message_id=rec.event_id)
+    sent = send_headers(rec.body, rec.headers, signer, secrets, NOW, rec.event_id)
+    assert sent == expected
+    if not secrets:  # nothing to sign: the record's own headers, not a copy made per delivery
+        assert sent is rec.headers
 
 
 @pytest.mark.parametrize("case", ["samsara", "standard-webhooks", "standard-webhooks-rotation", "smartgps",

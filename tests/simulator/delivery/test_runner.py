@@ -4,6 +4,7 @@ every way we know. fleetsim must never crash and never lose track of an event.""
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import time
 from pathlib import Path
@@ -345,3 +346,101 @@ async def test_a_full_queue_is_refilled_in_one_go_not_job_by_job(monkeypatch: py
     assert totals["generated"] == 200 and totals["delivered"] == 200
     # woken once per refill of several jobs (4 here: a queue of 8 refilled from half), not once per job (~190)
     assert 0 < waits <= 200 // 3, waits
+
+
+async def test_a_worker_cancelled_as_it_is_woken_passes_the_job_on() -> None:
+    """Idle workers wait on their own wake-ups: one woken for a job and cancelled before it ran must hand the
+    wake-up to another idle worker, or the job would sit in the queue while every worker waits."""
+    runner = Runner(config(tiny("mettax"), "http://127.0.0.1:9"))
+    first = asyncio.create_task(runner._next_job())
+    second = asyncio.create_task(runner._next_job())
+    await asyncio.sleep(0)  # both are waiting now
+    assert len(runner._idle) == 2
+    runner._wake_worker()  # a job was queued: the first is woken...
+    first.cancel()  # ...and cancelled (a second Ctrl-C) before it could run
+    await asyncio.gather(first, return_exceptions=True)
+    await asyncio.wait_for(second, 1.0)  # the other took the wake-up
+    assert first.cancelled() and not runner._idle
+
+
+async def test_a_cancelled_idle_worker_leaves_no_waiter_behind() -> None:
+    runner = Runner(config(tiny("mettax"), "http://127.0.0.1:9"))
+    waiting = asyncio.create_task(runner._next_job())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert not runner._idle
+
+
+async def test_the_queue_stays_bounded_at_full_rate() -> None:
+    class Measured(collections.deque[Any]):
+        deepest = 0
+
+        def append(self, item: Any) -> None:
+            super().append(item)
+            self.deepest = max(self.deepest, len(self))
+
+    async with hostile.ok() as url:
+        runner = Runner(config(tiny("mettax"), url, limit=200, concurrency=1))
+        runner._jobs = jobs = Measured()
+        await runner.run()
+    assert runner.summary()["totals"]["delivered"] == 200
+    assert jobs.deepest == runner._max_queued == 4  # filled, never past its bound
+
+
+async def test_the_fast_path_makes_no_attempt_and_copies_no_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A successful genuine delivery nobody captures or listens to: no Job, no Attempt, and (unsigned) the
+    record's own headers go to the sender, not a copy; with a capture the same run makes an Attempt each."""
+    from collections.abc import AsyncIterator, Mapping
+    from contextlib import asynccontextmanager
+
+    from simulator.delivery import runner as runner_module
+    from simulator.delivery.ledger import Ledger
+    from simulator.delivery.model import Attempt, Job
+    from simulator.delivery.sending import Sender
+    from simulator.delivery.transport import Response
+    from simulator.stream import Outgoing
+
+    records: dict[int, Outgoing] = {}
+    made = {"attempts": 0, "jobs": 0}
+    own_headers = 0
+
+    class Answering:
+        async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
+                       method: str = "POST", keep: int = 4096) -> Response:
+            nonlocal own_headers
+            own_headers += any(headers is r.headers for r in records.values())
+            await asyncio.sleep(0)
+            return Response("2xx", 200, latency_s=0.001)
+
+    @asynccontextmanager
+    async def answering(concurrency: int, verify: bool) -> AsyncIterator[Sender]:
+        yield Answering()
+
+    generated = Ledger.generated
+
+    def remember(self: Ledger, record: Outgoing) -> None:
+        records[record.seq] = record
+        generated(self, record)
+
+    class CountedAttempt(Attempt):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made["attempts"] += 1
+            super().__init__(*args, **kwargs)
+
+    class CountedJob(Job):  # the runner tests isinstance(item, Job): a subclass, not a factory
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made["jobs"] += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "generated", remember)
+    monkeypatch.setattr(runner_module, "Attempt", CountedAttempt)
+    monkeypatch.setattr(runner_module, "Job", CountedJob)
+    _, summary = await run(config(tiny("mettax"), "http://127.0.0.1:9", limit=50, sender=answering))
+    assert summary["totals"]["delivered"] == 50
+    assert made == {"attempts": 0, "jobs": 0} and own_headers == 50
+
+    records.clear()
+    _, summary = await run(config(tiny("mettax"), "http://127.0.0.1:9", limit=50, sender=answering,
+                                  on_attempt=lambda attempt: None))
+    assert summary["totals"]["delivered"] == 50 and made["attempts"] == 50
