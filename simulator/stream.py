@@ -120,7 +120,12 @@ def event_id(scenario: Scenario, device_number: int, channel: str, n: int) -> st
 
     Numbered per device and channel, never across the stream, so a record's id does not depend on which other
     devices or channels are simulated, filtered out or made by another worker process."""
-    return f"{scenario.name}-{scenario.seed}-{device_number:04d}-{CHANNEL_LETTERS[channel]}{n:06d}"
+    return f"{event_id_prefix(scenario, device_number, channel)}{n:06d}"
+
+
+def event_id_prefix(scenario: Scenario, device_number: int, channel: str) -> str:
+    """`event_id` but its number: the same for all of a device's messages on a channel (built once per device)."""
+    return f"{scenario.name}-{scenario.seed}-{device_number:04d}-{CHANNEL_LETTERS[channel]}"
 
 
 class _Timed(Protocol):
@@ -161,12 +166,13 @@ def device_records(world: World, device: Device, encoder: Encoder, *,
     the position in the emitted stream is the merge's to give)."""
     counts = dict.fromkeys(CHANNEL_LETTERS, 0)
     scenario = world.scenario
+    prefixes = {channel: event_id_prefix(scenario, device.number, channel) for channel in CHANNEL_LETTERS}
     settings = scenario.delivery.providers.get(device.provider, {})
-    channel_of = encoder.channel
+    channel_of, encode = encoder.channel, encoder.encode
     for message in device_messages(world, device, settings, channels=channels):
         channel = channel_of(message)
         n = counts[channel] = counts[channel] + 1
-        yield encoder.encode(0, message, event_id(scenario, device.number, channel, n))
+        yield encode(0, message, f"{prefixes[channel]}{n:06d}")  # event_id(scenario, device.number, channel, n)
 
 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:
