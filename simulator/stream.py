@@ -141,7 +141,8 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any], *
                     channels: frozenset[str] | None = None) -> Iterator[Message]:
     """One device's messages in send order (only those of `channels`, if given). Renderers may schedule a
     message later than its event (an alarm file uploaded a minute after the alarm); those wait in a small heap
-    until they are due."""
+    until they are due. A message due at its event's send time (most: every frame, every MettaX packet) goes
+    out at once: what the heap still holds then is due later, and later events' messages are due no earlier."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
     provider = PROVIDERS[device.provider]
     # a renderer told the wanted channels skips the work of the others (render.base.RendererFactory)
@@ -153,9 +154,13 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any], *
         # device events arrive in send order and every message is sent no earlier than its event
         while held and held[0][0] <= event.send_t:
             yield heapq.heappop(held)[2]
+        now = event.send_t
         for message in renderer.render(event):
             if channels is not None and kinds[message.kind].channel not in channels:
                 continue  # never held, numbered or encoded
+            if message.send_t <= now:
+                yield message
+                continue
             n += 1
             heapq.heappush(held, (message.send_t, n, message))
     while held:
@@ -300,10 +305,15 @@ def scenario_stream(
     """Every message of the scenario as it goes on the wire, optionally only some providers' or channels'.
 
     Other providers' devices are never simulated, other channels' messages never encoded; `seq` numbers the
-    records emitted, and each record's `event_id` is the same whatever is filtered out."""
-    for seq, (_, _, record) in enumerate(scenario_shard(scenario, 0, 1, providers=providers, channels=channels), 1):
-        record.seq = seq
-        yield record
+    records emitted, and each record's `event_id` is the same whatever is filtered out. It is `scenario_shard`'s
+    one shard numbered, read from the same windows without the shard's merge key."""
+    _, windows = _shard_windows(scenario, 0, 1, providers, channels)
+    seq = 0
+    for window in windows:
+        for record in window:
+            seq += 1
+            record.seq = seq
+            yield record
 
 
 def scenario_shard(
@@ -314,6 +324,15 @@ def scenario_shard(
     their order, each record with its merge key (send time, device number) and `seq` 0. Merging the `parts`
     shards by that key (ties within one device keep their order) gives exactly `scenario_stream`'s order,
     which then numbers `seq` 1, 2, ..."""
+    number, windows = _shard_windows(scenario, part, parts, providers, channels)
+    for window in windows:
+        for record in window:
+            yield record.send_t, number[record.device], record
+
+
+def _shard_windows(scenario: Scenario, part: int, parts: int, providers: Collection[str] | None,
+                   channels: Collection[str] | None) -> tuple[dict[str, int], Iterator[list[Outgoing]]]:
+    """The devices of shard `part` of `parts` (key -> device number) and their records in `merged_windows`."""
     if not 0 <= part < parts:
         raise ValueError(f"shard {part} of {parts}")
     world = World(scenario)
@@ -322,6 +341,4 @@ def scenario_shard(
     mine = [d for d in world.devices if providers is None or d.provider in providers][part::parts]
     number = {device.key: device.number for device in mine}
     streams = [device_records(world, device, encoder, channels=only) for device in mine]
-    for window in merged_windows(streams):
-        for record in window:
-            yield record.send_t, number[record.device], record
+    return number, merged_windows(streams)
