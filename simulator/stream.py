@@ -198,6 +198,10 @@ def merge_by_send_time(streams: list[Iterator[_T]]) -> Iterator[_T]:
 
 #: about this many records per window of `merged_windows`: a few MB of records held, whatever the fleet's size
 MERGE_WINDOW = 2048
+#: a window's span of send time is at most this many records at one message a second per stream: when a quiet
+#: night has stretched the span and every device starts its shift at once, a window still stays a few times
+#: MERGE_WINDOW (an unbounded span held 200k records, 500 MB, at the first morning of a long scenario)
+MERGE_SPAN_RECORDS = 16384
 _SEND_T = operator.attrgetter("send_t")
 
 
@@ -216,7 +220,8 @@ def merged_windows(streams: list[Iterator[_T]]) -> Iterator[list[_T]]:
     nexts = [stream.__next__ for stream in streams]
     heads: list[_T | None] = [next(stream, None) for stream in streams]
     live = [number for number, head in enumerate(heads) if head is not None]
-    span = 60.0  # seconds of send time per window, adapted below
+    longest = MERGE_SPAN_RECORDS / max(1, len(streams))
+    span = min(60.0, longest)  # seconds of send time per window, adapted below
     while live:
         start = min(heads[number].send_t for number in live)  # type: ignore[union-attr]
         end = start + span
@@ -246,9 +251,9 @@ def merged_windows(streams: list[Iterator[_T]]) -> Iterator[list[_T]]:
         window.sort(key=_SEND_T)
         yield window
         # the next window's length of send time, aiming at MERGE_WINDOW items: at most 4x longer or shorter at once,
-        # never so short that start + span == start
+        # never longer than `longest`, never so short that start + span == start
         factor = MERGE_WINDOW / len(window)
-        span = max(span * min(4.0, max(0.25, factor)), 1e-3)
+        span = max(min(span * min(4.0, max(0.25, factor)), longest), 1e-3)
 
 
 @dataclass

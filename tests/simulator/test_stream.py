@@ -239,3 +239,17 @@ def test_the_collector_is_paused_while_a_window_is_made_and_left_as_it_was() -> 
         assert not gc.isenabled()  # a caller's choice stands
     finally:
         gc.enable()
+
+
+def test_a_burst_after_a_quiet_spell_stays_a_bounded_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a night of heartbeats stretches the span; then every device starts its shift at once: the window that
+    # meets the burst must stay about MERGE_SPAN_RECORDS (at one message a second per stream), not hold it all
+    monkeypatch.setattr(stream, "MERGE_SPAN_RECORDS", 500)
+    streams = [[*(_Item(1000.0 * k + s, s, k) for k in range(60)),
+                *(_Item(60_000.0 + k, s, 60 + k) for k in range(2000))] for s in range(50)]
+    expected = list(heapq.merge(*streams, key=lambda item: item.send_t))
+    windows = list(stream.merged_windows([iter(s) for s in streams]))
+    assert [item for w in windows for item in w] == expected
+    assert max(map(len, windows)) <= 2 * 500
+    monkeypatch.setattr(stream, "MERGE_SPAN_RECORDS", 10**12)  # no bound: the burst lands in one huge window
+    assert max(map(len, stream.merged_windows([iter(s) for s in streams]))) > 20 * 500
