@@ -12,3 +12,12 @@ class JavaDouble(float):
     them into raw JSON; everything else (jsonschema, arithmetic) sees a plain float."""
 
     __slots__ = ()
+
+
+class JavaDocument(dict):  # type: ignore[type-arg]
+    """A Traccar document whose builder promises that every float Java writes differently from orjson (0 <
+    |x| < 1e-3, |x| >= 1e7) is already a `JavaDouble`: `javajson.dumps` then skips its rewrite scan, a regular
+    expression over the whole body that cost more than orjson writing it (PowUnity's renderer makes every frame
+    and webhook one). orjson writes a dict subclass as a dict; everything else sees a plain dict."""
+
+    __slots__ = ()

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from .javadouble import JavaDouble
+from .javadouble import JavaDocument, JavaDouble
 
-__all__ = ["JavaDouble", "dumps", "dumps_reference", "java_double", "jd"]
+__all__ = ["JavaDocument", "JavaDouble", "dumps", "dumps_reference", "java_double", "jd"]
 
 
 def jd(value: float) -> float:
@@ -127,8 +127,10 @@ def dumps(value: Any) -> bytes:
 
     Renderers wrap such numbers with `jd()` up front, so the rewrite pass finds nothing to do on the hot
     path; it exists for documents built elsewhere. Floats inside arrays are not rewritten (Traccar models hold
-    none there: ids are integers)."""
+    none there: ids are integers). A `JavaDocument` is written without the scan: its builder wrapped them all."""
     body = orjson.dumps(value, default=_default)
+    if type(value) is JavaDocument:
+        return body
     # one scan for the rewrite's own pattern (it starts with the literal `":`, which the regex engine finds fast);
     # four substring tests and a second regex before it cost more than this one search on every frame
     if _JAVA_DIFFERS.search(body) is not None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.rounding import rounded
 from ..scenario.model import FleetGroup, Geofence, Injection, LatLon, Scenario
 from .events import Fix, WorldEvent
 from .fleet import Device, Driver
@@ -149,7 +150,8 @@ class DeviceSim:
         """A report at time t from the current state, with GPS noise on the position.
 
         Hot path (one call per report): noise comes from a fixed table of normal deviates walked with a
-        per-device stride instead of rng.gauss, and one uniform draw drives the satellite and GSM drift.
+        per-device stride instead of rng.gauss, and one uniform draw drives the satellite and GSM drift;
+        `rounded` gives round()'s very doubles at half its cost.
         """
         st, prof = self.state, self.profile
         r = self.rng.random()
@@ -161,7 +163,7 @@ class DeviceSim:
         st.gsm = gsm = 31 if gsm > 31 else 5 if gsm < 5 else gsm
         i = self._noise_i = (self._noise_i + self._noise_stride) & _NORMAL_MASK
         n1, n2, n3 = _NORMALS[i], _NORMALS[(i + 1) & _NORMAL_MASK], _NORMALS[(i + 2) & _NORMAL_MASK]
-        hdop = round(0.6 + 6.0 / sats + r2 * 0.3, 1)
+        hdop = rounded(0.6 + 6.0 / sats + r2 * 0.3, 1)
         sigma = NOISE_M_PER_HDOP * hdop
         lat = st.lat + n1 * sigma / _M_PER_DEG
         lon = st.lon + n2 * sigma * self._m_to_deg_lon
@@ -173,9 +175,9 @@ class DeviceSim:
             volts = prof.resting_voltage_v + 0.2 * r2 - 0.1
         speed_mps = st.speed_mps
         return Fix(
-            t, round(lat, 6), round(lon, 6), round(speed_mps * 3.6, 1), st.course,
-            round(st.altitude_m + n3 * prof.altitude_noise_m, 1), sats, hdop, True, st.ignition,
-            speed_mps > 0.5, st.odometer_m, gsm, round(volts, 2), int(st.battery_pct), st.limit_kmh,
+            t, rounded(lat, 6), rounded(lon, 6), rounded(speed_mps * 3.6, 1), st.course,
+            rounded(st.altitude_m + n3 * prof.altitude_noise_m, 1), sats, hdop, True, st.ignition,
+            speed_mps > 0.5, st.odometer_m, gsm, rounded(volts, 2), int(st.battery_pct), st.limit_kmh,
             st.inside_ids,
         )
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import heapq
 import itertools
 import json
+import random
 import re
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from simulator import stream
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
@@ -181,3 +186,70 @@ def test_the_wanted_channels_reach_the_renderer_and_other_channels_are_never_sen
     told.clear()
     next(scenario_stream(load_scenario(DEMO)))
     assert told and set(told) == {None}
+
+
+@dataclass
+class _Item:
+    send_t: float
+    stream: int
+    n: int
+
+
+def _streams(seed: int, count: int) -> list[list[_Item]]:
+    rng = random.Random(seed)
+    out = []
+    for s in range(count):
+        t, items = rng.uniform(0, 50), []
+        for n in range(rng.randrange(0, 300)):
+            t += rng.choice([0.0, 0.0, 0.5, rng.expovariate(0.2), rng.uniform(0, 400)])  # ties within and across
+            items.append(_Item(round(t), s, n))
+        out.append(items)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("window", [1, 7, 2048])
+def test_the_windowed_merge_is_the_heap_merge(seed: int, window: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # whatever the windows' length, the order is heapq.merge's by send time: ties to the earlier stream
+    monkeypatch.setattr(stream, "MERGE_WINDOW", window)
+    streams = _streams(seed, 1 + seed * 7)
+    expected = list(heapq.merge(*streams, key=lambda item: item.send_t))
+    windows = list(stream.merged_windows([iter(s) for s in streams]))
+    assert [item for w in windows for item in w] == expected
+    assert all(w for w in windows)
+    if window == 1 and len(expected) > 50:
+        assert max(map(len, windows)) < len(expected) / 4  # windows adapt their span towards the target
+
+
+def test_the_collector_is_paused_while_a_window_is_made_and_left_as_it_was() -> None:
+    seen: list[bool] = []
+
+    def device(n: int) -> Iterator[_Item]:
+        for k in range(3):
+            seen.append(gc.isenabled())
+            yield _Item(float(k), n, k)
+
+    assert gc.isenabled()
+    assert len(list(stream.merge_by_send_time([device(0), device(1)]))) == 6
+    assert seen[2:] and not any(seen[2:])  # the first items come before any window, with the collector as it was
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        list(stream.merge_by_send_time([device(0)]))
+        assert not gc.isenabled()  # a caller's choice stands
+    finally:
+        gc.enable()
+
+
+def test_a_burst_after_a_quiet_spell_stays_a_bounded_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a night of heartbeats stretches the span; then every device starts its shift at once: the window that
+    # meets the burst must stay about MERGE_SPAN_RECORDS (at one message a second per stream), not hold it all
+    monkeypatch.setattr(stream, "MERGE_SPAN_RECORDS", 500)
+    streams = [[*(_Item(1000.0 * k + s, s, k) for k in range(60)),
+                *(_Item(60_000.0 + k, s, 60 + k) for k in range(2000))] for s in range(50)]
+    expected = list(heapq.merge(*streams, key=lambda item: item.send_t))
+    windows = list(stream.merged_windows([iter(s) for s in streams]))
+    assert [item for w in windows for item in w] == expected
+    assert max(map(len, windows)) <= 2 * 500
+    monkeypatch.setattr(stream, "MERGE_SPAN_RECORDS", 10**12)  # no bound: the burst lands in one huge window
+    assert max(map(len, stream.merged_windows([iter(s) for s in streams]))) > 20 * 500

@@ -55,7 +55,9 @@ one device, so ids are `n * id_stride + <the device's Traccar id>` (setting `id_
 up to `id_stride` devices, increasing per device, roughly increasing in time across the fleet.
 
 Doubles are Python floats (12.0, never 12) so core.javajson writes them as Jackson does (`5.0E7` for
-totalDistance >= 1e7 m); integers (batteryLevel, status, index, hours in ms) stay ints.
+totalDistance >= 1e7 m); integers (batteryLevel, status, index, hours in ms) stay ints. Every double Java may write
+differently (any that can leave [1e-3, 1e7)) is wrapped with `jd` here, so each frame and webhook is a
+`JavaDocument`, written without javajson's rewrite scan.
 
 Channels: a renderer asked for `channels={"webhook"}` (a webhook run, where about three messages in four
 would be frames it drops) keeps every piece of state the webhooks read — ids, distances, hours, motion,
@@ -72,7 +74,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ...core.javajson import jd
+from ...core.javajson import JavaDocument, jd
 from ...render.base import Message, wants
 from ...world.events import WorldEvent
 from ...world.fleet import Device
@@ -242,10 +244,12 @@ class PowUnityRenderer:
         if profile.legacy_position:
             position["outdated"] = False
         position["valid"] = valid
-        position["latitude"] = round(lat * 1e6) / 1e6  # h02 resolution; n / 1e6 is the shortest double
-        position["longitude"] = round(lon * 1e6) / 1e6
+        # h02 resolution; n / 1e6 is the shortest double. jd: near the equator or the prime meridian a
+        # coordinate can fall below 1e-3, which Java writes 5.0E-4 (every document here is a JavaDocument)
+        position["latitude"] = jd(round(lat * 1e6) / 1e6)
+        position["longitude"] = jd(round(lon * 1e6) / 1e6)
         position["altitude"] = 0.0  # h02 reports no altitude
-        position["speed"] = speed
+        position["speed"] = jd(speed)
         position["course"] = float(course)
         position["address"] = None
         position["accuracy"] = 0.0
@@ -425,8 +429,8 @@ class PowUnityRenderer:
             if state_type == "deviceOverspeed":
                 over = float(attrs.get("speed_kmh", fix.speed_kmh))
                 limit = float(attrs.get("limit_kmh", fix.limit_kmh or 0.0))
-                pending.append((state_type, {"speed": round(over / KMH_PER_KNOT, 2),
-                                             "speedLimit": round(limit / KMH_PER_KNOT, 2)}, 0, None, None))
+                pending.append((state_type, {"speed": jd(round(over / KMH_PER_KNOT, 2)),
+                                             "speedLimit": jd(round(limit / KMH_PER_KNOT, 2))}, 0, None, None))
             elif state_type in ("geofenceEnter", "geofenceExit"):
                 geofence_id = int(attrs.get("geofence_id", 1))
                 name = str(attrs.get("geofence", f"Geofence {geofence_id}"))
@@ -445,7 +449,7 @@ class PowUnityRenderer:
         self.last_update_ms = server_ms
         if frames:
             out.append(Message(PROVIDER, "socket_frame", key, send_t,
-                               {"devices": [self._device(previous_position_id)]}, kind))
+                               JavaDocument(devices=[self._device(previous_position_id)]), kind))
         if latest:
             self.position_id = position_id
             self._last = position
@@ -456,7 +460,7 @@ class PowUnityRenderer:
         if frames and profile.status_event_first and pending and pending[0][0] == "deviceOnline":
             out[0], out[1] = out[1], out[0]  # 4.12: deviceOnline goes out before the device that turned online
         if latest and frames:
-            out.append(Message(PROVIDER, "socket_frame", key, send_t, {"positions": [position]}, kind))
+            out.append(Message(PROVIDER, "socket_frame", key, send_t, JavaDocument(positions=[position]), kind))
         if webhooks:
             out.extend(webhooks)
         return out
@@ -499,10 +503,10 @@ class PowUnityRenderer:
                                             "message": self._text(event_type, attrs, geofence_name, server_ms)}
                 else:
                     framed = traccar_event
-                out.append(Message(PROVIDER, "socket_frame", key, send_t, {"events": [framed]}, event.kind))
+                out.append(Message(PROVIDER, "socket_frame", key, send_t, JavaDocument(events=[framed]), event.kind))
             if not wanted:
                 continue
-            body: dict[str, Any] = {"event": traccar_event}
+            body = JavaDocument(event=traccar_event)
             if about is not None:
                 # a position written for this webhook alone is its own; a pushed one is shared with the frames
                 body["position"] = about if about is not kept else {**about, "attributes": about["attributes"].copy()}
@@ -538,7 +542,7 @@ class PowUnityRenderer:
         out: list[Message] = []
         if frames:
             out.append(Message(PROVIDER, "socket_frame", self.device.key, send_t,
-                               {"devices": [self._device(self.position_id)]}, event.kind))
+                               JavaDocument(devices=[self._device(self.position_id)]), event.kind))
         pending: list[_Pending] = []
         first = self.motion.on_status_change(server_ms)
         if first is not None:  # the first position of the new state: its motion is the new state

@@ -360,6 +360,32 @@ def test_java_doubles_in_the_serialized_body() -> None:
     assert b'"totalDistance":5.0E7' in javajson.dumps(webhook.payload)
 
 
+@pytest.mark.parametrize("profile", ["traccar-4.12", "traccar-6"])
+def test_every_document_is_written_as_the_rewrite_scan_would(profile: str) -> None:
+    """Frames and webhooks are JavaDocuments, written without javajson's rewrite scan: every double Java writes
+    differently must already be wrapped. Near the equator and the prime meridian, coordinates fall below 1e-3
+    (Java: 4.0E-4) and a huge odometer passes 1e7: the unscanned body must equal the scanned one."""
+    device = make_bike()
+    renderer = powunity_renderer(device, {"initially_armed": True, "profile": profile}, random.Random(3))
+    messages = [m for i, (kind, attrs, _) in enumerate(EVENTS) for m in renderer.render(make_event(
+        kind, device, attrs, t=T0 + 30 * i, seq=i, lat=0.0004 if i % 2 else -0.000731, lon=-0.0007 + 1e-5 * i,
+        odometer_m=5e7 + 100 * i, speed_kmh=0.001 * i))]
+    assert {m.kind for m in messages} == {"socket_frame", "webhook"}
+    small = 0
+    for message in messages:
+        assert type(message.payload) is javajson.JavaDocument
+        body = javajson.dumps(message.payload)
+        assert body == javajson.dumps(dict(message.payload)) == javajson.dumps_reference(message.payload)
+        small += body.count(b"E-4")
+    assert small > 0  # the case that matters was written
+
+
+def test_an_unwrapped_double_in_a_java_document_is_written_as_orjson_does() -> None:
+    # the promise a JavaDocument carries is the renderer's to keep: nothing rewrites what it left unwrapped
+    assert javajson.dumps(javajson.JavaDocument(latitude=0.0004)) == b'{"latitude":0.0004}'
+    assert javajson.dumps({"latitude": 0.0004}) == b'{"latitude":4.0E-4}'
+
+
 def test_deterministic() -> None:
     def payloads(seed: int) -> list[Any]:
         return [(m.kind, m.send_t, m.payload) for ms in render_all({"initially_armed": True}, seed) for m in ms]
