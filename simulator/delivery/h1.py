@@ -381,6 +381,7 @@ class H1Transport:
         self._keep_set = frozenset(h.lower().encode("ascii") for h in keep_headers)
         self._pools: dict[tuple[str, str, int], _Pool] = {}
         self._targets: dict[str, _Target] = {}
+        self._added_for: dict[tuple[str, ...], tuple[bool, str, bool, int]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._deadlines: _Deadlines | None = None
         self._connecting: set[asyncio.Task[object]] = set()
@@ -418,21 +419,36 @@ class H1Transport:
             self._targets[url] = target
         return target
 
+    def _added(self, names: tuple[str, ...]) -> tuple[bool, str, bool, int]:
+        """For the caller's header names: whether Host goes first, the default lines after theirs, whether the
+        last of them is Content-Length (its value follows), and how many lines that adds. Remembered per tuple of
+        names: a run's requests carry a few such tuples."""
+        added = self._added_for.get(names)
+        if added is None:
+            given = {name.lower() for name in names}
+            defaults = [line for name, line in (("user-agent", f"User-Agent: {self._user_agent}\r\n"),
+                                                ("accept-encoding", "Accept-Encoding: identity\r\n"),
+                                                ("content-length", "Content-Length: ")) if name not in given]
+            host_first = "host" not in given
+            added = (host_first, "".join(defaults), "content-length" not in given, host_first + len(defaults))
+            if len(self._added_for) >= _TARGETS_CACHED:
+                self._added_for.clear()
+            self._added_for[names] = added
+        return added
+
     def _head(self, method: str, target: _Target, body: bytes, headers: Mapping[str, str]) -> bytes | None:
         """The request's head, or None when a header holds CR, LF or NUL (header injection)."""
         lines = [f"{name}: {value}\r\n" for name, value in headers.items()]
-        given = {name.lower() for name in headers}
-        if "host" not in given:
+        host_first, tail, length_last, count = self._added(tuple(headers))
+        if host_first:
             lines.insert(0, f"Host: {target.host_header}\r\n")
-        if "user-agent" not in given:
-            lines.append(f"User-Agent: {self._user_agent}\r\n")
-        if "accept-encoding" not in given:
-            lines.append("Accept-Encoding: identity\r\n")
-        if "content-length" not in given:
-            lines.append(f"Content-Length: {len(body)}\r\n")
+        if length_last:
+            lines.append(f"{tail}{len(body)}\r\n")
+        elif tail:
+            lines.append(tail)
         fields = "".join(lines)
-        # each line ends in one CR LF: any other CR or LF (or a NUL) came from a caller's name or value
-        if fields.count("\n") != len(lines) or fields.count("\r") != len(lines) or "\x00" in fields:
+        count += len(headers)  # lines, each ending in one CR LF: any other CR or LF (or a NUL) is the caller's
+        if fields.count("\n") != count or fields.count("\r") != count or "\x00" in fields:
             return None
         return f"{method} {target.path} HTTP/1.1\r\n{fields}\r\n".encode()
 
