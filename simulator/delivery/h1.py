@@ -498,7 +498,7 @@ class H1Transport:
                         _give_back(pool, exchange.waiter)
                         raise
                     if got is _EXPIRED:
-                        return self._timed_out(exchange, None, deadline_s, started, stale_retried)
+                        return self._timed_out(exchange, None, deadline_s, keep, started, stale_retried)
                     if isinstance(got, _Conn):
                         conn = got
                     exchange.waiter = loop.create_future()
@@ -520,7 +520,7 @@ class H1Transport:
                 if got is conn:
                     break
                 if got is _EXPIRED:
-                    return self._timed_out(exchange, conn, deadline_s, started, stale_retried)
+                    return self._timed_out(exchange, conn, deadline_s, keep, started, stale_retried)
                 if got == "stale" and not stale_retried:
                     # a reused connection the server had closed: once more on a fresh one, in the same slot
                     stale_retried = True
@@ -604,13 +604,13 @@ class H1Transport:
             return Response("reset", error="ServerDisconnectedError: Server disconnected")
         return conn
 
-    def _timed_out(self, exchange: _Exchange, conn: _Conn | None, deadline_s: float, started: float,
+    def _timed_out(self, exchange: _Exchange, conn: _Conn | None, deadline_s: float, keep: int, started: float,
                    stale_retried: bool) -> Response:
         if conn is None or not exchange.connected:
             return Response("timeout_connect", latency_s=time.perf_counter() - started, stale_retried=stale_retried,
                             error=f"no connection established within the {deadline_s:g} s deadline")
         response = self._partial(conn, "timeout_total", f"no complete response within the {deadline_s:g} s deadline",
-                                 KEEP_CAP, started, stale_retried)
+                                 keep, started, stale_retried)
         conn.abort()
         conn.pool.release(conn)
         return response
