@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 import trustme
+import uvloop
 
 from simulator.delivery import h1
 from simulator.delivery.response import KEEP_CAP, READ_CAP
@@ -306,3 +308,28 @@ def test_the_aiohttp_transport_is_still_the_escape_hatch(monkeypatch: pytest.Mon
     monkeypatch.setenv(TRANSPORT_ENV, "curl")
     with pytest.raises(UsageError, match="FLEETSIM_TRANSPORT='curl': expected 'h1' or 'aiohttp'"):
         http_sender(2, True)
+
+
+# --- the same under uvloop (what `fleetsim run` runs on) --------------------------------------------------------
+
+UVLOOP_CASES: dict[str, Callable[[TransportClass, tuple[trustme.CA, ssl.SSLContext, Path]], Awaitable[None]]] = {
+    "request-bytes": lambda make, ca: test_request_bytes(make),
+    "injection": lambda make, ca: test_header_injection_is_refused_before_sending(make, {"X-Bad": "a\r\nb: c"}),
+    "pool-wait": lambda make, ca: test_waiting_for_a_free_connection_counts_against_the_deadline(make),
+    "chunked": lambda make, ca: test_chunked_body(make),
+    "close-delimited": lambda make, ca: test_close_delimited_body_ends_at_eof(make),
+    "over-cap": lambda make, ca: test_a_body_over_the_read_cap_is_cut_and_its_connection_dropped(make, False),
+    "100-continue": lambda make, ca: test_interim_answers_are_skipped(
+        make, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "2xx", 200, b"ok"),
+    "short-body": lambda make, ca: test_broken_answers(
+        make, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "reset", 200, b"abc"),
+    "tls": test_tls_with_a_local_ca,
+    "unread-body": lambda make, ca: test_deadline_while_writing_a_body_the_server_does_not_read(make),
+    "cancellation": lambda make, ca: test_a_callers_cancellation_closes_the_connection(make),
+}
+
+
+@pytest.mark.parametrize("case", list(UVLOOP_CASES))
+def test_the_same_under_uvloop(make_transport: TransportClass, local_ca: tuple[trustme.CA, ssl.SSLContext, Path],
+                               case: str) -> None:
+    uvloop.run(UVLOOP_CASES[case](make_transport, local_ca))  # type: ignore[arg-type]
