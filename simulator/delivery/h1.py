@@ -27,6 +27,7 @@ This is an edge module: it owns sockets, TLS and monotonic clocks.
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import ssl
 import time
@@ -59,6 +60,9 @@ DEADLINE_SLOT_S: Final = 0.005
 #: what aiohttp answers a header with CR, LF or NUL in it (the same words, so both transports report it alike)
 INJECTION_ERROR: Final = ("unexpected ValueError: Forbidden control character detected in headers. "
                           "Potential header injection attack.")
+#: ... and a request with both an Authorization header and credentials in its URL
+AUTH_CONFLICT_ERROR: Final = ("unexpected ValueError: Cannot combine AUTHORIZATION header with AUTH argument or "
+                              "credentials encoded in URL")
 _TARGETS_CACHED: Final = 1024  # parsed URLs remembered per transport (a run posts to one or a few)
 
 # what a waiter resolves to besides a connection or a finished exchange
@@ -69,7 +73,7 @@ _OPEN: Final = "open"  # a pool slot was freed for this request: open a new conn
 class _Target:
     """A parsed URL: where to connect and what the request line and Host header say."""
 
-    __slots__ = ("connect_host", "host_header", "key", "path", "port", "tls")
+    __slots__ = ("authorization", "connect_host", "host_header", "key", "path", "port", "tls")
 
     def __init__(self, url: str) -> None:
         try:
@@ -88,6 +92,11 @@ class _Target:
         self.host_header = host_header
         self.path = parsed.raw_path_qs or "/"  # percent-encoded as aiohttp sends it; the fragment never goes out
         self.key = (parsed.scheme, host, port)
+        # credentials in the URL (http://user:password@host/) become Basic auth, as aiohttp sends them
+        self.authorization: str | None = None
+        if parsed.raw_user or parsed.raw_password:
+            pair = f"{parsed.user or ''}:{parsed.password or ''}".encode()
+            self.authorization = f"Basic {base64.b64encode(pair).decode('ascii')}"
 
 
 class _Exchange:
@@ -436,10 +445,15 @@ class H1Transport:
             self._added_for[names] = added
         return added
 
-    def _head(self, method: str, target: _Target, body: bytes, headers: Mapping[str, str]) -> bytes | None:
-        """The request's head, or None when a header holds CR, LF or NUL (header injection)."""
+    def _head(self, method: str, target: _Target, body: bytes, headers: Mapping[str, str]) -> bytes | str:
+        """The request's head, or why it cannot be sent (a header holding CR, LF or NUL: header injection)."""
         lines = [f"{name}: {value}\r\n" for name, value in headers.items()]
         host_first, tail, length_last, count = self._added(tuple(headers))
+        if target.authorization is not None:
+            if any(name.lower() == "authorization" for name in headers):
+                return AUTH_CONFLICT_ERROR
+            lines.append(f"Authorization: {target.authorization}\r\n")
+            count += 1
         if host_first:
             lines.insert(0, f"Host: {target.host_header}\r\n")
         if length_last:
@@ -449,7 +463,7 @@ class H1Transport:
         fields = "".join(lines)
         count += len(headers)  # lines, each ending in one CR LF: any other CR or LF (or a NUL) is the caller's
         if fields.count("\n") != count or fields.count("\r") != count or "\x00" in fields:
-            return None
+            return INJECTION_ERROR
         return f"{method} {target.path} HTTP/1.1\r\n{fields}\r\n".encode()
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
@@ -468,8 +482,8 @@ class H1Transport:
         except UnicodeEncodeError as exc:
             return Response("protocol_error", latency_s=time.perf_counter() - started,
                             error=f"unexpected {one_line(exc)}")
-        if head is None:
-            return Response("protocol_error", latency_s=time.perf_counter() - started, error=INJECTION_ERROR)
+        if isinstance(head, str):
+            return Response("protocol_error", latency_s=time.perf_counter() - started, error=head)
         data = head + body
         pool = self._pools.get(target.key)
         if pool is None:

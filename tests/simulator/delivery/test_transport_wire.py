@@ -333,3 +333,15 @@ UVLOOP_CASES: dict[str, Callable[[TransportClass, tuple[trustme.CA, ssl.SSLConte
 def test_the_same_under_uvloop(make_transport: TransportClass, local_ca: tuple[trustme.CA, ssl.SSLContext, Path],
                                case: str) -> None:
     uvloop.run(UVLOOP_CASES[case](make_transport, local_ca))  # type: ignore[arg-type]
+
+
+async def test_credentials_in_the_url_are_sent_as_basic_auth(make_transport: TransportClass) -> None:
+    server = hostile.scripted(OK)
+    async with server as url, make_transport(1) as transport:
+        with_credentials = url.replace("http://", "http://fleet%20user:s3cret@")
+        sent = await transport.post(with_credentials, b"{}", {}, deadline_s=2.0)
+        both = await transport.post(with_credentials, b"{}", {"Authorization": "Bearer x"}, deadline_s=2.0)
+    assert sent.outcome == "2xx"
+    assert server.seen[0].headers["authorization"] == "Basic ZmxlZXQgdXNlcjpzM2NyZXQ="  # "fleet user:s3cret"
+    assert (both.outcome, both.error) == ("protocol_error", h1.AUTH_CONFLICT_ERROR)  # aiohttp refuses it too
+    assert server.requests == 1
