@@ -63,6 +63,9 @@ INJECTION_ERROR: Final = ("unexpected ValueError: Forbidden control character de
 #: ... and a request with both an Authorization header and credentials in its URL
 AUTH_CONFLICT_ERROR: Final = ("unexpected ValueError: Cannot combine AUTHORIZATION header with AUTH argument or "
                               "credentials encoded in URL")
+#: most bytes of a response's status line and headers (aiohttp refuses a line or field over 8190 bytes): a server
+#: streaming headers that never end would otherwise fill memory until the deadline
+HEAD_CAP: Final = 64 * 1024
 _TARGETS_CACHED: Final = 1024  # parsed URLs remembered per transport (a run posts to one or a few)
 
 # what a waiter resolves to besides a connection or a finished exchange
@@ -159,7 +162,8 @@ class _Conn(asyncio.Protocol):
     cap), or with a failure string: "stale" (ended before any response byte), "reset" or "protocol"; `error` holds
     the one line."""
 
-    __slots__ = ("_cap", "_framed", "_head", "_interim", "_keep_set", "_parser", "_raw", "_reused", "_waiter", "body",
+    __slots__ = ("_cap", "_framed", "_head", "_head_bytes", "_interim", "_keep_set", "_parser", "_raw", "_reused",
+                 "_waiter", "body",
                  "closed", "error", "got_bytes", "headers", "pool", "retry_after", "reusable", "status",
                  "transport", "used")
 
@@ -181,6 +185,7 @@ class _Conn(asyncio.Protocol):
         self._interim = False
         self._framed = False  # Content-Length or Transfer-Encoding given: the body does not end at EOF
         self._raw: list[tuple[bytes, bytes]] = []
+        self._head_bytes = 0  # bytes received while no final status line and headers were complete
         self.got_bytes = False
         self.status: int | None = None
         self.headers: dict[str, str] = {}
@@ -209,6 +214,11 @@ class _Conn(asyncio.Protocol):
         self.got_bytes = True
         try:
             self._parser.feed_data(data)
+            if self.status is None:
+                self._head_bytes += len(data)
+                if self._head_bytes > HEAD_CAP and self._waiter is not None:
+                    self._fail("protocol", f"the response's status line and headers exceed {HEAD_CAP} bytes")
+                    self.abort()
         except httptools.HttpParserUpgrade:  # a 101 with Upgrade: already answered as its status
             self.abort()
         except httptools.HttpParserError as exc:
@@ -253,6 +263,7 @@ class _Conn(asyncio.Protocol):
         if 100 <= code < 200 and code != 101:  # an interim answer: the final one follows (aiohttp skips them too)
             self._interim = True
             self._raw = []
+            self._head_bytes = 0
             return
         self.status = code
         kept = self.headers

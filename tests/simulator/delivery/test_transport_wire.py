@@ -214,7 +214,9 @@ async def test_interim_answers_are_skipped(make_transport: TransportClass, answe
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "reset", 200, b"hel"),
     (b"HTTP/1.1 200 OK\r\nContent-Len", "reset", None, b""),  # closed inside the headers
     (b"", "reset", None, b""),  # closed without a byte on a fresh connection: not a stale one
-], ids=["garbage", "status-99", "status-600", "two-lengths", "short-body", "short-chunk", "short-head", "nothing"])
+    (b"HTTP/1.1 200 OK\r\nX-Endless: " + b"a" * 300_000, "protocol_error", None, b""),  # never-ending headers
+], ids=["garbage", "status-99", "status-600", "two-lengths", "short-body", "short-chunk", "short-head", "nothing",
+        "endless-head"])
 async def test_broken_answers(make_transport: TransportClass, answer: bytes, outcome: str, status: int | None,
                               body: bytes) -> None:
     async with hostile.scripted(answer, close=True) as url, make_transport(1) as transport:
