@@ -194,12 +194,24 @@ class _Conn(asyncio.Protocol):
         self.reusable = False
         self.error: str | None = None
 
+    @property
+    def usable(self) -> bool:
+        """Open and not closing (an aborted transport closes a loop turn later than it is told to)."""
+        transport = self.transport
+        return not self.closed and transport is not None and not transport.is_closing()
+
     def begin(self, waiter: asyncio.Future[object], data: bytes, cap: int, head: bool) -> None:
+        """Send a request; the answer, or why there is none, resolves `waiter`."""
         self._reset_state(waiter, cap, head)
         self._reused, self.used = self.used, True
         transport = self.transport
-        assert transport is not None  # handed out only once connected
-        transport.write(data)
+        if transport is None or not self.usable:  # closed while it was handed over: as if closed under the request
+            self._fail("stale" if self._reused else "reset", "ServerDisconnectedError: Server disconnected")
+            return
+        try:
+            transport.write(data)
+        except (RuntimeError, OSError) as exc:  # uvloop raises for a handle closed under the write
+            self._fail("stale" if self._reused else "reset", one_line(exc))
 
     # -- asyncio.Protocol ---------------------------------------------------------------------------------------
 
@@ -340,7 +352,7 @@ class _Pool:
 
     def release(self, conn: _Conn) -> None:
         """The request on `conn` is over: hand it to the next waiter or back to the idle list, or close it."""
-        if conn.reusable and not conn.closed:
+        if conn.reusable and conn.usable:
             waiters = self.waiters
             while waiters:
                 waiter = waiters.popleft()
@@ -508,10 +520,11 @@ class H1Transport:
             fresh = False
             while pool.idle:
                 candidate = pool.idle.pop()
-                if not candidate.closed:
+                if candidate.usable:
                     conn = candidate
                     break
-                pool.free_slot()  # pragma: no cover - lost() takes closed connections out of the idle list
+                candidate.abort()  # closing (an unasked byte arrived): its connection_lost will find it gone
+                pool.free_slot()
             if conn is None:
                 if pool.count < pool.limit:
                     pool.count += 1

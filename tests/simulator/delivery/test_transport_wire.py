@@ -347,3 +347,44 @@ async def test_credentials_in_the_url_are_sent_as_basic_auth(make_transport: Tra
     assert server.seen[0].headers["authorization"] == "Basic ZmxlZXQgdXNlcjpzM2NyZXQ="  # "fleet user:s3cret"
     assert (both.outcome, both.error) == ("protocol_error", h1.AUTH_CONFLICT_ERROR)  # aiohttp refuses it too
     assert server.requests == 1
+
+
+async def test_a_byte_nobody_asked_for_retires_an_idle_connection(make_transport: TransportClass) -> None:
+    async def chatty(server: hostile.HostileServer, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        while await hostile.read_request(reader) is not None:
+            server.requests += 1
+            writer.write(OK)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b"X")  # after the answer, while the connection is idle in the client's pool
+
+    server = hostile.HostileServer("chatty", chatty)
+    async with server as url, make_transport(1) as transport:
+        first = await transport.post(url, b"{}", {}, deadline_s=2.0)
+        await asyncio.sleep(0.2)
+        second = await transport.post(url, b"{}", {}, deadline_s=2.0)
+    assert (first.outcome, second.outcome) == ("2xx", "2xx")
+    assert server.connections == 2 and transport.stale_retries == 0
+
+
+def test_h1_never_writes_to_a_connection_closing_in_the_pool() -> None:
+    """An idle connection aborted in this loop turn (its connection_lost still to come) is not handed out, and one
+    found closing once handed out fails at once, as a stale one, without a write (which uvloop may refuse)."""
+
+    async def scenario() -> None:
+        server = hostile.scripted(OK)
+        async with server as url, h1.H1Transport(1) as transport:
+            assert (await transport.post(url, b"{}", {}, deadline_s=2.0)).outcome == "2xx"
+            (pool,) = transport._pools.values()
+            pool.idle[0].abort()  # closing, connection_lost not yet run
+            again = await transport.post(url, b"{}", {}, deadline_s=2.0)
+            assert transport.stale_retries == 0  # not sent on the closing one and then retried as if stale
+            conn = pool.idle.pop()  # as if handed to a waiter just before it was aborted
+            conn.abort()
+            waiter = asyncio.get_running_loop().create_future()
+            conn.begin(waiter, b"POST / HTTP/1.1\r\n\r\n", READ_CAP, False)  # must not raise
+            assert waiter.result() == "stale"  # so post() retries it on a fresh connection
+        assert again.outcome == "2xx" and server.connections == 2
+
+    uvloop.run(scenario())
