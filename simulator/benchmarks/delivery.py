@@ -2,7 +2,8 @@
 
 - `raw`: the machine's practical ceiling, a hand-rolled asyncio sender with pre-encoded requests (raw_sender.py);
 - `bare`: a bare aiohttp sender posting pre-built, pre-signed requests;
-- `transport`: fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same requests;
+- `transport`: the HTTP transport `fleetsim run` sends with (h1.H1Transport: deadline, capped read, outcome
+  classes) with the same requests; `transport_aiohttp`: the same with the aiohttp one (transport.HttpTransport);
 - `pregenerated`: fleetsim's runner fed records generated before the measurement (signing at send time, faults,
   accounting): the sending process's own cost, what `fleetsim run` reaches once its generation keeps up;
 - `fleetsim`: `fleetsim run --rate max` (generation in its worker process, faults on, signing at send time,
@@ -41,7 +42,7 @@ from . import peak_rss_mb
 CONCURRENCY = 32
 SCENARIO = "bench-mixed.yaml"
 POOL_SIZE = 2000  # distinct requests the fixed senders cycle through
-MODES = ("raw", "bare", "transport", "pregenerated", "fleetsim")
+MODES = ("raw", "bare", "transport", "transport_aiohttp", "pregenerated", "fleetsim")
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
 
@@ -238,14 +239,17 @@ async def _bare(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[st
     return _rates(done - first, elapsed, cpu)
 
 
-async def _transport(url: str, seconds: float, warmup_s: float = WARMUP_S) -> dict[str, Any]:
+async def _transport(url: str, seconds: float, warmup_s: float = WARMUP_S, aiohttp: bool = False) -> dict[str, Any]:
     """fleetsim's own HTTP transport (deadline, capped read, outcome classes) with the same requests: separates
-    the cost of the transport from the cost of generating and accounting for traffic."""
+    the cost of the transport from the cost of generating and accounting for traffic. The one `fleetsim run` uses
+    (sending.http_sender), or with `aiohttp` the aiohttp one."""
+    from ..delivery.sending import http_sender
     from ..delivery.transport import HttpTransport
 
     pool = request_pool(url)
     done = 0
-    async with HttpTransport(concurrency=CONCURRENCY) as transport:
+    sender = HttpTransport(concurrency=CONCURRENCY) if aiohttp else http_sender(CONCURRENCY, True)
+    async with sender as transport:
         deadline = time.perf_counter() + warmup_s + seconds
 
         async def worker(n: int) -> None:
@@ -374,6 +378,7 @@ def measure(mode: str, url: str, seconds: float, limit: int | None, warmup_s: fl
     loop = _loop()
     coro = {"raw": lambda: _raw(url, seconds, warmup_s), "bare": lambda: _bare(url, seconds, warmup_s),
             "transport": lambda: _transport(url, seconds, warmup_s),
+            "transport_aiohttp": lambda: _transport(url, seconds, warmup_s, aiohttp=True),
             "pregenerated": lambda: _pregenerated(url, seconds, warmup_s),
             "fleetsim": lambda: _fleetsim(url, seconds, limit, warmup_s, generator_cpus)}[mode]()
     result = loop.run_until_complete(coro)
@@ -416,17 +421,19 @@ def throughput(seconds: float = 8.0, rounds: int = 3, warmup_s: float = WARMUP_S
             for mode, results in runs.items():
                 results.append(_child(mode, url, seconds, warmup_s=warmup_s, plan=plan))
     rates = {mode: [r["per_s"] for r in results] for mode, results in runs.items()}
-    raw, bare, transport, pregenerated, fleetsim = (round(statistics.median(rates[m])) if rates.get(m) else 0
-                                                    for m in MODES)
+    raw, bare, transport, transport_aiohttp, pregenerated, fleetsim = (
+        round(statistics.median(rates[m])) if rates.get(m) else 0 for m in MODES)
     return {
         "seconds_per_round": seconds, "rounds": rounds, "statistic": "median of interleaved rounds",
         "body": f"{SCENARIO}'s own webhooks ({POOL_SIZE} distinct signed requests)",
         "cpus": plan or "one CPU: nothing pinned",
         "raw_asyncio_per_s": raw, "bare_aiohttp_per_s": bare, "fleetsim_transport_per_s": transport,
+        "aiohttp_transport_per_s": transport_aiohttp,
         "fleetsim_pregenerated_per_s": pregenerated, "fleetsim_run_max_per_s": fleetsim,
         "fleetsim_faults": {k: v for k, v in dataclasses.asdict(bench_faults()).items() if v},
         "ratio": _ratio(fleetsim, bare), "pregenerated_ratio": _ratio(pregenerated, bare),
-        "transport_ratio": _ratio(transport, bare), "ratio_to_raw": _ratio(fleetsim, raw),
+        "transport_ratio": _ratio(transport, bare), "aiohttp_transport_ratio": _ratio(transport_aiohttp, bare),
+        "transport_ratio_to_raw": _ratio(transport, raw), "ratio_to_raw": _ratio(fleetsim, raw),
         "bare_ratio_to_raw": _ratio(bare, raw), "target_ratio": 0.85,
         "sender_cpu_us_per_request": {m: _median([r.get("sender_cpu_us_per_request") for r in results])
                                       for m, results in runs.items()},

@@ -1,21 +1,29 @@
 """The seam between the delivery engine and whatever carries its requests.
 
-`HttpTransport` (aiohttp over real sockets) is the sender of every `fleetsim run`. The conformance harness also
-delivers to Python receivers in-process (`fleetsim check --app`), through httpx's ASGI/WSGI transports: anything
-that has this shape can stand in, and answers with the same `Response` and the same outcome classes, never an
-exception for the receiver's or the network's trouble.
+`H1Transport` (h1.py: HTTP/1.1 over asyncio Protocols, real sockets) is the sender of every `fleetsim run`, replay
+check and probe that goes through `http_sender`/`trusting_sender`; `HttpTransport` (transport.py: aiohttp) keeps
+the same contract and is what `FLEETSIM_TRANSPORT=aiohttp` selects instead (docs/transport.md). The conformance
+harness also delivers to Python receivers in-process (`fleetsim check --app`), through httpx's ASGI/WSGI
+transports: anything that has this shape can stand in, and answers with the same `Response` and the same outcome
+classes, never an exception for the receiver's or the network's trouble.
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Final, Protocol
 
-from .transport import KEEP_CAP, HttpTransport, Response
+from ..errors import UsageError
+from .h1 import H1Transport
+from .response import KEEP_CAP, Response
 
-__all__ = ["Sender", "SenderFactory", "http_sender", "trusting_sender"]
+__all__ = ["TRANSPORT_ENV", "Sender", "SenderFactory", "http_sender", "trusting_sender"]
+
+#: the environment variable that picks the HTTP client: "h1" (the default) or "aiohttp"
+TRANSPORT_ENV: Final = "FLEETSIM_TRANSPORT"
 
 
 class Sender(Protocol):
@@ -27,8 +35,20 @@ class Sender(Protocol):
 SenderFactory = Callable[[int, bool], AbstractAsyncContextManager[Sender]]
 
 
+def _transport(concurrency: int, *, verify: bool = True,
+               ssl_context: ssl.SSLContext | None = None) -> AbstractAsyncContextManager[Sender]:
+    choice = os.environ.get(TRANSPORT_ENV, "h1").strip().lower() or "h1"
+    if choice == "h1":
+        return H1Transport(concurrency=concurrency, verify=verify, ssl_context=ssl_context)
+    if choice == "aiohttp":  # the escape hatch: a receiver that only aiohttp's client gets along with
+        from .transport import HttpTransport
+
+        return HttpTransport(concurrency=concurrency, verify=verify, ssl_context=ssl_context)
+    raise UsageError(f"{TRANSPORT_ENV}={os.environ[TRANSPORT_ENV]!r}: expected 'h1' or 'aiohttp'")
+
+
 def http_sender(concurrency: int, verify: bool) -> AbstractAsyncContextManager[Sender]:
-    return HttpTransport(concurrency=concurrency, verify=verify)
+    return _transport(concurrency, verify=verify)
 
 
 def trusting_sender(context: ssl.SSLContext | None) -> SenderFactory:
@@ -38,7 +58,6 @@ def trusting_sender(context: ssl.SSLContext | None) -> SenderFactory:
         return http_sender
 
     def factory(concurrency: int, verify: bool) -> AbstractAsyncContextManager[Sender]:
-        return HttpTransport(concurrency=concurrency, ssl_context=context) if verify else http_sender(
-            concurrency, verify)
+        return _transport(concurrency, ssl_context=context) if verify else http_sender(concurrency, verify)
 
     return factory

@@ -27,16 +27,11 @@ The event loop (uvloop or not) is chosen by whoever creates it, not here.
 from __future__ import annotations
 
 import asyncio
-import errno
-import functools
 import math
-import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Final
 
@@ -46,7 +41,22 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import HarnessError, UsageError
 
+# the shared pieces live in response.py and trust.py (h1.py uses them without aiohttp); importable from here too
+from .response import (
+    DEFAULT_KEEP_HEADERS,
+    HEADER_VALUE_CAP,
+    KEEP_CAP,
+    READ_CAP,
+    RESET_ERRNOS,
+    Response,
+    parse_retry_after,
+    status_outcome,
+)
+from .response import one_line as _one_line
+from .trust import CA_BUNDLE_HINT, default_trust, trust_context, verify_failure
+
 __all__ = [
+    "CA_BUNDLE_HINT",
     "DEFAULT_KEEP_HEADERS",
     "KEEP_CAP",
     "READ_CAP",
@@ -58,79 +68,7 @@ __all__ = [
     "verify_failure",
 ]
 
-READ_CAP: Final = 64 * 1024  # most bytes of a response body ever read
-KEEP_CAP: Final = 4 * 1024  # most bytes of a response body kept in the Response
-_HEADER_VALUE_CAP: Final = 512
-_ERROR_CAP: Final = 300
-
-# response headers kept in Response.headers (lower-cased names)
-DEFAULT_KEEP_HEADERS: Final = (
-    "content-type", "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
-    "retry-after", "location", "date", "server", "x-request-id", "allow",
-    "accept-encoding",  # what a 415 for a content coding offers instead (RFC 7694; conformance TRN-04)
-)
-
-_RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
-_SECONDS_RE: Final = re.compile(r"\d{1,12}(?:\.\d{1,9})?")
-
-
-@dataclass(slots=True)
-class Response:
-    """What happened to one POST. `outcome` is always one of `model.OUTCOMES`. Treat it as read-only: it is not
-    frozen only because a frozen dataclass's __init__ costs twice as much, once per request."""
-
-    outcome: str
-    status: int | None = None  # set whenever a status line was parsed, even if the body then timed out
-    retry_after_s: float | None = None  # Retry-After in seconds from now (delay-seconds or HTTP-date), >= 0
-    headers: dict[str, str] = field(default_factory=dict)  # selected response headers, lower-cased names
-    body: bytes = b""  # at most KEEP_CAP bytes of the response body (whatever was read before an error, too)
-    latency_s: float = 0.0  # from the call to the headers + capped body, or to the error (retry included)
-    error: str | None = None  # one line, for transport errors and timeouts
-    stale_retried: bool = False  # a stale pooled connection was retried transparently (not an attempt)
-
-
-def parse_retry_after(value: str, now: float) -> float | None:
-    """Seconds to wait according to a Retry-After value: delay-seconds or an HTTP-date.
-
-    `now` is the wall clock (UTC epoch seconds) the date is measured against. Dates in the past give 0.0;
-    anything unparsable gives None. Fractional seconds are accepted leniently.
-    """
-    text = value.strip()
-    if not text:
-        return None
-    if _SECONDS_RE.fullmatch(text):
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    try:
-        delay = when.timestamp() - now  # naive results ("-0000") are UTC per email.utils; fine either way for GMT
-    except (OverflowError, OSError, ValueError):
-        return None
-    if not math.isfinite(delay):
-        return None
-    return max(0.0, delay)
-
-
-def _status_outcome(status: int) -> str:
-    if status == 429:
-        return "429"
-    if 200 <= status < 300:
-        return "2xx"
-    if 300 <= status < 400:
-        return "3xx"
-    if 400 <= status < 500:
-        return "4xx"
-    if 500 <= status < 600:
-        return "5xx"
-    return "protocol_error"  # 1xx as a final status, or a status outside 100-599
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return line if len(line) <= _ERROR_CAP else line[: _ERROR_CAP - 3] + "..."
+_status_outcome = status_outcome  # its name before response.py (conformance/inprocess.py imports it so)
 
 
 def _errno_of(exc: BaseException) -> int | None:
@@ -236,42 +174,8 @@ def _is_stale(exc: BaseException) -> bool:
 def _reset_like(exc: BaseException) -> bool:
     # uvloop reports a write to a dead socket as ClientOSError(None, ...) caused by ClientConnectionResetError
     return isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError) or (
-        isinstance(exc, OSError) and exc.errno in _RESET_ERRNOS
+        isinstance(exc, OSError) and exc.errno in RESET_ERRNOS
     )
-
-
-#: what a failed chain verification says next to OpenSSL's reason: the way to trust a local CA
-CA_BUNDLE_HINT: Final = "pass --ca-bundle FILE (fleetsim receiver --tls prints it)"
-
-
-def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """The TLS context of fleetsim's clients: chain and host name verified, TLS 1.2 or later (TRN-01), trusting
-    the system's CAs (with SSL_CERT_FILE / SSL_CERT_DIR honoured, as Python does) and `ca_bundle`'s (a PEM file,
-    such as the ca.pem `fleetsim receiver --tls` prints). A bundle that cannot be read is a UsageError."""
-    context = ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if ca_bundle is not None:
-        try:
-            context.load_verify_locations(cafile=ca_bundle)
-        except ssl.SSLError as exc:
-            raise UsageError(f"--ca-bundle {_path(ca_bundle)}: not a PEM file of CA certificates "
-                             f"({exc.reason or exc})") from None
-        except (OSError, ValueError) as exc:  # missing, a directory, unreadable, a NUL in the name
-            raise UsageError(f"--ca-bundle {_path(ca_bundle)}: cannot read it "
-                             f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
-    return context
-
-
-@functools.cache
-def default_trust() -> ssl.SSLContext:
-    """`trust_context()` made once per process and never changed: loading the system's CAs takes tens of
-    milliseconds, and transports are made per run, per probe phase and per test (aiohttp caches its own the same
-    way). `trust_context()` itself always gives a fresh context, which a caller may add CAs to."""
-    return trust_context()
-
-
-def _path(path: str) -> str:
-    return repr(path) if len(path) <= 256 and path.isprintable() else f"{path[:60]!r}... ({len(path)} characters)"
 
 
 class HttpTransport:
@@ -450,7 +354,7 @@ class HttpTransport:
         for name, value in headers.items():
             lower = name.lower()
             if lower in keep and lower not in kept:  # the first of repeated headers, as headers.get() gives
-                kept[lower] = value[:_HEADER_VALUE_CAP]
+                kept[lower] = value[:HEADER_VALUE_CAP]
         return kept
 
 
@@ -487,7 +391,7 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float, t
             # the TLS handshake (asyncio's TLS servers close without an alert when no version or cipher is shared)
             return "tls_error", (f"the connection was closed during the TLS handshake: the server offers no TLS "
                                  f"version or cipher this client accepts (TLS 1.2 or later)? ({line})")
-        if _errno_of(exc) in _RESET_ERRNOS:
+        if _errno_of(exc) in RESET_ERRNOS:
             return "reset", line
         return "conn_refused", line
     if isinstance(exc, aiohttp.ClientResponseError | HttpProcessingError):
@@ -495,23 +399,3 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float, t
     if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | OSError):
         return "reset", line
     return "protocol_error", f"unexpected {line}"
-
-
-def verify_failure(exc: BaseException) -> str | None:
-    """One line for a certificate that did not verify: OpenSSL's reason and, when the chain found no trusted
-    issuer (a local or private CA), how to trust it. None: not a verification failure."""
-    cause: BaseException | None = exc
-    # aiohttp wraps it (its ClientConnectorCertificateError is itself an ssl.CertificateError, with no verify_*)
-    for _ in range(4):
-        if cause is None or type(cause) is ssl.SSLCertVerificationError:
-            break
-        cause = getattr(cause, "certificate_error", None) or getattr(cause, "os_error", None) or cause.__cause__
-    if not isinstance(cause, ssl.SSLCertVerificationError):
-        return None
-    reason = str(getattr(cause, "verify_message", None) or cause.reason or "the certificate did not verify")
-    untrusted = getattr(cause, "verify_code", None) in _UNTRUSTED_ISSUER
-    return f"certificate verify failed: {reason}" + (f" — {CA_BUNDLE_HINT}" if untrusted else "")
-
-
-#: X509_V_ERR_* codes of a chain that reaches no trusted CA (self-signed; issuer unknown; no local issuer)
-_UNTRUSTED_ISSUER: Final = frozenset({2, 18, 19, 20, 21})

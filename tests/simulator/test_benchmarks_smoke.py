@@ -53,13 +53,15 @@ def null_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("null_receiver")
 def test_delivery_rounds_are_interleaved_and_report_medians_and_ratios(monkeypatch: pytest.MonkeyPatch) -> None:
     children = ScriptedChildren({"raw": [9000, 10000, 8000], "bare": [900, 1000, 1100],
-                                 "transport": [850, 700, 800], "pregenerated": [800, 850, 900],
+                                 "transport": [850, 700, 800], "transport_aiohttp": [600, 700, 650],
+                                 "pregenerated": [800, 850, 900],
                                  "fleetsim": [300, 500, 400]})
     monkeypatch.setattr(delivery, "_child", children)
     monkeypatch.setattr(delivery, "cpu_plan", lambda: {"sender": [4], "receiver": [6], "generator": [6]})
     result = delivery.throughput(seconds=2.5, rounds=3, warmup_s=0.25)
     # side by side: each round runs every mode once, so a noisy moment hits all modes alike
-    assert [mode for mode, *_ in children.calls] == ["raw", "bare", "transport", "pregenerated", "fleetsim"] * 3
+    assert [mode for mode, *_ in children.calls] == ["raw", "bare", "transport", "transport_aiohttp",
+                                                         "pregenerated", "fleetsim"] * 3
     assert {(seconds, warmup) for _, seconds, _, warmup, _ in children.calls} == {(2.5, 0.25)}
     assert all(plan == {"sender": [4], "receiver": [6], "generator": [6]} for *_, plan in children.calls)
     assert {k: result[k] for k in ("raw_asyncio_per_s", "bare_aiohttp_per_s", "fleetsim_transport_per_s",
@@ -70,6 +72,7 @@ def test_delivery_rounds_are_interleaved_and_report_medians_and_ratios(monkeypat
                                    "bare_ratio_to_raw", "target_ratio")} == {
         "ratio": 0.4, "pregenerated_ratio": 0.85, "transport_ratio": 0.8, "ratio_to_raw": 0.044,
         "bare_ratio_to_raw": 0.111, "target_ratio": 0.85}
+    assert (result["aiohttp_transport_per_s"], result["aiohttp_transport_ratio"]) == (650, 0.65)
     assert result["sender_cpu_us_per_request"]["bare"] == 1000.0
     assert result["all_rounds"]["fleetsim"] == [300, 500, 400]
     assert result["statistic"] == "median of interleaved rounds" and result["rounds"] == 3
@@ -78,14 +81,16 @@ def test_delivery_rounds_are_interleaved_and_report_medians_and_ratios(monkeypat
 @pytest.mark.usefixtures("null_receiver")
 def test_two_rounds_report_their_median_and_a_dead_sender_has_no_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(delivery, "_child", ScriptedChildren({
-        "raw": [20000, 22000], "bare": [3780, 6023], "transport": [4969, 5141], "pregenerated": [3000, 5000],
+        "raw": [20000, 22000], "bare": [3780, 6023], "transport": [4969, 5141], "transport_aiohttp": [4000, 4100],
+        "pregenerated": [3000, 5000],
         "fleetsim": [2074, 1792]}))
     result = delivery.throughput(rounds=2)
     # the median of two is their mean: neither the lucky round nor the unlucky one alone
     assert (result["bare_aiohttp_per_s"], result["fleetsim_run_max_per_s"]) == (4902, 1933)
     assert result["ratio"] == round(1933 / 4902, 3)
     monkeypatch.setattr(delivery, "_child", ScriptedChildren({"raw": [5], "bare": [0], "transport": [5],
-                                                              "pregenerated": [5], "fleetsim": [5]}))
+                                                              "transport_aiohttp": [5], "pregenerated": [5],
+                                                              "fleetsim": [5]}))
     result = delivery.throughput(rounds=1)
     assert result["transport_ratio"] is None and result["ratio"] is None
 

@@ -36,6 +36,8 @@ __all__ = [
     "redirect",
     "reset",
     "response",
+    "scripted",
+    "silent",
     "throttle",
     "trickle",
 ]
@@ -51,6 +53,7 @@ class Request:
     target: str
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     body: bytes = b""
+    head: bytes = b""  # the request line and headers as they came, up to and with the blank line
 
     @property
     def wants_close(self) -> bool:
@@ -72,7 +75,7 @@ async def read_head(reader: asyncio.StreamReader) -> Request | None:
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-    return Request(method, target, headers)
+    return Request(method, target, headers, head=head)
 
 
 async def read_request(reader: asyncio.StreamReader) -> Request | None:
@@ -123,6 +126,8 @@ class HostileServer:
         self.connections = 0
         self.requests = 0
         self.stale_closes = 0  # keepalive_closer: expired connections closed when a request arrived on them
+        self.seen: list[Request] = []  # scripted: every request read, in order
+        self.client_closes = 0  # scripted, silent: connections the client closed (EOF while the server waited)
         self._handler = handler
         self._ssl = ssl
         self._server: asyncio.Server | None = None
@@ -344,3 +349,35 @@ def keepalive_closer(idle_s: float = 0.2, *, race: bool = True, close_with: Lite
             answered_at = loop.time()
 
     return HostileServer("keepalive_closer", handle, ssl=ssl)
+
+
+def scripted(*answers: bytes, close: bool = False, ssl: ssl.SSLContext | None = None) -> HostileServer:
+    """Answers the n-th request (server-wide) with the n-th of `answers` as raw bytes (the last one again once
+    they run out), keeps every request in `seen`; `close=True` closes each connection after its answer (which
+    ends a close-delimited body). Counts the connections the client closed in `client_closes`."""
+
+    async def handle(server: HostileServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (request := await read_request(reader)) is not None:
+            server.seen.append(request)
+            server.requests += 1
+            writer.write(answers[min(server.requests, len(answers)) - 1])
+            await writer.drain()
+            if close:
+                return
+        server.client_closes += 1
+
+    return HostileServer("scripted", handle, ssl=ssl)
+
+
+def silent(*, read: bool = True, ssl: ssl.SSLContext | None = None) -> HostileServer:
+    """Never answers. `read=False`: does not even read, so a large request body fills the socket buffers and the
+    client's write stalls. Counts the connections the client closed in `client_closes` (read=True only)."""
+
+    async def handle(server: HostileServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not read:
+            await asyncio.Event().wait()  # until the server stops
+        while await reader.read(65536):
+            pass
+        server.client_closes += 1
+
+    return HostileServer("silent", handle, ssl=ssl)

@@ -1,5 +1,6 @@
-"""HttpTransport against hostile receivers (conformance-catalogue H-3/H-4): every misbehaviour becomes an outcome
-within the deadline, nothing raises, nothing leaks."""
+"""Both HTTP transports (HttpTransport over aiohttp, H1Transport over asyncio Protocols) against hostile receivers
+(conformance-catalogue H-3/H-4): every misbehaviour becomes the same outcome within the deadline, nothing raises,
+nothing leaks. Every test runs once per transport (the `make_transport` fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ from typing import Any, Literal
 import pytest
 import uvloop
 
+from simulator.delivery import h1
+from simulator.delivery import transport as aiohttp_transport
 from simulator.delivery.model import OUTCOMES
-from simulator.delivery.transport import KEEP_CAP, HttpTransport, Response, _Deadlines, parse_retry_after
+from simulator.delivery.transport import KEEP_CAP, Response, parse_retry_after
 from simulator.errors import HarnessError, UsageError
 
 from . import hostile
+from .conftest import AnyTransport, TransportClass
 
 DEADLINE = 1.0
 MARGIN = 0.5
@@ -47,16 +51,16 @@ CASES: dict[str, tuple[Callable[[], hostile.HostileServer], str]] = {
 }
 
 
-async def _timed_post(transport: HttpTransport, url: str, body: bytes = BODY,
+async def _timed_post(transport: AnyTransport, url: str, body: bytes = BODY,
                       deadline_s: float = DEADLINE) -> tuple[Response, float]:
     started = time.perf_counter()
     response = await transport.post(url, body, HEADERS, deadline_s=deadline_s)
     return response, time.perf_counter() - started
 
 
-async def _check_case(name: str) -> None:
+async def _check_case(make_transport: TransportClass, name: str) -> None:
     factory, expected = CASES[name]
-    async with factory() as url, HttpTransport(4) as transport:
+    async with factory() as url, make_transport(4) as transport:
         response, elapsed = await _timed_post(transport, url)
     assert response.outcome == expected, response
     assert response.outcome in OUTCOMES
@@ -73,25 +77,28 @@ async def _check_case(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-async def test_every_hostile_server_gives_an_outcome_within_the_deadline(name: str) -> None:
-    await _check_case(name)
+async def test_every_hostile_server_gives_an_outcome_within_the_deadline(make_transport: TransportClass,
+        name: str) -> None:
+    await _check_case(make_transport, name)
 
 
 @pytest.mark.parametrize("name", ["hang", "trickle", "huge_body", "malformed", "reset_after_accept",
                                   "crash_mid_request", "keepalive_closer"])
-def test_the_same_under_uvloop(name: str) -> None:
-    uvloop.run(_check_case(name))
+def test_the_same_under_uvloop(make_transport: TransportClass, name: str) -> None:
+    uvloop.run(_check_case(make_transport, name))
 
 
-async def test_status_line_garbage_is_a_protocol_error_with_one_line_error() -> None:
-    async with hostile.malformed() as url, HttpTransport(2) as transport:
+async def test_status_line_garbage_is_a_protocol_error_with_one_line_error(make_transport: TransportClass) -> None:
+    async with hostile.malformed() as url, make_transport(2) as transport:
         response, _ = await _timed_post(transport, url)
     assert (response.outcome, response.status) == ("protocol_error", None)
-    assert response.error is not None and response.error.startswith("ClientResponseError")
+    # each names its parser's complaint: aiohttp's ClientResponseError, llhttp's HttpParserError
+    prefix = "ClientResponseError" if make_transport is aiohttp_transport.HttpTransport else "HttpParserError"
+    assert response.error is not None and response.error.startswith(prefix)
 
 
-async def test_trickling_body_is_cut_at_the_deadline() -> None:
-    async with hostile.trickle(0.5) as url, HttpTransport(2) as transport:
+async def test_trickling_body_is_cut_at_the_deadline(make_transport: TransportClass) -> None:
+    async with hostile.trickle(0.5) as url, make_transport(2) as transport:
         response, elapsed = await _timed_post(transport, url)
     assert response.outcome == "timeout_total"
     assert response.status == 200  # headers arrived; the body never finished
@@ -100,8 +107,9 @@ async def test_trickling_body_is_cut_at_the_deadline() -> None:
     assert DEADLINE - 0.05 <= elapsed < DEADLINE + MARGIN
 
 
-async def test_hang_after_connect_is_timeout_total_and_stalled_tls_handshake_is_timeout_connect() -> None:
-    async with hostile.hang() as url, HttpTransport(2) as transport:
+async def test_hang_after_connect_is_timeout_total_and_stalled_tls_handshake_is_timeout_connect(
+        make_transport: TransportClass) -> None:
+    async with hostile.hang() as url, make_transport(2) as transport:
         after_connect, _ = await _timed_post(transport, url, deadline_s=0.3)
         # a TLS ClientHello that is never answered: the connection is never established
         handshake, elapsed = await _timed_post(transport, url.replace("http://", "https://"), deadline_s=0.3)
@@ -110,9 +118,9 @@ async def test_hang_after_connect_is_timeout_total_and_stalled_tls_handshake_is_
     assert elapsed < 0.3 + MARGIN
 
 
-async def test_huge_body_is_capped_without_memory_growth() -> None:
+async def test_huge_body_is_capped_without_memory_growth(make_transport: TransportClass) -> None:
     server = hostile.huge_body(50 * 1024 * 1024)
-    async with server as url, HttpTransport(2) as transport:
+    async with server as url, make_transport(2) as transport:
         tracemalloc.start()
         try:
             peaks = []
@@ -129,25 +137,25 @@ async def test_huge_body_is_capped_without_memory_growth() -> None:
     assert server.connections == 3  # each cut body drops its connection instead of draining it
 
 
-async def test_redirect_is_not_followed() -> None:
+async def test_redirect_is_not_followed(make_transport: TransportClass) -> None:
     server = hostile.redirect("http://127.0.0.1:9/elsewhere")
-    async with server as url, HttpTransport(2) as transport:
+    async with server as url, make_transport(2) as transport:
         response, _ = await _timed_post(transport, url)
     assert (response.outcome, response.status) == ("3xx", 302)
     assert response.headers["location"] == "http://127.0.0.1:9/elsewhere"
     assert server.requests == 1
 
 
-async def test_gone_and_server_error_keep_status_and_body() -> None:
-    async with hostile.gone() as gone_url, hostile.error_500() as err_url, HttpTransport(2) as transport:
+async def test_gone_and_server_error_keep_status_and_body(make_transport: TransportClass) -> None:
+    async with hostile.gone() as gone_url, hostile.error_500() as err_url, make_transport(2) as transport:
         gone, _ = await _timed_post(transport, gone_url)
         err, _ = await _timed_post(transport, err_url)
     assert (gone.outcome, gone.status, gone.body) == ("4xx", 410, b"endpoint removed")
     assert (err.outcome, err.status, err.body) == ("5xx", 500, b"boom")
 
 
-async def test_throttle_gives_retry_after_then_succeeds() -> None:
-    async with hostile.throttle(n=2, retry_after="2") as url, HttpTransport(2) as transport:
+async def test_throttle_gives_retry_after_then_succeeds(make_transport: TransportClass) -> None:
+    async with hostile.throttle(n=2, retry_after="2") as url, make_transport(2) as transport:
         first, _ = await _timed_post(transport, url)
         second, _ = await _timed_post(transport, url)
         third, _ = await _timed_post(transport, url)
@@ -157,10 +165,10 @@ async def test_throttle_gives_retry_after_then_succeeds() -> None:
     assert third.retry_after_s is None
 
 
-async def test_retry_after_http_date_uses_the_given_wall_clock() -> None:
+async def test_retry_after_http_date_uses_the_given_wall_clock(make_transport: TransportClass) -> None:
     now = 1_700_000_000.0
     date = formatdate(now + 30, usegmt=True)
-    async with hostile.throttle(n=1, retry_after=date) as url, HttpTransport(2, now=lambda: now) as transport:
+    async with hostile.throttle(n=1, retry_after=date) as url, make_transport(2, now=lambda: now) as transport:
         response, _ = await _timed_post(transport, url)
     assert response.outcome == "429"
     assert response.retry_after_s == 30.0
@@ -177,20 +185,20 @@ def test_parse_retry_after() -> None:
         assert parse_retry_after(junk, now) is None, junk
 
 
-async def test_connection_refused() -> None:
+async def test_connection_refused(make_transport: TransportClass) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with HttpTransport(2) as transport:
+    async with make_transport(2) as transport:
         response, elapsed = await _timed_post(transport, f"http://127.0.0.1:{port}/hook")
     assert response.outcome == "conn_refused"
     assert response.error is not None and "Cannot connect" in response.error
     assert elapsed < DEADLINE
 
 
-async def test_resets_and_crashes_are_reset() -> None:
+async def test_resets_and_crashes_are_reset(make_transport: TransportClass) -> None:
     for server in (hostile.reset("accept"), hostile.reset("request"), hostile.crash_mid_request(1024)):
-        async with server as url, HttpTransport(2) as transport:
+        async with server as url, make_transport(2) as transport:
             big, _ = await _timed_post(transport, url, body=b"b" * 256 * 1024)
             small, _ = await _timed_post(transport, url, body=b"{}")
         assert (big.outcome, small.outcome) == ("reset", "reset"), (server, big, small)
@@ -223,15 +231,16 @@ def _server_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-async def test_tls_verification_on_by_default_and_test_ca_accepted(tls_files: tuple[Path, Path]) -> None:
+async def test_tls_verification_on_by_default_and_test_ca_accepted(make_transport: TransportClass,
+        tls_files: tuple[Path, Path]) -> None:
     server = hostile.ok(ssl=_server_context(tls_files))
     async with server as url:
         assert url.startswith("https://")
-        async with HttpTransport(2) as strict:
+        async with make_transport(2) as strict:
             rejected, _ = await _timed_post(strict, url)
-        async with HttpTransport(2, ssl_context=ssl.create_default_context(cafile=str(tls_files[0]))) as trusting:
+        async with make_transport(2, ssl_context=ssl.create_default_context(cafile=str(tls_files[0]))) as trusting:
             accepted, _ = await _timed_post(trusting, url)
-        async with HttpTransport(2, verify=False) as insecure:
+        async with make_transport(2, verify=False) as insecure:
             unverified, _ = await _timed_post(insecure, url)
     assert rejected.outcome == "tls_error"
     assert rejected.error is not None and "certificate" in rejected.error.lower()
@@ -239,14 +248,14 @@ async def test_tls_verification_on_by_default_and_test_ca_accepted(tls_files: tu
     assert unverified.outcome == "2xx"
 
 
-async def test_plain_http_answer_to_a_tls_handshake_is_a_tls_error() -> None:
+async def test_plain_http_answer_to_a_tls_handshake_is_a_tls_error(make_transport: TransportClass) -> None:
     async def answer_in_plain_http(server: hostile.HostileServer, reader: asyncio.StreamReader,
                                    writer: asyncio.StreamWriter) -> None:
         await reader.read(1)  # the ClientHello
         writer.write(hostile.response(400, "Bad Request", b"plain HTTP here", close=True))
         await writer.drain()
 
-    async with hostile.HostileServer("plain", answer_in_plain_http) as url, HttpTransport(2) as transport:
+    async with hostile.HostileServer("plain", answer_in_plain_http) as url, make_transport(2) as transport:
         response, elapsed = await _timed_post(transport, url.replace("http://", "https://"))
     assert response.outcome == "tls_error", response
     assert elapsed < DEADLINE
@@ -256,9 +265,10 @@ async def test_plain_http_answer_to_a_tls_handshake_is_a_tls_error() -> None:
 
 
 @pytest.mark.parametrize("close_with", ["fin", "rst"])
-async def test_stale_keepalive_connection_is_retried_once_transparently(close_with: Literal["fin", "rst"]) -> None:
+async def test_stale_keepalive_connection_is_retried_once_transparently(make_transport: TransportClass,
+        close_with: Literal["fin", "rst"]) -> None:
     server = hostile.keepalive_closer(0.2, close_with=close_with)
-    async with server as url, HttpTransport(4) as transport:
+    async with server as url, make_transport(4) as transport:
         first, _ = await _timed_post(transport, url)
         await asyncio.sleep(0.5)
         second, _ = await _timed_post(transport, url)
@@ -268,9 +278,9 @@ async def test_stale_keepalive_connection_is_retried_once_transparently(close_wi
     assert server.stale_closes == 1 and server.connections == 2 and server.requests == 2
 
 
-async def test_idle_connection_closed_in_time_needs_no_retry() -> None:
+async def test_idle_connection_closed_in_time_needs_no_retry(make_transport: TransportClass) -> None:
     server = hostile.keepalive_closer(0.2, race=False)
-    async with server as url, HttpTransport(4) as transport:
+    async with server as url, make_transport(4) as transport:
         first, _ = await _timed_post(transport, url)
         await asyncio.sleep(0.5)
         second, _ = await _timed_post(transport, url)
@@ -281,17 +291,17 @@ async def test_idle_connection_closed_in_time_needs_no_retry() -> None:
 # --- concurrency, cancellation, caller errors ---------------------------------------------------------------------
 
 
-async def test_200_posts_at_concurrency_16() -> None:
+async def test_200_posts_at_concurrency_16(make_transport: TransportClass) -> None:
     server = hostile.ok()
-    async with server as url, HttpTransport(16) as transport:
+    async with server as url, make_transport(16) as transport:
         responses = await asyncio.gather(*(transport.post(url, BODY, HEADERS, deadline_s=5.0) for _ in range(200)))
     assert [r.outcome for r in responses] == ["2xx"] * 200
     assert server.requests == 200
     assert server.connections <= 16
 
 
-async def test_outside_cancellation_is_not_swallowed() -> None:
-    async with hostile.hang() as url, HttpTransport(2) as transport:
+async def test_outside_cancellation_is_not_swallowed(make_transport: TransportClass) -> None:
+    async with hostile.hang() as url, make_transport(2) as transport:
         task = asyncio.create_task(transport.post(url, BODY, HEADERS, deadline_s=5.0))
         await asyncio.sleep(0.1)
         task.cancel()
@@ -299,9 +309,9 @@ async def test_outside_cancellation_is_not_swallowed() -> None:
             await task
 
 
-async def test_deadlines_of_concurrent_requests_share_a_timer_and_never_fire_early(
+async def test_deadlines_of_concurrent_requests_share_a_timer_and_never_fire_early(make_transport: TransportClass,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    async with hostile.hang() as url, HttpTransport(8) as transport:
+    async with hostile.hang() as url, make_transport(8) as transport:
         loop = asyncio.get_running_loop()
         timers = 0
         call_at = loop.call_at
@@ -324,8 +334,8 @@ async def test_deadlines_of_concurrent_requests_share_a_timer_and_never_fire_ear
     assert task is not None and task.cancelling() == 0  # every deadline's cancellation was taken back
 
 
-async def test_a_deadline_that_passes_after_the_answer_cancels_nothing() -> None:
-    async with hostile.ok() as url, HttpTransport(2) as transport:
+async def test_a_deadline_that_passes_after_the_answer_cancels_nothing(make_transport: TransportClass) -> None:
+    async with hostile.ok() as url, make_transport(2) as transport:
         response = await transport.post(url, BODY, HEADERS, deadline_s=0.05)
         await asyncio.sleep(0.15)  # the slot's timer fires now, with nobody left in it
     assert response.outcome == "2xx"
@@ -333,29 +343,32 @@ async def test_a_deadline_that_passes_after_the_answer_cancels_nothing() -> None
     assert task is not None and task.cancelling() == 0
 
 
-async def test_outside_cancellation_at_the_deadline_is_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_outside_cancellation_at_the_deadline_is_not_swallowed(make_transport: TransportClass,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A second Ctrl-C that lands in the same loop turn as the deadline: the cancellation is the caller's, not a
     timeout (as asyncio.timeout decides it)."""
-    expire = _Deadlines._expire
+    deadlines: type[aiohttp_transport._Deadlines] | type[h1._Deadlines] = (
+        aiohttp_transport._Deadlines if make_transport is aiohttp_transport.HttpTransport else h1._Deadlines)
+    expire = deadlines._expire
     tasks: list[asyncio.Task[Response]] = []
 
-    def expire_and_cancel(self: _Deadlines, key: int) -> None:
+    def expire_and_cancel(self: Any, key: int) -> None:
         expire(self, key)
         tasks[0].cancel()  # the caller's cancellation, after the deadline's and before the task resumes
 
-    monkeypatch.setattr(_Deadlines, "_expire", expire_and_cancel)
-    async with hostile.hang() as url, HttpTransport(2) as transport:
+    monkeypatch.setattr(deadlines, "_expire", expire_and_cancel)
+    async with hostile.hang() as url, make_transport(2) as transport:
         tasks.append(asyncio.create_task(transport.post(url, BODY, HEADERS, deadline_s=0.2)))
         with pytest.raises(asyncio.CancelledError):
             await tasks[0]
 
 
-async def test_caller_mistakes_raise_fleetsim_errors() -> None:
+async def test_caller_mistakes_raise_fleetsim_errors(make_transport: TransportClass) -> None:
     with pytest.raises(UsageError):
-        HttpTransport(0)
+        make_transport(0)
     with pytest.raises(UsageError):
-        HttpTransport(2, verify=False, ssl_context=ssl.create_default_context())
-    transport = HttpTransport(2)
+        make_transport(2, verify=False, ssl_context=ssl.create_default_context())
+    transport = make_transport(2)
     with pytest.raises(HarnessError):
         await transport.post("http://127.0.0.1:9/", b"", {}, deadline_s=1.0)
     async with transport:
