@@ -28,7 +28,7 @@ from ..signing import SIGNERS, Secret
 from .capture import REDACTED, CapturedRequest, read_capture, retarget
 from .health import DOWN_AFTER, EndpointHealth
 from .redaction import Redactor
-from .transport import HttpTransport
+from .sending import Sender, trusting_sender
 from .urls import check_url
 
 FAILURES_KEPT = 20
@@ -127,8 +127,9 @@ class Replayer:
         for _ in read_capture(self.capture):  # a malformed capture is an error before anything is sent
             pass
         queue: asyncio.Queue[CapturedRequest] = asyncio.Queue(maxsize=self.concurrency * 4)
-        async with HttpTransport(concurrency=self.concurrency, verify=self.verify_tls,
-                                 ssl_context=self.ssl_context if self.verify_tls else None) as transport:
+        # the sender every run uses (FLEETSIM_TRANSPORT picks it), trusting --ca-bundle's CAs when verifying
+        sender = trusting_sender(self.ssl_context if self.verify_tls else None)
+        async with sender(self.concurrency, self.verify_tls) as transport:
             self._workers = [asyncio.create_task(self._work(transport, queue)) for _ in range(self.concurrency)]
             feeder = asyncio.create_task(self._feed(queue))
             stop = asyncio.create_task(self._stop.wait())
@@ -182,7 +183,7 @@ class Replayer:
             queue.task_done()
             self.result.skipped[reason] += 1
 
-    async def _work(self, transport: HttpTransport, queue: asyncio.Queue[CapturedRequest]) -> None:
+    async def _work(self, transport: Sender, queue: asyncio.Queue[CapturedRequest]) -> None:
         while True:
             request = await queue.get()
             try:
@@ -201,7 +202,7 @@ class Replayer:
             finally:
                 queue.task_done()
 
-    async def _send(self, transport: HttpTransport, request: CapturedRequest) -> None:
+    async def _send(self, transport: Sender, request: CapturedRequest) -> None:
         headers = resigned_headers(request, self.settings, int(time.time())) if self.resign else request.headers
         redacted = [name for name, value in headers if value == REDACTED]
         for name in redacted:
