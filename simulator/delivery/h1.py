@@ -40,6 +40,7 @@ import httptools
 import yarl
 
 from ..errors import HarnessError, UsageError
+from .deadlines import DEADLINE_SLOT_S, Deadlines
 from .response import (
     DEFAULT_KEEP_HEADERS,
     HEADER_VALUE_CAP,
@@ -55,8 +56,6 @@ from .trust import default_trust, no_trust, verify_failure
 
 __all__ = ["DEADLINE_SLOT_S", "H1Transport"]
 
-#: deadlines falling due within the same slot of this many seconds share one loop timer (fired at the slot's end)
-DEADLINE_SLOT_S: Final = 0.005
 #: what aiohttp answers a header with CR, LF or NUL in it (the same words, so both transports report it alike)
 INJECTION_ERROR: Final = ("unexpected ValueError: Forbidden control character detected in headers. "
                           "Potential header injection attack.")
@@ -122,37 +121,6 @@ class _Exchange:
         conn = self.conn
         if conn is not None:
             conn.abort()  # a request cut by its deadline never leaves its connection reusable
-
-
-class _Deadlines:
-    """One loop timer per `DEADLINE_SLOT_S` slot of due times, shared by the requests due in it."""
-
-    __slots__ = ("_loop", "_slots")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._slots: dict[int, set[_Exchange]] = {}
-
-    def arm(self, exchange: _Exchange, deadline_s: float) -> None:
-        key = math.ceil((self._loop.time() + deadline_s) / DEADLINE_SLOT_S)  # rounded up: never early
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = self._slots[key] = set()
-            self._loop.call_at(key * DEADLINE_SLOT_S, self._expire, key)
-        slot.add(exchange)
-        exchange.slot = slot
-
-    @staticmethod
-    def disarm(exchange: _Exchange) -> None:
-        slot = exchange.slot
-        if slot is not None:
-            slot.discard(exchange)
-            exchange.slot = None
-
-    def _expire(self, key: int) -> None:
-        for exchange in self._slots.pop(key, ()):
-            exchange.slot = None
-            exchange.expire()
 
 
 class _Conn(asyncio.Protocol):
@@ -415,14 +383,14 @@ class H1Transport:
         self._targets: dict[str, _Target] = {}
         self._added_for: dict[tuple[str, ...], tuple[bool, str, bool, int]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._deadlines: _Deadlines | None = None
+        self._deadlines: Deadlines[_Exchange] | None = None
         self._connecting: set[asyncio.Task[object]] = set()
 
     async def __aenter__(self) -> H1Transport:
         if self._loop is not None:
             raise HarnessError("H1Transport entered twice")
         self._loop = asyncio.get_running_loop()
-        self._deadlines = _Deadlines(self._loop)
+        self._deadlines = Deadlines[_Exchange](self._loop)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -10,7 +10,7 @@ This is an edge module (conformance-catalogue H-3/H-4, perf-anchors §6): it own
   the response headers and the body read, so a receiver that trickles its response cannot hold a worker (httpx
   #1450). aiohttp's own timeouts are switched off. The deadline works as `asyncio.timeout` does (the request's task
   is cancelled when it passes, and the cancellation becomes a timeout unless someone else cancelled too), but
-  requests due within the same `DEADLINE_SLOT_S` share one loop timer (`_Deadlines`): a timer per request was a
+  requests due within the same `DEADLINE_SLOT_S` share one loop timer (`deadlines.Deadlines`): a timer per request was a
   measurable share of the sender's CPU at thousands of requests a second. A deadline fires at most one slot late,
   never early.
 - The body read is capped at 64 KiB (`READ_CAP`); a longer body is cut and its connection dropped (not drained), and
@@ -42,6 +42,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ..errors import HarnessError, UsageError
 
 # the shared pieces live in response.py and trust.py (h1.py uses them without aiohttp); importable from here too
+from .deadlines import Deadlines
 from .response import (
     DEFAULT_KEEP_HEADERS,
     HEADER_VALUE_CAP,
@@ -94,43 +95,10 @@ class _Phase:
         self.expired = False
         self.slot: set[_Phase] | None = None
 
-
-#: deadlines falling due within the same slot of this many seconds share one loop timer (fired at the slot's end)
-DEADLINE_SLOT_S: Final = 0.005
-
-
-class _Deadlines:
-    """The deadlines of a transport's requests in flight, one loop timer per `DEADLINE_SLOT_S` slot of due times
-    instead of one per request: at 30 requests in flight and thousands a second, each timer serves dozens."""
-
-    __slots__ = ("_loop", "_slots")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._slots: dict[int, set[_Phase]] = {}
-
-    def arm(self, phase: _Phase, deadline_s: float) -> None:
-        key = math.ceil((self._loop.time() + deadline_s) / DEADLINE_SLOT_S)  # rounded up: never early
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = self._slots[key] = set()
-            self._loop.call_at(key * DEADLINE_SLOT_S, self._expire, key)
-        slot.add(phase)
-        phase.slot = slot
-
-    @staticmethod
-    def disarm(phase: _Phase) -> None:
-        slot = phase.slot
-        if slot is not None:
-            slot.discard(phase)
-            phase.slot = None
-
-    def _expire(self, key: int) -> None:
-        for phase in self._slots.pop(key, ()):
-            phase.slot = None
-            phase.expired = True
-            if phase.task is not None:
-                phase.task.cancel()
+    def expire(self) -> None:
+        self.expired = True
+        if self.task is not None:
+            self.task.cancel()
 
 
 _PHASE: ContextVar[_Phase | None] = ContextVar("fleetsim_transport_phase", default=None)
@@ -210,7 +178,7 @@ class HttpTransport:
         self._keep_headers = tuple(h.lower() for h in keep_headers)
         self._keep_set = frozenset(self._keep_headers)
         self._session: aiohttp.ClientSession | None = None
-        self._deadlines: _Deadlines | None = None
+        self._deadlines: Deadlines[_Phase] | None = None
 
     async def __aenter__(self) -> HttpTransport:
         if self._session is not None:
@@ -228,7 +196,7 @@ class HttpTransport:
             raise_for_status=False,
             headers={"User-Agent": self._user_agent, "Accept-Encoding": "identity"},
         )
-        self._deadlines = _Deadlines(asyncio.get_running_loop())
+        self._deadlines = Deadlines[_Phase](asyncio.get_running_loop())
         return self
 
     async def __aexit__(

@@ -19,8 +19,8 @@ from typing import Any, Literal
 import pytest
 import uvloop
 
-from simulator.delivery import h1
 from simulator.delivery import transport as aiohttp_transport
+from simulator.delivery.deadlines import Deadlines
 from simulator.delivery.model import OUTCOMES
 from simulator.delivery.transport import KEEP_CAP, Response, parse_retry_after
 from simulator.errors import HarnessError, UsageError
@@ -347,16 +347,14 @@ async def test_outside_cancellation_at_the_deadline_is_not_swallowed(make_transp
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A second Ctrl-C that lands in the same loop turn as the deadline: the cancellation is the caller's, not a
     timeout (as asyncio.timeout decides it)."""
-    deadlines: type[aiohttp_transport._Deadlines] | type[h1._Deadlines] = (
-        aiohttp_transport._Deadlines if make_transport is aiohttp_transport.HttpTransport else h1._Deadlines)
-    expire = deadlines._expire
+    expire = Deadlines._expire
     tasks: list[asyncio.Task[Response]] = []
 
     def expire_and_cancel(self: Any, key: int) -> None:
         expire(self, key)
         tasks[0].cancel()  # the caller's cancellation, after the deadline's and before the task resumes
 
-    monkeypatch.setattr(deadlines, "_expire", expire_and_cancel)
+    monkeypatch.setattr(Deadlines, "_expire", expire_and_cancel)
     async with hostile.hang() as url, make_transport(2) as transport:
         tasks.append(asyncio.create_task(transport.post(url, BODY, HEADERS, deadline_s=0.2)))
         with pytest.raises(asyncio.CancelledError):
