@@ -53,6 +53,7 @@ from .response import (
     status_outcome,
 )
 from .trust import default_trust, no_trust, verify_failure
+from .urls import shown_url, url_problem
 
 __all__ = ["DEADLINE_SLOT_S", "H1Transport"]
 
@@ -81,13 +82,13 @@ class _Target:
         try:
             parsed = yarl.URL(url)
             port = parsed.port
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"cannot deliver to {url!r}: {one_line(exc)}") from None
+        except (ValueError, TypeError):  # not yarl's words: they may quote the URL, credentials and query included
+            raise UsageError(f"cannot deliver to {shown_url(url)}: {url_problem(url) or 'not a valid URL'}") from None
         if parsed.scheme not in ("http", "https"):
-            raise UsageError(f"cannot deliver to {url!r}: not an http:// or https:// URL")
+            raise UsageError(f"cannot deliver to {shown_url(url)}: not an http:// or https:// URL")
         host, host_header = parsed.raw_host, parsed.host_port_subcomponent
         if not host or host_header is None or port is None:
-            raise UsageError(f"cannot deliver to {url!r}: no host in the URL")
+            raise UsageError(f"cannot deliver to {shown_url(url)}: no host in the URL")
         self.tls = parsed.scheme == "https"
         self.connect_host = host
         self.port = port

@@ -55,6 +55,7 @@ from .response import (
 )
 from .response import one_line as _one_line
 from .trust import CA_BUNDLE_HINT, default_trust, trust_context, verify_failure
+from .urls import shown_url, url_problem
 
 __all__ = [
     "CA_BUNDLE_HINT",
@@ -292,7 +293,9 @@ class HttpTransport:
             return self._failed(error, phase, deadline_s, url, status, retry_after, kept_headers, buf, keep,
                                 started, stale_retried)
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-            raise UsageError(f"cannot deliver to {url!r}: {_one_line(exc)}") from exc
+            # not aiohttp's words: they quote the whole URL, credentials and query included
+            problem = url_problem(url) or f"not a URL aiohttp can send to ({type(exc).__name__})"
+            raise UsageError(f"cannot deliver to {shown_url(url)}: {problem}") from None
         except Exception as exc:
             return self._failed(exc, phase, deadline_s, url, status, retry_after, kept_headers, buf, keep,
                                 started, stale_retried)

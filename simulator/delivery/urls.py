@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
-__all__ = ["check_url", "url_problem"]
+__all__ = ["check_url", "shown_url", "url_problem"]
 
 
 def url_problem(url: str) -> str | None:
@@ -38,3 +38,18 @@ def check_url(url: str, what: str) -> str:
     if problem is not None:
         raise UsageError(f"{what}: {problem}")
     return url
+
+
+def shown_url(url: str) -> str:
+    """`url` as an error line may quote it: no user:password@ and no query or fragment (either may hold a secret),
+    the rest cut to 200 characters; an unparsable URL is not echoed at all."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "an unparsable URL"
+    where = f"[{host}]" if ":" in host else host
+    shown = f"{parts.scheme}://{where}{f':{port}' if port is not None else ''}{parts.path}"
+    shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
+    return repr(shown if len(shown) <= 200 else shown[:197] + "...")

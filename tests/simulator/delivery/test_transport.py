@@ -374,3 +374,17 @@ async def test_caller_mistakes_raise_fleetsim_errors(make_transport: TransportCl
             await transport.post("http://127.0.0.1:9/", b"", {}, deadline_s=0)
         with pytest.raises(UsageError):
             await transport.post("ftp://127.0.0.1/hook", b"", {}, deadline_s=1.0)
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://hook-user:Sup3rSecretPass@127.0.0.1/hook?token=QueryToken123",  # not http(s)
+    "http://hook-user:Sup3rSecretPass@/hook?token=QueryToken123",  # no host
+])
+async def test_a_refused_url_is_named_without_its_credentials_or_query(make_transport: TransportClass,
+                                                                       url: str) -> None:
+    async with make_transport(2) as transport:
+        with pytest.raises(UsageError) as refused:
+            await transport.post(url, b"", {}, deadline_s=1.0)
+    message = str(refused.value)
+    assert message.startswith("cannot deliver to ")
+    assert "Sup3rSecretPass" not in message and "QueryToken123" not in message and "hook-user" not in message
