@@ -52,7 +52,7 @@ from .response import (
     parse_retry_after,
     status_outcome,
 )
-from .trust import default_trust, no_trust, verify_failure
+from .trust import check_client_options, default_trust, no_trust, verify_failure
 from .urls import shown_url, url_problem
 
 __all__ = ["DEADLINE_SLOT_S", "H1Transport"]
@@ -370,10 +370,7 @@ class H1Transport:
         user_agent: str = "fleetsim",
         keep_headers: Iterable[str] = DEFAULT_KEEP_HEADERS,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise UsageError(f"transport concurrency must be a positive integer, got {concurrency!r}")
-        if ssl_context is not None and not verify:
-            raise UsageError("pass either a TLS context or verify=False, not both")
+        check_client_options(concurrency, verify, ssl_context)
         self.concurrency = concurrency
         self.stale_retries = 0
         self._ssl = ssl_context if ssl_context is not None else default_trust() if verify else no_trust()

@@ -22,7 +22,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ..errors import HarnessError, UnknownNameError, UsageError
 from ..scenario.durations import parse_duration
@@ -207,6 +207,15 @@ def policy_for_provider(provider: str, settings: Mapping[str, Any] | None = None
     return retry_policy(replace(RETRY_POLICIES[name], note=note), jitter=jitter)
 
 
+#: what counts as success when a provider names no success statuses
+ANY_2XX: Final = frozenset(range(200, 300))
+
+
+def success_set(success_statuses: frozenset[int] | None) -> frozenset[int]:
+    """The statuses `classify` calls "success": the provider's set, or any 2xx when it names none."""
+    return ANY_2XX if success_statuses is None else success_statuses
+
+
 def classify(status: int | None, success_statuses: frozenset[int] | None) -> Classification:
     """One attempt's result (H-2).
 
@@ -219,10 +228,7 @@ def classify(status: int | None, success_statuses: frozenset[int] | None) -> Cla
     """
     if status is None:
         return "retry"
-    if success_statuses is None:
-        if 200 <= status < 300:
-            return "success"
-    elif status in success_statuses:
+    if status in success_set(success_statuses):
         return "success"
     if status == 410:
         return "gone"

@@ -52,7 +52,7 @@ from .health import DOWN_AFTER, EndpointHealth
 from .ledger import Ledger, Snapshot
 from .model import GENUINE, Attempt, Job
 from .redaction import Redactor
-from .retry import RetryPolicy, TimeScale, classify, policy_for_provider
+from .retry import RetryPolicy, TimeScale, classify, policy_for_provider, success_set
 from .sending import Sender, SenderFactory, http_sender
 from .source import InlineSource, Source, SourceSpec, WorkerSource
 from .transport import Response
@@ -83,7 +83,7 @@ class Endpoint:
     ok_statuses: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ok_statuses = self.success if self.success is not None else frozenset(range(200, 300))
+        self.ok_statuses = success_set(self.success)
 
     @property
     def stopped(self) -> str | None:
@@ -442,7 +442,7 @@ class Runner:
                 finally:
                     self._fast_in_flight -= 1
                 if response.outcome == "2xx" and response.status in endpoint.ok_statuses:
-                    endpoint.health.consecutive = 0  # EndpointHealth.answered, inlined: once per delivery
+                    endpoint.health.answered()  # an HTTP answer: the endpoint is up
                     ledger.delivered_at_once(record.event_id, response.latency_s)
                     continue
                 ledger.in_flight(record.event_id)  # the full path from here, as if marked first

@@ -54,7 +54,7 @@ from .response import (
     status_outcome,
 )
 from .response import one_line as _one_line
-from .trust import CA_BUNDLE_HINT, default_trust, trust_context, verify_failure
+from .trust import CA_BUNDLE_HINT, check_client_options, default_trust, trust_context, verify_failure
 from .urls import shown_url, url_problem
 
 __all__ = [
@@ -165,10 +165,7 @@ class HttpTransport:
         user_agent: str = "fleetsim",
         keep_headers: Iterable[str] = DEFAULT_KEEP_HEADERS,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise UsageError(f"transport concurrency must be a positive integer, got {concurrency!r}")
-        if ssl_context is not None and not verify:
-            raise UsageError("pass either a TLS context or verify=False, not both")
+        check_client_options(concurrency, verify, ssl_context)
         self.concurrency = concurrency
         self.stale_retries = 0
         # verification on: always a context of ours (the same rules whoever built the session), never aiohttp's
@@ -176,8 +173,7 @@ class HttpTransport:
                                             else default_trust() if verify else False)
         self._now = now
         self._user_agent = user_agent
-        self._keep_headers = tuple(h.lower() for h in keep_headers)
-        self._keep_set = frozenset(self._keep_headers)
+        self._keep_set = frozenset(h.lower() for h in keep_headers)
         self._session: aiohttp.ClientSession | None = None
         self._deadlines: Deadlines[_Phase] | None = None
 

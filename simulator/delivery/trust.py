@@ -12,10 +12,19 @@ from typing import Final
 
 from ..errors import UsageError
 
-__all__ = ["CA_BUNDLE_HINT", "default_trust", "no_trust", "trust_context", "verify_failure"]
+__all__ = ["CA_BUNDLE_HINT", "check_client_options", "default_trust", "no_trust", "trust_context", "verify_failure"]
 
 #: what a failed chain verification says next to OpenSSL's reason: the way to trust a local CA
 CA_BUNDLE_HINT: Final = "pass --ca-bundle FILE (fleetsim receiver --tls prints it)"
+
+
+def check_client_options(concurrency: int, verify: bool, ssl_context: ssl.SSLContext | None) -> None:
+    """The options both HTTP clients take, refused alike: a UsageError for a concurrency that is not a positive
+    integer, or for a TLS context given together with verify=False."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise UsageError(f"transport concurrency must be a positive integer, got {concurrency!r}")
+    if ssl_context is not None and not verify:
+        raise UsageError("pass either a TLS context or verify=False, not both")
 
 
 def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
