@@ -51,8 +51,9 @@ from .response import (
     one_line,
     parse_retry_after,
     status_outcome,
+    timeout_error,
 )
-from .trust import check_client_options, default_trust, no_trust, verify_failure
+from .trust import check_client_options, default_trust, handshake_closed, no_trust, verify_failure
 from .urls import shown_url, url_problem
 
 __all__ = ["DEADLINE_SLOT_S", "H1Transport"]
@@ -595,7 +596,7 @@ class H1Transport:
             connect.cancel()
             pool.free_slot()
             return Response("timeout_connect",
-                            error=f"no connection established within the {deadline_s:g} s deadline")
+                            error=timeout_error(False, deadline_s))
         assert got is connect
         exc = connect.exception()
         if exc is not None:
@@ -612,8 +613,8 @@ class H1Transport:
                    stale_retried: bool) -> Response:
         if conn is None or not exchange.connected:
             return Response("timeout_connect", latency_s=time.perf_counter() - started, stale_retried=stale_retried,
-                            error=f"no connection established within the {deadline_s:g} s deadline")
-        response = self._partial(conn, "timeout_total", f"no complete response within the {deadline_s:g} s deadline",
+                            error=timeout_error(False, deadline_s))
+        response = self._partial(conn, "timeout_total", timeout_error(True, deadline_s),
                                  keep, started, stale_retried)
         conn.abort()
         conn.pool.release(conn)
@@ -646,10 +647,7 @@ def _connect_failure(exc: BaseException, target: _Target) -> tuple[str, str]:
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return "tls_error", line
     if target.tls and isinstance(exc, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
-        # a reset answering the SYN is ECONNREFUSED: a reset here came after the TCP connection was made, in the
-        # TLS handshake (asyncio's TLS servers close without an alert when no version or cipher is shared)
-        return "tls_error", (f"the connection was closed during the TLS handshake: the server offers no TLS "
-                             f"version or cipher this client accepts (TLS 1.2 or later)? ({line})")
+        return "tls_error", handshake_closed(line)
     where = f"Cannot connect to host {target.host_header}"
     if isinstance(exc, OSError) and exc.errno in RESET_ERRNOS:
         return "reset", one_line(ConnectionError(f"{where} [{exc.strerror or exc}]"))

@@ -23,6 +23,7 @@ __all__ = [
     "one_line",
     "parse_retry_after",
     "status_outcome",
+    "timeout_error",
 ]
 
 READ_CAP: Final = 64 * 1024  # most bytes of a response body ever read
@@ -55,6 +56,14 @@ class Response:
     latency_s: float = 0.0  # from the call to the headers + capped body, or to the error (retry included)
     error: str | None = None  # one line, for transport errors and timeouts
     stale_retried: bool = False  # a stale pooled connection was retried transparently (not an attempt)
+
+
+def timeout_error(connected: bool, deadline_s: float) -> str:
+    """The one line of a request its deadline stopped: after its connection was established
+    ("timeout_total") or before ("timeout_connect")."""
+    if connected:
+        return f"no complete response within the {deadline_s:g} s deadline"
+    return f"no connection established within the {deadline_s:g} s deadline"
 
 
 def parse_retry_after(value: str, now: float) -> float | None:

@@ -52,9 +52,10 @@ from .response import (
     Response,
     parse_retry_after,
     status_outcome,
+    timeout_error,
 )
 from .response import one_line as _one_line
-from .trust import CA_BUNDLE_HINT, check_client_options, default_trust, trust_context, verify_failure
+from .trust import CA_BUNDLE_HINT, check_client_options, default_trust, handshake_closed, trust_context, verify_failure
 from .urls import shown_url, url_problem
 
 __all__ = [
@@ -340,9 +341,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray, cap: int = 
 
 def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float, tls: bool = False) -> tuple[str, str]:
     if expired or isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is a TimeoutError too
-        if phase.connected:
-            return "timeout_total", f"no complete response within the {deadline_s:g} s deadline"
-        return "timeout_connect", f"no connection established within the {deadline_s:g} s deadline"
+        return ("timeout_total" if phase.connected else "timeout_connect"), timeout_error(phase.connected, deadline_s)
     line = _one_line(exc)
     verify = verify_failure(exc)
     if verify is not None:
@@ -354,10 +353,7 @@ def _classify(exc: Exception, expired: bool, phase: _Phase, deadline_s: float, t
         if isinstance(exc.os_error, ssl.SSLError | ssl.CertificateError):
             return "tls_error", line
         if tls and isinstance(exc.os_error, ConnectionResetError):
-            # a reset answering the SYN is ECONNREFUSED: a reset here came after the TCP connection was made, in
-            # the TLS handshake (asyncio's TLS servers close without an alert when no version or cipher is shared)
-            return "tls_error", (f"the connection was closed during the TLS handshake: the server offers no TLS "
-                                 f"version or cipher this client accepts (TLS 1.2 or later)? ({line})")
+            return "tls_error", handshake_closed(line)
         if _errno_of(exc) in RESET_ERRNOS:
             return "reset", line
         return "conn_refused", line

@@ -12,7 +12,8 @@ from typing import Final
 
 from ..errors import UsageError
 
-__all__ = ["CA_BUNDLE_HINT", "check_client_options", "default_trust", "no_trust", "trust_context", "verify_failure"]
+__all__ = ["CA_BUNDLE_HINT", "check_client_options", "default_trust", "handshake_closed", "no_trust", "trust_context",
+           "verify_failure"]
 
 #: what a failed chain verification says next to OpenSSL's reason: the way to trust a local CA
 CA_BUNDLE_HINT: Final = "pass --ca-bundle FILE (fleetsim receiver --tls prints it)"
@@ -25,6 +26,14 @@ def check_client_options(concurrency: int, verify: bool, ssl_context: ssl.SSLCon
         raise UsageError(f"transport concurrency must be a positive integer, got {concurrency!r}")
     if ssl_context is not None and not verify:
         raise UsageError("pass either a TLS context or verify=False, not both")
+
+
+def handshake_closed(line: str) -> str:
+    """The one line of a TLS connection reset during its handshake (`line`: the error as it came). A reset
+    answering the SYN is ECONNREFUSED; one after the TCP connection was made came in the TLS handshake: asyncio's
+    TLS servers close without an alert when no version or cipher is shared."""
+    return (f"the connection was closed during the TLS handshake: the server offers no TLS version or cipher "
+            f"this client accepts (TLS 1.2 or later)? ({line})")
 
 
 def trust_context(ca_bundle: str | None = None) -> ssl.SSLContext:
