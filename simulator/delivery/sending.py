@@ -20,7 +20,7 @@ from ..errors import UsageError
 from .h1 import H1Transport
 from .response import KEEP_CAP, Response
 
-__all__ = ["TRANSPORT_ENV", "Sender", "SenderFactory", "http_sender", "trusting_sender"]
+__all__ = ["TRANSPORT_ENV", "Sender", "SenderFactory", "http_sender", "transport_choice", "trusting_sender"]
 
 #: the environment variable that picks the HTTP client: "h1" (the default) or "aiohttp"
 TRANSPORT_ENV: Final = "FLEETSIM_TRANSPORT"
@@ -35,16 +35,22 @@ class Sender(Protocol):
 SenderFactory = Callable[[int, bool], AbstractAsyncContextManager[Sender]]
 
 
+def transport_choice() -> str:
+    """The HTTP client FLEETSIM_TRANSPORT asks for, "h1" (the default) or "aiohttp"; any other value is a
+    UsageError."""
+    choice = os.environ.get(TRANSPORT_ENV, "h1").strip().lower() or "h1"
+    if choice not in ("h1", "aiohttp"):
+        raise UsageError(f"{TRANSPORT_ENV}={os.environ[TRANSPORT_ENV]!r}: expected 'h1' or 'aiohttp'")
+    return choice
+
+
 def _transport(concurrency: int, *, verify: bool = True,
                ssl_context: ssl.SSLContext | None = None) -> AbstractAsyncContextManager[Sender]:
-    choice = os.environ.get(TRANSPORT_ENV, "h1").strip().lower() or "h1"
-    if choice == "h1":
+    if transport_choice() == "h1":
         return H1Transport(concurrency=concurrency, verify=verify, ssl_context=ssl_context)
-    if choice == "aiohttp":  # the escape hatch: a receiver that only aiohttp's client gets along with
-        from .transport import HttpTransport
+    from .transport import HttpTransport  # the escape hatch: a receiver only aiohttp's client gets along with
 
-        return HttpTransport(concurrency=concurrency, verify=verify, ssl_context=ssl_context)
-    raise UsageError(f"{TRANSPORT_ENV}={os.environ[TRANSPORT_ENV]!r}: expected 'h1' or 'aiohttp'")
+    return HttpTransport(concurrency=concurrency, verify=verify, ssl_context=ssl_context)
 
 
 def http_sender(concurrency: int, verify: bool) -> AbstractAsyncContextManager[Sender]:
@@ -53,7 +59,9 @@ def http_sender(concurrency: int, verify: bool) -> AbstractAsyncContextManager[S
 
 def trusting_sender(context: ssl.SSLContext | None) -> SenderFactory:
     """`http_sender`, verifying with `context` (`trust_context(--ca-bundle)`); None: `http_sender` itself.
-    Verification is switched off only where the factory is asked to (`verify` False: --insecure)."""
+    Verification is switched off only where the factory is asked to (`verify` False: --insecure).
+    FLEETSIM_TRANSPORT is checked here, when a command sets up its sending, not at its first request."""
+    transport_choice()
     if context is None:
         return http_sender
 

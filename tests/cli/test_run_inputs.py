@@ -56,6 +56,16 @@ def test_mistakes_are_exit_2_before_anything_is_sent(cli: Callable[..., CliResul
     assert time.monotonic() - began < 5
 
 
+def test_an_unknown_http_client_is_exit_2_before_anything_is_sent(cli: Callable[..., CliResult], scenario: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """FLEETSIM_TRANSPORT is read when the run sets up its sending: no summary of a run that never began."""
+    monkeypatch.setenv("FLEETSIM_TRANSPORT", "curl")
+    result = cli("run", str(scenario), "--target", "http://127.0.0.1:9")
+    assert result.code == 2, result.err
+    assert result.out == "" and len(result.err.splitlines()) == 1
+    assert "FLEETSIM_TRANSPORT='curl': expected 'h1' or 'aiohttp'" in result.err
+
+
 def test_a_bad_url_in_the_settings_file_is_exit_2(cli: Callable[..., CliResult], scenario: Path,
                                                   tmp_path: Path) -> None:
     settings = tmp_path / "settings.yaml"
