@@ -4,6 +4,7 @@ serves; stopping the server mid-run shows as `connection` failures."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import subprocess
 import sys
@@ -63,10 +64,29 @@ def test_each_frame_is_a_ws_request_named_by_its_key(tmp_path: Path) -> None:
     assert int(rows[("", "Aggregated")]["Failure Count"]) == 0
 
 
+def _established(port: int) -> int:
+    """How many TCP connections the server on `port` holds open (Linux /proc: local port, state 01)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as rows:
+            next(rows)
+            for row in rows:
+                local, state = row.split()[1], row.split()[3]
+                count += state == "01" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
 def test_a_server_gone_mid_run_shows_as_connection_failures(tmp_path: Path) -> None:
     with _fleetsim_serve(tmp_path) as (server, url):
-        run = _locust(url, tmp_path / "stats", 5)
-        time.sleep(3.0)  # Locust starts, the users read frames
+        run = _locust(url, tmp_path / "stats", 8)
+        # wait for the users, not for a guess at how long Locust takes to start on a busy machine (a fixed 3 s
+        # once stopped the server before they had connected): each holds its login's keep-alive connection
+        # and its socket, 6 in all; then a moment of frames
+        port = int(url.rsplit(":", 1)[1].rstrip("/"))
+        waited = time.monotonic() + 60
+        while _established(port) < 6 and time.monotonic() < waited and run.poll() is None:
+            time.sleep(0.1)
+        time.sleep(1.0)
         server.terminate()  # the sockets close 1001, then nothing listens
         out, err = run.communicate(timeout=90)
     assert run.returncode == 0, out + err
