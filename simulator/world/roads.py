@@ -18,9 +18,11 @@ import bisect
 import heapq
 import itertools
 import math
+import operator
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import reduce
 
 from ..scenario.model import LatLon
 from .geo import _DEG, EARTH_RADIUS_M, LocalProjection, angle_diff_deg, initial_bearing_deg
@@ -52,6 +54,12 @@ _WORDS = (
 _STREET_SUFFIX = ("Street", "Road", "Lane", "Way", "Drive")
 _ARTERIAL_SUFFIX = ("Avenue", "Boulevard", "Parkway")
 _TWOPI = 2.0 * math.pi  # as random.TWOPI
+#: _astar's turn costs, [arrival direction][departure direction]; arrival 4 = the start (no turn). Directions are
+#: 0:+i 1:-i 2:+j 3:-j, so d ^ 1 is the opposite one (a U-turn); -1.0 = not allowed (local searches)
+_TURNS = tuple(tuple(0.0 if d_in in (4, d) else UTURN_PENALTY_S if d == d_in ^ 1 else TURN_PENALTY_S
+                     for d in range(4)) for d_in in range(5))
+_TURNS_NO_UTURN = tuple(tuple(-1.0 if d_in != 4 and d == d_in ^ 1 else pen for d, pen in enumerate(row))
+                        for d_in, row in enumerate(_TURNS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +267,9 @@ class RoadNetwork:
         self._segments: dict[int, Segment] = {}  # built lazily per directed edge (node * 4 + direction)
         self._points: dict[int, LatLon] = {}
         self._cache: OrderedDict[tuple[int, int], Route] = OrderedDict()
+        # what _astar reads, built per junction / arterial edge on first use (see _out, _run)
+        self._outs: dict[int, tuple[tuple[int, int, int, float, bool], ...]] = {}
+        self._runs: dict[int, tuple[tuple[int, ...], tuple[float, ...], bool]] = {}
 
     # -- geometry ----------------------------------------------------------------------------------------
 
@@ -383,6 +394,124 @@ class RoadNetwork:
 
     def _astar(self, a: int, b: int, local: set[int] | None) -> list[int] | None:
         """A* over (junction, arrival direction) states with turn costs.
+
+        With `local`, streets may only be used inside `local`; elsewhere the search runs along arterials,
+        hopping straight from one arterial crossing (or local junction) to the next in one step. Without it,
+        every edge is open and U-turns are allowed at a high cost.
+
+        The search of `_astar_reference`, step for step: the same heap entries (so the same ties, broken the
+        same way) and the same float sums in the same order. Faster in how it reads the network: a junction's
+        edges come from `_out` (no empty directions), the turn costs from a table, and a hop along an arterial
+        from `_run` (its junctions and edge costs, found once per arterial edge instead of walked junction by
+        junction in every search)."""
+        gu, gv, hpm = self._gu, self._gv, self._h_per_m
+        outs, out_of, runs, run_of = self._outs, self._out, self._runs, self._run
+        turns = _TURNS if local is None else _TURNS_NO_UTURN
+        bu, bv = gu[b], gv[b]
+        # state = node * 4 + arrival direction; the start state is -1 - a (no arrival direction, no turn cost)
+        start = -1 - a
+        g: dict[int, float] = {start: 0.0}
+        parent: dict[int, int] = {}
+        heap: list[tuple[float, float, int]] = [(0.0, 0.0, start)]
+        push, pop = heapq.heappush, heapq.heappop
+        get = g.get
+        add = operator.add
+        inf = math.inf
+        goal: int | None = None
+        while heap:
+            _, gs, s = pop(heap)
+            if gs > g[s]:
+                continue
+            if s < 0:
+                node, d_in = -1 - s, 4
+            else:
+                node, d_in = s >> 2, s & 3
+            if node == b:
+                goal = s
+                break
+            out = outs.get(node)
+            if out is None:
+                out = out_of(node)
+            penalty = turns[d_in]
+            for d, k, m, edge_cost, arterial in out:
+                pen = penalty[d]
+                if pen < 0.0:
+                    continue  # no U-turn in a local search
+                # as the reference: the edge's cost, then the turn's (adding 0.0 going straight changes nothing)
+                cost = gs + edge_cost + pen
+                if local is not None and m not in local:
+                    if not arterial:
+                        continue  # no streets away from the ends
+                    run = runs.get(k)
+                    if run is None:
+                        run = run_of(k)
+                    nodes, costs, crossing = run
+                    if local.isdisjoint(nodes):  # straight along the arterial to the next crossing
+                        if not crossing:
+                            continue  # the arterial ends at the rim
+                        m = nodes[-1]
+                        cost = reduce(add, costs, cost)  # left to right, as the reference's walk adds them
+                    else:  # up to the first local junction on the way
+                        for step, n in enumerate(nodes):
+                            if n in local:
+                                break
+                            cost += costs[step]
+                        m = n
+                t = m * 4 + d
+                if cost < get(t, inf):
+                    g[t] = cost
+                    parent[t] = s
+                    push(heap, (cost + (abs(gu[m] - bu) + abs(gv[m] - bv)) * hpm, cost, t))
+        if goal is None:
+            return None
+        nbr = self._nbr
+        states = [goal]
+        while states[-1] >= 0:
+            states.append(parent[states[-1]])
+        states.reverse()
+        path = [-1 - states[0]]
+        for s in states[1:]:
+            node, d = s >> 2, s & 3
+            m = path[-1]
+            while m != node:  # re-walk a hop (a single edge, or a straight run along an arterial)
+                m = nbr[m * 4 + d]
+                path.append(m)
+        return path
+
+    def _out(self, node: int) -> tuple[tuple[int, int, int, float, bool], ...]:
+        """The edges leaving `node`, for `_astar`: (direction, node * 4 + direction, neighbour, routing cost,
+        arterial) for each direction that has one, in direction order. Built on first use and kept."""
+        nbr, ncost, nart = self._nbr, self._ncost, self._nart
+        out = tuple((d, k, nbr[k], ncost[k], nart[k]) for d, k in enumerate(range(node * 4, node * 4 + 4))
+                    if nbr[k] >= 0)
+        self._outs[node] = out
+        return out
+
+    def _run(self, k: int) -> tuple[tuple[int, ...], tuple[float, ...], bool]:
+        """The hop along arterial edge `k` (node * 4 + direction) in a local search: the junctions it passes,
+        from the edge's far end up to and including the next crossing of two arterials (or the last junction
+        before the rim), the costs of the edges after the first in driving order, and whether it ends at a
+        crossing (False: at the rim, a dead end). Built on first use and kept."""
+        nbr, ncost, hub = self._nbr, self._ncost, self._hub
+        d = k & 3
+        m = nbr[k]
+        nodes = [m]
+        costs: list[float] = []
+        while not hub[m]:
+            step = m * 4 + d
+            if nbr[step] < 0:
+                break
+            costs.append(ncost[step])
+            m = nbr[step]
+            nodes.append(m)
+        run = (tuple(nodes), tuple(costs), hub[m])
+        self._runs[k] = run
+        return run
+
+    def _astar_reference(self, a: int, b: int, local: set[int] | None) -> list[int] | None:
+        """`_astar` as it was first written, kept as its reference (tests/simulator/world/test_astar.py: both
+        return the same path for many queries on every shipped scenario's network). A* over (junction, arrival
+        direction) states with turn costs.
 
         With `local`, streets may only be used inside `local`; elsewhere the search runs along arterials,
         hopping straight from one arterial crossing (or local junction) to the next in one step. Without it,
