@@ -214,8 +214,8 @@ class RoadNetwork:
 
         # flat adjacency, indexed node * 4 + direction; directions 0:+i 1:-i 2:+j 3:-j (d ^ 1 = opposite)
         n_nodes = len(self._ij)
-        # the edges, by edge id: length (m), limit (km/h), road name, road class (no object per edge: a network
-        # has up to ~30,000 of them, and each is read only when a route uses it)
+        # the edges, by edge id: length (m), limit (km/h), road name, arterial or not (no object per edge: bench-mixed
+        # has ~27,000 of them, and _segment reads one only when a route first uses it)
         self._elen: list[float] = []
         self._elimit: list[float] = []
         self._eroad: list[str] = []
