@@ -30,11 +30,20 @@ _TRIES_PER_VALUE = 20
 _NAME_FORMATS = {"zh_CN": "{last}{first}", "es_MX": "{first} {last} {last2}"}
 
 
+#: the Faker providers whose methods `draw` calls (person: first_name, last_name; address: street_name, whose
+#: formats also name people; automotive: license_plate). Faker's default is all ~26, and setting each up lists
+#: its package's locale modules on disk (~0.03 s a process, paid again by every generation worker); the others
+#: draw nothing here, and the values come from the one seeded random every provider shares, so they are the
+#: same (tests/simulator/world/test_pools_faker.py compares with a default Faker for every city's locale)
+FAKER_PROVIDERS = ("faker.providers.person", "faker.providers.address", "faker.providers.automotive")
+
+
 def new_faker(locale: str, seed: str) -> Faker:
-    """A Faker for `locale` with its own random state seeded from `seed`: the one place fleetsim makes one."""
+    """A Faker for `locale` with its own random state seeded from `seed`: the one place fleetsim makes one.
+    It has only the providers `draw` uses (FAKER_PROVIDERS)."""
     from faker import Faker  # imported here: ~0.1 s, paid only by commands that build pools
 
-    fake = Faker(locale)
+    fake = Faker(locale, providers=list(FAKER_PROVIDERS))
     fake.seed_instance(seed)
     return fake
 

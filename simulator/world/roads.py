@@ -18,12 +18,14 @@ import bisect
 import heapq
 import itertools
 import math
+import operator
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import reduce
 
 from ..scenario.model import LatLon
-from .geo import LocalProjection, angle_diff_deg, haversine_m, initial_bearing_deg
+from .geo import _DEG, EARTH_RADIUS_M, LocalProjection, angle_diff_deg, initial_bearing_deg
 
 BLOCK_MIN_M = 200.0
 BLOCK_MAX_M = 400.0
@@ -51,6 +53,13 @@ _WORDS = (
 )
 _STREET_SUFFIX = ("Street", "Road", "Lane", "Way", "Drive")
 _ARTERIAL_SUFFIX = ("Avenue", "Boulevard", "Parkway")
+_TWOPI = 2.0 * math.pi  # as random.TWOPI
+#: _astar's turn costs, [arrival direction][departure direction]; arrival 4 = the start (no turn). Directions are
+#: 0:+i 1:-i 2:+j 3:-j, so d ^ 1 is the opposite one (a U-turn); -1.0 = not allowed (local searches)
+_TURNS = tuple(tuple(0.0 if d_in in (4, d) else UTURN_PENALTY_S if d == d_in ^ 1 else TURN_PENALTY_S
+                     for d in range(4)) for d_in in range(5))
+_TURNS_NO_UTURN = tuple(tuple(-1.0 if d_in != 4 and d == d_in ^ 1 else pen for d, pen in enumerate(row))
+                        for d_in, row in enumerate(_TURNS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +101,6 @@ class Route:
     def free_flow_s(self) -> float:
         """Travel time at exactly the limits, ignoring corners and stops (a lower bound for planning)."""
         return sum(s.length_m / (s.limit_kmh / 3.6) for s in self.segments)
-
-
-@dataclass(frozen=True, slots=True)
-class _Edge:
-    length_m: float
-    limit_kmh: float
-    road: str
-    road_class: str
-    cost_s: float
 
 
 def _ordinal(n: int) -> str:
@@ -175,14 +175,23 @@ class RoadNetwork:
         self._i_art, self._i_name, self._i_limit = line_attrs(len(us), numbered=True)
         self._j_art, self._j_name, self._j_limit = line_attrs(len(vs), numbered=False)
 
-        # candidate junctions inside the disc, jittered
+        # candidate junctions inside the disc, jittered: two draws per grid point, u's then v's, whether or not
+        # the point is kept (the RNG's later draws depend on how many were made)
+        jitter = _gauss_draws(rng, 2 * len(us) * len(vs), jitter_sd)
         cand: dict[tuple[int, int], tuple[float, float]] = {}
+        r2, lo_j = radius * radius, -jitter_max
+        draw = 0
         for i, u in enumerate(us):
             for j, v in enumerate(vs):
-                du = max(-jitter_max, min(jitter_max, rng.gauss(0.0, jitter_sd)))
-                dv = max(-jitter_max, min(jitter_max, rng.gauss(0.0, jitter_sd)))
+                du, dv = jitter[draw], jitter[draw + 1]
+                draw += 2
+                # max(-jitter_max, min(jitter_max, d)), written out
+                du = du if du < jitter_max else jitter_max
+                du = du if du > lo_j else lo_j
+                dv = dv if dv < jitter_max else jitter_max
+                dv = dv if dv > lo_j else lo_j
                 uu, vv = u + du, v + dv
-                if uu * uu + vv * vv <= radius * radius:
+                if uu * uu + vv * vv <= r2:
                     cand[(i, j)] = (uu, vv)
         if not cand:  # pathological tiny radius: a single junction at the centre
             cand[(0, 0)] = (0.0, 0.0)
@@ -194,42 +203,63 @@ class RoadNetwork:
         self._gv: list[float] = []
         self._lat: list[float] = []
         self._lon: list[float] = []
+        to_latlon, cos_r, sin_r = self.proj.to_latlon, self._cos, self._sin
         for ij in self._ij:
             uu, vv = cand[ij]
             self._gu.append(uu)
             self._gv.append(vv)
-            x, y = self._to_xy(uu, vv)
-            lat, lon = self.proj.to_latlon(x, y)
+            lat, lon = to_latlon(uu * cos_r - vv * sin_r, uu * sin_r + vv * cos_r)  # self._to_xy(uu, vv)
             self._lat.append(lat)
             self._lon.append(lon)
 
         # flat adjacency, indexed node * 4 + direction; directions 0:+i 1:-i 2:+j 3:-j (d ^ 1 = opposite)
         n_nodes = len(self._ij)
-        self._edges: list[_Edge] = []
+        # the edges, by edge id: length (m), limit (km/h), road name, arterial or not (no object per edge: bench-mixed
+        # has ~27,000 of them, and _segment reads one only when a route first uses it)
+        self._elen: list[float] = []
+        self._elimit: list[float] = []
+        self._eroad: list[str] = []
+        self._eart: list[bool] = []
         self._nbr: list[int] = [-1] * (4 * n_nodes)  # neighbour node, -1 = none
         self._nedge: list[int] = [-1] * (4 * n_nodes)  # edge id
         self._ncost: list[float] = [0.0] * (4 * n_nodes)  # routing cost, seconds
         self._nart: list[bool] = [False] * (4 * n_nodes)  # the edge is part of an arterial
+        lats, lons, index = self._lat, self._lon, self._index
+        # haversine_m's terms of each node, computed once per node instead of once per edge end (same floats)
+        rad = [lat * _DEG for lat in lats]
+        cos_lat = [math.cos(p) for p in rad]
+        nbr, nedge, ncost, nart = self._nbr, self._nedge, self._ncost, self._nart
+        elen, elimit, eroad, eart = self._elen, self._elimit, self._eroad, self._eart
+        i_name, i_limit, i_art = self._i_name, self._i_limit, self._i_art
+        j_name, j_limit, j_art = self._j_name, self._j_limit, self._j_art
+        sin, asin, sqrt = math.sin, math.asin, math.sqrt
         for n, (i, j) in enumerate(self._ij):
-            for d, (di, dj) in ((0, (1, 0)), (2, (0, 1))):
-                m = self._index.get((i + di, j + dj))
+            for d in (0, 2):
+                m = index.get((i + 1, j) if d == 0 else (i, j + 1))
                 if m is None:
                     continue
                 if d == 0:  # along j-line j
-                    road, limit, art = self._j_name[j], self._j_limit[j], self._j_art[j]
+                    road, limit, art = j_name[j], j_limit[j], j_art[j]
                 else:  # along i-line i
-                    road, limit, art = self._i_name[i], self._i_limit[i], self._i_art[i]
-                length = haversine_m(self._lat[n], self._lon[n], self._lat[m], self._lon[m])
+                    road, limit, art = i_name[i], i_limit[i], i_art[i]
+                # haversine_m(lats[n], lons[n], lats[m], lons[m]), written out with the per-node terms
+                h = (sin((rad[m] - rad[n]) * 0.5) ** 2
+                     + cos_lat[n] * cos_lat[m] * sin((lons[m] - lons[n]) * _DEG * 0.5) ** 2)
+                length = 2.0 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
                 cost = length / (limit / 3.6) * (1.0 if art else STREET_COST_FACTOR)
-                e = len(self._edges)
-                self._edges.append(_Edge(length, limit, road, ARTERIAL if art else STREET, cost))
-                for src, dst, dd in ((n, m, d), (m, n, d ^ 1)):
-                    k = src * 4 + dd
-                    self._nbr[k], self._nedge[k], self._ncost[k], self._nart[k] = dst, e, cost, art
+                e = len(elen)
+                elen.append(length)
+                elimit.append(limit)
+                eroad.append(road)
+                eart.append(art)
+                k = n * 4 + d
+                nbr[k], nedge[k], ncost[k], nart[k] = m, e, cost, art
+                k = m * 4 + (d ^ 1)
+                nbr[k], nedge[k], ncost[k], nart[k] = n, e, cost, art
         self._hub = [self._i_art[i] and self._j_art[j] for i, j in self._ij]  # two arterials cross here
         self._i_art_idx = [k for k, a in enumerate(self._i_art) if a]
         self._j_art_idx = [k for k, a in enumerate(self._j_art) if a]
-        max_limit = max((e.limit_kmh for e in self._edges), default=50.0)
+        max_limit = max(elimit, default=50.0)
         # A* heuristic: Manhattan metres at a brisk arterial speed. Slightly optimistic networks-wide (so routes
         # are within a few % of the fastest, like a driver's), and it keeps the search ~2x narrower than the
         # strictly admissible top speed would.
@@ -237,6 +267,9 @@ class RoadNetwork:
         self._segments: dict[int, Segment] = {}  # built lazily per directed edge (node * 4 + direction)
         self._points: dict[int, LatLon] = {}
         self._cache: OrderedDict[tuple[int, int], Route] = OrderedDict()
+        # what _astar reads, built per junction / arterial edge on first use (see _out, _run)
+        self._outs: dict[int, tuple[tuple[int, int, int, float, bool], ...]] = {}
+        self._runs: dict[int, tuple[tuple[int, ...], tuple[float, ...], bool]] = {}
 
     # -- geometry ----------------------------------------------------------------------------------------
 
@@ -274,7 +307,7 @@ class RoadNetwork:
 
     @property
     def edge_count(self) -> int:
-        return len(self._edges)
+        return len(self._elen)
 
     def node_latlon(self, node: int) -> LatLon:
         return LatLon(self._lat[node], self._lon[node])
@@ -364,6 +397,124 @@ class RoadNetwork:
 
         With `local`, streets may only be used inside `local`; elsewhere the search runs along arterials,
         hopping straight from one arterial crossing (or local junction) to the next in one step. Without it,
+        every edge is open and U-turns are allowed at a high cost.
+
+        The search of `_astar_reference`, step for step: the same heap entries (so the same ties, broken the
+        same way) and the same float sums in the same order. Faster in how it reads the network: a junction's
+        edges come from `_out` (no empty directions), the turn costs from a table, and a hop along an arterial
+        from `_run` (its junctions and edge costs, found once per arterial edge instead of walked junction by
+        junction in every search)."""
+        gu, gv, hpm = self._gu, self._gv, self._h_per_m
+        outs, out_of, runs, run_of = self._outs, self._out, self._runs, self._run
+        turns = _TURNS if local is None else _TURNS_NO_UTURN
+        bu, bv = gu[b], gv[b]
+        # state = node * 4 + arrival direction; the start state is -1 - a (no arrival direction, no turn cost)
+        start = -1 - a
+        g: dict[int, float] = {start: 0.0}
+        parent: dict[int, int] = {}
+        heap: list[tuple[float, float, int]] = [(0.0, 0.0, start)]
+        push, pop = heapq.heappush, heapq.heappop
+        get = g.get
+        add = operator.add
+        inf = math.inf
+        goal: int | None = None
+        while heap:
+            _, gs, s = pop(heap)
+            if gs > g[s]:
+                continue
+            if s < 0:
+                node, d_in = -1 - s, 4
+            else:
+                node, d_in = s >> 2, s & 3
+            if node == b:
+                goal = s
+                break
+            out = outs.get(node)
+            if out is None:
+                out = out_of(node)
+            penalty = turns[d_in]
+            for d, k, m, edge_cost, arterial in out:
+                pen = penalty[d]
+                if pen < 0.0:
+                    continue  # no U-turn in a local search
+                # as the reference: the edge's cost, then the turn's (adding 0.0 going straight changes nothing)
+                cost = gs + edge_cost + pen
+                if local is not None and m not in local:
+                    if not arterial:
+                        continue  # no streets away from the ends
+                    run = runs.get(k)
+                    if run is None:
+                        run = run_of(k)
+                    nodes, costs, crossing = run
+                    if local.isdisjoint(nodes):  # straight along the arterial to the next crossing
+                        if not crossing:
+                            continue  # the arterial ends at the rim
+                        m = nodes[-1]
+                        cost = reduce(add, costs, cost)  # left to right, as the reference's walk adds them
+                    else:  # up to the first local junction on the way
+                        for step, n in enumerate(nodes):
+                            if n in local:
+                                break
+                            cost += costs[step]
+                        m = n
+                t = m * 4 + d
+                if cost < get(t, inf):
+                    g[t] = cost
+                    parent[t] = s
+                    push(heap, (cost + (abs(gu[m] - bu) + abs(gv[m] - bv)) * hpm, cost, t))
+        if goal is None:
+            return None
+        nbr = self._nbr
+        states = [goal]
+        while states[-1] >= 0:
+            states.append(parent[states[-1]])
+        states.reverse()
+        path = [-1 - states[0]]
+        for s in states[1:]:
+            node, d = s >> 2, s & 3
+            m = path[-1]
+            while m != node:  # re-walk a hop (a single edge, or a straight run along an arterial)
+                m = nbr[m * 4 + d]
+                path.append(m)
+        return path
+
+    def _out(self, node: int) -> tuple[tuple[int, int, int, float, bool], ...]:
+        """The edges leaving `node`, for `_astar`: (direction, node * 4 + direction, neighbour, routing cost,
+        arterial) for each direction that has one, in direction order. Built on first use and kept."""
+        nbr, ncost, nart = self._nbr, self._ncost, self._nart
+        out = tuple((d, k, nbr[k], ncost[k], nart[k]) for d, k in enumerate(range(node * 4, node * 4 + 4))
+                    if nbr[k] >= 0)
+        self._outs[node] = out
+        return out
+
+    def _run(self, k: int) -> tuple[tuple[int, ...], tuple[float, ...], bool]:
+        """The hop along arterial edge `k` (node * 4 + direction) in a local search: the junctions it passes,
+        from the edge's far end up to and including the next crossing of two arterials (or the last junction
+        before the rim), the costs of the edges after the first in driving order, and whether it ends at a
+        crossing (False: at the rim, a dead end). Built on first use and kept."""
+        nbr, ncost, hub = self._nbr, self._ncost, self._hub
+        d = k & 3
+        m = nbr[k]
+        nodes = [m]
+        costs: list[float] = []
+        while not hub[m]:
+            step = m * 4 + d
+            if nbr[step] < 0:
+                break
+            costs.append(ncost[step])
+            m = nbr[step]
+            nodes.append(m)
+        run = (tuple(nodes), tuple(costs), hub[m])
+        self._runs[k] = run
+        return run
+
+    def _astar_reference(self, a: int, b: int, local: set[int] | None) -> list[int] | None:
+        """`_astar` as it was first written, kept as its reference (tests/simulator/world/test_astar.py: both
+        return the same path for many queries on every shipped scenario's network). A* over (junction, arrival
+        direction) states with turn costs.
+
+        With `local`, streets may only be used inside `local`; elsewhere the search runs along arterials,
+        hopping straight from one arterial crossing (or local junction) to the next in one step. Without it,
         every edge is open and U-turns are allowed at a high cost."""
         gu, gv, hpm = self._gu, self._gv, self._h_per_m
         nbr, ncost, nart, hub = self._nbr, self._ncost, self._nart, self._hub
@@ -441,16 +592,16 @@ class RoadNetwork:
             raise KeyError((n, m))
         seg = self._segments.get(key)
         if seg is None:
-            e = self._edges[self._nedge[key]]
+            e = self._nedge[key]
             lat, lon = self._lat, self._lon
             seg = Segment(
                 start=self._latlon(n),
                 end=self._latlon(m),
-                length_m=e.length_m,
+                length_m=self._elen[e],
                 bearing_deg=initial_bearing_deg(lat[n], lon[n], lat[m], lon[m]),
-                limit_kmh=e.limit_kmh,
-                road=e.road,
-                road_class=e.road_class,
+                limit_kmh=self._elimit[e],
+                road=self._eroad[e],
+                road_class=ARTERIAL if self._eart[e] else STREET,
             )
             self._segments[key] = seg
         return seg
@@ -486,6 +637,37 @@ class RoadNetwork:
             start=self._latlon(path[0]),
             end=self._latlon(path[-1]),
         )
+
+
+def _gauss_draws(rng: random.Random, count: int, sigma: float) -> list[float]:
+    """`[rng.gauss(0.0, sigma) for _ in range(count)]`, the same floats, and `rng` left in the same state (its
+    spare normal deviate, `gauss_next`, included): random.gauss's polar method written out, without a method
+    call per value (the network draws ~36,000 of them for a 20 km region). A subclass of Random may draw its
+    own way: it is asked value by value."""
+    if type(rng) is not random.Random:
+        return [rng.gauss(0.0, sigma) for _ in range(count)]
+    out: list[float] = []
+    if count <= 0:
+        return out
+    spare: float | None = getattr(rng, "gauss_next")  # noqa: B009 - not in typeshed's Random
+    if spare is not None:
+        out.append(0.0 + spare * sigma)
+    setattr(rng, "gauss_next", None)  # noqa: B010
+    rnd, cos, sin, log, sqrt = rng.random, math.cos, math.sin, math.log, math.sqrt
+    append = out.append
+    # as random.gauss: x2pi = random() * TWOPI; g2rad = sqrt(-2 log(1 - random())); cos(x2pi) * g2rad, then
+    # sin(x2pi) * g2rad as the spare the next call returns
+    while len(out) < count - 1:
+        x2pi = rnd() * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - rnd()))
+        append(0.0 + cos(x2pi) * g2rad * sigma)
+        append(0.0 + sin(x2pi) * g2rad * sigma)
+    if len(out) < count:
+        x2pi = rnd() * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - rnd()))
+        append(0.0 + cos(x2pi) * g2rad * sigma)
+        setattr(rng, "gauss_next", sin(x2pi) * g2rad)  # noqa: B010
+    return out
 
 
 def _around(arterials: list[int], k: int, last: int) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import pytest
 
 from simulator import compiled
 from simulator.benchmarks import __main__ as bench_main
-from simulator.benchmarks import delivery, generation, identity
+from simulator.benchmarks import delivery, generation, identity, startup
 
 # --- bookkeeping, on scripted measurements (no process, no socket) ----------------------------------------------
 
@@ -137,7 +137,14 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     rss = {10_000: {"records": 10_000, "peak_rss_mb": 83.84}, 1_000_000: {"records": 999_998, "peak_rss_mb": 103.21}}
     deliv = {"bare_aiohttp_fixed_body_per_s": 6023, "ratio": 0.344}
     memory = {"growth_mb": 36.5}
-    monkeypatch.setattr(generation, "throughput", lambda: dict(gen))
+    order: list[str] = []
+    monkeypatch.setattr(startup, "compile_bytecode", lambda: order.append("compiled"))
+
+    def throughput() -> dict[str, Any]:
+        order.append("throughput")
+        return dict(gen)
+
+    monkeypatch.setattr(generation, "throughput", throughput)
     monkeypatch.setattr(generation, "peak_rss", lambda n: rss[n])
     command = {"one_process_per_s": 20_000, "two_worker_ratio": 1.9}
     monkeypatch.setattr(generation, "command", lambda: dict(command))
@@ -148,6 +155,7 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     monkeypatch.setattr(delivery, "stages", lambda: {"sender_queue_us": 2.5})
     monkeypatch.setenv("FLEETSIM_BENCH_DIR", str(tmp_path / "bench"))
     assert bench_main.main() == 0
+    assert order == ["compiled", "throughput"]  # fleetsim's bytecode is written before the first measured child
     written = json.loads((tmp_path / "bench" / "results.json").read_text())
     assert set(written) == {"when", "machine", "generation", "delivery"}
     assert set(written["machine"]) == {"python", "cpus", "platform"}
