@@ -19,7 +19,7 @@ import heapq
 import math
 import operator
 import random
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -201,9 +201,9 @@ def device_records(world: World, device: Device, encoder: Encoder, *,
     scenario = world.scenario
     prefixes = {channel: event_id_prefix(scenario, device.number, channel) for channel in CHANNEL_LETTERS}
     settings = scenario.delivery.providers.get(device.provider, {})
-    channel_of, encode = encoder.channel, encoder.encode
+    channel_of, encode = encoder.codecs[device.provider].channels, encoder.encode  # a device has one provider
     for message in device_messages(world, device, settings, channels=channels):
-        channel = channel_of(message)
+        channel = channel_of[message.kind]
         n = counts[channel] = counts[channel] + 1
         yield encode(0, message, f"{prefixes[channel]}{n:06d}")  # event_id(scenario, device.number, channel, n)
 
@@ -288,6 +288,8 @@ class _ProviderCodec:
     signer: Signer
     secrets: list[Secret]
     settings: Mapping[str, Any]
+    channels: dict[str, str]  # kind -> channel (the provider's KindSpec's), looked up once per record
+    serialize: Callable[[Any], bytes]  # the provider's serialize, bound once
 
 
 def _codec(scenario: Scenario, name: str) -> _ProviderCodec:
@@ -296,7 +298,8 @@ def _codec(scenario: Scenario, name: str) -> _ProviderCodec:
     signer = SIGNERS[provider.signing]
     secret = settings.get("secret")  # the loader parsed it with this provider's signer (secret or psk)
     secrets = [secret] if isinstance(secret, Secret) else []
-    return _ProviderCodec(provider, signer, secrets, settings)
+    channels = {kind: spec.channel for kind, spec in provider.kinds.items()}
+    return _ProviderCodec(provider, signer, secrets, settings, channels, provider.serialize)
 
 
 class Encoder:
@@ -307,19 +310,19 @@ class Encoder:
         self.codecs = {name: _codec(scenario, name) for name in scenario.providers()}
 
     def channel(self, message: Message) -> str:
-        return self.codecs[message.provider].provider.kinds[message.kind].channel
+        return self.codecs[message.provider].channels[message.kind]
 
     def frame_body(self, message: Message) -> bytes:
         """A WebSocket frame's text: it carries no event id and no signature."""
-        return self.codecs[message.provider].provider.serialize(message.payload)
+        return self.codecs[message.provider].serialize(message.payload)
 
     def encode(self, seq: int, message: Message, event_id: str, *, sign_at: float | None = None) -> Outgoing:
         codec = self.codecs[message.provider]
         provider = codec.provider
-        channel = provider.kinds[message.kind].channel
-        if channel == "websocket":
+        channel = codec.channels[message.kind]
+        if channel == "websocket":  # `frame_body`, its lookups done once here (once per record, most records)
             return Outgoing(seq, event_id, message.provider, message.kind, channel, message.device,
-                            message.send_t, {}, self.frame_body(message), message.source)
+                            message.send_t, {}, codec.serialize(message.payload), message.source)
         env = provider.envelope(message.kind, message.payload, message_id=event_id, settings=codec.settings)
         headers = env.headers
         if codec.secrets:  # unsigned (or unconfigured) providers send the envelope's headers only
