@@ -102,9 +102,10 @@ def iso_ms(t: float) -> str:
     datetime and strftime per call (7.8 µs). Microseconds round half-even from the fraction as
     `fromtimestamp` rounds them, carrying into the next second. The last instant's text is kept: a device's
     records at one send time (PowUnity's devices and positions frames, half the stream) come one after the other."""
-    global _LAST_T, _LAST_TEXT
-    if t == _LAST_T:
-        return _LAST_TEXT
+    global _LAST
+    last = _LAST  # one tuple, read and replaced whole: concurrent threads never pair one's time with another's text
+    if t == last[0]:
+        return last[1]
     frac, whole = math.modf(t)
     us = round(frac * 1e6)
     sec = int(whole)
@@ -118,8 +119,8 @@ def iso_ms(t: float) -> str:
         if len(_DAYS) >= 1024:  # a scenario spans a few days; keep the table small whatever the input
             _DAYS.clear()
         date = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
-    text = _LAST_TEXT = date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
-    _LAST_T = t
+    text = date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
+    _LAST = (t, text)
     return text
 
 
@@ -129,8 +130,8 @@ def iso_ms_reference(t: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-_LAST_T = math.nan  # the instant `iso_ms` formatted last (nan equals nothing) and its text: a cache of a pure function
-_LAST_TEXT = ""
+#: the instant `iso_ms` formatted last (nan equals nothing) and its text: a cache of a pure function
+_LAST: tuple[float, str] = (math.nan, "")
 _DAYS: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT" (pure: a cache of a pure function)
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 #: "HH:MM:SS." per second of the day, built from two-digit strings at import: a fifth of the time of formatting
