@@ -19,7 +19,7 @@ import heapq
 import math
 import operator
 import random
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -65,15 +65,33 @@ class Outgoing:
 
 def record_tail(record: Outgoing) -> bytes:
     """A record's NDJSON line (`fleetsim generate --scenario`) from its second field on, newline included: all
-    of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards."""
+    of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards.
+
+    Hot path (once per record): `as_record` without `seq`, built here rather than copied and cut (tests compare
+    it with `record_tail_reference`). One orjson call over a dict beat writing the fields into a byte template
+    (an orjson call per string, even with the fixed ones cached per device)."""
+    return _dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
+                   "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
+                   "body": record.body.decode("utf-8")}, option=_APPEND_NEWLINE)[1:]
+
+
+_dumps = orjson.dumps
+_APPEND_NEWLINE = orjson.OPT_APPEND_NEWLINE
+
+
+def record_tail_reference(record: Outgoing) -> bytes:
+    """The straightforward `record_tail`: `as_record` dumped, its `{"seq":N,` cut off."""
     fields = record.as_record()
     del fields["seq"]
     return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)[1:]
 
 
 def record_line(record: Outgoing) -> bytes:
-    """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON."""
-    return b'{"seq":%d,%b' % (record.seq, record_tail(record))
+    """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON (built
+    here, once per record: `record_tail`'s dict with `seq` first; tests compare it with `as_record`)."""
+    return _dumps({"seq": record.seq, "event_id": record.event_id, "provider": record.provider, "kind": record.kind,
+                   "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
+                   "body": record.body.decode("utf-8")}, option=_APPEND_NEWLINE)
 
 
 def iso_ms(t: float) -> str:
@@ -82,7 +100,12 @@ def iso_ms(t: float) -> str:
 
     Hot path (one call per record): arithmetic and table lookups, the date cached per day, instead of a
     datetime and strftime per call (7.8 µs). Microseconds round half-even from the fraction as
-    `fromtimestamp` rounds them, carrying into the next second."""
+    `fromtimestamp` rounds them, carrying into the next second. The last instant's text is kept: a device's
+    records at one send time (PowUnity's devices and positions frames, half the stream) come one after the other."""
+    global _LAST
+    last = _LAST  # one tuple, read and replaced whole: concurrent threads never pair one's time with another's text
+    if t == last[0]:
+        return last[1]
     frac, whole = math.modf(t)
     us = round(frac * 1e6)
     sec = int(whole)
@@ -96,7 +119,9 @@ def iso_ms(t: float) -> str:
         if len(_DAYS) >= 1024:  # a scenario spans a few days; keep the table small whatever the input
             _DAYS.clear()
         date = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
-    return date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
+    text = date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
+    _LAST = (t, text)
+    return text
 
 
 def iso_ms_reference(t: float) -> str:
@@ -105,6 +130,8 @@ def iso_ms_reference(t: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+#: the instant `iso_ms` formatted last (nan equals nothing) and its text: a cache of a pure function
+_LAST: tuple[float, str] = (math.nan, "")
 _DAYS: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT" (pure: a cache of a pure function)
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 #: "HH:MM:SS." per second of the day, built from two-digit strings at import: a fifth of the time of formatting
@@ -170,16 +197,26 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any], *
 def device_records(world: World, device: Device, encoder: Encoder, *,
                    channels: frozenset[str] | None = None) -> Iterator[Outgoing]:
     """One device's records in send order, each finished (body, headers, `event_id`) but for its `seq` (0 here:
-    the position in the emitted stream is the merge's to give)."""
+    the position in the emitted stream is the merge's to give).
+
+    Hot path (once per record): a WebSocket frame (PowUnity's, three records in four of bench-mixed) is
+    `Encoder.encode`'s frame written out here, its provider's lookups done once per device (tests compare)."""
     counts = dict.fromkeys(CHANNEL_LETTERS, 0)
     scenario = world.scenario
     prefixes = {channel: event_id_prefix(scenario, device.number, channel) for channel in CHANNEL_LETTERS}
     settings = scenario.delivery.providers.get(device.provider, {})
-    channel_of, encode = encoder.channel, encoder.encode
+    codec = encoder.codecs[device.provider]  # a device has one provider
+    channel_of, serialize, encode = codec.channels, codec.serialize, encoder.encode
     for message in device_messages(world, device, settings, channels=channels):
-        channel = channel_of(message)
+        kind = message.kind
+        channel = channel_of[kind]
         n = counts[channel] = counts[channel] + 1
-        yield encode(0, message, f"{prefixes[channel]}{n:06d}")  # event_id(scenario, device.number, channel, n)
+        event_id = f"{prefixes[channel]}{n:06d}"  # event_id(scenario, device.number, channel, n)
+        if channel == "websocket":  # no event id in the body, no signature: `encode`'s frame
+            yield Outgoing(0, event_id, message.provider, kind, channel, message.device, message.send_t, {},
+                           serialize(message.payload), message.source)
+        else:
+            yield encode(0, message, event_id)
 
 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:
@@ -262,6 +299,8 @@ class _ProviderCodec:
     signer: Signer
     secrets: list[Secret]
     settings: Mapping[str, Any]
+    channels: dict[str, str]  # kind -> channel (the provider's KindSpec's), looked up once per record
+    serialize: Callable[[Any], bytes]  # the provider's serialize, bound once
 
 
 def _codec(scenario: Scenario, name: str) -> _ProviderCodec:
@@ -270,7 +309,8 @@ def _codec(scenario: Scenario, name: str) -> _ProviderCodec:
     signer = SIGNERS[provider.signing]
     secret = settings.get("secret")  # the loader parsed it with this provider's signer (secret or psk)
     secrets = [secret] if isinstance(secret, Secret) else []
-    return _ProviderCodec(provider, signer, secrets, settings)
+    channels = {kind: spec.channel for kind, spec in provider.kinds.items()}
+    return _ProviderCodec(provider, signer, secrets, settings, channels, provider.serialize)
 
 
 class Encoder:
@@ -281,19 +321,19 @@ class Encoder:
         self.codecs = {name: _codec(scenario, name) for name in scenario.providers()}
 
     def channel(self, message: Message) -> str:
-        return self.codecs[message.provider].provider.kinds[message.kind].channel
+        return self.codecs[message.provider].channels[message.kind]
 
     def frame_body(self, message: Message) -> bytes:
         """A WebSocket frame's text: it carries no event id and no signature."""
-        return self.codecs[message.provider].provider.serialize(message.payload)
+        return self.codecs[message.provider].serialize(message.payload)
 
     def encode(self, seq: int, message: Message, event_id: str, *, sign_at: float | None = None) -> Outgoing:
         codec = self.codecs[message.provider]
         provider = codec.provider
-        channel = provider.kinds[message.kind].channel
-        if channel == "websocket":
+        channel = codec.channels[message.kind]
+        if channel == "websocket":  # `frame_body`, its lookups done once here (once per record, most records)
             return Outgoing(seq, event_id, message.provider, message.kind, channel, message.device,
-                            message.send_t, {}, self.frame_body(message), message.source)
+                            message.send_t, {}, codec.serialize(message.payload), message.source)
         env = provider.envelope(message.kind, message.payload, message_id=event_id, settings=codec.settings)
         headers = env.headers
         if codec.secrets:  # unsigned (or unconfigured) providers send the envelope's headers only

@@ -102,6 +102,23 @@ def test_event_ids_count_each_devices_messages_per_channel() -> None:
     assert len({r.event_id for r in records}) == len(records)
 
 
+def test_a_devices_records_are_its_messages_as_the_encoder_encodes_them() -> None:
+    # device_records writes a frame's record itself (its hot path): it must be Encoder.encode's, field by field
+    scenario = load_scenario(DEMO)
+    world, twin = World(scenario), World(scenario)
+    encoder = stream.Encoder(scenario)
+    seen: Counter[str] = Counter()
+    for device, same in zip(world.devices, twin.devices, strict=True):
+        settings = scenario.delivery.providers.get(device.provider, {})
+        records = itertools.islice(stream.device_records(world, device, encoder), 400)
+        messages = stream.device_messages(twin, same, settings)
+        for record, message in zip(records, messages, strict=False):
+            expected = encoder.encode(0, message, record.event_id)
+            assert dataclasses.astuple(record) == dataclasses.astuple(expected)
+            seen[record.channel] += 1
+    assert seen["websocket"] > 100 and seen["webhook"] > 100
+
+
 def ids_and_bytes(records: list[Outgoing]) -> list[tuple[str, str, float, dict[str, str], bytes]]:
     return [(r.event_id, r.kind, r.send_t, r.headers, r.body) for r in records]
 

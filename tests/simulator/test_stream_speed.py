@@ -5,8 +5,20 @@ from __future__ import annotations
 import heapq
 import random
 
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from simulator.render.base import Message
-from simulator.stream import iso_ms, iso_ms_reference, merge_by_send_time
+from simulator.stream import (
+    Outgoing,
+    iso_ms,
+    iso_ms_reference,
+    merge_by_send_time,
+    record_line,
+    record_tail,
+    record_tail_reference,
+)
 
 
 def test_iso_ms_matches_datetime_on_awkward_instants() -> None:
@@ -18,6 +30,9 @@ def test_iso_ms_matches_datetime_on_awkward_instants() -> None:
     instants += [rng.uniform(-2e9, 4e9) for _ in range(5000)]  # any day, before the epoch too
     instants += [86_400.0 * d - 1e-4 for d in range(-3, 3)]  # around midnight
     assert [iso_ms(t) for t in instants] == [iso_ms_reference(t) for t in instants]
+    # each instant twice in a row and then after another: iso_ms keeps the last instant's text
+    again = [t for pair in zip(instants, instants, instants[1:], strict=False) for t in pair]
+    assert [iso_ms(t) for t in again] == [iso_ms_reference(t) for t in again]
 
 
 def _message(device: str, send_t: float) -> Message:
@@ -42,3 +57,19 @@ def test_the_clock_table_is_every_second_of_the_day_formatted() -> None:
 
     expected = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400))
     assert clock == expected
+
+
+_ODD_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ['"', "\\", "\x00\x1f\x7f", "\u2028\u2029", "é€😀", "</script>", "\\\"", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(seq=st.integers(0, 2**40), event_id=_ODD_TEXT, provider=_ODD_TEXT, kind=_ODD_TEXT, device=_ODD_TEXT,
+       send_t=st.floats(-2e9, 4e9), headers=st.dictionaries(_ODD_TEXT, _ODD_TEXT, max_size=3), body=_ODD_TEXT)
+def test_record_line_and_tail_are_the_record_as_compact_json(seq: int, event_id: str, provider: str, kind: str,
+                                                             device: str, send_t: float, headers: dict[str, str],
+                                                             body: str) -> None:
+    record = Outgoing(seq, event_id, provider, kind, "webhook", device, send_t, headers, body.encode(), "position")
+    assert record_line(record) == orjson.dumps(record.as_record()) + b"\n"
+    assert record_tail(record) == record_tail_reference(record)
+    assert record_line(record) == b'{"seq":%d,%b' % (seq, record_tail(record))
