@@ -158,6 +158,9 @@ class PowUnityRenderer:
         "position_id", "position_seq", "profile", "rng", "status", "status_events", "status_timeout_s", "stride",
         "total_distance", "webhook_types",
     )
+    #: the world event kinds it reads (render.base.Renderer.reads): all (every event is a position to Traccar,
+    #: and motion, ignition and connection state follow them, whichever channels it renders)
+    reads: frozenset[str] | None = None
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random, *,
                  channels: frozenset[str] | None = None) -> None:
