@@ -61,7 +61,10 @@ class NoMessages:
     webhook-only provider asked for WebSocket frames)."""
 
     __slots__ = ()
-    reads: frozenset[str] = frozenset()
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return frozenset()  # a property, not a class attribute: mypyc compiles no default of a non-literal value
 
     def render(self, event: WorldEvent) -> list[Message]:
         return []
