@@ -169,7 +169,9 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any], *
     """One device's messages in send order (only those of `channels`, if given). Renderers may schedule a
     message later than its event (an alarm file uploaded a minute after the alarm); those wait in a small heap
     until they are due. A message due at its event's send time (most: every frame, every MettaX packet) goes
-    out at once: what the heap still holds then is due later, and later events' messages are due no earlier."""
+    out at once: what the heap still holds then is due later, and later events' messages are due no earlier.
+    The world makes only the events the renderer reads (`Renderer.reads`): the others cost their draws, not
+    their building (most of a Samsara or SmartGPS device's events are positions it never renders)."""
     rng = random.Random(f"fleetsim:{world.scenario.name}:{world.scenario.seed}:{device.key}:render")
     provider = PROVIDERS[device.provider]
     # a renderer told the wanted channels skips the work of the others (render.base.RendererFactory)
@@ -177,7 +179,7 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any], *
     kinds = provider.kinds
     held: list[tuple[float, int, Message]] = []
     n = 0
-    for event in world.device_events(device):
+    for event in world.device_events(device, renderer.reads):
         # device events arrive in send order and every message is sent no earlier than its event
         while held and held[0][0] <= event.send_t:
             yield heapq.heappop(held)[2]

@@ -28,6 +28,16 @@ class Message:
 
 
 class Renderer(Protocol):
+    @property
+    def reads(self) -> frozenset[str] | None:
+        """The world event kinds (world.events.KINDS) whose events `render` reads, None = all: given only
+        those (`World.device_events(device, kinds=...)`), it renders exactly what it renders given every event.
+        A kind it turns into no message still counts when it reads it (Samsara notes a trip's start from
+        `moving`), and so does every kind whose event changes what it keeps (PowUnity's motion and ignition
+        follow its positions): say None when in doubt. `device_messages` asks the world for these kinds only,
+        and a kind left out is never built (tests/simulator/world/test_quiet_events.py renders both ways)."""
+        ...
+
     def render(self, event: WorldEvent) -> list[Message]: ...
 
 
@@ -51,6 +61,10 @@ class NoMessages:
     webhook-only provider asked for WebSocket frames)."""
 
     __slots__ = ()
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return frozenset()  # a property, not a class attribute: mypyc compiles no default of a non-literal value
 
     def render(self, event: WorldEvent) -> list[Message]:
         return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from ..core import ids, pools
 from ..scenario.cities import locality_of
@@ -81,13 +81,18 @@ class World:
                     vin_wmis=wmis, fleet=f"{scenario.name}:{scenario.seed}",
                 ))
 
-    def device_events(self, device: Device) -> Iterator[WorldEvent]:
-        """One device's events in send-time order (back-filled reports are held until their upload)."""
+    def device_events(self, device: Device, kinds: Collection[str] | None = None) -> Iterator[WorldEvent]:
+        """One device's events in send-time order (back-filled reports are held until their upload).
+
+        `kinds` (None = all): only the events of those kinds, each exactly as among all of them; the others
+        are simulated but never built (`DeviceSim.events`), and with no kind at all the device is not simulated."""
+        if kinds is not None and not kinds:
+            return
         s = self.scenario
         group = next(g for g in s.groups if g.name == device.group)
         injections = [i for i in s.injections if i.group == device.group and i.index == device.index]
         sim = DeviceSim(s, group, device, self.drivers[group.name], self.network, injections,
-                        device_rng(s, device.key), places=self.places)
+                        device_rng(s, device.key), places=self.places, kinds=kinds)
         held: list[tuple[float, int, WorldEvent]] = []
         for event in sim.events():
             # every later event has send_t >= its device time >= this one's: anything due by now is final

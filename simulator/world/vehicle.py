@@ -16,13 +16,13 @@ from __future__ import annotations
 import math
 import operator
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.rounding import rounded
 from ..scenario.model import FleetGroup, Geofence, Injection, LatLon, Scenario
-from .events import Fix, WorldEvent
+from .events import KINDS, Fix, WorldEvent
 from .fleet import Device, Driver
 from .geo import point_in_polygon
 from .motion import Drive, plan_drive
@@ -94,7 +94,9 @@ class DeviceSim:
         injections: list[Injection],
         rng: random.Random,
         places: Places | None = None,
+        kinds: Collection[str] | None = None,
     ) -> None:
+        """`kinds` (None = all): the event kinds `events` yields (see there)."""
         self.scenario = scenario
         self.group = group
         self.device = device
@@ -127,6 +129,8 @@ class DeviceSim:
         self._m_to_deg_lon = 1.0 / (_M_PER_DEG * math.cos(math.radians(self.state.lat)))
         self._rest_started = scenario.start
         self._out: list[WorldEvent] = []
+        #: the kinds made into events; the others are quiet (`events`)
+        self._loud: frozenset[str] = KINDS if kinds is None else frozenset(kinds)
 
     # -- scheduling helpers -------------------------------------------------------------------------------
 
@@ -147,21 +151,34 @@ class DeviceSim:
     # -- emission -------------------------------------------------------------------------------------------
 
     def _fix(self, t: float) -> Fix:
-        """A report at time t from the current state, with GPS noise on the position.
+        """A report at time t from the current state, with GPS noise on the position: `_advance`'s draws, then
+        `_build_fix` from them."""
+        return self._build_fix(t, self._advance())
+
+    def _advance(self) -> float:
+        """The state changes and draws of one report, without the report: the satellite and GSM drift and the
+        step of the noise walk. Returns the uniform `_build_fix` reads (HDOP, voltage noise). A report nobody
+        reads (a quiet event, see `events`) stops here, and every later report is the same as if it was built.
 
         Hot path (one call per report): noise comes from a fixed table of normal deviates walked with a
-        per-device stride instead of rng.gauss, and one uniform draw drives the satellite and GSM drift;
-        `rounded` gives round()'s very doubles at half its cost.
-        """
-        st, prof = self.state, self.profile
+        per-device stride instead of rng.gauss, and one uniform draw drives the satellite and GSM drift."""
+        st = self.state
         r = self.rng.random()
         # satellites and GSM drift slowly; HDOP follows the satellite count
         sats = st.satellites + (r < 0.08) - (r > 0.92)
-        st.satellites = sats = 16 if sats > 16 else 4 if sats < 4 else sats
+        st.satellites = 16 if sats > 16 else 4 if sats < 4 else sats
         r2 = r * 13.0 % 1.0
         gsm = st.gsm + (r2 < 0.1) - (r2 > 0.9)
-        st.gsm = gsm = 31 if gsm > 31 else 5 if gsm < 5 else gsm
-        i = self._noise_i = (self._noise_i + self._noise_stride) & _NORMAL_MASK
+        st.gsm = 31 if gsm > 31 else 5 if gsm < 5 else gsm
+        self._noise_i = (self._noise_i + self._noise_stride) & _NORMAL_MASK
+        return r2
+
+    def _build_fix(self, t: float, r2: float) -> Fix:
+        """The report at time t that `_advance` drew (`r2`, its return), from the current state: call it before
+        the next `_advance`. `rounded` gives round()'s very doubles at half its cost."""
+        st, prof = self.state, self.profile
+        sats = st.satellites
+        i = self._noise_i
         n1, n2, n3 = _NORMALS[i], _NORMALS[(i + 1) & _NORMAL_MASK], _NORMALS[(i + 2) & _NORMAL_MASK]
         hdop = rounded(0.6 + 6.0 / sats + r2 * 0.3, 1)
         sigma = NOISE_M_PER_HDOP * hdop
@@ -177,18 +194,33 @@ class DeviceSim:
         return Fix(
             t, rounded(lat, 6), rounded(lon, 6), rounded(speed_mps * 3.6, 1), st.course,
             rounded(st.altitude_m + n3 * prof.altitude_noise_m, 1), sats, hdop, True, st.ignition,
-            speed_mps > 0.5, st.odometer_m, gsm, rounded(volts, 2), int(st.battery_pct), st.limit_kmh,
+            speed_mps > 0.5, st.odometer_m, st.gsm, rounded(volts, 2), int(st.battery_pct), st.limit_kmh,
             st.inside_ids,
         )
+
+    def _report(self, kind: str, t: float) -> None:
+        """A periodic report (position, status) of the current state: built only when its kind is wanted."""
+        r2 = self._advance()
+        if kind in self._loud:
+            self._push(kind, self._build_fix(t, r2), {})
+        else:
+            self._send(kind, t)
 
     def _emit(self, kind: str, fix: Fix, **attrs: Any) -> None:
         self._push(kind, fix, attrs)
 
     def _push(self, kind: str, fix: Fix, attrs: dict[str, Any]) -> None:
         """`_emit` with the attrs dict handed over as it is (the event keeps it: the caller must not reuse it).
+        An event of a kind not wanted (`events`) is sent (`_send`) but not made.
 
         Hot path (once per event): a drive hands its points' own dicts here instead of re-packing keywords."""
-        t = fix.t
+        send_t, backfill = self._send(kind, fix.t)
+        if kind in self._loud:
+            self._out.append(WorldEvent(kind, self.device, fix, send_t, self.seq, self.driver, backfill, attrs))
+
+    def _send(self, kind: str, t: float) -> tuple[float, bool]:
+        """(send time, backfill) of the next event, device time t, and its `seq`: what every event costs the
+        device, made or not (the gap's buffer position, the rng draw of a send delay, the sequence number)."""
         gap = None
         gaps = self.gaps
         i, n = self._gap_i, len(gaps)
@@ -197,16 +229,14 @@ class DeviceSim:
         self._gap_i = i
         if i < n and gaps[i].start <= t:
             gap = gaps[i]
-        if kind == "offline":
-            send_t, backfill = t + OFFLINE_AFTER_S, False
-        elif gap is not None:
-            send_t = gap.end + 1.0 + 0.2 * gap.emitted  # buffered on the device, uploaded after the gap
-            gap.emitted += 1
-            backfill = True
-        else:
-            send_t, backfill = t + 0.3 + 2.2 * self.rng.random(), False
         self.seq += 1
-        self._out.append(WorldEvent(kind, self.device, fix, send_t, self.seq, self.driver, backfill, attrs))
+        if kind == "offline":
+            return t + OFFLINE_AFTER_S, False
+        if gap is not None:
+            emitted = gap.emitted
+            gap.emitted = emitted + 1
+            return gap.end + 1.0 + 0.2 * emitted, True  # buffered on the device, uploaded after the gap
+        return t + 0.3 + 2.2 * self.rng.random(), False
 
     def _drain(self) -> Iterator[WorldEvent]:
         out, self._out = self._out, []
@@ -215,6 +245,12 @@ class DeviceSim:
     # -- the day --------------------------------------------------------------------------------------------
 
     def events(self) -> Iterator[WorldEvent]:
+        """The device's events in device-time order: with `kinds` given, only those of its kinds.
+
+        An event of another kind is quiet: the device makes every state change and every rng draw it makes for
+        it, in the same order (its report's drift and noise step, its gap bookkeeping and send delay, its `seq`),
+        so every event yielded is the very event yielded among all of them, but no Fix, attrs or WorldEvent is
+        built for it (a renderer that reads a tenth of the kinds does not pay for the rest: `device_messages`)."""
         s, g, rng = self.scenario, self.group, self.rng
         # an e-bike stands parked and armed when the scenario begins (its rider armed it on leaving it), so a
         # theft before the first ride raises the movement alarm
@@ -334,10 +370,10 @@ class DeviceSim:
                 self._reefer_reading(t)
                 next_sensor += SENSOR_EVERY_S
             if t >= next_status:
-                self._emit("status", self._fix(t))
+                self._report("status", t)
                 next_status += STATUS_EVERY_S if st.ignition else every
             if t >= next_report:
-                self._emit("position", self._fix(t))
+                self._report("position", t)
                 next_report += every
             if st.driving_s and t - self._rest_started >= REST_RESETS_FATIGUE_S:
                 st.driving_s, st.fatigue_sent = 0.0, False
@@ -394,6 +430,8 @@ class DeviceSim:
                 points.append((t0 + at, 7, "sensor", {}))
                 at += SENSOR_EVERY_S
         points.sort(key=_TIME_THEN_ORDER)
+        loud, fences = self._loud, self._fences
+        fatigue_s = g.risk.fatigue_after_h * 3600.0
         fix = self._fix(t0)
         st.moving = True
         self._emit("moving", fix)
@@ -407,7 +445,7 @@ class DeviceSim:
         while True:
             if k <= last and (i == n_points or report_t < points[i][0]
                               or (report_t == points[i][0] and points[i][1] > 5)):
-                at, kind, attrs = report_t, "position", {}  # its own dict, which its event keeps
+                at, kind = report_t, "position"
                 k += 1
                 report_t = t0 + k * every
             elif i < n_points:
@@ -428,17 +466,30 @@ class DeviceSim:
                 continue
             if kind in ("dms", "adas") and state.speed_mps * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
                 continue  # dashcams suppress these below their activation speed
-            fix = self._fix(at)
-            if kind == "sensor":
-                self._reefer_reading(at, fix)
+            r2 = self._advance()
+            if kind == "position":
+                # a quiet position's fix is still built when a geofence check or the fatigue alert reads it
+                elapsed = at - t0
+                fatigue = not st.fatigue_sent and st.driving_s + elapsed >= fatigue_s
+                if "position" in loud or fences or fatigue:
+                    fix = self._build_fix(at, r2)
+                    self._push(kind, fix, {})  # its own dict, which its event keeps
+                    if fences:
+                        self._check_geofences(fix)
+                    if fatigue:
+                        st.fatigue_sent = True
+                        self._emit("fatigue", fix, driving_s=round(st.driving_s + elapsed))
+                else:
+                    self._send(kind, at)
+            elif kind == "sensor":
+                self._reefer_reading(at, r2)
+            elif kind not in loud:
+                self._send(kind, at)
             elif kind == "speeding_start":
+                fix = self._build_fix(at, r2)
                 self._emit(kind, fix, speed_kmh=fix.speed_kmh, **attrs)
             else:
-                self._push(kind, fix, attrs)
-            if kind == "position":
-                if self._fences:
-                    self._check_geofences(fix)
-                self._check_fatigue(at - t0, fix)
+                self._push(kind, self._build_fix(at, r2), attrs)
             if len(self._out) >= 64:  # hand over in batches: fewer generator hops on the hot path
                 yield from self._drain()
         final = drive.state_at(end - t0)
@@ -464,13 +515,6 @@ class DeviceSim:
             self._emit("stopped", fix)
         self._rest_started = end
         yield from self._drain()
-
-    def _check_fatigue(self, elapsed_s: float, fix: Fix) -> None:
-        st = self.state
-        continuous = st.driving_s + elapsed_s
-        if not st.fatigue_sent and continuous >= self.group.risk.fatigue_after_h * 3600.0:
-            st.fatigue_sent = True
-            self._emit("fatigue", fix, driving_s=round(continuous))
 
     def _check_geofences(self, fix: Fix) -> None:
         for number, fence, inside_fn in self._fences:
@@ -561,7 +605,9 @@ class DeviceSim:
                   + abs(self.network.node_latlon(n).lon - st.lon))
         yield from self._drive(self.network.route(here, far))
 
-    def _reefer_reading(self, t: float, fix: Fix | None = None) -> None:
+    def _reefer_reading(self, t: float, r2: float | None = None) -> None:
+        """A probe reading at time t, on the report `_advance` drew before it (`r2`) or else on its own report,
+        drawn after the reading."""
         st, g = self.state, self.group
         if st.reefer_c is None or g.reefer_setpoint_c is None:
             return
@@ -570,10 +616,16 @@ class DeviceSim:
         if fault and fault[0] <= t <= fault[1]:
             target += min(12.0, (t - fault[0]) / 120.0)
         st.reefer_c += (target - st.reefer_c) * 0.5 + self.rng.gauss(0.0, 0.3)
-        fix = fix or self._fix(t)
-        self._emit("sensor", fix, temp_c=round(st.reefer_c, 1))
+        if r2 is None:
+            r2 = self._advance()
         excursion = st.reefer_c - g.reefer_setpoint_c
-        if fault and fault[0] <= t and abs(excursion) > 3.0 and not self.reefer_alarm_sent:
+        alarm = fault is not None and fault[0] <= t and abs(excursion) > 3.0 and not self.reefer_alarm_sent
+        if "sensor" not in self._loud and not alarm:
+            self._send("sensor", t)
+            return
+        fix = self._build_fix(t, r2)
+        self._emit("sensor", fix, temp_c=round(st.reefer_c, 1))
+        if alarm and fault is not None:
             self.reefer_alarm_sent = True
             self._emit("temperature", fix, temp_c=round(st.reefer_c, 1), setpoint_c=g.reefer_setpoint_c,
                        direction="above" if excursion > 0 else "below", duration_s=round(t - fault[0]))

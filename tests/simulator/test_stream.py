@@ -141,9 +141,9 @@ def test_other_providers_devices_are_never_simulated(monkeypatch: pytest.MonkeyP
     simulated: list[str] = []
     original = World.device_events
 
-    def spy(self: World, device: object) -> object:
+    def spy(self: World, device: object, kinds: object = None) -> object:
         simulated.append(device.provider)  # type: ignore[attr-defined]
-        return original(self, device)  # type: ignore[arg-type]
+        return original(self, device, kinds)  # type: ignore[arg-type]
 
     monkeypatch.setattr(World, "device_events", spy)
     assert list(itertools.islice(scenario_stream(load_scenario(DEMO), providers={"samsara"}), 5))

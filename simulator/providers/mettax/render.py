@@ -129,6 +129,9 @@ class MettaXRenderer:
     __slots__ = ("_acc", "_acc_ct", "_blocked", "_camera", "_device", "_did", "_gps", "_key", "_last", "_orders",
                  "_prefix", "_rng", "_serial", "_skew", "_speeding", "_speeding_end", "_tz", "_worker")
 
+    #: the world event kinds it reads (render.base.Renderer.reads): all (a GPS packet for every event)
+    reads: frozenset[str] | None = None
+
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
         self._device = device
         self._rng = rng

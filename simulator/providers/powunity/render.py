@@ -189,6 +189,9 @@ class PowUnityRenderer:
         "total_distance",
         "webhook_types",
     )
+    #: the world event kinds it reads (render.base.Renderer.reads): all (every event is a position to Traccar,
+    #: and motion, ignition and connection state follow them, whichever channels it renders)
+    reads: frozenset[str] | None = None
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random, *,
                  channels: frozenset[str] | None = None) -> None:

@@ -222,6 +222,8 @@ class SamsaraRenderer:
             if self.movement_alerts:
                 handlers["moving"] = self._v2_incident
         self._handlers = handlers
+        #: the world event kinds it reads (render.base.Renderer.reads): its alerts', and moving for tripStartTime
+        self.reads: frozenset[str] | None = frozenset(handlers) | {"moving"}
 
     # -- shared ------------------------------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ def iso_utc(t: float) -> str:
 
 class SmartGPSRenderer:
     __slots__ = ("_key", "_object_id", "_plate")
+    #: the world event kinds it reads (render.base.Renderer.reads): the table's, and dms for its behaviours
+    reads = frozenset(_EVENTS) | {"dms"}
 
     def __init__(self, device: Device, settings: Mapping[str, Any], rng: random.Random) -> None:
         self._key = device.key

@@ -32,6 +32,8 @@ def iso_ms(t: float) -> str:
 
 class StandardWebhooksRenderer:
     __slots__ = ("_key", "_vehicle")
+    #: the world event kinds it reads (render.base.Renderer.reads): those it sends
+    reads = frozenset(_TYPES)
 
     def __init__(self, device: Device) -> None:
         self._key = device.key
