@@ -48,8 +48,13 @@ MODULES: tuple[str, ...] = (
     "simulator.world.events", "simulator.world.fleet", "simulator.world.geo", "simulator.world.motion",
     "simulator.world.places", "simulator.world.profiles", "simulator.world.roads", "simulator.world.sim",
     "simulator.world.vehicle",
-    "simulator.core.ids", "simulator.core.javajson", "simulator.core.pools",
+    "simulator.core.ids", "simulator.core.javajson", "simulator.core.pools", "simulator.core.rounding",
     "simulator.render.base",
+    "simulator.providers.powunity.traccar", "simulator.providers.powunity.render",
+    "simulator.providers.mettax.render", "simulator.providers.mettax.provider",
+    "simulator.providers.samsara.render", "simulator.providers.smartgps.render",
+    "simulator.providers.standard_webhooks.render",
+    "simulator.stream",
 )
 
 
