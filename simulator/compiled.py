@@ -1,5 +1,5 @@
-"""The optional mypyc build of the typed pure modules (world, core, render base), kept outside the source tree
-and used only when asked.
+"""The optional mypyc build of the typed generation path (world, core, the renderers, the stream), kept outside
+the source tree and used only when asked.
 
     make compiled                                  # python -m simulator.compiled build/compiled
     FLEETSIM_COMPILED=build/compiled fleetsim generate --scenario scenarios/bench-mixed.yaml > /dev/null
@@ -41,9 +41,10 @@ GROUP = "fleetsim_compiled"  # mypyc's shared library: GROUP__mypyc, one top-lev
 MANIFEST = "manifest.json"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
-#: what the build compiles: the typed pure core, where generation spends its time. Not compiled:
-#: core/javadouble.py (a float subclass, which mypyc cannot make a native class) and the package __init__ files
-#: (nothing runs in them).
+#: what the build compiles: every module a generated record passes through (the world, core, the providers'
+#: renderers, mettax's serializer, the stream). Not compiled: core/javadouble.py (a float subclass, which mypyc
+#: cannot make a native class), the package __init__ files (nothing runs in them), stream_workers.py (run as
+#: __main__ in the workers; see docs/compiled-build.md for the measurements and what else is left out).
 MODULES: tuple[str, ...] = (
     "simulator.world.events", "simulator.world.fleet", "simulator.world.geo", "simulator.world.motion",
     "simulator.world.places", "simulator.world.profiles", "simulator.world.roads", "simulator.world.sim",
