@@ -20,6 +20,7 @@ from simulator.stream import (
     record_lines,
     record_tail,
     record_tail_reference,
+    record_tails,
 )
 
 
@@ -80,3 +81,4 @@ def test_record_line_and_tail_are_the_record_as_compact_json(seq: int, event_id:
     assert record_lines([twin, record], seq) == [record_line(record), record_line(dataclasses.replace(record,
                                                                                                       seq=seq + 1))]
     assert twin.seq == 0
+    assert record_tails([twin, record]) == [record_tail(twin), record_tail(record)]
