@@ -86,12 +86,35 @@ def record_tail_reference(record: Outgoing) -> bytes:
     return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)[1:]
 
 
+def record_tails(records: list[Outgoing]) -> list[bytes]:
+    """`record_tail` of each of `records` (a shard's window, `generate --workers`): its dict built in one loop,
+    without a call per record (tests compare it with `record_tail`)."""
+    dumps, option, iso = _dumps, _APPEND_NEWLINE, iso_ms
+    return [dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
+                   "device": record.device, "send_at": iso(record.send_t), "headers": record.headers,
+                   "body": record.body.decode("utf-8")}, option=option)[1:]
+            for record in records]
+
+
 def record_line(record: Outgoing) -> bytes:
     """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON (built
     here, once per record: `record_tail`'s dict with `seq` first; tests compare it with `as_record`)."""
     return _dumps({"seq": record.seq, "event_id": record.event_id, "provider": record.provider, "kind": record.kind,
                    "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
                    "body": record.body.decode("utf-8")}, option=_APPEND_NEWLINE)
+
+
+def record_lines(records: list[Outgoing], first: int) -> list[bytes]:
+    """`record_line` of each of `records`, numbered `first`, `first + 1`, ... (their `seq` fields are ignored
+    and left as they are): the lines of `fleetsim generate --scenario`, a window of `scenario_windows` at once.
+
+    Hot path (once per record): `record_line`'s dict built in one loop, without a call, a `seq` assignment and a
+    generator step per record (tests compare it with `record_line`)."""
+    dumps, option, iso = _dumps, _APPEND_NEWLINE, iso_ms
+    return [dumps({"seq": seq, "event_id": record.event_id, "provider": record.provider, "kind": record.kind,
+                   "device": record.device, "send_at": iso(record.send_t), "headers": record.headers,
+                   "body": record.body.decode("utf-8")}, option=option)
+            for seq, record in enumerate(records, first)]
 
 
 def iso_ms(t: float) -> str:
@@ -363,6 +386,14 @@ def scenario_stream(
             yield record
 
 
+def scenario_windows(
+    scenario: Scenario, *, providers: Collection[str] | None = None, channels: Collection[str] | None = None
+) -> Iterator[list[Outgoing]]:
+    """`scenario_stream` in consecutive lists (`merged_windows`' windows), every record's `seq` still 0: for a
+    caller that numbers a window at once (`record_lines`)."""
+    return _shard_windows(scenario, 0, 1, providers, channels)[1]
+
+
 def scenario_shard(
     scenario: Scenario, part: int, parts: int, *, providers: Collection[str] | None = None,
     channels: Collection[str] | None = None,
@@ -371,10 +402,19 @@ def scenario_shard(
     their order, each record with its merge key (send time, device number) and `seq` 0. Merging the `parts`
     shards by that key (ties within one device keep their order) gives exactly `scenario_stream`'s order,
     which then numbers `seq` 1, 2, ..."""
-    number, windows = _shard_windows(scenario, part, parts, providers, channels)
+    number, windows = scenario_shard_windows(scenario, part, parts, providers=providers, channels=channels)
     for window in windows:
         for record in window:
             yield record.send_t, number[record.device], record
+
+
+def scenario_shard_windows(
+    scenario: Scenario, part: int, parts: int, *, providers: Collection[str] | None = None,
+    channels: Collection[str] | None = None,
+) -> tuple[dict[str, int], Iterator[list[Outgoing]]]:
+    """`scenario_shard` in consecutive lists (`merged_windows`' windows) of bare records, and the device numbers
+    that are their merge keys (device key -> number): for a caller that takes a window at once."""
+    return _shard_windows(scenario, part, parts, providers, channels)
 
 
 def _shard_windows(scenario: Scenario, part: int, parts: int, providers: Collection[str] | None,

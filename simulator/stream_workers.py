@@ -355,15 +355,20 @@ class ShardJob:
     providers: frozenset[str] | None = None
 
     def batches(self) -> Iterator[list[_Item]]:
-        from .stream import record_tail, scenario_shard
+        from .stream import record_tails, scenario_shard_windows
 
+        # a merge window at a time (`scenario_shard`'s items, without its generator step per record), cut into
+        # frames of BATCH items: where a frame ends does not change the merge's output
+        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers)
         batch: list[_Item] = []
-        for ordinal, (send_t, number, record) in enumerate(
-                scenario_shard(self.scenario, self.part, self.parts, providers=self.providers)):
-            batch.append((send_t, number, ordinal, record_tail(record)))
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
+        ordinal = 0
+        for window in windows:
+            batch.extend(zip([record.send_t for record in window], [number[record.device] for record in window],
+                             range(ordinal, ordinal + len(window)), record_tails(window), strict=True))
+            ordinal += len(window)
+            while len(batch) >= BATCH:
+                yield batch[:BATCH]
+                del batch[:BATCH]
         if batch:
             yield batch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import random
 
@@ -16,8 +17,10 @@ from simulator.stream import (
     iso_ms_reference,
     merge_by_send_time,
     record_line,
+    record_lines,
     record_tail,
     record_tail_reference,
+    record_tails,
 )
 
 
@@ -73,3 +76,9 @@ def test_record_line_and_tail_are_the_record_as_compact_json(seq: int, event_id:
     assert record_line(record) == orjson.dumps(record.as_record()) + b"\n"
     assert record_tail(record) == record_tail_reference(record)
     assert record_line(record) == b'{"seq":%d,%b' % (seq, record_tail(record))
+    # `record_lines` numbers the records itself: the same lines whatever the records' own seq, left as they were
+    twin = dataclasses.replace(record, seq=0)
+    assert record_lines([twin, record], seq) == [record_line(record), record_line(dataclasses.replace(record,
+                                                                                                      seq=seq + 1))]
+    assert twin.seq == 0
+    assert record_tails([twin, record]) == [record_tail(twin), record_tail(record)]
