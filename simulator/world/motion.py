@@ -181,6 +181,9 @@ class Drive:
         end = self._end
         rows.append((self.duration_s, math.inf, end.x_m, 0.0, 0.0, end.lat, 0.0, end.lon, 0.0, end.course,
                      end.limit_kmh, end.segment))
+        #: the phases as rows for a caller that inlines `state_at` (`DeviceSim._drive`): (t0, t1, x0, v0, a,
+        #: lat_a, lat_b, lon_a, lon_b, course, limit_kmh, segment), then a sentinel row with t1 = inf
+        self.rows: list[_Row] = rows
         self._rows = rows
         self._t1s = [r[1] for r in rows]
         self._cursor = 0

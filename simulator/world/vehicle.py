@@ -460,6 +460,9 @@ class DeviceSim:
         k, report_t = 1, t0 + every
         i, n_points = 0, len(points)
         attrs: dict[str, Any]
+        rows, ci = drive.rows, 0
+        row_t0, row_t1, x0, v0, acc, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, _seg = rows[0]
+        due = self._scheduled_due()
         while True:
             if k <= last and (i == n_points or report_t < points[i][0]
                               or (report_t == points[i][0] and points[i][1] > 5)):
@@ -474,15 +477,28 @@ class DeviceSim:
             if at >= end:
                 break
             self._clock = at
-            state = drive.state_at(at - t0)
-            st.odometer_m += state.x_m - travelled
-            travelled = state.x_m
-            st.lat, st.lon, st.course = state.lat, state.lon, int(state.course) % 360
-            st.speed_mps, st.limit_kmh = state.speed_mps, state.limit_kmh
-            self._run_scheduled(at)
+            # drive.state_at(tau), inline (the same operations on the same row: `Drive.rows`): the points come in
+            # non-decreasing time, so the phase cursor only moves forward
+            tau = at - t0
+            if tau >= row_t1:
+                ci += 1
+                while tau >= rows[ci][1]:
+                    ci += 1
+                row_t0, row_t1, x0, v0, acc, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, _seg = rows[ci]
+            dt = tau - row_t0
+            v = v0 + acc * dt
+            x = x0 + (v0 + 0.5 * acc * dt) * dt
+            st.odometer_m += x - travelled
+            travelled = x
+            st.lat, st.lon, st.course = lat_a + lat_b * x, lon_a + lon_b * x, course
+            st.speed_mps = speed = v if v > 0.0 else 0.0
+            st.limit_kmh = limit_kmh
+            if at >= due:  # before `due` it has nothing to do
+                self._run_scheduled(at)
+                due = self._scheduled_due()
             if kind == "tick":
                 continue
-            if kind in ("dms", "adas") and state.speed_mps * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
+            if kind in ("dms", "adas") and speed * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
                 continue  # dashcams suppress these below their activation speed
             r2 = self._advance()
             if kind == "position":
@@ -565,6 +581,19 @@ class DeviceSim:
             if gap.end > after:
                 return gap.end
         return math.inf
+
+    def _scheduled_due(self) -> float:
+        """The earliest time at which `_run_scheduled` has anything to do: the next injection, the start of a gap
+        not yet flagged, the end of one not yet closed (inf when none is left)."""
+        due = self.scenario.start + self.injections[0].at_s if self.injections else math.inf
+        for gap in self.gaps:  # sorted by start
+            if gap.start >= due:
+                break
+            if not gap.flagged:
+                due = gap.start
+            elif not gap.closed and gap.end < due:
+                due = gap.end
+        return due
 
     def _run_scheduled(self, t: float) -> None:
         start, st = self.scenario.start, self.state
