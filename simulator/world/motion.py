@@ -161,14 +161,23 @@ class Drive:
         courses = [round(s.bearing_deg) % 360 for s in segs]
         # one row per phase for the hot path; position is linear in x on a segment: lat = lat_a + lat_b * x
         rows: list[_Row] = []
-        for p, k in zip(phases, phase_segments, strict=True):
-            sg = segs[k]
-            inv = 1.0 / sg.length_m if sg.length_m > 0 else 0.0
-            lat_b = (sg.end.lat - sg.start.lat) * inv
-            lon_b = (sg.end.lon - sg.start.lon) * inv
-            x_k = route.cum_m[k]
-            rows.append((p.t0, p.t1, p.x0, p.v0, p.a, sg.start.lat - lat_b * x_k, lat_b,
-                         sg.start.lon - lon_b * x_k, lon_b, courses[k], sg.limit_kmh, k))
+        last_k = -1
+        lat_a = lat_b = lon_a = lon_b = 0.0
+        limit: float | None = None
+        cum = route.cum_m
+        for (t0, t1, x0, v0, a), k in zip(phases, phase_segments, strict=True):
+            if k != last_k:  # a segment's phases are consecutive: its line is worked out once
+                last_k = k
+                sg = segs[k]
+                inv = 1.0 / sg.length_m if sg.length_m > 0 else 0.0
+                start = sg.start
+                lat_b = (sg.end.lat - start.lat) * inv
+                lon_b = (sg.end.lon - start.lon) * inv
+                x_k = cum[k]
+                lat_a = start.lat - lat_b * x_k
+                lon_a = start.lon - lon_b * x_k
+                limit = sg.limit_kmh
+            rows.append((t0, t1, x0, v0, a, lat_a, lat_b, lon_a, lon_b, courses[k], limit, k))
         if segs:
             first, last = segs[0], segs[-1]
             self._start = DriveState(0.0, first.start.lat, first.start.lon, 0.0, 0.0, courses[0],
@@ -181,16 +190,26 @@ class Drive:
         end = self._end
         rows.append((self.duration_s, math.inf, end.x_m, 0.0, 0.0, end.lat, 0.0, end.lon, 0.0, end.course,
                      end.limit_kmh, end.segment))
+        #: the phases as rows for a caller that inlines `state_at` (`DeviceSim._drive`): (t0, t1, x0, v0, a,
+        #: lat_a, lat_b, lon_a, lon_b, course, limit_kmh, segment), then a sentinel row with t1 = inf
+        self.rows: list[_Row] = rows
         self._rows = rows
-        self._t1s = [r[1] for r in rows]
+        self._t1s_list: list[float] | None = None  # for the binary search, made when first needed
         self._cursor = 0
         self.harsh_events: tuple[HarshEvent, ...] = self._derive_harsh()
         self.speeding_intervals: tuple[SpeedingInterval, ...] = self._derive_speeding()
         self.stops: tuple[tuple[float, float], ...] = tuple(
-            (p.t0, p.t1) for p in phases if p.a == 0.0 and p.v0 == 0.0
+            (t0, t1) for t0, t1, _x0, v0, a in phases if a == 0.0 and v0 == 0.0
         )
 
     # -- queries -----------------------------------------------------------------------------------------
+
+    def _t1s(self) -> list[float]:
+        """The rows' end times (for `bisect`); most drives are only walked forward and never need them."""
+        t1s = self._t1s_list
+        if t1s is None:
+            t1s = self._t1s_list = [r[1] for r in self._rows]
+        return t1s
 
     def state_at(self, t: float) -> DriveState:
         """State at time t; calls must come with non-decreasing t for O(1) cost (earlier t still works,
@@ -209,7 +228,7 @@ class Drive:
             if t < 0.0:
                 self._cursor = 0
                 return self._start
-            i = bisect.bisect_right(self._t1s, t)
+            i = bisect.bisect_right(self._t1s(), t)
             self._cursor = i
             row = rows[i]
         t0, _, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit, k = row
@@ -223,7 +242,7 @@ class Drive:
         """State at time t, stateless (binary search over the phases)."""
         if t < 0.0:
             return self._start
-        t0, _, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit, k = self._rows[bisect.bisect_right(self._t1s, t)]
+        t0, _, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit, k = self._rows[bisect.bisect_right(self._t1s(), t)]
         tau = t - t0
         v = v0 + a * tau
         x = x0 + (v0 + 0.5 * a * tau) * tau
@@ -246,18 +265,20 @@ class Drive:
         run_kind = ""
         run_t = 0.0
         run_peak = 0.0
-        for p in self.phases:
-            if p.a > prof.harsh_accel_mps2:
+        harsh_accel, harsh_brake = prof.harsh_accel_mps2, prof.harsh_brake_mps2
+        for t0, _t1, _x0, _v0, a in self.phases:
+            if a > harsh_accel:
                 kind = "harsh_accel"
-            elif -p.a > prof.harsh_brake_mps2:
+            elif -a > harsh_brake:
                 kind = "harsh_brake"
             else:
                 kind = ""
             if kind != run_kind:
                 if run_kind:
                     out.append(HarshEvent(run_t, run_kind, run_peak / G))
-                run_kind, run_t, run_peak = kind, p.t0, 0.0
-            run_peak = max(run_peak, abs(p.a))
+                run_kind, run_t, run_peak = kind, t0, 0.0
+            if kind:  # the peak is read only for a run (and reset when one starts)
+                run_peak = max(run_peak, abs(a))
         if run_kind:
             out.append(HarshEvent(run_t, run_kind, run_peak / G))
         for j in range(1, len(self.route.segments)):
@@ -269,19 +290,20 @@ class Drive:
 
     def _derive_speeding(self) -> tuple[SpeedingInterval, ...]:
         raw: list[list[float]] = []  # [t_start, t_end, limit, vmax]
-        for p, k in zip(self.phases, self.phase_segments, strict=True):
-            limit = self._slimit[k]
+        slimit = self._slimit
+        for (t0, t1, _x0, v0, a), k in zip(self.phases, self.phase_segments, strict=True):
+            limit = slimit[k]
             thr = (limit + SPEEDING_TOL_KMH) / 3.6
-            v1 = p.v0 + p.a * (p.t1 - p.t0)
-            if p.v0 > thr and v1 > thr:
-                ts, te = p.t0, p.t1
-            elif p.v0 > thr:  # braking through the threshold
-                ts, te = p.t0, p.t0 + (p.v0 - thr) / -p.a
+            v1 = v0 + a * (t1 - t0)
+            if v0 > thr and v1 > thr:
+                ts, te = t0, t1
+            elif v0 > thr:  # braking through the threshold
+                ts, te = t0, t0 + (v0 - thr) / -a
             elif v1 > thr:  # accelerating through it
-                ts, te = p.t0 + (thr - p.v0) / p.a, p.t1
+                ts, te = t0 + (thr - v0) / a, t1
             else:
                 continue
-            vmax = max(p.v0, v1)
+            vmax = max(v0, v1)
             if raw and raw[-1][2] == limit and ts - raw[-1][1] <= 1e-6:
                 raw[-1][1] = te
                 raw[-1][3] = max(raw[-1][3], vmax)

@@ -46,6 +46,7 @@ _MIN_ALERT_KMH = {"phone": 10.0, "smoking": 10.0, "distraction": 10.0, "seat_bel
 _NORMAL_MASK = 4095
 _TABLE_RNG = random.Random(0x5EED)
 _NORMALS = tuple(_TABLE_RNG.gauss(0.0, 1.0) for _ in range(_NORMAL_MASK + 1))
+_Batches = Iterator[list[WorldEvent]]  # the day's generators yield the events they made, in batches (`events`)
 _TIME_THEN_ORDER = operator.itemgetter(0, 1)  # a drive's points sort on (t, order); equal ones keep their order
 
 
@@ -238,9 +239,10 @@ class DeviceSim:
             return gap.end + 1.0 + 0.2 * emitted, True  # buffered on the device, uploaded after the gap
         return t + 0.3 + 2.2 * self.rng.random(), False
 
-    def _drain(self) -> Iterator[WorldEvent]:
+    def _take(self) -> list[WorldEvent]:
+        """The events made so far, handed over as one batch (`events` flattens the batches)."""
         out, self._out = self._out, []
-        yield from out
+        return out
 
     # -- the day --------------------------------------------------------------------------------------------
 
@@ -250,12 +252,21 @@ class DeviceSim:
         An event of another kind is quiet: the device makes every state change and every rng draw it makes for
         it, in the same order (its report's drift and noise step, its gap bookkeeping and send delay, its `seq`),
         so every event yielded is the very event yielded among all of them, but no Fix, attrs or WorldEvent is
-        built for it (a renderer that reads a tenth of the kinds does not pay for the rest: `device_messages`)."""
+        built for it (a renderer that reads a tenth of the kinds does not pay for the rest: `device_messages`).
+
+        The day's generators hand over batches of events (`_take`), flattened here: an event passes through one
+        generator frame instead of the whole chain (events, shift, drive, ...). The device is no further ahead of
+        its consumer than before: a batch is made in full before its first event is yielded either way."""
+        for batch in self._day():
+            yield from batch
+
+    def _day(self) -> _Batches:
         s, g, rng = self.scenario, self.group, self.rng
         # an e-bike stands parked and armed when the scenario begins (its rider armed it on leaving it), so a
         # theft before the first ride raises the movement alarm
         self._guard(True)
-        yield from self._drain()
+        if self._out:
+            yield self._take()
         day = 0
         while True:
             shift_start = s.start + g.shift_start_s + day * 86_400.0 + rng.uniform(-600, 600)
@@ -266,7 +277,7 @@ class DeviceSim:
             yield from self._shift(min(shift_start + g.shift_s, s.end))
             day += 1
 
-    def _shift(self, shift_end: float) -> Iterator[WorldEvent]:
+    def _shift(self, shift_end: float) -> _Batches:
         g, rng, st = self.group, self.rng, self.state
         if self.stolen:  # nobody rides a stolen bike; it keeps reporting from where the thief left it
             yield from self._park_until(shift_end)
@@ -288,7 +299,8 @@ class DeviceSim:
         if st.armed:
             st.armed = False
             self._emit("disarmed", fix)
-        yield from self._drain()
+        if self._out:
+            yield self._take()
         stops = [self.network.random_node(rng) for _ in range(g.stops_per_trip)] + [self.depot]
         here = self.network.nearest_node(LatLon(st.lat, st.lon))
         for stop in stops:
@@ -313,7 +325,8 @@ class DeviceSim:
         if "rfid" in g.features and self.driver is not None:
             self._emit("rfid", fix, status="exit", card=self.driver.rfid, matched=True)
         self._guard(True)
-        yield from self._drain()
+        if self._out:
+            yield self._take()
 
     def _guard(self, armed: bool) -> None:
         """E-bike riders arm the tracker whenever they leave the bike and disarm it to ride."""
@@ -322,7 +335,7 @@ class DeviceSim:
         self.state.armed = armed
         self._emit("armed" if armed else "disarmed", self._fix(self._clock))
 
-    def _ignition(self, on: bool) -> Iterator[WorldEvent]:
+    def _ignition(self, on: bool) -> _Batches:
         st = self.state
         if st.ignition == on:
             return
@@ -332,9 +345,10 @@ class DeviceSim:
         fix = self._fix(t)
         self._emit("ignition_on" if on else "ignition_off", fix)
         self._emit("status", fix)
-        yield from self._drain()
+        if self._out:
+            yield self._take()
 
-    def _idle(self, seconds: float) -> Iterator[WorldEvent]:
+    def _idle(self, seconds: float) -> _Batches:
         """Engine on, standing still."""
         if seconds <= 0:
             return
@@ -342,11 +356,12 @@ class DeviceSim:
         yield from self._park_until(start + seconds)
         if seconds >= 300 and self.state.ignition:
             self._emit("idling", self._fix(self._clock), duration_s=round(seconds))
-            yield from self._drain()
+            if self._out:
+                yield self._take()
 
     # -- standing still -------------------------------------------------------------------------------------
 
-    def _park_until(self, until: float) -> Iterator[WorldEvent]:
+    def _park_until(self, until: float) -> _Batches:
         st, rep = self.state, self.group.report
         t = self._clock
         if until <= t:
@@ -362,7 +377,8 @@ class DeviceSim:
             t = self._clock = point_t
             self._run_scheduled(t)
             if self._theft_due is not None:
-                yield from self._drain()
+                if self._out:
+                    yield self._take()
                 yield from self._theft()
                 yield from self._park_until(until)  # parked again wherever the thief left it
                 return
@@ -377,12 +393,13 @@ class DeviceSim:
                 next_report += every
             if st.driving_s and t - self._rest_started >= REST_RESETS_FATIGUE_S:
                 st.driving_s, st.fatigue_sent = 0.0, False
-            yield from self._drain()
+            if self._out:
+                yield self._take()
         self._clock = until
 
     # -- driving --------------------------------------------------------------------------------------------
 
-    def _drive(self, route: Route) -> Iterator[WorldEvent]:
+    def _drive(self, route: Route) -> _Batches:
         st, g, rng = self.state, self.group, self.rng
         drive: Drive = plan_drive(route, self.profile, g.risk, rng)
         t0 = self._clock
@@ -435,13 +452,17 @@ class DeviceSim:
         fix = self._fix(t0)
         st.moving = True
         self._emit("moving", fix)
-        yield from self._drain()
+        if self._out:
+            yield self._take()
         travelled = 0.0
         # the points in (t, order) order with the reports (order 5: no other point has it) merged in: report k goes
         # first unless a point comes earlier, or at the same time with a lower order
         k, report_t = 1, t0 + every
         i, n_points = 0, len(points)
         attrs: dict[str, Any]
+        rows, ci = drive.rows, 0
+        row_t0, row_t1, x0, v0, acc, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, _seg = rows[0]
+        due = self._scheduled_due()
         while True:
             if k <= last and (i == n_points or report_t < points[i][0]
                               or (report_t == points[i][0] and points[i][1] > 5)):
@@ -456,15 +477,28 @@ class DeviceSim:
             if at >= end:
                 break
             self._clock = at
-            state = drive.state_at(at - t0)
-            st.odometer_m += state.x_m - travelled
-            travelled = state.x_m
-            st.lat, st.lon, st.course = state.lat, state.lon, int(state.course) % 360
-            st.speed_mps, st.limit_kmh = state.speed_mps, state.limit_kmh
-            self._run_scheduled(at)
+            # drive.state_at(tau), inline (the same operations on the same row: `Drive.rows`): the points come in
+            # non-decreasing time, so the phase cursor only moves forward
+            tau = at - t0
+            if tau >= row_t1:
+                ci += 1
+                while tau >= rows[ci][1]:
+                    ci += 1
+                row_t0, row_t1, x0, v0, acc, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, _seg = rows[ci]
+            dt = tau - row_t0
+            v = v0 + acc * dt
+            x = x0 + (v0 + 0.5 * acc * dt) * dt
+            st.odometer_m += x - travelled
+            travelled = x
+            st.lat, st.lon, st.course = lat_a + lat_b * x, lon_a + lon_b * x, course
+            st.speed_mps = speed = v if v > 0.0 else 0.0
+            st.limit_kmh = limit_kmh
+            if at >= due:  # before `due` it has nothing to do
+                self._run_scheduled(at)
+                due = self._scheduled_due()
             if kind == "tick":
                 continue
-            if kind in ("dms", "adas") and state.speed_mps * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
+            if kind in ("dms", "adas") and speed * 3.6 < _MIN_ALERT_KMH[attrs["behavior"]]:
                 continue  # dashcams suppress these below their activation speed
             r2 = self._advance()
             if kind == "position":
@@ -491,7 +525,7 @@ class DeviceSim:
             else:
                 self._push(kind, self._build_fix(at, r2), attrs)
             if len(self._out) >= 64:  # hand over in batches: fewer generator hops on the hot path
-                yield from self._drain()
+                yield self._take()
         final = drive.state_at(end - t0)
         st.odometer_m += final.x_m - travelled
         st.lat, st.lon = final.lat, final.lon
@@ -514,7 +548,8 @@ class DeviceSim:
         else:
             self._emit("stopped", fix)
         self._rest_started = end
-        yield from self._drain()
+        if self._out:
+            yield self._take()
 
     def _check_geofences(self, fix: Fix) -> None:
         for number, fence, inside_fn in self._fences:
@@ -546,6 +581,19 @@ class DeviceSim:
             if gap.end > after:
                 return gap.end
         return math.inf
+
+    def _scheduled_due(self) -> float:
+        """The earliest time at which `_run_scheduled` has anything to do: the next injection, the start of a gap
+        not yet flagged, the end of one not yet closed (inf when none is left)."""
+        due = self.scenario.start + self.injections[0].at_s if self.injections else math.inf
+        for gap in self.gaps:  # sorted by start
+            if gap.start >= due:
+                break
+            if not gap.flagged:
+                due = gap.start
+            elif not gap.closed and gap.end < due:
+                due = gap.end
+        return due
 
     def _run_scheduled(self, t: float) -> None:
         start, st = self.scenario.start, self.state
@@ -589,7 +637,7 @@ class DeviceSim:
                 if long_gap:
                     self._emit("online", self._fix(gap.end), gap_s=round(gap.end - gap.start))
 
-    def _theft(self) -> Iterator[WorldEvent]:
+    def _theft(self) -> _Batches:
         """A parked e-bike carried off: it moves with its motor off, so an armed tracker raises the movement
         alarm, and the thief's route leads away from wherever it was parked."""
         self._theft_due = None
@@ -598,7 +646,8 @@ class DeviceSim:
         fix = self._fix(self._clock)
         if st.armed:
             self._emit("movement_alarm", fix)
-        yield from self._drain()
+        if self._out:
+            yield self._take()
         here = self.network.nearest_node(LatLon(st.lat, st.lon))
         far = max((self.network.random_node(self.rng) for _ in range(6)),
                   key=lambda n: abs(self.network.node_latlon(n).lat - st.lat)
