@@ -376,14 +376,18 @@ class PowUnityRenderer:
         out = self._dev_template.copy()
         out["attributes"] = self._dev_attrs  # replaced, never mutated, when the state changes
         out["status"] = self.status
-        last_update = self.last_update
-        if last_update is None and self.last_update_ms is not None:  # webhooks only: written when first needed
-            last_update = self.last_update = self._time(self.last_update_ms)
-        out["lastUpdate"] = last_update
+        out["lastUpdate"] = self._last_update()
         out["positionId"] = position_id
         if self.profile.device_geofences:
             out["geofenceIds"] = self.geofence_ids
         return out
+
+    def _last_update(self) -> str | None:
+        """The device's lastUpdate text; in webhooks-only mode written when first needed."""
+        last_update = self.last_update
+        if last_update is None and self.last_update_ms is not None:
+            last_update = self.last_update = self._time(self.last_update_ms)
+        return last_update
 
     def _device_reference(self, position_id: int) -> dict[str, Any]:
         """`_device` key by key: the plain writer the template's copies must match (and make the template)."""
@@ -399,10 +403,7 @@ class PowUnityRenderer:
         out["name"] = self._name
         out["uniqueId"] = device.imei
         out["status"] = self.status
-        last_update = self.last_update
-        if last_update is None and self.last_update_ms is not None:  # webhooks only: written when first needed
-            last_update = self.last_update = self._time(self.last_update_ms)
-        out["lastUpdate"] = last_update
+        out["lastUpdate"] = self._last_update()
         out["positionId"] = position_id
         if profile.device_geofences:
             out["geofenceIds"] = self.geofence_ids
