@@ -65,14 +65,9 @@ class Outgoing:
 
 def record_tail(record: Outgoing) -> bytes:
     """A record's NDJSON line (`fleetsim generate --scenario`) from its second field on, newline included: all
-    of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards.
-
-    Hot path (once per record): `as_record` without `seq`, built here rather than copied and cut (tests compare
-    it with `record_tail_reference`). One orjson call over a dict beat writing the fields into a byte template
-    (an orjson call per string, even with the fixed ones cached per device)."""
-    return _dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
-                   "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
-                   "body": record.body.decode("utf-8")}, option=_APPEND_NEWLINE)[1:]
+    of it but `{"seq":N,`, which only the final merge knows when the stream is made in shards (`record_tails`
+    of one record: the workers make a window's tails at once)."""
+    return record_tails([record])[0]
 
 
 _dumps = orjson.dumps
@@ -87,8 +82,11 @@ def record_tail_reference(record: Outgoing) -> bytes:
 
 
 def record_tails(records: list[Outgoing]) -> list[bytes]:
-    """`record_tail` of each of `records` (a shard's window, `generate --workers`): its dict built in one loop,
-    without a call per record (tests compare it with `record_tail`)."""
+    """`record_tail` of each of `records` (a shard's window, `generate --workers`).
+
+    Hot path (once per record): `as_record` without `seq`, built in one loop rather than copied and cut per record
+    (tests compare it with `record_tail_reference`). One orjson call over a dict beat writing the fields into a
+    byte template (an orjson call per string, even with the fixed ones cached per device)."""
     dumps, option, iso = _dumps, _APPEND_NEWLINE, iso_ms
     return [dumps({"event_id": record.event_id, "provider": record.provider, "kind": record.kind,
                    "device": record.device, "send_at": iso(record.send_t), "headers": record.headers,
@@ -97,19 +95,17 @@ def record_tails(records: list[Outgoing]) -> list[bytes]:
 
 
 def record_line(record: Outgoing) -> bytes:
-    """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON (built
-    here, once per record: `record_tail`'s dict with `seq` first; tests compare it with `as_record`)."""
-    return _dumps({"seq": record.seq, "event_id": record.event_id, "provider": record.provider, "kind": record.kind,
-                   "device": record.device, "send_at": iso_ms(record.send_t), "headers": record.headers,
-                   "body": record.body.decode("utf-8")}, option=_APPEND_NEWLINE)
+    """One NDJSON line of `fleetsim generate --scenario`, newline included: `as_record` as compact JSON
+    (`record_lines` of one record: the command numbers and writes a window at once)."""
+    return record_lines([record], record.seq)[0]
 
 
 def record_lines(records: list[Outgoing], first: int) -> list[bytes]:
     """`record_line` of each of `records`, numbered `first`, `first + 1`, ... (their `seq` fields are ignored
     and left as they are): the lines of `fleetsim generate --scenario`, a window of `scenario_windows` at once.
 
-    Hot path (once per record): `record_line`'s dict built in one loop, without a call, a `seq` assignment and a
-    generator step per record (tests compare it with `record_line`)."""
+    Hot path (once per record): `as_record`'s dict built in one loop, without a call, a `seq` assignment and a
+    generator step per record (tests compare it with `as_record`)."""
     dumps, option, iso = _dumps, _APPEND_NEWLINE, iso_ms
     return [dumps({"seq": seq, "event_id": record.event_id, "provider": record.provider, "kind": record.kind,
                    "device": record.device, "send_at": iso(record.send_t), "headers": record.headers,
@@ -377,7 +373,7 @@ def scenario_stream(
     Other providers' devices are never simulated, other channels' messages never encoded; `seq` numbers the
     records emitted, and each record's `event_id` is the same whatever is filtered out. It is `scenario_shard`'s
     one shard numbered, read from the same windows without the shard's merge key."""
-    _, windows = _shard_windows(scenario, 0, 1, providers, channels)
+    _, windows = scenario_shard_windows(scenario, 0, 1, providers=providers, channels=channels)
     seq = 0
     for window in windows:
         for record in window:
@@ -391,7 +387,7 @@ def scenario_windows(
 ) -> Iterator[list[Outgoing]]:
     """`scenario_stream` in consecutive lists (`merged_windows`' windows), every record's `seq` still 0: for a
     caller that numbers a window at once (`record_lines`)."""
-    return _shard_windows(scenario, 0, 1, providers, channels)[1]
+    return scenario_shard_windows(scenario, 0, 1, providers=providers, channels=channels)[1]
 
 
 def scenario_shard(
@@ -414,12 +410,6 @@ def scenario_shard_windows(
 ) -> tuple[dict[str, int], Iterator[list[Outgoing]]]:
     """`scenario_shard` in consecutive lists (`merged_windows`' windows) of bare records, and the device numbers
     that are their merge keys (device key -> number): for a caller that takes a window at once."""
-    return _shard_windows(scenario, part, parts, providers, channels)
-
-
-def _shard_windows(scenario: Scenario, part: int, parts: int, providers: Collection[str] | None,
-                   channels: Collection[str] | None) -> tuple[dict[str, int], Iterator[list[Outgoing]]]:
-    """The devices of shard `part` of `parts` (key -> device number) and their records in `merged_windows`."""
     if not 0 <= part < parts:
         raise ValueError(f"shard {part} of {parts}")
     world = World(scenario)
