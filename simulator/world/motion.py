@@ -193,7 +193,6 @@ class Drive:
         #: the phases as rows for a caller that inlines `state_at` (`DeviceSim._drive`): (t0, t1, x0, v0, a,
         #: lat_a, lat_b, lon_a, lon_b, course, limit_kmh, segment), then a sentinel row with t1 = inf
         self.rows: list[_Row] = rows
-        self._rows = rows
         self._t1s_list: list[float] | None = None  # for the binary search, made when first needed
         self._cursor = 0
         self.harsh_events: tuple[HarshEvent, ...] = self._derive_harsh()
@@ -208,13 +207,13 @@ class Drive:
         """The rows' end times (for `bisect`); most drives are only walked forward and never need them."""
         t1s = self._t1s_list
         if t1s is None:
-            t1s = self._t1s_list = [r[1] for r in self._rows]
+            t1s = self._t1s_list = [r[1] for r in self.rows]
         return t1s
 
     def state_at(self, t: float) -> DriveState:
         """State at time t; calls must come with non-decreasing t for O(1) cost (earlier t still works,
         with a binary search). Before 0: the start, at rest; from duration_s on: the destination, at rest."""
-        rows = self._rows
+        rows = self.rows
         i = self._cursor
         row = rows[i]
         if t >= row[1]:  # phases are half-open [t0, t1): the sentinel (t1 = inf) stops the scan
@@ -242,7 +241,7 @@ class Drive:
         """State at time t, stateless (binary search over the phases)."""
         if t < 0.0:
             return self._start
-        t0, _, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit, k = self._rows[bisect.bisect_right(self._t1s(), t)]
+        t0, _, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit, k = self.rows[bisect.bisect_right(self._t1s(), t)]
         tau = t - t0
         v = v0 + a * tau
         x = x0 + (v0 + 0.5 * a * tau) * tau
