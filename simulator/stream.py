@@ -218,26 +218,58 @@ def device_messages(world: World, device: Device, settings: Mapping[str, Any], *
 def device_records(world: World, device: Device, encoder: Encoder, *,
                    channels: frozenset[str] | None = None) -> Iterator[Outgoing]:
     """One device's records in send order, each finished (body, headers, `event_id`) but for its `seq` (0 here:
-    the position in the emitted stream is the merge's to give).
+    the position in the emitted stream is the merge's to give): `device_messages`, each message encoded.
 
-    Hot path (once per record): a WebSocket frame (PowUnity's, three records in four of bench-mixed) is
-    `Encoder.encode`'s frame written out here, its provider's lookups done once per device (tests compare)."""
-    counts = dict.fromkeys(CHANNEL_LETTERS, 0)
+    Hot path (once per record): `device_messages`' loop written out here rather than run as a generator under
+    this one (a generator step less per record), and a WebSocket frame (PowUnity's, three records in four of
+    bench-mixed) is `Encoder.encode`'s frame written out, its provider's lookups done once per device (tests
+    compare the records with `device_messages` encoded)."""
     scenario = world.scenario
-    prefixes = {channel: event_id_prefix(scenario, device.number, channel) for channel in CHANNEL_LETTERS}
+    rng = random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:{device.key}:render")  # `device_messages`' rng
     settings = scenario.delivery.providers.get(device.provider, {})
+    renderer = PROVIDERS[device.provider].renderer(device, settings, rng, channels=channels)
     codec = encoder.codecs[device.provider]  # a device has one provider
     channel_of, serialize, encode = codec.channels, codec.serialize, encoder.encode
-    for message in device_messages(world, device, settings, channels=channels):
-        kind = message.kind
-        channel = channel_of[kind]
-        n = counts[channel] = counts[channel] + 1
-        event_id = f"{prefixes[channel]}{n:06d}"  # event_id(scenario, device.number, channel, n)
-        if channel == "websocket":  # no event id in the body, no signature: `encode`'s frame
-            yield Outgoing(0, event_id, message.provider, kind, channel, message.device, message.send_t, {},
-                           serialize(message.payload), message.source)
+    frame_prefix = event_id_prefix(scenario, device.number, "websocket")
+    webhook_prefix = event_id_prefix(scenario, device.number, "webhook")
+    frames = webhooks = 0  # each channel's messages so far: the number in its event ids
+    held: list[tuple[float, int, Message]] = []  # messages due after their event (`device_messages`)
+    n = 0
+    for event in world.device_events(device, renderer.reads):
+        now = event.send_t
+        while held and held[0][0] <= now:
+            message = heapq.heappop(held)[2]
+            if channel_of[message.kind] == "websocket":
+                frames += 1
+                yield Outgoing(0, f"{frame_prefix}{frames:06d}", message.provider, message.kind, "websocket",
+                               message.device, message.send_t, {}, serialize(message.payload), message.source)
+            else:
+                webhooks += 1
+                yield encode(0, message, f"{webhook_prefix}{webhooks:06d}")
+        for message in renderer.render(event):
+            kind = message.kind
+            channel = channel_of[kind]
+            if channels is not None and channel not in channels:
+                continue  # never held, numbered or encoded
+            if message.send_t > now:
+                n += 1
+                heapq.heappush(held, (message.send_t, n, message))
+            elif channel == "websocket":  # no event id in the body, no signature: `encode`'s frame
+                frames += 1
+                yield Outgoing(0, f"{frame_prefix}{frames:06d}", message.provider, kind, channel, message.device,
+                               message.send_t, {}, serialize(message.payload), message.source)
+            else:
+                webhooks += 1
+                yield encode(0, message, f"{webhook_prefix}{webhooks:06d}")
+    while held:
+        message = heapq.heappop(held)[2]
+        if channel_of[message.kind] == "websocket":
+            frames += 1
+            yield Outgoing(0, f"{frame_prefix}{frames:06d}", message.provider, message.kind, "websocket",
+                           message.device, message.send_t, {}, serialize(message.payload), message.source)
         else:
-            yield encode(0, message, event_id)
+            webhooks += 1
+            yield encode(0, message, f"{webhook_prefix}{webhooks:06d}")
 
 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:

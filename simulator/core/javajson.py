@@ -122,14 +122,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as Traccar JSON")
 
 
-def dumps(value: Any) -> bytes:
+def dumps(payload: Any) -> bytes:
     """Traccar JSON: orjson for speed, then the few numbers where Jackson differs rewritten Java-style.
 
     Renderers wrap such numbers with `jd()` up front, so the rewrite pass finds nothing to do on the hot
     path; it exists for documents built elsewhere. Floats inside arrays are not rewritten (Traccar models hold
     none there: ids are integers). A `JavaDocument` is written without the scan: its builder wrapped them all."""
-    body = orjson.dumps(value, default=_default)
-    if type(value) is JavaDocument:
+    body = orjson.dumps(payload, default=_default)
+    if type(payload) is JavaDocument:
         return body
     # one scan for the rewrite's own pattern (it starts with the literal `":`, which the regex engine finds fast);
     # four substring tests and a second regex before it cost more than this one search on every frame

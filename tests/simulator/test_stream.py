@@ -102,21 +102,29 @@ def test_event_ids_count_each_devices_messages_per_channel() -> None:
     assert len({r.event_id for r in records}) == len(records)
 
 
-def test_a_devices_records_are_its_messages_as_the_encoder_encodes_them() -> None:
-    # device_records writes a frame's record itself (its hot path): it must be Encoder.encode's, field by field
+@pytest.mark.parametrize("channels", [None, frozenset({"webhook"}), frozenset({"websocket"})])
+def test_a_devices_records_are_its_messages_as_the_encoder_encodes_them(channels: frozenset[str] | None) -> None:
+    # device_records runs device_messages' loop itself and writes a frame's record itself (its hot path): it must
+    # be device_messages' messages, each Encoder.encode'd with its channel's next event id, field by field
     scenario = load_scenario(DEMO)
     world, twin = World(scenario), World(scenario)
     encoder = stream.Encoder(scenario)
     seen: Counter[str] = Counter()
     for device, same in zip(world.devices, twin.devices, strict=True):
         settings = scenario.delivery.providers.get(device.provider, {})
-        records = itertools.islice(stream.device_records(world, device, encoder), 400)
-        messages = stream.device_messages(twin, same, settings)
-        for record, message in zip(records, messages, strict=False):
-            expected = encoder.encode(0, message, record.event_id)
+        records = list(itertools.islice(stream.device_records(world, device, encoder, channels=channels), 400))
+        messages = list(itertools.islice(stream.device_messages(twin, same, settings, channels=channels), 400))
+        assert len(records) == len(messages)
+        numbers: Counter[str] = Counter()
+        for record, message in zip(records, messages, strict=True):
+            channel = encoder.channel(message)
+            numbers[channel] += 1
+            expected = encoder.encode(0, message, stream.event_id(scenario, device.number, channel, numbers[channel]))
             assert dataclasses.astuple(record) == dataclasses.astuple(expected)
             seen[record.channel] += 1
-    assert seen["websocket"] > 100 and seen["webhook"] > 100
+    assert seen["websocket"] > 100 or channels == {"webhook"}
+    assert seen["webhook"] > 100 or channels == {"websocket"}
+    assert set(seen) == (channels or {"webhook", "websocket"})
 
 
 def ids_and_bytes(records: list[Outgoing]) -> list[tuple[str, str, float, dict[str, str], bytes]]:

@@ -156,8 +156,9 @@ class PowUnity(Provider):
     def device_ids(self, rng: random.Random, *, number: int, plate: str) -> dict[str, Any]:
         return {"traccar_id": number}  # Traccar's database id of the device
 
-    def serialize(self, payload: Any) -> bytes:
-        return javajson.dumps(payload)
+    #: Traccar JSON (core/javajson.py) itself, not a method calling it: one Python call less per record, and
+    #: PowUnity's frames are three records in four of bench-mixed
+    serialize = staticmethod(javajson.dumps)
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         if not isinstance(payload, dict):
