@@ -257,6 +257,7 @@ class RoadNetwork:
                 k = m * 4 + (d ^ 1)
                 nbr[k], nedge[k], ncost[k], nart[k] = n, e, cost, art
         self._hub = [self._i_art[i] and self._j_art[j] for i, j in self._ij]  # two arterials cross here
+        self._on_arterial = [self._i_art[i] or self._j_art[j] for i, j in self._ij]  # one arterial at least
         self._i_art_idx = [k for k, a in enumerate(self._i_art) if a]
         self._j_art_idx = [k for k, a in enumerate(self._j_art) if a]
         max_limit = max(elimit, default=50.0)
@@ -613,6 +614,51 @@ class RoadNetwork:
         return p
 
     def _build_route(self, path: list[int]) -> Route:
+        """The route along `path` (junctions, each next to the one before): `_build_route_reference`'s, the
+        same floats in the same order.
+
+        Once per trip, ~80 segments each in a large region: a segment comes from `_segments` by its directed
+        edge (found by comparing the four neighbours in place, not in a method call), the cumulative distances
+        by `accumulate` (the same left-to-right sums), the turn angles as `angle_diff_deg` computes them, and
+        whether a junction is controlled from per-junction flags (`_hub`, `_on_arterial`)."""
+        nbr, segments = self._nbr, self._segments
+        segs: list[Segment] = []
+        append = segs.append
+        for n, m in itertools.pairwise(path):
+            k = n * 4
+            if nbr[k] != m:
+                k += 1
+                if nbr[k] != m:
+                    k += 1
+                    if nbr[k] != m:
+                        k += 1
+            seg = segments.get(k) if nbr[k] == m else None
+            append(self._segment(n, m) if seg is None else seg)
+        cum = tuple(itertools.accumulate([sg.length_m for sg in segs], initial=0.0))
+        angles: list[float] = []
+        controlled: list[bool] = []
+        hub, on_arterial = self._hub, self._on_arterial
+        bearing = segs[0].bearing_deg if segs else 0.0
+        for k in range(len(segs) - 1):
+            seg = segs[k]
+            after = segs[k + 1].bearing_deg
+            d = (after - bearing) % 360.0  # angle_diff_deg(bearing, after)
+            angles.append(d - 360.0 if d > 180.0 else d)
+            bearing = after
+            node = path[k + 1]
+            controlled.append(hub[node] or (on_arterial[node] and seg.road_class == STREET))
+        return Route(
+            nodes=tuple(path),
+            segments=tuple(segs),
+            turn_angles=tuple(angles),
+            controlled=tuple(controlled),
+            cum_m=cum,
+            start=self._latlon(path[0]),
+            end=self._latlon(path[-1]),
+        )
+
+    def _build_route_reference(self, path: list[int]) -> Route:
+        """`_build_route` as first written, kept as its reference (tests/simulator/world/test_roads.py)."""
         segs = [self._segment(n, m) for n, m in itertools.pairwise(path)]
         cum = [0.0]
         total = 0.0
