@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 import random
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -94,6 +95,7 @@ class DriveState(NamedTuple):
 # (t0, t1, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, segment)
 _Row = tuple[float, float, float, float, float, float, float, float, float, int, float | None, int]
 _new_tuple = tuple.__new__  # skips NamedTuple's Python-level __new__: 4x cheaper in the hot path
+_T = operator.itemgetter(0)  # a harsh event's time
 
 
 class HarshEvent(NamedTuple):
@@ -157,13 +159,24 @@ class Drive:
         self.length_m = route.length_m
         self.duration_s = phases[-1].t1 if phases else 0.0
         segs = route.segments
-        self._slimit: list[float] = [s.limit_kmh for s in segs]
-        courses = [round(s.bearing_deg) % 360 for s in segs]
-        # one row per phase for the hot path; position is linear in x on a segment: lat = lat_a + lat_b * x
+        prof = profile
+        harsh_accel, harsh_brake = prof.harsh_accel_mps2, prof.harsh_brake_mps2
+        # one pass over the phases makes the rows (position is linear in x on a segment: lat = lat_a + lat_b * x),
+        # the runs of harsh acceleration, the speeding stretches and the stops, instead of one pass for each (once
+        # per trip, ~130 phases each in a large region; tests/simulator/world/test_drive_derived.py compares them
+        # with plain per-phase references)
         rows: list[_Row] = []
+        add_row = rows.append
+        harsh: list[HarshEvent] = []
+        run_kind = ""
+        run_t = 0.0
+        run_peak = 0.0
+        raw: list[list[float]] = []  # speeding: [t_start, t_end, limit, vmax], stretches merged while the limit stays
+        stops: list[tuple[float, float]] = []
         last_k = -1
         lat_a = lat_b = lon_a = lon_b = 0.0
-        limit: float | None = None
+        course = 0
+        limit = thr = 0.0
         cum = route.cum_m
         for (t0, t1, x0, v0, a), k in zip(phases, phase_segments, strict=True):
             if k != last_k:  # a segment's phases are consecutive: its line is worked out once
@@ -176,13 +189,44 @@ class Drive:
                 x_k = cum[k]
                 lat_a = start.lat - lat_b * x_k
                 lon_a = start.lon - lon_b * x_k
+                course = round(sg.bearing_deg) % 360
                 limit = sg.limit_kmh
-            rows.append((t0, t1, x0, v0, a, lat_a, lat_b, lon_a, lon_b, courses[k], limit, k))
+                thr = (limit + SPEEDING_TOL_KMH) / 3.6
+            add_row((t0, t1, x0, v0, a, lat_a, lat_b, lon_a, lon_b, course, limit, k))
+            if a > harsh_accel:
+                kind = "harsh_accel"
+            elif -a > harsh_brake:
+                kind = "harsh_brake"
+            else:
+                kind = ""
+            if a == 0.0 and v0 == 0.0:
+                stops.append((t0, t1))
+            if kind != run_kind:
+                if run_kind:
+                    harsh.append(HarshEvent(run_t, run_kind, run_peak / G))
+                run_kind, run_t, run_peak = kind, t0, 0.0
+            if kind:  # the peak is read only for a run (and reset when one starts)
+                run_peak = max(run_peak, abs(a))
+            v1 = v0 + a * (t1 - t0)
+            if v0 > thr and v1 > thr:
+                ts, te = t0, t1
+            elif v0 > thr:  # braking through the threshold
+                ts, te = t0, t0 + (v0 - thr) / -a
+            elif v1 > thr:  # accelerating through it
+                ts, te = t0 + (thr - v0) / a, t1
+            else:
+                continue
+            vmax = max(v0, v1)
+            if raw and raw[-1][2] == limit and ts - raw[-1][1] <= 1e-6:
+                raw[-1][1] = te
+                raw[-1][3] = max(raw[-1][3], vmax)
+            else:
+                raw.append([ts, te, limit, vmax])
         if segs:
             first, last = segs[0], segs[-1]
-            self._start = DriveState(0.0, first.start.lat, first.start.lon, 0.0, 0.0, courses[0],
+            self._start = DriveState(0.0, first.start.lat, first.start.lon, 0.0, 0.0, round(first.bearing_deg) % 360,
                                      first.limit_kmh, 0)
-            self._end = DriveState(self.length_m, last.end.lat, last.end.lon, 0.0, 0.0, courses[-1],
+            self._end = DriveState(self.length_m, last.end.lat, last.end.lon, 0.0, 0.0, round(last.bearing_deg) % 360,
                                    last.limit_kmh, len(segs) - 1)
         else:
             self._start = self._end = DriveState(0.0, route.start.lat, route.start.lon, 0.0, 0.0, 0, None, -1)
@@ -195,11 +239,18 @@ class Drive:
         self.rows: list[_Row] = rows
         self._t1s_list: list[float] | None = None  # for the binary search, made when first needed
         self._cursor = 0
-        self.harsh_events: tuple[HarshEvent, ...] = self._derive_harsh()
-        self.speeding_intervals: tuple[SpeedingInterval, ...] = self._derive_speeding()
-        self.stops: tuple[tuple[float, float], ...] = tuple(
-            (t0, t1) for t0, t1, _x0, v0, a in phases if a == 0.0 and v0 == 0.0
+        if run_kind:
+            harsh.append(HarshEvent(run_t, run_kind, run_peak / G))
+        for j in range(1, len(segs)):
+            lateral = self.junction_speeds[j] ** 2 / self.junction_radii[j]
+            if lateral > prof.harsh_lateral_mps2:
+                harsh.append(HarshEvent(self.segment_times[j], "harsh_turn", lateral / G))
+        harsh.sort(key=_T)
+        self.harsh_events: tuple[HarshEvent, ...] = tuple(harsh)
+        self.speeding_intervals: tuple[SpeedingInterval, ...] = tuple(
+            SpeedingInterval(ts, te, limit, vmax * 3.6) for ts, te, limit, vmax in raw if te - ts > SPEEDING_MIN_S
         )
+        self.stops: tuple[tuple[float, float], ...] = tuple(stops)
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -256,62 +307,6 @@ class Drive:
     def max_speed_mps(self) -> float:
         return max((max(p.v0, p.v0 + p.a * (p.t1 - p.t0)) for p in self.phases), default=0.0)
 
-    # -- derived lists -----------------------------------------------------------------------------------
-
-    def _derive_harsh(self) -> tuple[HarshEvent, ...]:
-        prof = self.profile
-        out: list[HarshEvent] = []
-        run_kind = ""
-        run_t = 0.0
-        run_peak = 0.0
-        harsh_accel, harsh_brake = prof.harsh_accel_mps2, prof.harsh_brake_mps2
-        for t0, _t1, _x0, _v0, a in self.phases:
-            if a > harsh_accel:
-                kind = "harsh_accel"
-            elif -a > harsh_brake:
-                kind = "harsh_brake"
-            else:
-                kind = ""
-            if kind != run_kind:
-                if run_kind:
-                    out.append(HarshEvent(run_t, run_kind, run_peak / G))
-                run_kind, run_t, run_peak = kind, t0, 0.0
-            if kind:  # the peak is read only for a run (and reset when one starts)
-                run_peak = max(run_peak, abs(a))
-        if run_kind:
-            out.append(HarshEvent(run_t, run_kind, run_peak / G))
-        for j in range(1, len(self.route.segments)):
-            lateral = self.junction_speeds[j] ** 2 / self.junction_radii[j]
-            if lateral > prof.harsh_lateral_mps2:
-                out.append(HarshEvent(self.segment_times[j], "harsh_turn", lateral / G))
-        out.sort(key=lambda e: e.t)
-        return tuple(out)
-
-    def _derive_speeding(self) -> tuple[SpeedingInterval, ...]:
-        raw: list[list[float]] = []  # [t_start, t_end, limit, vmax]
-        slimit = self._slimit
-        for (t0, t1, _x0, v0, a), k in zip(self.phases, self.phase_segments, strict=True):
-            limit = slimit[k]
-            thr = (limit + SPEEDING_TOL_KMH) / 3.6
-            v1 = v0 + a * (t1 - t0)
-            if v0 > thr and v1 > thr:
-                ts, te = t0, t1
-            elif v0 > thr:  # braking through the threshold
-                ts, te = t0, t0 + (v0 - thr) / -a
-            elif v1 > thr:  # accelerating through it
-                ts, te = t0 + (thr - v0) / a, t1
-            else:
-                continue
-            vmax = max(v0, v1)
-            if raw and raw[-1][2] == limit and ts - raw[-1][1] <= 1e-6:
-                raw[-1][1] = te
-                raw[-1][3] = max(raw[-1][3], vmax)
-            else:
-                raw.append([ts, te, limit, vmax])
-        return tuple(
-            SpeedingInterval(ts, te, limit, vmax * 3.6) for ts, te, limit, vmax in raw if te - ts > SPEEDING_MIN_S
-        )
-
 
 def _segment_phases(
     length: float, v_cap: float, acc: float, dec: float, v_in: float, v_out: float
@@ -353,7 +348,159 @@ def _segment_phases(
 
 
 def plan_drive(route: Route, profile: VehicleProfile, style: Style, rng: random.Random) -> Drive:
-    """Plan the speed profile of one drive along `route` (see the module docstring)."""
+    """Plan the speed profile of one drive along `route` (see the module docstring).
+
+    Once per trip, ~80 segments each in a large region: `plan_drive_reference` with `turn_radius_m` and
+    `_segment_phases` written out (the same draws, the same floats in the same order; the tests compare),
+    which saves two calls, a list and its filtering per segment."""
+    segs = route.segments
+    n = len(segs)
+    if n == 0:
+        return Drive(route, profile, [], [], [], [], [])
+    vmax_kmh = profile.max_speed_kmh
+    speeding_share, margin, harsh = style.speeding_share, style.speeding_margin, style.harsh_share
+    uniform, random_ = rng.uniform, rng.random
+    # cruise speed per segment
+    v_cap: list[float] = []
+    fraction = 1.0
+    road = None
+    for s in segs:
+        if s.road != road:
+            road = s.road
+            fraction = uniform(*CRUISE_FRACTION)
+        limit = s.limit_kmh
+        if random_() < speeding_share:
+            excess = limit * margin * uniform(0.8, 1.25)
+            kmh = limit + (excess if excess > SPEEDING_MIN_EXCESS_KMH else SPEEDING_MIN_EXCESS_KMH)
+        else:
+            kmh = limit * fraction
+        v_cap.append((kmh if kmh < vmax_kmh else vmax_kmh) / 3.6)
+    acc = [profile.accel_mps2] * n  # rate used when speeding up on segment k
+    dec = [profile.brake_mps2] * n  # rate used when slowing down on segment k
+    cap = [0.0] * (n + 1)  # speed cap at junction j (start of segment j); 0 at both ends
+    dwell = [0.0] * (n + 1)
+    radii = [math.inf] * n  # turn radius at junction j (index 0 unused)
+
+    def harsh_accel() -> float:
+        return _harsh_rate(rng, profile.harsh_accel_mps2, profile.max_accel_mps2)
+
+    def harsh_brake() -> float:
+        return _harsh_rate(rng, profile.harsh_brake_mps2, profile.max_brake_mps2)
+
+    if random_() < harsh:  # the start
+        acc[0] = harsh_accel()
+    angles, controlled = route.turn_angles, route.controlled
+    lateral_mps2 = profile.lateral_mps2
+    sqrt, tan = math.sqrt, math.tan
+    for j in range(1, n):
+        deflection = abs(angles[j - 1])
+        # turn_radius_m(deflection), written out
+        if deflection < 1e-6:
+            radius = math.inf
+        elif deflection >= 179.999:
+            radius = MIN_TURN_RADIUS_M
+        else:
+            radius = TURN_RADIUS_M / tan(deflection * _HALF_DEG)
+            if not radius > MIN_TURN_RADIUS_M:
+                radius = MIN_TURN_RADIUS_M
+        radii[j] = radius
+        if controlled[j - 1]:
+            # arterial x arterial: traffic lights; street entering an arterial: give-way
+            if segs[j - 1].road_class == ARTERIAL:
+                share, wait = LIGHT_STOP_SHARE, LIGHT_WAIT_S
+            else:
+                share, wait = GIVE_WAY_STOP_SHARE, GIVE_WAY_WAIT_S
+            if random_() < share:
+                dwell[j] = uniform(*wait)
+                if random_() < harsh:
+                    dec[j - 1] = harsh_brake()
+                if random_() < harsh:
+                    acc[j] = harsh_accel()
+                continue  # cap stays 0: a full stop
+        lateral = lateral_mps2
+        if deflection >= HARSH_TURN_MIN_DEG and random_() < harsh:
+            kind = rng.randrange(3)
+            if kind == 0:
+                lateral = _harsh_rate(rng, profile.harsh_lateral_mps2, profile.max_lateral_mps2)
+            elif kind == 1:
+                dec[j - 1] = harsh_brake()
+            else:
+                acc[j] = harsh_accel()
+        c = sqrt(lateral * radius)
+        if v_cap[j - 1] < c:
+            c = v_cap[j - 1]
+        cap[j] = c if c < v_cap[j] else v_cap[j]
+    if random_() < harsh:  # the final stop
+        dec[n - 1] = harsh_brake()
+
+    lengths = [s.length_m for s in segs]
+    fwd = [0.0] * (n + 1)  # forward (acceleration-limited) speed at junction j
+    for k in range(n):
+        reach = sqrt(fwd[k] * fwd[k] + 2.0 * acc[k] * lengths[k])
+        reach = reach if reach < v_cap[k] else v_cap[k]
+        fwd[k + 1] = reach if reach < cap[k + 1] else cap[k + 1]
+    bwd = [0.0] * (n + 1)  # backward (braking-limited) speed at junction j
+    for k in range(n - 1, -1, -1):
+        reach = sqrt(bwd[k + 1] * bwd[k + 1] + 2.0 * dec[k] * lengths[k])
+        reach = reach if reach < v_cap[k] else v_cap[k]
+        bwd[k] = reach if reach < cap[k] else cap[k]
+    junction_speeds = [f if f < b else b for f, b in zip(fwd[:n], bwd[:n], strict=True)]
+
+    phases: list[Phase] = []
+    phase_segs: list[int] = []
+    seg_times: list[float] = []
+    add_phase, add_seg = phases.append, phase_segs.append
+    t = 0.0
+    cum = route.cum_m
+    pieces: tuple[tuple[float, float, float, float], ...]
+    for k in range(n):
+        seg_times.append(t)
+        x_k = cum[k]
+        # _segment_phases(lengths[k], v_cap[k], acc[k], dec[k], fwd[k], bwd[k + 1]), written out: the phases
+        # (s0, v0, a, duration) under min(v_cap, √(v_in² + 2·acc·s), √(v_out² + 2·dec·(L−s)))
+        length, v_top, up, down, v_in, v_out = lengths[k], v_cap[k], acc[k], dec[k], fwd[k], bwd[k + 1]
+        vi2, vo2, vc2 = v_in * v_in, v_out * v_out, v_top * v_top
+        s_star = (vo2 - vi2 + 2.0 * down * length) / (2.0 * (up + down))  # where the envelopes cross
+        if s_star <= 0.0:  # braking envelope binds from the start
+            down_start2 = vo2 + 2.0 * down * length
+            if down_start2 <= vc2:
+                v0 = sqrt(down_start2)
+                pieces = ((0.0, v0, -down, (v0 - v_out) / down),)
+            else:
+                sd = length - (vc2 - vo2) / (2.0 * down)
+                pieces = ((0.0, v_top, 0.0, sd / v_top), (sd, v_top, -down, (v_top - v_out) / down))
+        elif s_star >= length:  # accelerating envelope binds to the end
+            up_end2 = vi2 + 2.0 * up * length
+            if up_end2 <= vc2:
+                pieces = ((0.0, v_in, up, (sqrt(up_end2) - v_in) / up),)
+            else:
+                sa = (vc2 - vi2) / (2.0 * up)
+                pieces = ((0.0, v_in, up, (v_top - v_in) / up), (sa, v_top, 0.0, (length - sa) / v_top))
+        else:
+            peak2 = vi2 + 2.0 * up * s_star
+            if peak2 <= vc2:
+                vp = sqrt(peak2)
+                pieces = ((0.0, v_in, up, (vp - v_in) / up), (s_star, vp, -down, (vp - v_out) / down))
+            else:
+                sa = (vc2 - vi2) / (2.0 * up)
+                sd = length - (vc2 - vo2) / (2.0 * down)
+                pieces = ((0.0, v_in, up, (v_top - v_in) / up), (sa, v_top, 0.0, (sd - sa) / v_top),
+                          (sd, v_top, -down, (v_top - v_out) / down))
+        for s0, v0, a, dur in pieces:
+            if dur > _EPS_T:
+                add_phase(_new_tuple(Phase, (t, t + dur, x_k + s0, v0, a)))
+                add_seg(k)
+                t += dur
+        if dwell[k + 1] > 0.0 and k + 1 < n:
+            add_phase(_new_tuple(Phase, (t, t + dwell[k + 1], cum[k + 1], 0.0, 0.0)))
+            add_seg(k)
+            t += dwell[k + 1]
+    return Drive(route, profile, phases, phase_segs, junction_speeds, seg_times, radii)
+
+
+def plan_drive_reference(route: Route, profile: VehicleProfile, style: Style, rng: random.Random) -> Drive:
+    """`plan_drive` as first written (with `_segment_phases` and `turn_radius_m` called), kept as its reference:
+    tests/simulator/world/test_motion.py compares the drives and the rng's state after them."""
     segs = route.segments
     n = len(segs)
     if n == 0:

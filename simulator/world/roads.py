@@ -195,22 +195,31 @@ class RoadNetwork:
                     cand[(i, j)] = (uu, vv)
         if not cand:  # pathological tiny radius: a single junction at the centre
             cand[(0, 0)] = (0.0, 0.0)
-        keep = self._largest_component(cand)
-
-        self._ij: list[tuple[int, int]] = sorted(keep)
-        self._index: dict[tuple[int, int], int] = {ij: n for n, ij in enumerate(self._ij)}
+        # junctions are numbered in (i, j) order; `grid` finds one by position: grid[i * width + j] (-1 = none; a
+        # spare row and column of -1 past the ends, so i + 1 and j + 1 need no bounds check)
+        width = len(vs) + 1
+        self._ij: list[tuple[int, int]] = self._largest_component(cand, width)
+        self._index: dict[tuple[int, int], int] = dict(zip(self._ij, range(len(self._ij)), strict=True))
+        grid = [-1] * ((len(us) + 1) * width)
         self._gu: list[float] = []
         self._gv: list[float] = []
         self._lat: list[float] = []
         self._lon: list[float] = []
+        #: two arterials cross at the junction (a traffic light), one arterial at least passes it
+        self._hub: list[bool] = []
+        self._on_arterial: list[bool] = []
         to_latlon, cos_r, sin_r = self.proj.to_latlon, self._cos, self._sin
-        for ij in self._ij:
-            uu, vv = cand[ij]
+        i_art, j_art = self._i_art, self._j_art
+        for n, (i, j) in enumerate(self._ij):
+            uu, vv = cand[(i, j)]
+            grid[i * width + j] = n
             self._gu.append(uu)
             self._gv.append(vv)
             lat, lon = to_latlon(uu * cos_r - vv * sin_r, uu * sin_r + vv * cos_r)  # self._to_xy(uu, vv)
             self._lat.append(lat)
             self._lon.append(lon)
+            self._hub.append(i_art[i] and j_art[j])
+            self._on_arterial.append(i_art[i] or j_art[j])
 
         # flat adjacency, indexed node * 4 + direction; directions 0:+i 1:-i 2:+j 3:-j (d ^ 1 = opposite)
         n_nodes = len(self._ij)
@@ -224,30 +233,43 @@ class RoadNetwork:
         self._nedge: list[int] = [-1] * (4 * n_nodes)  # edge id
         self._ncost: list[float] = [0.0] * (4 * n_nodes)  # routing cost, seconds
         self._nart: list[bool] = [False] * (4 * n_nodes)  # the edge is part of an arterial
-        lats, lons, index = self._lat, self._lon, self._index
+        lats, lons = self._lat, self._lon
         # haversine_m's terms of each node, computed once per node instead of once per edge end (same floats)
         rad = [lat * _DEG for lat in lats]
         cos_lat = [math.cos(p) for p in rad]
         nbr, nedge, ncost, nart = self._nbr, self._nedge, self._ncost, self._nart
         elen, elimit, eroad, eart = self._elen, self._elimit, self._eroad, self._eart
-        i_name, i_limit, i_art = self._i_name, self._i_limit, self._i_art
-        j_name, j_limit, j_art = self._j_name, self._j_limit, self._j_art
+        # per grid line: its edges' road, limit, arterial flag, and the two terms of the routing cost,
+        # length / (limit / 3.6) * (1.0 if arterial else STREET_COST_FACTOR), each the same double per edge
+        lines = []
+        for names, limits, arts in ((self._j_name, self._j_limit, j_art), (self._i_name, self._i_limit, i_art)):
+            lines.append([(name, limit, art, limit / 3.6, 1.0 if art else STREET_COST_FACTOR)
+                          for name, limit, art in zip(names, limits, arts, strict=True)])
+        j_lines, i_lines = lines
         sin, asin, sqrt = math.sin, math.asin, math.sqrt
+        two_r = 2.0 * EARTH_RADIUS_M
+        e = 0
+        # each junction's edges to (i + 1, j) (direction 0, along j-line j) and to (i, j + 1) (direction 2, along
+        # i-line i), in that order: the edge ids of the build that looked each neighbour up by its (i, j)
         for n, (i, j) in enumerate(self._ij):
+            at = i * width + j
+            rad_n, cos_n, lon_n = rad[n], cos_lat[n], lons[n]
             for d in (0, 2):
-                m = index.get((i + 1, j) if d == 0 else (i, j + 1))
-                if m is None:
+                if d == 0:
+                    m = grid[at + width]
+                    line = j_lines[j]
+                else:
+                    m = grid[at + 1]
+                    line = i_lines[i]
+                if m < 0:
                     continue
-                if d == 0:  # along j-line j
-                    road, limit, art = j_name[j], j_limit[j], j_art[j]
-                else:  # along i-line i
-                    road, limit, art = i_name[i], i_limit[i], i_art[i]
+                road, limit, art, speed, factor = line
                 # haversine_m(lats[n], lons[n], lats[m], lons[m]), written out with the per-node terms
-                h = (sin((rad[m] - rad[n]) * 0.5) ** 2
-                     + cos_lat[n] * cos_lat[m] * sin((lons[m] - lons[n]) * _DEG * 0.5) ** 2)
-                length = 2.0 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
-                cost = length / (limit / 3.6) * (1.0 if art else STREET_COST_FACTOR)
-                e = len(elen)
+                h = (sin((rad[m] - rad_n) * 0.5) ** 2
+                     + cos_n * cos_lat[m] * sin((lons[m] - lon_n) * _DEG * 0.5) ** 2)
+                root = sqrt(h)
+                length = two_r * asin(root if root < 1.0 else 1.0)  # min(1.0, root)
+                cost = length / speed * factor
                 elen.append(length)
                 elimit.append(limit)
                 eroad.append(road)
@@ -256,7 +278,7 @@ class RoadNetwork:
                 nbr[k], nedge[k], ncost[k], nart[k] = m, e, cost, art
                 k = m * 4 + (d ^ 1)
                 nbr[k], nedge[k], ncost[k], nart[k] = n, e, cost, art
-        self._hub = [self._i_art[i] and self._j_art[j] for i, j in self._ij]  # two arterials cross here
+                e += 1
         self._i_art_idx = [k for k, a in enumerate(self._i_art) if a]
         self._j_art_idx = [k for k, a in enumerate(self._j_art) if a]
         max_limit = max(elimit, default=50.0)
@@ -280,24 +302,31 @@ class RoadNetwork:
         return x * self._cos + y * self._sin, -x * self._sin + y * self._cos
 
     @staticmethod
-    def _largest_component(cand: dict[tuple[int, int], tuple[float, float]]) -> set[tuple[int, int]]:
-        seen: set[tuple[int, int]] = set()
-        best: set[tuple[int, int]] = set()
-        for start in sorted(cand):
+    def _largest_component(cand: dict[tuple[int, int], tuple[float, float]], width: int) -> list[tuple[int, int]]:
+        """The largest 4-connected set of candidate junctions (the first found, in (i, j) order, of the largest
+        size), sorted. `width` is more than any j: a junction's code i * (width + 1) + j + 1 makes its four
+        neighbours code ± 1 and code ± (width + 1), never another junction's code off the grid."""
+        stride = width + 1
+        codes = {i * stride + j + 1 for i, j in cand}
+        seen: set[int] = set()
+        best: set[int] = set()
+        for start in sorted(codes):
             if start in seen:
                 continue
             comp = {start}
             stack = [start]
             while stack:
-                i, j = stack.pop()
-                for nb in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
-                    if nb in cand and nb not in comp:
+                c = stack.pop()
+                for nb in (c + stride, c - stride, c + 1, c - 1):
+                    if nb in codes and nb not in comp:
                         comp.add(nb)
                         stack.append(nb)
             seen |= comp
             if len(comp) > len(best):
                 best = comp
-        return best
+                if 2 * len(best) > len(codes):
+                    break  # the rest is smaller
+        return [divmod(c - 1, stride) for c in sorted(best)]
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -613,6 +642,51 @@ class RoadNetwork:
         return p
 
     def _build_route(self, path: list[int]) -> Route:
+        """The route along `path` (junctions, each next to the one before): `_build_route_reference`'s, the
+        same floats in the same order.
+
+        Once per trip, ~80 segments each in a large region: a segment comes from `_segments` by its directed
+        edge (found by comparing the four neighbours in place, not in a method call), the cumulative distances
+        by `accumulate` (the same left-to-right sums), the turn angles as `angle_diff_deg` computes them, and
+        whether a junction is controlled from per-junction flags (`_hub`, `_on_arterial`)."""
+        nbr, segments = self._nbr, self._segments
+        segs: list[Segment] = []
+        append = segs.append
+        for n, m in itertools.pairwise(path):
+            k = n * 4
+            if nbr[k] != m:
+                k += 1
+                if nbr[k] != m:
+                    k += 1
+                    if nbr[k] != m:
+                        k += 1
+            seg = segments.get(k) if nbr[k] == m else None
+            append(self._segment(n, m) if seg is None else seg)
+        cum = tuple(itertools.accumulate([sg.length_m for sg in segs], initial=0.0))
+        angles: list[float] = []
+        controlled: list[bool] = []
+        hub, on_arterial = self._hub, self._on_arterial
+        bearing = segs[0].bearing_deg if segs else 0.0
+        for k in range(len(segs) - 1):
+            seg = segs[k]
+            after = segs[k + 1].bearing_deg
+            d = (after - bearing) % 360.0  # angle_diff_deg(bearing, after)
+            angles.append(d - 360.0 if d > 180.0 else d)
+            bearing = after
+            node = path[k + 1]
+            controlled.append(hub[node] or (on_arterial[node] and seg.road_class == STREET))
+        return Route(
+            nodes=tuple(path),
+            segments=tuple(segs),
+            turn_angles=tuple(angles),
+            controlled=tuple(controlled),
+            cum_m=cum,
+            start=self._latlon(path[0]),
+            end=self._latlon(path[-1]),
+        )
+
+    def _build_route_reference(self, path: list[int]) -> Route:
+        """`_build_route` as first written, kept as its reference (tests/simulator/world/test_roads.py)."""
         segs = [self._segment(n, m) for n, m in itertools.pairwise(path)]
         cum = [0.0]
         total = 0.0

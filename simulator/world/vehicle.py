@@ -463,7 +463,16 @@ class DeviceSim:
         rows, ci = drive.rows, 0
         row_t0, row_t1, x0, v0, acc, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, _seg = rows[0]
         due = self._scheduled_due()
+        # reports nobody reads whole (a quiet position with no geofence to check: `_quiet_reports`)
+        quiet = self.QUIET_RUNS and "position" not in loud and not fences
         while True:
+            if quiet and k <= last and report_t < end and report_t < due:
+                # the reports before the next point, the scheduled work, the end and the fatigue alert, in one call
+                point_t, point_order = (points[i][0], points[i][1]) if i < n_points else (math.inf, 0)
+                if report_t < point_t or (report_t == point_t and point_order > 5):
+                    k, report_t, travelled, ci = self._quiet_reports(
+                        drive, t0, every, k, last, point_t, point_order, min(end, due), fatigue_s, travelled, ci)
+                    row_t0, row_t1, x0, v0, acc, lat_a, lat_b, lon_a, lon_b, course, limit_kmh, _seg = rows[ci]
             if k <= last and (i == n_points or report_t < points[i][0]
                               or (report_t == points[i][0] and points[i][1] > 5)):
                 at, kind = report_t, "position"
@@ -550,6 +559,79 @@ class DeviceSim:
         self._rest_started = end
         if self._out:
             yield self._take()
+
+    #: `_drive` hands runs of quiet reports to `_quiet_reports` (False: each goes through the loop, the reference)
+    QUIET_RUNS = True
+
+    def _quiet_reports(self, drive: Drive, t0: float, every: float, k: int, last: int, point_t: float,
+                       point_order: int, stop_t: float, fatigue_s: float, travelled: float,
+                       ci: int) -> tuple[int, float, float, int]:
+        """For `_drive`, with positions quiet and no geofence: reports k, k + 1, ... (at t0 + k * every, up to
+        report `last`) while each comes before the next point (at `point_t`, or at the same time when its order is
+        above 5), before `stop_t` (the drive's end, or when `_run_scheduled` is due) and before the fatigue alert,
+        which `_drive` makes itself. Each costs what the loop makes it cost — the state moved along the drive (the
+        odometer summed report by report), `_advance`'s drift and draw, `_send`'s gap bookkeeping, draw and
+        `seq` — and the state's position and speed are the last report's. Returns (k, report_t, travelled,
+        row) of the first report left to `_drive`.
+
+        Hot path of a device whose provider renders a few kinds (Samsara, SmartGPS: most of their events are
+        positions nobody renders): one call per run of reports instead of the loop's dispatch and two calls per
+        report. tests/simulator/world/test_quiet_events.py compares with the loop (`QUIET_RUNS = False`)."""
+        st, rows, rng_random = self.state, drive.rows, self.rng.random
+        gaps = self.gaps
+        n_gaps, gi = len(gaps), self._gap_i
+        sats, gsm, noise_i, stride = st.satellites, st.gsm, self._noise_i, self._noise_stride
+        seq, odometer = self.seq, st.odometer_m
+        fatigue_open = not st.fatigue_sent
+        driving_s = st.driving_s
+        row_t0, row_t1, x0, v0, acc = rows[ci][:5]
+        report_t = t0 + k * every
+        first = k
+        at = x = v = 0.0
+        while k <= last and (report_t < point_t or (report_t == point_t and point_order > 5)) \
+                and report_t < stop_t:
+            if fatigue_open and driving_s + (report_t - t0) >= fatigue_s:
+                break  # the fatigue alert reads this report's fix: `_drive` makes it
+            at = report_t
+            tau = at - t0
+            if tau >= row_t1:
+                ci += 1
+                while tau >= rows[ci][1]:
+                    ci += 1
+                row_t0, row_t1, x0, v0, acc = rows[ci][:5]
+            dt = tau - row_t0
+            v = v0 + acc * dt
+            x = x0 + (v0 + 0.5 * acc * dt) * dt
+            odometer += x - travelled
+            travelled = x
+            # _advance
+            r = rng_random()
+            sats = sats + (r < 0.08) - (r > 0.92)
+            sats = 16 if sats > 16 else 4 if sats < 4 else sats
+            r2 = r * 13.0 % 1.0
+            gsm = gsm + (r2 < 0.1) - (r2 > 0.9)
+            gsm = 31 if gsm > 31 else 5 if gsm < 5 else gsm
+            noise_i = (noise_i + stride) & _NORMAL_MASK
+            # _send
+            while gi < n_gaps and gaps[gi].end <= at:
+                gi += 1
+            seq += 1
+            if gi < n_gaps and gaps[gi].start <= at:
+                gaps[gi].emitted += 1
+            else:
+                rng_random()  # the send delay
+            k += 1
+            report_t = t0 + k * every
+        if k > first:
+            row = rows[ci]
+            st.lat, st.lon, st.course = row[5] + row[6] * x, row[7] + row[8] * x, row[9]
+            st.speed_mps = v if v > 0.0 else 0.0
+            st.limit_kmh = row[10]
+            st.odometer_m = odometer
+            st.satellites, st.gsm = sats, gsm
+            self._noise_i, self.seq, self._gap_i = noise_i, seq, gi
+            self._clock = at
+        return k, report_t, travelled, ci
 
     def _check_geofences(self, fix: Fix) -> None:
         for number, fence, inside_fn in self._fences:

@@ -58,3 +58,32 @@ def test_the_fast_search_finds_the_reference_path_on_random_networks(
     pairs = [(int(x * n), int(y * n)) for x, y in picks]
     same_paths(net, pairs, local=True)
     same_paths(net, pairs, local=False)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_fast_route_building_gives_the_reference_route_on_every_shipped_network(name: str) -> None:
+    """`_build_route` reads segments and junction flags from tables: it must give what the plain builder gives,
+    for fresh and for already-built segments."""
+    net = World(load_scenario(scenarios_dir() / name)).network  # its own: segments not yet built
+    rng = random.Random(f"route:{name}")
+    pairs = [(net.random_node(rng), net.random_node(rng)) for _ in range(150)]
+    pairs += [(a, a) for a, _ in pairs[:3]]  # an empty route
+    for a, b in pairs:
+        path = net._search(a, b)
+        built = net._build_route(path)  # first: builds the segments it is the first to use
+        assert built == net._build_route_reference(path), (a, b)
+        assert net._build_route(path) == built
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), radius_km=st.sampled_from([0.05, 0.2, 0.6, 1.5]),
+       picks=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True)),
+                      min_size=1, max_size=10))
+def test_fast_route_building_gives_the_reference_route_on_random_networks(
+        seed: int, radius_km: float, picks: list[tuple[float, float]]) -> None:
+    net = RoadNetwork(LatLon(45.0, 7.0), radius_km, random.Random(seed))
+    n = net.node_count
+    for x, y in picks:
+        a, b = int(x * n), int(y * n)
+        path = net._search(a, b)
+        assert net._build_route(path) == net._build_route_reference(path)

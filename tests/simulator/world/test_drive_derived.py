@@ -1,12 +1,16 @@
-"""`Drive.__init__` works a segment's line out once for all its phases and reads the phases as plain tuples in
-`_derive_harsh` / `_derive_speeding`: the rows and derived lists must be exactly the per-phase reference's."""
+"""`Drive.__init__` works a segment's line out once for all its phases and makes the rows, harsh events,
+speeding intervals and stops in one pass over the phases: each must be exactly the per-phase reference's."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from simulator.resources import scenarios_dir
+from simulator.scenario.loader import load_scenario
 from simulator.world.motion import (
     SPEEDING_MIN_S,
     SPEEDING_TOL_KMH,
@@ -15,8 +19,10 @@ from simulator.world.motion import (
     HarshEvent,
     SpeedingInterval,
     plan_drive,
+    plan_drive_reference,
 )
 from simulator.world.profiles import PROFILES, G
+from simulator.world.sim import World
 
 from .test_motion import a_route
 
@@ -89,3 +95,37 @@ def test_rows_and_derived_lists_match_the_reference(profile: str) -> None:
         assert drive.harsh_events == _reference_harsh(drive)
         assert drive.speeding_intervals == _reference_speeding(drive)
         assert drive.stops == tuple((p.t0, p.t1) for p in drive.phases if p.a == 0.0 and p.v0 == 0.0)
+
+
+def _plan(drive: Drive) -> tuple[object, ...]:
+    return (drive.phases, drive.phase_segments, drive.junction_speeds, drive.segment_times, drive.junction_radii,
+            drive.rows, drive.harsh_events, drive.speeding_intervals, drive.stops, drive.duration_s)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), profile=st.sampled_from(sorted(PROFILES)),
+       share=st.sampled_from([0.0, 0.05, 0.3, 1.0]), margin=st.sampled_from([0.0, 0.15, 0.5]))
+def test_plan_drive_is_its_reference_draw_for_draw(seed: int, profile: str, share: float, margin: float) -> None:
+    """`plan_drive` writes `_segment_phases` and `turn_radius_m` out: the same drive, and the rng left where
+    the reference leaves it (every later draw of the device depends on it)."""
+    route = a_route(seed % 500)
+    style = DrivingStyle(speeding_share=share, speeding_margin=margin, harsh_share=share)
+    fast_rng, plain_rng = random.Random(seed), random.Random(seed)
+    assert _plan(plan_drive(route, PROFILES[profile], style, fast_rng)) == _plan(
+        plan_drive_reference(route, PROFILES[profile], style, plain_rng))
+    assert fast_rng.getstate() == plain_rng.getstate()
+
+
+@pytest.mark.parametrize("name", ["bench-mixed.yaml", "demo-city.yaml", "smartgps-truck-fleet.yaml"])
+def test_plan_drive_is_its_reference_on_the_routes_of_shipped_scenarios(name: str) -> None:
+    world = World(load_scenario(scenarios_dir() / name))
+    net, rng = world.network, random.Random(name)
+    for group in world.scenario.groups:
+        for _ in range(25):
+            route = net.route(net.random_node(rng), net.random_node(rng))
+            seed = rng.getrandbits(32)
+            fast_rng, plain_rng = random.Random(seed), random.Random(seed)
+            profile = PROFILES[group.profile]
+            assert _plan(plan_drive(route, profile, group.risk, fast_rng)) == _plan(
+                plan_drive_reference(route, profile, group.risk, plain_rng))
+            assert fast_rng.getstate() == plain_rng.getstate()

@@ -27,6 +27,7 @@ from simulator.stream import device_messages
 from simulator.world.events import KINDS, WorldEvent
 from simulator.world.fleet import Device
 from simulator.world.sim import World
+from simulator.world.vehicle import DeviceSim
 
 SCENARIOS = sorted(path.name for path in scenarios_dir().glob("*.yaml"))
 #: bench-mixed has 200 devices over a day: a few of each group, whole length, keep it quick; the others whole
@@ -170,3 +171,28 @@ def test_every_provider_declares_what_it_reads_over_every_feature(provider: str)
         reads = PROVIDERS[provider].renderer(device, settings_, random.Random(1)).reads
         full = rendered(scenario, device, settings_, w.device_events(device))
         assert rendered(scenario, device, settings_, w.device_events(device, reads)) == full, device.key
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_runs_of_quiet_reports_cost_what_the_loop_makes_them_cost(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`DeviceSim._quiet_reports` makes a run of quiet reports in one call: every event after them (its fix to the
+    last bit, send time, seq) must be the one the report-by-report loop gives (`QUIET_RUNS = False`)."""
+    w = world(name)
+    runs = 0
+    original = DeviceSim._quiet_reports
+
+    def counted(self: DeviceSim, *args: Any) -> tuple[int, float, float, int]:
+        nonlocal runs
+        runs += 1
+        return original(self, *args)
+
+    monkeypatch.setattr(DeviceSim, "_quiet_reports", counted)
+    for device in devices(name):
+        for kinds in (SUBSETS["samsara"], SUBSETS["no-positions"], SUBSETS["temperature-not-sensor"]):
+            fast = prints(w.device_events(device, kinds))
+            monkeypatch.setattr(DeviceSim, "QUIET_RUNS", False)
+            assert prints(w.device_events(device, kinds)) == fast, f"{device.key} kinds={sorted(kinds)}"
+            monkeypatch.setattr(DeviceSim, "QUIET_RUNS", True)
+    # the comparison means something wherever positions can be quiet: no geofence to check on every report
+    assert (runs > 0) == (not w.scenario.geofences)
+
