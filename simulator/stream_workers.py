@@ -34,7 +34,6 @@ import collections
 import contextlib
 import fcntl
 import io
-import itertools
 import math
 import operator
 import os
@@ -355,22 +354,28 @@ class ShardJob:
     providers: frozenset[str] | None = None
 
     def batches(self) -> Iterator[list[_Item]]:
-        from .stream import record_tails, scenario_shard_windows
-
-        # a merge window at a time (`scenario_shard`'s items, without its generator step per record), cut into
-        # frames of BATCH items: where a frame ends does not change the merge's output
-        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers)
+        # a merge window at a time, cut into frames of BATCH items: where a frame ends does not change the
+        # merge's output
         batch: list[_Item] = []
-        ordinal = 0
-        for window in windows:
-            batch.extend(zip([record.send_t for record in window], [number[record.device] for record in window],
-                             range(ordinal, ordinal + len(window)), record_tails(window), strict=True))
-            ordinal += len(window)
+        for window in self.windows():
+            batch.extend(window)
             while len(batch) >= BATCH:
                 yield batch[:BATCH]
                 del batch[:BATCH]
         if batch:
             yield batch
+
+    def windows(self) -> Iterator[list[_Item]]:
+        """The shard a merge window at a time (`scenario_shard`'s items, without its generator step per record),
+        each record as an `_Item`: what the parent makes of its own shard, and what a worker cuts into frames."""
+        from .stream import record_tails, scenario_shard_windows
+
+        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers)
+        ordinal = 0
+        for window in windows:
+            yield list(zip([record.send_t for record in window], [number[record.device] for record in window],
+                           range(ordinal, ordinal + len(window)), record_tails(window), strict=True))
+            ordinal += len(window)
 
 
 def ndjson_chunks(
@@ -378,29 +383,32 @@ def ndjson_chunks(
     started: list[WorkerProcess] | None = None,
 ) -> Generator[bytes, None, None]:
     """The NDJSON of `generate --scenario` (the first `limit` records), made by `workers` processes, in chunks of
-    whole lines: the same bytes as `record_line` over `scenario_stream`. `started`: workers already started
-    (`start_workers`), so they imported while the caller loaded the scenario. Closing the generator early stops
-    and reaps the workers."""
-    procs = started if started is not None else start_workers(workers)
+    whole lines: the same bytes as `record_line` over `scenario_stream`. This process makes shard 0 itself while
+    it merges, and `workers - 1` worker processes make the others. `started`: those workers already started
+    (`start_workers(workers - 1)`), so they imported while the caller loaded the scenario. Closing the generator
+    early stops and reaps the workers; so does an error in this process's own shard."""
+    procs = started if started is not None else start_workers(workers - 1)
     try:
-        if len(procs) != workers:
-            raise ValueError(f"{workers} workers wanted, {len(procs)} started")
+        if len(procs) != workers - 1:
+            raise ValueError(f"{workers} workers wanted: {workers - 1} processes besides this one, "
+                             f"{len(procs)} started")
         wanted = None if providers is None else frozenset(providers)
-        for part, proc in enumerate(procs):
-            proc.send(ShardJob(scenario, part, workers, wanted))
-        yield from _merged_lines(procs, limit)
+        for index, proc in enumerate(procs):
+            proc.send(ShardJob(scenario, index + 1, workers, wanted))
+        yield from _merged_lines(procs, limit, ShardJob(scenario, 0, workers, wanted).windows())
     finally:
         for proc in procs:
             proc.close()
 
 
-def start_workers(workers: int) -> list[WorkerProcess]:
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(f"workers must be 1..{MAX_WORKERS}, got {workers}")
+def start_workers(count: int) -> list[WorkerProcess]:
+    """`count` worker processes (0 is none), started at once so they import while the caller prepares the jobs."""
+    if not 0 <= count < MAX_WORKERS:
+        raise ValueError(f"worker processes must be 0..{MAX_WORKERS - 1}, got {count}")
     procs: list[WorkerProcess] = []
     try:
-        for part in range(workers):
-            procs.append(WorkerProcess(f"generation worker {part + 1}"))
+        for index in range(count):
+            procs.append(WorkerProcess(f"generation worker {index + 1}"))
     except BaseException:
         for proc in procs:
             proc.close()
@@ -412,33 +420,49 @@ _AFTER = math.inf  # (t, n, _AFTER) sorts after every item with key (t, n)
 _TAIL = operator.itemgetter(3)
 #: a seq's last three digits and the comma after them, for seqs from 1000 on (see `_numbered`)
 _LOW = tuple(b"%03d," % n for n in range(1000))
+#: records of its own shard this process makes ahead of the merge while a worker holds the merge back: about
+#: what the other workers' frames read ahead hold (READ_AHEAD), so neither side's run-ahead is the shorter
+LOCAL_AHEAD = READ_AHEAD * BATCH
 
 
-def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[bytes]:
-    """The workers' batches merged into the one-process order, numbered, as chunks of lines.
+def _merged_lines(procs: list[WorkerProcess], limit: int | None,
+                  local: Iterator[list[_Item]] | None = None) -> Iterator[bytes]:
+    """The workers' batches (and `local`'s, this process's own shard) merged into the one-process order,
+    numbered, as chunks of lines.
 
-    Each worker's items come sorted by key; everything up to the watermark (the least of the last keys received
-    from the workers still running) is final, since a running worker's later items have greater keys. The
-    pending items are at most two sorted runs (what was held back, then the new batch), which `list.sort`
-    merges in C; the worker holding the watermark back is the one merged next. While it is awaited, the others'
-    frames are read ahead (`READ_AHEAD`), so a worker whose shard is quieter for a stretch of send time keeps
-    generating instead of blocking on a full pipe."""
-    pending: list[_Item] = []
-    last: dict[int, tuple[float, int]] = {}  # running workers: the key of the last item merged
+    Each source's items come sorted by key; everything up to the watermark (the least of the last keys received
+    from the sources still running) is final, since a running source's later items have greater keys. Each
+    source's items wait in their own sorted list; what is final is cut from each by bisection, and the cuts
+    (a few sorted runs) are merged by `list.sort` in C, so every item is sorted once. The source holding the
+    watermark back is the one read next. While a worker is awaited, the others' frames are read ahead
+    (`READ_AHEAD`), so a worker whose shard is quieter for a stretch of send time keeps generating instead of
+    blocking on a full pipe; and this process, rather than wait, makes its own shard ahead (up to
+    `LOCAL_AHEAD` records). Before each window of its own, it reads whatever frames are ready without waiting:
+    a worker's pipe never stays full while this process computes."""
+    sources = len(procs) + (local is not None)
+    own = len(procs)  # the index of `local` among the sources
+    waiting: list[list[_Item]] = [[] for _ in range(sources)]  # received, not yet merged, per source
+    last: dict[int, tuple[float, int]] = {}  # running sources: the key of the last item received
     # frames read ahead, kept pickled until merged: unpickled at once, they went cold in the cache while they
     # waited (the merge cost ~0.2 us a record more); None where a worker's output ended
     queued: list[collections.deque[bytearray | None]] = [collections.deque() for _ in procs]
     ended: set[int] = set()  # workers whose output has ended: never polled again
 
-    def read_ahead(index: int) -> None:
-        """Until worker `index` has a frame queued: read whichever workers have frames ready."""
-        while not queued[index]:
+    def read_ahead(index: int | None) -> None:
+        """Read whichever workers have frames ready: until worker `index` has a frame queued, or (None) only
+        what is ready now."""
+        while index is None or not queued[index]:
             room = sum(map(len, queued)) < READ_AHEAD
             poller = select.poll()
+            polled = 0
             for other, proc in enumerate(procs):
                 if other == index or (room and other not in ended):
                     poller.register(proc.fileno(), select.POLLIN)
-            for fd, _ in poller.poll():
+                    polled += 1
+            ready = poller.poll(None if index is not None else 0) if polled else []
+            if not ready:
+                return
+            for fd, _ in ready:
                 other = next(k for k, proc in enumerate(procs) if proc.fileno() == fd)
                 payload = procs[other].recv_payload()
                 queued[other].append(payload)
@@ -446,34 +470,50 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[byt
                     ended.add(other)
 
     def receive(index: int) -> None:
-        read_ahead(index)
-        batch: Any = procs[index].decode(queued[index].popleft())
+        batch: Any
+        if index == own:
+            assert local is not None
+            read_ahead(None)
+            batch = next(local, None)
+        else:
+            read_ahead(index)
+            batch = procs[index].decode(queued[index].popleft())
         if batch is None:
             last.pop(index, None)
-        else:
-            pending.extend(batch)
+        elif batch:
+            waiting[index].extend(batch)
             last[index] = (batch[-1][0], batch[-1][1])
 
-    for index in range(len(procs)):
+    # nothing received yet: every source holds the merge back, this process's own shard first (it is made while
+    # the workers build their worlds), then each worker in turn
+    for index in (own, *range(len(procs))) if local is not None else range(sources):
         last[index] = (-math.inf, 0)
-        receive(index)
     seq = 0
     while True:
-        pending.sort()
         if last:
             t, n = min(last.values())
-            cut = bisect.bisect_right(pending, (t, n, _AFTER))
+            bound = (t, n, _AFTER)
+            cuts = [bisect.bisect_right(items, bound) for items in waiting]
         else:
-            cut = len(pending)
-        if limit is not None:
-            cut = min(cut, limit - seq)
-        if cut:
-            yield _numbered(seq + 1, list(map(_TAIL, itertools.islice(pending, cut))))
-            del pending[:cut]
-            seq += cut
+            cuts = list(map(len, waiting))
+        final: list[_Item] = []
+        for items, cut in zip(waiting, cuts, strict=True):
+            if cut:
+                final += items[:cut]
+                del items[:cut]
+        final.sort()
+        if limit is not None and len(final) > limit - seq:
+            del final[limit - seq:]
+        if final:
+            yield _numbered(seq + 1, list(map(_TAIL, final)))
+            seq += len(final)
         if not last or (limit is not None and seq >= limit):
             return
-        receive(min(last, key=last.__getitem__))
+        holder = min(last, key=last.__getitem__)
+        if holder != own and not queued[holder] and own in last and len(waiting[own]) < LOCAL_AHEAD:
+            receive(own)  # the worker is still at it: make this process's own shard meanwhile
+        else:
+            receive(holder)
 
 
 def _numbered(first: int, tails: list[bytes]) -> bytes:

@@ -22,7 +22,15 @@ from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.stream import record_line, scenario_stream
-from simulator.stream_workers import WorkerError, WorkerProcess, _merged_lines, _numbered, ndjson_chunks, start_workers
+from simulator.stream_workers import (
+    ShardJob,
+    WorkerError,
+    WorkerProcess,
+    _merged_lines,
+    _numbered,
+    ndjson_chunks,
+    start_workers,
+)
 from tests.conftest import CliResult
 
 DEMO = scenarios_dir() / "demo-city.yaml"
@@ -92,7 +100,7 @@ def _long_demo() -> Any:
 
 
 def test_stopping_early_stops_and_reaps_the_workers() -> None:
-    started = start_workers(2)
+    started = start_workers(1)
     pids = [proc.pid for proc in started]
     chunks = ndjson_chunks(_long_demo(), 2, started=started)
     assert next(chunks).startswith(b'{"seq":1,')
@@ -107,7 +115,7 @@ def test_stopping_early_under_an_event_loops_signal_handling() -> None:
     loop = asyncio.new_event_loop()
     loop.add_signal_handler(signal.SIGTERM, lambda: None)
     try:
-        started = start_workers(3)
+        started = start_workers(2)
         chunks = ndjson_chunks(_long_demo(), 3, started=started)
         next(chunks)
         assert all(exists(proc.pid) for proc in started)  # stopped while at work
@@ -162,6 +170,30 @@ def test_the_merge_reads_ahead_so_a_busier_shard_never_waits_on_a_full_pipe(tmp_
     assert out.endswith(b'{"seq":%d,"saw_it_done":true}\n' % (Busy.FRAMES + 1))
 
 
+def test_this_process_reads_the_workers_frames_while_it_makes_its_own_shard(tmp_path: Path) -> None:
+    # this process's own shard holds the merge back (its keys come first) and, like `Waiting`, ends only once
+    # `Busy` has written everything, more than its pipe holds: unless this process read the worker's frames
+    # between its own windows, the worker would block and the shard would give up after 20 s
+    done = tmp_path / "done"
+
+    def own_shard() -> Iterator[list[Any]]:
+        deadline = time.monotonic() + 20
+        while not done.exists() and time.monotonic() < deadline:
+            yield []  # a window with nothing in it, as a quiet stretch of send time would make
+            time.sleep(0.01)
+        yield [(1000.0, 0, 0, b'"saw_it_done":%s}\n' % (b"true" if done.exists() else b"false"))]
+
+    procs = [WorkerProcess("generation worker 1")]
+    try:
+        procs[0].send(Busy(done))
+        out = b"".join(_merged_lines(procs, None, own_shard()))
+    finally:
+        for proc in procs:
+            proc.close()
+    assert out.count(b"\n") == Busy.FRAMES + 1 and out.startswith(b'{"seq":1,"pad":')
+    assert out.endswith(b'{"seq":%d,"saw_it_done":true}\n' % (Busy.FRAMES + 1))
+
+
 def test_a_failing_worker_is_one_error_naming_it() -> None:
     proc = WorkerProcess("generation worker 2")
     try:
@@ -185,25 +217,46 @@ def test_a_users_mistake_in_a_worker_stays_a_usage_error() -> None:
         proc.close()
 
 
-def test_a_worker_that_dies_is_one_error_with_its_exit_code() -> None:
+@pytest.mark.parametrize("victim", [0, 1])
+def test_a_worker_that_dies_is_one_error_with_its_exit_code(victim: int) -> None:
     started = start_workers(2)
     # the long scenario: demo-city's one day fits in the pipes, and a worker that finished before the kill
-    # exited 0 (the test failed now and then on a busy machine)
-    chunks = ndjson_chunks(_long_demo(), 2, started=started)
+    # exited 0 (the test failed now and then on a busy machine); this process makes its own shard meanwhile,
+    # which must end in the error, not in a hang or a cut-short output
+    chunks = ndjson_chunks(_long_demo(), 3, started=started)
     next(chunks)
-    os.kill(started[1].pid, signal.SIGKILL)
-    with pytest.raises(WorkerError, match=r"exited without finishing \(exit code -9\)"):
+    os.kill(started[victim].pid, signal.SIGKILL)
+    with pytest.raises(WorkerError, match=rf"^generation worker {victim + 1} exited without finishing "
+                       r"\(exit code -9\)"):
         list(chunks)
     assert not any(exists(proc.pid) for proc in started)
 
 
+def test_an_error_in_this_processs_own_shard_stops_and_reaps_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = ShardJob.windows
+
+    def failing(job: ShardJob) -> Iterator[list[Any]]:
+        made = windows(job)
+        yield next(made)
+        if job.part == 0:  # this process's shard (the workers, fresh interpreters, never see the patch)
+            raise ValueError("no world today")
+        yield from made
+
+    monkeypatch.setattr(ShardJob, "windows", failing)
+    started = start_workers(1)
+    with pytest.raises(ValueError, match=r"^no world today$"):
+        list(ndjson_chunks(_long_demo(), 2, started=started))
+    assert not any(exists(proc.pid) for proc in started)
+
+
 def generate(*extra: str) -> tuple[subprocess.Popen[bytes], list[int]]:
-    """`fleetsim generate --scenario bench-mixed --workers 2` writing to a pipe nobody reads: soon blocked."""
+    """`fleetsim generate --scenario bench-mixed --workers 2` writing to a pipe nobody reads: soon blocked. It has
+    one worker process: it makes the other shard itself."""
     proc = subprocess.Popen([sys.executable, "-m", "simulator", "generate", "--scenario",
                              str(scenarios_dir() / "bench-mixed.yaml"), "--workers", "2", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 30
-    while len(kids := [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]) < 2:
+    while not (kids := [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]):
         assert time.monotonic() < deadline and proc.poll() is None, "the workers never started"
         time.sleep(0.02)
     assert proc.stdout is not None
