@@ -9,7 +9,10 @@ fresh interpreter inherits no handlers, and subprocess's close_fds leaves it onl
 
 The protocol: the worker imports the generation modules (while its parent loads the scenario), reads one
 pickled `Job` on stdin, and writes frames on stdout: a 4-byte big-endian length, then a pickled
-("batch", value) | ("end", None) | ("error", exception), one frame per value the job yields.
+("batch", value) | ("end", None) | ("error", exception), one frame per value the job yields. A job that says
+`marshal_batches` (its values are lists of tuples of floats, ints and bytes: `generate`'s) has its values sent
+as `M` and the marshalled value instead: marshal dumps and loads them in about two thirds of pickle's time,
+and a pickle always starts with its protocol opcode (0x80), never `M`.
 
 - Memory stays flat on both sides: the worker blocks on a full pipe until its parent reads.
 - Stopping: the worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the parent decides
@@ -19,10 +22,12 @@ pickled `Job` on stdin, and writes frames on stdout: a 4-byte big-endian length,
   a `WorkerError` naming the worker. A worker that dies without a word is a `WorkerError` with its exit code and
   the last line of its stderr (kept in a file, never a pipe nobody reads).
 
-`generate --workers N` (`ndjson_chunks`): devices are independent until the send-order merge, so worker `i`
-makes shard `i` (stream.scenario_shard: every N-th device) and finishes each record's NDJSON line but for its
-first field (it knows the event id, which is numbered per device); this process only merges the workers'
-sorted batches by (send time, device number) and prepends `{"seq":N,`.
+`generate --workers N` (`ndjson_chunks`): devices are independent until the send-order merge, so each of N
+shards (stream.scenario_shard_windows: a share of the devices, `Split`) is made apart, each record's NDJSON line
+finished but for its first field (the event id is numbered per device). This process makes shard 0 itself and
+N - 1 worker processes the others; it merges its own items and the workers' sorted batches by (send time,
+device number) and prepends `{"seq":N,`. Making a shard here spares a whole interpreter, its imports and its
+world, and half the frames; the shard is a little smaller than a worker's, since merging is this process's too.
 
 This is an edge module (processes and pipes); the stream it parallelizes stays pure (stream.py).
 """
@@ -33,7 +38,9 @@ import bisect
 import collections
 import contextlib
 import fcntl
+import functools
 import io
+import marshal
 import math
 import operator
 import os
@@ -71,7 +78,8 @@ class WorkerError(HarnessError):
 
 
 class Job(Protocol):
-    """What a worker runs: a picklable object whose `batches()` values are sent, one frame each."""
+    """What a worker runs: a picklable object whose `batches()` values are sent, one frame each (marshalled if
+    the job has a true `marshal_batches`, pickled otherwise)."""
 
     def batches(self) -> Iterator[object]: ...
 
@@ -100,10 +108,16 @@ def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     except EOFError:  # the parent stopped before it sent the job
         return 0
     _grow_pipe(stdout)
+    marshalled = getattr(job, "marshal_batches", False)
     try:
         try:
             for value in job.batches():
-                _write_frame(stdout, "batch", value)
+                if marshalled:
+                    payload = marshal.dumps(value)  # type: ignore[arg-type]  # the job's word (marshal_batches)
+                    stdout.write((len(payload) + 1).to_bytes(4, "big") + _MARSHALLED)
+                    stdout.write(payload)
+                else:
+                    _write_frame(stdout, "batch", value)
                 stdout.flush()
             _write_frame(stdout, "end", None)
         except (BrokenPipeError, ConnectionResetError):
@@ -116,6 +130,11 @@ def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         with contextlib.suppress(OSError):
             os.close(stdout.fileno())
     return 0
+
+
+#: the first byte of a marshalled batch's payload (a pickle's first byte is its PROTO opcode, 0x80)
+_MARSHALLED = b"M"
+_MARSHALLED_BYTE = _MARSHALLED[0]
 
 
 def frame(kind: str, value: object) -> bytes:
@@ -184,6 +203,15 @@ def _value(name: str, kind: str, value: object) -> object | None:
     raise value if isinstance(value, FleetsimError) else WorkerError(f"{name} failed: {value}")
 
 
+def _decoded(name: str, payload: bytes | bytearray) -> object | None:
+    """A frame's payload as its batch, None at the end; an error frame raised."""
+    if payload[0] == _MARSHALLED_BYTE:
+        batch: object = marshal.loads(memoryview(payload)[1:])
+        return batch
+    kind, value = pickle.loads(payload)
+    return _value(name, kind, value)
+
+
 def _read_exactly(fd: int, size: int) -> bytearray | None:
     """`size` bytes from `fd`, None if it ends first. Read straight from the fd (not a buffered file object), so
     nothing is ever held in a buffer where poll() cannot see it."""
@@ -237,7 +265,7 @@ class WorkerProcess:
         return self.decode(self.recv_payload())
 
     def recv_payload(self) -> bytearray | None:
-        """The next frame's payload, still pickled (`decode` it); None once the worker's output has ended."""
+        """The next frame's payload, still encoded (`decode` it); None once the worker's output has ended."""
         fd = self.fileno()
         head = _read_exactly(fd, 4)
         return None if head is None else _read_exactly(fd, int.from_bytes(head, "big"))
@@ -246,8 +274,7 @@ class WorkerProcess:
         """A `recv_payload` as `recv` returns it: a batch, None at the end, an error frame raised."""
         if payload is None:
             raise WorkerError(f"{self.name} exited without finishing{self._why()}")
-        kind, value = pickle.loads(payload)
-        return _value(self.name, kind, value)
+        return _decoded(self.name, payload)
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -308,10 +335,10 @@ class AsyncWorkerProcess:
             raise HarnessError(f"{self.name}: recv before start()")
         try:
             head = await proc.stdout.readexactly(4)
-            kind, value = pickle.loads(await proc.stdout.readexactly(int.from_bytes(head, "big")))
+            payload = await proc.stdout.readexactly(int.from_bytes(head, "big"))
         except asyncio.IncompleteReadError:
             raise WorkerError(f"{self.name} exited without finishing{await self._why()}") from None
-        return _value(self.name, kind, value)
+        return _decoded(self.name, payload)
 
     async def _why(self) -> str:
         import asyncio
@@ -344,14 +371,58 @@ class AsyncWorkerProcess:
 _Item = tuple[float, int, int, bytes]
 
 
+#: the device split of `generate --workers`: this process's weight against each worker process's. It merges
+#: every record as well as making its shard (reading and unmarshalling the workers' frames, sorting, numbering,
+#: joining), so it takes a little less; tuned on bench-mixed --workers 2 (docs/architecture.md)
+OWN_WEIGHT, WORKER_WEIGHT = 9, 10
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which part makes the wanted device at each position in the fleet (`scenario_shard_windows`' `owner`): a
+    smooth weighted round-robin over the parts' weights, repeated every sum(weights) devices. A scenario lists
+    its devices group by group, so each group is shared out in about the weights' proportions, whatever the
+    size of the group."""
+
+    weights: tuple[int, ...]
+
+    def __call__(self, position: int) -> int:
+        return self.pattern[position % len(self.pattern)]
+
+    @functools.cached_property
+    def pattern(self) -> tuple[int, ...]:
+        """The parts of sum(weights) consecutive devices: each round, every part gains its weight and the one
+        that has most (the first of them on ties) takes the device and gives back the total."""
+        total = sum(self.weights)
+        credit = [0] * len(self.weights)
+        parts: list[int] = []
+        for _ in range(total):
+            credit = [c + w for c, w in zip(credit, self.weights, strict=True)]
+            part = credit.index(max(credit))
+            credit[part] -= total
+            parts.append(part)
+        return tuple(parts)
+
+    @classmethod
+    def of(cls, workers: int) -> Split:
+        """The split of `generate --workers N`: part 0, this process's, weighs OWN_WEIGHT, the others
+        WORKER_WEIGHT each."""
+        return cls((OWN_WEIGHT, *[WORKER_WEIGHT] * (workers - 1)))
+
+
 @dataclass(frozen=True)
 class ShardJob:
-    """Shard `part` of `parts` of a scenario's stream, as sorted batches of `_Item`s."""
+    """Shard `part` of `parts` of a scenario's stream, as sorted batches of `_Item`s: the devices `split` gives
+    `part` (every `parts`-th device without one)."""
 
     scenario: Scenario
     part: int
     parts: int
     providers: frozenset[str] | None = None
+    split: Split | None = None
+
+    #: the batches are lists of (float, int, int, bytes) tuples: marshal takes them (see the module docstring)
+    marshal_batches = True
 
     def batches(self) -> Iterator[list[_Item]]:
         # a merge window at a time, cut into frames of BATCH items: where a frame ends does not change the
@@ -370,7 +441,8 @@ class ShardJob:
         each record as an `_Item`: what the parent makes of its own shard, and what a worker cuts into frames."""
         from .stream import record_tails, scenario_shard_windows
 
-        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers)
+        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers,
+                                                 owner=self.split)
         ordinal = 0
         for window in windows:
             yield list(zip([record.send_t for record in window], [number[record.device] for record in window],
@@ -393,9 +465,10 @@ def ndjson_chunks(
             raise ValueError(f"{workers} workers wanted: {workers - 1} processes besides this one, "
                              f"{len(procs)} started")
         wanted = None if providers is None else frozenset(providers)
+        split = Split.of(workers)
         for index, proc in enumerate(procs):
-            proc.send(ShardJob(scenario, index + 1, workers, wanted))
-        yield from _merged_lines(procs, limit, ShardJob(scenario, 0, workers, wanted).windows())
+            proc.send(ShardJob(scenario, index + 1, workers, wanted, split))
+        yield from _merged_lines(procs, limit, ShardJob(scenario, 0, workers, wanted, split).windows())
     finally:
         for proc in procs:
             proc.close()
@@ -443,7 +516,7 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None,
     own = len(procs)  # the index of `local` among the sources
     waiting: list[list[_Item]] = [[] for _ in range(sources)]  # received, not yet merged, per source
     last: dict[int, tuple[float, int]] = {}  # running sources: the key of the last item received
-    # frames read ahead, kept pickled until merged: unpickled at once, they went cold in the cache while they
+    # frames read ahead, kept marshalled until merged: loaded at once, they went cold in the cache while they
     # waited (the merge cost ~0.2 us a record more); None where a worker's output ended
     queued: list[collections.deque[bytearray | None]] = [collections.deque() for _ in procs]
     ended: set[int] = set()  # workers whose output has ended: never polled again
@@ -542,8 +615,8 @@ def _numbered(first: int, tails: list[bytes]) -> bytes:
     return b"".join(pieces)
 
 
-__all__ = ["MAX_WORKERS", "AsyncWorkerProcess", "Job", "ShardJob", "WorkerError", "WorkerProcess", "ndjson_chunks",
-           "start_workers", "worker_main"]
+__all__ = ["MAX_WORKERS", "AsyncWorkerProcess", "Job", "ShardJob", "Split", "WorkerError", "WorkerProcess",
+           "ndjson_chunks", "start_workers", "worker_main"]
 
 
 if __name__ == "__main__":

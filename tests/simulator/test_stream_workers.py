@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import marshal
 import os
 import signal
 import subprocess
@@ -23,11 +24,15 @@ from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.stream import record_line, scenario_stream
 from simulator.stream_workers import (
+    _MARSHALLED,
     ShardJob,
+    Split,
     WorkerError,
     WorkerProcess,
+    _decoded,
     _merged_lines,
     _numbered,
+    frame,
     ndjson_chunks,
     start_workers,
 )
@@ -80,9 +85,10 @@ def test_workers_give_the_bytes_of_one_process(workers: int) -> None:
     assert b"".join(ndjson_chunks(load_scenario(DEMO), workers)) == expected
 
 
-def test_workers_give_the_bytes_of_one_process_for_one_provider() -> None:
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_give_the_bytes_of_one_process_for_one_provider(workers: int) -> None:
     expected = one_process({"samsara"})
-    got = b"".join(ndjson_chunks(load_scenario(DEMO), 2, providers={"samsara"}))
+    got = b"".join(ndjson_chunks(load_scenario(DEMO), workers, providers={"samsara"}))
     assert got == expected and got.count(b"\n") > 10
     assert got.startswith(b'{"seq":1,')  # numbered as emitted
 
@@ -298,3 +304,41 @@ def test_the_merge_numbers_lines_as_record_line_does(first: int, count: int) -> 
     tails = [b'"n":%d}\n' % n for n in range(count)]
     expected = b"".join(b'{"seq":%d,%b' % (first + n, tail) for n, tail in enumerate(tails))
     assert _numbered(first, tails) == expected
+
+
+@pytest.mark.parametrize("weights", [(1, 1), (9, 10), (9, 10, 10), (3, 1, 2), (1,)])
+def test_a_split_gives_each_part_its_weight_in_every_period_spread_out(weights: tuple[int, ...]) -> None:
+    split = Split(weights)
+    period = sum(weights)
+    owners = [split(position) for position in range(3 * period)]
+    assert owners[:period] == owners[period:2 * period] == owners[2 * period:]
+    assert [owners[:period].count(part) for part in range(len(weights))] == list(weights)
+    # smooth: any run of devices gives each part its share give or take one or two, not its devices in a block
+    for start in range(period):
+        window = owners[start:start + period // 2]
+        for part, weight in enumerate(weights):
+            assert abs(window.count(part) - weight * len(window) / period) < 2
+
+
+def test_an_equal_split_is_every_nth_device() -> None:
+    assert [Split((1, 1, 1))(position) for position in range(7)] == [position % 3 for position in range(7)]
+
+
+def test_the_split_is_what_it_says_and_the_shards_make_every_record_once() -> None:
+    scenario = load_scenario(DEMO)
+    split = Split.of(3)
+    devices: list[set[int]] = []
+    for part in range(3):
+        devices.append({item[1] for window in ShardJob(scenario, part, 3, None, split).windows() for item in window})
+    assert not devices[0] & devices[1] and not devices[0] & devices[2] and not devices[1] & devices[2]
+    total = sum(map(len, devices))
+    assert all(len(part) > 0 for part in devices) and total > 10
+
+
+def test_frames_decode_marshalled_batches_and_pickled_frames() -> None:
+    batch = [(1.5, 3, 0, b'"a":1}\n'), (2.0, 4, 1, b'"b":2}\n')]
+    assert _decoded("w", _MARSHALLED + marshal.dumps(batch)) == batch
+    assert _decoded("w", frame("batch", [("a row", {"h": "v"})])[4:]) == [("a row", {"h": "v"})]  # run's frames
+    assert _decoded("w", frame("end", None)[4:]) is None
+    with pytest.raises(WorkerError, match=r"^w failed: boom$"):
+        _decoded("w", frame("error", WorkerError("boom"))[4:])
