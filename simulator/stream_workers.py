@@ -510,8 +510,8 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None,
     watermark back is the one read next. While a worker is awaited, the others' frames are read ahead
     (`READ_AHEAD`), so a worker whose shard is quieter for a stretch of send time keeps generating instead of
     blocking on a full pipe; and this process, rather than wait, makes its own shard ahead (up to
-    `LOCAL_AHEAD` records). Before each window of its own, it reads whatever frames are ready without waiting:
-    a worker's pipe never stays full while this process computes."""
+    `LOCAL_AHEAD` records, and never past what the `limit` takes). Before each window of its own, it reads
+    whatever frames are ready without waiting: a worker's pipe never stays full while this process computes."""
     sources = len(procs) + (local is not None)
     own = len(procs)  # the index of `local` among the sources
     waiting: list[list[_Item]] = [[] for _ in range(sources)]  # received, not yet merged, per source
@@ -541,6 +541,14 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None,
                 queued[other].append(payload)
                 if payload is None:
                     ended.add(other)
+
+    def past_limit(key: tuple[float, int]) -> bool:
+        """Whether the first `limit` records all have keys up to `key`: then this process's shard, made that far,
+        has made every record of its that the output takes (whatever the workers still send)."""
+        if limit is None:
+            return False
+        bound = (*key, _AFTER)
+        return seq + sum(bisect.bisect_right(items, bound) for items in waiting) >= limit
 
     def receive(index: int) -> None:
         batch: Any
@@ -583,7 +591,8 @@ def _merged_lines(procs: list[WorkerProcess], limit: int | None,
         if not last or (limit is not None and seq >= limit):
             return
         holder = min(last, key=last.__getitem__)
-        if holder != own and not queued[holder] and own in last and len(waiting[own]) < LOCAL_AHEAD:
+        if (holder != own and not queued[holder] and own in last and len(waiting[own]) < LOCAL_AHEAD
+                and not past_limit(last[own])):
             receive(own)  # the worker is still at it: make this process's own shard meanwhile
         else:
             receive(holder)

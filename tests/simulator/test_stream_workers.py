@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import marshal
 import os
 import signal
@@ -198,6 +199,32 @@ def test_this_process_reads_the_workers_frames_while_it_makes_its_own_shard(tmp_
             proc.close()
     assert out.count(b"\n") == Busy.FRAMES + 1 and out.startswith(b'{"seq":1,"pad":')
     assert out.endswith(b'{"seq":%d,"saw_it_done":true}\n' % (Busy.FRAMES + 1))
+
+
+class Slow:
+    """A shard with one early record, which then holds the merge back for a second before it ends."""
+
+    def batches(self) -> Iterator[object]:
+        yield [(0.5, 1, 0, b'"n":0.5}\n')]
+        time.sleep(1)
+
+
+def test_this_process_makes_its_own_shard_no_further_than_the_limit_takes() -> None:
+    made = []
+
+    def own_shard() -> Iterator[list[Any]]:
+        for n in itertools.count(1):
+            made.append(n)
+            yield [(float(n), 0, n, b'"n":%d}\n' % n)]
+
+    procs = [WorkerProcess("generation worker 1")]
+    try:
+        procs[0].send(Slow())
+        out = b"".join(_merged_lines(procs, 3, own_shard()))
+    finally:
+        procs[0].close()
+    assert out == b'{"seq":1,"n":0.5}\n{"seq":2,"n":1}\n{"seq":3,"n":2}\n'
+    assert len(made) <= 4  # not the LOCAL_AHEAD records it makes ahead while a worker holds the merge back
 
 
 def test_a_failing_worker_is_one_error_naming_it() -> None:
