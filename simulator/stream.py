@@ -438,16 +438,18 @@ def scenario_shard(
 
 def scenario_shard_windows(
     scenario: Scenario, part: int, parts: int, *, providers: Collection[str] | None = None,
-    channels: Collection[str] | None = None,
+    channels: Collection[str] | None = None, owner: Callable[[int], int] | None = None,
 ) -> tuple[dict[str, int], Iterator[list[Outgoing]]]:
     """`scenario_shard` in consecutive lists (`merged_windows`' windows) of bare records, and the device numbers
-    that are their merge keys (device key -> number): for a caller that takes a window at once."""
+    that are their merge keys (device key -> number): for a caller that takes a window at once. `owner`: the
+    part that makes the wanted device at each position (default: every `parts`-th device, from `part`)."""
     if not 0 <= part < parts:
         raise ValueError(f"shard {part} of {parts}")
     world = World(scenario)
     encoder = Encoder(scenario)
     only = None if channels is None else frozenset(channels)
-    mine = [d for d in world.devices if providers is None or d.provider in providers][part::parts]
+    wanted = [d for d in world.devices if providers is None or d.provider in providers]
+    mine = wanted[part::parts] if owner is None else [d for i, d in enumerate(wanted) if owner(i) == part]
     number = {device.key: device.number for device in mine}
     streams = [device_records(world, device, encoder, channels=only) for device in mine]
     return number, merged_windows(streams)

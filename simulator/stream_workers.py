@@ -9,7 +9,10 @@ fresh interpreter inherits no handlers, and subprocess's close_fds leaves it onl
 
 The protocol: the worker imports the generation modules (while its parent loads the scenario), reads one
 pickled `Job` on stdin, and writes frames on stdout: a 4-byte big-endian length, then a pickled
-("batch", value) | ("end", None) | ("error", exception), one frame per value the job yields.
+("batch", value) | ("end", None) | ("error", exception), one frame per value the job yields. A job that says
+`marshal_batches` (its values are lists of tuples of floats, ints and bytes: `generate`'s) has its values sent
+as `M` and the marshalled value instead: marshal dumps and loads them in about two thirds of pickle's time,
+and a pickle always starts with its protocol opcode (0x80), never `M`.
 
 - Memory stays flat on both sides: the worker blocks on a full pipe until its parent reads.
 - Stopping: the worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the parent decides
@@ -19,10 +22,12 @@ pickled `Job` on stdin, and writes frames on stdout: a 4-byte big-endian length,
   a `WorkerError` naming the worker. A worker that dies without a word is a `WorkerError` with its exit code and
   the last line of its stderr (kept in a file, never a pipe nobody reads).
 
-`generate --workers N` (`ndjson_chunks`): devices are independent until the send-order merge, so worker `i`
-makes shard `i` (stream.scenario_shard: every N-th device) and finishes each record's NDJSON line but for its
-first field (it knows the event id, which is numbered per device); this process only merges the workers'
-sorted batches by (send time, device number) and prepends `{"seq":N,`.
+`generate --workers N` (`ndjson_chunks`): devices are independent until the send-order merge, so each of N
+shards (stream.scenario_shard_windows: a share of the devices, `Split`) is made apart, each record's NDJSON line
+finished but for its first field (the event id is numbered per device). This process makes shard 0 itself and
+N - 1 worker processes the others; it merges its own items and the workers' sorted batches by (send time,
+device number) and prepends `{"seq":N,`. Making a shard here spares a whole interpreter, its imports and its
+world, and half the frames; the shard is a little smaller than a worker's, since merging is this process's too.
 
 This is an edge module (processes and pipes); the stream it parallelizes stays pure (stream.py).
 """
@@ -33,8 +38,9 @@ import bisect
 import collections
 import contextlib
 import fcntl
+import functools
 import io
-import itertools
+import marshal
 import math
 import operator
 import os
@@ -72,7 +78,8 @@ class WorkerError(HarnessError):
 
 
 class Job(Protocol):
-    """What a worker runs: a picklable object whose `batches()` values are sent, one frame each."""
+    """What a worker runs: a picklable object whose `batches()` values are sent, one frame each (marshalled if
+    the job has a true `marshal_batches`, pickled otherwise)."""
 
     def batches(self) -> Iterator[object]: ...
 
@@ -101,10 +108,16 @@ def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     except EOFError:  # the parent stopped before it sent the job
         return 0
     _grow_pipe(stdout)
+    marshalled = getattr(job, "marshal_batches", False)
     try:
         try:
             for value in job.batches():
-                _write_frame(stdout, "batch", value)
+                if marshalled:
+                    payload = marshal.dumps(value)  # type: ignore[arg-type]  # the job's word (marshal_batches)
+                    stdout.write((len(payload) + 1).to_bytes(4, "big") + _MARSHALLED)
+                    stdout.write(payload)
+                else:
+                    _write_frame(stdout, "batch", value)
                 stdout.flush()
             _write_frame(stdout, "end", None)
         except (BrokenPipeError, ConnectionResetError):
@@ -117,6 +130,11 @@ def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         with contextlib.suppress(OSError):
             os.close(stdout.fileno())
     return 0
+
+
+#: the first byte of a marshalled batch's payload (a pickle's first byte is its PROTO opcode, 0x80)
+_MARSHALLED = b"M"
+_MARSHALLED_BYTE = _MARSHALLED[0]
 
 
 def frame(kind: str, value: object) -> bytes:
@@ -185,6 +203,15 @@ def _value(name: str, kind: str, value: object) -> object | None:
     raise value if isinstance(value, FleetsimError) else WorkerError(f"{name} failed: {value}")
 
 
+def _decoded(name: str, payload: bytes | bytearray) -> object | None:
+    """A frame's payload as its batch, None at the end; an error frame raised."""
+    if payload[0] == _MARSHALLED_BYTE:
+        batch: object = marshal.loads(memoryview(payload)[1:])
+        return batch
+    kind, value = pickle.loads(payload)
+    return _value(name, kind, value)
+
+
 def _read_exactly(fd: int, size: int) -> bytearray | None:
     """`size` bytes from `fd`, None if it ends first. Read straight from the fd (not a buffered file object), so
     nothing is ever held in a buffer where poll() cannot see it."""
@@ -238,7 +265,7 @@ class WorkerProcess:
         return self.decode(self.recv_payload())
 
     def recv_payload(self) -> bytearray | None:
-        """The next frame's payload, still pickled (`decode` it); None once the worker's output has ended."""
+        """The next frame's payload, still encoded (`decode` it); None once the worker's output has ended."""
         fd = self.fileno()
         head = _read_exactly(fd, 4)
         return None if head is None else _read_exactly(fd, int.from_bytes(head, "big"))
@@ -247,8 +274,7 @@ class WorkerProcess:
         """A `recv_payload` as `recv` returns it: a batch, None at the end, an error frame raised."""
         if payload is None:
             raise WorkerError(f"{self.name} exited without finishing{self._why()}")
-        kind, value = pickle.loads(payload)
-        return _value(self.name, kind, value)
+        return _decoded(self.name, payload)
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -309,10 +335,10 @@ class AsyncWorkerProcess:
             raise HarnessError(f"{self.name}: recv before start()")
         try:
             head = await proc.stdout.readexactly(4)
-            kind, value = pickle.loads(await proc.stdout.readexactly(int.from_bytes(head, "big")))
+            payload = await proc.stdout.readexactly(int.from_bytes(head, "big"))
         except asyncio.IncompleteReadError:
             raise WorkerError(f"{self.name} exited without finishing{await self._why()}") from None
-        return _value(self.name, kind, value)
+        return _decoded(self.name, payload)
 
     async def _why(self) -> str:
         import asyncio
@@ -345,32 +371,83 @@ class AsyncWorkerProcess:
 _Item = tuple[float, int, int, bytes]
 
 
+#: the device split of `generate --workers`: this process's weight against each worker process's. It merges
+#: every record as well as making its shard (reading and unmarshalling the workers' frames, sorting, numbering,
+#: joining), so it takes a little less; tuned on bench-mixed --workers 2 (docs/architecture.md)
+OWN_WEIGHT, WORKER_WEIGHT = 9, 10
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which part makes the wanted device at each position in the fleet (`scenario_shard_windows`' `owner`): a
+    smooth weighted round-robin over the parts' weights, repeated every sum(weights) devices. A scenario lists
+    its devices group by group, so each group is shared out in about the weights' proportions, whatever the
+    size of the group."""
+
+    weights: tuple[int, ...]
+
+    def __call__(self, position: int) -> int:
+        return self.pattern[position % len(self.pattern)]
+
+    @functools.cached_property
+    def pattern(self) -> tuple[int, ...]:
+        """The parts of sum(weights) consecutive devices: each round, every part gains its weight and the one
+        that has most (the first of them on ties) takes the device and gives back the total."""
+        total = sum(self.weights)
+        credit = [0] * len(self.weights)
+        parts: list[int] = []
+        for _ in range(total):
+            credit = [c + w for c, w in zip(credit, self.weights, strict=True)]
+            part = credit.index(max(credit))
+            credit[part] -= total
+            parts.append(part)
+        return tuple(parts)
+
+    @classmethod
+    def of(cls, workers: int) -> Split:
+        """The split of `generate --workers N`: part 0, this process's, weighs OWN_WEIGHT, the others
+        WORKER_WEIGHT each."""
+        return cls((OWN_WEIGHT, *[WORKER_WEIGHT] * (workers - 1)))
+
+
 @dataclass(frozen=True)
 class ShardJob:
-    """Shard `part` of `parts` of a scenario's stream, as sorted batches of `_Item`s."""
+    """Shard `part` of `parts` of a scenario's stream, as sorted batches of `_Item`s: the devices `split` gives
+    `part` (every `parts`-th device without one)."""
 
     scenario: Scenario
     part: int
     parts: int
     providers: frozenset[str] | None = None
+    split: Split | None = None
+
+    #: the batches are lists of (float, int, int, bytes) tuples: marshal takes them (see the module docstring)
+    marshal_batches = True
 
     def batches(self) -> Iterator[list[_Item]]:
-        from .stream import record_tails, scenario_shard_windows
-
-        # a merge window at a time (`scenario_shard`'s items, without its generator step per record), cut into
-        # frames of BATCH items: where a frame ends does not change the merge's output
-        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers)
+        # a merge window at a time, cut into frames of BATCH items: where a frame ends does not change the
+        # merge's output
         batch: list[_Item] = []
-        ordinal = 0
-        for window in windows:
-            batch.extend(zip([record.send_t for record in window], [number[record.device] for record in window],
-                             range(ordinal, ordinal + len(window)), record_tails(window), strict=True))
-            ordinal += len(window)
+        for window in self.windows():
+            batch.extend(window)
             while len(batch) >= BATCH:
                 yield batch[:BATCH]
                 del batch[:BATCH]
         if batch:
             yield batch
+
+    def windows(self) -> Iterator[list[_Item]]:
+        """The shard a merge window at a time (`scenario_shard`'s items, without its generator step per record),
+        each record as an `_Item`: what the parent makes of its own shard, and what a worker cuts into frames."""
+        from .stream import record_tails, scenario_shard_windows
+
+        number, windows = scenario_shard_windows(self.scenario, self.part, self.parts, providers=self.providers,
+                                                 owner=self.split)
+        ordinal = 0
+        for window in windows:
+            yield list(zip([record.send_t for record in window], [number[record.device] for record in window],
+                           range(ordinal, ordinal + len(window)), record_tails(window), strict=True))
+            ordinal += len(window)
 
 
 def ndjson_chunks(
@@ -378,29 +455,33 @@ def ndjson_chunks(
     started: list[WorkerProcess] | None = None,
 ) -> Generator[bytes, None, None]:
     """The NDJSON of `generate --scenario` (the first `limit` records), made by `workers` processes, in chunks of
-    whole lines: the same bytes as `record_line` over `scenario_stream`. `started`: workers already started
-    (`start_workers`), so they imported while the caller loaded the scenario. Closing the generator early stops
-    and reaps the workers."""
-    procs = started if started is not None else start_workers(workers)
+    whole lines: the same bytes as `record_line` over `scenario_stream`. This process makes shard 0 itself while
+    it merges, and `workers - 1` worker processes make the others. `started`: those workers already started
+    (`start_workers(workers - 1)`), so they imported while the caller loaded the scenario. Closing the generator
+    early stops and reaps the workers; so does an error in this process's own shard."""
+    procs = started if started is not None else start_workers(workers - 1)
     try:
-        if len(procs) != workers:
-            raise ValueError(f"{workers} workers wanted, {len(procs)} started")
+        if len(procs) != workers - 1:
+            raise ValueError(f"{workers} workers wanted: {workers - 1} processes besides this one, "
+                             f"{len(procs)} started")
         wanted = None if providers is None else frozenset(providers)
-        for part, proc in enumerate(procs):
-            proc.send(ShardJob(scenario, part, workers, wanted))
-        yield from _merged_lines(procs, limit)
+        split = Split.of(workers)
+        for index, proc in enumerate(procs):
+            proc.send(ShardJob(scenario, index + 1, workers, wanted, split))
+        yield from _merged_lines(procs, limit, ShardJob(scenario, 0, workers, wanted, split).windows())
     finally:
         for proc in procs:
             proc.close()
 
 
-def start_workers(workers: int) -> list[WorkerProcess]:
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(f"workers must be 1..{MAX_WORKERS}, got {workers}")
+def start_workers(count: int) -> list[WorkerProcess]:
+    """`count` worker processes (0 is none), started at once so they import while the caller prepares the jobs."""
+    if not 0 <= count < MAX_WORKERS:
+        raise ValueError(f"worker processes must be 0..{MAX_WORKERS - 1}, got {count}")
     procs: list[WorkerProcess] = []
     try:
-        for part in range(workers):
-            procs.append(WorkerProcess(f"generation worker {part + 1}"))
+        for index in range(count):
+            procs.append(WorkerProcess(f"generation worker {index + 1}"))
     except BaseException:
         for proc in procs:
             proc.close()
@@ -412,68 +493,109 @@ _AFTER = math.inf  # (t, n, _AFTER) sorts after every item with key (t, n)
 _TAIL = operator.itemgetter(3)
 #: a seq's last three digits and the comma after them, for seqs from 1000 on (see `_numbered`)
 _LOW = tuple(b"%03d," % n for n in range(1000))
+#: records of its own shard this process makes ahead of the merge while a worker holds the merge back: about
+#: what the other workers' frames read ahead hold (READ_AHEAD), so neither side's run-ahead is the shorter
+LOCAL_AHEAD = READ_AHEAD * BATCH
 
 
-def _merged_lines(procs: list[WorkerProcess], limit: int | None) -> Iterator[bytes]:
-    """The workers' batches merged into the one-process order, numbered, as chunks of lines.
+def _merged_lines(procs: list[WorkerProcess], limit: int | None,
+                  local: Iterator[list[_Item]] | None = None) -> Iterator[bytes]:
+    """The workers' batches (and `local`'s, this process's own shard) merged into the one-process order,
+    numbered, as chunks of lines.
 
-    Each worker's items come sorted by key; everything up to the watermark (the least of the last keys received
-    from the workers still running) is final, since a running worker's later items have greater keys. The
-    pending items are at most two sorted runs (what was held back, then the new batch), which `list.sort`
-    merges in C; the worker holding the watermark back is the one merged next. While it is awaited, the others'
-    frames are read ahead (`READ_AHEAD`), so a worker whose shard is quieter for a stretch of send time keeps
-    generating instead of blocking on a full pipe."""
-    pending: list[_Item] = []
-    last: dict[int, tuple[float, int]] = {}  # running workers: the key of the last item merged
-    # frames read ahead, kept pickled until merged: unpickled at once, they went cold in the cache while they
+    Each source's items come sorted by key; everything up to the watermark (the least of the last keys received
+    from the sources still running) is final, since a running source's later items have greater keys. Each
+    source's items wait in their own sorted list; what is final is cut from each by bisection, and the cuts
+    (a few sorted runs) are merged by `list.sort` in C, so every item is sorted once. The source holding the
+    watermark back is the one read next. While a worker is awaited, the others' frames are read ahead
+    (`READ_AHEAD`), so a worker whose shard is quieter for a stretch of send time keeps generating instead of
+    blocking on a full pipe; and this process, rather than wait, makes its own shard ahead (up to
+    `LOCAL_AHEAD` records, and never past what the `limit` takes). Before each window of its own, it reads
+    whatever frames are ready without waiting: a worker's pipe never stays full while this process computes."""
+    sources = len(procs) + (local is not None)
+    own = len(procs)  # the index of `local` among the sources
+    waiting: list[list[_Item]] = [[] for _ in range(sources)]  # received, not yet merged, per source
+    last: dict[int, tuple[float, int]] = {}  # running sources: the key of the last item received
+    # frames read ahead, kept marshalled until merged: loaded at once, they went cold in the cache while they
     # waited (the merge cost ~0.2 us a record more); None where a worker's output ended
     queued: list[collections.deque[bytearray | None]] = [collections.deque() for _ in procs]
     ended: set[int] = set()  # workers whose output has ended: never polled again
 
-    def read_ahead(index: int) -> None:
-        """Until worker `index` has a frame queued: read whichever workers have frames ready."""
-        while not queued[index]:
+    def read_ahead(index: int | None) -> None:
+        """Read whichever workers have frames ready: until worker `index` has a frame queued, or (None) only
+        what is ready now."""
+        while index is None or not queued[index]:
             room = sum(map(len, queued)) < READ_AHEAD
             poller = select.poll()
+            polled = 0
             for other, proc in enumerate(procs):
                 if other == index or (room and other not in ended):
                     poller.register(proc.fileno(), select.POLLIN)
-            for fd, _ in poller.poll():
+                    polled += 1
+            ready = poller.poll(None if index is not None else 0) if polled else []
+            if not ready:
+                return
+            for fd, _ in ready:
                 other = next(k for k, proc in enumerate(procs) if proc.fileno() == fd)
                 payload = procs[other].recv_payload()
                 queued[other].append(payload)
                 if payload is None:
                     ended.add(other)
 
+    def past_limit(key: tuple[float, int]) -> bool:
+        """Whether the first `limit` records all have keys up to `key`: then this process's shard, made that far,
+        has made every record of its that the output takes (whatever the workers still send)."""
+        if limit is None:
+            return False
+        bound = (*key, _AFTER)
+        return seq + sum(bisect.bisect_right(items, bound) for items in waiting) >= limit
+
     def receive(index: int) -> None:
-        read_ahead(index)
-        batch: Any = procs[index].decode(queued[index].popleft())
+        batch: Any
+        if index == own:
+            assert local is not None
+            read_ahead(None)
+            batch = next(local, None)
+        else:
+            read_ahead(index)
+            batch = procs[index].decode(queued[index].popleft())
         if batch is None:
             last.pop(index, None)
-        else:
-            pending.extend(batch)
+        elif batch:
+            waiting[index].extend(batch)
             last[index] = (batch[-1][0], batch[-1][1])
 
-    for index in range(len(procs)):
+    # nothing received yet: every source holds the merge back, this process's own shard first (it is made while
+    # the workers build their worlds), then each worker in turn
+    for index in (own, *range(len(procs))) if local is not None else range(sources):
         last[index] = (-math.inf, 0)
-        receive(index)
     seq = 0
     while True:
-        pending.sort()
         if last:
             t, n = min(last.values())
-            cut = bisect.bisect_right(pending, (t, n, _AFTER))
+            bound = (t, n, _AFTER)
+            cuts = [bisect.bisect_right(items, bound) for items in waiting]
         else:
-            cut = len(pending)
-        if limit is not None:
-            cut = min(cut, limit - seq)
-        if cut:
-            yield _numbered(seq + 1, list(map(_TAIL, itertools.islice(pending, cut))))
-            del pending[:cut]
-            seq += cut
+            cuts = list(map(len, waiting))
+        final: list[_Item] = []
+        for items, cut in zip(waiting, cuts, strict=True):
+            if cut:
+                final += items[:cut]
+                del items[:cut]
+        final.sort()
+        if limit is not None and len(final) > limit - seq:
+            del final[limit - seq:]
+        if final:
+            yield _numbered(seq + 1, list(map(_TAIL, final)))
+            seq += len(final)
         if not last or (limit is not None and seq >= limit):
             return
-        receive(min(last, key=last.__getitem__))
+        holder = min(last, key=last.__getitem__)
+        if (holder != own and not queued[holder] and own in last and len(waiting[own]) < LOCAL_AHEAD
+                and not past_limit(last[own])):
+            receive(own)  # the worker is still at it: make this process's own shard meanwhile
+        else:
+            receive(holder)
 
 
 def _numbered(first: int, tails: list[bytes]) -> bytes:
@@ -502,8 +624,8 @@ def _numbered(first: int, tails: list[bytes]) -> bytes:
     return b"".join(pieces)
 
 
-__all__ = ["MAX_WORKERS", "AsyncWorkerProcess", "Job", "ShardJob", "WorkerError", "WorkerProcess", "ndjson_chunks",
-           "start_workers", "worker_main"]
+__all__ = ["MAX_WORKERS", "AsyncWorkerProcess", "Job", "ShardJob", "Split", "WorkerError", "WorkerProcess",
+           "ndjson_chunks", "start_workers", "worker_main"]
 
 
 if __name__ == "__main__":

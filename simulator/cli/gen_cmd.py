@@ -76,8 +76,9 @@ def run_scenario(args: argparse.Namespace) -> int:
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
     from ..stream_workers import start_workers
 
-    # the workers start first: they import the world while this process loads the scenario
-    started = start_workers(args.workers) if args.workers > 1 else None
+    # the workers start first: they import the world while this process loads the scenario (this process makes
+    # one shard itself, so N workers are N - 1 processes besides it)
+    started = start_workers(args.workers - 1) if args.workers > 1 else None
     out = sys.stdout.buffer
     try:
         chunks = _chunks(args, started)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
+import marshal
 import os
 import signal
 import subprocess
@@ -22,7 +24,19 @@ from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.stream import record_line, scenario_stream
-from simulator.stream_workers import WorkerError, WorkerProcess, _merged_lines, _numbered, ndjson_chunks, start_workers
+from simulator.stream_workers import (
+    _MARSHALLED,
+    ShardJob,
+    Split,
+    WorkerError,
+    WorkerProcess,
+    _decoded,
+    _merged_lines,
+    _numbered,
+    frame,
+    ndjson_chunks,
+    start_workers,
+)
 from tests.conftest import CliResult
 
 DEMO = scenarios_dir() / "demo-city.yaml"
@@ -72,9 +86,10 @@ def test_workers_give_the_bytes_of_one_process(workers: int) -> None:
     assert b"".join(ndjson_chunks(load_scenario(DEMO), workers)) == expected
 
 
-def test_workers_give_the_bytes_of_one_process_for_one_provider() -> None:
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_give_the_bytes_of_one_process_for_one_provider(workers: int) -> None:
     expected = one_process({"samsara"})
-    got = b"".join(ndjson_chunks(load_scenario(DEMO), 2, providers={"samsara"}))
+    got = b"".join(ndjson_chunks(load_scenario(DEMO), workers, providers={"samsara"}))
     assert got == expected and got.count(b"\n") > 10
     assert got.startswith(b'{"seq":1,')  # numbered as emitted
 
@@ -92,7 +107,7 @@ def _long_demo() -> Any:
 
 
 def test_stopping_early_stops_and_reaps_the_workers() -> None:
-    started = start_workers(2)
+    started = start_workers(1)
     pids = [proc.pid for proc in started]
     chunks = ndjson_chunks(_long_demo(), 2, started=started)
     assert next(chunks).startswith(b'{"seq":1,')
@@ -107,7 +122,7 @@ def test_stopping_early_under_an_event_loops_signal_handling() -> None:
     loop = asyncio.new_event_loop()
     loop.add_signal_handler(signal.SIGTERM, lambda: None)
     try:
-        started = start_workers(3)
+        started = start_workers(2)
         chunks = ndjson_chunks(_long_demo(), 3, started=started)
         next(chunks)
         assert all(exists(proc.pid) for proc in started)  # stopped while at work
@@ -162,6 +177,56 @@ def test_the_merge_reads_ahead_so_a_busier_shard_never_waits_on_a_full_pipe(tmp_
     assert out.endswith(b'{"seq":%d,"saw_it_done":true}\n' % (Busy.FRAMES + 1))
 
 
+def test_this_process_reads_the_workers_frames_while_it_makes_its_own_shard(tmp_path: Path) -> None:
+    # this process's own shard holds the merge back (its keys come first) and, like `Waiting`, ends only once
+    # `Busy` has written everything, more than its pipe holds: unless this process read the worker's frames
+    # between its own windows, the worker would block and the shard would give up after 20 s
+    done = tmp_path / "done"
+
+    def own_shard() -> Iterator[list[Any]]:
+        deadline = time.monotonic() + 20
+        while not done.exists() and time.monotonic() < deadline:
+            yield []  # a window with nothing in it, as a quiet stretch of send time would make
+            time.sleep(0.01)
+        yield [(1000.0, 0, 0, b'"saw_it_done":%s}\n' % (b"true" if done.exists() else b"false"))]
+
+    procs = [WorkerProcess("generation worker 1")]
+    try:
+        procs[0].send(Busy(done))
+        out = b"".join(_merged_lines(procs, None, own_shard()))
+    finally:
+        for proc in procs:
+            proc.close()
+    assert out.count(b"\n") == Busy.FRAMES + 1 and out.startswith(b'{"seq":1,"pad":')
+    assert out.endswith(b'{"seq":%d,"saw_it_done":true}\n' % (Busy.FRAMES + 1))
+
+
+class Slow:
+    """A shard with one early record, which then holds the merge back for a second before it ends."""
+
+    def batches(self) -> Iterator[object]:
+        yield [(0.5, 1, 0, b'"n":0.5}\n')]
+        time.sleep(1)
+
+
+def test_this_process_makes_its_own_shard_no_further_than_the_limit_takes() -> None:
+    made = []
+
+    def own_shard() -> Iterator[list[Any]]:
+        for n in itertools.count(1):
+            made.append(n)
+            yield [(float(n), 0, n, b'"n":%d}\n' % n)]
+
+    procs = [WorkerProcess("generation worker 1")]
+    try:
+        procs[0].send(Slow())
+        out = b"".join(_merged_lines(procs, 3, own_shard()))
+    finally:
+        procs[0].close()
+    assert out == b'{"seq":1,"n":0.5}\n{"seq":2,"n":1}\n{"seq":3,"n":2}\n'
+    assert len(made) <= 4  # not the LOCAL_AHEAD records it makes ahead while a worker holds the merge back
+
+
 def test_a_failing_worker_is_one_error_naming_it() -> None:
     proc = WorkerProcess("generation worker 2")
     try:
@@ -185,25 +250,46 @@ def test_a_users_mistake_in_a_worker_stays_a_usage_error() -> None:
         proc.close()
 
 
-def test_a_worker_that_dies_is_one_error_with_its_exit_code() -> None:
+@pytest.mark.parametrize("victim", [0, 1])
+def test_a_worker_that_dies_is_one_error_with_its_exit_code(victim: int) -> None:
     started = start_workers(2)
     # the long scenario: demo-city's one day fits in the pipes, and a worker that finished before the kill
-    # exited 0 (the test failed now and then on a busy machine)
-    chunks = ndjson_chunks(_long_demo(), 2, started=started)
+    # exited 0 (the test failed now and then on a busy machine); this process makes its own shard meanwhile,
+    # which must end in the error, not in a hang or a cut-short output
+    chunks = ndjson_chunks(_long_demo(), 3, started=started)
     next(chunks)
-    os.kill(started[1].pid, signal.SIGKILL)
-    with pytest.raises(WorkerError, match=r"exited without finishing \(exit code -9\)"):
+    os.kill(started[victim].pid, signal.SIGKILL)
+    with pytest.raises(WorkerError, match=rf"^generation worker {victim + 1} exited without finishing "
+                       r"\(exit code -9\)"):
         list(chunks)
     assert not any(exists(proc.pid) for proc in started)
 
 
+def test_an_error_in_this_processs_own_shard_stops_and_reaps_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = ShardJob.windows
+
+    def failing(job: ShardJob) -> Iterator[list[Any]]:
+        made = windows(job)
+        yield next(made)
+        if job.part == 0:  # this process's shard (the workers, fresh interpreters, never see the patch)
+            raise ValueError("no world today")
+        yield from made
+
+    monkeypatch.setattr(ShardJob, "windows", failing)
+    started = start_workers(1)
+    with pytest.raises(ValueError, match=r"^no world today$"):
+        list(ndjson_chunks(_long_demo(), 2, started=started))
+    assert not any(exists(proc.pid) for proc in started)
+
+
 def generate(*extra: str) -> tuple[subprocess.Popen[bytes], list[int]]:
-    """`fleetsim generate --scenario bench-mixed --workers 2` writing to a pipe nobody reads: soon blocked."""
+    """`fleetsim generate --scenario bench-mixed --workers 2` writing to a pipe nobody reads: soon blocked. It has
+    one worker process: it makes the other shard itself."""
     proc = subprocess.Popen([sys.executable, "-m", "simulator", "generate", "--scenario",
                              str(scenarios_dir() / "bench-mixed.yaml"), "--workers", "2", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 30
-    while len(kids := [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]) < 2:
+    while not (kids := [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]):
         assert time.monotonic() < deadline and proc.poll() is None, "the workers never started"
         time.sleep(0.02)
     assert proc.stdout is not None
@@ -245,3 +331,41 @@ def test_the_merge_numbers_lines_as_record_line_does(first: int, count: int) -> 
     tails = [b'"n":%d}\n' % n for n in range(count)]
     expected = b"".join(b'{"seq":%d,%b' % (first + n, tail) for n, tail in enumerate(tails))
     assert _numbered(first, tails) == expected
+
+
+@pytest.mark.parametrize("weights", [(1, 1), (9, 10), (9, 10, 10), (3, 1, 2), (1,)])
+def test_a_split_gives_each_part_its_weight_in_every_period_spread_out(weights: tuple[int, ...]) -> None:
+    split = Split(weights)
+    period = sum(weights)
+    owners = [split(position) for position in range(3 * period)]
+    assert owners[:period] == owners[period:2 * period] == owners[2 * period:]
+    assert [owners[:period].count(part) for part in range(len(weights))] == list(weights)
+    # smooth: any run of devices gives each part its share give or take one or two, not its devices in a block
+    for start in range(period):
+        window = owners[start:start + period // 2]
+        for part, weight in enumerate(weights):
+            assert abs(window.count(part) - weight * len(window) / period) < 2
+
+
+def test_an_equal_split_is_every_nth_device() -> None:
+    assert [Split((1, 1, 1))(position) for position in range(7)] == [position % 3 for position in range(7)]
+
+
+def test_the_split_is_what_it_says_and_the_shards_make_every_record_once() -> None:
+    scenario = load_scenario(DEMO)
+    split = Split.of(3)
+    devices: list[set[int]] = []
+    for part in range(3):
+        devices.append({item[1] for window in ShardJob(scenario, part, 3, None, split).windows() for item in window})
+    assert not devices[0] & devices[1] and not devices[0] & devices[2] and not devices[1] & devices[2]
+    total = sum(map(len, devices))
+    assert all(len(part) > 0 for part in devices) and total > 10
+
+
+def test_frames_decode_marshalled_batches_and_pickled_frames() -> None:
+    batch = [(1.5, 3, 0, b'"a":1}\n'), (2.0, 4, 1, b'"b":2}\n')]
+    assert _decoded("w", _MARSHALLED + marshal.dumps(batch)) == batch
+    assert _decoded("w", frame("batch", [("a row", {"h": "v"})])[4:]) == [("a row", {"h": "v"})]  # run's frames
+    assert _decoded("w", frame("end", None)[4:]) is None
+    with pytest.raises(WorkerError, match=r"^w failed: boom$"):
+        _decoded("w", frame("error", WorkerError("boom"))[4:])
