@@ -58,6 +58,12 @@ def throughput(n: int = 200_000, warmup: int = 30_000, scenario_file: str = SCEN
 COMMAND_RECORDS = 300_000  # of bench-mixed's 332,155: the whole command, start-up included
 
 
+def _command_argv(workers: int, records: int, scenario_file: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())",
+            "generate", "--scenario", str(scenarios_dir() / scenario_file), "--limit", str(records),
+            "--workers", str(workers)]
+
+
 def _command_run(workers: int, records: int, scenario_file: str, compiled_dir: Path | None = None) -> dict[str, float]:
     """One `fleetsim generate --scenario FILE --limit N --workers W > /dev/null`: wall and CPU seconds; with
     `compiled_dir`, on the mypyc build there (FLEETSIM_COMPILED)."""
@@ -66,28 +72,50 @@ def _command_run(workers: int, records: int, scenario_file: str, compiled_dir: P
         env[compiled.ENV] = str(compiled_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())",
-                    "generate", "--scenario", str(scenarios_dir() / scenario_file), "--limit", str(records),
-                    "--workers", str(workers)], stdout=subprocess.DEVNULL, check=True, env=env)
+    subprocess.run(_command_argv(workers, records, scenario_file), stdout=subprocess.DEVNULL, check=True, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers (all waited for)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu}
 
 
+def _pair_run(records: int, scenario_file: str) -> dict[str, float]:
+    """Two one-process commands started together, each the whole job: how long until both have finished, and
+    their CPU. Two cores that were really independent would finish both in one process's time; on this
+    machine's two vCPUs two busy processes slow each other (shared physical core or caches on the host), and
+    this measures by how much: the machine's own ceiling for any two-process split of the work."""
+    env = {k: v for k, v in os.environ.items() if k != compiled.ENV}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    procs = [subprocess.Popen(_command_argv(1, records, scenario_file), stdout=subprocess.DEVNULL, env=env)
+             for _ in range(2)]
+    codes = [proc.wait() for proc in procs]
+    wall = time.perf_counter() - started
+    if any(codes):
+        raise subprocess.CalledProcessError(max(codes), _command_argv(1, records, scenario_file))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu}
+
+
 def command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
-    """`generate --scenario` as a user runs it, 1 process then 2 workers in each round; medians of the rounds.
+    """`generate --scenario` as a user runs it, 1 process then 2 workers in each round, then the machine's own
+    two-process ceiling (two one-process commands at once, `_pair_run`); medians of the rounds.
 
     `two_worker_cpu_ratio` is the CPU of all the two-worker command's processes over the one process's: what the
-    workers add (their start-up, the pipe, the parent's merge). On two free cores the wall ratio can be at most
-    2 over it, and it is far less disturbed than wall time by other work on a shared machine."""
+    workers add (their start-up, the pipe, the command's merge). `pair_ceiling_ratio` is 2 one-process jobs' wall
+    over the pair's: what two processes doing no shared work at all reach on this machine, so
+    `two_worker_of_ceiling` says how much of the attainable scaling the workers reach."""
     load_before = os.getloadavg()[0]  # a shared machine's other work, for reading the figures
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    pairs: list[dict[str, float]] = []
     for _ in range(rounds):
         for workers in (1, 2):
             runs[workers].append(_command_run(workers, records, scenario_file))
+        pairs.append(_pair_run(records, scenario_file))
     one = statistics.median(records / r["wall_s"] for r in runs[1])
     two = statistics.median(records / r["wall_s"] for r in runs[2])
+    pair = statistics.median(2 * records / r["wall_s"] for r in pairs)
     return {
         "scenario": scenario_file, "records": records, "rounds": rounds,
         "one_process_per_s": round(one),
@@ -97,7 +125,12 @@ def command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str 
         "two_worker_ratio": round(two / one, 2),
         "two_worker_cpu_ratio": round(statistics.median(r["cpu_s"] for r in runs[2])
                                       / statistics.median(r["cpu_s"] for r in runs[1]), 3),
-        "all_rounds_wall_s": {str(w): [round(r["wall_s"], 2) for r in rs] for w, rs in runs.items()},
+        "pair_ceiling_ratio": round(pair / one, 2),
+        "pair_cpu_ratio": round(statistics.median(r["cpu_s"] for r in pairs)
+                                / (2 * statistics.median(r["cpu_s"] for r in runs[1])), 3),
+        "two_worker_of_ceiling": round(two / pair, 2),
+        "all_rounds_wall_s": {**{str(w): [round(r["wall_s"], 2) for r in rs] for w, rs in runs.items()},
+                              "pair": [round(r["wall_s"], 2) for r in pairs]},
         "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # at the start and the end
     }
 

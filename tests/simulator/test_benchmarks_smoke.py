@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -190,12 +191,27 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
         ran.append(argv)
         return real_run(argv, **kwargs)
 
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def popen(argv: list[str], **kwargs: Any) -> Any:
+        started.append(argv)
+        return real_popen(argv, **kwargs)
+
     monkeypatch.setattr(subprocess, "run", run)  # the module generation runs the command with
+    monkeypatch.setattr(subprocess, "Popen", popen)  # ... and starts the ceiling's pair with
     result = generation.command(rounds=2, records=150, scenario_file="demo-city.yaml")
     # interleaved: each round runs one process, then two workers, the whole command each time
     assert [argv[argv.index("--workers") + 1] for argv in ran] == ["1", "2", "1", "2"]
     assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in ran)
-    assert [len(v) for v in result["all_rounds_wall_s"].values()] == [2, 2]
+    # and, in each round, the ceiling: two one-process commands of the whole job at once (subprocess.run starts
+    # its command with Popen too: those are the ones in `ran`)
+    assert len(started) == len(ran) + 4 and all("generate" in argv for argv in started)
+    assert [argv[argv.index("--workers") + 1] for argv in started].count("1") == 2 + 4
+    assert [len(v) for v in result["all_rounds_wall_s"].values()] == [2, 2, 2]
+    assert result["pair_ceiling_ratio"] > 0 and result["pair_cpu_ratio"] > 0
+    pair_rate = statistics.median(2 * 150 / wall for wall in result["all_rounds_wall_s"]["pair"])
+    assert result["two_worker_of_ceiling"] == pytest.approx(result["two_workers_per_s"] / pair_rate, abs=0.02)
     assert result["one_process_per_s"] > 0 and result["two_workers_per_cpu_s"] > 0
     assert result["two_worker_cpu_ratio"] > 0 and len(result["load_average_1m"]) == 2
     one, two = result["one_process_per_s"], result["two_workers_per_s"]
