@@ -26,6 +26,7 @@ from simulator.scenario.loader import load_scenario
 from simulator.stream import record_line, scenario_stream
 from simulator.stream_workers import (
     _MARSHALLED,
+    WRITE_AHEAD,
     ShardJob,
     Split,
     WorkerError,
@@ -136,7 +137,9 @@ def test_stopping_early_under_an_event_loops_signal_handling() -> None:
 class Busy:
     """A shard with more frames than a pipe holds, which says when all of them are written (`done`)."""
 
-    FRAMES = 20  # of ~100 kB: twice a pipe's 1 MB, and fewer than the parent reads ahead
+    # of ~100 kB: more than a pipe's 1 MB (~10 frames) and the worker's writer holds (WRITE_AHEAD + 1), and no
+    # more than the parent reads ahead (READ_AHEAD)
+    FRAMES = 30
 
     def __init__(self, done: Path) -> None:
         self.done = done
@@ -144,7 +147,50 @@ class Busy:
     def batches(self) -> Iterator[object]:
         for n in range(self.FRAMES):
             yield [(float(n), 1, n, b'"pad":"' + b"x" * 100_000 + b'"}\n')]
-        self.done.touch()  # the worker asks for the next batch only once the last one is written
+        self.done.touch()  # the worker asks for the next batch only once its writer has taken the last one
+
+
+class Counting:
+    """A shard of many ~100 kB frames, which counts the batches the worker has taken (`made`)."""
+
+    FRAMES = 40
+
+    def __init__(self, made: Path) -> None:
+        self.made = made
+
+    def batches(self) -> Iterator[object]:
+        for n in range(self.FRAMES):
+            yield [(float(n), 1, n, b'"n":%d,"pad":"' % n + b"x" * 100_000 + b'"}\n')]
+            self.made.write_text(str(n + 1))
+
+
+def test_a_worker_keeps_making_batches_while_its_parent_is_busy_and_no_further_than_its_writer_holds(
+        tmp_path: Path) -> None:
+    # the parent of `generate --workers` reads its workers' pipes only between windows of its own shard: a worker
+    # writing straight to its pipe blocked once ~10 frames filled it; its writer thread holds WRITE_AHEAD more,
+    # so making the next batches goes on meanwhile (bounded: memory stays flat)
+    made = tmp_path / "made"
+    proc = WorkerProcess("generation worker 1")
+    try:
+        proc.send(Counting(made))
+        def count() -> int:
+            return int(made.read_text() or 0) if made.exists() else 0
+
+        deadline = time.monotonic() + 20
+        while count() < WRITE_AHEAD + 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert count() >= WRITE_AHEAD + 10  # past what the pipe holds, nothing read yet
+        time.sleep(1.0)
+        assert count() < Counting.FRAMES  # and not without bound
+        got: list[Any] = []
+        while (batch := proc.recv()) is not None:
+            assert isinstance(batch, list)
+            got.extend(batch)
+        assert [item[1] for item in got] == [1] * Counting.FRAMES
+        assert [item[3][:12] for item in got[:2]] == [b'"n":0,"pad":', b'"n":1,"pad":']
+        assert int(made.read_text()) == Counting.FRAMES
+    finally:
+        proc.close()
 
 
 class Waiting:
