@@ -491,21 +491,7 @@ class RoadNetwork:
                     g[t] = cost
                     parent[t] = s
                     push(heap, (cost + (abs(gu[m] - bu) + abs(gv[m] - bv)) * hpm, cost, t))
-        if goal is None:
-            return None
-        nbr = self._nbr
-        states = [goal]
-        while states[-1] >= 0:
-            states.append(parent[states[-1]])
-        states.reverse()
-        path = [-1 - states[0]]
-        for s in states[1:]:
-            node, d = s >> 2, s & 3
-            m = path[-1]
-            while m != node:  # re-walk a hop (a single edge, or a straight run along an arterial)
-                m = nbr[m * 4 + d]
-                path.append(m)
-        return path
+        return None if goal is None else self._path(parent, goal)
 
     def _out(self, node: int) -> tuple[tuple[int, int, int, float, bool], ...]:
         """The edges leaving `node`, for `_astar`: (direction, node * 4 + direction, neighbour, routing cost,
@@ -536,6 +522,23 @@ class RoadNetwork:
         run = (tuple(nodes), tuple(costs), hub[m])
         self._runs[k] = run
         return run
+
+    def _path(self, parent: dict[int, int], goal: int) -> list[int]:
+        """The junctions of the search's path to `goal`, from its states' parents (`_astar` and its reference):
+        a state is -1 - node at the start, else node * 4 + the direction it was entered by."""
+        nbr = self._nbr
+        states = [goal]
+        while states[-1] >= 0:
+            states.append(parent[states[-1]])
+        states.reverse()
+        path = [-1 - states[0]]
+        for s in states[1:]:
+            node, d = s >> 2, s & 3
+            m = path[-1]
+            while m != node:  # re-walk a hop (a single edge, or a straight run along an arterial)
+                m = nbr[m * 4 + d]
+                path.append(m)
+        return path
 
     def _astar_reference(self, a: int, b: int, local: set[int] | None) -> list[int] | None:
         """`_astar` as it was first written, kept as its reference (tests/simulator/world/test_astar.py: both
@@ -595,20 +598,7 @@ class RoadNetwork:
                     g[t] = cost
                     parent[t] = s
                     push(heap, (cost + (abs(gu[m] - bu) + abs(gv[m] - bv)) * hpm, cost, t))
-        if goal is None:
-            return None
-        states = [goal]
-        while states[-1] >= 0:
-            states.append(parent[states[-1]])
-        states.reverse()
-        path = [-1 - states[0]]
-        for s in states[1:]:
-            node, d = s >> 2, s & 3
-            m = path[-1]
-            while m != node:  # re-walk a hop (a single edge, or a straight run along an arterial)
-                m = nbr[m * 4 + d]
-                path.append(m)
-        return path
+        return None if goal is None else self._path(parent, goal)
 
     def _segment(self, n: int, m: int) -> Segment:
         """The segment n → m, built once per directed edge and shared by every route using it."""
