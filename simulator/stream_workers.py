@@ -28,7 +28,8 @@ shards (stream.scenario_shard_windows: a share of the devices, `Split`) is made 
 finished but for its first field (the event id is numbered per device). This process makes shard 0 itself and
 N - 1 worker processes the others; it merges its own items and the workers' sorted batches by (send time,
 device number) and prepends `{"seq":N,`. Making a shard here spares a whole interpreter, its imports and its
-world, and half the frames; the shard is a little smaller than a worker's, since merging is this process's too.
+world, and half the frames. The shards weigh the same (`Split`): what this process spends merging, a worker
+spends starting its own interpreter and marshalling its frames.
 
 This is an edge module (processes and pipes); the stream it parallelizes stays pure (stream.py).
 """
@@ -419,10 +420,11 @@ class AsyncWorkerProcess:
 _Item = tuple[float, int, int, bytes]
 
 
-#: the device split of `generate --workers`: this process's weight against each worker process's. It merges
-#: every record as well as making its shard (reading and unmarshalling the workers' frames, sorting, numbering,
-#: joining), so it takes a little less; tuned on bench-mixed --workers 2 (docs/architecture.md)
-OWN_WEIGHT, WORKER_WEIGHT = 9, 10
+#: the device split of `generate --workers`: this process's weight against each worker process's. Equal: this
+#: process merges every record (unmarshalling, sorting, numbering, joining), but a worker pays about as much in
+#: its own interpreter's start and in marshalling its frames; counted in instructions on bench-mixed --workers 2
+#: (docs/architecture.md)
+OWN_WEIGHT, WORKER_WEIGHT = 10, 10
 
 
 @dataclass(frozen=True)
