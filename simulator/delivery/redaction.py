@@ -8,8 +8,10 @@ error line is scrubbed *by value* before it reaches the ledger, a report, a capt
 A `Redactor` knows each configured secret in the forms it can travel in: the raw bytes (PSKs and tokens are
 sent as they are), base64 (Samsara and Standard Webhooks secrets are written that way), hex, JSON-escaped and
 percent-encoded text, and every whitespace-separated word of it that is long enough to be a credential on its
-own (the token part of `Bearer <token>`). Short fragments are not scrubbed: replacing every "a" would destroy
-reports without protecting anything.
+own (the token part of `Bearer <token>`). Short fragments of a secret are not scrubbed: replacing every "a"
+would destroy reports without protecting anything. A whole secret shorter than that (a 4-digit PIN as a
+password) is still scrubbed, where it stands as a token of its own, not inside a longer word or number: an echo
+of `password=1234` loses it, a timestamp containing 1234 does not.
 
 Pure: built from settings, no I/O.
 """
@@ -29,8 +31,12 @@ from ..signing import Secret
 __all__ = ["MASK", "MIN_SECRET_CHARS", "Redactor", "secrets_in_settings"]
 
 MASK = "<redacted>"
-#: shortest value (in bytes) scrubbed on its own; shorter ones are too likely to match ordinary text
+#: shortest value (in bytes) scrubbed wherever it appears; a shorter whole secret is scrubbed only where it stands
+#: alone (`_SHORT_LEFT`/`_SHORT_RIGHT`), a shorter fragment of one never: either is too likely to match ordinary text
 MIN_SECRET_CHARS = 6
+#: around a short whole secret: no letter or digit, so it is a token of its own, not part of a longer word or number
+_SHORT_LEFT = rb"(?<![A-Za-z0-9])"
+_SHORT_RIGHT = rb"(?![A-Za-z0-9])"
 #: settings that hold credentials when they were given as plain text programmatically (files load them as Secret),
 #: also as the last word of a longer name (`api_client_secret`)
 _PLAIN_CREDENTIAL_KEYS = ("secret", "token", "psk", "password")
@@ -70,7 +76,9 @@ def _credential_key(key: object) -> bool:
     return key in _PLAIN_CREDENTIAL_KEYS or word in _PLAIN_CREDENTIAL_KEYS
 
 
-def _forms(secret: bytes) -> set[bytes]:
+def _forms(secret: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The forms of `secret` scrubbed wherever they appear, and those (the whole secret's own forms, too short
+    for that) scrubbed only where they stand alone."""
     forms = {secret}
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         encoded = encode(secret)
@@ -85,8 +93,10 @@ def _forms(secret: bytes) -> set[bytes]:
         forms.add(json.dumps(text)[1:-1].encode())  # as it appears inside a JSON string
         forms.add(quote(text, safe="").encode())
         forms.add(quote_plus(text, safe="").encode())
+    whole = {f for f in forms if 0 < len(f) < MIN_SECRET_CHARS}
+    if text is not None:
         forms.update(word.encode() for word in text.split() if len(word) >= MIN_SECRET_CHARS)
-    return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
+    return {f for f in forms if len(f) >= MIN_SECRET_CHARS}, whole
 
 
 class Redactor:
@@ -94,13 +104,19 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[bytes] = ()) -> None:
         forms: set[bytes] = set()
+        short: set[bytes] = set()
         for secret in secrets:
-            forms |= _forms(secret)
-        # longest first, so a whole value is masked before any word of it
+            anywhere, alone = _forms(secret)
+            forms |= anywhere
+            short |= alone
+        # longest first, so a whole value is masked before any word of it; the short whole secrets last, each
+        # only where it stands alone
         ordered = sorted(forms, key=len, reverse=True)
-        self._bytes_re = re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None
-        texts = [f.decode("utf-8") for f in ordered if _is_utf8(f)]
-        self._text_re = re.compile("|".join(re.escape(t) for t in texts)) if texts else None
+        bounded = sorted(short - forms, key=len, reverse=True)
+        patterns = [re.escape(f) for f in ordered] + [_SHORT_LEFT + re.escape(f) + _SHORT_RIGHT for f in bounded]
+        self._bytes_re = re.compile(b"|".join(patterns)) if patterns else None
+        texts = [p.decode("utf-8") for p in patterns if _is_utf8(p)]
+        self._text_re = re.compile("|".join(texts)) if texts else None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Mapping[str, Any]]) -> Redactor:

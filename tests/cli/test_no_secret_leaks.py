@@ -110,3 +110,25 @@ def test_an_echoing_receiver_cannot_leak_a_secret_into_any_output(
     # signatures are not secrets: they stay, so the capture can be checked and replayed
     smartgps = [line for line in lines if line["provider"] == "smartgps"]
     assert smartgps and all(line["headers"]["X-SmartGPS-Signature"].startswith("sha256=") for line in smartgps)
+
+
+def test_a_short_token_echoed_back_is_scrubbed_too(
+        tmp_path: Path, echo_url: str, cli: Callable[..., CliResult]) -> None:
+    # a 4-character MettaX token is a weak secret, but still one: the echo quotes it as a header value, in the
+    # Location query and inside the JSON of the 401 body, each a token of its own
+    short = "7Qk2"
+    scenario = tmp_path / "leak.yaml"
+    scenario.write_text(SCENARIO)
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(SETTINGS.replace(METTAX_TOKEN, short))
+    outputs = [tmp_path / "r.json", tmp_path / "capture.ndjson"]
+    result = cli("run", str(scenario), "--target", echo_url, "--settings", str(settings),
+                 "--limit", "60", "--time-scale", "1000000", "--report", f"json:{outputs[0]}",
+                 "--capture", str(outputs[1]))
+    assert result.code == 1
+    report = json.loads(outputs[0].read_text())
+    bodies = [a["response_body"] for a in report["summary"]["failed_last_attempts"]]
+    # the MettaX requests' echoes reached fleetsim, token and all (so a leak would show)
+    assert any('"X-Api-Token": "<redacted>"' in b for b in bodies)
+    for name, text in {"stdout": result.out, "stderr": result.err, **{p.name: p.read_text() for p in outputs}}.items():
+        assert short not in text, f"the short token leaked into {name}"

@@ -77,13 +77,32 @@ def test_a_whole_value_is_masked_once_not_word_by_word() -> None:
 
 
 def test_short_fragments_are_not_scrubbed() -> None:
-    redactor = Redactor([b"Bearer abc", b"12345", b"longer-secret-value"])
-    # "abc" (a word of a PSK) and "12345" (a whole secret) are too short to mean anything on their own
-    assert redactor.text("abc 12345 abcdef") == "abc 12345 abcdef"
-    # nor is a piece of a longer secret
+    redactor = Redactor([b"Bearer abc", b"longer-secret-value"])
+    # "abc" (a word of a PSK) is too short to mean anything on its own, nor is a piece of a longer secret
+    assert redactor.text("abc abcdef") == "abc abcdef"
     assert redactor.text("longer-secret") == "longer-secret"
     assert redactor.text("Bearer abc") == MASK  # the whole value still is
-    assert len("12345") < MIN_SECRET_CHARS <= len("abcdef")
+    assert len("abc") < MIN_SECRET_CHARS <= len("abcdef")
+
+
+@pytest.mark.parametrize("echo", [
+    "password=1234&user=a", '{"password":"1234"}', "you sent 1234", "1234", "pin 1234.", "Authorization: 1234",
+])
+def test_a_short_whole_secret_is_scrubbed_where_it_stands_alone(echo: str) -> None:
+    # a 4-digit password echoed back is a whole secret, however short: it must not reach a report
+    redactor = Redactor([b"1234"])
+    assert "1234" not in redactor.text(echo)
+    assert b"1234" not in redactor.bytes(echo.encode())
+    assert MASK in redactor.text(echo)
+    assert redactor.headers({"X-Echo": echo}) == {"X-Echo": MASK}
+
+
+@pytest.mark.parametrize("text", ["t=1712345678", "a1234", "12345", "id-x1234y", "12340"])
+def test_a_short_secret_inside_a_longer_word_or_number_is_left(text: str) -> None:
+    # the same 4 digits inside a timestamp or a longer token are ordinary text, not the secret
+    redactor = Redactor([b"1234"])
+    assert redactor.text(text) == text
+    assert redactor.bytes(text.encode()) == text.encode()
 
 
 def test_headers_holding_a_secret_are_masked_whole() -> None:
