@@ -98,37 +98,39 @@ def _pair_run(records: int, scenario_file: str) -> dict[str, float]:
     return {"wall_s": wall, "cpu_s": cpu}
 
 
-def command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
+def command(rounds: int = 5, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
     """`generate --scenario` as a user runs it, 1 process then 2 workers in each round, then the machine's own
-    two-process ceiling (two one-process commands at once, `_pair_run`); medians of the rounds.
+    two-process ceiling (two one-process commands at once, `_pair_run`), after one unmeasured one-process run (the
+    first run after a while paid for cold caches: up to a quarter slower). Rates are medians of the rounds; each
+    ratio is the median of the rounds' own ratios, so a slow stretch of the shared host, which slows a round's
+    runs alike, moves it less than it moves the rates.
 
     `two_worker_cpu_ratio` is the CPU of all the two-worker command's processes over the one process's: what the
     workers add (their start-up, the pipe, the command's merge). `pair_ceiling_ratio` is 2 one-process jobs' wall
     over the pair's: what two processes doing no shared work at all reach on this machine, so
     `two_worker_of_ceiling` says how much of the attainable scaling the workers reach."""
     load_before = os.getloadavg()[0]  # a shared machine's other work, for reading the figures
+    _command_run(1, records, scenario_file)  # the warm-up: not measured
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     pairs: list[dict[str, float]] = []
     for _ in range(rounds):
         for workers in (1, 2):
             runs[workers].append(_command_run(workers, records, scenario_file))
         pairs.append(_pair_run(records, scenario_file))
-    one = statistics.median(records / r["wall_s"] for r in runs[1])
-    two = statistics.median(records / r["wall_s"] for r in runs[2])
-    pair = statistics.median(2 * records / r["wall_s"] for r in pairs)
+    rounds_of = list(zip(runs[1], runs[2], pairs, strict=True))
     return {
         "scenario": scenario_file, "records": records, "rounds": rounds,
-        "one_process_per_s": round(one),
+        "one_process_per_s": round(statistics.median(records / r["wall_s"] for r in runs[1])),
         "one_process_per_cpu_s": round(statistics.median(records / r["cpu_s"] for r in runs[1])),
-        "two_workers_per_s": round(two),
+        "two_workers_per_s": round(statistics.median(records / r["wall_s"] for r in runs[2])),
         "two_workers_per_cpu_s": round(statistics.median(records / r["cpu_s"] for r in runs[2])),
-        "two_worker_ratio": round(two / one, 2),
-        "two_worker_cpu_ratio": round(statistics.median(r["cpu_s"] for r in runs[2])
-                                      / statistics.median(r["cpu_s"] for r in runs[1]), 3),
-        "pair_ceiling_ratio": round(pair / one, 2),
-        "pair_cpu_ratio": round(statistics.median(r["cpu_s"] for r in pairs)
-                                / (2 * statistics.median(r["cpu_s"] for r in runs[1])), 3),
-        "two_worker_of_ceiling": round(two / pair, 2),
+        "two_worker_ratio": round(statistics.median(one["wall_s"] / two["wall_s"] for one, two, _ in rounds_of), 2),
+        "two_worker_cpu_ratio": round(statistics.median(two["cpu_s"] / one["cpu_s"] for one, two, _ in rounds_of), 3),
+        "pair_ceiling_ratio": round(statistics.median(2 * one["wall_s"] / pair["wall_s"]
+                                                      for one, _, pair in rounds_of), 2),
+        "pair_cpu_ratio": round(statistics.median(pair["cpu_s"] / (2 * one["cpu_s"]) for one, _, pair in rounds_of), 3),
+        "two_worker_of_ceiling": round(statistics.median(pair["wall_s"] / (2 * two["wall_s"])
+                                                         for _, two, pair in rounds_of), 2),
         "all_rounds_wall_s": {**{str(w): [round(r["wall_s"], 2) for r in rs] for w, rs in runs.items()},
                               "pair": [round(r["wall_s"], 2) for r in pairs]},
         "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # at the start and the end
@@ -139,7 +141,7 @@ COMPILED_DIR = Path("build") / "compiled"
 IDENTITY_RECORDS = 20_000  # of each shipped scenario, compared pure against compiled before measuring
 
 
-def compiled_command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO,
+def compiled_command(rounds: int = 5, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO,
                      directory: Path = COMPILED_DIR) -> dict[str, Any]:
     """The optional mypyc build (simulator/compiled.py) beside the interpreted modules: build it, check that every
     shipped scenario gives the same bytes with it, then `generate --scenario` on one process, interpreted and
@@ -162,14 +164,15 @@ def compiled_command(rounds: int = 3, records: int = COMMAND_RECORDS, scenario_f
         runs["compiled"].append(_command_run(1, records, scenario_file, directory))
     per_s = {name: statistics.median(records / r["wall_s"] for r in rs) for name, rs in runs.items()}
     per_cpu_s = {name: statistics.median(records / r["cpu_s"] for r in rs) for name, rs in runs.items()}
+    paired = list(zip(runs["pure"], runs["compiled"], strict=True))  # each ratio: the median of the rounds' own
     return {
         "measured": True, "scenario": scenario_file, "records": records, "rounds": rounds,
         "modules": len(compiled.MODULES), "build_s": round(build_s, 1),
         "identical_bytes": f"all {len(pure)} shipped scenarios, first {IDENTITY_RECORDS} records",
         "pure_per_s": round(per_s["pure"]), "compiled_per_s": round(per_s["compiled"]),
         "pure_per_cpu_s": round(per_cpu_s["pure"]), "compiled_per_cpu_s": round(per_cpu_s["compiled"]),
-        "compiled_ratio": round(per_s["compiled"] / per_s["pure"], 2),
-        "compiled_cpu_ratio": round(per_cpu_s["compiled"] / per_cpu_s["pure"], 2),
+        "compiled_ratio": round(statistics.median(pure["wall_s"] / fast["wall_s"] for pure, fast in paired), 2),
+        "compiled_cpu_ratio": round(statistics.median(pure["cpu_s"] / fast["cpu_s"] for pure, fast in paired), 2),
         "all_rounds_wall_s": {name: [round(r["wall_s"], 2) for r in rs] for name, rs in runs.items()},
         "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # at the start and the end
     }
