@@ -176,7 +176,49 @@ class DeviceSim:
 
     def _build_fix(self, t: float, r2: float) -> Fix:
         """The report at time t that `_advance` drew (`r2`, its return), from the current state: call it before
-        the next `_advance`. `rounded` gives round()'s very doubles at half its cost."""
+        the next `_advance`.
+
+        Hot path (once per report built, six roundings each): `rounded` written out, its fast path on the very
+        same operations (x * 10**n + 0.5, its floor, the distance to it, m / 10**n; `y // 1.0` is floor(y) as a
+        float, exact below 2**52, and m / 10**n the same double whether m is an int or that float), and `rounded`
+        itself for whatever its fast path leaves (ties, zero, huge values). `_build_fix_reference` is the plain
+        version; written out, bench-mixed ran 1.1 % fewer instructions (cachegrind, --limit 100000)."""
+        st, prof = self.state, self.profile
+        sats = st.satellites
+        i = self._noise_i
+        n1, n2, n3 = _NORMALS[i], _NORMALS[(i + 1) & _NORMAL_MASK], _NORMALS[(i + 2) & _NORMAL_MASK]
+        x = 0.6 + 6.0 / sats + r2 * 0.3
+        y = x * 10.0 + 0.5
+        hdop = m / 10.0 if -1e9 < y < 1e9 and 1e-6 < y - (m := y // 1.0) < 0.999999 and m else rounded(x, 1)
+        sigma = NOISE_M_PER_HDOP * hdop
+        x = st.lat + n1 * sigma / _M_PER_DEG
+        y = x * 1e6 + 0.5
+        lat = m / 1e6 if -1e9 < y < 1e9 and 1e-6 < y - (m := y // 1.0) < 0.999999 and m else rounded(x, 6)
+        x = st.lon + n2 * sigma * self._m_to_deg_lon
+        y = x * 1e6 + 0.5
+        lon = m / 1e6 if -1e9 < y < 1e9 and 1e-6 < y - (m := y // 1.0) < 0.999999 and m else rounded(x, 6)
+        speed_mps = st.speed_mps
+        x = speed_mps * 3.6
+        y = x * 10.0 + 0.5
+        speed = m / 10.0 if -1e9 < y < 1e9 and 1e-6 < y - (m := y // 1.0) < 0.999999 and m else rounded(x, 1)
+        x = st.altitude_m + n3 * prof.altitude_noise_m
+        y = x * 10.0 + 0.5
+        alt = m / 10.0 if -1e9 < y < 1e9 and 1e-6 < y - (m := y // 1.0) < 0.999999 and m else rounded(x, 1)
+        ignition = st.ignition
+        if not st.power:
+            x = 0.0
+        elif ignition and prof.has_engine:
+            x = prof.charging_voltage_v + 0.3 * r2 - 0.15
+        else:
+            x = prof.resting_voltage_v + 0.2 * r2 - 0.1
+        y = x * 100.0 + 0.5
+        volts = m / 100.0 if -1e9 < y < 1e9 and 1e-6 < y - (m := y // 1.0) < 0.999999 and m else rounded(x, 2)
+        return Fix(t, lat, lon, speed, st.course, alt, sats, hdop, True, ignition, speed_mps > 0.5, st.odometer_m,
+                   st.gsm, volts, int(st.battery_pct), st.limit_kmh, st.inside_ids)
+
+    def _build_fix_reference(self, t: float, r2: float) -> Fix:
+        """`_build_fix` as written first, each value rounded by `rounded` (tests/simulator/world/test_build_fix.py
+        compares them)."""
         st, prof = self.state, self.profile
         sats = st.satellites
         i = self._noise_i
