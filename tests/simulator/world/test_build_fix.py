@@ -1,7 +1,7 @@
 """`DeviceSim._build_fix` (the hot path, `rounded` written out six times) must build the very Fix that
 `_build_fix_reference` (each value through `rounded`) builds: every field to the last bit, -0.0 included. A wrong
 scale, a dropped fallback or a changed operation order shows here as a different repr, and in the whole streams
-of the shipped scenarios below."""
+of the shipped scenarios below, which also compare `_push` (with `_send` written out) with `_push_reference`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Iterator
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -95,9 +96,12 @@ def fingerprints(events: Iterator[WorldEvent], n: int) -> list[str]:
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_shipped_streams_are_the_reference_s(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("method", ["_build_fix", "_push"])
+def test_shipped_streams_are_the_reference_s(name: str, method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hand-written hot method against its `_reference`: the first 20,000 events of every shipped scenario,
+    all kinds (every fix built, every event pushed)."""
     scenario = load_scenario(scenarios_dir() / name)
     fast = fingerprints(World(scenario).events(), 20_000)
-    reference: Callable[[DeviceSim, float, float], Fix] = DeviceSim._build_fix_reference
-    monkeypatch.setattr(DeviceSim, "_build_fix", reference)
+    reference: Callable[..., Any] = getattr(DeviceSim, f"{method}_reference")
+    monkeypatch.setattr(DeviceSim, method, reference)
     assert fingerprints(World(scenario).events(), 20_000) == fast
