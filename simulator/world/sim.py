@@ -94,13 +94,17 @@ class World:
         sim = DeviceSim(s, group, device, self.drivers[group.name], self.network, injections,
                         device_rng(s, device.key), places=self.places, kinds=kinds)
         held: list[tuple[float, int, WorldEvent]] = []
-        for event in sim.events():
-            # every later event has send_t >= its device time >= this one's: anything due by now is final
-            while held and held[0][0] <= event.fix.t:
-                yield heapq.heappop(held)[2]
-            heapq.heappush(held, (event.send_t, event.seq, event))
+        push, pop = heapq.heappush, heapq.heappop
+        # the device's batches flattened here (`DeviceSim.events` would add a generator per event: hot path)
+        for batch in sim.batches():
+            for event in batch:
+                # every later event has send_t >= its device time >= this one's: anything due by now is final
+                t = event.fix.t
+                while held and held[0][0] <= t:
+                    yield pop(held)[2]
+                push(held, (event.send_t, event.seq, event))
         while held:
-            yield heapq.heappop(held)[2]
+            yield pop(held)[2]
 
     def events(self) -> Iterator[WorldEvent]:
         streams = [self.device_events(d) for d in self.devices]
