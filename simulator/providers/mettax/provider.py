@@ -85,7 +85,25 @@ class MettaX(Provider):
     def serialize(self, payload: Any) -> bytes:
         """Numbers as the platform writes them: a whole number without a fraction (`"speed":0`, seed 003's GPS
         sample; `"voltage":0` when the power is cut), a fractional one as is (`"odometer":7.3`). Python floats
-        would come out as `0.0`. Messages are flat, so only top-level values need looking at."""
+        would come out as `0.0`. Messages are flat, so only top-level values need looking at.
+
+        `serialize_reference`'s bytes (tests compare them). Hot path (every MettaX message, a third of
+        bench-mixed's records): one pass that copies the payload only when it holds a whole float (a third of
+        them, mostly a stopped vehicle's `speed`), instead of a dict comprehension over every key; 10.0k
+        instructions a payload against 14.4k, over bench-mixed's MettaX payloads."""
+        if isinstance(payload, dict):
+            whole: dict[str, Any] | None = None
+            for key, value in payload.items():
+                if type(value) is float and value.is_integer():
+                    if whole is None:
+                        whole = dict.copy(payload)
+                    whole[key] = int(value)
+            if whole is not None:
+                return orjson.dumps(whole)
+        return orjson.dumps(payload)
+
+    def serialize_reference(self, payload: Any) -> bytes:
+        """The straightforward writer `serialize` must match: every top-level whole float made an int."""
         if isinstance(payload, dict):
             payload = {k: int(v) if type(v) is float and v.is_integer() else v for k, v in payload.items()}
         return orjson.dumps(payload)
@@ -165,9 +183,13 @@ class MettaX(Provider):
     def envelope(self, kind: str, payload: Any, *, message_id: str, settings: Mapping[str, Any]) -> Envelope:
         data = payload["data"] if kind == "envelope" else self.serialize(payload).decode()
         style = settings.get("envelope", "json")
-        headers = self.credential_headers(settings)
         if style == "json":
-            return Envelope(orjson.dumps({"data": data}), {"Content-Type": "application/json", **headers})
+            # hot path (every MettaX message): without a token, no credential_headers call and no merge
+            if not settings.get("token"):
+                return Envelope(orjson.dumps({"data": data}), {"Content-Type": "application/json"})
+            return Envelope(orjson.dumps({"data": data}),
+                            {"Content-Type": "application/json", **self.credential_headers(settings)})
+        headers = self.credential_headers(settings)
         if style == "form":
             body = urlencode({"data": data}).encode()
             return Envelope(body, {"Content-Type": "application/x-www-form-urlencoded", **headers})

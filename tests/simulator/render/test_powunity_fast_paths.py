@@ -1,7 +1,8 @@
-"""PowUnity's hot-path writers give what their plain versions give: `_position` (dict displays per profile, `jd`
-written out) against `_position_reference`, `_device` (a copy of the device's template) against
-`_device_reference`. A renderer that uses the plain writers renders the same events side by side with the
-shipped one, under every setting variant and both Traccar profiles; messages, their bytes and the REST view must
+"""PowUnity's hot-path writers give what their plain versions give: `_position` (a copy of the renderer's template
+per profile, `jd` and `_time` written out) against `_position_reference`, `_device` (a copy of the device's
+template) against `_device_reference`, `_time` (its minute's text kept) against `_time_reference`. A renderer
+that uses the plain writers renders the same events side by side with the shipped one, under every setting
+variant and both Traccar profiles; messages, their bytes and the REST view must
 agree event by event."""
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class PlainPowUnityRenderer(PowUnityRenderer):
 
     def _device(self, position_id: int) -> dict[str, Any]:
         return self._device_reference(position_id)
+
+    def _time(self, ms: int) -> str:
+        return self._time_reference(ms)
 
 
 def assert_same(device: Device, settings: Mapping[str, Any], events: Iterable[WorldEvent]) -> int:
@@ -107,3 +111,38 @@ def test_fast_position_matches_the_plain_one_on_any_fix(lat: float, lon: float, 
     events = [make_event("position", device, t=T0 + 10 * i, seq=i, lat=lat, lon=lon, speed_kmh=speed,
                          odometer_m=odometer * i) for i in range(3)]
     assert assert_same(device, {"profile": profile}, events) > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10**12, 4 * 10**12), st.integers(1772528340000, 1772528520000)),
+                min_size=1, max_size=12))
+def test_time_keeps_its_minute_and_matches_the_plain_one(times: list[int]) -> None:
+    """Times in and out of the cached minute, in any order (a fix older than the last one included)."""
+    renderer = PowUnityRenderer(make_bike(), {}, random.Random(1))
+    for ms in times:
+        assert renderer._time(ms) == renderer._time_reference(ms), ms
+
+
+_edges = st.sampled_from([0.0, -0.0, 1e-3, -1e-3, 0.000999, -0.000999, 1e7, -1e7, 9999999.99, -9999999.99,
+                          5e-324, float("inf"), float("-inf"), 12.5, -23.5])
+_doubles_in = st.one_of(_edges, st.floats(allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(distance=_doubles_in, total=_doubles_in, lat=_doubles_in.filter(lambda x: abs(x) < 1e300),
+       lon=_doubles_in.filter(lambda x: abs(x) < 1e300), speed=_doubles_in, alarm=st.sampled_from([None, "sos"]),
+       hours=st.sampled_from([0, 3600_000]), profile=st.sampled_from(["traccar-4.12", "traccar-6"]),
+       geofences=st.sampled_from([(), (1,), (2, 3)]), server_ms=st.integers(0, 4 * 10**12),
+       fix_lag=st.integers(0, 200_000))
+def test_fast_position_wraps_the_doubles_java_writes_differently_as_jd_does(
+        distance: float, total: float, lat: float, lon: float, speed: float, alarm: str | None, hours: int,
+        profile: str, geofences: tuple[int, ...], server_ms: int, fix_lag: int) -> None:
+    """`_position`'s written-out `jd` tests against `jd` itself, at and around the bounds, signed zeros and
+    infinities included (lat and lon finite after scaling by 1e6)."""
+    renderer = PowUnityRenderer(make_bike(), {"profile": profile}, random.Random(1))
+    facts = (16385, 1, 80, True, True, alarm, True, distance, total, True, hours, server_ms, server_ms - fix_lag,
+             True, lat, lon, speed, 90, geofences)
+    fast, plain = renderer._position(facts), renderer._position_reference(facts)
+    assert fast == plain
+    assert list(fast) == list(plain) and list(fast["attributes"]) == list(plain["attributes"])
+    assert [(type(v), repr(v)) for v in _doubles(fast)] == [(type(v), repr(v)) for v in _doubles(plain)]
