@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -40,6 +41,7 @@ from simulator.stream_workers import (
     _merged_tails,
     _merged_tails_reference,
     _numbered,
+    _read_exactly,
     frame,
     ndjson_chunks,
     start_workers,
@@ -473,3 +475,20 @@ def test_a_cut_takes_the_records_up_to_the_key(records: list[tuple[int, float]],
     times, numbers, _ = _runs(records, 1)[0]
     assert _cut(times, numbers, t, n) == sum(1 for key in zip(times, numbers, strict=True) if key <= (t, n))
 
+
+def test_a_frame_read_in_pieces_is_read_whole_and_an_early_end_is_none() -> None:
+    read, write = os.pipe()
+    try:
+        os.write(write, b"abc")
+        writer = threading.Timer(0.2, os.write, (write, b"defgh"))
+        writer.start()
+        assert _read_exactly(read, 8) == b"abcdefgh"  # the first read finds only 3 bytes
+        writer.join()
+        os.write(write, b"xy")
+        os.close(write)
+        write = -1
+        assert _read_exactly(read, 5) is None
+    finally:
+        os.close(read)
+        if write != -1:
+            os.close(write)
