@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -19,6 +20,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
@@ -31,9 +34,14 @@ from simulator.stream_workers import (
     Split,
     WorkerError,
     WorkerProcess,
+    _cut,
     _decoded,
+    _marshalled_parts,
     _merged_lines,
+    _merged_tails,
+    _merged_tails_reference,
     _numbered,
+    _read_exactly,
     frame,
     ndjson_chunks,
     start_workers,
@@ -146,7 +154,7 @@ class Busy:
 
     def batches(self) -> Iterator[object]:
         for n in range(self.FRAMES):
-            yield [(float(n), 1, n, b'"pad":"' + b"x" * 100_000 + b'"}\n')]
+            yield [float(n)], [1], [b'"pad":"' + b"x" * 100_000 + b'"}\n']
         self.done.touch()  # the worker asks for the next batch only once its writer has taken the last one
 
 
@@ -160,7 +168,7 @@ class Counting:
 
     def batches(self) -> Iterator[object]:
         for n in range(self.FRAMES):
-            yield [(float(n), 1, n, b'"n":%d,"pad":"' % n + b"x" * 100_000 + b'"}\n')]
+            yield [float(n)], [1], [b'"n":%d,"pad":"' % n + b"x" * 100_000 + b'"}\n']
             self.made.write_text(str(n + 1))
 
 
@@ -182,12 +190,14 @@ def test_a_worker_keeps_making_batches_while_its_parent_is_busy_and_no_further_t
         assert count() >= WRITE_AHEAD + 10  # past what the pipe holds, nothing read yet
         time.sleep(1.0)
         assert count() < Counting.FRAMES  # and not without bound
-        got: list[Any] = []
+        numbers: list[int] = []
+        tails: list[bytes] = []
         while (batch := proc.recv()) is not None:
-            assert isinstance(batch, list)
-            got.extend(batch)
-        assert [item[1] for item in got] == [1] * Counting.FRAMES
-        assert [item[3][:12] for item in got[:2]] == [b'"n":0,"pad":', b'"n":1,"pad":']
+            assert isinstance(batch, tuple)
+            numbers += batch[1]
+            tails += batch[2]
+        assert numbers == [1] * Counting.FRAMES
+        assert [tail[:12] for tail in tails[:2]] == [b'"n":0,"pad":', b'"n":1,"pad":']
         assert int(made.read_text()) == Counting.FRAMES
     finally:
         proc.close()
@@ -203,7 +213,7 @@ class Waiting:
         deadline = time.monotonic() + 20
         while not self.done.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        yield [(1000.0, 0, 0, b'"saw_it_done":%s}\n' % (b"true" if self.done.exists() else b"false"))]
+        yield [1000.0], [0], [b'"saw_it_done":%s}\n' % (b"true" if self.done.exists() else b"false")]
 
 
 def test_the_merge_reads_ahead_so_a_busier_shard_never_waits_on_a_full_pipe(tmp_path: Path) -> None:
@@ -229,12 +239,12 @@ def test_this_process_reads_the_workers_frames_while_it_makes_its_own_shard(tmp_
     # between its own windows, the worker would block and the shard would give up after 20 s
     done = tmp_path / "done"
 
-    def own_shard() -> Iterator[list[Any]]:
+    def own_shard() -> Iterator[Any]:
         deadline = time.monotonic() + 20
         while not done.exists() and time.monotonic() < deadline:
-            yield []  # a window with nothing in it, as a quiet stretch of send time would make
+            yield [], [], []  # a window with nothing in it, as a quiet stretch of send time would make
             time.sleep(0.01)
-        yield [(1000.0, 0, 0, b'"saw_it_done":%s}\n' % (b"true" if done.exists() else b"false"))]
+        yield [1000.0], [0], [b'"saw_it_done":%s}\n' % (b"true" if done.exists() else b"false")]
 
     procs = [WorkerProcess("generation worker 1")]
     try:
@@ -251,17 +261,17 @@ class Slow:
     """A shard with one early record, which then holds the merge back for a second before it ends."""
 
     def batches(self) -> Iterator[object]:
-        yield [(0.5, 1, 0, b'"n":0.5}\n')]
+        yield [0.5], [1], [b'"n":0.5}\n']
         time.sleep(1)
 
 
 def test_this_process_makes_its_own_shard_no_further_than_the_limit_takes() -> None:
     made = []
 
-    def own_shard() -> Iterator[list[Any]]:
+    def own_shard() -> Iterator[Any]:
         for n in itertools.count(1):
             made.append(n)
-            yield [(float(n), 0, n, b'"n":%d}\n' % n)]
+            yield [float(n)], [0], [b'"n":%d}\n' % n]
 
     procs = [WorkerProcess("generation worker 1")]
     try:
@@ -314,7 +324,7 @@ def test_a_worker_that_dies_is_one_error_with_its_exit_code(victim: int) -> None
 def test_an_error_in_this_processs_own_shard_stops_and_reaps_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     windows = ShardJob.windows
 
-    def failing(job: ShardJob) -> Iterator[list[Any]]:
+    def failing(job: ShardJob) -> Iterator[Any]:
         made = windows(job)
         yield next(made)
         if job.part == 0:  # this process's shard (the workers, fresh interpreters, never see the patch)
@@ -402,16 +412,83 @@ def test_the_split_is_what_it_says_and_the_shards_make_every_record_once() -> No
     split = Split.of(3)
     devices: list[set[int]] = []
     for part in range(3):
-        devices.append({item[1] for window in ShardJob(scenario, part, 3, None, split).windows() for item in window})
+        devices.append({n for window in ShardJob(scenario, part, 3, None, split).windows() for n in window[1]})
     assert not devices[0] & devices[1] and not devices[0] & devices[2] and not devices[1] & devices[2]
     total = sum(map(len, devices))
     assert all(len(part) > 0 for part in devices) and total > 10
 
 
 def test_frames_decode_marshalled_batches_and_pickled_frames() -> None:
-    batch = [(1.5, 3, 0, b'"a":1}\n'), (2.0, 4, 1, b'"b":2}\n')]
-    assert _decoded("w", _MARSHALLED + marshal.dumps(batch)) == batch
+    batch = ([1.5, 2.0], [3, 4], [b'"a":1}\n', b'"b":2}\n'])
+    head, payload = _marshalled_parts(batch)
+    assert head[4:] == _MARSHALLED and int.from_bytes(head[:4], "big") == len(payload) + 1
+    assert _decoded("w", _MARSHALLED + payload) == batch
     assert _decoded("w", frame("batch", [("a row", {"h": "v"})])[4:]) == [("a row", {"h": "v"})]  # run's frames
     assert _decoded("w", frame("end", None)[4:]) is None
     with pytest.raises(WorkerError, match=r"^w failed: boom$"):
         _decoded("w", frame("error", WorkerError("boom"))[4:])
+
+
+#: (device, send time) records: few devices and few instants, so that runs often share a send time and a device
+#: often has several records at one instant
+_RECORDS = st.lists(st.tuples(st.integers(1, 9), st.sampled_from([0.0, 0.5, 1.0, 1.25, 2.0, 1e9 + 0.1])),
+                    max_size=40)
+
+
+def _runs(records: list[tuple[int, float]], parts: int) -> list[Any]:
+    """`records` as the runs a merge of `parts` sources gets: each device's records in one run (device % parts),
+    each run in merge order (by send time, then device number; a device's records in their order), each tail
+    naming its device and its place among that device's records. A run goes through marshal as a worker's
+    frame does (so no float object is in two runs, as in `_merged_lines`)."""
+    runs = []
+    for part in range(parts):
+        mine = [(t, device, index) for index, (device, t) in enumerate(records) if device % parts == part]
+        mine.sort()  # the index keeps a device's records at one instant in their order
+        run = ([t for t, _, _ in mine], [device for _, device, _ in mine],
+               [b'"d":%d,"i":%d}\n' % (device, index) for _, device, index in mine])
+        runs.append(marshal.loads(marshal.dumps(run, 2)))
+    return runs
+
+
+@settings(max_examples=300, deadline=None)
+@given(_RECORDS, st.integers(1, 4))
+def test_the_merge_of_runs_is_the_reference_merge_ties_and_all(records: list[tuple[int, float]], parts: int) -> None:
+    runs = _runs(records, parts)
+    merged = _merged_tails([run for run in runs if run[0]])
+    assert merged == _merged_tails_reference(runs)
+    # and the one-process order: by send time, then device, a device's records in their order
+    one_process = sorted((t, device, index) for index, (device, t) in enumerate(records))
+    assert merged == [b'"d":%d,"i":%d}\n' % (device, index) for _, device, index in one_process]
+
+
+def test_a_send_time_in_two_runs_is_ordered_by_device_number() -> None:
+    # devices 1 and 3 in one run, 2 in the other, all at one instant: the send times alone would put 1, 3, 2
+    runs = [([5.0, 5.0, 6.0], [1, 3, 1], [b"1\n", b"3\n", b"1b\n"]), ([4.0, 5.0], [2, 2], [b"2a\n", b"2\n"])]
+    runs = [marshal.loads(marshal.dumps(run, 2)) for run in runs]
+    assert _merged_tails(runs) == [b"2a\n", b"1\n", b"2\n", b"3\n", b"1b\n"] == _merged_tails_reference(runs)
+    assert _merged_tails(runs[::-1]) == [b"2a\n", b"1\n", b"2\n", b"3\n", b"1b\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_RECORDS, st.integers(1, 9), st.sampled_from([0.0, 0.5, 1.0, 1.1, 1.25, 2.0, 3.0, 1e9 + 0.1]))
+def test_a_cut_takes_the_records_up_to_the_key(records: list[tuple[int, float]], n: int, t: float) -> None:
+    times, numbers, _ = _runs(records, 1)[0]
+    assert _cut(times, numbers, t, n) == sum(1 for key in zip(times, numbers, strict=True) if key <= (t, n))
+
+
+def test_a_frame_read_in_pieces_is_read_whole_and_an_early_end_is_none() -> None:
+    read, write = os.pipe()
+    try:
+        os.write(write, b"abc")
+        writer = threading.Timer(0.2, os.write, (write, b"defgh"))
+        writer.start()
+        assert _read_exactly(read, 8) == b"abcdefgh"  # the first read finds only 3 bytes
+        writer.join()
+        os.write(write, b"xy")
+        os.close(write)
+        write = -1
+        assert _read_exactly(read, 5) is None
+    finally:
+        os.close(read)
+        if write != -1:
+            os.close(write)
