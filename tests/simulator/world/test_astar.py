@@ -1,8 +1,8 @@
 """RoadNetwork._astar is written for speed (edges per junction and arterial hops read from tables built on first
 use, turn costs from a table); `_astar_reference` is the plain search it replaced. Both must return the same
 path for every query, ties included: compared here over many node pairs on every shipped scenario's network,
-with the local zones `_search` gives them and without (the unrestricted fallback), and on small random
-networks."""
+with the local zones `_search` gives them (`_local`, checked against `_zone`) and without (the unrestricted
+fallback), and on small random networks."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def scenario_network(name: str) -> RoadNetwork:
 def same_paths(net: RoadNetwork, pairs: list[tuple[int, int]], *, local: bool) -> None:
     for a, b in pairs:
         zone = net._zone(a) | net._zone(b) if local else None
+        if zone is not None:
+            assert net._local(a, b) == zone, (a, b)  # the zones read off the grid: the same junctions
         assert net._astar(a, b, zone) == net._astar_reference(a, b, zone), (a, b, local)
 
 
