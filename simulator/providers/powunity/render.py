@@ -262,12 +262,7 @@ class PowUnityRenderer:
         minute, rest = divmod(ms, 60000)
         if minute != self._minute:
             day, minute_of_day = divmod(minute, 1440)
-            date = self._days.get(day)
-            if date is None:
-                if len(self._days) > 64:
-                    self._days.clear()
-                date = self._days[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-            self._minute, self._minute_text = minute, date + _HOUR_MINUTE[minute_of_day]
+            self._minute, self._minute_text = minute, self._date(day) + _HOUR_MINUTE[minute_of_day]
         second, milli = divmod(rest, 1000)
         return f"{self._minute_text}{_SECOND[second]}{_MILLI_ZONE[milli]}"
 
@@ -275,13 +270,17 @@ class PowUnityRenderer:
         """`_time` with table lookups, the date cached: the plain writer the fast one must match."""
         sec, milli = divmod(ms, 1000)
         day, second_of_day = divmod(sec, 86400)
+        minute, second = divmod(second_of_day, 60)
+        return f"{self._date(day)}{_HOUR_MINUTE[minute]}{_SECOND[second]}{_MILLI_ZONE[milli]}"
+
+    def _date(self, day: int) -> str:
+        """Day `day` since the epoch as "YYYY-MM-DDT", cached (a scenario spans a few days)."""
         date = self._days.get(day)
         if date is None:
             if len(self._days) > 64:
                 self._days.clear()
             date = self._days[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-        minute, second = divmod(second_of_day, 60)
-        return f"{date}{_HOUR_MINUTE[minute]}{_SECOND[second]}{_MILLI_ZONE[milli]}"
+        return date
 
     def _position(self, facts: _Facts) -> dict[str, Any]:
         """A stored position as Traccar writes it, in the profile's shape: `_position_reference`'s dict, for the
