@@ -324,19 +324,8 @@ class PowUnityRenderer:
         position = self._pos_template.copy()
         position["id"] = position_id
         position["attributes"] = attributes
-        # `_time` written out while both times fall in its cached minute (most reports), its call saved
-        minute, rest = divmod(server_ms, 60000)
-        if minute == self._minute:
-            second, milli = divmod(rest, 1000)
-            position["serverTime"] = f"{self._minute_text}{_SECOND[second]}{_MILLI_ZONE[milli]}"
-        else:
-            position["serverTime"] = self._time(server_ms)
-        minute, rest = divmod(fix_ms, 60000)
-        if minute == self._minute:
-            second, milli = divmod(rest, 1000)
-            position["deviceTime"] = position["fixTime"] = f"{self._minute_text}{_SECOND[second]}{_MILLI_ZONE[milli]}"
-        else:
-            position["deviceTime"] = position["fixTime"] = self._time(fix_ms)
+        position["serverTime"] = self._time(server_ms)
+        position["deviceTime"] = position["fixTime"] = self._time(fix_ms)
         position["valid"] = valid
         position["latitude"] = lat
         position["longitude"] = lon
@@ -574,13 +563,9 @@ class PowUnityRenderer:
 
         # -- events --
         if latest and fix.valid:
-            motion_state = self.motion
-            if motion == motion_state.state:  # MotionState.update's first test, without its call: most reports
-                motion_state.first = None
-            else:
-                first = motion_state.update(position, motion, fix_ms, total)
-                if first is not None:  # the first position of the new state: its motion is the new state
-                    pending.append(("deviceMoving" if motion_state.state else "deviceStopped", {}, 0, None, first))
+            first = self.motion.update(position, motion, fix_ms, total)
+            if first is not None:  # the first position of the new state: its motion is the new state
+                pending.append(("deviceMoving" if self.motion.state else "deviceStopped", {}, 0, None, first))
         state_type = STATE_EVENTS.get(kind)
         if state_type is not None and latest:
             attrs = event.attrs
