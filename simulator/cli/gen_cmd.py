@@ -74,6 +74,13 @@ def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
         raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
+    from ..stream_workers import collecting_rarely
+
+    with collecting_rarely():  # this process only generates
+        return _scenario_output(args)
+
+
+def _scenario_output(args: argparse.Namespace) -> int:
     from ..stream_workers import start_workers
 
     # the workers start first: they import the world while this process loads the scenario (this process makes

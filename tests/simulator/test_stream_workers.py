@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import itertools
 import marshal
 import os
@@ -26,9 +27,10 @@ from hypothesis import strategies as st
 from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
-from simulator.stream import record_line, scenario_stream
+from simulator.stream import record_line, scenario_stream, scenario_windows
 from simulator.stream_workers import (
     _MARSHALLED,
+    BATCH_GC_THRESHOLD,
     WRITE_AHEAD,
     ShardJob,
     Split,
@@ -42,6 +44,7 @@ from simulator.stream_workers import (
     _merged_tails_reference,
     _numbered,
     _read_exactly,
+    collecting_rarely,
     frame,
     ndjson_chunks,
     start_workers,
@@ -378,6 +381,56 @@ def test_generate_workers_option(cli: Callable[..., CliResult]) -> None:
     assert zero.code == 2 and "Traceback" not in zero.err
     missing = cli("generate", "--scenario", "nowhere.yaml", "--workers", "2")
     assert missing.code == 2 and "nowhere.yaml" in missing.err and "Traceback" not in missing.err
+
+
+class Threshold:
+    """A shard of one record: the worker's collector threshold."""
+
+    def batches(self) -> Iterator[object]:
+        yield [0.0], [1], [b"%d" % gc.get_threshold()[0]]
+
+
+def test_a_worker_collects_garbage_rarely() -> None:
+    proc = WorkerProcess("generation worker 1")
+    try:
+        proc.send(Threshold())
+        batch = proc.recv()
+        assert isinstance(batch, tuple) and batch[2] == [b"%d" % BATCH_GC_THRESHOLD]
+    finally:
+        proc.close()
+
+
+def _collections_while_generating(records: int) -> list[int]:
+    """Collections of each generation set off while `records` of bench-mixed are made, past the first window
+    (which builds the world)."""
+    counts = [0, 0, 0]
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            counts[info["generation"]] += 1
+
+    windows = scenario_windows(load_scenario(scenarios_dir() / "bench-mixed.yaml"))
+    made = len(next(windows))
+    gc.callbacks.append(count)
+    try:
+        while made < records:
+            made += len(next(windows))
+    finally:
+        gc.callbacks.remove(count)
+    return counts
+
+
+def test_generation_sets_off_no_collection_when_collecting_rarely_and_the_threshold_comes_back() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])  # CPython's default
+    try:
+        assert sum(_collections_while_generating(20_000)) >= 5  # a window's records, alive until written
+        with collecting_rarely():
+            assert gc.get_threshold()[0] == BATCH_GC_THRESHOLD
+            assert _collections_while_generating(20_000) == [0, 0, 0]
+        assert gc.get_threshold()[0] == 700
+    finally:
+        gc.set_threshold(*before)
 
 
 @pytest.mark.parametrize(("first", "count"), [(1, 1), (1, 2500), (995, 10), (998_990, 2100), (123_456_789, 3)])
