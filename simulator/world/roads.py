@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 from ..scenario.model import LatLon
-from .geo import _DEG, EARTH_RADIUS_M, LocalProjection, angle_diff_deg, initial_bearing_deg
+from .geo import _DEG, _RAD, EARTH_RADIUS_M, LocalProjection, angle_diff_deg, initial_bearing_deg
 
 BLOCK_MIN_M = 200.0
 BLOCK_MAX_M = 400.0
@@ -176,13 +176,20 @@ class RoadNetwork:
         self._j_art, self._j_name, self._j_limit = line_attrs(len(vs), numbered=False)
 
         # candidate junctions inside the disc, jittered: two draws per grid point, u's then v's, whether or not
-        # the point is kept (the RNG's later draws depend on how many were made)
+        # the point is kept (the RNG's later draws depend on how many were made). A candidate is kept by its
+        # position on the junction grid, code = i * width + j (a spare column j = len(vs) that never holds one, so
+        # two consecutive codes are always neighbours on one i-line), in (i, j) order
+        width = len(vs) + 1
         jitter = _gauss_draws(rng, 2 * len(us) * len(vs), jitter_sd)
-        cand: dict[tuple[int, int], tuple[float, float]] = {}
+        codes: list[int] = []
+        cus: list[float] = []
+        cvs: list[float] = []
+        keep_code, keep_u, keep_v = codes.append, cus.append, cvs.append
         r2, lo_j = radius * radius, -jitter_max
         draw = 0
         for i, u in enumerate(us):
-            for j, v in enumerate(vs):
+            code = i * width
+            for v in vs:
                 du, dv = jitter[draw], jitter[draw + 1]
                 draw += 2
                 # max(-jitter_max, min(jitter_max, d)), written out
@@ -192,96 +199,102 @@ class RoadNetwork:
                 dv = dv if dv > lo_j else lo_j
                 uu, vv = u + du, v + dv
                 if uu * uu + vv * vv <= r2:
-                    cand[(i, j)] = (uu, vv)
-        if not cand:  # pathological tiny radius: a single junction at the centre
-            cand[(0, 0)] = (0.0, 0.0)
-        # junctions are numbered in (i, j) order; `grid` finds one by position: grid[i * width + j] (-1 = none; a
-        # spare row and column of -1 past the ends, so i + 1 and j + 1 need no bounds check)
-        width = len(vs) + 1
-        self._ij: list[tuple[int, int]] = self._largest_component(cand, width)
-        self._index: dict[tuple[int, int], int] = dict(zip(self._ij, range(len(self._ij)), strict=True))
+                    keep_code(code)
+                    keep_u(uu)
+                    keep_v(vv)
+                code += 1
+        del jitter
+        if not codes:  # pathological tiny radius: a single junction at the centre
+            codes, cus, cvs = [0], [0.0], [0.0]
+        # junctions are the largest component's candidates, numbered in (i, j) order, taken a run (consecutive
+        # junctions of one i-line) at a time; `grid` finds one by position: grid[i * width + j] (-1 = none; a
+        # spare row and column of -1 past the ends, so i + 1 and j + 1 need no bounds check, and i - 1 or j - 1
+        # at 0 reads the spare row at the end, as a negative index)
+        runs = _largest_component(codes, width)
         grid = [-1] * ((len(us) + 1) * width)
-        self._gu: list[float] = []
-        self._gv: list[float] = []
-        self._lat: list[float] = []
-        self._lon: list[float] = []
+        self._ij: list[tuple[int, int]] = []
+        gu: list[float] = []
+        gv: list[float] = []
         #: two arterials cross at the junction (a traffic light), one arterial at least passes it
         self._hub: list[bool] = []
         self._on_arterial: list[bool] = []
-        to_latlon, cos_r, sin_r = self.proj.to_latlon, self._cos, self._sin
         i_art, j_art = self._i_art, self._j_art
-        for n, (i, j) in enumerate(self._ij):
-            uu, vv = cand[(i, j)]
-            grid[i * width + j] = n
-            self._gu.append(uu)
-            self._gv.append(vv)
-            lat, lon = to_latlon(uu * cos_r - vv * sin_r, uu * sin_r + vv * cos_r)  # self._to_xy(uu, vv)
-            self._lat.append(lat)
-            self._lon.append(lon)
-            self._hub.append(i_art[i] and j_art[j])
-            self._on_arterial.append(i_art[i] or j_art[j])
-
-        # flat adjacency, indexed node * 4 + direction; directions 0:+i 1:-i 2:+j 3:-j (d ^ 1 = opposite)
-        n_nodes = len(self._ij)
-        # the edges, by edge id: length (m), limit (km/h), road name, arterial or not (no object per edge: bench-mixed
-        # has ~27,000 of them, and _segment reads one only when a route first uses it)
-        self._elen: list[float] = []
-        self._elimit: list[float] = []
-        self._eroad: list[str] = []
-        self._eart: list[bool] = []
-        self._nbr: list[int] = [-1] * (4 * n_nodes)  # neighbour node, -1 = none
-        self._nedge: list[int] = [-1] * (4 * n_nodes)  # edge id
-        self._ncost: list[float] = [0.0] * (4 * n_nodes)  # routing cost, seconds
-        self._nart: list[bool] = [False] * (4 * n_nodes)  # the edge is part of an arterial
-        lats, lons = self._lat, self._lon
-        # haversine_m's terms of each node, computed once per node instead of once per edge end (same floats)
+        node_codes: list[int] = []
+        ii: list[int] = []  # each junction's i and j
+        jj: list[int] = []
+        for first, count in runs:
+            code = codes[first]
+            i, j = divmod(code, width)
+            n = len(node_codes)
+            grid[code:code + count] = range(n, n + count)
+            node_codes.extend(range(code, code + count))
+            ii.extend(itertools.repeat(i, count))
+            jj.extend(range(j, j + count))
+            self._ij.extend(zip(itertools.repeat(i, count), range(j, j + count), strict=False))
+            gu.extend(cus[first:first + count])
+            gv.extend(cvs[first:first + count])
+            if i_art[i]:
+                self._hub.extend(j_art[j:j + count])
+                self._on_arterial.extend(itertools.repeat(True, count))
+            else:
+                self._hub.extend(itertools.repeat(False, count))
+                self._on_arterial.extend(j_art[j:j + count])
+        self._gu, self._gv = gu, gv
+        # each junction's latitude and longitude: proj.to_latlon(uu * cos_r - vv * sin_r, uu * sin_r + vv * cos_r)
+        # (self._to_xy), written out, its latitude in radians and that one's cosine kept for the edge lengths
+        # (to_latlon's cos(lat * _DEG) is the same float)
+        cos_r, sin_r = self._cos, self._sin
+        lat0, lon0 = self.proj.center.lat, self.proj.center.lon
+        lats = [lat0 + (uu * sin_r + vv * cos_r) / EARTH_RADIUS_M * _RAD for uu, vv in zip(gu, gv, strict=True)]
         rad = [lat * _DEG for lat in lats]
-        cos_lat = [math.cos(p) for p in rad]
-        nbr, nedge, ncost, nart = self._nbr, self._nedge, self._ncost, self._nart
-        elen, elimit, eroad, eart = self._elen, self._elimit, self._eroad, self._eart
-        # per grid line: its edges' road, limit, arterial flag, and the two terms of the routing cost,
-        # length / (limit / 3.6) * (1.0 if arterial else STREET_COST_FACTOR), each the same double per edge
-        lines = []
-        for names, limits, arts in ((self._j_name, self._j_limit, j_art), (self._i_name, self._i_limit, i_art)):
-            lines.append([(name, limit, art, limit / 3.6, 1.0 if art else STREET_COST_FACTOR)
-                          for name, limit, art in zip(names, limits, arts, strict=True)])
-        j_lines, i_lines = lines
+        cos_lat = list(map(math.cos, rad))
+        lons = [(lon0 + ((uu * cos_r - vv * sin_r) / (EARTH_RADIUS_M * c) * _RAD if c > 1e-12 else 0.0)
+                 + 540.0) % 360.0 - 180.0 for uu, vv, c in zip(gu, gv, cos_lat, strict=True)]
+        self._lat, self._lon = lats, lons
+
+        # flat adjacency, indexed node * 4 + direction; directions 0:+i 1:-i 2:+j 3:-j (d ^ 1 = opposite): the
+        # neighbour (-1 = none), the edge's length (m), its routing cost (s), whether it is part of an arterial.
+        # No object or id per edge (bench-mixed has ~27,000 of them): each list is made a direction at a time
+        # (the edges to +i and to +j computed, the other two directions copies of them from the far end), and
+        # _segment reads an edge's road and limit off its grid line when a route first uses it
+        n_nodes = len(node_codes)
+        nbr: list[int] = [-1] * (4 * n_nodes)
+        nlen: list[float] = [0.0] * (4 * n_nodes)
+        ncost: list[float] = [0.0] * (4 * n_nodes)
+        nart: list[bool] = [False] * (4 * n_nodes)
         sin, asin, sqrt = math.sin, math.asin, math.sqrt
         two_r = 2.0 * EARTH_RADIUS_M
-        e = 0
-        # each junction's edges to (i + 1, j) (direction 0, along j-line j) and to (i, j + 1) (direction 2, along
-        # i-line i), in that order: the edge ids of the build that looked each neighbour up by its (i, j)
-        for n, (i, j) in enumerate(self._ij):
-            at = i * width + j
-            rad_n, cos_n, lon_n = rad[n], cos_lat[n], lons[n]
-            for d in (0, 2):
-                if d == 0:
-                    m = grid[at + width]
-                    line = j_lines[j]
-                else:
-                    m = grid[at + 1]
-                    line = i_lines[i]
-                if m < 0:
-                    continue
-                road, limit, art, speed, factor = line
-                # haversine_m(lats[n], lons[n], lats[m], lons[m]), written out with the per-node terms
-                h = (sin((rad[m] - rad_n) * 0.5) ** 2
-                     + cos_n * cos_lat[m] * sin((lons[m] - lon_n) * _DEG * 0.5) ** 2)
-                root = sqrt(h)
-                length = two_r * asin(root if root < 1.0 else 1.0)  # min(1.0, root)
-                cost = length / speed * factor
-                elen.append(length)
-                elimit.append(limit)
-                eroad.append(road)
-                eart.append(art)
-                k = n * 4 + d
-                nbr[k], nedge[k], ncost[k], nart[k] = m, e, cost, art
-                k = m * 4 + (d ^ 1)
-                nbr[k], nedge[k], ncost[k], nart[k] = n, e, cost, art
-                e += 1
+        for d, step, arts, limits, lines in ((0, width, j_art, self._j_limit, jj), (2, 1, i_art, self._i_limit, ii)):
+            ahead = [grid[c + step] for c in node_codes]
+            behind = [grid[c - step] for c in node_codes]
+            # haversine_m(lats[n], lons[n], lats[m], lons[m]) of each edge n -> m ahead, written out with the
+            # per-node terms
+            length = [two_r * asin(root if (root := sqrt(
+                sin((rad[m] - rad_n) * 0.5) ** 2 + cos_n * cos_lat[m] * sin((lons[m] - lon_n) * _DEG * 0.5) ** 2))
+                < 1.0 else 1.0) if m >= 0 else 0.0
+                for m, rad_n, cos_n, lon_n in zip(ahead, rad, cos_lat, lons, strict=True)]
+            # length / (limit / 3.6) * (1.0 if arterial else STREET_COST_FACTOR), the line's, a double per edge
+            speed = [limit / 3.6 for limit in limits]
+            factor = [1.0 if art else STREET_COST_FACTOR for art in arts]
+            cost = [x / speed[k] * factor[k] if m >= 0 else 0.0
+                    for x, m, k in zip(length, ahead, lines, strict=True)]
+            art_ahead = [arts[k] if m >= 0 else False for m, k in zip(ahead, lines, strict=True)]
+            nbr[d::4] = ahead
+            nbr[d + 1::4] = behind
+            nlen[d::4] = length
+            nlen[d + 1::4] = [length[m] if m >= 0 else 0.0 for m in behind]
+            ncost[d::4] = cost
+            ncost[d + 1::4] = [cost[m] if m >= 0 else 0.0 for m in behind]
+            nart[d::4] = art_ahead
+            nart[d + 1::4] = [art_ahead[m] if m >= 0 else False for m in behind]
+        self._nbr, self._nlen, self._ncost, self._nart = nbr, nlen, ncost, nart
+        self._edge_count = 2 * n_nodes - nbr[0::4].count(-1) - nbr[2::4].count(-1)
         self._i_art_idx = [k for k, a in enumerate(self._i_art) if a]
         self._j_art_idx = [k for k, a in enumerate(self._j_art) if a]
-        max_limit = max(elimit, default=50.0)
+        # the top limit of the lines that have an edge
+        j_edged = {k for k, m in zip(jj, nbr[0::4], strict=True) if m >= 0}
+        i_edged = {k for k, m in zip(ii, nbr[2::4], strict=True) if m >= 0}
+        max_limit = max([self._j_limit[k] for k in j_edged] + [self._i_limit[k] for k in i_edged], default=50.0)
         # A* heuristic: Manhattan metres at a brisk arterial speed. Slightly optimistic networks-wide (so routes
         # are within a few % of the fastest, like a driver's), and it keeps the search ~2x narrower than the
         # strictly admissible top speed would.
@@ -303,10 +316,12 @@ class RoadNetwork:
         return x * self._cos + y * self._sin, -x * self._sin + y * self._cos
 
     @staticmethod
-    def _largest_component(cand: dict[tuple[int, int], tuple[float, float]], width: int) -> list[tuple[int, int]]:
-        """The largest 4-connected set of candidate junctions (the first found, in (i, j) order, of the largest
-        size), sorted. `width` is more than any j: a junction's code i * (width + 1) + j + 1 makes its four
-        neighbours code ± 1 and code ± (width + 1), never another junction's code off the grid."""
+    def _largest_component_reference(cand: dict[tuple[int, int], tuple[float, float]],
+                                     width: int) -> list[tuple[int, int]]:
+        """`_largest_component` as it was written before, kept as its reference (tests/simulator/world/
+        test_roads_build.py): the largest 4-connected set of candidate junctions (the first found, in (i, j)
+        order, of the largest size), sorted. `width` is more than any j: a junction's code i * (width + 1) + j + 1
+        makes its four neighbours code ± 1 and code ± (width + 1), never another junction's code off the grid."""
         stride = width + 1
         codes = {i * stride + j + 1 for i, j in cand}
         seen: set[int] = set()
@@ -337,7 +352,7 @@ class RoadNetwork:
 
     @property
     def edge_count(self) -> int:
-        return len(self._elen)
+        return self._edge_count
 
     def node_latlon(self, node: int) -> LatLon:
         return LatLon(self._lat[node], self._lon[node])
@@ -356,10 +371,11 @@ class RoadNetwork:
         i0 = _nearest_index(self._us, u)
         j0 = _nearest_index(self._vs, v)
         best, best_d = -1, math.inf
-        for i in range(i0 - 2, i0 + 3):
-            for j in range(j0 - 2, j0 + 3):
-                n = self._index.get((i, j))
-                if n is not None:
+        grid, width, n_i, n_j = self._grid, self._width, len(self._us), len(self._vs)
+        for i in range(max(0, i0 - 2), min(n_i, i0 + 3)):
+            for j in range(max(0, j0 - 2), min(n_j, j0 + 3)):
+                n = grid[i * width + j]
+                if n >= 0:
                     d = (self._gu[n] - u) ** 2 + (self._gv[n] - v) ** 2
                     if d < best_d:
                         best, best_d = n, d
@@ -417,12 +433,12 @@ class RoadNetwork:
         i, j = self._ij[node]
         i0, i1 = _around(self._i_art_idx, i, len(self._us) - 1)
         j0, j1 = _around(self._j_art_idx, j, len(self._vs) - 1)
-        index = self._index
+        grid, width = self._grid, self._width
         zone: set[int] = set()
         for ii in range(i0, i1 + 1):
             for jj in range(j0, j1 + 1):
-                n = index.get((ii, jj))
-                if n is not None:
+                n = grid[ii * width + jj]
+                if n >= 0:
                     zone.add(n)
         return zone
 
@@ -631,16 +647,21 @@ class RoadNetwork:
             raise KeyError((n, m))
         seg = self._segments.get(key)
         if seg is None:
-            e = self._nedge[key]
+            # the edge's grid line: a j-line (its junctions' j) for directions 0 and 1, else an i-line
+            i, j = self._ij[n]
+            if key & 2:
+                limit, road = self._i_limit[i], self._i_name[i]
+            else:
+                limit, road = self._j_limit[j], self._j_name[j]
             lat, lon = self._lat, self._lon
             seg = Segment(
                 start=self._latlon(n),
                 end=self._latlon(m),
-                length_m=self._elen[e],
+                length_m=self._nlen[key],
                 bearing_deg=initial_bearing_deg(lat[n], lon[n], lat[m], lon[m]),
-                limit_kmh=self._elimit[e],
-                road=self._eroad[e],
-                road_class=ARTERIAL if self._eart[e] else STREET,
+                limit_kmh=limit,
+                road=road,
+                road_class=ARTERIAL if self._nart[key] else STREET,
             )
             self._segments[key] = seg
         return seg
@@ -721,6 +742,46 @@ class RoadNetwork:
             start=self._latlon(path[0]),
             end=self._latlon(path[-1]),
         )
+
+
+def _largest_component(codes: list[int], width: int) -> list[tuple[int, int]]:
+    """The largest 4-connected set of the candidate junctions at grid positions `codes` (i * width + j, ascending,
+    j < width - 1), the first in (i, j) order of the largest size, as `_largest_component_reference` finds it: as
+    runs (the index in `codes` of the first junction, how many), in order. A run is consecutive junctions of one
+    i-line; runs on neighbouring i-lines that share a j are joined (union-find over the runs, ~2 per line, instead
+    of a walk over ~14,000 junctions and their four neighbours)."""
+    starts = [0]
+    starts += [k for k, (a, b) in enumerate(itertools.pairwise(codes), 1) if b != a + 1]
+    ends = [*starts[1:], len(codes)]
+    parent = list(range(len(starts)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = x = parent[parent[x]]
+        return x
+
+    # the runs of the line before (`above`) and of this one, as (run, first j, last j)
+    row = -2
+    above: list[tuple[int, int, int]] = []
+    here: list[tuple[int, int, int]] = []
+    for r, (k0, k1) in enumerate(zip(starts, ends, strict=True)):
+        i, j0 = divmod(codes[k0], width)
+        j1 = j0 + k1 - k0 - 1
+        if i != row:
+            above, here = (here if i == row + 1 else []), []
+            row = i
+        for q, q0, q1 in above:
+            if q0 <= j1 and j0 <= q1:
+                a, b = find(q), find(r)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+        here.append((r, j0, j1))
+    size: dict[int, int] = {}
+    for r, (k0, k1) in enumerate(zip(starts, ends, strict=True)):
+        root = find(r)
+        size[root] = size.get(root, 0) + k1 - k0
+    best = max(size, key=lambda root: (size[root], -root))  # roots are each component's first run
+    return [(k0, k1 - k0) for r, (k0, k1) in enumerate(zip(starts, ends, strict=True)) if find(r) == best]
 
 
 def _gauss_draws(rng: random.Random, count: int, sigma: float) -> list[float]:

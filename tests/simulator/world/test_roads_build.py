@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.scenario.model import LatLon
-from simulator.world.roads import RoadNetwork, _gauss_draws
+from simulator.world.roads import RoadNetwork, _gauss_draws, _largest_component
 
 
 @settings(max_examples=200, deadline=None)
@@ -69,3 +69,18 @@ def test_the_network_and_the_rng_after_it_are_what_the_plain_build_made(
     rng.gauss(0, 1)  # leaves a spare deviate pending: the build must use it first, as random.gauss would
     net = RoadNetwork(LatLon(*center), radius_km, rng)
     assert (network_digest(net), rng.random(), rng.gauss(0.0, 1.0)) == (digest, next_random, next_gauss)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.integers(1, 9), cols=st.integers(1, 9), data=st.data())
+def test_largest_component_by_runs_is_the_reference_walk(rows: int, cols: int, data: st.DataObject) -> None:
+    """Any candidate set on a small grid (islands, ties of equal size, holes): the same junctions."""
+    cells = data.draw(st.lists(st.booleans(), min_size=rows * cols, max_size=rows * cols))
+    width = cols + 1
+    cand = {(i, j): (0.0, 0.0) for i in range(rows) for j in range(cols) if cells[i * cols + j]}
+    if not cand:
+        cand[(0, 0)] = (0.0, 0.0)
+    codes = sorted(i * width + j for i, j in cand)
+    runs = _largest_component(codes, width)
+    got = [divmod(codes[first + k], width) for first, count in runs for k in range(count)]
+    assert got == RoadNetwork._largest_component_reference(cand, width)
