@@ -180,30 +180,7 @@ class RoadNetwork:
         # position on the junction grid, code = i * width + j (a spare column j = len(vs) that never holds one, so
         # two consecutive codes are always neighbours on one i-line), in (i, j) order
         width = len(vs) + 1
-        jitter = _gauss_draws(rng, 2 * len(us) * len(vs), jitter_sd)
-        codes: list[int] = []
-        cus: list[float] = []
-        cvs: list[float] = []
-        keep_code, keep_u, keep_v = codes.append, cus.append, cvs.append
-        r2, lo_j = radius * radius, -jitter_max
-        draw = 0
-        for i, u in enumerate(us):
-            code = i * width
-            for v in vs:
-                du, dv = jitter[draw], jitter[draw + 1]
-                draw += 2
-                # max(-jitter_max, min(jitter_max, d)), written out
-                du = du if du < jitter_max else jitter_max
-                du = du if du > lo_j else lo_j
-                dv = dv if dv < jitter_max else jitter_max
-                dv = dv if dv > lo_j else lo_j
-                uu, vv = u + du, v + dv
-                if uu * uu + vv * vv <= r2:
-                    keep_code(code)
-                    keep_u(uu)
-                    keep_v(vv)
-                code += 1
-        del jitter
+        codes, cus, cvs = _candidates(rng, us, vs, radius, jitter_sd, jitter_max)
         if not codes:  # pathological tiny radius: a single junction at the centre
             codes, cus, cvs = [0], [0.0], [0.0]
         # junctions are the largest component's candidates, numbered in (i, j) order, taken a run (consecutive
@@ -782,6 +759,99 @@ def _largest_component(codes: list[int], width: int) -> list[tuple[int, int]]:
         size[root] = size.get(root, 0) + k1 - k0
     best = max(size, key=lambda root: (size[root], -root))  # roots are each component's first run
     return [(k0, k1 - k0) for r, (k0, k1) in enumerate(zip(starts, ends, strict=True)) if find(r) == best]
+
+
+def _candidates_reference(rng: random.Random, us: list[float], vs: list[float], radius: float, sigma: float,
+                          jitter_max: float) -> tuple[list[int], list[float], list[float]]:
+    """`_candidates` as it was written before, kept as its reference (tests/simulator/world/test_roads_build.py):
+    every grid point's two draws made first, then each point jittered and tested."""
+    width = len(vs) + 1
+    jitter = _gauss_draws(rng, 2 * len(us) * len(vs), sigma)
+    codes: list[int] = []
+    cus: list[float] = []
+    cvs: list[float] = []
+    keep_code, keep_u, keep_v = codes.append, cus.append, cvs.append
+    r2, lo_j = radius * radius, -jitter_max
+    draw = 0
+    for i, u in enumerate(us):
+        code = i * width
+        for v in vs:
+            du, dv = jitter[draw], jitter[draw + 1]
+            draw += 2
+            # max(-jitter_max, min(jitter_max, d)), written out
+            du = du if du < jitter_max else jitter_max
+            du = du if du > lo_j else lo_j
+            dv = dv if dv < jitter_max else jitter_max
+            dv = dv if dv > lo_j else lo_j
+            uu, vv = u + du, v + dv
+            if uu * uu + vv * vv <= r2:
+                keep_code(code)
+                keep_u(uu)
+                keep_v(vv)
+            code += 1
+    return codes, cus, cvs
+
+
+def _candidates(rng: random.Random, us: list[float], vs: list[float], radius: float, sigma: float,
+                jitter_max: float) -> tuple[list[int], list[float], list[float]]:
+    """The candidate junctions: each grid point (u, v) jittered by two `rng.gauss(0.0, sigma)` draws (u's, then
+    v's), each clamped to ±jitter_max, and kept if inside the disc; as their grid codes (i * (len(vs) + 1) + j,
+    ascending) and jittered positions. Every point draws, kept or not (the RNG's later draws depend on it).
+
+    `_candidates_reference`'s points, floats and RNG state, in less work: random.gauss's polar method written out
+    in the loop (no list of ~36,000 draws for a 20 km region), and the ~quarter of the grid's square that lies
+    beyond the disc grown by twice the largest jitter (so none of it can be kept) not jittered at all: its points'
+    random() pairs, 128 bits each, are consumed by one getrandbits call per stretch, the same Mersenne Twister
+    words. Only when `rng` is a plain Random with no spare normal deviate pending (so each point's two draws are
+    one pair of the polar method); otherwise the reference."""
+    if type(rng) is not random.Random or getattr(rng, "gauss_next") is not None:  # noqa: B009 - not in typeshed
+        return _candidates_reference(rng, us, vs, radius, sigma, jitter_max)
+    width, nv = len(vs) + 1, len(vs)
+    rnd, skip = rng.random, rng.getrandbits
+    cos, sin, log, sqrt = math.cos, math.sin, math.log, math.sqrt
+    codes: list[int] = []
+    cus: list[float] = []
+    cvs: list[float] = []
+    keep_code, keep_u, keep_v = codes.append, cus.append, cvs.append
+    r2, lo_j = radius * radius, -jitter_max
+    # a jitter moves a point at most jitter_max * sqrt(2): past `reach` from the centre it stays out of the disc
+    reach = radius * (1.0 + 1e-9) + 2.0 * jitter_max
+    reach2 = reach * reach
+    skipped = 0  # points passed over and not yet drawn for
+    for i, u in enumerate(us):
+        rest = reach2 - u * u
+        if rest < 0.0:
+            skipped += nv
+            continue
+        w = sqrt(rest)
+        lo, hi = bisect.bisect_left(vs, -w), bisect.bisect_right(vs, w)
+        skipped += lo
+        if skipped:
+            skip(128 * skipped)
+            skipped = 0
+        code = i * width + lo
+        for v in vs[lo:hi]:
+            # as random.gauss: x2pi = random() * TWOPI; g2rad = sqrt(-2 log(1 - random())); cos(x2pi) * g2rad
+            # (the u draw), then sin(x2pi) * g2rad (the v draw, the spare of random.gauss)
+            x2pi = rnd() * _TWOPI
+            g2rad = sqrt(-2.0 * log(1.0 - rnd()))
+            du = 0.0 + cos(x2pi) * g2rad * sigma
+            dv = 0.0 + sin(x2pi) * g2rad * sigma
+            # max(-jitter_max, min(jitter_max, d)), written out
+            du = du if du < jitter_max else jitter_max
+            du = du if du > lo_j else lo_j
+            dv = dv if dv < jitter_max else jitter_max
+            dv = dv if dv > lo_j else lo_j
+            uu, vv = u + du, v + dv
+            if uu * uu + vv * vv <= r2:
+                keep_code(code)
+                keep_u(uu)
+                keep_v(vv)
+            code += 1
+        skipped += nv - hi
+    if skipped:
+        skip(128 * skipped)
+    return codes, cus, cvs
 
 
 def _gauss_draws(rng: random.Random, count: int, sigma: float) -> list[float]:

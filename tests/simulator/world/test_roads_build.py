@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.scenario.model import LatLon
-from simulator.world.roads import RoadNetwork, _gauss_draws, _largest_component
+from simulator.world.roads import (
+    RoadNetwork,
+    _candidates,
+    _candidates_reference,
+    _gauss_draws,
+    _largest_component,
+    _lines,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -84,3 +91,24 @@ def test_largest_component_by_runs_is_the_reference_walk(rows: int, cols: int, d
     runs = _largest_component(codes, width)
     got = [divmod(codes[first + k], width) for first, count in runs for k in range(count)]
     assert got == RoadNetwork._largest_component_reference(cand, width)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), radius_km=st.sampled_from([0.01, 0.05, 0.3, 1.0, 2.5, 7.0]),
+       spare=st.booleans())
+def test_candidates_are_the_reference_points_and_leave_the_rng_as_it_does(
+        seed: int, radius_km: float, spare: bool) -> None:
+    """The same kept points, floats and RNG state (the points beyond the disc skipped by getrandbits), also with a
+    spare deviate pending (then the reference's draws are used)."""
+    radius = radius_km * 1000.0
+    scale = min(1.0, radius / 1500.0)
+    lines = random.Random(seed ^ 1)
+    us = _lines(lines, radius, 200.0 * scale, 400.0 * scale)
+    vs = _lines(lines, radius, 200.0 * scale, 400.0 * scale)
+    fast, plain = random.Random(seed), random.Random(seed)
+    if spare:
+        fast.gauss()
+        plain.gauss()
+    got = _candidates(fast, us, vs, radius, 6.0 * scale, 15.0 * scale)
+    assert got == _candidates_reference(plain, us, vs, radius, 6.0 * scale, 15.0 * scale)
+    assert fast.getstate() == plain.getstate()
