@@ -21,6 +21,7 @@ from simulator.stream import (
     record_tail,
     record_tail_reference,
     record_tails,
+    send_ats,
 )
 
 
@@ -36,6 +37,31 @@ def test_iso_ms_matches_datetime_on_awkward_instants() -> None:
     # each instant twice in a row and then after another: iso_ms keeps the last instant's text
     again = [t for pair in zip(instants, instants, instants[1:], strict=False) for t in pair]
     assert [iso_ms(t) for t in again] == [iso_ms_reference(t) for t in again]
+
+
+def _records(times: list[float]) -> list[Outgoing]:
+    return [Outgoing(0, "e", "p", "k", "webhook", "d", t, {}, b"{}", "position") for t in times]
+
+
+def test_send_ats_are_iso_ms_of_each_send_time_on_awkward_windows() -> None:
+    rng = random.Random(17)
+    start = 1_772_517_600.0  # 2026-03-03T06:00:00Z
+    window = sorted(start + rng.choice([0.0, 0.25, rng.uniform(0, 3)]) for _ in range(3000))  # shared instants
+    window = [t for t in window for _ in range(rng.randrange(1, 3))]  # and each instant once or twice in a row
+    carries = [start + k + 1 - 5e-7 for k in range(50)] + [start + k + 1 for k in range(50)]  # a hair before
+    carries.sort()  # the next second (its microseconds carry into it), then the next second itself
+    midnight = [86_400.0 * 20_000 + d for d in (-1.0, -0.0004, -5e-7, 0.0, 0.0004, 1.0)]
+    before_the_epoch = [-1.5, -1.0, -0.9995, -0.5, 0.0, 0.5]
+    for times in (window, carries, midnight, before_the_epoch, [], [start], [start, start, start + 1]):
+        assert send_ats(_records(times)) == [iso_ms_reference(t) for t in times]
+
+
+@given(st.lists(st.floats(min_value=-2e9, max_value=4e9) | st.sampled_from([1e9, 1e9 + 0.5, 1e9 + 1 - 5e-7]),
+                max_size=40), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_send_ats_match_iso_ms_in_any_order(times: list[float], ordered: bool) -> None:
+    times = sorted(times) if ordered else times
+    assert send_ats(_records(times)) == [iso_ms_reference(t) for t in times]
 
 
 def _message(device: str, send_t: float) -> Message:
