@@ -255,7 +255,8 @@ def device_records(world: World, device: Device, encoder: Encoder, *,
     Hot path (once per record): `device_messages`' loop written out here rather than run as a generator under
     this one (a generator step less per record), and a WebSocket frame (PowUnity's, three records in four of
     bench-mixed) is `Encoder.encode`'s frame written out, its provider's lookups done once per device (tests
-    compare the records with `device_messages` encoded)."""
+    compare the records with `device_messages` encoded). An event id is `event_id`'s text built as prefix +
+    `"%06d" % n`: an f-string's `{n:06d}` parses its format spec on every call (~2.9k instructions against ~1.9k)."""
     scenario = world.scenario
     rng = random.Random(f"fleetsim:{scenario.name}:{scenario.seed}:{device.key}:render")  # `device_messages`' rng
     settings = scenario.delivery.providers.get(device.provider, {})
@@ -273,11 +274,13 @@ def device_records(world: World, device: Device, encoder: Encoder, *,
             message = heapq.heappop(held)[2]
             if channel_of[message.kind] == "websocket":
                 frames += 1
-                yield Outgoing(0, f"{frame_prefix}{frames:06d}", message.provider, message.kind, "websocket",
+                record_id = frame_prefix + "%06d" % frames  # noqa: UP031 (see the docstring)
+                yield Outgoing(0, record_id, message.provider, message.kind, "websocket",
                                message.device, message.send_t, {}, serialize(message.payload), message.source)
             else:
                 webhooks += 1
-                yield encode(0, message, f"{webhook_prefix}{webhooks:06d}")
+                record_id = webhook_prefix + "%06d" % webhooks  # noqa: UP031 (see the docstring)
+                yield encode(0, message, record_id)
         for message in renderer.render(event):
             kind = message.kind
             channel = channel_of[kind]
@@ -288,20 +291,24 @@ def device_records(world: World, device: Device, encoder: Encoder, *,
                 heapq.heappush(held, (message.send_t, n, message))
             elif channel == "websocket":  # no event id in the body, no signature: `encode`'s frame
                 frames += 1
-                yield Outgoing(0, f"{frame_prefix}{frames:06d}", message.provider, kind, channel, message.device,
+                record_id = frame_prefix + "%06d" % frames  # noqa: UP031 (see the docstring)
+                yield Outgoing(0, record_id, message.provider, kind, channel, message.device,
                                message.send_t, {}, serialize(message.payload), message.source)
             else:
                 webhooks += 1
-                yield encode(0, message, f"{webhook_prefix}{webhooks:06d}")
+                record_id = webhook_prefix + "%06d" % webhooks  # noqa: UP031 (see the docstring)
+                yield encode(0, message, record_id)
     while held:
         message = heapq.heappop(held)[2]
         if channel_of[message.kind] == "websocket":
             frames += 1
-            yield Outgoing(0, f"{frame_prefix}{frames:06d}", message.provider, message.kind, "websocket",
+            record_id = frame_prefix + "%06d" % frames  # noqa: UP031 (see the docstring)
+            yield Outgoing(0, record_id, message.provider, message.kind, "websocket",
                            message.device, message.send_t, {}, serialize(message.payload), message.source)
         else:
             webhooks += 1
-            yield encode(0, message, f"{webhook_prefix}{webhooks:06d}")
+            record_id = webhook_prefix + "%06d" % webhooks  # noqa: UP031 (see the docstring)
+            yield encode(0, message, record_id)
 
 
 def scenario_messages(scenario: Scenario, world: World | None = None) -> Iterator[Message]:
