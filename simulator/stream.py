@@ -118,14 +118,10 @@ def iso_ms(t: float) -> str:
     """`t` as ISO 8601 UTC to the millisecond (2026-03-03T06:00:01.250Z), the same characters as
     `datetime.fromtimestamp(t, UTC)` truncated to milliseconds (`iso_ms_reference`).
 
-    Hot path (one call per record): arithmetic and table lookups, the date cached per day, instead of a
-    datetime and strftime per call (7.8 µs). Microseconds round half-even from the fraction as
-    `fromtimestamp` rounds them, carrying into the next second. The last instant's text is kept: a device's
-    records at one send time (PowUnity's devices and positions frames, half the stream) come one after the other."""
-    global _LAST
-    last = _LAST  # one tuple, read and replaced whole: concurrent threads never pair one's time with another's text
-    if t == last[0]:
-        return last[1]
+    Arithmetic and table lookups, the date cached per day, instead of a datetime and strftime per call (7.8 µs).
+    Microseconds round half-even from the fraction as `fromtimestamp` rounds them, carrying into the next second.
+    The output's records take their texts a window at once (`send_ats`, which reuses a repeated instant's text and
+    calls this once per new second)."""
     frac, whole = math.modf(t)
     us = round(frac * 1e6)
     sec = int(whole)
@@ -139,9 +135,7 @@ def iso_ms(t: float) -> str:
         if len(_DAYS) >= 1024:  # a scenario spans a few days; keep the table small whatever the input
             _DAYS.clear()
         date = _DAYS[day] = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
-    text = date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
-    _LAST = (t, text)
-    return text
+    return date + _CLOCK[second_of_day] + _MILLIS[us // 1000]
 
 
 def send_ats(records: list[Outgoing]) -> list[str]:
@@ -181,8 +175,6 @@ def iso_ms_reference(t: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-#: the instant `iso_ms` formatted last (nan equals nothing) and its text: a cache of a pure function
-_LAST: tuple[float, str] = (math.nan, "")
 _DAYS: dict[int, str] = {}  # day number since the epoch -> "YYYY-MM-DDT" (pure: a cache of a pure function)
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 #: "HH:MM:SS." per second of the day, built from two-digit strings at import: a fifth of the time of formatting
