@@ -122,7 +122,11 @@ def collecting_rarely() -> Iterator[None]:
 
 def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when generation stops
-    gc.set_threshold(BATCH_GC_THRESHOLD, *gc.get_threshold()[1:])  # `collecting_rarely`, for the process's life
+    with collecting_rarely():  # a worker only generates
+        return _worker_job(stdin, stdout)
+
+
+def _worker_job(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     if os.environ.get("FLEETSIM_COMPILED"):  # the optional mypyc build reaches workers too (simulator/compiled.py)
         from .compiled import activate_from_environment
 
