@@ -118,15 +118,6 @@ STATE_EVENTS = {
 }
 STATUS_EVENTS = frozenset({"deviceOnline", "deviceOffline", "deviceUnknown"})
 
-#: 1.5 * 2**52: for |x| < 2**51, `(x + _EVEN) - _EVEN` is float(round(x)). The sum lies in [2**52, 2**53), where
-#: doubles are the integers, so IEEE round-to-nearest-even rounds x to an integer, half to even, as round() does,
-#: and the difference is exact; no int is made (round() then `/` cost twice as much on the hot path). Zeros come
-#: out +0.0, as float(round(x)) does.
-_EVEN = 6755399441055744.0
-_EVEN_LIMIT = 2.0**51
-#: 100 / KMH_PER_KNOT, computed once: km/h to hundredths of a knot
-_CENTIKNOTS_PER_KMH = 100 / KMH_PER_KNOT
-
 # Traccar date pieces, so a timestamp is four table lookups instead of a strftime per position
 _HOUR_MINUTE = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
 _SECOND = tuple(f"{s:02d}." for s in range(60))
@@ -296,9 +287,9 @@ class PowUnityRenderer:
         two shipped profiles a copy of the renderer's template (the reference's keys and constants) with the ten
         fields that change set, and an attributes display (tests compare them).
 
-        Hot path (once per report): `jd`'s test written out as chained comparisons (no abs() call), coordinates
-        rounded without an int (`_EVEN`), and the template's copy and stores instead of an 18-key display, which
-        cost twice as much (the devices and positions frames are three quarters of bench-mixed's records)."""
+        Hot path (once per report): `jd`'s test written out as chained comparisons (no abs() call), and the
+        template's copy and stores instead of an 18-key display, which cost twice as much (the devices and
+        positions frames are three quarters of bench-mixed's records)."""
         shape = self._shape
         if shape is None:
             return self._position_reference(facts)
@@ -322,13 +313,10 @@ class PowUnityRenderer:
                 "distance": distance, "totalDistance": total, "motion": motion}
         if hours:  # EngineHoursHandler writes hours only once they are not 0
             attributes["hours"] = hours
-        # round(lat * 1e6) / 1e6 without the int (see _EVEN), and the same for lon
-        lat *= 1e6
-        lat = ((lat + _EVEN) - _EVEN if -_EVEN_LIMIT < lat < _EVEN_LIMIT else round(lat)) / 1e6
+        lat = round(lat * 1e6) / 1e6
         if not (-1e7 < lat <= -1e-3 or 1e-3 <= lat < 1e7 or lat == 0.0):
             lat = JavaDouble(lat)
-        lon *= 1e6
-        lon = ((lon + _EVEN) - _EVEN if -_EVEN_LIMIT < lon < _EVEN_LIMIT else round(lon)) / 1e6
+        lon = round(lon * 1e6) / 1e6
         if not (-1e7 < lon <= -1e-3 or 1e-3 <= lon < 1e7 or lon == 0.0):
             lon = JavaDouble(lon)
         if not (1e-3 <= speed < 1e7 or speed == 0.0 or -1e7 < speed <= -1e-3):
@@ -559,9 +547,7 @@ class PowUnityRenderer:
             self.last_ignition = ignition
             self.last_odometer = odometer
             self.last_fix_ms = fix_ms
-        # round(fix.speed_kmh * (100 / KMH_PER_KNOT)) / 100, without the int (see _EVEN)
-        speed = fix.speed_kmh * _CENTIKNOTS_PER_KMH
-        speed = ((speed + _EVEN) - _EVEN if -_EVEN_LIMIT < speed < _EVEN_LIMIT else round(speed)) / 100
+        speed = round(fix.speed_kmh * (100 / KMH_PER_KNOT)) / 100
         motion = speed > MOTION_SPEED_KN
         alarm = ALARMS.get(kind) if self.armed else None
         facts: _Facts = (position_id, self.position_seq & 0xFFFF, fix.battery_pct, self.armed, fix.ext_voltage > 0.0,

@@ -8,7 +8,6 @@ agree event by event."""
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -147,21 +146,3 @@ def test_fast_position_wraps_the_doubles_java_writes_differently_as_jd_does(
     assert fast == plain
     assert list(fast) == list(plain) and list(fast["attributes"]) == list(plain["attributes"])
     assert [(type(v), repr(v)) for v in _doubles(fast)] == [(type(v), repr(v)) for v in _doubles(plain)]
-
-
-_rounded_in = st.one_of(st.sampled_from([0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994,
-                                         2.0**51 - 0.5, -(2.0**51) + 0.5, 2.0**51, 2.0**52 + 1.0, 1e300]),
-                        st.floats(allow_nan=False, allow_infinity=False))
-
-
-@settings(max_examples=500, deadline=None)
-@given(_rounded_in)
-def test_even_rounding_is_round_without_the_int(x: float) -> None:
-    """The `_EVEN` rounding `_position` and `render` use for coordinates and speed (below 2**51 in magnitude,
-    round() beyond) gives float(round(x)) bit for bit, halves to even and zeros' sign included."""
-    from simulator.providers.powunity.render import _EVEN, _EVEN_LIMIT
-
-    fast = (x + _EVEN) - _EVEN if -_EVEN_LIMIT < x < _EVEN_LIMIT else float(round(x))
-    expected = float(round(x))
-    assert fast == expected and math.copysign(1.0, fast) == math.copysign(1.0, expected), x
-
