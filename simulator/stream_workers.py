@@ -120,8 +120,41 @@ def collecting_rarely() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+#: glibc malloc's thresholds in a process that only generates (see `reuse_freed_memory`): blocks up to this size
+#: come from the heap rather than a fresh mmap each, and this much free memory at the heap's top stays mapped
+BATCH_MMAP_THRESHOLD = 16 << 20
+BATCH_TRIM_THRESHOLD = 32 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (glibc's malloc.h)
+
+
+def reuse_freed_memory() -> bool:
+    """Let this process's big allocations reuse freed memory instead of faulting in fresh pages each time; False
+    where that cannot be set (not glibc). For a process that only generates, for the rest of its life.
+
+    Generation allocates a few large blocks over and over: a worker's marshalled frame (~0.7 MB), the parent's
+    read of it, a window's joined lines (~1.6 MB). By default glibc maps each block above its (adaptive) mmap
+    threshold afresh and returns heap tops above 128 KiB to the system, so such blocks page-faulted their pages
+    in again and again: marshalling a frame took ~410 ns a record, ~50 ns with these thresholds, and a
+    300k-record `generate --workers 2` made 74-77k page faults against 45-48k (bench-mixed). The cost is that up
+    to BATCH_TRIM_THRESHOLD of freed memory stays mapped until the process ends: a million records' peak RSS
+    131.2 MB before, 132.2 MB after."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a libc without mallopt
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    # mallopt answers 1 on success; both or neither (musl's stub answers 0)
+    return bool(mallopt(_M_MMAP_THRESHOLD, BATCH_MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, BATCH_TRIM_THRESHOLD))
+
+
 def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when generation stops
+    reuse_freed_memory()  # a worker only generates
     with collecting_rarely():  # a worker only generates
         return _worker_job(stdin, stdout)
 

@@ -74,9 +74,10 @@ def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
         raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
-    from ..stream_workers import collecting_rarely
+    from ..stream_workers import collecting_rarely, reuse_freed_memory
 
-    with collecting_rarely():  # this process only generates
+    reuse_freed_memory()  # this process only generates (for the rest of its life: it ends with the output)
+    with collecting_rarely():
         return _scenario_output(args)
 
 

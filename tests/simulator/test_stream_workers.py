@@ -400,6 +400,66 @@ def test_a_worker_collects_garbage_rarely() -> None:
         proc.close()
 
 
+def _faults_of_frames(frames: int = 64) -> int:
+    """Page faults while `frames` frames of 1,024 records (~0.7 MB each) are marshalled and freed one after
+    another, as a worker sends them."""
+    import resource
+
+    run = ([0.5] * 1024, [1] * 1024, [b"x" * 700] * 1024)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(frames):
+        payload = marshal.dumps(run, 2)
+        del payload
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+class Faults:
+    """A shard of one record: the page faults of marshalling frames in the worker."""
+
+    def batches(self) -> Iterator[object]:
+        _faults_of_frames(4)  # the heap grows to a frame's size once
+        yield [0.0], [1], [b"%d" % _faults_of_frames()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_reusing_freed_memory_stops_large_blocks_faulting_their_pages_in_again() -> None:
+    # a fresh interpreter: the test process's own allocator may already be set either way
+    code = ("from tests.simulator.test_stream_workers import _faults_of_frames as f; "
+            "from simulator.stream_workers import reuse_freed_memory as r; "
+            "a = f(); ok = r(); f(4); b = f(); print(a, ok, b)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[2]).stdout.split()
+    default, reused, tuned = int(out[0]), out[1], int(out[2])
+    pages = 64 * len(marshal.dumps(([0.5] * 1024, [1] * 1024, [b"x" * 700] * 1024), 2)) // 4096
+    assert default >= pages // 2  # by default each frame's pages are mapped afresh and faulted in again
+    assert reused == "True"
+    assert tuned < pages // 20  # the same frames now reuse the heap's pages
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_generate_scenario_reuses_freed_memory_in_its_own_process() -> None:
+    code = ("import io, sys; from tests.simulator.test_stream_workers import _faults_of_frames as f; "
+            "from simulator.cli import main; a = f(); sys.stdout = io.TextIOWrapper(io.BytesIO()); "
+            f"main(['generate', '--scenario', {str(DEMO)!r}, '--limit', '5']); sys.stdout = sys.__stdout__; "
+            "f(4); print(a, f())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[2]).stdout.split()
+    pages = 64 * len(marshal.dumps(([0.5] * 1024, [1] * 1024, [b"x" * 700] * 1024), 2)) // 4096
+    assert int(out[0]) >= pages // 2 and int(out[1]) < pages // 20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_a_worker_reuses_freed_memory() -> None:
+    proc = WorkerProcess("generation worker 1")
+    try:
+        proc.send(Faults())
+        batch = proc.recv()
+        assert isinstance(batch, tuple)
+        assert int(batch[2][0]) < 64 * 700 * 1024 // 4096 // 20
+    finally:
+        proc.close()
+
+
 def _collections_while_generating(records: int) -> list[int]:
     """Collections of each generation set off while `records` of bench-mixed are made, past the first window
     (which builds the world)."""
