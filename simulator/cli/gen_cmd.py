@@ -8,10 +8,7 @@ import sys
 from collections.abc import Generator
 from typing import Any
 
-import orjson
-
 from ..errors import UsageError
-from ..providers import get_provider, schema_family
 from .common import int_range, positive_int, seed
 
 #: the most worker processes --workers takes (simulator/stream_workers.py checks the same bound)
@@ -54,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--workers applies to --scenario streams")
     if not args.provider or not args.kind:
         raise UsageError("generate needs PROVIDER KIND, or --scenario FILE")
+    import orjson
+
     from ..generation import generate_payloads  # the two modes import apart: a scenario needs the world, faker
+    from ..providers import schema_family
 
     provider = schema_family(args.provider)
     out = sys.stdout.buffer
@@ -85,7 +85,8 @@ def _scenario_output(args: argparse.Namespace) -> int:
     from ..stream_workers import start_workers
 
     # the workers start first: they import the world while this process loads the scenario (this process makes
-    # one shard itself, so N workers are N - 1 processes besides it)
+    # one shard itself, so N workers are N - 1 processes besides it); before this process's own imports of the
+    # providers and orjson too (~30 ms), which is why this module imports them inside its functions
     started = start_workers(args.workers - 1) if args.workers > 1 else None
     out = sys.stdout.buffer
     try:
@@ -103,6 +104,7 @@ def _scenario_output(args: argparse.Namespace) -> int:
 
 
 def _chunks(args: argparse.Namespace, started: list[Any] | None) -> Generator[bytes, None, None]:
+    from ..providers import get_provider
     from ..scenario.loader import load_scenario
     from ..stream_workers import ndjson_chunks
 
