@@ -36,7 +36,7 @@ def main() -> int:
     gen["records_in_1m_run"] = large["records"]
     gen["rss_target_mb_1m"] = TARGET_RSS_MB_AT_1M
     print("fleetsim generate --scenario > /dev/null: 1 process, 2 workers and a pair of 1-process runs, "
-          "5 interleaved rounds after a warm-up ...", flush=True)
+          "7 interleaved rounds (every other one in reverse order) after a warm-up ...", flush=True)
     gen["command"] = {**generation.command(), "target_per_s": TARGET_COMMAND_PER_S,
                       "target_two_worker_ratio": TARGET_TWO_WORKER_RATIO}
     print("the optional mypyc build: compile, same bytes, then generate interpreted vs compiled, 5 rounds ...",

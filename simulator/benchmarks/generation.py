@@ -98,9 +98,10 @@ def _pair_run(records: int, scenario_file: str) -> dict[str, float]:
     return {"wall_s": wall, "cpu_s": cpu}
 
 
-def command(rounds: int = 5, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
+def command(rounds: int = 7, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
     """`generate --scenario` as a user runs it, 1 process then 2 workers in each round, then the machine's own
-    two-process ceiling (two one-process commands at once, `_pair_run`), after one unmeasured one-process run (the
+    two-process ceiling (two one-process commands at once, `_pair_run`), every other round in the reverse order,
+    after one unmeasured one-process run (the
     first run after a while paid for cold caches: up to a quarter slower). Rates are medians of the rounds; each
     ratio is the median of the rounds' own ratios, so a slow stretch of the shared host, which slows a round's
     runs alike, moves it less than it moves the rates.
@@ -113,10 +114,18 @@ def command(rounds: int = 5, records: int = COMMAND_RECORDS, scenario_file: str 
     _command_run(1, records, scenario_file)  # the warm-up: not measured
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     pairs: list[dict[str, float]] = []
-    for _ in range(rounds):
-        for workers in (1, 2):
-            runs[workers].append(_command_run(workers, records, scenario_file))
-        pairs.append(_pair_run(records, scenario_file))
+    for index in range(rounds):
+        # every other round the other way round (the pair, two workers, one process): the shared host speeds up
+        # and slows down over seconds, and a round's ratios compare runs made seconds apart; in one order only, a
+        # host slowing through the rounds flattered the workers (run after the one process) and one speeding up
+        # flattered the one process; the medians see both orders
+        steps = ["one", "two", "pair"] if index % 2 == 0 else ["pair", "two", "one"]
+        for step in steps:
+            if step == "pair":
+                pairs.append(_pair_run(records, scenario_file))
+            else:
+                workers = 1 if step == "one" else 2
+                runs[workers].append(_command_run(workers, records, scenario_file))
     rounds_of = list(zip(runs[1], runs[2], pairs, strict=True))
     return {
         "scenario": scenario_file, "records": records, "rounds": rounds,

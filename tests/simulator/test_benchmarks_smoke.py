@@ -200,17 +200,17 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
 
     monkeypatch.setattr(subprocess, "run", run)  # the module generation runs the command with
     monkeypatch.setattr(subprocess, "Popen", popen)  # ... and starts the ceiling's pair with
-    result = generation.command(rounds=2, records=150, scenario_file="demo-city.yaml")
+    result = generation.command(rounds=3, records=150, scenario_file="demo-city.yaml")
     # one unmeasured warm-up run, then interleaved: each round runs one process, then two workers, the whole
-    # command each time
-    assert [argv[argv.index("--workers") + 1] for argv in ran] == ["1", "1", "2", "1", "2"]
-    assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in ran)
-    # and, in each round, the ceiling: two one-process commands of the whole job at once (subprocess.run starts
-    # its command with Popen too: those are the ones in `ran`)
-    assert len(started) == len(ran) + 4 and all("generate" in argv for argv in started)
-    assert [argv[argv.index("--workers") + 1] for argv in started].count("1") == 3 + 4
+    # command each time, then the ceiling's pair; every other round the other way round
+    workers = [argv[argv.index("--workers") + 1] for argv in started]
+    pair = ["1", "1"]  # the ceiling: two one-process commands of the whole job at once
+    assert workers == ["1", "1", "2", *pair, *pair, "2", "1", "1", "2", *pair]
+    assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in started)
+    assert len(ran) == 1 + 3 * 2  # subprocess.run: the warm-up and each round's two commands (it starts them with
+    # Popen too: those are among `started`)
     walls = result["all_rounds_wall_s"]
-    assert [len(v) for v in walls.values()] == [2, 2, 2]  # the warm-up is not among the rounds
+    assert [len(v) for v in walls.values()] == [3, 3, 3]  # the warm-up is not among the rounds
     assert result["pair_ceiling_ratio"] > 0 and result["pair_cpu_ratio"] > 0
     assert result["one_process_per_s"] > 0 and result["two_workers_per_cpu_s"] > 0
     assert result["two_worker_cpu_ratio"] > 0 and len(result["load_average_1m"]) == 2
