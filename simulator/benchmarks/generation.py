@@ -101,8 +101,8 @@ def _pair_run(records: int, scenario_file: str) -> dict[str, float]:
 def command(rounds: int = 7, records: int = COMMAND_RECORDS, scenario_file: str = SCENARIO) -> dict[str, Any]:
     """`generate --scenario` as a user runs it, 1 process then 2 workers in each round, then the machine's own
     two-process ceiling (two one-process commands at once, `_pair_run`), every other round in the reverse order,
-    after one unmeasured one-process run (the
-    first run after a while paid for cold caches: up to a quarter slower). Rates are medians of the rounds; each
+    after one unmeasured one-process run (the first run after a while paid for cold caches: up to a quarter
+    slower). Rates are medians of the rounds; each
     ratio is the median of the rounds' own ratios, so a slow stretch of the shared host, which slows a round's
     runs alike, moves it less than it moves the rates.
 

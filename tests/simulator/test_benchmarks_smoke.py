@@ -207,8 +207,9 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
     pair = ["1", "1"]  # the ceiling: two one-process commands of the whole job at once
     assert workers == ["1", "1", "2", *pair, *pair, "2", "1", "1", "2", *pair]
     assert all(argv[argv.index("--limit") + 1] == "150" and "generate" in argv for argv in started)
-    assert len(ran) == 1 + 3 * 2  # subprocess.run: the warm-up and each round's two commands (it starts them with
-    # Popen too: those are among `started`)
+    # subprocess.run ran the warm-up and each round's two commands (it starts them with Popen too: they are among
+    # `started`, beside the pairs' Popen calls)
+    assert len(ran) == 1 + 3 * 2
     walls = result["all_rounds_wall_s"]
     assert [len(v) for v in walls.values()] == [3, 3, 3]  # the warm-up is not among the rounds
     assert result["pair_ceiling_ratio"] > 0 and result["pair_cpu_ratio"] > 0
