@@ -102,9 +102,8 @@ def command(rounds: int = 7, records: int = COMMAND_RECORDS, scenario_file: str 
     """`generate --scenario` as a user runs it, 1 process then 2 workers in each round, then the machine's own
     two-process ceiling (two one-process commands at once, `_pair_run`), every other round in the reverse order,
     after one unmeasured one-process run (the first run after a while paid for cold caches: up to a quarter
-    slower). Rates are medians of the rounds; each
-    ratio is the median of the rounds' own ratios, so a slow stretch of the shared host, which slows a round's
-    runs alike, moves it less than it moves the rates.
+    slower). Rates are medians of the rounds; each ratio is the median of the rounds' own ratios, so a slow
+    stretch of the shared host, which slows a round's runs alike, moves it less than it moves the rates.
 
     `two_worker_cpu_ratio` is the CPU of all the two-worker command's processes over the one process's: what the
     workers add (their start-up, the pipe, the command's merge). `pair_ceiling_ratio` is 2 one-process jobs' wall
