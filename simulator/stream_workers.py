@@ -148,14 +148,23 @@ def reuse_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    # mallopt answers 1 on success; both or neither (musl's stub answers 0)
+    # mallopt answers 1 on success (musl's stub answers 0); True only if both thresholds took
     return bool(mallopt(_M_MMAP_THRESHOLD, BATCH_MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, BATCH_TRIM_THRESHOLD))
+
+
+@contextlib.contextmanager
+def generating_only() -> Iterator[None]:
+    """This process set up for work that does nothing but generate (`generate --scenario`, every generation
+    worker): big freed blocks reused for the rest of its life (`reuse_freed_memory`), and the collector run rarely
+    inside the block (`collecting_rarely`)."""
+    reuse_freed_memory()
+    with collecting_rarely():
+        yield
 
 
 def worker_main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when generation stops
-    reuse_freed_memory()  # a worker only generates
-    with collecting_rarely():  # a worker only generates
+    with generating_only():
         return _worker_job(stdin, stdout)
 
 

@@ -74,10 +74,9 @@ def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
         raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
-    from ..stream_workers import collecting_rarely, reuse_freed_memory
+    from ..stream_workers import generating_only
 
-    reuse_freed_memory()  # this process only generates (for the rest of its life: it ends with the output)
-    with collecting_rarely():
+    with generating_only():  # this process only generates (and ends with its output)
         return _scenario_output(args)
 
 
