@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, seed, shown, target_url
+from simulator.delivery.reach import all_reachable
 from simulator.delivery.redaction import Redactor
+from simulator.delivery.runner import endpoint_url
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.delivery.transport import trust_context
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
@@ -220,8 +222,6 @@ def run(args: argparse.Namespace) -> int:
     reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite,
                                    args.fuzz_examples, args.quarantine),
                         Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
-    for note in notes:
-        print(note, file=sys.stderr)
     state = _state_probe(args.state_probe, args.target or args.app)
     live = Live(sys.stderr)
     trust = trust_context(args.ca_bundle) if args.ca_bundle else None
@@ -233,6 +233,11 @@ def run(args: argparse.Namespace) -> int:
         trust = trust or trust_context()
         served = self_trusted_tls(trust)
         own_tls, own_ca = served.context, served.ca_pem
+    if args.target:  # a receiver that is not there is one line and exit 2, not a table of errors
+        all_reachable((endpoint_url(args.target, p.name, settings.get(p.name, {})),
+                       f"{p.name} url" if settings.get(p.name, {}).get("url") else "--target") for p in providers)
+    for note in notes:
+        print(note, file=sys.stderr)
     # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin) through a file that lives for the run
     wanted = runs_commands(state) and (args.ca_bundle is not None or own_tls is not None)
     with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:

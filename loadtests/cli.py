@@ -15,16 +15,12 @@ import argparse
 import asyncio
 import contextlib
 import re
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -38,6 +34,7 @@ from conformance.state import (
     take_readings,
 )
 from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, shown, target_url
+from simulator.delivery.reach import reachable
 from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
@@ -160,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                       wait_s=MASTER_WAIT_S)
         else:
             target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
-            reachable(target, ca_bundle=args.ca_bundle)
+            reachable(target, handshake=True, ca_bundle=args.ca_bundle)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
         locust(args, target, scenario_file, records_dir, html)
@@ -216,40 +213,6 @@ def _first_line(process: subprocess.Popen[str]) -> str:
         if not selector.select(RECEIVER_START_S):
             return ""
     return process.stdout.readline().strip()
-
-
-def reachable(target: str, what: str = "the target", wait_s: float = 0.0, ca_bundle: str | None = None) -> None:
-    """Exit 2 now, in one line, when nothing listens at the target (rather than a run of connection errors);
-    refused connections are tried again for `wait_s` seconds. An https target's certificate is verified here
-    too (with `ca_bundle`'s CAs), as Locust's users will: a certificate they cannot trust is one line, not a run
-    of failed requests."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            parts = urlsplit(target)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            with socket.create_connection((parts.hostname or "", port), timeout=5) as connection:
-                if parts.scheme == "https":
-                    _handshake(connection, parts.hostname or "", what, target, ca_bundle)
-                return
-        except ConnectionRefusedError:
-            if time.monotonic() >= deadline:
-                raise UsageError(f"cannot reach {what} {shown(target)}: Connection refused") from None
-            time.sleep(0.2)
-        except (OSError, ValueError, UnicodeError) as exc:
-            why = getattr(exc, "strerror", None) or type(exc).__name__
-            raise UsageError(f"cannot reach {what} {shown(target)}: {why}") from None
-
-
-def _handshake(connection: socket.socket, host: str, what: str, target: str, ca_bundle: str | None) -> None:
-    from simulator.delivery.transport import trust_context, verify_failure
-
-    try:
-        with trust_context(ca_bundle).wrap_socket(connection, server_hostname=host):
-            return
-    except ssl.SSLError as exc:
-        line = verify_failure(exc) or f"TLS handshake failed ({exc.reason or exc})"
-        raise UsageError(f"cannot reach {what} {shown(target)}: {line}") from None
 
 
 def _bracketed(host: str) -> str:

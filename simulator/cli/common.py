@@ -100,8 +100,25 @@ def rate_text(text: str) -> str:
     return text
 
 
-def _refuse(value: str, problem: str) -> argparse.ArgumentTypeError:
-    return argparse.ArgumentTypeError(f"{shown(value, PATH_LIMIT)}: {problem}")
+def _refuse(url: str, problem: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{shown(_masked(url), PATH_LIMIT)}: {problem}")
+
+
+def _masked(url: str) -> str:
+    """`url` as an error may quote it: a user:password@ and everything after ? or # (a token often travels in
+    the query) replaced by <redacted>. Plain string work, so that a URL too broken to parse is masked too."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        ends = [i for i in (rest.find(ch) for ch in "/?#") if i >= 0]
+        cut = min(ends, default=len(rest))
+        authority, tail = rest[:cut], rest[cut:]
+        if "@" in authority:
+            authority = "<redacted>@" + authority.rpartition("@")[2]
+        rest = authority + tail
+    marks = [i for i in (rest.find(ch) for ch in "?#") if i >= 0]
+    if marks and min(marks) + 1 < len(rest):
+        rest = rest[:min(marks) + 1] + "<redacted>"
+    return scheme + sep + rest
 
 
 def target_url(text: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 from ..delivery.capture import CaptureWriter
 from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
+from ..delivery.reach import all_reachable, reachable
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
 from ..delivery.sending import trusting_sender
@@ -152,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         down_after=args.down_after, grace_s=args.grace, sender=trusting_sender(trust),
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
+    # a receiver that is not there is one line and exit 2 before anything is generated (docs/delivery.md)
+    all_reachable((endpoint.url, "--target" if args.target else f"{name} url")
+                  for name, endpoint in runner.endpoints.items()
+                  if args.target or settings.get(name, {}).get("url"))
     capture = CaptureWriter(capture_path) if capture_path else None
     if capture is not None:
         runner.attach_capture(capture)
@@ -244,6 +249,8 @@ def run_replay(args: argparse.Namespace) -> int:
     replayer = Replayer(args.capture, args.target, resign=args.resign, settings=settings,
                         concurrency=args.concurrency, timeout_s=args.timeout, verify_tls=not args.insecure,
                         down_after=args.down_after, grace_s=args.grace, ssl_context=_trust(args))
+    replayer.check_capture()  # the capture's own mistakes first: they are the user's to fix either way
+    reachable(args.target, "--target")
     result = run_async(replayer.run, replayer.stop)
     print(result.render())
     if result.interrupted:

@@ -110,6 +110,7 @@ class Replayer:
         self._workers: list[asyncio.Task[None]] = []
         self._fatal: Exception | None = None
         self._in_flight = 0
+        self._capture_checked = False
 
     def stop(self) -> None:
         self._signals += 1
@@ -123,9 +124,15 @@ class Replayer:
     def _stopping(self) -> bool:
         return self._stop.is_set() or self.health.stopped
 
+    def check_capture(self) -> None:
+        """Read the whole capture once: a malformed one is an error (exit 2) before anything is sent."""
+        if not self._capture_checked:
+            for _ in read_capture(self.capture):
+                pass
+            self._capture_checked = True
+
     async def run(self) -> ReplayResult:
-        for _ in read_capture(self.capture):  # a malformed capture is an error before anything is sent
-            pass
+        self.check_capture()
         queue: asyncio.Queue[CapturedRequest] = asyncio.Queue(maxsize=self.concurrency * 4)
         # the sender every run uses (FLEETSIM_TRANSPORT picks it), trusting --ca-bundle's CAs when verifying
         sender = trusting_sender(self.ssl_context if self.verify_tls else None)

@@ -13,6 +13,8 @@ from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from tests.conftest import CliResult
 
+from .listeners import dropping
+
 Cli = Callable[..., CliResult]
 DEMO = str(scenarios_dir() / "demo-city.yaml")
 
@@ -195,8 +197,8 @@ def test_run_writes_reports_and_exits_by_outcome(cli: Cli, tmp_path: Path) -> No
     assert report["summary"]["totals"]["delivered"] == 40 and report["invariant"]["ok"]
     assert ET.parse(junit_path).getroot().tag in ("testsuites", "testsuite")
     assert len(capture.read_text().splitlines()) >= 40
-    down = cli("run", DEMO, "--target", "http://127.0.0.1:9", "--rate", "max", "--limit", "5", "--quiet",
-               "--timeout", "1")
+    with dropping() as url:  # there, but never an HTTP answer: the events fail (nothing there at all: exit 2)
+        down = cli("run", DEMO, "--target", url, "--rate", "max", "--limit", "5", "--quiet", "--timeout", "1")
     assert down.code == 1 and "failed" in down.out and "Traceback" not in down.err
 
 

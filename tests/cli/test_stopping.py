@@ -15,6 +15,8 @@ import pytest
 
 from tests.simulator.delivery import hostile
 
+from .listeners import dropping
+
 SCENARIO = """
 name: stop-test
 seed: 5
@@ -64,7 +66,7 @@ async def test_run_stops_within_the_grace_against_a_hanging_receiver(tmp_path: P
         proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "60",
                            "--grace", "1.5", "--concurrency", "4", "--down-after", "0",
                            "--report", f"json:{report}")
-        await until(lambda: server.connections >= 4)
+        await until(lambda: server.connections >= 5)  # fleetsim's reachability probe, then 4 requests
         await asyncio.sleep(0.3)
         signalled = time.monotonic()
         proc.send_signal(sig)
@@ -73,8 +75,9 @@ async def test_run_stops_within_the_grace_against_a_hanging_receiver(tmp_path: P
         connections_after = server.connections
     assert code == 130, err
     assert took < 1.5 + 2.0, took  # the grace, plus process teardown
-    # nothing queued went out after the signal: only the 4 requests already in flight were ever sent
-    assert connections_after == 4
+    # nothing queued went out after the signal: only the 4 requests already in flight were ever sent (and the
+    # connection that asked, before the run, whether anything listens)
+    assert connections_after == 5
     doc = json.loads(report.read_text())
     assert doc["exit_code"] == 130  # the report and the process agree
     totals = doc["summary"]["totals"]
@@ -88,7 +91,7 @@ async def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
     async with server as url:
         proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "60",
                            "--grace", "60", "--concurrency", "2", "--down-after", "0")
-        await until(lambda: server.connections >= 2)
+        await until(lambda: server.connections >= 3)  # the reachability probe, then 2 requests
         proc.send_signal(signal.SIGINT)
         await asyncio.sleep(0.5)
         signalled = time.monotonic()
@@ -142,7 +145,7 @@ async def test_replay_stops_within_the_grace(tmp_path: Path, sig: signal.Signals
     async with server as url:
         proc = await start("replay", str(capture_file(tmp_path, 100)), "--target", url, "--concurrency", "2",
                            "--timeout", "60", "--grace", "1", "--down-after", "0")
-        await until(lambda: server.connections >= 2)
+        await until(lambda: server.connections >= 3)  # the reachability probe, then 2 requests
         signalled = time.monotonic()
         proc.send_signal(sig)
         code, out, _ = await finish(proc, 10)
@@ -152,9 +155,10 @@ async def test_replay_stops_within_the_grace(tmp_path: Path, sig: signal.Signals
 
 
 async def test_replay_stops_sending_to_a_dead_target(tmp_path: Path) -> None:
-    proc = await start("replay", str(capture_file(tmp_path, 300)), "--target", "http://127.0.0.1:9",
-                       "--concurrency", "2")
-    code, out, _ = await finish(proc, 20)
+    # the target accepts connections (so the run starts) and drops every one unanswered
+    with dropping() as url:
+        proc = await start("replay", str(capture_file(tmp_path, 300)), "--target", url, "--concurrency", "2")
+        code, out, _ = await finish(proc, 20)
     assert code == 1
     sent = int(out.split("replayed ")[1].split()[0])
     assert sent < 20

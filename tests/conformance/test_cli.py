@@ -63,12 +63,13 @@ def test_the_reference_receiver_passes_and_exits_0(cli: Cli) -> None:
     assert "summary: 2 passed, 0 failed, 1 skipped, 0 errors (seed 1, --only)" in result.out
 
 
-def test_a_receiver_that_is_not_there_exits_3(cli: Cli) -> None:
+def test_a_receiver_that_is_not_there_is_a_usage_error_before_anything_runs(cli: Cli) -> None:
+    # one that is there and never answers is graded: tests/cli/test_unreachable_target.py (errors, exit 3)
     with serving("slow") as url:
         pass
     result = cli("check", "--provider", "smartgps", "--target", url, "--only", "SIG-01,MAL-01")
-    assert result.code == 3, result
-    assert "ERROR SIG-01" in result.out and "FAIL" not in result.out
+    assert result.code == 2, result
+    assert result.out == "" and f"cannot reach --target '{url}/smartgps'" in result.err
 
 
 def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_reports(
