@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FleetsimError, HarnessError
+from ..errors import FleetsimError, HarnessError, InputError
 from ..providers import PROVIDERS
 from ..signing import SIGNERS, Secret
 from .capture import REDACTED, CapturedRequest, read_capture, retarget
@@ -125,10 +125,12 @@ class Replayer:
         return self._stop.is_set() or self.health.stopped
 
     def check_capture(self) -> None:
-        """Read the whole capture once: a malformed one is an error (exit 2) before anything is sent."""
+        """Read the whole capture once: a malformed or empty one is an error (exit 2) before anything is sent (an
+        empty file is the wrong file, or a run that captured nothing: "replayed 0 requests" would hide that)."""
         if not self._capture_checked:
-            for _ in read_capture(self.capture):
-                pass
+            if not sum(1 for _ in read_capture(self.capture)):
+                raise InputError(str(self.capture), "the capture holds no requests (expected one JSON object per "
+                                 "line, as `fleetsim run --capture FILE` writes)")
             self._capture_checked = True
 
     async def run(self) -> ReplayResult:

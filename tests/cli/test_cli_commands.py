@@ -215,6 +215,11 @@ def test_run_misuse(cli: Cli, tmp_path: Path) -> None:
     garbage.write_text('{"url": "http://x/samsara", "headers": {}, "body": "{}"}\nnot json\n')
     bad_line = cli("replay", str(garbage), "--target", "http://127.0.0.1:9")
     assert bad_line.code == 2 and f"{garbage}:2" in bad_line.err
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("\n\n")  # the wrong file, or a run that captured nothing: not "replayed 0 requests"
+    no_requests = cli("replay", str(empty), "--target", "http://127.0.0.1:9")
+    assert no_requests.code == 2 and f"{empty}: the capture holds no requests" in no_requests.err
+    assert no_requests.out == ""
 
 
 def test_generate_scenario_streams_records(cli: Cli) -> None:
