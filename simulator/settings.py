@@ -73,7 +73,9 @@ def load_settings(
     problems = _Problems(doc)
     broken = _schema_problems(doc, problems)
     providers: dict[str, Mapping[str, Any]] = {}
-    for name, values in doc.data.get("providers", {}).items():
+    raw = doc.data.get("providers")
+    # anything but a mapping (a list, null, a string) is a schema problem, already reported
+    for name, values in raw.items() if isinstance(raw, dict) else ():
         if name in broken:
             continue  # its schema problems are reported; the checks below assume a well-formed mapping
         parsed = parse_provider_settings(problems, ("providers", name), name, values,

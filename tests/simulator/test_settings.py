@@ -140,6 +140,10 @@ extra: 1
     ("providers: {}\nproviders: {}\n", "duplicate key 'providers'"),
     ("provider: {}\n", "unknown field 'provider'; did you mean 'providers'?"),
     ("providers:\n  samsara: 5\n", "providers.samsara: expected a mapping"),
+    # `providers` itself not a mapping: once an internal error (exit 3) rather than this line
+    ("providers: [1, 2]\n", "settings.yaml:1:12: providers: expected a mapping, found a list of 2 items"),
+    ("providers:\n", "providers: expected a mapping, found nothing"),
+    ("providers: samsara\n", "providers: expected a mapping, found 'samsara'"),
 ])
 def test_file_level_problems(tmp_path: Path, text: str, expected: str) -> None:
     message = problems(tmp_path, text)
