@@ -129,8 +129,8 @@ def _schema_problems(doc: YamlDocument, report: _Problems) -> set[str]:
             if path[1] not in known:
                 continue  # reported above
             broken.add(str(path[1]))
-        elif path == ("providers",):
-            broken.update(providers or ())  # the providers mapping itself is wrong
+        elif path == ("providers",) and isinstance(providers, dict):
+            broken.update(providers)  # the providers mapping itself is wrong
         for text in explain(err, doc):
             report.found.append((_position(doc, text), text))
     return broken

@@ -144,6 +144,8 @@ extra: 1
     ("providers: [1, 2]\n", "settings.yaml:1:12: providers: expected a mapping, found a list of 2 items"),
     ("providers:\n", "providers: expected a mapping, found nothing"),
     ("providers: samsara\n", "providers: expected a mapping, found 'samsara'"),
+    ("providers: 1.5\n", "providers: expected a mapping, found 1.5"),
+    ("providers: [{}]\n", "providers: expected a mapping, found a list of 1 item"),
 ])
 def test_file_level_problems(tmp_path: Path, text: str, expected: str) -> None:
     message = problems(tmp_path, text)
