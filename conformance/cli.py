@@ -15,7 +15,6 @@ ended in error (harness or network trouble) and none failed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import ssl
@@ -243,9 +242,11 @@ def run(args: argparse.Namespace) -> int:
     with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:
         if isinstance(state, FileStateProbe):
             state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
-        runs = asyncio.run(_check_all(providers, selected, args.target, settings, args.seed, args.timeout, fuzz,
-                                      args.app, state, live, lambda run_: _print_run(reporter, run_, args.seed, live),
-                                      ssl_context=trust, own_tls=own_tls))
+        # SIGTERM (a CI job's timeout) stops it as Ctrl-C does: the reference receiver and probe commands are
+        # shut down by the cancellation, and it is an interruption (exit 130), not a kill without a word
+        runs = socket_command.run_until_stopped(_check_all(
+            providers, selected, args.target, settings, args.seed, args.timeout, fuzz, args.app, state, live,
+            lambda run_: _print_run(reporter, run_, args.seed, live), ssl_context=trust, own_tls=own_tls))
     return _conclude(args, reporter, runs, body_dir, reports)
 
 

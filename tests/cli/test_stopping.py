@@ -1,4 +1,4 @@
-"""Nothing hangs: `fleetsim run`, `replay` and `demo` stop within their promised grace on SIGINT and SIGTERM,
+"""Nothing hangs: `fleetsim run`, `replay`, `demo` and `check` stop within their promised grace on SIGINT and SIGTERM,
 a dead receiver ends a run in seconds with exact accounting, and an unusable target is exit 2 before any work.
 Real processes, real signals, real sockets."""
 
@@ -121,6 +121,23 @@ async def test_a_dead_receiver_ends_the_run_in_seconds_with_exact_accounting(tmp
     assert totals["attempts"] < 20
     assert doc["summary"]["run"]["endpoints_stopped"]["smartgps"]["reason"] == "endpoint_down"
     assert "endpoint stopped (endpoint_down)" in out and "timeout" in out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_check_stops_on_a_signal_as_an_interruption(sig: signal.Signals) -> None:
+    # SIGTERM once killed `check` without a word (exit 143): no summary, the reference receiver and temporary
+    # files not cleaned up. Now it is Ctrl-C's stop: the run's grace (2 s), then "interrupted", exit 130
+    server = hostile.hang()
+    async with server as url:
+        proc = await start("check", "--provider", "smartgps", "--target", url.removesuffix("/hook"))
+        await until(lambda: server.connections >= 2)  # the reachability probe, then the first delivery
+        signalled = time.monotonic()
+        proc.send_signal(sig)
+        code, out, err = await finish(proc, 15)
+        took = time.monotonic() - signalled
+    assert code == 130, (out, err)
+    assert took < 2.0 + 3.0, took  # the run's grace, plus process teardown
+    assert "fleetsim: interrupted" in err and "PASS" not in out and "summary:" not in out
 
 
 def capture_file(tmp_path: Path, lines: int) -> Path:
