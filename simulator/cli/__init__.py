@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -119,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..compiled import activate_from_environment
 
         activate_from_environment()
+    previous = _sigterm_as_interrupt()
     try:
         _refuse_nul(args_given)
         try:
@@ -145,6 +147,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _say(f"fleetsim: internal error: {type(exc).__name__}: {exc} (set FLEETSIM_DEBUG=1 for a traceback)")
         return EXIT_HARNESS
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM (a CI job's timeout, `kill`, a container stopping) stops a command as Ctrl-C does: its cleanup
+    runs (a Locust run, the reference receiver and generation workers are stopped, not orphaned) and it ends
+    "interrupted", exit 130, instead of dying at once. Commands that run an event loop replace this with a
+    handler of their own while it runs (a graceful stop). Returns the handler to restore; None when there is
+    none to restore or signals cannot be set here (not the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, _interrupted)
+    except ValueError:  # not the main thread: an embedding program's signals are its own
+        return None
 
 
 def _refuse_nul(argv: list[str]) -> None:

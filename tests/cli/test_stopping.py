@@ -1,11 +1,14 @@
-"""Nothing hangs: `fleetsim run`, `replay`, `demo` and `check` stop within their promised grace on SIGINT and SIGTERM,
-a dead receiver ends a run in seconds with exact accounting, and an unusable target is exit 2 before any work.
+"""Nothing hangs: `fleetsim run`, `replay`, `demo`, `check` and `load` stop within their promised grace on SIGINT
+and SIGTERM, a dead receiver ends a run in seconds with exact accounting, and an unusable target is exit 2 before
+any work.
 Real processes, real signals, real sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -138,6 +141,42 @@ async def test_check_stops_on_a_signal_as_an_interruption(sig: signal.Signals) -
     assert code == 130, (out, err)
     assert took < 2.0 + 3.0, took  # the run's grace, plus process teardown
     assert "fleetsim: interrupted" in err and "PASS" not in out and "summary:" not in out
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (Linux /proc)."""
+    found: set[int] = set()
+    with contextlib.suppress(FileNotFoundError):
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            for child in Path(f"/proc/{pid}/task/{thread}/children").read_text().split():
+                found |= {int(child)} | descendants(int(child))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux /proc")
+async def test_load_stops_on_sigterm_and_leaves_no_locust_behind() -> None:
+    # SIGTERM once killed `fleetsim load` at once: its Locust run went on hammering the receiver until its
+    # --run-time ended, and a reference receiver it had started ran on for good
+    server = hostile.hang()
+    async with server as url:
+        proc = await start("load", "--target", url.removesuffix("/hook"), "--run-time", "60s", "--users", "2")
+        await until(lambda: server.connections >= 3, timeout=60)  # the reachability probe, then Locust's users
+        children = descendants(proc.pid)
+        assert children  # Locust's process
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code, _, err = await finish(proc, 30)
+        took = time.monotonic() - signalled
+    assert code == 130 and "fleetsim: interrupted" in err, err
+    assert took < 5.0, took
+    await until(lambda: not any(alive(pid) for pid in children), timeout=5)
 
 
 def capture_file(tmp_path: Path, lines: int) -> Path:
