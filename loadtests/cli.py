@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +57,8 @@ DEFAULT_RUN_TIME = "10s"
 RECEIVER_START_S = 30.0
 #: acknowledged events read back at most (evenly sampled beyond): reading costs about a millisecond each
 VERIFY_MAX = 20_000
+#: how long an interrupted Locust run has to stop on SIGTERM before what is left of it is killed
+STOP_WAIT_S = 5.0
 #: how long a worker waits for its master to listen
 MASTER_WAIT_S = 10.0
 #: how long a master waits for its --expect-workers workers to connect (--workers-wait)
@@ -252,10 +256,19 @@ def locust(args: argparse.Namespace, target: str, scenario_file: str, records_di
         limit = None  # as long as its master runs
     elif args.master:
         limit = seconds(args.run_time) + args.workers_wait + POOLS_WAIT_S + FLUSH_WAIT_S + 120
+    # its own session, so that stopping it reaches every process of the run: `--processes N` forks workers that
+    # outlive a killed master (they went on sending until their --run-time ended)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     try:
-        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=limit)
+        output, _ = process.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        _stop_group(process)
         raise HarnessError(f"Locust did not finish within {limit:g} s") from None
+    except BaseException:  # Ctrl-C or SIGTERM (cli.main makes it a KeyboardInterrupt): the whole run stops
+        _stop_group(process)
+        raise
+    done = subprocess.CompletedProcess(argv, process.returncode, output)
     if args.master and _GAVE_UP in done.stdout:
         raise UsageError(f"fewer than {args.expect_workers} worker(s) connected within {args.workers_wait} s "
                          f"(--workers-wait): start them with fleetsim load --worker --master-host HOST "
@@ -263,6 +276,22 @@ def locust(args: argparse.Namespace, target: str, scenario_file: str, records_di
     if done.returncode not in (0, 1):  # 1: Locust saw failed requests, which the summary reports
         tail = " | ".join(line for line in done.stdout.strip().splitlines()[-3:])
         raise HarnessError(f"Locust exited with {done.returncode}: {tail}")
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """Stop a Locust run and every process it started: SIGTERM to its process group (Locust's own clean stop),
+    SIGKILL for what is left after STOP_WAIT_S."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=STOP_WAIT_S)
+            if sig == signal.SIGTERM:  # the leader is gone; its forked workers may not be: one last sweep
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _summary(records: list[Any], probe: Any, target: str, ca_bundle: str | None = None) -> Summary:

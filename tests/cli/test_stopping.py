@@ -161,17 +161,20 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux /proc")
-async def test_load_stops_on_sigterm_and_leaves_no_locust_behind() -> None:
+@pytest.mark.parametrize(("sig", "processes"), [(signal.SIGTERM, "1"), (signal.SIGINT, "2")])
+async def test_load_stops_on_a_signal_and_leaves_no_locust_behind(sig: signal.Signals, processes: str) -> None:
     # SIGTERM once killed `fleetsim load` at once: its Locust run went on hammering the receiver until its
-    # --run-time ended, and a reference receiver it had started ran on for good
+    # --run-time ended, and a reference receiver it had started ran on for good. With --processes 2, Ctrl-C
+    # killed Locust's master only: its forked workers went on sending
     server = hostile.hang()
     async with server as url:
-        proc = await start("load", "--target", url.removesuffix("/hook"), "--run-time", "60s", "--users", "2")
+        proc = await start("load", "--target", url.removesuffix("/hook"), "--run-time", "60s", "--users", "2",
+                           "--processes", processes)
         await until(lambda: server.connections >= 3, timeout=60)  # the reachability probe, then Locust's users
         children = descendants(proc.pid)
-        assert children  # Locust's process
+        assert children  # Locust's processes
         signalled = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         code, _, err = await finish(proc, 30)
         took = time.monotonic() - signalled
     assert code == 130 and "fleetsim: interrupted" in err, err
