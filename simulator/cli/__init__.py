@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import os
 import signal
@@ -136,20 +137,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): not an error; keep Python from complaining at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         return 0
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            return _internal_error(exc)
+        # the output's disk or quota is full (`> /dev/full`): the machine's trouble, not a fleetsim bug; what is
+        # still buffered cannot be written either, so Python is kept from failing on it again at exit
+        if exc.filename is None:
+            _discard_stdout()
+        where = f"{shown(str(exc.filename))}" if exc.filename is not None else "the output"
+        _say(f"fleetsim: error: cannot write {where}: {exc.strerror or exc}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("fleetsim: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one line, the real traceback only on request
-        if os.environ.get("FLEETSIM_DEBUG"):
-            raise
-        _say(f"fleetsim: internal error: {type(exc).__name__}: {exc} (set FLEETSIM_DEBUG=1 for a traceback)")
-        return EXIT_HARNESS
+        return _internal_error(exc)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+#: errno values that mean "no room to write": a full disk or quota, a file over its size limit
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: one line, the real traceback only on request."""
+    if os.environ.get("FLEETSIM_DEBUG"):
+        raise exc
+    _say(f"fleetsim: internal error: {type(exc).__name__}: {exc} (set FLEETSIM_DEBUG=1 for a traceback)")
+    return EXIT_HARNESS
+
+
+def _discard_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:

@@ -234,3 +234,34 @@ def test_non_utf8_file_names_are_printed_escaped(cli: Cli, tmp_path: Path, monke
     result = cli("schemas", "validate", "smartgps", "event", name)
     assert result.code == 1, result.err
     assert "caf\\udce9.json:1: " in result.out
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full (every write: no space left)")
+@pytest.mark.parametrize("args", [
+    ("generate", "mettax", "gps", "-n", "5"),
+    ("generate", "--scenario", "scenarios/demo-city.yaml", "--limit", "20"),
+    ("providers",),
+])
+def test_a_full_disk_under_the_output_is_one_line_not_an_internal_error(args: tuple[str, ...]) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "simulator", *args], stdout=full, stderr=subprocess.PIPE,
+                              text=True, cwd=root, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "fleetsim: error: cannot write the output: No space left on device\n"
+
+
+def test_an_unforeseen_exception_is_one_line_and_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from simulator.cli import providers_cmd
+
+    def broken(*_: object) -> int:
+        raise OSError(errno.EACCES, "Permission denied")  # an OSError that is not "no room": still a bug's line
+
+    monkeypatch.setattr(providers_cmd, "run", broken)
+    result = cli("providers")
+    assert result.code == 3 and "fleetsim: internal error: PermissionError" in result.err
