@@ -87,8 +87,30 @@ GEOFENCE_MARGIN_KM = 50.0
 def load_scenario(
     path: str | Path, *, env: Mapping[str, str] | None = None, max_bytes: int = MAX_BYTES
 ) -> Scenario:
-    """Load and validate the scenario file at `path`. `env` (default os.environ) resolves `secret_env`."""
-    return _load(load_yaml_file(path, max_bytes=max_bytes), env)
+    """Load and validate the scenario file at `path`, or the shipped scenario it names (`shipped_scenario`).
+    `env` (default os.environ) resolves `secret_env`."""
+    return _load(load_yaml_file(shipped_scenario(path), max_bytes=max_bytes), env)
+
+
+def shipped_scenario(path: str | Path) -> str | Path:
+    """`path` when something is there; else, when it is a bare name (`demo-city`, `demo-city.yaml`) or a path
+    into a `scenarios/` folder (as the README's commands are written) that names one of fleetsim's shipped
+    scenarios, that scenario's file: an installed fleetsim has no scenarios/ folder beside its user. A path that
+    is neither raises the ScenarioError that names the shipped scenarios."""
+    from ..resources import scenarios_dir
+
+    given = Path(path)
+    try:
+        if given.exists() or (len(given.parts) > 1 and given.parent.name != "scenarios"):
+            return path
+        shipped = scenarios_dir() / (given.name if given.suffix in (".yaml", ".yml") else f"{given.name}.yaml")
+        if shipped.is_file():
+            return shipped
+    except OSError:  # a name the file system refuses (too long): reading it words that
+        return path
+    names = ", ".join(sorted(p.stem for p in scenarios_dir().glob("*.yaml")))
+    raise ScenarioError([f"{path}: no such scenario file (give a path, or the name of a shipped scenario: "
+                         f"{names})"])
 
 
 def load_scenario_text(
