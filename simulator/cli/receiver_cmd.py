@@ -1,10 +1,12 @@
 """`fleetsim receiver`: run the reference webhook receiver (simulator.servers.receiver) until Ctrl-C.
 
-    fleetsim receiver [--host 127.0.0.1] [--port 8080] [--settings FILE] [--db FILE] [--max-body BYTES]
+    fleetsim receiver [--host 127.0.0.1] [--port 8080] [--settings FILE] [--scenario FILE|NAME] [--db FILE]
+                      [--max-body BYTES]
                       [--header-timeout SECONDS] [--body-timeout SECONDS] [--max-connections N]
                       [--tls [--tls-dir DIR] | --tls-cert FILE --tls-key FILE]
 
-Secrets come from the settings file (the same one `fleetsim run` uses) and are never printed. Without --db
+Secrets come from the settings file (the same one `fleetsim run` uses), laid over a scenario's when --scenario
+is given, and are never printed. Without --db
 the receiver keeps its state in memory; with it, deduplication and state survive restarts.
 `start_receiver`/`stop_receiver` run it in-process on any port (0 = a free one), e.g. for the demo and tests.
 With --tls it serves HTTPS with a certificate of fleetsim's local CA (simulator/servers/tls.py, docs/tls.md) and
@@ -22,12 +24,13 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..scenario.loader import load_scenario
 from ..servers.receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, RECEIVER, TOLERANCE_S, WEBHOOK_PROVIDERS
 from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..servers.tls import ServerTLS
-from ..settings import load_settings
+from ..settings import load_settings, merge_settings
 from .common import listen_port, non_negative_int, positive_float, positive_int
 from .tls_options import add_tls_options, tls_note, tls_of
 
@@ -45,6 +48,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=listen_port, default=8080,
                    help="port to listen on; 0 picks a free one (default 8080)")
     p.add_argument("--settings", metavar="FILE", help="settings file with the providers' secrets")
+    p.add_argument("--scenario", metavar="FILE|NAME",
+                   help="take the providers' secrets from this scenario's delivery.providers, e.g. demo-city to "
+                   "receive what `fleetsim run demo-city --target ...` sends; --settings overrides it key by key")
     p.add_argument("--db", metavar="FILE", help="SQLite file for deduplication and state (default: in memory)")
     p.add_argument("--max-body", type=positive_int, default=MAX_BODY_BYTES, metavar="BYTES",
                    help=f"largest request body accepted (default {MAX_BODY_BYTES})")
@@ -81,7 +87,10 @@ class _OneLine(logging.Handler):
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.settings).providers if args.settings else {}
+    settings: Mapping[str, Mapping[str, Any]] = load_scenario(args.scenario).delivery.providers \
+        if args.scenario else {}
+    if args.settings:
+        settings = merge_settings(settings, load_settings(args.settings))
     tls = tls_of(args)
     store = Store(args.db or MEMORY)
     handler = logging.StreamHandler(sys.stderr)
@@ -123,7 +132,8 @@ async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, A
             refused = [e.name for e in receiver.endpoints.values() if e.unconfigured]
             if refused:
                 print(f"fleetsim receiver: warning: no secret configured for {', '.join(refused)}: their requests "
-                      "are refused with 401 (give secrets in --settings)", file=sys.stderr, flush=True)
+                      "are refused with 401 (give secrets in --settings, or --scenario NAME for a scenario's)",
+                      file=sys.stderr, flush=True)
             open_ = [e.name for e in receiver.endpoints.values() if e.unauthenticated]
             if open_:
                 print(f"fleetsim receiver: note: {', '.join(open_)} requests are not authenticated (no psk/token "

@@ -794,3 +794,42 @@ def test_a_receiver_that_cannot_start_prints_no_secret(tmp_path: Path, cli: Call
     assert len(result.err.splitlines()) == 1
     for secret in NEVER_ECHOED:
         assert secret not in result.out + result.err, secret
+
+
+async def test_receiver_takes_a_scenarios_secrets_and_settings_override_them(tmp_path: Path) -> None:
+    """`fleetsim receiver --scenario demo-city` accepts what `fleetsim run demo-city` signs; --settings laid over
+    it replaces a provider's secret key by key (a real process, stopped with SIGTERM)."""
+    import signal
+    import sys
+
+    from simulator.resources import scenarios_dir
+    from simulator.scenario.loader import load_scenario
+
+    demo = load_scenario(scenarios_dir() / "demo-city.yaml").delivery.providers
+    settings = tmp_path / "s.yaml"
+    settings.write_text(f"providers:\n  samsara: {{secret: {SECRET_TEXT['samsara']}}}\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "receiver", "--port", "0", "--scenario", "demo-city",
+        "--settings", str(settings), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        base = re.search(r"on (http://\S+)", line)
+        assert base, line
+        async with aiohttp.ClientSession() as session:
+            async def status(provider: str, secret: Secret) -> int:
+                body, headers = signed(provider, "alert_v1" if provider == "samsara" else "event",
+                                       index=3, settings=demo[provider])
+                headers.update(SIGNERS[PROVIDERS[provider].signing].sign(
+                    body, [secret], timestamp=int(time.time()), message_id="m-1"))
+                async with session.post(f"{base.group(1)}/{provider}", data=body, headers=headers) as response:
+                    return response.status
+
+            assert await status("smartgps", demo["smartgps"]["secret"]) == 200  # the scenario's secret
+            assert await status("samsara", _secret("samsara")) == 200  # --settings' secret ...
+            assert await status("samsara", demo["samsara"]["secret"]) == 401  # ... replaced the scenario's
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    assert b"no secret configured for samsara" not in err and b"no secret configured for smartgps" not in err
