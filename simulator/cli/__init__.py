@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # still buffered cannot be written either, so Python is kept from failing on it again at exit
         if exc.filename is None:
             _discard_stdout()
-        where = f"{shown(str(exc.filename))}" if exc.filename is not None else "the output"
+        where = shown(str(exc.filename)) if exc.filename is not None else "the output"
         _say(f"fleetsim: error: cannot write {where}: {exc.strerror or exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:

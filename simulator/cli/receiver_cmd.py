@@ -1,13 +1,12 @@
 """`fleetsim receiver`: run the reference webhook receiver (simulator.servers.receiver) until Ctrl-C.
 
     fleetsim receiver [--host 127.0.0.1] [--port 8080] [--settings FILE] [--scenario FILE|NAME] [--db FILE]
-                      [--max-body BYTES]
-                      [--header-timeout SECONDS] [--body-timeout SECONDS] [--max-connections N]
-                      [--tls [--tls-dir DIR] | --tls-cert FILE --tls-key FILE]
+                      [--max-body BYTES] [--header-timeout SECONDS] [--body-timeout SECONDS]
+                      [--max-connections N] [--tls [--tls-dir DIR] | --tls-cert FILE --tls-key FILE]
 
 Secrets come from the settings file (the same one `fleetsim run` uses), laid over a scenario's when --scenario
-is given, and are never printed. Without --db
-the receiver keeps its state in memory; with it, deduplication and state survive restarts.
+is given, and are never printed. Without --db the receiver keeps its state in memory; with it, deduplication and
+state survive restarts.
 `start_receiver`/`stop_receiver` run it in-process on any port (0 = a free one), e.g. for the demo and tests.
 With --tls it serves HTTPS with a certificate of fleetsim's local CA (simulator/servers/tls.py, docs/tls.md) and
 prints the CA file a client passes as --ca-bundle.

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
     # a receiver that is not there is one line and exit 2 before anything is generated (docs/delivery.md)
-    all_reachable((endpoint.url, "--target" if args.target else f"{name} url")
+    all_reachable((endpoint.url, f"{name} url" if settings.get(name, {}).get("url") else "--target")
                   for name, endpoint in runner.endpoints.items()
                   if args.target or settings.get(name, {}).get("url"))
     capture = CaptureWriter(capture_path) if capture_path else None
