@@ -56,7 +56,7 @@ def test_a_settings_url_is_asked_too_when_there_is_no_target(cli: Cli, tmp_path:
 def test_a_settings_url_beside_a_target_is_named_as_the_settings_url(cli: Cli, tmp_path: Path) -> None:
     settings = tmp_path / "settings.yaml"
     settings.write_text(f"providers:\n  samsara:\n    url: http://127.0.0.1:{closed_port()}/hooks\n")
-    with dropping() as url:  # the --target is there; samsara's own url is not
+    with dropping(must_be_used=False) as url:  # the --target is there; samsara's own url is not
         result = cli("run", DEMO, "--settings", str(settings), "--target", url, "--limit", "3")
     assert_usage_error(result, "cannot reach samsara url", "/hooks")
 
