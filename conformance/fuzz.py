@@ -32,6 +32,7 @@ import random
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError as FutureCancelled
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, HypothesisWarning
 from hypothesis_jsonschema import from_schema
 
 from simulator.delivery.model import Attempt
@@ -367,7 +368,11 @@ async def run_fuzz(provider: Provider, base: Base, *, sender: Sender, url: str, 
 
     def search_all() -> None:
         try:
-            _search(strategy, search, _hypothesis_settings(settings), key, seed_value)
+            with warnings.catch_warnings():
+                # Hypothesis describes a strategy by its repr, and a schema's is tens of kB: its warning about
+                # that reached the user's terminal, about something fleetsim never shows
+                warnings.filterwarnings("ignore", message="Generating overly large repr", category=HypothesisWarning)
+                _search(strategy, search, _hypothesis_settings(settings), key, seed_value)
         except _Stop:
             pass  # the budget is spent or the run is ending: what was found so far stands
         except Flaky:

@@ -198,3 +198,18 @@ def test_suite_fuzz_reports_a_shrunk_failure_with_its_reproduction(
     assert len(body) < 300 and (tmp_path / DATABASE_DIR).is_dir()
     assert not (tmp_path / ".hypothesis").exists()  # Hypothesis's own files stay under .fleetsim/ too
     assert '"suite": "standard"' in (tmp_path / "r.json").read_text()
+
+
+async def test_hypothesis_warnings_about_schema_sized_reprs_stay_off_the_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from hypothesis.errors import HypothesisWarning
+
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with fuzz_flawed("no_schema") as url:
+            result, _ = await fuzz("samsara", url, FuzzSettings(examples=5, budget_s=600.0))
+    assert result.status == "failed"  # a finding: the point where Hypothesis describes its (62 kB) strategy
+    assert not [w for w in caught if issubclass(w.category, HypothesisWarning)], [str(w.message) for w in caught]
