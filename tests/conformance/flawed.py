@@ -115,7 +115,9 @@ async def _malformed_500(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
-SLOW_S = 0.25
+#: a delay that fails TIM-01 (p99 over half the 1.9 x SLOW_S timeout) and leaves 0.9 x SLOW_S for the rest of a
+#: request on a loaded machine running the suite with -n 2 (0.25 s once left too little: a timeout failed other checks)
+SLOW_S = 0.5
 
 
 async def _slow(request: web.Request, handler: Handler) -> web.StreamResponse:
