@@ -8,8 +8,9 @@ others (it is laid over them, key by key). A provider that signs its requests an
 (the generic Standard Webhooks profile) is an exit-2 error when asked for by name, and is left out of
 `--provider all` with a note.
 
-Exit codes: 0 every check passed (or was skipped), 1 a check failed, 2 a usage or settings mistake, 3 a check
-ended in error (harness or network trouble) and none failed.
+Exit codes: 0 every check passed (or was skipped), 1 a check failed, 2 a usage or settings mistake or a
+--target nothing listens at (simulator/delivery/reach.py), 3 a check ended in error (harness or network trouble)
+and none failed, 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
