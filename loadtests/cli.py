@@ -6,7 +6,8 @@ fleetsim: this module never imports Locust. Without --target the reference recei
 own (loadtests/serve.py) and its state probe (conformance/probes/reference.yaml) is read after the run.
 
 Exit codes: 0 the run completed and every SLO was met, 1 an SLO failed, 2 a usage mistake or an unreachable
-target, 3 Locust or the receiver failed (the harness's trouble).
+target, 3 Locust or the receiver failed (the harness's trouble), 130 interrupted: Ctrl-C or SIGTERM stops
+Locust's whole process group (`_stop_group`) and the reference receiver.
 """
 
 from __future__ import annotations
