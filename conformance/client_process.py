@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shlex
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-__all__ = ["STOP_GRACE_S", "fill", "shell_words", "spawn", "stop_group"]
+__all__ = ["STOP_GRACE_S", "fill", "shell_words", "spawn", "stop_group", "unknown_placeholders"]
 
 #: how long a stopped program has between SIGTERM and SIGKILL
 STOP_GRACE_S = 3.0
@@ -27,6 +28,16 @@ def shell_words(command: str) -> list[str]:
     if not words:
         raise ValueError("is empty")
     return words
+
+
+#: `{name}` in a command's words; `${name}` is a shell's own and left alone
+_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def unknown_placeholders(words: list[str], known: Iterable[str]) -> list[str]:
+    """The `{name}`s in the words that are no placeholder (a typo such as `{URL}` for `{url}`), which would reach
+    the program as literal text; sorted, each once."""
+    return sorted({m.group(1) for word in words for m in _PLACEHOLDER.finditer(word)} - set(known))
 
 
 def fill(words: list[str], values: Mapping[str, str]) -> list[str]:

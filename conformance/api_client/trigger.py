@@ -29,7 +29,7 @@ from simulator.cli.common import shown
 from simulator.delivery.redaction import MASK
 from simulator.errors import UsageError
 
-from ..client_process import fill, shell_words, spawn, stop_group
+from ..client_process import fill, shell_words, spawn, stop_group, unknown_placeholders
 
 __all__ = ["ClientProcess", "Endpoint", "ScriptTrigger", "UrlTrigger", "command_words", "wait_reachable"]
 
@@ -62,6 +62,11 @@ def command_words(command: str) -> list[str]:
         raise UsageError(f"check: --client-command {shown(command)}: {exc}") from None
     if any("\x00" in w for w in words):
         raise UsageError(f"check: --client-command {shown(command)}: contains a NUL character")
+    unknown = unknown_placeholders(words, PLACEHOLDERS)
+    if unknown:
+        raise UsageError(f"check: --client-command {shown(command)}: unknown placeholder "
+                         f"{', '.join('{' + name + '}' for name in unknown)} (known: "
+                         f"{', '.join('{' + name + '}' for name in PLACEHOLDERS)})")
     program = words[0]
     found = shutil.which(program) if "/" not in program else \
         program if os.path.isfile(program) and os.access(program, os.X_OK) else None

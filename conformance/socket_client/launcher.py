@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from simulator.cli.common import shown
 from simulator.errors import UsageError
 
-from ..client_process import fill, shell_words, spawn, stop_group
+from ..client_process import fill, shell_words, spawn, stop_group, unknown_placeholders
 
 #: lines of the client's output kept, and characters of each
 TAIL_LINES = 20
@@ -33,6 +33,10 @@ def command_words(command: str, values: Mapping[str, str]) -> list[str]:
         words = shell_words(command)
     except ValueError as exc:
         raise UsageError(f"cannot start client: {shown(command)}: {exc}") from None
+    unknown = unknown_placeholders(words, ENV)
+    if unknown:
+        raise UsageError(f"cannot start client: {shown(command)}: unknown placeholder "
+                         f"{', '.join('{' + name + '}' for name in unknown)} (known: {{url}}, {{email}}, {{password}})")
     return fill(words, values)
 
 

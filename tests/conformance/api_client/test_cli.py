@@ -132,6 +132,8 @@ def test_a_script_that_creates_again_fails_idempotency(cli: Callable[..., CliRes
     (["--client-command", "no-such-fleetsim-client", "--activate-url", "http://127.0.0.1:9/a"], "no such program"),
     (["--client-command", "false", "--activate-url", "http://127.0.0.1:9/a"], "the client command exited with"),
     (["--client-command", "true", "--only", "SIG-01"], "leave no smartgps-api check"),
+    # a typo would reach the client as literal text; a shell's own ${VAR} is left alone
+    (["--client-command", "echo {IMEI} ${HOME}"], "unknown placeholder {IMEI} (known: {url}, {client_id}"),
 ])
 def test_usage_mistakes_are_one_line_and_exit_2(cli: Callable[..., CliResult], argv: list[str], says: str) -> None:
     result = cli("check", "--provider", "smartgps-api", *argv)

@@ -54,6 +54,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["--client-command", "fleetsim-no-such-program-xyz"], "cannot start client: 'fleetsim-no-such-program-xyz'"),
         (["--client-command", "  "], "cannot start client: --client-command is empty"),
         (["--client-command", "a 'b"], "cannot start client:"),
+        (["--client-command", "echo {Url} ${HOME}"], "unknown placeholder {Url} (known: {url}, {email}, {password})"),
         (["--only", "SIG-01"], "leave none of them"),
         (["--outage", "1e9"], "expected seconds from 0 to 86400"),
     ],
