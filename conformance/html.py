@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from simulator.delivery.model import Attempt
+from simulator.delivery.urls import masked_url_secrets
 
 from .registry import CheckResult, rule_of
 from .report import Reporter, totals
@@ -119,7 +120,7 @@ def _header(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int) -> 
     counts = totals(runs)
     verdict = VERDICT.get(exit_code, "error")
     inv = reporter.invocation
-    target = inv.target or "fleetsim's reference receiver"
+    target = masked_url_secrets(inv.target) if inv.target else "fleetsim's reference receiver"
     urls = ", ".join(f"{run.provider} → {run.url}" for run in runs)
     counted = "".join(f'<span class="count-{status}" style="color: {_status_colour(status)}">{n} '
                       f"{'errors' if status == 'error' and n != 1 else status}</span>" for status, n in counts.items())

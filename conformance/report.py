@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 
 from simulator.delivery.model import Attempt
 from simulator.delivery.redaction import MASK, Redactor
+from simulator.delivery.urls import masked_url_secrets
 
 from .registry import CHECKS, CheckResult, rule_of
 from .run import ProviderRun
@@ -70,7 +71,7 @@ class Reporter:
         if inv.app:
             words += ["--app", inv.app]
         elif inv.target:
-            words += ["--target", inv.target]
+            words += ["--target", masked_url_secrets(inv.target)]  # its password is the user's to put back
         if inv.settings_path:
             words += ["--settings", inv.settings_path]
         if inv.timeout_s is not None:
@@ -91,12 +92,13 @@ class Reporter:
         self.body_dir.mkdir(parents=True, exist_ok=True)
         body_file = self.body_dir / f"{a.provider}-{result.check_id}-seed{self.invocation.seed}.body"
         body_file.write_bytes(body)
-        words = ["curl", "-sS", "-X", a.method, a.url]
+        url = masked_url_secrets(a.url)
+        words = ["curl", "-sS", "-X", a.method, url]
         for name, value in headers.items():
             words += ["-H", f"{name}: {value}"]
         words += ["--data-binary", f"@{body_file}"]
         what = f"{a.copy} ({a.variant})" if a.variant else f"{a.copy} copy"
-        sent = [f"{a.method} {a.url} ({what} of event {a.event_id})"]
+        sent = [f"{a.method} {url} ({what} of event {a.event_id})"]
         sent += [f"{name}: {value}" for name, value in headers.items()]
         sent.append(f"body ({len(body)} bytes): {_clip(body)}")
         if a.status is not None:
@@ -136,12 +138,14 @@ class Reporter:
                 results.append(entry)
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
+        target = self.invocation.target
         return {"tool": "fleetsim check", "seed": self.invocation.seed, "suite": self.invocation.suite,
-                "target": self.invocation.target, "app": self.invocation.app,
+                "target": masked_url_secrets(target) if target else None, "app": self.invocation.app,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
 
     def exchange(self, a: Attempt) -> dict[str, Any]:
         data = a.as_dict()
+        data["url"] = masked_url_secrets(a.url)
         data["response_body"] = self.redactor.text(data["response_body"])
         data["request_headers"] = self.headers(a.provider, a.request_headers)
         return data

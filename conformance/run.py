@@ -21,6 +21,7 @@ from typing import Any
 from simulator.delivery.model import Attempt
 from simulator.delivery.runner import RunConfig, Runner
 from simulator.delivery.sending import SenderFactory, http_sender, trusting_sender
+from simulator.delivery.urls import masked_url_secrets
 from simulator.errors import HarnessError, UsageError
 from simulator.providers import PROVIDERS, Provider
 from simulator.scenario.model import Rate
@@ -130,7 +131,8 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
         results = tuple(CheckResult(ERROR, trouble, check_id=c.id, provider=provider.name) for c in selected)
     else:
         results = tuple(c.run(context) for c in selected)
-    return ProviderRun(provider.name, url, results, tuple(exchanges), time.monotonic() - started)
+    # the URL as shown: a user:password@ or ?token= of the target is sent, never printed or reported
+    return ProviderRun(provider.name, masked_url_secrets(url), results, tuple(exchanges), time.monotonic() - started)
 
 
 def _asks(context: Context, checks: Iterable[Check]) -> set[Ask]:

@@ -23,6 +23,7 @@ import orjson
 from ..errors import InputError, UsageError
 from .model import Attempt
 from .redaction import MASK, Redactor
+from .urls import masked_url_password
 
 REDACTED = MASK
 #: headers that carry a shared secret as-is (not a signature over the body)
@@ -81,7 +82,9 @@ class CaptureWriter:
             "copy": attempt.copy,
             "attempt": attempt.attempt,
             "method": "POST",
-            "url": attempt.url,
+            # a user:password@ of the target is sent as Basic auth, never written down; replay takes the scheme,
+            # host and credentials from its own --target, so nothing it needs is lost (the query is kept: it does)
+            "url": attempt.url if self.keep_secrets else masked_url_password(attempt.url),
             "headers": headers,
             **encode_body(attempt.request_body),
             "sent_at": attempt.sent_at,

@@ -21,14 +21,12 @@ from ..errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, HarnessError
 from ..signing import Secret
 from .ledger import Snapshot
 from .model import PROBES
+from .urls import masked_url_secrets
 
 REDACTED = "***"
 #: setting names whose values are key material or credentials
 SECRET_KEY = re.compile(r"(secret|psk|token|password|passwd|authorization|api[_-]?key|private[_-]?key|cookie)",
                         re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^/@\s]*(?P<tail>@)")
-_URL_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:[^=&#\s]*(?:secret|token|psk|key|password|sig)[^=&#\s]*)=)[^&#\s]*",
-                               re.IGNORECASE)
 
 PROBE_TITLES = {
     "tampered_signature": "tampered requests rejected",
@@ -54,7 +52,7 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         if value.startswith("whsec_"):
             return REDACTED
-        return _URL_QUERY_SECRET.sub(rf"\g<head>{REDACTED}", _URL_PASSWORD.sub(rf"\g<head>{REDACTED}\g<tail>", value))
+        return masked_url_secrets(value)
     if value is None or isinstance(value, bool | int | float):
         return value
     return redact(str(value))

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
-__all__ = ["check_url", "shown_url", "url_problem"]
+__all__ = ["URL_MASK", "check_url", "masked_url_password", "masked_url_secrets", "shown_url", "url_problem"]
+
+#: what replaces a URL's password or a secret query value in outputs
+URL_MASK = "***"
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^/@\s]*(?P<tail>@)")
+_URL_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:[^=&#\s]*(?:secret|token|psk|key|password|sig)[^=&#\s]*)=)[^&#\s]*",
+                               re.IGNORECASE)
+
+
+def masked_url_password(text: str) -> str:
+    """`text` with the password of every URL in it masked (`user:***@host`): credentials in a target URL are
+    sent (as Basic auth) but never shown, reported or captured."""
+    return _URL_PASSWORD.sub(rf"\g<head>{URL_MASK}\g<tail>", text)
+
+
+def masked_url_secrets(text: str) -> str:
+    """`masked_url_password`, and every secret-looking query value masked too (`?token=***`): for what is only
+    read (reports, terminals), not what is replayed."""
+    return _URL_QUERY_SECRET.sub(rf"\g<head>{URL_MASK}", masked_url_password(text))
 
 
 def url_problem(url: str) -> str | None:

@@ -249,3 +249,33 @@ def test_a_malformed_capture_line_is_an_input_error_naming_file_and_line(
     with pytest.raises(InputError) as failed:
         list(read_capture(path))
     assert failed.value.location == f"{path}:3" and str(failed.value).startswith(f"{path}:3: {problem}")
+
+
+def test_a_password_in_the_target_url_is_masked_and_replay_does_not_need_it(tmp_path: Path) -> None:
+    import dataclasses
+
+    from simulator.delivery.capture import retarget
+
+    path = tmp_path / "capture.ndjson"
+    writer = CaptureWriter(path)
+    sent = dataclasses.replace(_attempt({}), url="http://hooks:hunter2@127.0.0.1:1/powunity?tenant=7")
+    writer.write(sent)
+    writer.close()
+    assert "hunter2" not in path.read_text()
+    request = next(read_capture(path))
+    assert request.url == "http://hooks:***@127.0.0.1:1/powunity?tenant=7"  # the query is kept: replay sends it
+    # replay takes scheme, host and credentials from its own --target: the masked ones never go out
+    assert retarget(request.url, "http://hooks:hunter2@10.0.0.5:8080") == \
+        "http://hooks:hunter2@10.0.0.5:8080/powunity?tenant=7"
+
+
+@pytest.mark.parametrize(("text", "password_only", "secrets"), [
+    ("http://u:p4ss@h:1/x", "http://u:***@h:1/x", "http://u:***@h:1/x"),
+    ("see https://h/x?token=abc&a=1 and http://v:w@h2/", "see https://h/x?token=abc&a=1 and http://v:***@h2/",
+     "see https://h/x?token=***&a=1 and http://v:***@h2/"),
+    ("http://h/plain", "http://h/plain", "http://h/plain"),
+])
+def test_url_masks(text: str, password_only: str, secrets: str) -> None:
+    from simulator.delivery.urls import masked_url_password, masked_url_secrets
+
+    assert (masked_url_password(text), masked_url_secrets(text)) == (password_only, secrets)
