@@ -169,7 +169,8 @@ def test_a_password_in_the_target_is_sent_but_never_printed_or_reported(cli: Cli
     with serving("no_verify") as url:
         with_password = url.replace("http://", "http://hooks:hunter2pass@")
         result = cli("check", "--provider", "samsara", "--target", with_password, "--only", "SIG-04,RPL-01",
-                     *(f"--report={kind}:{path}" for kind, path in zip(("json", "junit", "html"), reports)))
+                     *(f"--report={kind}:{path}" for kind, path in zip(("json", "junit", "html"), reports,
+                                                                        strict=True)))
     assert result.code == 1, result  # it was checked (the flawed receiver ignores the Basic credentials)
     assert "FAIL  SIG-04" in result.out and "hooks:***@" in result.out  # the curl and the header line
     bodies = tmp_path / "fleetsim-check-bodies"
