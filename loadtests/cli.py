@@ -38,6 +38,7 @@ from conformance.state import (
 )
 from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, shown, target_url
 from simulator.delivery.reach import reachable
+from simulator.delivery.urls import masked_url_password
 from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
@@ -166,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
         locust(args, target, scenario_file, records_dir, html)
+        if html:
+            _mask_report(Path(html))
         if args.worker:
             return EXIT_OK
         records = list(read_records(records_dir))
@@ -347,6 +350,21 @@ async def arrival_order(base: str, providers: Sequence[str]) -> dict[tuple[str, 
     except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
         return None
     return order
+
+
+def _mask_report(path: Path) -> None:
+    """Locust's HTML report names its host whole: a password in --target (user:password@, sent as Basic auth)
+    is masked there as in every fleetsim output (docs/delivery.md, "Secrets")."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # no report written (Locust failed; that is reported): nothing to mask
+    masked = masked_url_password(text)
+    if masked != text:
+        try:
+            path.write_text(masked, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--report html:{path}: cannot write the report ({exc.strerror or exc})") from None
 
 
 def _finish(args: argparse.Namespace, summary: Summary, html: str | None) -> int:

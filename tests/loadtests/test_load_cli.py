@@ -90,8 +90,13 @@ def test_without_a_probe_it_says_http_outcomes_only_and_a_broken_slo_exits_1(
         cli: Callable[..., CliResult], tmp_path: Path) -> None:
     html = tmp_path / "load.html"
     with flawed_receiver("drops") as url:
-        result = cli("load", "--target", url, "--run-time", "1s", "--users", "2", "--report", f"html:{html}",
-                     "--slo", "p95<5s,rps>10000000")
+        # credentials in the target are sent (Basic auth) and masked in every output, Locust's report included
+        with_password = url.replace("http://", "http://hooks:hunter2pass@")
+        result = cli("load", "--target", with_password, "--run-time", "1s", "--users", "2", "--report",
+                     f"html:{html}", "--slo", "p95<5s,rps>10000000")
+    for text in (result.out, result.err, html.read_text(), html.with_suffix(".correctness.json").read_text()):
+        assert "hunter2pass" not in text
+    assert "hooks:***@" in html.read_text()
     assert result.code == 1, result.err
     assert "SLO p95<5s: met" in result.out and "SLO rps>10000000: FAILED" in result.out
     assert "HTTP-level outcomes only" in result.out
