@@ -166,9 +166,11 @@ def run(args: argparse.Namespace) -> int:
             reachable(target, handshake=True, ca_bundle=args.ca_bundle)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
-        locust(args, target, scenario_file, records_dir, html)
-        if html:
-            _mask_report(Path(html))
+        try:
+            locust(args, target, scenario_file, records_dir, html)
+        finally:  # a run that failed or was interrupted may have written its report too
+            if html:
+                _mask_report(Path(html))
         if args.worker:
             return EXIT_OK
         records = list(read_records(records_dir))
