@@ -48,6 +48,7 @@ from .run import ProviderRun, has_secret, reference_receiver, run_provider, webh
 from .socket_client import SOCKET_PROVIDER
 from .socket_client import command as socket_command
 from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, command_ca_file, load_state_probe, runs_commands
+from .stopping import run_until_stopped
 
 DEFAULT_SEED = 1
 DEFAULT_SUITE = "standard"
@@ -243,9 +244,7 @@ def run(args: argparse.Namespace) -> int:
     with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:
         if isinstance(state, FileStateProbe):
             state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
-        # SIGTERM (a CI job's timeout) stops it as Ctrl-C does: the reference receiver and probe commands are
-        # shut down by the cancellation, and it is an interruption (exit 130), not a kill without a word
-        runs = socket_command.run_until_stopped(_check_all(
+        runs = run_until_stopped(_check_all(
             providers, selected, args.target, settings, args.seed, args.timeout, fuzz, args.app, state, live,
             lambda run_: _print_run(reporter, run_, args.seed, live), ssl_context=trust, own_tls=own_tls))
     return _conclude(args, reporter, runs, body_dir, reports)
@@ -292,7 +291,7 @@ def _check_socket_client(args: argparse.Namespace) -> int:
     reporter = Reporter(Invocation(None, None, args.seed, None, suite=args.suite,
                                    extra=socket_command.reproduction(args)),
                         Redactor.from_settings({}), {}, body_dir)
-    run_ = socket_command.run_until_stopped(run_socket_client(
+    run_ = run_until_stopped(run_socket_client(
         selected, socket_command.options_of(args), command=args.client_command, port=args.port or 0,
         announce=socket_command.announce))
     _print_run(reporter, run_, args.seed)

@@ -7,10 +7,7 @@ option, an activation URL nothing answers at, a command that cannot start), 3 ha
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import shlex
-import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +24,7 @@ from simulator.servers.smartgps.app import stop_smartgps_server
 from ..registry import CheckResult
 from ..report import Failure, Invocation, Reporter, totals
 from ..run import ProviderRun
+from ..stopping import run_until_stopped
 from . import checks as _checks  # noqa: F401  (registers the checks)
 from .registry import API_CHECKS, Activation, ApiCheck, ApiContext
 from .runner import PROVIDER, ApiOptions, Trigger, api_settings, run_api_client, start_server
@@ -101,7 +99,7 @@ def run_api(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]])
         (["--ca-bundle", args.ca_bundle] if getattr(args, "ca_bundle", None) else [])
     reporter = ApiReporter(Invocation(args.activate_url, args.settings, args.seed, args.timeout, suite=args.suite),
                            redactor, words)
-    run_, context = _run(_go(args, settings, checks, options))
+    run_, context = run_until_stopped(_go(args, settings, checks, options))
     reporter.activations = context.activations
     counts = totals([run_])
     code = EXIT_FAILED if counts["failed"] else EXIT_HARNESS if counts["error"] else EXIT_OK
@@ -112,23 +110,6 @@ def run_api(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]])
     for kind, path in args.report:
         reporter.write(kind, Path(path), [run_], code)
     return code
-
-
-def _run(coroutine: Any) -> tuple[ProviderRun, ApiContext]:
-    """Run to the end; SIGTERM stops it like Ctrl-C, and either stops the integrator's process first."""
-    async def main() -> tuple[ProviderRun, ApiContext]:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            assert task is not None
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        result: tuple[ProviderRun, ApiContext] = await coroutine
-        return result
-
-    try:
-        return asyncio.run(main())
-    except asyncio.CancelledError:  # SIGTERM: the same stop as Ctrl-C (fleetsim: interrupted, exit 130)
-        raise KeyboardInterrupt from None
 
 
 async def _go(args: argparse.Namespace, settings: Mapping[str, Mapping[str, Any]], checks: list[ApiCheck],

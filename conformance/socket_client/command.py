@@ -9,11 +9,8 @@ and so are `--target`, `--app`, `--state-probe` and `--settings` with this one.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -116,29 +113,9 @@ def reproduction(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(words)
 
 
-def run_until_stopped(main: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run(main), with SIGTERM doing what Ctrl-C does: `main` is cancelled (its finally blocks stop the
-    client and the server), then it is an interruption (exit 130)."""
-    async def guarded() -> T:
-        task = asyncio.ensure_future(main)
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        try:
-            return await task
-        finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGTERM)
-
-    try:
-        return asyncio.run(guarded())
-    except asyncio.CancelledError:
-        raise KeyboardInterrupt from None
-
-
 def announce(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
 __all__ = ["OPTIONS", "add_arguments", "check_invocation", "given", "options_of", "refuse_options",
-           "reproduction", "run_until_stopped"]
+           "reproduction"]
