@@ -28,9 +28,9 @@ from typing import Any, TextIO
 from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.reach import all_reachable
 from simulator.delivery.redaction import Redactor
-from simulator.delivery.runner import endpoint_url
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.delivery.transport import trust_context
+from simulator.delivery.urls import delivery_urls
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
@@ -235,8 +235,7 @@ def run(args: argparse.Namespace) -> int:
         served = self_trusted_tls(trust)
         own_tls, own_ca = served.context, served.ca_pem
     if args.target:  # a receiver that is not there is one line and exit 2, not a table of errors
-        all_reachable((endpoint_url(args.target, p.name, settings.get(p.name, {})),
-                       f"{p.name} url" if settings.get(p.name, {}).get("url") else "--target") for p in providers)
+        all_reachable(delivery_urls(args.target, (p.name for p in providers), settings))
     for note in notes:
         print(note, file=sys.stderr)
     # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin) through a file that lives for the run

@@ -19,6 +19,7 @@ from ..delivery.reach import all_reachable, reachable
 from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
 from ..delivery.sending import trusting_sender
+from ..delivery.urls import delivery_urls
 from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
@@ -154,9 +155,7 @@ def run(args: argparse.Namespace) -> int:
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
     # a receiver that is not there is one line and exit 2 before anything is generated (docs/delivery.md)
-    all_reachable((endpoint.url, f"{name} url" if settings.get(name, {}).get("url") else "--target")
-                  for name, endpoint in runner.endpoints.items()
-                  if args.target or settings.get(name, {}).get("url"))
+    all_reachable(delivery_urls(args.target or "", runner.endpoints, settings))
     capture = CaptureWriter(capture_path) if capture_path else None
     if capture is not None:
         runner.attach_capture(capture)

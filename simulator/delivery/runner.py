@@ -56,7 +56,7 @@ from .retry import RetryPolicy, TimeScale, classify, policy_for_provider, succes
 from .sending import Sender, SenderFactory, http_sender
 from .source import InlineSource, Source, SourceSpec, WorkerSource
 from .transport import Response
-from .urls import check_url
+from .urls import check_url, endpoint_url
 
 QUEUE_PER_WORKER = 4
 #: a producer that found the queue full waits until the workers have taken it down to this share of its size,
@@ -126,14 +126,6 @@ class _Pending:
     at: float  # monotonic time it becomes due
     order: int
     job: Job = field(compare=False)
-
-
-def endpoint_url(target: str, provider: str, settings: Mapping[str, Any]) -> str:
-    """A provider's traffic goes to its `url` setting, else to TARGET/<provider>."""
-    url = settings.get("url")
-    if isinstance(url, str) and url:
-        return url
-    return f"{target.rstrip('/')}/{provider}"
 
 
 def time_scale_for(rate: Rate, explicit: float | None) -> float:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
-__all__ = ["URL_MASK", "check_url", "masked_url_password", "masked_url_secrets", "shown_url", "url_problem"]
+__all__ = ["URL_MASK", "check_url", "delivery_urls", "endpoint_url", "masked_url_password", "masked_url_secrets",
+           "shown_url", "url_problem"]
 
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
@@ -72,3 +75,24 @@ def shown_url(url: str) -> str:
     shown = f"{parts.scheme}://{where}{f':{port}' if port is not None else ''}{parts.path}"
     shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
     return repr(shown if len(shown) <= 200 else shown[:197] + "...")
+
+
+def endpoint_url(target: str, provider: str, settings: Mapping[str, Any]) -> str:
+    """A provider's traffic goes to its `url` setting, else to TARGET/<provider>."""
+    url = settings.get("url")
+    if isinstance(url, str) and url:
+        return url
+    return f"{target.rstrip('/')}/{provider}"
+
+
+def delivery_urls(target: str, providers: Iterable[str],
+                  settings: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(url, what the user called it) for each provider whose traffic goes where the user said: its `url`
+    setting ("samsara url"), else TARGET/<provider> ("--target"). Without a target, providers with no `url` of
+    their own are left out (they go to fleetsim's own receiver)."""
+    found = []
+    for name in providers:
+        own = settings.get(name, {}).get("url")
+        if own or target:
+            found.append((endpoint_url(target, name, settings.get(name, {})), f"{name} url" if own else "--target"))
+    return found
