@@ -7,7 +7,8 @@ event key, as before, gave 2.5 % for "5 %" when only forty events went out).
 - drops: acknowledges every event, but never applies one in twenty (the 5 % a lossy queue loses);
 - twice: applies one event in ten twice (a retry of the processing that does not look first);
 - late: acknowledges one event in ten at once but records it 0.3 s later (a write-behind queue), so newer
-  events of its device overtake it.
+  events of its device overtake it;
+- busy: answers one request in ten 503 (an overloaded receiver shedding load).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from simulator.servers.store import Store
 from tests.conformance.flawed import serve, settings
 
 #: one event in DROP_EVERY is dropped, one in TWICE_EVERY applied twice, one in LATE_EVERY recorded late
-DROP_EVERY, TWICE_EVERY, LATE_EVERY = 20, 10, 10
+DROP_EVERY, TWICE_EVERY, LATE_EVERY, BUSY_EVERY = 20, 10, 10, 10
 LATE_S = 0.3
 
 
@@ -87,6 +88,19 @@ def _late(store: Store) -> None:
 _PENDING: set[asyncio.Future[None]] = set()
 
 
+def _busy() -> Any:
+    busy = _Every(BUSY_EVERY)
+
+    @web.middleware
+    async def shed(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> web.StreamResponse:
+        if busy():
+            return web.Response(status=503, text="busy")
+        return await handler(request)
+
+    return shed
+
+
 @contextlib.contextmanager
 def flawed_receiver(flaw: str) -> Iterator[str]:
     """The flawed receiver on a free port, served from a thread of its own; its base URL."""
@@ -94,6 +108,8 @@ def flawed_receiver(flaw: str) -> Iterator[str]:
         store = Store()
         app = build_app(settings(), store)
         _flaw(app[RECEIVER], flaw)
+        if flaw == "busy":
+            app.middlewares.append(_busy())
         return app, store.close
 
     with served_from_a_thread(make) as url:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import CliResult
 
-from .flawed_load import DROP_EVERY, LATE_EVERY, TWICE_EVERY, flawed_receiver, hits
+from .flawed_load import BUSY_EVERY, DROP_EVERY, LATE_EVERY, TWICE_EVERY, flawed_receiver, hits
 
 PROVIDERS = ["mettax", "powunity", "samsara", "smartgps"]
 SHORT = ("--run-time", "2s", "--users", "4")
@@ -103,6 +103,29 @@ def test_without_a_probe_it_says_http_outcomes_only_and_a_broken_slo_exits_1(
     assert html.read_text().lstrip().lower().startswith("<!doctype html")  # Locust's own report
     summary = _report(html.with_suffix(".correctness.json"))  # fleetsim's summary beside it
     assert summary["checked"] is False and summary["lost"] is None and summary["sent"] > 0
+
+
+def test_without_an_slo_any_failed_request_fails_the_run_as_locust_itself_would(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    with flawed_receiver("busy") as url:
+        strict = cli("load", "--target", url, *BRIEF, "--report", f"json:{report}")
+        summary = _report(report)
+        lenient = cli("load", "--target", url, *BRIEF, "--slo", "fail<50%")
+    assert strict.code == 1, strict.out + strict.err  # one request in ten answered 503
+    # one in ten of what was sent, give or take the two users' requests in flight when the run stopped
+    assert abs(summary["failed"] - hits(summary["sent"], BUSY_EVERY)) <= 2 and summary["failed"] > 0, summary
+    assert "SLO fail=0 (the default without --slo): FAILED" in strict.out
+    assert summary["slo"] == [{"slo": "fail=0", "met": False, "measured": summary["slo"][0]["measured"],
+                               "default": True}]
+    assert lenient.code == 0, lenient.out + lenient.err  # the user's own SLO replaces the default
+    assert "SLO fail<50%: met" in lenient.out and "default" not in lenient.out
+
+
+def test_without_an_slo_a_clean_run_meets_the_default(cli: Callable[..., CliResult]) -> None:
+    result = cli("load", "--provider", "samsara", *BRIEF)
+    assert result.code == 0, result.out + result.err
+    assert "SLO fail=0 (the default without --slo): met (0%)" in result.out
 
 
 @pytest.mark.parametrize(("args", "says"), [
