@@ -15,14 +15,18 @@ __all__ = ["URL_MASK", "check_url", "delivery_urls", "endpoint_url", "masked_url
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^/@\s]*(?P<tail>@)")
+# userinfo with no colon (`https://TOKEN@host`): many services take a token there, sent as the Basic user
+_URL_USER_ONLY = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@:\s?#]+(?P<tail>@)")
 _URL_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:[^=&#\s]*(?:secret|token|psk|key|password|sig)[^=&#\s]*)=)[^&#\s]*",
                                re.IGNORECASE)
 
 
 def masked_url_password(text: str) -> str:
-    """`text` with the password of every URL in it masked (`user:***@host`): credentials in a target URL are
-    sent (as Basic auth) but never shown, reported or captured."""
-    return _URL_PASSWORD.sub(rf"\g<head>{URL_MASK}\g<tail>", text)
+    """`text` with the password of every URL in it masked (`user:***@host`), and a user-only userinfo, which
+    is a token more often than a name, masked whole (`***@host`): credentials in a target URL are sent (as
+    Basic auth) but never shown, reported or captured."""
+    masked = _URL_PASSWORD.sub(rf"\g<head>{URL_MASK}\g<tail>", text)
+    return _URL_USER_ONLY.sub(rf"\g<head>{URL_MASK}\g<tail>", masked)
 
 
 def masked_url_secrets(text: str) -> str:

@@ -164,15 +164,18 @@ def test_the_live_line_is_drawn_on_a_terminal_and_erased_before_results() -> Non
     assert log.getvalue() == ""  # a log or a pipe gets only the results
 
 
-def test_a_password_in_the_target_is_sent_but_never_printed_or_reported(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("userinfo", "shown"), [("hooks:hunter2pass@", "hooks:***@"),
+                                                  ("hunter2pass@", "http://***@")])  # a token as the user
+def test_a_password_in_the_target_is_sent_but_never_printed_or_reported(
+        cli: Cli, tmp_path: Path, userinfo: str, shown: str) -> None:
     reports = [tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"]
     with serving("no_verify") as url:
-        with_password = url.replace("http://", "http://hooks:hunter2pass@")
+        with_password = url.replace("http://", f"http://{userinfo}")
         result = cli("check", "--provider", "samsara", "--target", with_password, "--only", "SIG-04,RPL-01",
                      *(f"--report={kind}:{path}" for kind, path in zip(("json", "junit", "html"), reports,
                                                                         strict=True)))
     assert result.code == 1, result  # it was checked (the flawed receiver ignores the Basic credentials)
-    assert "FAIL  SIG-04" in result.out and "hooks:***@" in result.out  # the curl and the header line
+    assert "FAIL  SIG-04" in result.out and shown in result.out  # the curl and the header line
     bodies = tmp_path / "fleetsim-check-bodies"
     for text in [result.out, result.err, *(p.read_text() for p in reports),
                  *(p.read_text(errors="replace") for p in bodies.iterdir())]:

@@ -274,6 +274,9 @@ def test_a_password_in_the_target_url_is_masked_and_replay_does_not_need_it(tmp_
     ("see https://h/x?token=abc&a=1 and http://v:w@h2/", "see https://h/x?token=abc&a=1 and http://v:***@h2/",
      "see https://h/x?token=***&a=1 and http://v:***@h2/"),
     ("http://h/plain", "http://h/plain", "http://h/plain"),
+    ("https://ghp_T0KEN@h/x?a=b@c", "https://***@h/x?a=b@c", "https://***@h/x?a=b@c"),  # a token as the user
+    ("url: 'http://:p4ss@h/'", "url: 'http://:***@h/'", "url: 'http://:***@h/'"),
+    ("http://h:8080/a@b http://h/a@b", "http://h:8080/a@b http://h/a@b", "http://h:8080/a@b http://h/a@b"),
 ])
 def test_url_masks(text: str, password_only: str, secrets: str) -> None:
     from simulator.delivery.urls import masked_url_password, masked_url_secrets
