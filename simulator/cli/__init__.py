@@ -78,15 +78,16 @@ def _add_plugin_commands(sub: LazyCommands) -> None:
     named in a warning; the built-in commands still work. A plugin's entry point is a light function taking
     the subcommands; it may declare its parser at once (`sub.add_parser`) or lazily
     (`sub.add_lazy(name, help, "module:function")`), so that `fleetsim --help` does not import its handlers."""
-    from importlib.metadata import entry_points
+    from .plugins import plugin_entries
 
     seen: set[str] = set()
-    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+    for entry in sorted(plugin_entries(PLUGIN_GROUP), key=lambda e: e.name):
         if entry.name in seen:
             continue
         seen.add(entry.name)
         try:
-            add_parser = entry.load()
+            # "module:attribute [extra]": extras name optional dependencies, which loading does not need
+            add_parser = resolve(entry.value.split("[", 1)[0].strip())
         except Exception as exc:
             _say(f"fleetsim: warning: command {entry.name!r} ({entry.value}) could not be loaded: "
                  f"{type(exc).__name__}: {exc}")

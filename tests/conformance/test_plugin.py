@@ -7,7 +7,7 @@ import importlib.metadata
 
 import pytest
 
-from simulator.cli import PLUGIN_GROUP, build_parser
+from simulator.cli import PLUGIN_GROUP, build_parser, plugins
 
 
 def test_check_is_declared_as_a_command_plugin() -> None:
@@ -16,8 +16,8 @@ def test_check_is_declared_as_a_command_plugin() -> None:
 
 
 def test_a_broken_plugin_is_a_warning(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    broken = importlib.metadata.EntryPoint("broken", "no_such_module:add_parser", PLUGIN_GROUP)
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken])
+    broken = plugins.PluginEntry("broken", "no_such_module:add_parser")
+    monkeypatch.setattr(plugins, "plugin_entries", lambda group: [broken])
     parser = build_parser()
     assert parser.parse_args(["providers"]).command == "providers"
     assert "command 'broken' (no_such_module:add_parser) could not be loaded" in capsys.readouterr().err
