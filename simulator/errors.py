@@ -11,7 +11,6 @@ Messages must never contain secrets: callers pass redacted values only.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 EXIT_OK = 0
@@ -47,6 +46,8 @@ class UnknownNameError(UsageError):
     LIST_AT_MOST = 16
 
     def __init__(self, what: str, name: str, known: Iterable[str], listed_by: str | None = None) -> None:
+        import difflib  # only when a name is unknown: every command imports this module
+
         known_list = sorted(known)
         close = difflib.get_close_matches(name, known_list, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -1,15 +1,103 @@
 """PROVIDERS (platforms that push webhooks) and APIS (APIs fleetsim serves), filled by decorators as modules
-import. `schema_family` finds either, for the commands that only need schemas (`generate`, `schemas`)."""
+import. `schema_family` finds either, for the commands that only need schemas (`generate`, `schemas`).
+
+Both registries import their modules on first use: asking for one provider by name imports that provider's
+package alone (`fleetsim sign samsara` has no use for the MettaX or PowUnity renderers, and importing every
+provider was about a tenth of its start-up); listing or counting imports them all. Adding a provider still
+edits no shared module: its package under simulator/providers/ is found by name, or by the full import.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from ..errors import UnknownNameError
 from .base import Provider, SchemaFamily
 
-PROVIDERS: dict[str, Provider] = {}
-APIS: dict[str, SchemaFamily] = {}
+V = TypeVar("V", bound=SchemaFamily)
+
+
+class Registry(Mapping[str, V]):
+    """name -> the one registered instance. A name not yet registered imports `{package}.{name}` (the
+    convention) and, if that does not register it, everything `import_all` imports, so a name is never
+    missing for lack of an import; iterating imports everything first."""
+
+    def __init__(self, package: str, import_all: Callable[[], None]) -> None:
+        self._package = package
+        self._import_all = import_all
+        self._all_imported = self._importing_all = False
+        self.registered: dict[str, V] = {}  # what has registered so far; imports nothing
+
+    def __getitem__(self, name: str) -> V:
+        try:
+            return self.registered[name]
+        except KeyError:
+            pass
+        if not self._all_imported:
+            self._import_named(name)
+            if name not in self.registered:
+                self.import_all()
+        return self.registered[name]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        self.import_all()
+        return iter(self.registered)
+
+    def __len__(self) -> int:
+        self.import_all()
+        return len(self.registered)
+
+    def import_all(self) -> None:
+        if self._all_imported or self._importing_all:  # a module being imported may ask for a name: no loop
+            return
+        self._importing_all = True
+        try:
+            self._import_all()
+        finally:
+            self._importing_all = False
+        self._all_imported = True  # only once it worked: a failed import is raised again, never hidden
+
+    def _import_named(self, name: str) -> None:
+        if not name.isidentifier():
+            return
+        module = f"{self._package}.{name}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            # not there: not a name of this convention. Anything else missing (an import of the provider's own
+            # package) is a broken install, raised as it is
+            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
+                raise
+
+
+def _import_providers() -> None:
+    import pkgutil
+
+    from . import __path__ as providers_path
+
+    # every subpackage is a provider: importing it registers it
+    for module in pkgutil.iter_modules(providers_path):
+        if module.ispkg:
+            importlib.import_module(f"{__package__}.{module.name}")
+
+
+def _import_apis() -> None:
+    importlib.import_module("simulator.apis")
+
+
+PROVIDERS: Registry[Provider] = Registry(__package__ or "simulator.providers", _import_providers)
+APIS: Registry[SchemaFamily] = Registry("simulator.apis", _import_apis)
 
 P = TypeVar("P", bound=Provider)
 S = TypeVar("S", bound=SchemaFamily)
@@ -17,18 +105,23 @@ S = TypeVar("S", bound=SchemaFamily)
 
 def register(cls: type[P]) -> type[P]:
     """Register a webhook provider (one instance per class)."""
-    if cls.name in PROVIDERS or cls.name in APIS:
-        raise ValueError(f"provider {cls.name!r} is registered twice")
-    PROVIDERS[cls.name] = cls()
+    _refuse_twice(cls.name, "provider")
+    PROVIDERS.registered[cls.name] = cls()
     return cls
 
 
 def register_api(cls: type[S]) -> type[S]:
     """Register an API fleetsim serves (its response bodies have schemas; it pushes nothing)."""
-    if cls.name in PROVIDERS or cls.name in APIS:
-        raise ValueError(f"API {cls.name!r} is registered twice")
-    APIS[cls.name] = cls()
+    _refuse_twice(cls.name, "API")
+    APIS.registered[cls.name] = cls()
     return cls
+
+
+def _refuse_twice(name: str, what: str) -> None:
+    # only what has registered so far: asking the registries would import modules in the middle of an import
+    # (tests/simulator/test_registries.py loads everything and checks the names are disjoint)
+    if name in PROVIDERS.registered or name in APIS.registered:
+        raise ValueError(f"{what} {name!r} is registered twice")
 
 
 def get_provider(name: str) -> Provider:
