@@ -22,7 +22,8 @@ V = TypeVar("V", bound=SchemaFamily)
 class Registry(Mapping[str, V]):
     """name -> the one registered instance. A name not yet registered imports `{package}.{name}` (the
     convention) and, if that does not register it, everything `import_all` imports, so a name is never
-    missing for lack of an import; iterating imports everything first."""
+    missing for lack of an import; iterating imports everything first. Registered names are Python
+    identifiers (they name packages), so anything else (`hmac-sha256`, a signing profile) is unknown at once."""
 
     def __init__(self, package: str, import_all: Callable[[], None]) -> None:
         self._package = package
@@ -35,7 +36,7 @@ class Registry(Mapping[str, V]):
             return self.registered[name]
         except KeyError:
             pass
-        if not self._all_imported:
+        if not self._all_imported and name.isidentifier():
             self._import_named(name)
             if name not in self.registered:
                 self.import_all()
@@ -69,8 +70,6 @@ class Registry(Mapping[str, V]):
         self._all_imported = True  # only once it worked: a failed import is raised again, never hidden
 
     def _import_named(self, name: str) -> None:
-        if not name.isidentifier():
-            return
         module = f"{self._package}.{name}"
         try:
             importlib.import_module(module)
@@ -105,19 +104,21 @@ S = TypeVar("S", bound=SchemaFamily)
 
 def register(cls: type[P]) -> type[P]:
     """Register a webhook provider (one instance per class)."""
-    _refuse_twice(cls.name, "provider")
+    _check_name(cls.name, "provider")
     PROVIDERS.registered[cls.name] = cls()
     return cls
 
 
 def register_api(cls: type[S]) -> type[S]:
     """Register an API fleetsim serves (its response bodies have schemas; it pushes nothing)."""
-    _refuse_twice(cls.name, "API")
+    _check_name(cls.name, "API")
     APIS.registered[cls.name] = cls()
     return cls
 
 
-def _refuse_twice(name: str, what: str) -> None:
+def _check_name(name: str, what: str) -> None:
+    if not name.isidentifier():
+        raise ValueError(f"{what} name {name!r} is not a Python identifier (it names the {what}'s package)")
     # only what has registered so far: asking the registries would import modules in the middle of an import
     # (tests/simulator/test_registries.py loads everything and checks the names are disjoint)
     if name in PROVIDERS.registered or name in APIS.registered:

@@ -46,6 +46,25 @@ def test_one_provider_by_name_imports_that_provider_alone() -> None:
     assert "simulator.apis" not in found["modules"]  # type: ignore[operator]
 
 
+def test_a_name_that_is_no_identifier_is_unknown_without_importing_any_provider() -> None:
+    # `fleetsim sign hmac-sha256` asks PROVIDERS first: a signing profile is never a provider's name
+    found = _fresh("from simulator.providers import PROVIDERS\nout = ['hmac-sha256' in PROVIDERS, "
+                   "'standard-webhooks' in PROVIDERS]")
+    assert found["out"] == [False, False]
+    assert _providers_imported(found["modules"]) == set()
+
+
+def test_a_provider_name_must_be_an_identifier() -> None:
+    from simulator.providers import register
+
+    class Dashed(Provider):
+        name = "acme-fleet"
+
+    with pytest.raises(ValueError, match="'acme-fleet' is not a Python identifier"):
+        register(Dashed)
+    assert "acme-fleet" not in PROVIDERS.registered
+
+
 def test_listing_imports_every_provider_and_api() -> None:
     found = _fresh("from simulator.providers import APIS, PROVIDERS\nout = [sorted(PROVIDERS), sorted(APIS)]")
     assert found["out"] == [sorted(ALL_PROVIDERS), sorted(ALL_APIS)]
