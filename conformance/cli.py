@@ -30,7 +30,7 @@ from simulator.delivery.reach import all_reachable
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.delivery.transport import trust_context
-from simulator.delivery.urls import delivery_urls
+from simulator.delivery.urls import check_url_credentials, delivery_urls, endpoint_url
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
@@ -235,6 +235,11 @@ def run(args: argparse.Namespace) -> int:
         served = self_trusted_tls(trust)
         own_tls, own_ca = served.context, served.ca_pem
     if args.target:  # a receiver that is not there is one line and exit 2, not a table of errors
+        for provider in providers:
+            own = settings.get(provider.name, {})
+            check_url_credentials(endpoint_url(args.target, provider.name, own),
+                                  f"{provider.name} url" if own.get("url") else "--target", provider.name,
+                                  provider.auth_header_names(own))
         all_reachable(delivery_urls(args.target, (p.name for p in providers), settings))
     for note in notes:
         print(note, file=sys.stderr)

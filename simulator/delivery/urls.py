@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
-__all__ = ["URL_MASK", "check_url", "delivery_urls", "endpoint_url", "masked_url_password", "masked_url_secrets",
-           "shown_url", "url_problem"]
+__all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_url", "masked_url_password",
+           "masked_url_secrets", "shown_url", "url_problem"]
 
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
@@ -33,6 +33,21 @@ def masked_url_secrets(text: str) -> str:
     """`masked_url_password`, and every secret-looking query value masked too (`?token=***`): for what is only
     read (reports, terminals), not what is replayed."""
     return _URL_QUERY_SECRET.sub(rf"\g<head>{URL_MASK}", masked_url_password(text))
+
+
+def check_url_credentials(url: str, what: str, provider: str, auth_header_names: Iterable[str]) -> None:
+    """Credentials in a URL (`user:password@`) are sent as `Authorization: Basic`; a provider whose requests
+    carry their own Authorization header (PowUnity's PSK, a MettaX token) cannot carry both: aiohttp refuses
+    such a request, and fleetsim's transport as it does. One usage error before any work, not a failed
+    request per event."""
+    if "authorization" not in auth_header_names:
+        return
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return
+    raise UsageError(f"{what}: {provider} sends its own Authorization header, so the credentials in the URL "
+                     f"(user:password@, sent as Authorization: Basic) cannot go with it; remove them from the URL, "
+                     f"or give {provider} a url of its own in the settings")
 
 
 def url_problem(url: str) -> str | None:

@@ -188,6 +188,18 @@ class Provider(SchemaFamily):
         --resign` restores when a capture has them redacted. Signed schemes recompute theirs in the signer."""
         return {}
 
+    def auth_header_names(self, settings: Mapping[str, Any]) -> frozenset[str]:
+        """The lower-cased names of the headers this provider's requests authenticate with under `settings`:
+        its static credential headers and, with a secret, the headers its signer sets."""
+        from ..signing import SIGNERS, Secret
+
+        names = {name.lower() for name in self.credential_headers(settings)}
+        secret = settings.get("secret")
+        if isinstance(secret, Secret):
+            signed = SIGNERS[self.signing].sign(b"{}", [secret], timestamp=0, message_id="fleetsim")
+            names |= {name.lower() for name in signed}
+        return frozenset(names)
+
     @property
     def auth(self) -> AuthFacts:
         from ..signing import SIGNERS
