@@ -163,8 +163,8 @@ def run(args: argparse.Namespace) -> int:
         if args.worker:  # a worker loads the host its master names
             target = ""
             # workers are often started first: give the master a moment to listen
-            reachable(f"http://{_bracketed(args.master_host)}:{args.master_port}", what="the master",
-                      wait_s=MASTER_WAIT_S)
+            reachable(f"tcp://{_bracketed(args.master_host)}:{args.master_port}", what="the master",
+                      wait_s=MASTER_WAIT_S, listener="`fleetsim load --master`")
         else:
             target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
             reachable(target, handshake=True, ca_bundle=args.ca_bundle)

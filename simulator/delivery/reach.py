@@ -21,11 +21,12 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def reachable(url: str, what: str = "the target", *, wait_s: float = 0.0, handshake: bool = False,
-              ca_bundle: str | None = None) -> None:
+              ca_bundle: str | None = None, listener: str = "the receiver") -> None:
     """Return when something accepts a TCP connection at `url`'s host and port; else raise a UsageError naming
     `what`, the URL (without credentials or query) and why. Refused connections are tried again for `wait_s`
     seconds (a process started a moment earlier may not listen yet). With `handshake`, an https URL's certificate
-    is verified too (with `ca_bundle`'s CAs as well as the system's)."""
+    is verified too (with `ca_bundle`'s CAs as well as the system's). `listener` is who should be listening, for
+    the hint after a refusal."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -37,7 +38,7 @@ def reachable(url: str, what: str = "the target", *, wait_s: float = 0.0, handsh
                 return
         except ConnectionRefusedError:
             if time.monotonic() >= deadline:
-                raise UsageError(f"cannot reach {what} {shown_url(url)}: connection refused (is the receiver "
+                raise UsageError(f"cannot reach {what} {shown_url(url)}: connection refused (is {listener} "
                                  "running, and on that port?)") from None
             time.sleep(0.2)
         except TimeoutError:

@@ -96,6 +96,8 @@ OVERRIDES: dict[tuple[tuple[str, ...], str], tuple[dict[str, str], list[str]]] =
     (("generate",), "--scenario"): ({}, []),
     (("generate",), "--limit"): ({}, ["--scenario={tiny}"]),
     (("generate",), "--workers"): ({}, ["--scenario={tiny}", "--limit=5"]),
+    # a worker asks its master, by default on 5557: where another test's `load --processes 2` may be listening
+    (("load",), "--worker"): ({}, ["--master-port=9", "--run-time=1s"]),
 }
 
 

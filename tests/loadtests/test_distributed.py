@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliResult
 
 
@@ -55,3 +57,16 @@ def test_a_master_whose_workers_never_come_gives_up_in_one_line_and_exit_2(cli: 
     assert result.out == "" and len(result.err.strip().splitlines()) == 1, result.err
     assert "fewer than 2 worker(s) connected within 1 s (--workers-wait)" in result.err
     assert time.monotonic() - started < 60  # the bound, Locust's start and its one-second polling
+
+
+def test_a_worker_whose_master_never_listens_gives_up_in_one_line_and_exit_2(
+        cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtests import cli as load_cli
+
+    monkeypatch.setattr(load_cli, "MASTER_WAIT_S", 0.5)  # the worker's grace for a master started after it
+    port = str(_free_port())
+    result = cli("load", "--worker", "--master-port", port, "--provider", "samsara")
+    assert result.code == 2, result.out + result.err
+    assert result.out == "" and len(result.err.strip().splitlines()) == 1, result.err
+    assert f"cannot reach the master 'tcp://127.0.0.1:{port}': connection refused (is `fleetsim load --master` " \
+           "running" in result.err
