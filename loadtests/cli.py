@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -249,12 +250,25 @@ def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, recor
     if html:
         argv += ["--html", html]
     if args.processes:
-        argv += ["--processes", str(args.processes)]
+        # Locust's defaults would have this run's master listen on every interface at 5557 and its forked
+        # workers connect to 127.0.0.1:5557: two runs at once on one machine (parallel CI jobs) then meet there,
+        # the second master fails to bind and its workers join the first run. Its own free loopback port keeps
+        # each run to itself and off the network
+        port = str(_free_loopback_port())
+        argv += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+                 "--master-port", port]
     if args.master:
         argv += ["--master", "--expect-workers", str(args.expect_workers), "--expect-workers-max-wait",
                  str(args.workers_wait),
                  "--master-bind-port", str(args.master_port)]
     return argv
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def locust(args: argparse.Namespace, target: str, scenario_file: str, records_dir: Path, html: str | None) -> None:

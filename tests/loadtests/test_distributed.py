@@ -70,3 +70,24 @@ def test_a_worker_whose_master_never_listens_gives_up_in_one_line_and_exit_2(
     assert result.out == "" and len(result.err.strip().splitlines()) == 1, result.err
     assert f"cannot reach the master 'tcp://127.0.0.1:{port}': connection refused (is `fleetsim load --master` " \
            "running" in result.err
+
+
+def test_processes_on_one_machine_keep_to_their_own_master_while_5557_is_taken(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # another run's master (a parallel CI job) on Locust's default port: this run neither fails to bind nor lets
+    # its workers join that one
+    other = socket.socket()
+    try:
+        other.bind(("0.0.0.0", 5557))
+        other.listen()
+    except OSError:  # already taken, by a real other run or anything else: the same situation
+        pass
+    try:
+        report = tmp_path / "load.json"
+        result = cli("load", "--provider", "samsara", "--processes", "2", "--run-time", "2s", "--users", "2",
+                     "--report", f"json:{report}")
+    finally:
+        other.close()
+    assert result.code == 0, result.out + result.err
+    summary = json.loads(report.read_text())
+    assert summary["processes"] == 2 and summary["sent"] > 0 and summary["acked"] == summary["sent"]
