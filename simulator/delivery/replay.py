@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import FleetsimError, HarnessError, InputError
 from ..providers import PROVIDERS
@@ -29,7 +30,7 @@ from .capture import REDACTED, CapturedRequest, read_capture, retarget
 from .health import DOWN_AFTER, EndpointHealth
 from .redaction import Redactor
 from .sending import Sender, trusting_sender
-from .urls import check_url
+from .urls import check_url, check_url_credentials
 
 FAILURES_KEPT = 20
 
@@ -126,12 +127,28 @@ class Replayer:
 
     def check_capture(self) -> None:
         """Read the whole capture once: a malformed or empty one is an error (exit 2) before anything is sent (an
-        empty file is the wrong file, or a run that captured nothing: "replayed 0 requests" would hide that)."""
-        if not self._capture_checked:
-            if not sum(1 for _ in read_capture(self.capture)):
-                raise InputError(str(self.capture), "the capture holds no requests (expected one JSON object per "
-                                 "line, as `fleetsim run --capture FILE` writes)")
-            self._capture_checked = True
+        empty file is the wrong file, or a run that captured nothing: "replayed 0 requests" would hide that).
+        So is a --target with credentials (sent as Authorization: Basic) for requests that carry an
+        Authorization header of their own (docs/delivery.md, "Secrets")."""
+        if self._capture_checked:
+            return
+        parts = urlsplit(self.target)
+        credentials = parts.username is not None or parts.password is not None
+        count = 0
+        for request in read_capture(self.capture):
+            count += 1
+            if credentials:
+                sent = {name.lower() for name, value in self._headers(request, 0) if value != REDACTED}
+                check_url_credentials(self.target, "--target", f"{request.provider} (capture line {request.line})",
+                                      sent, settings_url=False)
+        if not count:
+            raise InputError(str(self.capture), "the capture holds no requests (expected one JSON object per "
+                             "line, as `fleetsim run --capture FILE` writes)")
+        self._capture_checked = True
+
+    def _headers(self, request: CapturedRequest, now: int) -> list[tuple[str, str]]:
+        """What `request` is sent with (before redacted values are dropped): re-signed at `now` with --resign."""
+        return resigned_headers(request, self.settings, now) if self.resign else request.headers
 
     async def run(self) -> ReplayResult:
         self.check_capture()
@@ -212,7 +229,7 @@ class Replayer:
                 queue.task_done()
 
     async def _send(self, transport: Sender, request: CapturedRequest) -> None:
-        headers = resigned_headers(request, self.settings, int(time.time())) if self.resign else request.headers
+        headers = self._headers(request, int(time.time()))
         redacted = [name for name, value in headers if value == REDACTED]
         for name in redacted:
             self.result.redacted_dropped[name] += 1

@@ -35,19 +35,21 @@ def masked_url_secrets(text: str) -> str:
     return _URL_QUERY_SECRET.sub(rf"\g<head>{URL_MASK}", masked_url_password(text))
 
 
-def check_url_credentials(url: str, what: str, provider: str, auth_header_names: Iterable[str]) -> None:
+def check_url_credentials(url: str, what: str, provider: str, auth_header_names: Iterable[str], *,
+                          settings_url: bool = True) -> None:
     """Credentials in a URL (`user:password@`) are sent as `Authorization: Basic`; a provider whose requests
     carry their own Authorization header (PowUnity's PSK, a MettaX token) cannot carry both: aiohttp refuses
     such a request, and fleetsim's transport as it does. One usage error before any work, not a failed
-    request per event."""
+    request per event. `settings_url`: the provider could be given a url of its own instead (run, check)."""
     if "authorization" not in auth_header_names:
         return
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return
+    instead = f", or give {provider} a url of its own in the settings" if settings_url else ""
     raise UsageError(f"{what}: {provider} sends its own Authorization header, so the credentials in the URL "
-                     f"(user:password@, sent as Authorization: Basic) cannot go with it; remove them from the URL, "
-                     f"or give {provider} a url of its own in the settings")
+                     f"(user:password@, sent as Authorization: Basic) cannot go with it; remove them from the "
+                     f"URL{instead}")
 
 
 def url_problem(url: str) -> str | None:

@@ -84,3 +84,33 @@ def test_powunity_may_have_a_url_of_its_own_beside_a_target_with_credentials(cli
     # past the check: the run went ahead (the dropping receiver fails its deliveries, which is exit 1)
     assert result.code in (0, 1), result.err
     assert "Authorization header" not in result.err
+
+
+def _powunity_capture(cli: Cli, tmp_path: Path) -> Path:
+    capture = tmp_path / "pow.ndjson"
+    made = cli("run", "powunity-ebike-theft", "--limit", "3", "--capture", str(capture), "--quiet")
+    assert made.code == 0, made.err
+    assert '"Authorization":"<redacted>"' in capture.read_text()  # the PSK never reaches a capture
+    return capture
+
+
+def test_replay_resigned_to_a_target_with_credentials_is_one_line_and_exit_2(cli: Cli, tmp_path: Path) -> None:
+    capture = _powunity_capture(cli, tmp_path)
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"providers:\n  powunity:\n    psk: '{PSK}'\n")
+    with dropping(must_be_used=False) as url:
+        result = cli("replay", str(capture), "--resign", "--settings", str(settings), "--target",
+                     url.replace("http://", "http://hooks:hunter2pass@"))
+    assert_usage_error(result, "--target: powunity (capture line 1) sends its own Authorization header",
+                       "remove them from the URL")
+    assert "url of its own" not in result.err and "hunter2pass" not in result.err
+
+
+def test_replay_without_resign_sends_no_authorization_of_its_own_so_credentials_may_go(
+        cli: Cli, tmp_path: Path) -> None:
+    capture = _powunity_capture(cli, tmp_path)
+    with dropping(must_be_used=False) as url:  # the redacted PSK is dropped: Basic auth is the only one
+        result = cli("replay", str(capture), "--target", url.replace("http://", "http://hooks:hunter2pass@"),
+                     "--timeout", "1")
+    assert result.code == 1, result.err  # past the check; the dropping receiver fails each request
+    assert "Authorization header" not in result.err and "hunter2pass" not in result.out + result.err
