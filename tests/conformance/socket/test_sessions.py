@@ -19,10 +19,16 @@ def reasons(run: ProviderRun) -> dict[str, str]:
     return {r.check_id: r.reason for r in run.results}
 
 
+def shown(run: ProviderRun) -> str:
+    """Every verdict with its whole reason, one a line: pytest clips a repr of the results mid-reason, which hid
+    which TRN-07 rule a rare failure under `-n 2` broke."""
+    return "\n".join(f"{r.check_id} {r.status}: {r.reason} {r.metrics}" for r in run.results)
+
+
 async def test_a_well_behaved_client_passes_every_socket_check() -> None:
     run = await run_socket_client(SOCKET_CHECKS, FAST, client=sample())
     assert statuses(run) == {"TRN-06": "passed", "TRN-07": "passed", "TRN-08": "passed", "TRN-09": "passed",
-                             "TRN-10": "passed"}, run.results
+                             "TRN-10": "passed"}, shown(run)
     assert run.provider == "powunity-socket" and all(r.provider == "powunity-socket" for r in run.results)
     trn07 = next(r for r in run.results if r.check_id == "TRN-07")
     assert trn07.metrics["closures"] == FAST.closures
@@ -41,14 +47,14 @@ async def test_a_well_behaved_client_passes_every_socket_check() -> None:
 async def test_a_naive_client_fails_exactly_the_check_of_its_flaw(flaw: str, fails: str, says: str) -> None:
     run = await run_socket_client(SOCKET_CHECKS, FAST, client=sample(flaw))
     expected = {c.id: "passed" for c in SOCKET_CHECKS} | {fails: "failed"}
-    assert statuses(run) == expected, run.results
+    assert statuses(run) == expected, shown(run)
     assert says in reasons(run)[fails]
 
 
 async def test_a_launched_client_that_crashes_on_garbage_fails_trn_10_with_its_last_output() -> None:
     run = await run_socket_client(SOCKET_CHECKS, FAST, command=command("--flaw", "crash-on-garbage"))
     expected = {c.id: "passed" for c in SOCKET_CHECKS} | {"TRN-10": "failed"}
-    assert statuses(run) == expected, run.results
+    assert statuses(run) == expected, shown(run)
     reason = reasons(run)["TRN-10"]
     assert "the client exited (code 1)" in reason
     assert "JSONDecodeError" in reason or "KeyError" in reason  # the tail of its traceback
