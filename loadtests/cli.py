@@ -151,7 +151,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
-    _check_provider(args.provider, scenario_file)
+    loaded = _check_provider(args.provider, scenario_file)
     if args.settings:
         load_settings(args.settings)  # a broken settings file is exit 2 here, not inside Locust
     probe_file = args.state_probe or (None if args.target else str(REFERENCE_PROBE))
@@ -181,21 +181,38 @@ def run(args: argparse.Namespace) -> int:
         records = list(read_records(records_dir))
         summary = _summary(records, probe, target, args.ca_bundle)
         summary.processes = senders(records_dir)
+        _note_unloaded(summary, loaded, args.users)
     return _finish(args, summary, html)
 
 
-def _check_provider(name: str, scenario_file: str) -> None:
-    scenario = load_scenario(scenario_file)  # a broken scenario is exit 2 here, not inside Locust
+def _note_unloaded(summary: Summary, loaded: Sequence[str], users: int) -> None:
+    """Say which providers sent nothing: Locust gives each user to one provider's class, weighted by the
+    scenario's devices, so `--provider all --users 1` loads one provider alone, silently."""
+    missing = [name for name in loaded if name not in summary.providers]
+    if not missing or not summary.sent:
+        return
+    got = ", ".join(name for name in loaded if name not in missing)
+    why = (f"Locust gave its {users} user(s) to {got} (users go to providers weighted by the scenario's devices); "
+           f"give --users {len(loaded)} or more to load every provider") if users < len(loaded) else (
+           "none of their requests was recorded")
+    summary.notes.append(f"no traffic for {', '.join(missing)}: {why}")
+
+
+def _check_provider(name: str, scenario_file: str) -> list[str]:
+    """The providers this run loads; a broken scenario or an unknown provider is exit 2 here, not inside
+    Locust."""
+    scenario = load_scenario(scenario_file)
     weights = device_weights(scenario)
     if name == "all":
         if not weights:
             raise UsageError(f"scenario {scenario.name} has no provider fleetsim can load")
-        return
+        return sorted(weights)
     if name not in PROVIDERS or not loadable(PROVIDERS[name]):
         choices = ", ".join(p for p, v in sorted(PROVIDERS.items()) if loadable(v))
         raise UsageError(f"unknown provider {shown(name)} for load (choose from {choices}, or all)")
     if name not in weights:
         raise UsageError(f"scenario {scenario.name} has no {name} devices; choose one that has (--scenario)")
+    return [name]
 
 
 @contextlib.contextmanager

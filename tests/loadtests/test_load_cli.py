@@ -56,6 +56,7 @@ def test_a_receiver_that_drops_five_percent_is_reported_with_its_losses(
     assert summary["duplicated"] == 0
     assert sum(p["lost"] for p in summary["providers"]) == summary["lost"]
     assert sum(d["lost"] for d in summary["devices"]) == summary["lost"]
+    assert len(summary["providers"]) == 4 and "no traffic" not in result.out  # 4 users: one for each provider
 
 
 def test_a_receiver_that_applies_some_events_twice_is_reported_with_its_duplicates(
@@ -120,6 +121,19 @@ def test_without_an_slo_any_failed_request_fails_the_run_as_locust_itself_would(
                                "default": True}]
     assert lenient.code == 0, lenient.out + lenient.err  # the user's own SLO replaces the default
     assert "SLO fail<50%: met" in lenient.out and "default" not in lenient.out
+
+
+def test_fewer_users_than_providers_says_which_providers_sent_nothing(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    result = cli("load", "--run-time", "1s", "--users", "1", "--report", f"json:{report}")
+    assert result.code == 0, result.out + result.err
+    summary = _report(report)
+    [loaded] = [p["provider"] for p in summary["providers"]]  # Locust gives its one user to one provider
+    silent = ", ".join(p for p in PROVIDERS if p != loaded)
+    note = (f"no traffic for {silent}: Locust gave its 1 user(s) to {loaded} (users go to providers weighted by the "
+            "scenario's devices); give --users 4 or more to load every provider")
+    assert f"note: {note}" in result.out and summary["notes"] == [note]
 
 
 def test_without_an_slo_a_clean_run_meets_the_default(cli: Callable[..., CliResult]) -> None:
