@@ -22,7 +22,7 @@ V = TypeVar("V", bound=SchemaFamily)
 class Registry(Mapping[str, V]):
     """name -> the one registered instance. A name not yet registered imports `{package}.{name}` (the
     convention) and, if that does not register it, everything `import_all` imports, so a name is never
-    missing for lack of an import; iterating imports everything first. Registered names are Python
+    missing for lack of an import; iterating imports everything first, and goes by name. Registered names are Python
     identifiers (they name packages), so anything else (`hmac-sha256`, a signing profile) is unknown at once."""
 
     def __init__(self, package: str, import_all: Callable[[], None]) -> None:
@@ -52,8 +52,10 @@ class Registry(Mapping[str, V]):
         return True
 
     def __iter__(self) -> Iterator[str]:
+        # by name, whatever was asked for first: the order in which modules registered depends on that, and
+        # what iterates (listings, `--provider all`, a scenario's providers) must not
         self.import_all()
-        return iter(self.registered)
+        return iter(sorted(self.registered))
 
     def __len__(self) -> int:
         self.import_all()

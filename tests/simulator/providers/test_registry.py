@@ -78,6 +78,13 @@ def test_an_api_is_found_by_name_through_the_full_import(name: str) -> None:
     assert found["out"] == name
 
 
+def test_the_order_is_by_name_whatever_was_asked_for_first() -> None:
+    # modules register in the order they are imported, which depends on which name was asked for first
+    found = _fresh("from simulator.providers import APIS, PROVIDERS\nPROVIDERS['smartgps']\nAPIS['smartgps_api']\n"
+                   "out = [list(PROVIDERS), list(APIS), [p.name for p in PROVIDERS.values()]]")
+    assert found["out"] == [sorted(ALL_PROVIDERS), sorted(ALL_APIS), sorted(ALL_PROVIDERS)]
+
+
 def test_every_name_is_registered_once_across_both_registries() -> None:
     assert set(PROVIDERS) == ALL_PROVIDERS and set(APIS) == ALL_APIS
     assert not set(PROVIDERS) & set(APIS)
