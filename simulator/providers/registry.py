@@ -9,6 +9,7 @@ edits no shared module: its package under simulator/providers/ is found by name,
 
 from __future__ import annotations
 
+import _thread  # threading's own lock, without importing threading into every command's start-up
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
@@ -29,6 +30,7 @@ class Registry(Mapping[str, V]):
         self._package = package
         self._import_all = import_all
         self._all_imported = self._importing_all = False
+        self._lock = _thread.RLock()
         self.registered: dict[str, V] = {}  # what has registered so far; imports nothing
 
     def __getitem__(self, name: str) -> V:
@@ -62,14 +64,19 @@ class Registry(Mapping[str, V]):
         return len(self.registered)
 
     def import_all(self) -> None:
-        if self._all_imported or self._importing_all:  # a module being imported may ask for a name: no loop
+        if self._all_imported:
             return
-        self._importing_all = True
-        try:
-            self._import_all()
-        finally:
-            self._importing_all = False
-        self._all_imported = True  # only once it worked: a failed import is raised again, never hidden
+        # another thread (check's fuzz thread, a to_thread call) waits until the import is whole; this thread may
+        # come back while a module it is importing asks for a name, and gets what has registered so far
+        with self._lock:
+            if self._all_imported or self._importing_all:
+                return
+            self._importing_all = True
+            try:
+                self._import_all()
+            finally:
+                self._importing_all = False
+            self._all_imported = True  # only once it worked: a failed import is raised again, never hidden
 
     def _import_named(self, name: str) -> None:
         module = f"{self._package}.{name}"

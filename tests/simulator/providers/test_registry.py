@@ -85,6 +85,19 @@ def test_the_order_is_by_name_whatever_was_asked_for_first() -> None:
     assert found["out"] == [sorted(ALL_PROVIDERS), sorted(ALL_APIS), sorted(ALL_PROVIDERS)]
 
 
+def test_threads_listing_at_once_each_see_every_provider() -> None:
+    # the full import runs once; the other threads wait for it instead of listing what has registered so far
+    code = """
+import threading
+from simulator.providers import PROVIDERS
+out = []
+threads = [threading.Thread(target=lambda: out.append(list(PROVIDERS))) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+"""
+    assert _fresh(code)["out"] == [sorted(ALL_PROVIDERS)] * 8
+
+
 def test_every_name_is_registered_once_across_both_registries() -> None:
     assert set(PROVIDERS) == ALL_PROVIDERS and set(APIS) == ALL_APIS
     assert not set(PROVIDERS) & set(APIS)
