@@ -195,8 +195,36 @@ def totals(runs: Sequence[ProviderRun]) -> dict[str, int]:
 
 
 def _clip(data: bytes) -> str:
-    text = data[:BODY_SHOWN].decode("utf-8", "replace")
-    return text + (f"... ({len(data)} bytes)" if len(data) > BODY_SHOWN else "")
+    """A body as one line of text to quote: its first BODY_SHOWN bytes, control characters escaped (a receiver's
+    answer could move the cursor or clear the user's terminal, and a newline broke the Received line); a gzip body
+    decoded (a bounded read: LIM-04 sends a gzip bomb), other binary shown as hex."""
+    if data[:2] == GZIP_MAGIC:
+        inner = _gunzipped(data[:64 * 1024])
+        shown = "not decodable" if not inner else f"decoded: {_clip(inner[:BODY_SHOWN])}" + (
+            "..." if len(inner) > BODY_SHOWN else "")
+        return f"<gzip, {len(data)} bytes; {shown}>"
+    head = data[:BODY_SHOWN]
+    text = head.decode("utf-8", "replace")
+    if text.count("\ufffd") > len(text) // 4:  # not text: a few bytes in hex say what it is (magic numbers)
+        more = " ..." if len(data) > 32 else ""
+        return f"<binary, {len(data)} bytes: {data[:32].hex(' ')}{more}>"
+    return text.translate(_ESCAPES) + (f"... ({len(data)} bytes)" if len(data) > BODY_SHOWN else "")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+#: C0 controls and DEL as escapes (\n, \t, \x1b ...); the C1 controls too (U+0080-U+009F)
+_ESCAPES = {code: ({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}.get(code) or f"\\x{code:02x}")
+            for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def _gunzipped(data: bytes) -> bytes:
+    """The start of gzip `data` decoded, at most BODY_SHOWN + 1 bytes of it; b"" when it is not gzip."""
+    import zlib
+
+    try:
+        return zlib.decompressobj(wbits=31).decompress(data, BODY_SHOWN + 1)
+    except zlib.error:
+        return b""
 
 
 __all__ = ["REPORT_KINDS", "Failure", "Invocation", "Reporter", "totals"]
