@@ -274,9 +274,27 @@ def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderR
           f"{'--only' if args.only else 'suite ' + args.suite})")
     if counts["failed"]:
         print(f"failure bodies: {body_dir}")
+    hint = _secrets_hint(args, runs)
+    if hint:
+        print(hint)
     for kind, path in reports:
         reporter.write(kind, path, runs, code)
     return code
+
+
+def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | None:
+    """When genuine deliveries signed with the demo's secrets (no --settings) were refused as unauthenticated,
+    the likeliest cause is a receiver configured with secrets of its own: say so, naming no secret."""
+    if args.settings:
+        return None
+    refused = sorted(run.provider for run in runs for r in run.results
+                     if r.check_id == "SIG-01" and r.status == "failed" and r.exchange is not None
+                     and r.exchange.status in (401, 403))
+    if not refused:
+        return None
+    return (f"note: {', '.join(refused)}: genuine deliveries were refused as unauthenticated. Without --settings, "
+            "fleetsim signs with the demo scenario's secrets (scenarios/demo-city.yaml, delivery.providers); if "
+            "your receiver has secrets of its own, give them with --settings FILE (README, \"Settings files\")")
 
 
 def _check_socket_client(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import contextlib
 import io
 import json
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -19,7 +19,7 @@ from conformance.cli import Live
 from conformance.registry import CHECKS
 from tests.conftest import CliResult
 
-from .flawed import flawed, on_a_thread
+from .flawed import flawed, on_a_thread, serve, settings
 
 Cli = Callable[..., CliResult]
 DEMO_SECRETS = ["fleetsim-demo-psk", "fleetsim-demo-smartgps-secret", "ZmxlZXRzaW0tZGVtby1zYW1zYXJhLWtleQ=="]
@@ -180,3 +180,29 @@ def test_a_password_in_the_target_is_sent_but_never_printed_or_reported(
     for text in [result.out, result.err, *(p.read_text() for p in reports),
                  *(p.read_text(errors="replace") for p in bodies.iterdir())]:
         assert "hunter2pass" not in text
+
+
+@contextlib.contextmanager
+def serving_with_settings(path: Path) -> Iterator[str]:
+    """The reference receiver with the demo's settings and `path` laid over them, on a thread; its URL."""
+    from simulator.servers.receiver import build_app
+    from simulator.servers.store import Store
+    from simulator.settings import load_settings, merge_settings
+
+    store = Store()
+    with on_a_thread(serve(build_app(merge_settings(settings(), load_settings(str(path))), store), store)) as url:
+        yield url
+
+
+def test_genuine_deliveries_refused_without_settings_point_at_the_demo_secrets(cli: Cli, tmp_path: Path) -> None:
+    # a receiver with a secret of its own: every genuine delivery, signed with demo-city's secret, is a 401
+    own = tmp_path / "own.yaml"
+    own.write_text("providers:\n  samsara:\n    secret: b3duLXJlY2VpdmVyLXNlY3JldA==\n")
+    with serving_with_settings(own) as url:
+        bare = cli("check", "--provider", "samsara", "--target", url, "--only", "SIG-01")
+        given = cli("check", "--provider", "samsara", "--target", url, "--only", "SIG-01", "--settings", str(own))
+    assert bare.code == 1 and "FAIL  SIG-01  a genuine delivery was answered 401" in bare.out
+    assert "note: samsara: genuine deliveries were refused as unauthenticated. Without --settings, fleetsim " \
+           "signs with the demo scenario's secrets" in bare.out
+    assert "b3duLXJlY2VpdmVyLXNlY3JldA" not in bare.out + bare.err  # no secret named, neither one
+    assert given.code == 0 and "note:" not in given.out, given.out
