@@ -100,7 +100,9 @@ class Reporter:
         what = f"{a.copy} ({a.variant})" if a.variant else f"{a.copy} copy"
         sent = [f"{a.method} {url} ({what} of event {a.event_id})"]
         sent += [f"{name}: {value}" for name, value in headers.items()]
-        sent.append(f"body ({len(body)} bytes): {_clip(body)}")
+        quoted = _clip(body)  # gzip and binary bodies are quoted with their size already
+        sent.append(f"body: {quoted}" if quoted.startswith(("<gzip, ", "<binary, ")) else
+                    f"body ({len(body)} bytes): {quoted}")
         if a.status is not None:
             received = f"{a.status} after {a.latency_s * 1000:.0f} ms: {_clip(a.response_body)}"
         else:
