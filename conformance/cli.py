@@ -181,7 +181,8 @@ def _credential_headers(providers: list[Provider], settings: Mapping[str, Mappin
         secret = values.get("secret")
         signer = SIGNERS[provider.signing]
         if isinstance(secret, Secret) and not signer.covers_body:
-            names |= {n.lower() for n in signer.sign(b"{}", [secret], timestamp=0, message_id="x")}
+            ids = {n.lower() for n in signer.id_headers}  # a delivery id is no credential (PowUnity's X-PowTxn)
+            names |= {n.lower() for n in signer.sign(b"{}", [secret], timestamp=0, message_id="x")} - ids
         found[provider.name] = names
     return found
 

@@ -63,10 +63,13 @@ class Base:
         return self.record.event_id
 
     def auth_header_names(self) -> frozenset[str]:
-        """The names of the headers the provider's signer sets (none without a secret)."""
+        """The names of the headers the provider's signer sets to authenticate (none without a secret): not the
+        ones that only identify the delivery (`Signer.id_headers`, PowUnity's X-PowTxn)."""
         if not self.secrets:
             return frozenset()
-        return frozenset(self.signer.sign(b"", self.secrets, timestamp=self.now, message_id=self.event_id))
+        ids = {name.lower() for name in self.signer.id_headers}
+        return frozenset(name for name in self.signer.sign(b"", self.secrets, timestamp=self.now,
+                                                           message_id=self.event_id) if name.lower() not in ids)
 
     def unsigned_headers(self) -> dict[str, str]:
         """The record's headers without any authentication header (content type and the like)."""

@@ -190,14 +190,16 @@ class Provider(SchemaFamily):
 
     def auth_header_names(self, settings: Mapping[str, Any]) -> frozenset[str]:
         """The lower-cased names of the headers this provider's requests authenticate with under `settings`:
-        its static credential headers and, with a secret, the headers its signer sets."""
+        its static credential headers and, with a secret, the headers its signer sets to authenticate (not the
+        delivery ids among them, `Signer.id_headers`)."""
         from ..signing import SIGNERS, Secret
 
         names = {name.lower() for name in self.credential_headers(settings)}
         secret = settings.get("secret")
         if isinstance(secret, Secret):
-            signed = SIGNERS[self.signing].sign(b"{}", [secret], timestamp=0, message_id="fleetsim")
-            names |= {name.lower() for name in signed}
+            signer = SIGNERS[self.signing]
+            signed = signer.sign(b"{}", [secret], timestamp=0, message_id="fleetsim")
+            names |= {name.lower() for name in signed} - {name.lower() for name in signer.id_headers}
         return frozenset(names)
 
     @property

@@ -70,6 +70,9 @@ class Signer(Protocol):
     timestamped: bool
     #: True when the signature covers the body bytes (a PSK header authenticates the sender only)
     covers_body: bool
+    #: headers `sign` sets that identify the delivery and authenticate nothing (PowUnity's X-PowTxn): a receiver
+    #: may ignore them, so SIG-02 does not leave them out
+    id_headers: tuple[str, ...]
 
     def parse_secret(self, text: str) -> Secret:
         """Decode the secret as the provider hands it out; raise SecretError (without echoing it)."""

@@ -55,6 +55,7 @@ class HmacSha256Signer:
         self.prefix = prefix
         self.encoding: Encoding = encoding
         self.header_names: tuple[str, ...] = (header,)
+        self.id_headers: tuple[str, ...] = ()
         digest = "hex" if encoding == "hex" else "base64"
         self.summary = summary or f"{header}: {prefix}<{digest} HMAC-SHA256(secret, raw body)>, no timestamp"
 

@@ -15,6 +15,7 @@ class NoneSigner:
     timestamped: bool = False
     covers_body: bool = False
     header_names: tuple[str, ...] = ()
+    id_headers: tuple[str, ...] = ()
 
     def parse_secret(self, text: str) -> Secret:
         raise SecretError("signing profile 'none' does not sign requests, so it takes no secret")

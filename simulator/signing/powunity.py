@@ -25,6 +25,8 @@ class PowUnitySigner:
     timestamped: bool = False
     covers_body: bool = False
     header_names: tuple[str, ...] = (AUTH_HEADER, TXN_HEADER)
+    # a transaction id "to quote to support" (docs/provider-facts.md §2): it authenticates nothing
+    id_headers: tuple[str, ...] = (TXN_HEADER,)
 
     def parse_secret(self, text: str) -> Secret:
         if not text:

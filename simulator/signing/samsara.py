@@ -35,6 +35,7 @@ class SamsaraSigner:
     timestamped: bool = True
     covers_body: bool = True
     header_names: tuple[str, ...] = (TIMESTAMP_HEADER, SIGNATURE_HEADER)
+    id_headers: tuple[str, ...] = ()
 
     def parse_secret(self, text: str) -> Secret:
         try:

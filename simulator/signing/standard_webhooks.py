@@ -44,6 +44,7 @@ class StandardWebhooksSigner:
     timestamped: bool = True
     covers_body: bool = True
     header_names: tuple[str, ...] = (ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
+    id_headers: tuple[str, ...] = ()
 
     def parse_secret(self, text: str) -> Secret:
         if not text.startswith(SECRET_PREFIX):

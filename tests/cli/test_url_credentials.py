@@ -29,7 +29,7 @@ def _secret(provider: str, text: str) -> Any:
 
 
 @pytest.mark.parametrize(("provider", "settings", "names"), [
-    ("powunity", {"secret": PSK}, {"authorization", "x-powtxn"}),
+    ("powunity", {"secret": PSK}, {"authorization"}),  # X-PowTxn is a delivery id: it authenticates nothing
     ("powunity", {}, set()),
     ("samsara", {"secret": "c2Ftc2FyYS10ZXN0LXNlY3JldC0wMDAx"}, {"x-samsara-timestamp", "x-samsara-signature"}),
     ("mettax", {"token": "t0ken"}, {"authorization"}),

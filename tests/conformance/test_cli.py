@@ -206,3 +206,11 @@ def test_genuine_deliveries_refused_without_settings_point_at_the_demo_secrets(c
            "signs with the demo scenario's secrets" in bare.out
     assert "b3duLXJlY2VpdmVyLXNlY3JldA" not in bare.out + bare.err  # no secret named, neither one
     assert given.code == 0 and "note:" not in given.out, given.out
+
+
+def test_a_powunity_receiver_that_ignores_x_powtxn_passes_sig_02(cli: Cli) -> None:
+    # X-PowTxn identifies a delivery and authenticates nothing: only a missing Authorization must be refused
+    result = cli("check", "--provider", "powunity", "--app", "tests.conformance.psk_only:app", "--only",
+                 "SIG-01,SIG-02,SIG-09")
+    assert result.code == 0, result.out
+    assert "PASS  SIG-02  1/1 deliveries without an authentication header rejected (401)" in result.out
