@@ -30,14 +30,14 @@ from simulator.delivery.reach import all_reachable
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.delivery.transport import trust_context
-from simulator.delivery.urls import check_url_credentials, delivery_urls, endpoint_url
+from simulator.delivery.urls import check_url_credentials, delivery_urls, endpoint_url, url_named
 from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.servers.tls import self_trusted_tls
 from simulator.settings import load_settings, merge_settings
-from simulator.signing import SIGNERS, Secret
+from simulator.signing import SIGNERS
 
 from .checks import signs
 from .checks_fuzz import DATABASE_DIR, FuzzSettings
@@ -173,17 +173,15 @@ def _providers(name: str, settings: Mapping[str, Mapping[str, Any]]) -> tuple[li
 
 
 def _credential_headers(providers: list[Provider], settings: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
-    """Per provider, the request headers that carry a credential as it is (a pre-shared header, a token)."""
+    """Per provider, the request headers that carry a credential as it is (a pre-shared header, a token): all
+    its authentication headers where nothing is signed over the body, else its static credential headers."""
     found: dict[str, set[str]] = {}
     for provider in providers:
         values = settings.get(provider.name, {})
-        names = {n.lower() for n in provider.credential_headers(values)}
-        secret = values.get("secret")
-        signer = SIGNERS[provider.signing]
-        if isinstance(secret, Secret) and not signer.covers_body:
-            ids = {n.lower() for n in signer.id_headers}  # a delivery id is no credential (PowUnity's X-PowTxn)
-            names |= {n.lower() for n in signer.sign(b"{}", [secret], timestamp=0, message_id="x")} - ids
-        found[provider.name] = names
+        if SIGNERS[provider.signing].covers_body:  # a signature is no secret: it stays, to be verified
+            found[provider.name] = {n.lower() for n in provider.credential_headers(values)}
+        else:
+            found[provider.name] = set(provider.auth_header_names(values))
     return found
 
 
@@ -238,9 +236,8 @@ def run(args: argparse.Namespace) -> int:
     if args.target:  # a receiver that is not there is one line and exit 2, not a table of errors
         for provider in providers:
             own = settings.get(provider.name, {})
-            check_url_credentials(endpoint_url(args.target, provider.name, own),
-                                  f"{provider.name} url" if own.get("url") else "--target", provider.name,
-                                  provider.auth_header_names(own))
+            check_url_credentials(endpoint_url(args.target, provider.name, own), url_named(provider.name, own),
+                                  provider.name, provider.auth_header_names(own))
         all_reachable(delivery_urls(args.target, (p.name for p in providers), settings))
     for note in notes:
         print(note, file=sys.stderr)

@@ -36,6 +36,7 @@ from simulator.delivery.transport import Response, default_trust
 from simulator.errors import HarnessError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret, Signer
+from simulator.signing.base import authenticating_headers
 from simulator.stream import Outgoing
 
 __all__ = ["PROBES", "Base", "Probe", "ProbeRequest", "probe", "send_probes"]
@@ -67,9 +68,8 @@ class Base:
         ones that only identify the delivery (`Signer.id_headers`, PowUnity's X-PowTxn)."""
         if not self.secrets:
             return frozenset()
-        ids = {name.lower() for name in self.signer.id_headers}
-        return frozenset(name for name in self.signer.sign(b"", self.secrets, timestamp=self.now,
-                                                           message_id=self.event_id) if name.lower() not in ids)
+        return frozenset(authenticating_headers(self.signer, self.secrets, timestamp=self.now,
+                                                message_id=self.event_id))
 
     def unsigned_headers(self) -> dict[str, str]:
         """The record's headers without any authentication header (content type and the like)."""

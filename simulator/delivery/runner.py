@@ -56,7 +56,7 @@ from .retry import RetryPolicy, TimeScale, classify, policy_for_provider, succes
 from .sending import Sender, SenderFactory, http_sender
 from .source import InlineSource, Source, SourceSpec, WorkerSource
 from .transport import Response
-from .urls import check_url, check_url_credentials, endpoint_url
+from .urls import check_url, check_url_credentials, endpoint_url, url_named
 
 QUEUE_PER_WORKER = 4
 #: a producer that found the queue full waits until the workers have taken it down to this share of its size,
@@ -155,8 +155,7 @@ class Runner:
             url = endpoint_url(config.target, name, settings)
             if config.target or settings.get("url"):
                 check_url(url, f"{name} url")
-                check_url_credentials(url, f"{name} url" if settings.get("url") else "--target", name,
-                                      provider.auth_header_names(settings))
+                check_url_credentials(url, url_named(name, settings), name, provider.auth_header_names(settings))
             self.endpoints[name] = Endpoint(
                 provider=name,
                 url=url,

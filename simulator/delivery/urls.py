@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ..errors import UsageError
 
 __all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_url", "masked_url_password",
-           "masked_url_secrets", "shown_url", "url_problem"]
+           "masked_url_secrets", "shown_url", "url_named", "url_problem"]
 
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
@@ -113,7 +113,13 @@ def delivery_urls(target: str, providers: Iterable[str],
     their own are left out (they go to fleetsim's own receiver)."""
     found = []
     for name in providers:
-        own = settings.get(name, {}).get("url")
-        if own or target:
-            found.append((endpoint_url(target, name, settings.get(name, {})), f"{name} url" if own else "--target"))
+        own = settings.get(name, {})
+        if own.get("url") or target:
+            found.append((endpoint_url(target, name, own), url_named(name, own)))
     return found
+
+
+def url_named(provider: str, settings: Mapping[str, Any]) -> str:
+    """What the user called the URL `provider`'s traffic goes to, for messages: its `url` setting
+    ("samsara url"), else the `--target` it hangs under."""
+    return f"{provider} url" if settings.get("url") else "--target"

@@ -193,13 +193,12 @@ class Provider(SchemaFamily):
         its static credential headers and, with a secret, the headers its signer sets to authenticate (not the
         delivery ids among them, `Signer.id_headers`)."""
         from ..signing import SIGNERS, Secret
+        from ..signing.base import authenticating_headers
 
         names = {name.lower() for name in self.credential_headers(settings)}
         secret = settings.get("secret")
         if isinstance(secret, Secret):
-            signer = SIGNERS[self.signing]
-            signed = signer.sign(b"{}", [secret], timestamp=0, message_id="fleetsim")
-            names |= {name.lower() for name in signed} - {name.lower() for name in signer.id_headers}
+            names |= {name.lower() for name in authenticating_headers(SIGNERS[self.signing], [secret])}
         return frozenset(names)
 
     @property

@@ -129,7 +129,7 @@ def _check_name(name: str, what: str) -> None:
     if not name.isidentifier():
         raise ValueError(f"{what} name {name!r} is not a Python identifier (it names the {what}'s package)")
     # only what has registered so far: asking the registries would import modules in the middle of an import
-    # (tests/simulator/test_registries.py loads everything and checks the names are disjoint)
+    # (tests/simulator/providers/test_registry.py loads everything and checks the names are disjoint)
     if name in PROVIDERS.registered or name in APIS.registered:
         raise ValueError(f"{what} {name!r} is registered twice")
 

@@ -112,6 +112,15 @@ B64_DIGEST = re.compile(r"[A-Za-z0-9+/]{43}=")
 _LONG = 1024
 
 
+def authenticating_headers(signer: Signer, secrets: Sequence[Secret], *, timestamp: int = 0,
+                           message_id: str = "fleetsim") -> list[str]:
+    """The headers `signer` sets with `secrets` to authenticate a request, as it spells them: what it signs
+    with, less the ones that only identify the delivery (`Signer.id_headers`, PowUnity's X-PowTxn)."""
+    ids = {name.lower() for name in signer.id_headers}
+    signed = signer.sign(b"", secrets, timestamp=timestamp, message_id=message_id)
+    return [name for name in signed if name.lower() not in ids]
+
+
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
