@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, seed, shown, target_url
 from simulator.delivery.reach import all_reachable
@@ -72,7 +73,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "check", help="check a webhook receiver against the conformance checks (SIG, RPL, IDM, MAL, TIM)",
         description="Deliver a small scenario of provider P, with the probes the selected checks need, to "
-        "TARGET/P and grade every answer. Without --target, fleetsim's reference receiver is started and "
+        "TARGET/P (or P's url setting: a whole URL, or a path under TARGET or the --app) and grade every answer. "
+        "Without --target, fleetsim's reference receiver is started and "
         "checked. Secrets: the demo ones of scenarios/demo-city.yaml unless --settings gives others.")
     p.add_argument("--provider", metavar="P|all", help=f"a provider name, or all; {SOCKET_PROVIDER}: grade your "
                    "socket client of PowUnity's Traccar server instead (TRN-06..TRN-10, fleetsim serves)")
@@ -272,9 +274,9 @@ def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderR
           f"{'--only' if args.only else 'suite ' + args.suite})")
     if counts["failed"]:
         print(f"failure bodies: {body_dir}")
-    hint = _secrets_hint(args, runs)
-    if hint:
-        print(hint)
+    for hint in (_secrets_hint(args, runs), _path_hint(runs)):
+        if hint:
+            print(hint)
     for kind, path in reports:
         reporter.write(kind, path, runs, code)
     return code
@@ -293,6 +295,21 @@ def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | No
     return (f"note: {', '.join(refused)}: genuine deliveries were refused as unauthenticated. Without --settings, "
             "fleetsim signs with the demo scenario's secrets (scenarios/demo-city.yaml, delivery.providers); if "
             "your receiver has secrets of its own, give them with --settings FILE (README, \"Settings files\")")
+
+
+def _path_hint(runs: list[ProviderRun]) -> str | None:
+    """When genuine deliveries were answered 404 or 405, the likeliest cause is an endpoint at another path than
+    the one fleetsim posted to (TARGET/<provider> by default): say where fleetsim posted and how to move it."""
+    lost = {run.provider: (urlsplit(run.url).path or "/", r.exchange.status) for run in runs for r in run.results
+            if r.check_id == "SIG-01" and r.status == "failed" and r.exchange is not None
+            and r.exchange.status in (404, 405)}
+    if not lost:
+        return None
+    where = ", ".join(f"{name} to {path} ({status})" for name, (path, status) in lost.items())
+    first = next(iter(lost))
+    return (f"note: genuine deliveries were answered as if nothing were there: fleetsim posted {where}. If your "
+            f"endpoint has another path, give it in --settings (providers: {{{first}: {{url: /your/path}}}}; a path "
+            "goes under --target or --app: README, \"Settings files\")")
 
 
 def _check_socket_client(args: argparse.Namespace) -> int:

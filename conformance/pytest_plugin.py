@@ -257,51 +257,71 @@ def fleetsim_stream(pytestconfig: pytest.Config) -> Callable[..., Iterator[Outgo
 
 
 class FleetsimSender:
-    """Signs one event of a provider afresh and posts it to a URL or an in-process app."""
+    """Signs one event of a provider afresh and posts it to a URL or an in-process app: by default where
+    `--fleetsim-target` or `--fleetsim-app` points, at the provider's endpoint (its settings `url`, else
+    `/PROVIDER`)."""
 
-    def __init__(self, settings: Mapping[str, Mapping[str, Any]], stream: Callable[..., Iterator[Outgoing]]) -> None:
+    def __init__(self, settings: Mapping[str, Mapping[str, Any]], stream: Callable[..., Iterator[Outgoing]], *,
+                 target: str | None = None, app: str | None = None) -> None:
         self.settings = settings
         self._stream = stream
         self._streams: dict[str, Iterator[Outgoing]] = {}
+        self.target = target
+        self.app = app
 
     def next_record(self, provider: str) -> Outgoing:
         """The provider's next event of the seeded stream (each call, a new event)."""
         stream = self._streams.setdefault(provider, self._stream(provider))
         return next(stream)
 
-    def __call__(self, provider: str, to: str | Callable[..., Any], *, record: Outgoing | None = None,
+    def __call__(self, provider: str, to: str | Callable[..., Any] | None = None, *, record: Outgoing | None = None,
                  body: bytes | None = None, path: str | None = None, deadline_s: float = 10.0) -> Response:
         """Post synchronously (from a sync test); see `apost`."""
         return asyncio.run(self.apost(provider, to, record=record, body=body, path=path, deadline_s=deadline_s))
 
-    async def apost(self, provider: str, to: str | Callable[..., Any], *, record: Outgoing | None = None,
-                    body: bytes | None = None, path: str | None = None, deadline_s: float = 10.0) -> Response:
+    async def apost(self, provider: str, to: str | Callable[..., Any] | None = None, *,
+                    record: Outgoing | None = None, body: bytes | None = None, path: str | None = None,
+                    deadline_s: float = 10.0) -> Response:
         """Post `record` (default: the next event) with `body` (default: the record's) signed now. `to` is the
-        endpoint's URL (http/https), or an ASGI/WSGI app (object or MODULE:ATTR), posted at `path` (default
-        /PROVIDER)."""
+        endpoint's URL (http/https), or an ASGI/WSGI app (object or MODULE:ATTR) posted at `path` (default: the
+        provider's settings `url` when it is a path, else /PROVIDER); without `to`, the app of `--fleetsim-app`,
+        or `--fleetsim-target` with that path under it (the provider's `url` setting when it is a whole URL)."""
         import time
 
         from simulator.delivery.transport import HttpTransport
+        from simulator.delivery.urls import endpoint_path, endpoint_url
         from simulator.providers import PROVIDERS
 
         from .inprocess import APP_URL, serve_app
         from .probing import bases
 
+        own = self.settings.get(provider, {})
+        if to is None:
+            if self.app is None and self.target is None:
+                raise TypeError("fleetsim_sender: give `to` (a URL or an app), or run pytest with "
+                                "--fleetsim-target URL or --fleetsim-app MODULE:ATTR")
+            to = self.app if self.app is not None else endpoint_url(self.target or "", provider, own)
         chosen = record if record is not None else self.next_record(provider)
-        base = bases(PROVIDERS[provider], [chosen], self.settings.get(provider, {}), int(time.time()))[0]
+        base = bases(PROVIDERS[provider], [chosen], own, int(time.time()))[0]
         data = chosen.body if body is None else body
         headers = base.sign(data)
         if isinstance(to, str) and to.startswith(("http://", "https://")):
             async with HttpTransport(1) as transport:
                 return await transport.post(to, data, headers, deadline_s=deadline_s)
         async with serve_app(to) as served, served.sender(1, True) as sender:
-            return await sender.post(APP_URL + (path or f"/{provider}"), data, headers, deadline_s=deadline_s)
+            return await sender.post(APP_URL + (path or endpoint_path(provider, own)), data, headers,
+                                     deadline_s=deadline_s)
 
 
 @pytest.fixture
 def fleetsim_sender(pytestconfig: pytest.Config, fleetsim_stream: Callable[..., Iterator[Outgoing]]) -> FleetsimSender:
-    """`fleetsim_sender(provider, url_or_app)`: one freshly signed event posted; returns the `Response`."""
-    return FleetsimSender(_settings(pytestconfig), fleetsim_stream)
+    """`fleetsim_sender(provider[, url_or_app])`: one freshly signed event posted; returns the `Response`. Without
+    a URL or app, where --fleetsim-target or --fleetsim-app points."""
+    from simulator.cli.common import target_url
+
+    target = pytestconfig.getoption("fleetsim_target", None)
+    return FleetsimSender(_settings(pytestconfig), fleetsim_stream, target=target_url(target) if target else None,
+                          app=pytestconfig.getoption("fleetsim_app", None))
 
 
 @pytest.fixture

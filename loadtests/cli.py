@@ -44,9 +44,11 @@ from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
-from simulator.settings import load_settings
+from simulator.scenario.model import Scenario
+from simulator.servers.receiver import endpoint_paths
+from simulator.settings import load_settings, merge_settings
 
-from .pools import device_weights, loadable
+from .pools import device_weights, loadable, request_paths
 from .readiness import FLUSH_WAIT_S, POOLS_WAIT_S
 from .records import read_records, senders
 from .shapes import SHAPES
@@ -151,9 +153,10 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
-    loaded = _check_provider(args.provider, scenario_file)
-    if args.settings:
-        load_settings(args.settings)  # a broken settings file is exit 2 here, not inside Locust
+    loaded, scenario = _check_provider(args.provider, scenario_file)
+    settings = scenario.delivery.providers
+    if args.settings:  # a broken settings file is exit 2 here, not inside Locust
+        settings = merge_settings(settings, load_settings(args.settings))
     probe_file = args.state_probe or (None if args.target else str(REFERENCE_PROBE))
     probe = load_state_probe(probe_file) if probe_file else None
     if args.slo and needs_probe(args.slo) and probe is None and not args.worker:
@@ -167,7 +170,10 @@ def run(args: argparse.Namespace) -> int:
             reachable(f"tcp://{_bracketed(args.master_host)}:{args.master_port}", what="the master",
                       wait_s=MASTER_WAIT_S, listener="`fleetsim load --master`")
         else:
+            if not args.target:  # two providers on one path: said here, not by the receiver's process
+                endpoint_paths(dict.fromkeys(loaded), settings)
             target = args.target or stack.enter_context(reference_receiver(scenario_file, args.settings))
+            request_paths(target, loaded, settings)  # a url elsewhere is exit 2 now, not in Locust's workers
             reachable(target, handshake=True, ca_bundle=args.ca_bundle)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
@@ -198,21 +204,21 @@ def _note_unloaded(summary: Summary, loaded: Sequence[str], users: int) -> None:
     summary.notes.append(f"no traffic for {', '.join(missing)}: {why}")
 
 
-def _check_provider(name: str, scenario_file: str) -> list[str]:
-    """The providers this run loads; a broken scenario or an unknown provider is exit 2 here, not inside
-    Locust."""
+def _check_provider(name: str, scenario_file: str) -> tuple[list[str], Scenario]:
+    """The providers this run loads, and the scenario; a broken scenario or an unknown provider is exit 2 here,
+    not inside Locust."""
     scenario = load_scenario(scenario_file)
     weights = device_weights(scenario)
     if name == "all":
         if not weights:
             raise UsageError(f"scenario {scenario.name} has no provider fleetsim can load")
-        return sorted(weights)
+        return sorted(weights), scenario
     if name not in PROVIDERS or not loadable(PROVIDERS[name]):
         choices = ", ".join(p for p, v in sorted(PROVIDERS.items()) if loadable(v))
         raise UsageError(f"unknown provider {shown(name)} for load (choose from {choices}, or all)")
     if name not in weights:
         raise UsageError(f"scenario {scenario.name} has no {name} devices; choose one that has (--scenario)")
-    return [name]
+    return [name], scenario
 
 
 @contextlib.contextmanager

@@ -32,9 +32,10 @@ from locust.runners import MasterRunner, WorkerRunner
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `locust -f loadtests/locustfile.py` from a checkout
 
 from loadtests import shapes
-from loadtests.pools import Pool, build_pools, device_weights, loadable, origin_of
+from loadtests.pools import Pool, build_pools, device_weights, loadable, origin_of, request_paths
 from loadtests.readiness import FLUSH_MESSAGE, FLUSH_WAIT_S, FLUSHED_MESSAGE, POOLS_WAIT_S, READY_MESSAGE
 from loadtests.records import Record, write_records
+from simulator.errors import UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
@@ -111,7 +112,12 @@ def _init(environment: Environment, **_: Any) -> None:
         events.test_stop.add_listener(_gather)  # type: ignore[no-untyped-call]
         return
     origin = origin_of(os.getpid(), secrets.randbelow(10**9))  # this process's id space (pools.fresh_number)
-    POOLS.update(build_pools(scenario, sorted(weights), origin=origin, size=options.fleetsim_pool_size))
+    try:
+        paths = request_paths(environment.host or "", sorted(weights), scenario.delivery.providers)
+    except UsageError as exc:  # `fleetsim load` said so before Locust started; `locust -f` says it here
+        raise SystemExit(f"fleetsim: error: {exc}") from None
+    POOLS.update(build_pools(scenario, sorted(weights), origin=origin, size=options.fleetsim_pool_size,
+                             paths=paths))
     if isinstance(environment.runner, WorkerRunner):
         # Locust told the master this worker was ready when it connected, before these pools were built (seconds
         # on a loaded machine): the master's shape waits for this message before its run time starts
@@ -226,12 +232,13 @@ class ProviderUser(FastHttpUser):
 
     @task
     def post(self) -> None:
-        send = POOLS[self.provider].next()
+        pool = POOLS[self.provider]
+        send = pool.next()
         sent_at = time.time()
         started = time.perf_counter()
         # bytes as they were signed (FastHttpSession's hints say str or dict; geventhttpclient sends bytes as is)
         response = self.client.post(send.path, data=send.body, headers=send.headers,  # type: ignore[arg-type]
-                                    name=send.path)
+                                    name=pool.label)
         if _RECORDS["dir"]:
             SENT.append((self.provider, send.device, send.event_id, send.key, sent_at, response.status_code or 0,
                          (time.perf_counter() - started) * 1000, send.template))

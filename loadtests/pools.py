@@ -18,14 +18,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
+from simulator.delivery.urls import endpoint_path, is_path, masked_url_secrets, shown_url
+from simulator.errors import UsageError
 from simulator.providers import PROVIDERS, Provider
 from simulator.render.base import Message
 from simulator.scenario.model import Scenario
 from simulator.signing import SIGNERS, Secret, Signer
 from simulator.stream import scenario_messages
 
-__all__ = ["ID_FIELDS", "Pool", "Send", "Template", "build_pools", "device_weights", "loadable", "origin_of"]
+__all__ = ["ID_FIELDS", "Pool", "Send", "Template", "build_pools", "device_weights", "loadable", "origin_of",
+           "request_paths"]
 
 #: where each provider's own event id lives in its payload (SmartGPS sends none: its timestamp stands in, see
 #: the module docstring); a provider that carries its id in a header (`adapter.key_header`) needs no entry
@@ -82,6 +86,8 @@ class Pool:
         self.signer: Signer = SIGNERS[provider.signing]
         self.secrets = list(secrets)
         self.path = path
+        # what Locust's statistics and HTML report name the requests by: a token in the path's query never shown
+        self.label = masked_url_secrets(path)
         self.origin = origin  # this process's distinct id space (see fresh_number)
         self.clock = clock
         self.counter = itertools.count(1)
@@ -173,6 +179,41 @@ def build_pools(scenario: Scenario, providers: Sequence[str], *, origin: int, si
             raise ValueError(f"scenario {scenario.name} has no {name} webhook traffic to load with")
         pools[name] = Pool(provider, found[name], [secret] if isinstance(secret, Secret) else [], path, origin)
     return pools
+
+
+def request_paths(target: str, providers: Sequence[str],
+                  settings: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """What each provider's Locust user posts to, under `target` (Locust's host): the provider's `url` setting
+    when it is a path, the part under `target` of a `url` that is a whole URL there, else `/<provider>` (as
+    `fleetsim run` and `check` send: docs/delivery.md). Locust gives one host to every user, so a `url`
+    elsewhere (another host, or credentials of its own) is a usage error, not silently loaded at `target`."""
+    return {name: _request_path(target, name, settings.get(name, {})) for name in providers}
+
+
+def _request_path(target: str, provider: str, settings: Mapping[str, Any]) -> str:
+    url = settings.get("url")
+    if not isinstance(url, str) or not url or is_path(url):
+        return endpoint_path(provider, settings)
+    base, own = urlsplit(target), urlsplit(url)
+    if not target and own.username is None and own.password is None:
+        # a `fleetsim load --worker` learns its host from the master, which checked the url against it: the
+        # whole URL is posted as it is (Locust posts an absolute URL as given)
+        return url
+    prefix = base.path.rstrip("/")
+    if (own.scheme.lower(), own.hostname, own.port or _PORTS.get(own.scheme.lower())) == (
+            base.scheme.lower(), base.hostname, base.port or _PORTS.get(base.scheme.lower())) \
+            and own.username is None and own.password is None \
+            and (own.path == prefix or own.path.startswith(prefix + "/")):
+        rest = own.path[len(prefix):] or "/"
+        return rest + (f"?{own.query}" if own.query else "")
+    raise UsageError(f"{provider} url: fleetsim load sends every provider to one host, --target's (without "
+                     f"--target, fleetsim's reference receiver), and {shown_url(url)} is not under it"
+                     f"{' or carries credentials of its own' if own.username or own.password else ''}: give "
+                     f"{provider} a path under --target (/webhooks/{provider}) in the settings, or load that "
+                     "receiver with --target and --provider")
+
+
+_PORTS = {"http": 80, "https": 443}
 
 
 def _webhook_messages(scenario: Scenario, providers: set[str]) -> Iterator[Message]:

@@ -24,7 +24,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..scenario.loader import load_scenario
-from ..servers.receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, RECEIVER, TOLERANCE_S, WEBHOOK_PROVIDERS
+from ..servers.receiver import (
+    BODY_TIMEOUT_S,
+    MAX_BODY_BYTES,
+    RECEIVER,
+    TOLERANCE_S,
+    WEBHOOK_PROVIDERS,
+    endpoint_paths,
+)
 from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
@@ -40,7 +47,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "receiver", help="run the reference webhook receiver",
         description="Receive webhooks the way a correct receiver does: verify, deduplicate, acknowledge fast, "
-        "keep the latest state per device. POST /mettax /smartgps /samsara /powunity (or /webhooks/<provider>); "
+        "keep the latest state per device. POST /mettax /smartgps /samsara /powunity (or /webhooks/<provider>, or a "
+        "provider's url path from --settings or --scenario); "
         "GET /state, /state/devices, /healthz.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -120,7 +128,9 @@ async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, A
                                            ssl_context=tls.context if tls else None)
         try:
             receiver = runner.app[RECEIVER]
-            endpoints = " ".join(f"/{name}" for name in WEBHOOK_PROVIDERS)
+            paths = endpoint_paths(receiver.endpoints, settings)  # a provider's own path (settings url) too
+            endpoints = " ".join(f"/{name}" + ("" if paths.get(name, f"/{name}") in (f"/{name}", f"/webhooks/{name}")
+                                               else f" {paths[name]}") for name in WEBHOOK_PROVIDERS)
             print(f"fleetsim receiver on {url}  POST {endpoints} (or /webhooks/<provider>)  "
                   f"GET /state /state/devices /healthz  (db: {store.path}; timeouts: header {args.header_timeout:g} s, "
                   f"body {args.body_timeout:g} s; at most {args.max_connections} connections; Ctrl-C stops)",

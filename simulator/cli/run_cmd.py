@@ -42,8 +42,9 @@ T = TypeVar("T")
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "run", help="deliver a scenario's webhooks to a receiver and account for every event",
-        description="Deliver SCENARIO over real HTTP: provider P's traffic goes to TARGET/P (or the settings "
-        "file's url for P). Without --target, fleetsim starts its reference receiver and delivers to it.")
+        description="Deliver SCENARIO over real HTTP: provider P's traffic goes to TARGET/P, or to P's url "
+        "setting (a whole URL, or a path under TARGET). Without --target, fleetsim starts its reference receiver "
+        "and delivers to it.")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
     p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls, retry (override the "

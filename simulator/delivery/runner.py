@@ -56,7 +56,7 @@ from .retry import RetryPolicy, TimeScale, classify, policy_for_provider, succes
 from .sending import Sender, SenderFactory, http_sender
 from .source import InlineSource, Source, SourceSpec, WorkerSource
 from .transport import Response
-from .urls import check_url, check_url_credentials, endpoint_url, url_named
+from .urls import check_url, check_url_credentials, endpoint_url, is_path, url_named
 
 QUEUE_PER_WORKER = 4
 #: a producer that found the queue full waits until the workers have taken it down to this share of its size,
@@ -153,7 +153,7 @@ class Runner:
             settings = config.settings.get(name, {})
             secret = settings.get("secret")
             url = endpoint_url(config.target, name, settings)
-            if config.target or settings.get("url"):
+            if config.target or not is_path(url):  # else a path for fleetsim's own receiver (`retarget`)
                 check_url(url, f"{name} url")
                 check_url_credentials(url, url_named(name, settings), name, provider.auth_header_names(settings))
             self.endpoints[name] = Endpoint(

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
-__all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_url", "masked_url_password",
-           "masked_url_secrets", "shown_url", "url_named", "url_problem"]
+__all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_path", "endpoint_url",
+           "is_path", "masked_url_password", "masked_url_secrets", "path_problem", "shown_url", "url_named",
+           "url_problem"]
 
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
@@ -75,6 +76,24 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def is_path(url: str) -> bool:
+    """A provider's `url` setting given as a path (`/webhooks/samsara`): the endpoint under the base URL the
+    traffic goes to (`--target`, an in-process app, fleetsim's own receiver), in place of `/<provider>`."""
+    return url.startswith("/") and not url.startswith("//")
+
+
+def path_problem(path: str) -> str | None:
+    """What is wrong with `path` as a provider's endpoint path, or None. Never quotes it (a query may hold a
+    token)."""
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return "the path contains spaces or control characters"
+    if "{" in path or "}" in path:
+        return "write braces in a path percent-encoded (%7B, %7D)"
+    if "#" in path:
+        return "a fragment (#...) is never sent; leave it out of the path"
+    return None
+
+
 def check_url(url: str, what: str) -> str:
     """`url` if it is usable, else a UsageError naming `what` (e.g. "--target", "samsara url")."""
     problem = url_problem(url)
@@ -99,27 +118,36 @@ def shown_url(url: str) -> str:
 
 
 def endpoint_url(target: str, provider: str, settings: Mapping[str, Any]) -> str:
-    """A provider's traffic goes to its `url` setting, else to TARGET/<provider>."""
+    """A provider's traffic goes to its `url` setting, else to TARGET/<provider>; a `url` that is a path goes
+    under TARGET in place of /<provider> (`endpoint_path`)."""
     url = settings.get("url")
-    if isinstance(url, str) and url:
+    if isinstance(url, str) and url and not is_path(url):
         return url
-    return f"{target.rstrip('/')}/{provider}"
+    return target.rstrip("/") + endpoint_path(provider, settings)
+
+
+def endpoint_path(provider: str, settings: Mapping[str, Any]) -> str:
+    """The path under the base URL a provider's traffic goes to: its `url` setting when that is a path
+    (`/webhooks/samsara`), else `/<provider>`. (A `url` that is a whole URL is not under any base.)"""
+    url = settings.get("url")
+    return url if isinstance(url, str) and is_path(url) else f"/{provider}"
 
 
 def delivery_urls(target: str, providers: Iterable[str],
                   settings: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(url, what the user called it) for each provider whose traffic goes where the user said: its `url`
     setting ("samsara url"), else TARGET/<provider> ("--target"). Without a target, providers with no `url` of
-    their own are left out (they go to fleetsim's own receiver)."""
+    their own, or a path for one, are left out (they go to fleetsim's own receiver)."""
     found = []
     for name in providers:
         own = settings.get(name, {})
-        if own.get("url") or target:
+        if target or (own.get("url") and not is_path(own["url"])):
             found.append((endpoint_url(target, name, own), url_named(name, own)))
     return found
 
 
 def url_named(provider: str, settings: Mapping[str, Any]) -> str:
     """What the user called the URL `provider`'s traffic goes to, for messages: its `url` setting
-    ("samsara url"), else the `--target` it hangs under."""
-    return f"{provider} url" if settings.get("url") else "--target"
+    ("samsara url"), else the `--target` it hangs under (also when the setting is a path under it)."""
+    url = settings.get("url")
+    return f"{provider} url" if isinstance(url, str) and url and not is_path(url) else "--target"

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..delivery.urls import url_problem
+from ..delivery.urls import is_path, path_problem, url_problem
 from ..errors import SecretError
 from ..providers.registry import PROVIDERS
 from ..signing import Secret, get_signer
@@ -104,7 +104,11 @@ def _secrets(report: Report, path: JsonPath, provider: str, data: Mapping[str, A
 def _check_url(report: Report, path: JsonPath, values: Mapping[str, Any]) -> None:
     url = values.get("url")
     if isinstance(url, str):
-        problem = url_problem(url)  # never quotes the URL: it may carry credentials or a token
+        # a path is the endpoint under the base URL (--target, an app, fleetsim's receiver); neither check
+        # quotes the value: it may carry credentials or a token
+        problem = path_problem(url) if is_path(url) else url_problem(url)
+        if problem is not None and not is_path(url) and "://" not in url:
+            problem += f" (or a path under --target, such as /webhooks/{path[-1]})"
         if problem is not None:
             report((*path, "url"), problem)
 

@@ -36,9 +36,11 @@ def common_settings() -> dict[str, Any]:
     return {
         "url": {
             "title": "Receiver URL",
-            "description": "Where this provider's webhooks are sent (http or https); default TARGET/<provider>.",
+            "description": "Where this provider's webhooks are sent: an http(s) URL, or a path under the base "
+                           "URL (--target; fleetsim's own receiver serves it too) such as /webhooks/samsara; "
+                           "default TARGET/<provider>.",
             "type": "string",
-            "x-expected": "an http:// or https:// URL",
+            "x-expected": "an http:// or https:// URL, or a path such as /webhooks/samsara",
         },
         "retry": {
             "title": "Retry schedule",

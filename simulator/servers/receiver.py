@@ -45,6 +45,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..delivery.urls import endpoint_path
+from ..errors import UsageError
 from ..providers import PROVIDERS, Provider
 from ..providers.receiving import JSON_TYPE, MAX_ID_CHARS, Adapter, Rejected
 from ..signing import SIGNERS, CIHeaders, Secret, Signer
@@ -347,6 +349,26 @@ async def _store_errors(
         return _reply(503, {"status": "error", "message": "storage unavailable; retry later"}, {"Retry-After": "5"})
 
 
+#: the receiver's own paths, which no provider's `url` path may take
+_OWN_PATHS = ("/state", "/healthz")
+
+
+def endpoint_paths(endpoints: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each provider's path: `/<provider>`, or its `url` setting when that is a path (`/webhooks/samsara`, what a
+    sender posts under its base URL: docs/delivery.md), its query and trailing slash left out. A path that is
+    another provider's, or the receiver's own, is a usage error: the receiver could not tell whose a request is."""
+    owner = {path: name for name in endpoints for path in (f"/{name}", f"/webhooks/{name}")}
+    paths: dict[str, str] = {}
+    for name in endpoints:
+        path = endpoint_path(name, settings.get(name, {})).partition("?")[0].rstrip("/") or "/"
+        whose = owner.setdefault(path, name)
+        if whose != name or any(path == p or path.startswith(p + "/") for p in _OWN_PATHS):
+            mine = f"{whose}'s" if whose != name else "the receiver's own"
+            raise UsageError(f"{name} url: the path {path!r} is {mine}; give each provider a path of its own")
+        paths[name] = path
+    return paths
+
+
 def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_body_bytes: int = MAX_BODY_BYTES,
               tolerance_s: int = TOLERANCE_S, body_timeout_s: float = BODY_TIMEOUT_S) -> web.Application:
     """The receiver as an aiohttp application. `settings` is per provider, as `load_settings` returns them
@@ -357,14 +379,15 @@ def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_bo
     # track_requests first: it must see each request before anything else can answer it
     app = web.Application(client_max_size=max_body_bytes, middlewares=[track_requests, _store_errors])
     app[RECEIVER] = receiver
-    for name, endpoint in receiver.endpoints.items():
-        handler = receiver.handler(endpoint)
+    for name, path in endpoint_paths(receiver.endpoints, settings).items():
+        handler = receiver.handler(receiver.endpoints[name])
         # every method: a GET gets our 405 with Allow. The trailing-slash forms answer too, never with a
         # redirect: senders count a 3xx as a failed delivery, and a 404 would lose every event of a sender
         # configured with the slash (TRN-03)
-        for path in (f"/{name}", f"/webhooks/{name}"):
-            app.router.add_route("*", path, handler)
-            app.router.add_route("*", path + "/", handler)
+        for each in dict.fromkeys((f"/{name}", f"/webhooks/{name}", path)):
+            app.router.add_route("*", each, handler)
+            if each != "/":
+                app.router.add_route("*", each + "/", handler)
     app.router.add_get("/state", receiver.state)
     app.router.add_get("/state/devices", receiver.devices)
     app.router.add_get("/state/devices/{id}", receiver.device)

@@ -174,3 +174,18 @@ def test_a_check_that_needs_a_socket_is_skipped_in_process() -> None:
     skipped = raw.run(Context(PROVIDERS["smartgps"], (), 10.0, in_process=True))
     assert skipped.status == "skipped" and "--app" in skipped.reason
     assert raw.run(Context(PROVIDERS["smartgps"], (), 10.0)).status == "passed"
+
+
+def test_an_endpoint_at_another_path_is_given_as_a_path_setting(cli: Cli, tmp_path: Path) -> None:
+    spec = f"{APPS}.moved:app"
+    lost = cli("check", "--provider", "smartgps", "--app", spec, "--only", "SIG-01,IDM-01")
+    assert lost.code == 1 and "FAIL  SIG-01" in lost.out, lost
+    # the summary says where fleetsim posted and how to move it
+    assert "note: genuine deliveries were answered as if nothing were there: fleetsim posted smartgps to " \
+           "/smartgps (404)" in lost.out and "{smartgps: {url: /your/path}}" in lost.out
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("providers:\n  smartgps: {url: /hooks/gps}\n")
+    found = cli("check", "--provider", "smartgps", "--app", spec, "--settings", str(settings))
+    assert found.code == 0, found
+    assert f"smartgps: {APP_URL}/hooks/gps" in found.out and "PASS  SIG-01" in found.out
+    assert "as if nothing were there" not in found.out

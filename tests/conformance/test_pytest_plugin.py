@@ -52,3 +52,20 @@ def test_the_stream_is_seeded(fleetsim_stream: Callable[..., Iterator[Outgoing]]
 
     assert first(7) == first(7) != first(8)
     assert {(r.provider, r.channel) for r in first(7)} == {("smartgps", "webhook")}
+
+
+def test_the_sender_posts_where_the_options_point_unless_told(
+        fleetsim_receiver: str, fleetsim_stream: Callable[..., Iterator[Outgoing]]) -> None:
+    from conformance.cli import _settings
+
+    demo = _settings(None)
+    moved = {**demo, "smartgps": {**demo["smartgps"], "url": "/hooks/gps"}}
+    app = "tests.conformance.apps.moved:app"
+    # --fleetsim-app: the provider's path setting, else /PROVIDER (which that app does not serve)
+    assert FleetsimSender(moved, fleetsim_stream, app=app)("smartgps").status == 200
+    assert FleetsimSender(demo, fleetsim_stream, app=app)("smartgps").status == 404
+    # --fleetsim-target: TARGET/PROVIDER; an explicit `to` wins over either
+    assert FleetsimSender(demo, fleetsim_stream, target=fleetsim_receiver)("smartgps").status == 200
+    assert FleetsimSender(demo, fleetsim_stream, app=app)("smartgps", flask_receiver.app).status == 200
+    with pytest.raises(TypeError, match=r"give `to` .* or run pytest with --fleetsim-target URL or --fleetsim-app"):
+        FleetsimSender(demo, fleetsim_stream)("smartgps")

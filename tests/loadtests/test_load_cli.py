@@ -161,3 +161,28 @@ def test_a_bad_option_or_an_unreachable_target_is_one_line_and_exit_2(
     assert result.out == ""
     assert len(result.err.strip().splitlines()) == 1, result.err
     assert says in result.err
+
+
+def test_a_path_setting_is_where_the_users_post_and_its_token_is_never_shown(
+        cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("providers:\n  samsara: {url: '/hooks/in/samsara?token=s3cr3t-t0ken'}\n")
+    html, report = tmp_path / "load.html", tmp_path / "load.json"
+    result = cli("load", "--provider", "samsara", *BRIEF, "--settings", str(settings), "--report", f"html:{html}",
+                 "--report", f"json:{report}", "--slo", "lost=0,dup=0")
+    assert result.code == 0, result.out + result.err
+    summary = _report(report)
+    assert summary["sent"] > 20 and summary["acked"] == summary["sent"] and summary["lost"] == 0
+    page = html.read_text()
+    # Locust names its requests by what was posted: the path setting, its token masked
+    assert "/hooks/in/samsara?token=***" in page and "s3cr3t-t0ken" not in page + result.out + result.err
+
+
+def test_a_url_setting_off_the_target_is_one_line_and_exit_2(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("providers:\n  samsara: {url: 'https://elsewhere.example/hooks/samsara'}\n")
+    result = cli("load", "--provider", "samsara", *BRIEF, "--settings", str(settings))
+    assert result.code == 2 and result.out == "", result.out + result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "samsara url: fleetsim load sends every provider to one host" in result.err
+    assert "give samsara a path under --target (/webhooks/samsara)" in result.err

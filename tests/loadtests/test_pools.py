@@ -7,9 +7,10 @@ import pytest
 
 from conformance.state import key_of
 from loadtests import shapes
-from loadtests.pools import Pool, build_pools, device_weights, origin_of
+from loadtests.pools import Pool, build_pools, device_weights, origin_of, request_paths
 from loadtests.records import Record
 from loadtests.summary import overtaken, parse_slo
+from simulator.errors import UsageError
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.servers.receiver import TOLERANCE_S, Endpoint
@@ -108,3 +109,33 @@ def test_the_summary_says_what_it_read_and_what_it_could_not() -> None:
     assert read.notes == ["1 acknowledged events could not be read from the receiver's state"]
     unread = summarize(records, None, probe=None)
     assert unread.lost is None and unread.notes == [HTTP_ONLY]
+
+
+@pytest.mark.parametrize(("target", "url", "path"), [
+    ("http://h:8000", None, "/samsara"),
+    ("http://h:8000", "/hooks/s?token=x", "/hooks/s?token=x"),
+    ("http://h:8000/base/", "http://h:8000/base/hooks/s", "/hooks/s"),  # Locust posts host + path
+    ("http://h:8000/base", "http://h:8000/base", "/"),
+    ("http://h", "HTTP://h:80/in?a=1", "/in?a=1"),
+    ("https://h", "https://h:443/in", "/in"),
+    ("", "http://h:8000/in", "http://h:8000/in"),  # a worker: its master checked the url against the host
+])
+def test_users_post_to_the_path_setting_or_the_part_of_a_url_under_the_target(
+        target: str, url: str | None, path: str) -> None:
+    settings = {"samsara": {"url": url}} if url else {}
+    assert request_paths(target, ["samsara"], settings) == {"samsara": path}
+
+
+@pytest.mark.parametrize(("target", "url"), [
+    ("http://h:8000", "http://other:8000/in"),
+    ("http://h:8000", "http://h:8001/in"),
+    ("http://h:8000", "https://h:8000/in"),
+    ("http://h:8000/base", "http://h:8000/basement/in"),
+    ("http://h:8000", "http://u:pw@h:8000/in"),
+    ("", "http://u:pw@h:8000/in"),
+])
+def test_a_url_setting_off_the_target_is_refused(target: str, url: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        request_paths(target, ["samsara"], {"samsara": {"url": url}})
+    assert "samsara url: fleetsim load sends every provider to one host" in str(caught.value)
+    assert "pw" not in str(caught.value)

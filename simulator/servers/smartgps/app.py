@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ...delivery.sending import http_sender
+from ...delivery.urls import is_path
 from ...errors import UsageError
 from ...scenario.model import Rate, Scenario
 from .auth import Clients, RateLimiter
@@ -76,6 +77,10 @@ async def start_smartgps_server(
         raise UsageError(f"scenario {scenario.name!r} has no {PROVIDER} device to serve "
                          f"(fleet[].provider: {PROVIDER})")
     client_id, client_secret, ttl_s, limit = api_settings(own)
+    url = own.get("url")
+    if isinstance(url, str) and is_path(url):  # the server has no --target to put it under
+        raise UsageError(f"{PROVIDER} url: the server posts its webhooks to a whole URL "
+                         f"(http://host:port{url}); a path alone has no host")
     exits = contextlib.AsyncExitStack()
     sender = await exits.enter_async_context(http_sender(1, True)) if own.get("url") else None
     webhooks = Webhooks(PROVIDER, own, sender)

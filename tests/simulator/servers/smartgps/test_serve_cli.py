@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from tests.cli.test_cli_errors import assert_usage_error
 
 from ..serve_process import serving
 from .support import CREDENTIALS, SCENARIO
@@ -33,3 +36,12 @@ async def test_a_user_set_secret_is_never_printed(tmp_path: Path) -> None:
         await served.stop()
     assert "acme" in served.line
     assert b"s3cr3t-of-acme" not in served.line.encode() + served.out + served.err
+
+
+def test_a_webhook_url_that_is_only_a_path_is_refused(tmp_path: Path, cli: Any) -> None:
+    scenario = tmp_path / "serve.yaml"
+    scenario.write_text(SCENARIO)
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("providers:\n  smartgps: {url: /hooks/smartgps}\n")
+    assert_usage_error(cli("serve", "--api", "smartgps:0", "--scenario", str(scenario), "--settings", str(settings)),
+                       "smartgps url: the server posts its webhooks to a whole URL", "a path alone has no host")
