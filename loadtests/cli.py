@@ -72,6 +72,9 @@ WORKERS_WAIT_S = 60
 _GAVE_UP = "Gave up waiting for workers to connect"
 _RUN_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
+#: Locust's own default for a master's port (--master, --worker)
+MASTER_PORT = 5557
+
 
 def run_time(text: str) -> str:
     """Locust's run time (20s, 1m30s, 1h), checked here so a typo is exit 2 before anything starts."""
@@ -138,8 +141,9 @@ def add_parser(sub: Any) -> None:
                    help=f"--master: give up (exit 2) when fewer workers have connected after this long "
                    f"(default {WORKERS_WAIT_S})")
     p.add_argument("--master-host", default="127.0.0.1", metavar="H", help="--worker: the master's address")
-    p.add_argument("--master-port", type=int_range(1, 65535), default=5557, metavar="PORT",
-                   help="the master's port (default 5557)")
+    p.add_argument("--master-port", type=int_range(1, 65535), default=None, metavar="PORT",
+                   help=f"the master's port (default {MASTER_PORT} with --master and --worker; with --processes a "
+                   "free loopback port)")
     p.add_argument("--slo", type=slo_spec, metavar="SLOS",
                    help="exit 1 unless these hold, e.g. 'p95<200ms,fail<0.1%%,lost=0' (metrics: p50 p90 p95 p99 "
                    "fail lost dup reordered rps); default fail=0, as Locust's own exit code")
@@ -167,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         if args.worker:  # a worker loads the host its master names
             target = ""
             # workers are often started first: give the master a moment to listen
-            reachable(f"tcp://{_bracketed(args.master_host)}:{args.master_port}", what="the master",
+            reachable(f"tcp://{_bracketed(args.master_host)}:{_master_port(args)}", what="the master",
                       wait_s=MASTER_WAIT_S, listener="`fleetsim load --master`")
         else:
             if not args.target:  # two providers on one path: said here, not by the receiver's process
@@ -267,7 +271,7 @@ def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, recor
     if getattr(args, "ca_bundle", None):
         argv += ["--fleetsim-ca-bundle", args.ca_bundle]
     if args.worker:
-        return [*argv, "--worker", "--master-host", args.master_host, "--master-port", str(args.master_port)]
+        return [*argv, "--worker", "--master-host", args.master_host, "--master-port", str(_master_port(args))]
     argv += ["--host", target, "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
              "-t", args.run_time, "--stop-timeout", "5"]
     if html:
@@ -277,14 +281,19 @@ def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, recor
         # workers connect to 127.0.0.1:5557: two runs at once on one machine (parallel CI jobs) then meet there,
         # the second master fails to bind and its workers join the first run. Its own free loopback port keeps
         # each run to itself and off the network
-        port = str(_free_loopback_port())
+        port = str(args.master_port or _free_loopback_port())
         argv += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
                  "--master-port", port]
     if args.master:
         argv += ["--master", "--expect-workers", str(args.expect_workers), "--expect-workers-max-wait",
                  str(args.workers_wait),
-                 "--master-bind-port", str(args.master_port)]
+                 "--master-bind-port", str(_master_port(args))]
     return argv
+
+
+def _master_port(args: argparse.Namespace) -> int:
+    """--master-port, else Locust's default, for a master and workers started by hand."""
+    return int(args.master_port or MASTER_PORT)
 
 
 def _free_loopback_port() -> int:
@@ -319,7 +328,7 @@ def locust(args: argparse.Namespace, target: str, scenario_file: str, records_di
     if args.master and _GAVE_UP in done.stdout:
         raise UsageError(f"fewer than {args.expect_workers} worker(s) connected within {args.workers_wait} s "
                          f"(--workers-wait): start them with fleetsim load --worker --master-host HOST "
-                         f"--master-port {args.master_port}")
+                         f"--master-port {_master_port(args)}")
     if done.returncode not in (0, 1):  # 1: Locust saw failed requests, which the summary reports
         tail = " | ".join(line for line in done.stdout.strip().splitlines()[-3:])
         raise HarnessError(f"Locust exited with {done.returncode}: {tail}")

@@ -91,3 +91,30 @@ def test_processes_on_one_machine_keep_to_their_own_master_while_5557_is_taken(
     assert result.code == 0, result.out + result.err
     summary = json.loads(report.read_text())
     assert summary["processes"] == 2 and summary["sent"] > 0 and summary["acked"] == summary["sent"]
+
+
+def _argv(*options: str) -> list[str]:
+    import argparse
+
+    from loadtests.cli import add_parser, locust_argv
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["load", *options])
+    return locust_argv(args, "http://127.0.0.1:9", "scenario.yaml", Path("records"), None)
+
+
+def _after(argv: list[str], option: str) -> str:
+    return argv[argv.index(option) + 1]
+
+
+def test_the_master_port_given_is_the_one_used_and_each_run_has_its_own_otherwise() -> None:
+    given = _argv("--processes", "2", "--master-port", "6123")
+    assert (_after(given, "--master-bind-port"), _after(given, "--master-port")) == ("6123", "6123")
+    free = _argv("--processes", "2")
+    assert _after(free, "--master-bind-port") == _after(free, "--master-port") != "5557"
+    assert _after(free, "--master-bind-host") == "127.0.0.1"
+    # by hand, a master and its workers meet at Locust's default unless told otherwise
+    assert _after(_argv("--master"), "--master-bind-port") == "5557"
+    assert _after(_argv("--worker"), "--master-port") == "5557"
+    assert _after(_argv("--worker", "--master-port", "6124"), "--master-port") == "6124"
