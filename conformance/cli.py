@@ -221,8 +221,12 @@ def run(args: argparse.Namespace) -> int:
         from hypothesis.configuration import set_hypothesis_home_dir  # loaded only when fuzzing
 
         set_hypothesis_home_dir(Path.cwd() / DATABASE_DIR)
+    # what changes a check's verdict goes into its reproduction: the state probe grades effects, the CA bundle
+    # lets an https receiver be reached at all, --tls serves the reference receiver as TRN-01/02 need
+    extra = [*(["--state-probe", args.state_probe] if args.state_probe else []),
+             *(["--ca-bundle", args.ca_bundle] if args.ca_bundle else []), *(["--tls"] if args.tls else [])]
     reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite,
-                                   args.fuzz_examples, args.quarantine),
+                                   args.fuzz_examples, args.quarantine, tuple(extra)),
                         Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
     state = _state_probe(args.state_probe, args.target or args.app)
     live = Live(sys.stderr)

@@ -87,3 +87,24 @@ async def test_a_state_probe_that_cannot_answer_is_an_error_never_a_failure(tmp_
         assert by_id[check_id].status == "error" and "nothing at 'effects'" in by_id[check_id].reason
     assert by_id["ORD-02"].status == "error" and "nothing at 'nothing'" in by_id["ORD-02"].reason
     assert by_id["ORD-01"].status == "error" and "has no state question" in by_id["ORD-01"].reason
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (b'{"status": "duplicate", "message": "already processed"}', True),  # the reference receiver's
+    (b'{"duplicate": true}', True),
+    (b'{"result": {"is_duplicate": true}}', True),
+    (b'{"ok": true, "status": "already_processed"}', True),
+    (b"Duplicate event ignored", True),
+    (b'{"ok": true, "duplicate": false}', False),  # the word, saying the opposite: once a false IDM-05 FAIL
+    (b'{"ok": true, "id": "evt-1"}', False),
+    (b"not a duplicate", False),
+    (b"OK", False),
+    (b"", False),
+])
+def test_an_answer_calls_a_delivery_a_duplicate_only_when_it_says_so(body: bytes, said: bool) -> None:
+    from simulator.delivery.model import Attempt
+
+    answer = Attempt(event_id="e", provider="samsara", kind="alert_v1", copy="genuine", attempt=1,
+                     url="http://h/samsara", sent_at=0.0, latency_s=0.01, outcome="2xx", status=200,
+                     response_body=body)
+    assert checks_state._duplicate_said(answer) is said

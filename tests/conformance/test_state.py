@@ -127,6 +127,9 @@ def test_cli_state_probe_turns_an_http_pass_into_the_failure_it_hides(cli: Calla
     assert blind.code == 0 and blind.out.count("graded on HTTP only") == 2, blind.out
     assert probed.code == 1 and "FAIL  RPL-06" in probed.out and "FAIL  IDM-02" in probed.out, probed.out
     assert "applied the event 2 times" in probed.out
+    # the reproduction keeps the probe: without it, the same command passes on HTTP alone
+    repro = [line.split("Reproduce: ", 1)[1] for line in probed.lines if "Reproduce: " in line]
+    assert repro and all(f"--state-probe {REFERENCE_PROBE}" in line for line in repro), repro
 
 
 def test_cli_a_bad_state_probe_file_is_exit_2_before_anything_is_sent(cli: Callable[..., CliResult],
