@@ -34,7 +34,7 @@ from . import catalogue as _catalogue  # noqa: F401  (registers the probes and c
 from .checks_fuzz import FuzzSettings
 from .plan import Plan, plan
 from .probing import ProbeRequest, bases, send_probes
-from .registry import ERROR, FUZZ, Check, CheckResult, Context
+from .registry import ERROR, FUZZ, PASSED, SKIPPED, Check, CheckResult, Context
 from .state import READS, Ask, FileStateProbe, StateProbe, take_readings
 
 #: retry schedules are compressed this much: a receiver that fails genuine deliveries costs a second, not days
@@ -130,9 +130,30 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
     if trouble is not None:
         results = tuple(CheckResult(ERROR, trouble, check_id=c.id, provider=provider.name) for c in selected)
     else:
-        results = tuple(c.run(context) for c in selected)
+        results = baseline_kept(context, tuple(c.run(context) for c in selected))
     # the URL as shown: a user:password@ or ?token= of the target is sent, never printed or reported
     return ProviderRun(provider.name, masked_url_secrets(url), results, tuple(exchanges), time.monotonic() - started)
+
+
+#: checks whose verdict stands without an acknowledged genuine delivery: what error answers may show (SIG-10),
+#: the TLS of the endpoint (TRN-01/02), a property of the provider (RPL-07)
+BASELINE_FREE = frozenset({"SIG-10", "TRN-01", "TRN-02", "RPL-07"})
+
+
+def baseline_kept(context: Context, results: tuple[CheckResult, ...]) -> tuple[CheckResult, ...]:
+    """Every check is measured against SIG-01's baseline (docs/conformance-catalogue.md, SIG-01): when the
+    receiver acknowledged no genuine delivery at all (a wrong secret or path, a receiver refusing everything), a
+    check that passed because something was refused shows nothing. Its PASS becomes a skip that says why; FAILs
+    (a 5xx, an accepted forgery) stand."""
+    genuine = context.of("genuine")
+    if not genuine or any(a.status is not None and context.provider.delivery.is_success(a.status) for a in genuine):
+        return results
+    answered = sorted({str(a.status) for a in genuine if a.status is not None})
+    got = f"answered {'/'.join(answered)}" if answered else "not answered"
+    reason = f"not judged: no genuine delivery was acknowledged ({got}, SIG-01), so a refusal here shows nothing"
+    return tuple(CheckResult(SKIPPED, reason, r.exchange, r.expected, dict(r.metrics), check_id=r.check_id,
+                             provider=r.provider)
+                 if r.status == PASSED and r.check_id not in BASELINE_FREE else r for r in results)
 
 
 def _asks(context: Context, checks: Iterable[Check]) -> set[Ask]:

@@ -178,8 +178,12 @@ def test_a_check_that_needs_a_socket_is_skipped_in_process() -> None:
 
 def test_an_endpoint_at_another_path_is_given_as_a_path_setting(cli: Cli, tmp_path: Path) -> None:
     spec = f"{APPS}.moved:app"
-    lost = cli("check", "--provider", "smartgps", "--app", spec, "--only", "SIG-01,IDM-01")
+    lost = cli("check", "--provider", "smartgps", "--app", spec, "--only", "SIG-01,IDM-01,SIG-04,MAL-01,SIG-10")
     assert lost.code == 1 and "FAIL  SIG-01" in lost.out, lost
+    # a receiver that acknowledged nothing shows nothing by refusing forgeries: those checks are not passed
+    for check_id in ("SIG-04", "MAL-01"):
+        assert f"SKIP  {check_id}  not judged: no genuine delivery was acknowledged (answered 404, SIG-01)" in lost.out
+    assert "PASS  SIG-10" in lost.out  # what error answers show stands on its own
     # the summary says where fleetsim posted and how to move it
     assert "note: genuine deliveries were answered as if nothing were there: fleetsim posted smartgps to " \
            "/smartgps (404)" in lost.out and "{smartgps: {url: /your/path}}" in lost.out
