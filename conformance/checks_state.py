@@ -146,8 +146,10 @@ def _exactly_once(context: Context, attempts: Sequence[Attempt], what: str) -> C
             return _read_error(exc, attempts[-1])
         if n != 1:
             source = context.state.description if context.state else "the state probe"
-            return CheckResult(FAILED, f"{what}: the receiver applied the event {n} times ({source})",
-                               attempts[-1], "exactly one effect")
+            # 0 is "never applied" (or a probe asking the wrong question), not a second effect: say which
+            found = ("the receiver never applied the event (0 effects; or the probe's effects question does not "
+                     "find it)" if n == 0 else f"the receiver applied the event {n} times")
+            return CheckResult(FAILED, f"{what}: {found} ({source})", attempts[-1], "exactly one effect")
     return None
 
 
@@ -192,7 +194,7 @@ def byte_copy_no_second_effect(context: Context) -> CheckResult:
     if _crashed(a):
         return CheckResult(FAILED, f"the byte-for-byte copy was answered {a.status}", a, expected)
     trouble = _inconclusive(copy, "the byte-for-byte copy") or _exactly_once(
-        context, [*original, a], "a byte-for-byte copy had a second effect")
+        context, [*original, a], "an event sent, then a byte-for-byte copy")
     if trouble:
         return trouble
     said = f"the copy was answered {a.status}"

@@ -171,3 +171,15 @@ def test_merge_overrides_per_key(tmp_path: Path) -> None:
     assert set(merged) == {"samsara", "smartgps", "powunity", "mettax"}
     assert base["samsara"]["org_id"] == 1  # the inputs are not modified
     assert merge_settings(base, Settings()) == base
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ('mettax: {token: "t0k\\nen-x"}', "providers.mettax.token: expected printable ASCII text with no line breaks"),
+    ('mettax: {token: " t0ken-x"}', "providers.mettax.token: expected printable ASCII text"),
+    ('mettax: {token: "t0k\\u00e9n-x"}', "providers.mettax.token: expected printable ASCII text"),
+    ('mettax: {token_header: "X Token"}', "providers.mettax.token_header: expected an HTTP header name"),
+])
+def test_a_token_that_cannot_be_a_header_is_refused_before_anything_is_sent(
+        tmp_path: Path, line: str, expected: str) -> None:
+    text = problems(tmp_path, f"providers:\n  {line}\n")
+    assert expected in text and "t0k" not in text  # a token is a secret: never quoted

@@ -20,12 +20,17 @@ SETTINGS: dict[str, Any] = {
             "title": "Token",
             "description": "Optional static token header value.",
             "x-secret": True,
-            "type": "string"
+            "type": "string",
+            # a header value: a line break or control character could never be sent (it would split the header)
+            "pattern": "^[!-~]([ -~]*[!-~])?$",
+            "x-expected": "printable ASCII text with no line breaks, control characters or surrounding spaces"
         },
         "token_header": {
             "title": "Token header",
             "description": "Header carrying the token (default Authorization).",
-            "type": "string"
+            "type": "string",
+            "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+            "x-expected": "an HTTP header name (letters, digits and - such as X-Api-Token)"
         },
         "speeding_alarm": {
             "title": "Speeding alarm",
