@@ -8,8 +8,9 @@ error line is scrubbed *by value* before it reaches the ledger, a report, a capt
 A `Redactor` knows each configured secret in the forms it can travel in: the raw bytes (PSKs and tokens are
 sent as they are), base64 (Samsara and Standard Webhooks secrets are written that way), hex, JSON-escaped and
 percent-encoded text, and every whitespace-separated word of it that is long enough to be a credential on its
-own (the token part of `Bearer <token>`). Short fragments of a secret are not scrubbed: replacing every "a"
-would destroy reports without protecting anything. A whole secret shorter than that (a 4-digit PIN as a
+own (the token part of `Bearer <token>`) in those same forms; in any letter case; and the beginning of a long
+secret or word (two thirds of it or more), which an echo that truncates what it quotes still gives away. Short
+fragments of a secret are not scrubbed: replacing every "a" would destroy reports without protecting anything. A whole secret shorter than that (a 4-digit PIN as a
 password) is still scrubbed, where it stands as a token of its own, not inside a longer word or number: an echo
 of `password=1234` loses it, a timestamp containing 1234 does not.
 
@@ -76,9 +77,9 @@ def _credential_key(key: object) -> bool:
     return key in _PLAIN_CREDENTIAL_KEYS or word in _PLAIN_CREDENTIAL_KEYS
 
 
-def _forms(secret: bytes) -> tuple[set[bytes], set[bytes]]:
-    """The forms of `secret` scrubbed wherever they appear, and those (the whole secret's own forms, too short
-    for that) scrubbed only where they stand alone."""
+def _encoded(secret: bytes) -> set[bytes]:
+    """`secret` as it may travel: raw, base64 (standard and URL-safe, padded or not), hex, JSON-escaped and
+    percent-encoded."""
     forms = {secret}
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         encoded = encode(secret)
@@ -88,15 +89,58 @@ def _forms(secret: bytes) -> tuple[set[bytes], set[bytes]]:
     try:
         text = secret.decode("utf-8")
     except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        forms.add(json.dumps(text)[1:-1].encode())  # as it appears inside a JSON string
-        forms.add(quote(text, safe="").encode())
-        forms.add(quote_plus(text, safe="").encode())
+        return forms
+    forms.add(json.dumps(text)[1:-1].encode())  # as it appears inside a JSON string
+    forms.add(quote(text, safe="").encode())
+    forms.add(quote_plus(text, safe="").encode())
+    return forms
+
+
+def _words(secret: bytes) -> list[bytes]:
+    """The whitespace-separated words of `secret` long enough to be a credential on their own (the token of
+    `Bearer <token>`), when it has more than one."""
+    try:
+        words = secret.decode("utf-8").split()
+    except UnicodeDecodeError:
+        return []
+    return [w.encode() for w in words if len(w) >= MIN_SECRET_CHARS and w.lower() not in _SCHEMES] \
+        if len(words) > 1 else []
+
+
+#: authorization schemes: the first word of `Bearer <token>` is no secret, and masking it everywhere would hide
+#: a receiver's "expected a Bearer token" from its own report
+_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "apikey", "api-key"})
+
+
+def _forms(secret: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The forms of `secret` scrubbed wherever they appear (its own and its long words', each encoded every way
+    it may travel), and those (the whole secret's own forms, too short for that) scrubbed only where they stand
+    alone."""
+    forms = _encoded(secret)
     whole = {f for f in forms if 0 < len(f) < MIN_SECRET_CHARS}
-    if text is not None:
-        forms.update(word.encode() for word in text.split() if len(word) >= MIN_SECRET_CHARS)
+    for word in _words(secret):
+        forms |= _encoded(word)
     return {f for f in forms if len(f) >= MIN_SECRET_CHARS}, whole
+
+
+#: a secret (or a word of one) this long is scrubbed also where only its beginning is echoed: a receiver that
+#: quotes "the first 16 characters you sent" has given most of it away. The shortest prefix scrubbed is
+#: PREFIX_SHARE of the secret, and never under PREFIX_MIN characters
+PREFIX_FROM = 16
+PREFIX_MIN = 10
+PREFIX_SHARE = 2 / 3
+
+
+def _prefix_pattern(secret: bytes) -> bytes | None:
+    """A pattern matching any beginning of `secret` from its shortest scrubbed length to the whole of it:
+    `abcdefghij(?:k(?:l(?:m)?)?)?`, one alternative instead of one per length."""
+    if len(secret) < PREFIX_FROM:
+        return None
+    shortest = max(PREFIX_MIN, -(-len(secret) * 2 // 3))
+    pattern = b""
+    for i in range(len(secret) - 1, shortest - 1, -1):
+        pattern = b"(?:" + re.escape(secret[i:i + 1]) + pattern + b")?"
+    return re.escape(secret[:shortest]) + pattern
 
 
 class Redactor:
@@ -105,18 +149,24 @@ class Redactor:
     def __init__(self, secrets: Iterable[bytes] = ()) -> None:
         forms: set[bytes] = set()
         short: set[bytes] = set()
+        prefixes: set[bytes] = set()
         for secret in secrets:
             anywhere, alone = _forms(secret)
             forms |= anywhere
             short |= alone
-        # longest first, so a whole value is masked before any word of it; the short whole secrets last, each
-        # only where it stands alone
+            prefixes |= {p for p in map(_prefix_pattern, [secret, *_words(secret)]) if p is not None}
+        # longest first, so a whole value is masked before any word of it; then the beginnings of long secrets
+        # (each alternative takes as much of the secret as is there); the short whole secrets last, each only
+        # where it stands alone
         ordered = sorted(forms, key=len, reverse=True)
         bounded = sorted(short - forms, key=len, reverse=True)
-        patterns = [re.escape(f) for f in ordered] + [_SHORT_LEFT + re.escape(f) + _SHORT_RIGHT for f in bounded]
-        self._bytes_re = re.compile(b"|".join(patterns)) if patterns else None
+        patterns = ([re.escape(f) for f in ordered] + sorted(prefixes, key=len, reverse=True)
+                    + [_SHORT_LEFT + re.escape(f) + _SHORT_RIGHT for f in bounded])
+        # any case: an echo may upper-case what it quotes (hex digests often are); a random string of six or
+        # more characters matching a secret's form but for case is not ordinary text either
+        self._bytes_re = re.compile(b"|".join(patterns), re.IGNORECASE) if patterns else None
         texts = [p.decode("utf-8") for p in patterns if _is_utf8(p)]
-        self._text_re = re.compile("|".join(texts)) if texts else None
+        self._text_re = re.compile("|".join(texts), re.IGNORECASE) if texts else None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Mapping[str, Any]]) -> Redactor:

@@ -80,7 +80,7 @@ def test_short_fragments_are_not_scrubbed() -> None:
     redactor = Redactor([b"Bearer abc", b"longer-secret-value"])
     # "abc" (a word of a PSK) is too short to mean anything on its own, nor is a piece of a longer secret
     assert redactor.text("abc abcdef") == "abc abcdef"
-    assert redactor.text("longer-secret") == "longer-secret"
+    assert redactor.text("longer-sec") == "longer-sec"
     assert redactor.text("Bearer abc") == MASK  # the whole value still is
     assert len("abc") < MIN_SECRET_CHARS <= len("abcdef")
 
@@ -282,3 +282,28 @@ def test_url_masks(text: str, password_only: str, secrets: str) -> None:
     from simulator.delivery.urls import masked_url_password, masked_url_secrets
 
     assert (masked_url_password(text), masked_url_secrets(text)) == (password_only, secrets)
+
+
+PSK_WORD = "h2-test-psk-7d1f0a93c2"
+
+
+@pytest.mark.parametrize(("form", "echo"), [
+    ("base64 of the token word", base64.b64encode(PSK_WORD.encode()).decode()),
+    ("urlsafe base64 of the token word, unpadded", base64.urlsafe_b64encode(PSK_WORD.encode()).decode().rstrip("=")),
+    ("hex of the token word", PSK_WORD.encode().hex()),
+    ("hex, upper case", PSK_WORD.encode().hex().upper()),
+    ("the PSK upper-cased", f"BEARER {PSK_WORD.upper()}"),
+    ("the token word's first 16 characters", PSK_WORD[:16]),
+    ("the PSK's first two thirds", f"Bearer {PSK_WORD}"[:20]),
+])
+def test_an_echo_that_encodes_changes_case_or_truncates_is_scrubbed(form: str, echo: str) -> None:
+    # each of these reached a check report once, from a receiver that quoted the PSK it was sent in a 401
+    redactor = Redactor([f"Bearer {PSK_WORD}".encode()])
+    assert redactor.text(f'401 {{"got": "{echo}"}}') == f'401 {{"got": "{MASK}"}}', form
+    assert redactor.bytes(f"got {echo}.".encode()) == f"got {MASK}.".encode(), form
+
+
+def test_a_short_beginning_and_the_scheme_word_are_left() -> None:
+    redactor = Redactor([f"Bearer {PSK_WORD}".encode()])
+    assert redactor.text(f"got {PSK_WORD[:9]}") == f"got {PSK_WORD[:9]}"  # under two thirds: too little to matter
+    assert redactor.text("expected a Bearer token") == "expected a Bearer token"
