@@ -10,9 +10,10 @@ sent as they are), base64 (Samsara and Standard Webhooks secrets are written tha
 percent-encoded text, and every whitespace-separated word of it that is long enough to be a credential on its
 own (the token part of `Bearer <token>`) in those same forms; in any letter case; and the beginning of a long
 secret or word (two thirds of it or more), which an echo that truncates what it quotes still gives away. Short
-fragments of a secret are not scrubbed: replacing every "a" would destroy reports without protecting anything. A whole secret shorter than that (a 4-digit PIN as a
-password) is still scrubbed, where it stands as a token of its own, not inside a longer word or number: an echo
-of `password=1234` loses it, a timestamp containing 1234 does not.
+fragments of a secret are not scrubbed: replacing every "a" would destroy reports without protecting anything.
+A whole secret shorter than that (a 4-digit PIN as a password) is still scrubbed, where it stands as a token of
+its own, not inside a longer word or number: an echo of `password=1234` loses it, a timestamp containing 1234
+does not.
 
 Pure: built from settings, no I/O.
 """
