@@ -193,3 +193,13 @@ def test_an_endpoint_at_another_path_is_given_as_a_path_setting(cli: Cli, tmp_pa
     assert found.code == 0, found
     assert f"smartgps: {APP_URL}/hooks/gps" in found.out and "PASS  SIG-01" in found.out
     assert "as if nothing were there" not in found.out
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "4"])
+def test_a_message_of_a_kind_to_come_is_no_known_kind_however_kinds_are_told_apart(cli: Cli, seed: str) -> None:
+    # MAL-03's MettaX message once kept a known kind's other fields (a GPS fix's `course`, a DeviceInfo's `acc`)
+    # with only fleetsim's own markers taken out: a receiver recognising kinds by those refused it as that kind
+    # missing a required field, and failed
+    result = cli("check", "--provider", "mettax", "--app", f"{APPS}.mettax_by_fields:app", "--only", "MAL-03",
+                 "--seed", seed)
+    assert result.code == 0 and "PASS  MAL-03" in result.out, result.out

@@ -25,7 +25,6 @@ from ..receiving import (
     require_object,
     sha256_of,
 )
-from .provider import MARKERS
 from .provider import classify as classify_mettax
 
 if TYPE_CHECKING:
@@ -119,10 +118,15 @@ class MettaxAdapter(Adapter):
             key += ":" + sha256_of(doc.get("fileType"), doc.get("fileUrl"))[:32]
         return key
 
+    #: what a message of any kind carries: who sent it, its id and its times; nothing that tells a kind apart
+    COMMON_FIELDS = ("id", "deviceId", "deviceCt", "reportCt")
+
     def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
-        # no kind field: a message is of no known kind when it has none of the fields that mark a kind
-        markers = {field for field, _ in MARKERS} | {"messageType"}
-        return {**{k: v for k, v in doc.items() if k not in markers}, "fleetsimFutureReading": 1}
+        # no kind field (provider-facts §5: kinds are told apart by their fields): a message of a kind to come has
+        # the fields every kind has and a reading of its own. Only the marker fields taken out of a known kind
+        # was still that kind to a receiver recognising it by others (`course`, `acc`), missing required ones
+        kept = {k: doc[k] for k in self.COMMON_FIELDS if k in doc}
+        return {**kept, "fleetsimFutureReading": 1}
 
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         if kind not in self.POSITIONED or "lat" not in doc or "lon" not in doc:
