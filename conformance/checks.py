@@ -139,8 +139,10 @@ def replay_exposure(context: Context) -> CheckResult:
 def duplicate_acknowledged(context: Context) -> CheckResult:
     """A duplicate delivery (same event id, fresh signature) is acknowledged like the original, not an error.
 
-    Graded on HTTP: that the duplicate had no second effect is asked of the receiver's state probe when one is
-    given (IDM-02 and RPL-06 count effects).
+    The duplicate is a re-send as a platform's retry is: a later signed timestamp, a new delivery id where the
+    provider has one (Samsara's X-Samsara-Request), the same event. With the receiver's state probe, each event
+    whose genuine copy was acknowledged must also have been applied exactly once: a receiver deduplicating on the
+    signature or the delivery id applies it twice.
     """
     copies = context.of(DUPLICATE)
     if not copies:
@@ -153,8 +155,18 @@ def duplicate_acknowledged(context: Context) -> CheckResult:
     for a in copies:
         if not _answered(a):
             return CheckResult(ERROR, f"a duplicate got no HTTP answer ({a.outcome})", a, expected)
-    return CheckResult(PASSED, f"{len(copies)}/{len(copies)} duplicates acknowledged; graded on HTTP only: "
-                       "that no second side effect happened needs a probe of the receiver's state")
+    if context.state is None:
+        return CheckResult(PASSED, f"{len(copies)}/{len(copies)} duplicates acknowledged; graded on HTTP only: "
+                           "that no second side effect happened needs a probe of the receiver's state")
+    from .checks_state import _exactly_once  # the state checks' module reads this one's helpers
+
+    acknowledged = {a.event_id for a in context.of(GENUINE) if a.status is not None and delivery.is_success(a.status)}
+    judged = [a for a in copies if a.event_id in acknowledged]
+    trouble = _exactly_once(context, judged, "an event, then a re-sent duplicate") if judged else None
+    if trouble:
+        return trouble
+    return CheckResult(PASSED, f"{len(copies)}/{len(copies)} duplicates acknowledged, and each event of the "
+                       f"{len(judged)} acknowledged before was applied once")
 
 
 @check(id="MAL-01", needs=frozenset({"corrupt_body"}))

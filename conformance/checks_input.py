@@ -217,8 +217,9 @@ def forward_compatible(context: Context) -> CheckResult:
 
     A 4xx makes the platform retry for ever (or drop the event); a 5xx fails too. The unknown type is written
     by the provider unit (`Adapter.with_unknown_kind`): a type outside fleetsim's list, or for MettaX, which has
-    no type field, a message with none of the fields that mark a kind. The nested variant is left out for flat
-    messages.
+    no type field, a message with only the fields every kind carries (`id`, `deviceId`, `deviceCt`, `reportCt`)
+    and a reading of its own: nothing any receiver could take for a known kind, whichever fields it tells kinds
+    apart by. The nested variant is left out for flat messages.
     """
     probes = context.of("forward_compat")
     if not probes:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from simulator.delivery.model import Attempt
+from simulator.delivery.model import DUPLICATE, Attempt
 from simulator.providers import Provider
 from simulator.providers.receiving import Adapter
 
@@ -174,6 +174,7 @@ def byte_copy(bases: Sequence[Base]) -> list[ProbeRequest]:
 
 
 reads("RPL-06")(_effect_reads("byte_copy"))
+reads("IDM-01")(_effect_reads(DUPLICATE))  # IDM-01 (conformance/checks.py) counts the effects of re-sent events
 
 
 @check(id="RPL-06", needs=frozenset({"byte_copy"}), suite="standard")

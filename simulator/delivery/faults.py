@@ -52,6 +52,10 @@ TIMESTAMP_SKEW_S = 600
 PROBE_LEAD_S = 0.010
 #: a duplicate goes this much after the genuine job (IDM-01; close enough to race it, IDM-02)
 DUPLICATE_LAG_S = 0.010
+#: a duplicate is a re-send: its signed timestamp is this much later than the wall clock when it goes, so it never
+#: shares the genuine copy's second (and with it the very same signature) however soon after it goes; well inside
+#: any tolerance (RPL-03 accepts 290 s)
+DUPLICATE_LATER_S = 1
 
 #: the Faults field holding each probe's share (the scenario says "tamper_signature", the copy is "tampered_...")
 PROBE_SHARE_FIELDS = {
@@ -208,13 +212,19 @@ def apply_fault(
     secrets: Sequence[Secret],
     now: int,
     message_id: str,
+    delivery_header: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers to send for `job`'s copy, signed at `now` (real wall-clock Unix seconds).
 
     `body`/`headers` are the record's (its headers may hold a signature made at the scheduled time; the
     signer's headers are replaced). `message_id` is the event id: retries, duplicates and probes all keep it.
 
-    - genuine / duplicate: a fresh, valid signature at `now`;
+    - genuine: a fresh, valid signature at `now`;
+    - duplicate: a re-send of the event, as a platform's retry is: the same event id and body, a valid signature
+      at a later second than the genuine copy's (DUPLICATE_LATER_S), and a new value of the provider's
+      per-delivery id header when it has one (`delivery_header`: Samsara's X-Samsara-Request names one
+      notification, provider-facts §3.4). A receiver deduplicating on the signature or the delivery id, not the
+      event, applies it twice (IDM-01);
     - tampered_signature: valid-looking but wrong: one character of each signature entry flipped (same
       alphabet, same length), or for PSK profiles a wrong pre-shared value of the same shape;
     - stale_timestamp / future_timestamp: correctly signed at now -/+ TIMESTAMP_SKEW_S;
@@ -225,10 +235,18 @@ def apply_fault(
     plans them, so getting one is a harness bug. Unsigned profiles (no secret) send no signature headers.
     """
     copy = job.copy
-    if copy in (GENUINE, DUPLICATE):  # every delivery: one copy of the headers (it was two)
+    if copy == GENUINE:  # every delivery: one copy of the headers (it was two)
         if not secrets:
             return body, dict(headers)
         return body, {**headers, **signer.sign(body, secrets, timestamp=now, message_id=message_id)}
+    if copy == DUPLICATE:
+        again = dict(headers)
+        if delivery_header and delivery_header in again:
+            again[delivery_header] = f"{again[delivery_header]}-resent"
+        if not secrets:
+            return body, again
+        signed = signer.sign(body, secrets, timestamp=now + DUPLICATE_LATER_S, message_id=message_id)
+        return body, {**again, **{k: v for k, v in signed.items() if k != delivery_header}}
     base = dict(headers)
     if copy == CORRUPT_BODY:
         garbled = corrupt(body)

@@ -79,6 +79,8 @@ class Endpoint:
     policy: RetryPolicy
     timeout_s: float
     health: EndpointHealth = field(default_factory=EndpointHealth)
+    #: the provider's per-delivery id header (Samsara's X-Samsara-Request), renewed on a re-sent duplicate
+    delivery_header: str | None = None
     #: the statuses `classify` counts as success, as one set: one membership test per delivery on the fast path
     ok_statuses: frozenset[int] = field(init=False)
 
@@ -165,6 +167,7 @@ class Runner:
                 policy=policy_for_provider(name, settings),
                 timeout_s=config.timeout_s or provider.delivery.timeout_s,
                 health=EndpointHealth(down_after=config.down_after),
+                delivery_header=provider.adapter.delivery_header,
             )
         self.time_scale = time_scale_for(config.rate, config.time_scale)
         self._scale = TimeScale(self.time_scale)
@@ -454,7 +457,8 @@ class Runner:
         endpoint = self.endpoints[record.provider]
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
-                                    secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id)
+                                    secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id,
+                                    delivery_header=endpoint.delivery_header)
         self._requests += 1
         if job.copy == GENUINE:
             self.ledger.in_flight(record.event_id)

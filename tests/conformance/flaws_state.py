@@ -15,7 +15,7 @@ from simulator.servers.store import Change, Fix, Store
 
 from .flawed import serve, settings
 
-FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state")
+FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state", "delivery_id")
 
 
 class NoDedupe(Store):
@@ -81,6 +81,24 @@ class BodyHash(Store):
         return await super().claim(provider, event_key, kind, payload, delivery_id=delivery_id, ignored=ignored)
 
 
+class DeliveryIdDedupe(Store):
+    """Deduplicates on the delivery id (Samsara's X-Samsara-Request) instead of the event: a platform's re-send of
+    an event, which comes under a new delivery id, is applied again (IDM-01)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, str]] = set()
+
+    async def claim(self, provider: str, event_key: str, kind: str, payload: bytes | None, *,
+                    delivery_id: str | None = None, ignored: bool = False) -> bool:
+        await super().claim(provider, event_key, kind, payload, delivery_id=delivery_id, ignored=ignored)
+        key = (provider, delivery_id or event_key)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
 def _store(flaw: str) -> Store:
     if flaw == "no_dedupe":
         return NoDedupe()
@@ -88,6 +106,8 @@ def _store(flaw: str) -> Store:
         return LookThenInsert()
     if flaw == "body_hash":
         return BodyHash()
+    if flaw == "delivery_id":
+        return DeliveryIdDedupe()
     if flaw in ("backfill_regress", "arrival_state"):
         return LastArrivalWins("latest" if flaw == "backfill_regress" else "state")
     return Store()

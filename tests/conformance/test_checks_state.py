@@ -108,3 +108,18 @@ def test_an_answer_calls_a_delivery_a_duplicate_only_when_it_says_so(body: bytes
                      url="http://h/samsara", sent_at=0.0, latency_s=0.01, outcome="2xx", status=200,
                      response_body=body)
     assert checks_state._duplicate_said(answer) is said
+
+
+async def test_a_receiver_keyed_on_the_delivery_id_applies_a_re_send_twice_and_fails_idm_01() -> None:
+    # a duplicate is a re-send: a new X-Samsara-Request (provider-facts §3.4) and a later signed timestamp; it once
+    # was byte-identical to the genuine copy, and such a receiver passed
+    checks = [CHECKS["IDM-01"]]
+    async with flawed_state("delivery_id") as url:
+        probed = await run_provider(PROVIDERS["samsara"], checks, target=url, settings=settings(), seed=1,
+                                    state=reference_probe())
+    [result] = probed.results
+    assert result.status == "failed" and "the receiver applied the event 2 times" in result.reason, result
+    async with reference_receiver(settings()) as url:
+        sound = await run_provider(PROVIDERS["samsara"], checks, target=url, settings=settings(), seed=1,
+                                   state=reference_probe())
+    assert [r.status for r in sound.results] == ["passed"] and "applied once" in sound.results[0].reason

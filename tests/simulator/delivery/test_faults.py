@@ -252,6 +252,41 @@ def test_genuine_and_duplicate_verify_at_now(case: str, copy: str) -> None:
     assert headers["Content-Type"] == "application/json"
 
 
+@pytest.mark.parametrize("case", ["samsara", "standard-webhooks", "standard-webhooks-rotation"])
+def test_a_duplicate_sent_in_the_genuine_copys_second_is_still_a_re_send(case: str) -> None:
+    # (signers with a timestamp; an untimed HMAC's retry is the same bytes, as the platform's would be) once
+    # byte-identical to the genuine copy when both went within one second: a receiver deduplicating on the
+    # signature passed IDM-01 while applying every real retry (a later timestamp) twice
+    signer, secrets = CASES[case]
+    rec = record(1)
+    _, genuine = apply_fault(Job(rec, GENUINE), rec.body, rec.headers, signer=signer, secrets=secrets, now=NOW,
+                             message_id=rec.event_id)
+    body, duplicate = apply_fault(Job(rec, DUPLICATE), rec.body, rec.headers, signer=signer, secrets=secrets,
+                                  now=NOW, message_id=rec.event_id)
+    assert body == rec.body and duplicate != genuine
+    signature_headers = [h for h in genuine if h.lower() not in ("content-type", "user-agent")]
+    assert any(genuine[h] != duplicate.get(h) for h in signature_headers)
+    assert signer.verify(body, CIHeaders(duplicate), secrets, now=NOW, tolerance=300).code == "ok"
+
+
+def test_a_duplicate_gets_a_new_delivery_id_and_keeps_the_event_id() -> None:
+    signer, secrets = CASES["samsara"]
+    rec = record(1)
+    headers = {**rec.headers, "X-Samsara-Request": "notif-1"}
+    _, duplicate = apply_fault(Job(rec, DUPLICATE), rec.body, headers, signer=signer, secrets=secrets, now=NOW,
+                               message_id=rec.event_id, delivery_header="X-Samsara-Request")
+    body, _ = apply_fault(Job(rec, DUPLICATE), rec.body, headers, signer=signer, secrets=secrets, now=NOW,
+                          message_id=rec.event_id, delivery_header="X-Samsara-Request")
+    assert duplicate["X-Samsara-Request"] not in ("notif-1", "") and body == rec.body  # the event is the same
+    # Standard Webhooks' webhook-id is the message's id, kept on every retry (its key, not a delivery id)
+    signer, secrets = CASES["standard-webhooks"]
+    _, genuine = apply_fault(Job(rec, GENUINE), rec.body, rec.headers, signer=signer, secrets=secrets, now=NOW,
+                             message_id=rec.event_id)
+    _, again = apply_fault(Job(rec, DUPLICATE), rec.body, rec.headers, signer=signer, secrets=secrets, now=NOW,
+                           message_id=rec.event_id)
+    assert again["webhook-id"] == genuine["webhook-id"] and again["webhook-timestamp"] != genuine["webhook-timestamp"]
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_fast_path_sends_the_headers_apply_fault_gives_a_genuine_copy(case: str) -> None:
     signer, secrets = CASES[case]
