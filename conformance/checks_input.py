@@ -433,18 +433,30 @@ def gzip_bomb_refused(context: Context) -> CheckResult:
     """A gzip bomb (~130 KB inflating to 128 MiB) is refused with 413/415 before inflating; never 2xx, 5xx, a timeout.
 
     The signature covers the compressed bytes as sent (signing 128 MiB would cost the harness what it tests the
-    receiver for); a receiver that must inflate before it can verify still has to bound the inflation. Any 4xx
-    passes; 413/415 are what the catalogue names. A timeout fails: the receiver was busy inflating.
+    receiver for). Only 413 and 415, what the catalogue names, pass: a receiver that decodes before verifying,
+    as TRN-04's signature over the uncompressed bytes has it, and bounds the decoding stops at its limit with a
+    413; one that does not bound it inflates all 128 MiB and only then refuses the signature (a 401 or 400
+    here, which once passed). A receiver that takes no gzip answers 415. A timeout fails: it was busy
+    inflating.
     """
     probes = context.of("gzip_bomb")
     if not probes:
         return _missing("gzip_bomb")
-    expected = "413 or 415 (a 4xx) before inflating it; never 2xx, 5xx or a timeout"
+    expected = "413 (decoding bounded at the body limit) or 415 (no gzip taken), before inflating it all"
     for a in probes:
         if a.outcome in ("timeout_total", "timeout_connect"):
             return CheckResult(FAILED, f"no answer to a gzip bomb within {context.timeout_s:g} s (inflating it?)",
                                a, expected)
-    return _rejected(context, "gzip_bomb", "gzip bombs")
+    found = _rejected(context, "gzip_bomb", "gzip bombs")
+    if found.status != PASSED:
+        return found
+    for a in probes:
+        if a.status not in (413, 415):
+            return CheckResult(FAILED, f"a gzip bomb was answered {a.status}, not 413/415: refused only after "
+                               "inflating it all? (its signature covers the compressed bytes, so a receiver that "
+                               "decodes without a bound reaches the signature check with 128 MiB in memory)",
+                               a, expected)
+    return found
 
 
 # --- LIM-05: a burst --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from aiohttp import web
 from simulator.delivery.sending import Sender, SenderFactory
 from simulator.delivery.transport import HttpTransport
 from simulator.providers.receiving import Rejected
-from simulator.servers.receiver import RECEIVER, Endpoint, build_app
+from simulator.servers.receiver import MAX_BODY_BYTES, RECEIVER, Endpoint, build_app
 from simulator.servers.store import Store
 
 from .flawed import Handler, _error_of, serve, settings
@@ -48,6 +48,20 @@ async def _gzip_500(request: web.Request, handler: Handler) -> web.StreamRespons
     return await handler(request)
 
 
+async def _gzip_unbounded_401(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Inflates any gzip body to its end, without a bound, and only then refuses it: a body past the size limit
+    with 401, as a receiver that decodes first and checks the signature over the inflated bytes would (the bomb's
+    signature covers its compressed bytes); a small one with the reference's 415. A 4xx, after 128 MiB."""
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        inflated = 0
+        while chunk := await request.content.readany():
+            inflated += len(chunk)
+        if inflated > MAX_BODY_BYTES:
+            return web.json_response({"error": "invalid signature"}, status=401)
+        return web.json_response({"error": "gzip not accepted"}, status=415, headers={"Accept-Encoding": "identity"})
+    return await handler(request)
+
+
 async def _text_plain_500(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Parses text/plain bodies as form fields and crashes on the JSON it finds."""
     if request.content_type == "text/plain":
@@ -69,7 +83,7 @@ def _refuse_unknown(endpoint: Endpoint) -> Callable[[bytes, str], tuple[dict[str
 
 
 MIDDLEWARES = {"redirect_slash": _redirect_slash, "schema_500": _schema_500, "gzip_500": _gzip_500,
-               "text_plain_500": _text_plain_500}
+               "gzip_unbounded_401": _gzip_unbounded_401, "text_plain_500": _text_plain_500}
 FLAWS = (*MIDDLEWARES, "unknown_kind_400", "oversized_ok")
 
 
