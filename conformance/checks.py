@@ -1,4 +1,4 @@
-"""The first checks of docs/conformance-catalogue.md: SIG-01, SIG-04, SIG-09, RPL-01, RPL-02, RPL-07, IDM-01,
+"""The first checks of docs/conformance-catalogue.md: SIG-01, SIG-04, RPL-01, RPL-02, RPL-07, IDM-01,
 MAL-01 and TIM-01, graded on the HTTP answers of one run.
 
 Each is adapted to the provider by asking it (`provider.auth`, its signer, `provider.delivery`), never by name.
@@ -90,16 +90,6 @@ def tampered_signature_rejected(context: Context) -> CheckResult:
     flipped, same alphabet and length. For a pre-shared header the same probe is SIG-09.
     """
     return _rejected(context, "tampered_signature", "tampered signatures")
-
-
-@check(id="SIG-09", needs=frozenset({"tampered_signature"}), applies=_psk,
-       not_applicable="{provider} sends no pre-shared header")
-def wrong_psk_rejected(context: Context) -> CheckResult:
-    """A delivery carrying a wrong pre-shared header value (same shape) is rejected: 4xx, never 2xx or 5xx.
-
-    The wrong value keeps the scheme word (e.g. `Bearer`) and replaces the credential by one of the same length.
-    """
-    return _rejected(context, "tampered_signature", "wrong pre-shared values")
 
 
 _NO_TIMESTAMP = "{provider} signs no timestamp; replay exposure is a property of the platform (RPL-07)"

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
+from urllib.parse import quote_plus, urlencode
 
 import orjson
 
@@ -27,7 +28,7 @@ from simulator.errors import SecretError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret
 
-from .checks import _answered, _missing, _rejected, signs
+from .checks import _answered, _missing, _psk, _rejected, signs
 from .probing import Base, ProbeRequest, probe
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
 
@@ -189,6 +190,60 @@ def missing_signature(bases: Sequence[Base]) -> list[ProbeRequest]:
 def missing_signature_rejected(context: Context) -> CheckResult:
     """A delivery without its signature header (or without its timestamp header) is rejected: 4xx, never 2xx."""
     return _rejected(context, "missing_signature", "deliveries without an authentication header")
+
+
+# --- SIG-09's variants of a pre-shared header --------------------------------------------------------------------
+
+
+def _psk_variants_apply(provider: Provider, has_secret: bool) -> bool:
+    return _has_auth(provider, has_secret) and not provider.auth.covers_body
+
+
+@probe("psk_variants", applies=_psk_variants_apply)
+def psk_variants(bases: Sequence[Base]) -> list[ProbeRequest]:
+    """The pre-shared value near-right: its scheme in another case, a doubled space, the credential without its
+    scheme, another case altogether, and the whole value moved to the query string (catalogue SIG-09)."""
+    base = bases[0]
+    signed = base.sign(base.body)
+    names = sorted(base.auth_header_names())
+    if not names or not base.secrets:
+        return []
+    header = next(k for k in signed if k.lower() == names[0].lower())
+    value = signed[header]
+    scheme, space, credential = value.partition(" ")
+    wrong: list[tuple[str, str]] = []
+    if space:
+        wrong += [("scheme in another case", f"{scheme.swapcase()} {credential}"),
+                  ("a doubled space", f"{scheme}  {credential}"),
+                  ("the credential without its scheme", credential)]
+    if value.swapcase() != value:
+        wrong.append(("the value in another case", value.swapcase()))
+    requests = [ProbeRequest(f"{what}", base.body, {**signed, header: text}, redact=(text,))
+                for what, text in wrong if text != value]
+    unauthenticated = {k: v for k, v in signed.items() if k != header}
+    requests.append(ProbeRequest("in the query string, not the header", base.body, unauthenticated,
+                                 path="?" + urlencode({"token": value}), redact=(value, quote_plus(value))))
+    return requests
+
+
+@check(id="SIG-09", needs=frozenset({"tampered_signature", "psk_variants"}), applies=_psk,
+       not_applicable="{provider} sends no pre-shared header")
+def wrong_psk_rejected(context: Context) -> CheckResult:
+    """A delivery carrying a wrong pre-shared header value (same shape) is rejected: 4xx, never 2xx or 5xx.
+
+    The wrong value keeps the scheme word (e.g. `Bearer`) and replaces the credential by one of the same length.
+    The near-right variants the catalogue lists are rejected too: the scheme in another case, a doubled space,
+    the credential without its scheme, the value in another case, the value in the query string instead of the
+    header (leading and trailing whitespace is not sent: HTTP takes it off every header value).
+    """
+    wrong = _rejected(context, "tampered_signature", "wrong pre-shared values")
+    if wrong.status != PASSED or not context.of("psk_variants"):
+        return wrong
+    near = _rejected(context, "psk_variants", "near-right variants")
+    if near.status != PASSED:
+        return near
+    return CheckResult(PASSED, f"{wrong.reason}; {near.reason}")
+
 
 
 # --- SIG-03 ------------------------------------------------------------------------------------------------------

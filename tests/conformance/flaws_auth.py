@@ -22,7 +22,7 @@ from .flawed import Handler, serve, settings
 Authenticate = Callable[[bytes, CIHeaders], None]
 
 FLAWS = ("reserialized", "echo_signature", "get_ok", "tolerance_60", "timestamp_unsigned", "timestamp_500",
-         "signature_500", "first_signature_only")
+         "signature_500", "first_signature_only", "loose_psk")
 
 
 def _named(endpoint: Endpoint, word: str) -> str | None:
@@ -109,9 +109,23 @@ def _first_signature_only(endpoint: Endpoint, original: Authenticate) -> Authent
     return authenticate
 
 
+def _loose_psk(endpoint: Endpoint, original: Authenticate) -> Authenticate:
+    """Compares a pre-shared header loosely, as a hand-written check often does: any case, any spacing (SIG-09)."""
+
+    def authenticate(body: bytes, headers: CIHeaders) -> None:
+        given = headers.get("Authorization")
+        if given is not None and endpoint.secrets:
+            configured = endpoint.secrets[0].reveal().decode()
+            if " ".join(given.lower().split()) == " ".join(configured.lower().split()):
+                headers = _replaced(headers, "Authorization", configured)
+        original(body, headers)
+
+    return authenticate
+
+
 AUTHENTICATORS: dict[str, Callable[[Endpoint, Authenticate], Authenticate]] = {
     "reserialized": _reserialized, "echo_signature": _echo_signature, "timestamp_unsigned": _timestamp_unsigned,
-    "signature_500": _signature_500, "first_signature_only": _first_signature_only,
+    "signature_500": _signature_500, "first_signature_only": _first_signature_only, "loose_psk": _loose_psk,
 }
 
 

@@ -47,6 +47,7 @@ NO_VERIFY_SAMSARA = {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01", "RPL-02",
         ("signature_500", "standard_webhooks", {"SIG-05", "TIM-04"}),
         ("first_signature_only", "standard_webhooks", {"SIG-07"}),
         ("first_signature_only", "samsara", set()),  # one signature per request: nothing after the first
+        ("loose_psk", "powunity", {"SIG-09"}),  # any case, any spacing: once passed on the one wrong value sent
     ],
 )
 async def test_each_auth_flaw_fails_exactly_its_checks(flaw: str, provider: str, expected: set[str]) -> None:
