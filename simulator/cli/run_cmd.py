@@ -45,7 +45,7 @@ def add_parsers(sub: Any) -> None:
         description="Deliver SCENARIO over real HTTP: provider P's traffic goes to TARGET/P, or to P's url "
         "setting (a whole URL, or a path under TARGET). Without --target, fleetsim starts its reference receiver "
         "and delivers to it.")
-    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("scenario", help="a scenario YAML file, or a shipped scenario's name (demo-city)")
     p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
     p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls, retry (override the "
                    "scenario's delivery.providers)")
