@@ -245,7 +245,6 @@ def wrong_psk_rejected(context: Context) -> CheckResult:
     return CheckResult(PASSED, f"{wrong.reason}; {near.reason}")
 
 
-
 # --- SIG-03 ------------------------------------------------------------------------------------------------------
 
 
