@@ -22,13 +22,14 @@ from urllib.parse import quote_plus, urlencode
 
 import orjson
 
+from simulator.delivery.faults import wrong_psk
 from simulator.delivery.model import Attempt
 from simulator.delivery.redaction import MASK
 from simulator.errors import SecretError
 from simulator.providers import Provider
 from simulator.signing import SIGNERS, Secret
 
-from .checks import _answered, _missing, _psk, _rejected, signs
+from .checks import _answered, _missing, _rejected, signs
 from .probing import Base, ProbeRequest, probe
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
 
@@ -50,6 +51,25 @@ RETIRED_KEY = Secret(hashlib.sha256(b"fleetsim SIG-07 retired signing key").dige
 
 def _has_auth(provider: Provider, has_secret: bool) -> bool:
     return signs(provider) and has_secret
+
+
+def _authenticated(provider: Provider, has_secret: bool) -> bool:
+    """The settings authenticate the provider's requests: a signer's secret, or a static token (MettaX)."""
+    return has_secret
+
+
+def can_authenticate(provider: Provider) -> bool:
+    """The provider signs its requests, or its settings take a credential it sends as it is (a MettaX token)."""
+    return signs(provider) or any(isinstance(v, dict) and v.get("x-secret") and key != "secret"
+                                  for key, v in provider.settings_schema.get("properties", {}).items())
+
+
+def _pre_shared(provider: Provider) -> bool:
+    return can_authenticate(provider) and not provider.auth.covers_body
+
+
+_NOTHING_CONFIGURED = ("{provider} authenticates nothing as configured (no secret or token in its settings): "
+                       "there is no credential to leave out or get wrong")
 
 
 def _covers_body(provider: Provider) -> bool:
@@ -171,7 +191,7 @@ def _both(first: CheckResult, second: CheckResult, reason: str) -> CheckResult:
 # --- SIG-02 ------------------------------------------------------------------------------------------------------
 
 
-@probe("missing_signature", applies=_has_auth)
+@probe("missing_signature", applies=_authenticated)
 
 def missing_signature(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event without its authentication headers (each one left out alone, then all of them)."""
@@ -185,10 +205,15 @@ def missing_signature(bases: Sequence[Base]) -> list[ProbeRequest]:
     return requests
 
 
-@check(id="SIG-02", needs=frozenset({"missing_signature"}), applies=signs,
+@check(id="SIG-02", needs=frozenset({"missing_signature"}), applies=can_authenticate,
        not_applicable="{provider} authenticates nothing: there is no header to leave out")
 def missing_signature_rejected(context: Context) -> CheckResult:
-    """A delivery without its signature header (or without its timestamp header) is rejected: 4xx, never 2xx."""
+    """A delivery without its signature header (or without its timestamp header) is rejected: 4xx, never 2xx.
+
+    A static credential header (a MettaX token) is an authentication header too, when the settings give one.
+    """
+    if not context.of("missing_signature"):
+        return CheckResult(SKIPPED, _NOTHING_CONFIGURED.format(provider=context.provider.name))
     return _rejected(context, "missing_signature", "deliveries without an authentication header")
 
 
@@ -196,7 +221,7 @@ def missing_signature_rejected(context: Context) -> CheckResult:
 
 
 def _psk_variants_apply(provider: Provider, has_secret: bool) -> bool:
-    return _has_auth(provider, has_secret) and not provider.auth.covers_body
+    return has_secret and _pre_shared(provider)
 
 
 @probe("psk_variants", applies=_psk_variants_apply)
@@ -206,7 +231,7 @@ def psk_variants(bases: Sequence[Base]) -> list[ProbeRequest]:
     base = bases[0]
     signed = base.sign(base.body)
     names = sorted(base.auth_header_names())
-    if not names or not base.secrets:
+    if not names:
         return []
     header = next(k for k in signed if k.lower() == names[0].lower())
     value = signed[header]
@@ -218,6 +243,8 @@ def psk_variants(bases: Sequence[Base]) -> list[ProbeRequest]:
                   ("the credential without its scheme", credential)]
     if value.swapcase() != value:
         wrong.append(("the value in another case", value.swapcase()))
+    if not base.secrets:  # a static token (MettaX): the delivery engine sends no wrong value of it, so this does
+        wrong.insert(0, ("a wrong value of the same shape", wrong_psk(Secret(value.encode())).reveal().decode()))
     requests = [ProbeRequest(f"{what}", base.body, {**signed, header: text}, redact=(text,))
                 for what, text in wrong if text != value]
     unauthenticated = {k: v for k, v in signed.items() if k != header}
@@ -226,7 +253,7 @@ def psk_variants(bases: Sequence[Base]) -> list[ProbeRequest]:
     return requests
 
 
-@check(id="SIG-09", needs=frozenset({"tampered_signature", "psk_variants"}), applies=_psk,
+@check(id="SIG-09", needs=frozenset({"tampered_signature", "psk_variants"}), applies=_pre_shared,
        not_applicable="{provider} sends no pre-shared header")
 def wrong_psk_rejected(context: Context) -> CheckResult:
     """A delivery carrying a wrong pre-shared header value (same shape) is rejected: 4xx, never 2xx or 5xx.
@@ -236,6 +263,10 @@ def wrong_psk_rejected(context: Context) -> CheckResult:
     the credential without its scheme, the value in another case, the value in the query string instead of the
     header (leading and trailing whitespace is not sent: HTTP takes it off every header value).
     """
+    if not context.of("tampered_signature") and not context.of("psk_variants"):
+        return CheckResult(SKIPPED, _NOTHING_CONFIGURED.format(provider=context.provider.name))
+    if not context.of("tampered_signature"):  # a static token: its wrong value is among the variants
+        return _rejected(context, "psk_variants", "wrong or near-right values")
     wrong = _rejected(context, "tampered_signature", "wrong pre-shared values")
     if wrong.status != PASSED or not context.of("psk_variants"):
         return wrong

@@ -64,12 +64,14 @@ class Base:
         return self.record.event_id
 
     def auth_header_names(self) -> frozenset[str]:
-        """The names of the headers the provider's signer sets to authenticate (none without a secret): not the
-        ones that only identify the delivery (`Signer.id_headers`, PowUnity's X-PowTxn)."""
+        """The names of the headers that authenticate the request: the ones the provider's signer sets (none
+        without a secret), not those that only identify the delivery (`Signer.id_headers`, PowUnity's X-PowTxn),
+        and the static credential headers its settings add (a MettaX token)."""
+        static = frozenset(self.provider.credential_headers(self.settings))
         if not self.secrets:
-            return frozenset()
-        return frozenset(authenticating_headers(self.signer, self.secrets, timestamp=self.now,
-                                                message_id=self.event_id))
+            return static
+        return static | frozenset(authenticating_headers(self.signer, self.secrets, timestamp=self.now,
+                                                         message_id=self.event_id))
 
     def unsigned_headers(self) -> dict[str, str]:
         """The record's headers without any authentication header (content type and the like)."""

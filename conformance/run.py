@@ -52,7 +52,10 @@ class ProviderRun:
 
 
 def has_secret(provider: Provider, settings: Mapping[str, Mapping[str, Any]]) -> bool:
-    return isinstance(settings.get(provider.name, {}).get("secret"), Secret)
+    """The settings give the provider's requests something to authenticate them: a secret its signer uses, or a
+    static credential header (a MettaX token)."""
+    own = settings.get(provider.name, {})
+    return isinstance(own.get("secret"), Secret) or bool(provider.credential_headers(own))
 
 
 async def run_provider(provider: Provider, checks: Iterable[Check], *, target: str,

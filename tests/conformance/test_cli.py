@@ -34,7 +34,7 @@ def test_list_shows_every_check_with_its_rule_providers_and_needs(cli: Cli) -> N
     assert result.code == 0
     for c in CHECKS.values():
         assert f"{c.id}  {c.rule}" in result.out
-    assert "providers: powunity; needs: psk_variants, tampered_signature" in result.out
+    assert "providers: mettax, powunity; needs: psk_variants, tampered_signature" in result.out
 
 
 @pytest.mark.parametrize(

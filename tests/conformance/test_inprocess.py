@@ -203,3 +203,17 @@ def test_a_message_of_a_kind_to_come_is_no_known_kind_however_kinds_are_told_apa
     result = cli("check", "--provider", "mettax", "--app", f"{APPS}.mettax_by_fields:app", "--only", "MAL-03",
                  "--seed", seed)
     assert result.code == 0 and "PASS  MAL-03" in result.out, result.out
+
+
+def test_a_mettax_token_in_the_settings_is_probed_and_a_receiver_ignoring_it_fails(cli: Cli, tmp_path: Path) -> None:
+    # the token was sent but never left out nor got wrong: a receiver that ignores it passed every check
+    settings = tmp_path / "settings.yaml"
+    settings.write_text('providers:\n  mettax: {token: "Bearer mx-t0ken-4f7a9c2e1b", token_header: X-Api-Token}\n')
+    result = cli("check", "--provider", "mettax", "--app", f"{APPS}.mettax_by_fields:app", "--settings",
+                 str(settings), "--only", "SIG-01,SIG-02,SIG-09")
+    assert result.code == 1, result.out
+    assert "PASS  SIG-01" in result.out and "FAIL  SIG-02" in result.out and "FAIL  SIG-09" in result.out
+    assert "mx-t0ken" not in result.out + result.err  # the token, never shown
+    unconfigured = cli("check", "--provider", "mettax", "--app", f"{APPS}.mettax_by_fields:app",
+                       "--only", "SIG-01,SIG-02,SIG-09")
+    assert unconfigured.code == 0 and "SKIP  SIG-02  mettax authenticates nothing as configured" in unconfigured.out
