@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, seed, shown, target_url
+from simulator.cli.common import (
+    SettingsFile,
+    add_ca_bundle,
+    int_range,
+    positive_float,
+    report_spec,
+    seed,
+    shown,
+    target_url,
+)
 from simulator.delivery.reach import all_reachable
 from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
@@ -83,7 +92,8 @@ def add_parser(sub: Any) -> None:
     where.add_argument("--app", metavar="MODULE:ATTR",
                        help="check a Python ASGI/WSGI app in-process, loaded like uvicorn's main:app (a factory: "
                        "main:create_app()); checks that need a real socket are skipped")
-    p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls (over the demo ones)")
+    p.add_argument("--settings", action=SettingsFile, metavar="FILE",
+                   help="provider settings: secrets, urls (over the demo ones)")
     p.add_argument("--suite", choices=SUITES, default=DEFAULT_SUITE,
                    help=f"which checks to run (default {DEFAULT_SUITE}); each suite holds the smaller ones, fuzz is "
                    "full plus schema-driven fuzzing (FUZ-01)")

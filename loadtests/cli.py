@@ -37,7 +37,15 @@ from conformance.state import (
     runs_commands,
     take_readings,
 )
-from simulator.cli.common import add_ca_bundle, int_range, positive_float, report_spec, shown, target_url
+from simulator.cli.common import (
+    SettingsFile,
+    add_ca_bundle,
+    int_range,
+    positive_float,
+    report_spec,
+    shown,
+    target_url,
+)
 from simulator.delivery.reach import reachable
 from simulator.delivery.urls import masked_url_password
 from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
@@ -118,7 +126,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--scenario", metavar="FILE", help="scenario to render and weight providers by "
                    "(default: scenarios/demo-city.yaml)")
     p.add_argument("--provider", metavar="P|all", default="all", help="load one provider only (default all)")
-    p.add_argument("--settings", metavar="FILE", help="provider settings (secrets) over the scenario's")
+    p.add_argument("--settings", action=SettingsFile, metavar="FILE",
+                   help="provider settings (secrets) over the scenario's")
     p.add_argument("--users", type=int_range(1, 100_000), default=DEFAULT_USERS, metavar="N",
                    help=f"concurrent users at the peak (default {DEFAULT_USERS})")
     p.add_argument("--spawn-rate", type=positive_float, metavar="R", help="users started per second (default: all "

@@ -152,6 +152,18 @@ def ca_bundle(text: str) -> str:
     return text
 
 
+class SettingsFile(argparse.Action):
+    """`--settings FILE`, given once: a second one would silently replace the first (argparse keeps the last),
+    while a user giving two expects both; one file holds every provider."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            raise argparse.ArgumentError(self, "given twice: give one settings file (it may hold every provider; "
+                                               "a second one would replace the first, not add to it)")
+        setattr(namespace, self.dest, values)
+
+
 def add_ca_bundle(p: argparse.ArgumentParser) -> None:
     """--ca-bundle FILE, the same on every command that sends over https (docs/tls.md)."""
     p.add_argument("--ca-bundle", type=ca_bundle, metavar="FILE",

@@ -37,7 +37,7 @@ from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..servers.tls import ServerTLS
 from ..settings import load_settings, merge_settings
-from .common import listen_port, non_negative_int, positive_float, positive_int
+from .common import SettingsFile, listen_port, non_negative_int, positive_float, positive_int
 from .tls_options import add_tls_options, tls_note, tls_of
 
 __all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
@@ -54,7 +54,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=listen_port, default=8080,
                    help="port to listen on; 0 picks a free one (default 8080)")
-    p.add_argument("--settings", metavar="FILE", help="settings file with the providers' secrets")
+    p.add_argument("--settings", action=SettingsFile, metavar="FILE",
+                   help="settings file with the providers' secrets")
     p.add_argument("--scenario", metavar="FILE|NAME",
                    help="take the providers' secrets from this scenario's delivery.providers, e.g. demo-city to "
                    "receive what `fleetsim run demo-city --target ...` sends; --settings overrides it key by key")

@@ -24,6 +24,7 @@ from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageEr
 from ..scenario.loader import load_scenario
 from ..settings import load_settings, merge_settings
 from .common import (
+    SettingsFile,
     add_ca_bundle,
     concurrency,
     non_negative_int,
@@ -47,7 +48,8 @@ def add_parsers(sub: Any) -> None:
         "and delivers to it.")
     p.add_argument("scenario", help="a scenario YAML file, or a shipped scenario's name (demo-city)")
     p.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
-    p.add_argument("--settings", metavar="FILE", help="provider settings: secrets, urls, retry (override the "
+    p.add_argument("--settings", action=SettingsFile, metavar="FILE",
+                   help="provider settings: secrets, urls, retry (override the "
                    "scenario's delivery.providers)")
     p.add_argument("--rate", type=rate, help="realtime | xN | max (default: the scenario's)")
     p.add_argument("--concurrency", type=concurrency, default=32, metavar="N",
@@ -82,7 +84,8 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--target", type=target_url, metavar="URL", required=True,
                    help="where to send (the captured paths are kept)")
     r.add_argument("--resign", action="store_true", help="recompute signatures with fresh timestamps")
-    r.add_argument("--settings", metavar="FILE", help="secrets for --resign")
+    r.add_argument("--settings", action=SettingsFile, metavar="FILE",
+                   help="secrets for --resign")
     r.add_argument("--concurrency", type=concurrency, default=8, metavar="N", help="parallel requests (default 8)")
     r.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
                    help="total deadline per request (default 10)")

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..servers.platforms import PLATFORMS, ServeContext, Served, load_platform
-from .common import listen_port, rate
+from .common import SettingsFile, listen_port, rate
 from .tls_options import add_tls_options, tls_note, tls_of
 
 __all__ = ["add_parser", "run"]
@@ -52,7 +52,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=listen_port,
                    help="port to listen on when one API is served; 0 picks a free one (default: the API's own)")
-    p.add_argument("--settings", metavar="FILE", help="settings file laid over the scenario's delivery.providers")
+    p.add_argument("--settings", action=SettingsFile, metavar="FILE",
+                   help="settings file laid over the scenario's delivery.providers")
     p.add_argument("--rate", type=rate,
                    help="realtime | xN | max: how fast the world advances (default: the scenario's)")
     add_tls_options(p)

@@ -265,3 +265,14 @@ def test_an_unforeseen_exception_is_one_line_and_exit_3(cli: Cli, monkeypatch: p
     monkeypatch.setattr(providers_cmd, "run", broken)
     result = cli("providers")
     assert result.code == 3 and "fleetsim: internal error: PermissionError" in result.err
+
+
+@pytest.mark.parametrize("command", [
+    ("run", "demo-city"), ("replay", "capture.ndjson", "--target", "http://127.0.0.1:9"),
+    ("check", "--provider", "samsara"), ("load",), ("receiver",), ("serve",),
+])
+def test_settings_given_twice_is_refused_rather_than_the_first_dropped(
+        cli: Callable[..., CliResult], command: tuple[str, ...]) -> None:
+    # argparse keeps the last of a repeated option: the first file's secrets were silently dropped
+    result = cli(*command, "--settings", "a.yaml", "--settings", "b.yaml")
+    assert_usage_error(result, "argument --settings: given twice: give one settings file")
