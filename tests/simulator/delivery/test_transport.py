@@ -30,6 +30,8 @@ from .conftest import AnyTransport, TransportClass
 
 DEADLINE = 1.0
 MARGIN = 0.5
+#: how early a deadline may fire as perf_counter sees it (uvloop's timers: libuv's whole-millisecond clock)
+EARLY = 0.005
 BODY = b'{"event":"position","pad":"' + b"p" * 8192 + b'"}'  # bigger than crash_mid_request reads
 HEADERS = {"Content-Type": "application/json"}
 STATUS_OUTCOMES = {"2xx", "3xx", "4xx", "5xx", "429"}
@@ -326,7 +328,7 @@ async def test_deadlines_of_concurrent_requests_share_a_timer_and_never_fire_ear
         timed = await asyncio.gather(*(_timed_post(transport, url, deadline_s=0.3) for _ in range(8)))
         monkeypatch.undo()
     assert [r.outcome for r, _ in timed] == ["timeout_total"] * 8
-    assert all(0.3 <= elapsed < 0.3 + MARGIN for _, elapsed in timed), timed
+    assert all(0.3 - EARLY <= elapsed < 0.3 + MARGIN for _, elapsed in timed), timed
     assert time.perf_counter() - started < 0.3 + MARGIN
     # 8 requests started together: their deadlines fall in one or two slots, not 8 timers
     assert timers <= 2 + 4  # (+ whatever aiohttp itself schedules on connect)
