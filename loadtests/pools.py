@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from simulator.delivery.urls import endpoint_path, is_path, masked_url_secrets, shown_url
+from simulator.delivery.urls import endpoint_path, masked_url_secrets, own_url, shown_url
 from simulator.errors import UsageError
 from simulator.providers import PROVIDERS, Provider
 from simulator.render.base import Message
@@ -191,8 +191,8 @@ def request_paths(target: str, providers: Sequence[str],
 
 
 def _request_path(target: str, provider: str, settings: Mapping[str, Any]) -> str:
-    url = settings.get("url")
-    if not isinstance(url, str) or not url or is_path(url):
+    url = own_url(settings)
+    if url is None:
         return endpoint_path(provider, settings)
     base, own = urlsplit(target), urlsplit(url)
     if not target and own.username is None and own.password is None:

@@ -31,6 +31,7 @@ from ..servers.receiver import (
     TOLERANCE_S,
     WEBHOOK_PROVIDERS,
     endpoint_paths,
+    provider_paths,
 )
 from ..servers.serving import start_receiver, stop_receiver
 from ..servers.store import MEMORY, Store
@@ -130,7 +131,7 @@ async def _serve(args: argparse.Namespace, settings: Mapping[str, Mapping[str, A
         try:
             receiver = runner.app[RECEIVER]
             paths = endpoint_paths(receiver.endpoints, settings)  # a provider's own path (settings url) too
-            endpoints = " ".join(f"/{name}" + ("" if paths.get(name, f"/{name}") in (f"/{name}", f"/webhooks/{name}")
+            endpoints = " ".join(f"/{name}" + ("" if paths.get(name, f"/{name}") in provider_paths(name)
                                                else f" {paths[name]}") for name in WEBHOOK_PROVIDERS)
             print(f"fleetsim receiver on {url}  POST {endpoints} (or /webhooks/<provider>)  "
                   f"GET /state /state/devices /healthz  (db: {store.path}; timeouts: header {args.header_timeout:g} s, "

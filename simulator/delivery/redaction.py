@@ -125,11 +125,10 @@ def _forms(secret: bytes) -> tuple[set[bytes], set[bytes]]:
 
 
 #: a secret (or a word of one) this long is scrubbed also where only its beginning is echoed: a receiver that
-#: quotes "the first 16 characters you sent" has given most of it away. The shortest prefix scrubbed is
-#: PREFIX_SHARE of the secret, and never under PREFIX_MIN characters
+#: quotes "the first 16 characters you sent" has given most of it away. The shortest prefix scrubbed is two
+#: thirds of the secret (`_prefix_pattern`), and never under PREFIX_MIN characters
 PREFIX_FROM = 16
 PREFIX_MIN = 10
-PREFIX_SHARE = 2 / 3
 
 
 def _prefix_pattern(secret: bytes) -> bytes | None:
@@ -137,7 +136,7 @@ def _prefix_pattern(secret: bytes) -> bytes | None:
     `abcdefghij(?:k(?:l(?:m)?)?)?`, one alternative instead of one per length."""
     if len(secret) < PREFIX_FROM:
         return None
-    shortest = max(PREFIX_MIN, -(-len(secret) * 2 // 3))
+    shortest = max(PREFIX_MIN, -(-len(secret) * 2 // 3))  # two thirds, rounded up, in integers
     pattern = b""
     for i in range(len(secret) - 1, shortest - 1, -1):
         pattern = b"(?:" + re.escape(secret[i:i + 1]) + pattern + b")?"

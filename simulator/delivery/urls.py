@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ..errors import UsageError
 
 __all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_path", "endpoint_url",
-           "is_path", "masked_url_password", "masked_url_secrets", "path_problem", "shown_url", "url_named",
+           "is_path", "masked_url_password", "masked_url_secrets", "own_url", "path_problem", "shown_url", "url_named",
            "url_problem"]
 
 #: what replaces a URL's password or a secret query value in outputs
@@ -120,10 +120,13 @@ def shown_url(url: str) -> str:
 def endpoint_url(target: str, provider: str, settings: Mapping[str, Any]) -> str:
     """A provider's traffic goes to its `url` setting, else to TARGET/<provider>; a `url` that is a path goes
     under TARGET in place of /<provider> (`endpoint_path`)."""
+    return own_url(settings) or target.rstrip("/") + endpoint_path(provider, settings)
+
+
+def own_url(settings: Mapping[str, Any]) -> str | None:
+    """A provider's `url` setting when it is a whole URL (its traffic goes there, whatever the base), else None."""
     url = settings.get("url")
-    if isinstance(url, str) and url and not is_path(url):
-        return url
-    return target.rstrip("/") + endpoint_path(provider, settings)
+    return url if isinstance(url, str) and url and not is_path(url) else None
 
 
 def endpoint_path(provider: str, settings: Mapping[str, Any]) -> str:
@@ -141,7 +144,7 @@ def delivery_urls(target: str, providers: Iterable[str],
     found = []
     for name in providers:
         own = settings.get(name, {})
-        if target or (own.get("url") and not is_path(own["url"])):
+        if target or own_url(own):
             found.append((endpoint_url(target, name, own), url_named(name, own)))
     return found
 
@@ -149,5 +152,4 @@ def delivery_urls(target: str, providers: Iterable[str],
 def url_named(provider: str, settings: Mapping[str, Any]) -> str:
     """What the user called the URL `provider`'s traffic goes to, for messages: its `url` setting
     ("samsara url"), else the `--target` it hangs under (also when the setting is a path under it)."""
-    url = settings.get("url")
-    return f"{provider} url" if isinstance(url, str) and url and not is_path(url) else "--target"
+    return f"{provider} url" if own_url(settings) else "--target"

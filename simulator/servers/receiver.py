@@ -353,11 +353,16 @@ async def _store_errors(
 _OWN_PATHS = ("/state", "/healthz")
 
 
+def provider_paths(name: str) -> tuple[str, str]:
+    """Where the receiver always takes a provider's webhooks, whatever its settings say."""
+    return f"/{name}", f"/webhooks/{name}"
+
+
 def endpoint_paths(endpoints: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Each provider's path: `/<provider>`, or its `url` setting when that is a path (`/webhooks/samsara`, what a
     sender posts under its base URL: docs/delivery.md), its query and trailing slash left out. A path that is
     another provider's, or the receiver's own, is a usage error: the receiver could not tell whose a request is."""
-    owner = {path: name for name in endpoints for path in (f"/{name}", f"/webhooks/{name}")}
+    owner = {path: name for name in endpoints for path in provider_paths(name)}
     paths: dict[str, str] = {}
     for name in endpoints:
         path = endpoint_path(name, settings.get(name, {})).partition("?")[0].rstrip("/") or "/"
@@ -384,7 +389,7 @@ def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_bo
         # every method: a GET gets our 405 with Allow. The trailing-slash forms answer too, never with a
         # redirect: senders count a 3xx as a failed delivery, and a 404 would lose every event of a sender
         # configured with the slash (TRN-03)
-        for each in dict.fromkeys((f"/{name}", f"/webhooks/{name}", path)):
+        for each in dict.fromkeys((*provider_paths(name), path)):
             app.router.add_route("*", each, handler)
             if each != "/":
                 app.router.add_route("*", each + "/", handler)
