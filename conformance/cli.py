@@ -296,14 +296,19 @@ def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderR
     return code
 
 
+def _genuine_refused(runs: list[ProviderRun], statuses: tuple[int, ...]) -> list[tuple[ProviderRun, int]]:
+    """The runs whose SIG-01 failed on a genuine delivery answered with one of `statuses`, and that status."""
+    return [(run, r.exchange.status) for run in runs for r in run.results
+            if r.check_id == "SIG-01" and r.status == "failed" and r.exchange is not None
+            and r.exchange.status in statuses]
+
+
 def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | None:
     """When genuine deliveries signed with the demo's secrets (no --settings) were refused as unauthenticated,
     the likeliest cause is a receiver configured with secrets of its own: say so, naming no secret."""
     if args.settings:
         return None
-    refused = sorted(run.provider for run in runs for r in run.results
-                     if r.check_id == "SIG-01" and r.status == "failed" and r.exchange is not None
-                     and r.exchange.status in (401, 403))
+    refused = sorted(run.provider for run, _ in _genuine_refused(runs, (401, 403)))
     if not refused:
         return None
     return (f"note: {', '.join(refused)}: genuine deliveries were refused as unauthenticated. Without --settings, "
@@ -314,9 +319,7 @@ def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | No
 def _path_hint(runs: list[ProviderRun]) -> str | None:
     """When genuine deliveries were answered 404 or 405, the likeliest cause is an endpoint at another path than
     the one fleetsim posted to (TARGET/<provider> by default): say where fleetsim posted and how to move it."""
-    lost = {run.provider: (urlsplit(run.url).path or "/", r.exchange.status) for run in runs for r in run.results
-            if r.check_id == "SIG-01" and r.status == "failed" and r.exchange is not None
-            and r.exchange.status in (404, 405)}
+    lost = {run.provider: (urlsplit(run.url).path or "/", status) for run, status in _genuine_refused(runs, (404, 405))}
     if not lost:
         return None
     where = ", ".join(f"{name} to {path} ({status})" for name, (path, status) in lost.items())
