@@ -39,7 +39,8 @@ def generate_one(provider: SchemaFamily, kind: str, *, seed: int, index: int,
     gen = Generated(provider.finish(kind, gen.value, rng), gen.trace)
     if not invalid:
         return GeneratedPayload(index, gen.value)
-    check = validator(spec.schema)
+    # broken by a rule the vendor states: a bound fleetsim chose (x-inferred) a receiver may rightly accept
+    check = validator(spec.schema, documented=True)
     broken, violation = mutate(gen, rng, check.is_valid)
     return GeneratedPayload(index, broken, violation)
 

@@ -2,6 +2,11 @@
 
 Schemas reference each other by relative `$ref` (e.g. `traccar.schema.json#/$defs/Position`), resolved
 through their `$id` (https://schemas.fleetsim.dev/<provider>/<file>) in one `referencing.Registry`.
+
+Two readings of every schema: the whole one (what fleetsim generates and its reference receiver enforces) and the
+documented one (`documented=True`), where the keywords a node lists under `x-inferred` are left out: bounds and
+patterns fleetsim chose (a speed of at most 300 km/h, a 6-20 digit MettaX device id) that no vendor states.
+Conformance judges a receiver by the documented reading (FUZ-01), never by what fleetsim alone decided.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ if TYPE_CHECKING:  # jsonschema and referencing load on first validation: `fleet
     from referencing import Registry
 
 SCHEMA_BASE = "https://schemas.fleetsim.dev/"
+#: the annotations of what fleetsim inferred (docs/schema-conventions.md): the keywords of a node no vendor
+#: states, and the vendor's own looser value of a keyword fleetsim narrowed (`integer` where it says `number`)
+INFERRED, DOCUMENTED = "x-inferred", "x-documented"
+#: how an additionalProperties error is worded: a receiver tolerates unknown extra fields (MAL-03)
+EXTRA_FIELDS = "no properties beyond those declared"
 
 
 def _is_datetime(value: object) -> bool:
@@ -78,13 +88,35 @@ def _all_schemas() -> dict[str, dict[str, Any]]:
     return found
 
 
+def _documented(node: Any) -> Any:
+    """`node` without the keywords each of its nodes lists under `x-inferred`, and with the vendor's values of
+    those it gives under `x-documented`."""
+    if isinstance(node, list):
+        return [_documented(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    dropped = set(node.get(INFERRED, ()))
+    kept = {key: _documented(value) for key, value in node.items() if key not in dropped}
+    return kept | node.get(DOCUMENTED, {})
+
+
+def _fleetsims_own(schema: Any, keyword: str) -> bool:
+    """Whether `keyword` of this schema node is a rule fleetsim chose rather than read."""
+    return isinstance(schema, dict) and (keyword in schema.get(INFERRED, ()) or keyword in schema.get(DOCUMENTED, {}))
+
+
 @cache
-def registry() -> Registry[Any]:
+def _documented_schemas() -> dict[str, dict[str, Any]]:
+    return {rel: _documented(schema) for rel, schema in _all_schemas().items()}
+
+
+@cache
+def registry(documented: bool = False) -> Registry[Any]:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
     resources = []
-    for rel, schema in _all_schemas().items():
+    for rel, schema in (_documented_schemas() if documented else _all_schemas()).items():
         uri = schema.get("$id", SCHEMA_BASE + rel)
         resources.append((uri, Resource.from_contents(schema, default_specification=DRAFT202012)))
     return Registry().with_resources(resources)
@@ -102,10 +134,13 @@ def load_schema(rel: str) -> dict[str, Any]:
 
 
 @cache
-def validator(rel: str) -> Draft202012Validator:
+def validator(rel: str, documented: bool = False) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(load_schema(rel), registry=registry(), format_checker=format_checker())
+    schema = load_schema(rel)  # an unknown name is a HarnessError, in either reading
+    if documented:
+        schema = _documented_schemas()[rel]
+    return Draft202012Validator(schema, registry=registry(documented), format_checker=format_checker())
 
 
 def _describe_actual(value: Any) -> str:
@@ -113,9 +148,11 @@ def _describe_actual(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def iter_errors(rel: str, document: Any) -> Iterator[SchemaError]:
-    """Every way `document` breaks schema `rel`, most specific first, as path / expected / actual."""
-    errors = sorted(validator(rel).iter_errors(document), key=lambda e: (list(e.absolute_path), e.validator))
+def iter_errors(rel: str, document: Any, *, documented: bool = False) -> Iterator[SchemaError]:
+    """Every way `document` breaks schema `rel` (its documented reading with `documented`), most specific first,
+    as path / expected / actual."""
+    errors = sorted(validator(rel, documented).iter_errors(document),
+                    key=lambda e: (list(e.absolute_path), e.validator))
     # jsonschema raises one `required` error per missing property, each carrying the whole list; every one of
     # them translates to all the missing names, so duplicates are dropped here and each name is told once.
     seen: set[SchemaError] = set()
@@ -149,14 +186,20 @@ def _discriminated(err: Any) -> list[SchemaError] | None:
 def _translate(err: Any) -> list[SchemaError]:
     if err.context:
         found = _discriminated(err)
-        if found is not None:
-            return found
-        # For anyOf/oneOf the top error is vague ("is not valid under any of the given schemas"); the best
-        # matching branch error says what is actually wrong.
-        from jsonschema.exceptions import best_match
+        if found is None:
+            # For anyOf/oneOf the top error is vague ("is not valid under any of the given schemas"); the best
+            # matching branch error says what is actually wrong.
+            from jsonschema.exceptions import best_match
 
-        return _describe(best_match(err.context))
+            found = _describe(best_match(err.context))
+        # the branches are fleetsim's (the MettaX alarm codes as one list): say so, as for any other keyword
+        return _labelled(found) if _fleetsims_own(err.schema, err.validator) else found
     return _describe(err)
+
+
+def _labelled(found: list[SchemaError]) -> list[SchemaError]:
+    return [e if e.expected.endswith(f"({OWN_BOUND})") else SchemaError(e.path, f"{e.expected} ({OWN_BOUND})", e.actual)
+            for e in found]
 
 
 def _describe_one_of(leaf: Any, allowed: list[Any]) -> list[SchemaError]:
@@ -171,7 +214,17 @@ def _describe(leaf: Any) -> list[SchemaError]:
         if found is not None:
             return found
     path = "".join(f"/{p}" for p in leaf.absolute_path)
-    kw, val, inst = leaf.validator, leaf.validator_value, leaf.instance
+    kw = leaf.validator
+    found = _described(path, kw, leaf.validator_value, leaf.instance, leaf)
+    # say so: a document the vendor would send may break a bound fleetsim chose
+    return _labelled(found) if _fleetsims_own(leaf.schema, kw) else found
+
+
+#: how an error of an `x-inferred` keyword is labelled (a bound, a pattern or a dependency fleetsim chose)
+OWN_BOUND = "fleetsim's own rule: no vendor states it"
+
+
+def _described(path: str, kw: str, val: Any, inst: Any, leaf: Any) -> list[SchemaError]:
     if kw == "required":
         missing = [name for name in val if isinstance(inst, dict) and name not in inst]
         return [SchemaError(path, f"required property {name!r}", "nothing") for name in missing] or [
@@ -186,5 +239,5 @@ def _describe(leaf: Any) -> list[SchemaError]:
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return [SchemaError(path, f"{kw} {val}", _describe_actual(inst))]
     if kw == "additionalProperties":
-        return [SchemaError(path, "no properties beyond those declared", leaf.message)]
+        return [SchemaError(path, EXTRA_FIELDS, leaf.message)]
     return [SchemaError(path, f"{kw} {_describe_actual(val)}", _describe_actual(inst))]

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from .providers.base import SchemaFamily
 
 
-def validate(family: SchemaFamily, kind: str, document: Any) -> list[SchemaError]:
+def validate(family: SchemaFamily, kind: str, document: Any, *, documented: bool = False) -> list[SchemaError]:
+    """How `document` breaks kind's schema: the whole schema, or with `documented` only what a vendor states
+    (the constraints fleetsim inferred, `x-inferred`, left out: schemastore)."""
     spec = family.spec(kind)
-    errors = list(iter_errors(spec.schema, document))
-    return errors or family.inner_errors(kind, document)
+    errors = list(iter_errors(spec.schema, document, documented=documented))
+    return errors or family.inner_errors(kind, document, documented=documented)

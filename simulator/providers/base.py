@@ -106,9 +106,10 @@ class SchemaFamily:
         """Make a schema-generated document internally coherent (ids that must match, times in order)."""
         return payload
 
-    def inner_errors(self, kind: str, document: Any) -> list[SchemaError]:
+    def inner_errors(self, kind: str, document: Any, *, documented: bool = False) -> list[SchemaError]:
         """What the schema alone cannot see in a schema-valid document (e.g. the MettaX envelope's `data`
-        string must itself hold a valid message). `schemas validate` and the receiver both ask this."""
+        string must itself hold a valid message), by the whole schemas or, with `documented`, by what the vendor
+        states (schemastore). `schemas validate` and the receiver both ask this."""
         return []
 
 

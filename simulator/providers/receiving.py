@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from .. import strictjson
-from ..schemastore import SchemaError, load_schema
+from ..schemastore import EXTRA_FIELDS, SchemaError, load_schema
 from ..validation import validate
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORM_TYPE", "JSON_TYPE", "MAX_ID_CHARS", "Adapter", "Change", "Checked", "Fix", "Rejected",
            "UnreadableData",
-           "enum_of", "epoch", "id_text", "parse_json", "require_object", "sha256_of"]
+           "enum_of", "epoch", "id_text", "parse_json", "require_object", "sha256_of", "vendor_errors"]
 
 MAX_ID_CHARS = 200  # longest event id worth storing
 JSON_TYPE = "application/json"
@@ -64,6 +64,17 @@ class Checked:
     document: dict[str, Any]
     kind: str | None
     errors: list[SchemaError]
+
+
+def vendor_errors(provider: Provider, checked: Checked) -> list[SchemaError]:
+    """How `checked`'s message breaks what its kind's schema documents, which a receiver must refuse: unknown
+    extra fields aside (MAL-03: tolerated) and the bounds, patterns and dependencies fleetsim chose aside
+    (`x-inferred`: a device may send 65 satellites or a speed of 301 km/h, and a platform retries what is
+    refused). Empty for a message of no kind fleetsim knows (MAL-03: acknowledged, ignored)."""
+    if checked.kind is None or not checked.errors:
+        return []
+    return [e for e in validate(provider, checked.kind, checked.document, documented=True)
+            if e.expected != EXTRA_FIELDS]
 
 
 class UnreadableData(ValueError):

@@ -48,7 +48,7 @@ from aiohttp import web
 from ..delivery.urls import endpoint_path
 from ..errors import UsageError
 from ..providers import PROVIDERS, Provider
-from ..providers.receiving import JSON_TYPE, MAX_ID_CHARS, Adapter, Rejected
+from ..providers.receiving import JSON_TYPE, MAX_ID_CHARS, Adapter, Rejected, vendor_errors
 from ..signing import SIGNERS, CIHeaders, Secret, Signer
 from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from .store import Store, StoreUnavailable
@@ -67,7 +67,6 @@ ARRIVALS_PAGE = 10_000  # event keys per page of GET /state/arrivals/{provider}
 #: every provider with webhook kinds gets an endpoint
 WEBHOOK_PROVIDERS = tuple(name for name, p in PROVIDERS.items() if "webhook" in p.channels)
 #: how simulator.schemastore words an additionalProperties error: unknown extra fields are tolerated (MAL-03)
-_EXTRA_FIELDS = "no properties beyond those declared"
 
 
 # --- one endpoint: the provider's adapter, signer and secrets ----------------------------------------------
@@ -105,7 +104,7 @@ class Endpoint:
     def check(self, body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
         """Steps 6 and 7: the message and its kind (None: unknown, acknowledged and ignored), or Rejected."""
         checked = self.adapter.inspect(self.provider, body, content_type)
-        problems = [str(e) for e in checked.errors if e.expected != _EXTRA_FIELDS]
+        problems = [str(e) for e in vendor_errors(self.provider, checked)]
         if problems:
             raise Rejected(400, "schema", f"the {checked.kind} message does not match its schema",
                            problems=problems[:10])

@@ -154,10 +154,10 @@ class MettaX(Provider):
         rng.shuffle(items)
         return dict(items)
 
-    def inner_errors(self, kind: str, document: Any) -> list[SchemaError]:
+    def inner_errors(self, kind: str, document: Any, *, documented: bool = False) -> list[SchemaError]:
         if kind != "envelope":
             return []
-        from ..receiving import UnreadableData
+        from ..receiving import UnreadableData, vendor_errors
         from .receive import read_mettax_data
 
         try:
@@ -168,7 +168,8 @@ class MettaX(Provider):
             found = message.document.get("messageType")
             actual = "an object with none of them" if found is None else f"messageType {found!r} (known: 1, 2)"
             return [SchemaError("/data", _KNOWN_KIND, actual)]
-        return [SchemaError(f"/data(json:{message.kind}){e.path}", e.expected, e.actual) for e in message.errors]
+        errors = vendor_errors(self, message) if documented else message.errors
+        return [SchemaError(f"/data(json:{message.kind}){e.path}", e.expected, e.actual) for e in errors]
 
     def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
         # MettaX signs nothing; an optional static token header is all the authentication a receiver can have
