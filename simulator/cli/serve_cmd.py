@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(contexts, tls_note(tls)))
     except KeyboardInterrupt:
-        print("fleetsim serve: stopped", file=sys.stderr)
+        pass
+    print("fleetsim serve: stopped", file=sys.stderr)  # Ctrl-C or SIGTERM alike
     return 0
 
 

@@ -3,7 +3,6 @@ without --target, the demo, tests, and a user's own code (`simulator.start_recei
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import ssl
@@ -11,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import UsageError
+from .protocol_log import protocol_logger
 from .receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, TOLERANCE_S, build_app
 from .store import Store
 from .timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ConnectionGuard, GuardedSite
@@ -21,25 +20,8 @@ from .timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ConnectionGuard, Guarde
 __all__ = ["start_receiver", "stop_receiver"]
 
 
-class _BadRequests(logging.Filter):
-    """aiohttp logs a request it cannot parse (a 64 KiB signature header, SIG-05; garbage on the port) at ERROR,
-    with a traceback that quotes the start of the offending header. It is the sender's mistake, answered 400
-    like any rejection, and rejections are logged at INFO without header values: make it one such line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.msg, record.args = "unparsable HTTP request from %s: %d %s", (
-                record.args[0] if isinstance(record.args, tuple) and record.args else "?", exc.code or 400,
-                type(exc).__name__)
-            record.exc_info = record.exc_text = None
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
-
-
 #: aiohttp's own protocol log for the receiver's connections (the handler never raises: it answers 4xx itself)
-_PROTOCOL_LOG = logging.getLogger("fleetsim.receiver.http")
-_PROTOCOL_LOG.addFilter(_BadRequests())
+_PROTOCOL_LOG = protocol_logger("fleetsim.receiver.http")
 
 
 async def start_receiver(

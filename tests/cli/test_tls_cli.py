@@ -162,6 +162,29 @@ async def test_serve_tls_serves_https_and_wss(tmp_path: Path) -> None:
         await proc.wait()
 
 
+async def test_serve_tls_puts_every_api_on_https(tmp_path: Path) -> None:
+    # SmartGPS once stayed on http under --tls, its OAuth2 client secret and bearer tokens in clear text, while
+    # the banner's TLS note said otherwise
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "serve", "--tls", "--tls-dir", str(tmp_path / "tls"),
+        "--api", "traccar:0", "--api", "smartgps:0", "--api", "drivers:0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        lines = [(await asyncio.wait_for(proc.stdout.readline(), 30)).decode() for _ in range(3)]
+        urls = [re.search(r"fleetsim serve on (\S+)", line) for line in lines]
+        assert all(u and u.group(1).startswith("https://") for u in urls), lines
+        trust = trust_context(str(tmp_path / "tls" / "ca.pem"))
+        async with aiohttp.ClientSession() as http:
+            for found in urls[1:]:  # smartgps and drivers: their OpenAPI documents, over verified TLS
+                assert found is not None
+                async with http.get(f"{found.group(1)}/openapi.json", ssl=trust) as response:
+                    assert response.status == 200, found.group(1)
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 def test_check_tls_serves_its_own_receiver_over_https_and_trusts_it(cli: Callable[..., CliResult]) -> None:
     result = cli("check", "--provider", "smartgps", "--tls", "--only", "TRN-01,TRN-02,RPL-06")
     assert result.code == 0, result.out + result.err

@@ -24,6 +24,7 @@ from aiohttp import web
 from ...delivery.sending import Sender
 from ...delivery.transport import HttpTransport
 from ...errors import UsageError
+from ..protocol_log import protocol_logger
 from .catalogue import Driver, drivers
 from .listing import BadQuery, paginate, parse_query
 from .openapi import openapi_document
@@ -231,7 +232,8 @@ async def start_drivers_server(
     await transport.__aenter__()
     app = build_app(tenant_for(settings, installed, oauth), transport, tokens=tokens, test_timeout_s=test_timeout_s,
                     keep_query=keep_query, now=now)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                           logger=protocol_logger("fleetsim.serve.drivers.http"))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, ssl_context=server_ssl).start()

@@ -184,6 +184,7 @@ class Tenant:
         for key, spec in driver.provider.settings_schema.get("properties", {}).items():
             if spec.get("x-secret") and isinstance(values.get(key), str):  # a static token: never shown again
                 values[key] = Secret(values[key].encode("utf-8"))
+        before = None if stored is None else (stored.enabled, stored.custom_oauth_enabled, dict(stored.values))
         if stored is None:
             stored = DriverSettings(False, now, now)
         enabled = parse_bool(given.get("enabled", stored.enabled)) is True
@@ -195,8 +196,12 @@ class Tenant:
             stored.custom_oauth_enabled_at = now
         elif not custom:
             stored.custom_oauth_enabled_at = None
-        stored.enabled, stored.custom_oauth_enabled, stored.updated_at = enabled, custom, now
         values.pop("custom_oauth_enabled", None)
+        # Eloquent saves only a model with changed attributes: a PUT that changes nothing (an unreadable body,
+        # which Laravel reads as no input, or the same values again) leaves updated_at where it was
+        if before != (enabled, custom, values):
+            stored.updated_at = now
+        stored.enabled, stored.custom_oauth_enabled = enabled, custom
         stored.values = values
         self.settings[driver.id] = stored
         return stored

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ...delivery.sending import http_sender
 from ...delivery.urls import is_path
 from ...errors import UsageError
 from ...scenario.model import Rate, Scenario
+from ..protocol_log import protocol_logger
 from .auth import Clients, RateLimiter
 from .context import SERVER, Call, ServerState
 from .feed import Player
@@ -67,9 +69,11 @@ class SmartGpsServer:
 async def start_smartgps_server(
     scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None = None, *, host: str = "127.0.0.1",
     port: int = 0, rate: Rate | None = None, clock: Callable[[], float] = time.monotonic,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> SmartGpsServer:
     """Serve `scenario`'s SmartGPS devices; `settings` (default: the scenario's `delivery.providers`) give the
-    OAuth2 client, token lifetime, rate limit, and the webhook `url` and `secret`."""
+    OAuth2 client, token lifetime, rate limit, and the webhook `url` and `secret`. With `ssl_context` it serves
+    https (simulator/servers/tls.py): the client secret and the bearer tokens never cross in clear text."""
     providers = scenario.delivery.providers if settings is None else settings
     own = providers.get(PROVIDER, {})
     fleet = LiveFleet(scenario, own)
@@ -92,9 +96,10 @@ async def start_smartgps_server(
     from .openapi import add_openapi
 
     add_openapi(app)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                           logger=protocol_logger("fleetsim.serve.smartgps.http"))
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:  # address in use, unknown host, permission denied...
@@ -110,7 +115,8 @@ async def start_smartgps_server(
     address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
     webhooks.start()
     task = asyncio.create_task(state.player.run(), name="fleetsim-serve-smartgps-player")
-    return SmartGpsServer(runner, f"http://{address}:{bound[1]}", task, exits)
+    scheme = "https" if ssl_context is not None else "http"
+    return SmartGpsServer(runner, f"{scheme}://{address}:{bound[1]}", task, exits)
 
 
 async def stop_smartgps_server(server: SmartGpsServer) -> None:

@@ -19,7 +19,7 @@ class SmartGpsPlatform:
         from .live import PROVIDER
 
         server = await start_smartgps_server(context.scenario, context.settings, host=context.host,
-                                             port=context.port, rate=context.rate)
+                                             port=context.port, rate=context.rate, ssl_context=context.ssl)
 
         async def stop() -> None:
             await stop_smartgps_server(server)

@@ -22,6 +22,7 @@ from aiohttp import WSCloseCode, web
 from ...errors import UsageError
 from ...providers import PROVIDERS
 from ...scenario.model import Rate, Scenario
+from ..protocol_log import protocol_logger
 from .accounts import DEMO_ACCOUNT, Account, Accounts, accounts_from_settings
 from .fanout import QUEUE_LIMIT, Hub
 from .feed import Player, web_events
@@ -130,7 +131,8 @@ async def start_traccar_server(
     scenario, profile = with_settings(scenario, settings, profile)
     app = build_app(scenario, scenario.delivery.providers, PROFILES[profile], accounts=accounts,
                     keepalive_s=keepalive_s, queue_limit=queue_limit, idle_timeout_s=idle_timeout_s)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                           logger=protocol_logger("fleetsim.serve.traccar.http"))
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     try:

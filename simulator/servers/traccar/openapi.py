@@ -153,7 +153,8 @@ def openapi_document(provider: str, profile: Profile) -> dict[str, Any]:
                          "required": ["email", "password"]}}}},
                      "responses": {"200": {**_json(ref("User"), "The user; a new session"),
                                            "headers": session_cookie},
-                                   "401": _empty("Bad credentials (no WWW-Authenticate)")}},
+                                   "401": _empty("Bad credentials (no WWW-Authenticate)"),
+                                   "415": _empty("A body that is not a form (a JSON login, say)")}},
             "delete": {"operationId": "deleteSession", "summary": "Log out", "security": user_auth,
                        "responses": {"204": _empty("The session is closed"), "401": _401}}},
         "/api/server": {"get": {

@@ -101,8 +101,15 @@ def _longs(request: web.Request, name: str) -> list[int] | None:
 
 # -- session -------------------------------------------------------------------------------------------------
 
+#: SessionResource is @Consumes(APPLICATION_FORM_URLENCODED): Jersey answers any other declared body type 415
+FORM = "application/x-www-form-urlencoded"
+
+
 async def session_post(request: web.Request) -> web.StreamResponse:
     state = request.app[SERVER]
+    if "Content-Type" in request.headers and request.content_type != FORM:
+        # a JSON login is told it sent the wrong format, not (as a 401 would say) the wrong password
+        return web.Response(status=415)
     try:
         form = await request.post()
     except (ValueError, HttpProcessingError):  # not UTF-8, a multipart body without boundary or broken
@@ -151,6 +158,12 @@ async def server_get(request: web.Request) -> web.StreamResponse:
     return json_response(request, request.app[SERVER].server_json())  # @PermitAll in ServerResource
 
 
+def _may_ask(account: Account, world: Any, device_id: int) -> bool:
+    """PermissionsManager.checkDevice: an administrator may ask for any id; anyone else for a device of the
+    scenario linked to them."""
+    return account.administrator or (device_id in world.devices and account.linked(device_id))
+
+
 @requires_user
 async def devices_get(request: web.Request, account: Account) -> web.StreamResponse:
     ids, unique_ids = _longs(request, "id"), set(request.query.getall("uniqueId", []))
@@ -160,7 +173,10 @@ async def devices_get(request: web.Request, account: Account) -> web.StreamRespo
     devices = [world.devices[d] for d in sorted(world.devices)]
     if ids or unique_ids:  # each one named passes checkDevice, or the whole answer is 400
         devices = [d for d in devices if d.get("id") in ids or d.get("uniqueId") in unique_ids]
-        if not all(account.may_ask(i) for i in ids) or not all(account.may_ask(d.get("id")) for d in devices):
+        # `devices: None` links every device of the scenario, not every id: 999 is nobody's (checkDevice finds
+        # no link), and only an administrator may ask for what is not linked
+        if not all(_may_ask(account, world, i) for i in ids) or \
+                not all(account.may_ask(d.get("id")) for d in devices):
             return _denied()
         return json_response(request, devices)
     if request.query.get("all") == "true":  # DeviceResource: every device for an administrator
@@ -226,7 +242,7 @@ async def report_events_get(request: web.Request, account: Account) -> web.Strea
     devices = set(device_ids)
     if not devices:
         return json_response(request, [])
-    if not all(account.may_ask(d) for d in devices):  # Events.getObjects: checkDevice for each device
+    if not all(_may_ask(account, world, d) for d in devices):  # Events.getObjects: checkDevice for each device
         return _denied()
     types = set(request.query.getall("type", []))
     return json_response(request, world.events_between(devices, types, from_ms, to_ms))

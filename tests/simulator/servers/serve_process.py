@@ -31,10 +31,11 @@ class Served:
         self.took = time.monotonic() - started
 
     def assert_stopped_cleanly(self, grace_s: float = 3.0) -> None:
-        """Exit 0 within the promised grace, and no traceback."""
+        """Exit 0 within the promised grace, saying so on stderr (SIGTERM as Ctrl-C), and no traceback."""
         assert self.process.returncode == 0, self.err
         assert self.took < grace_s, self.took
         assert b"Traceback" not in self.err
+        assert self.err.rstrip().endswith(b"fleetsim serve: stopped"), self.err
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ freezes (seed 002, "Importante")."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -35,6 +36,20 @@ async def test_an_unconfigured_driver_has_no_settings_until_a_put() -> None:
         assert got == put
         shown = await api.driver("standard_webhooks")
         assert shown["enabled"] is True and shown["enabled_at"] == "2026-01-01T00:00:00.000000Z"
+
+
+async def test_a_put_that_changes_nothing_leaves_updated_at() -> None:
+    # an unreadable body is no input to Laravel, and Eloquent saves (and stamps) only a model that changed
+    clock = itertools.count(1767225600)  # a second later at every reading
+    async with serving(now=lambda: float(next(clock))) as api:
+        generic = await api.driver("standard_webhooks")
+        _, first = await api.call("PUT", "/drivers/{id}/settings", id=generic["id"], json={"enabled": True})
+        stamped = first["data"]["updated_at"]
+        for body in (b"garbage", b"[1]", b'{"enabled": true}'):
+            status, again = await api.call("PUT", "/drivers/{id}/settings", id=generic["id"], data=body)
+            assert status == 200 and again["data"]["updated_at"] == stamped, (body, again)
+        _, off = await api.call("PUT", "/drivers/{id}/settings", id=generic["id"], json={"enabled": False})
+        assert off["data"]["updated_at"] > stamped and off["data"]["enabled"] is False
 
 
 async def test_settings_need_drivers_manage() -> None:

@@ -73,8 +73,18 @@ async def test_lists_show_the_linked_devices_and_asking_a_foreign_one_is_400() -
             assert [p["deviceId"] for p in (await _get(http, f"{url}/api/positions", ROOT))[1]] == [2]
             for path, params in (("devices", {"id": 1}), ("positions", {"deviceId": 1}), ("events/21", {})):
                 assert (await _get(http, f"{url}/api/{path}", ROOT, **params))[0] == 200, path
-            # an account without `devices` is linked to every device
+            # an account without `devices` is linked to every device of the scenario, and to no other id: asking
+            # for one that does not exist is checkDevice's 400, as for a foreign one (the demo account is such)
             assert [d["id"] for d in (await _get(http, f"{url}/api/devices", EVERY))[1]] == [1, 2]
+            assert (await _get(http, f"{url}/api/devices", EVERY, id=2))[0] == 200
+            unknown: list[tuple[str, dict[str, Any]]] = [
+                ("devices", {"id": 999}), ("devices", {"id": [2, 999]}),
+                ("reports/events", {"deviceId": 999, "from": _time(0), "to": _time(23)})]
+            for path, params in unknown:
+                status, body = await _get(http, f"{url}/api/{path}", EVERY, **params)
+                assert (status, body) == (400, "Device access denied"), (path, params)
+            # an administrator may ask for any id: one that does not exist is an empty answer
+            assert await _get(http, f"{url}/api/devices", ROOT, id=999) == (200, [])
     finally:
         await stop_traccar_server(server)
 
