@@ -269,10 +269,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _reports(args: argparse.Namespace) -> tuple[list[tuple[str, Path]], Path]:
-    """The reports asked for, and where failure bodies go (beside the first report, else in the temp dir)."""
+    """The reports asked for, and where failure bodies go (beside the first report, else in the temp dir, one
+    directory per user: on a shared machine another user's would not be writable)."""
     reports = [(kind, Path(path)) for kind, path in args.report]
+    uid = getattr(os, "getuid", lambda: None)()
     body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
-                else Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
+                else Path(tempfile.gettempdir()) / ("fleetsim-check-bodies" + (f"-{uid}" if uid is not None else "")))
     return reports, body_dir
 
 

@@ -98,7 +98,8 @@ class Reporter:
             words += ["-H", f"{name}: {value}"]
         words += ["--data-binary", f"@{body_file}"]
         what = f"{a.copy} ({a.variant})" if a.variant else f"{a.copy} copy"
-        sent = [f"{a.method} {url} ({what} of event {a.event_id})"]
+        of_event = f" of event {a.event_id}" if a.event_id else ""  # a fuzz document is of no scenario event
+        sent = [f"{a.method} {url} ({what}{of_event})"]
         sent += [f"{name}: {value}" for name, value in headers.items()]
         quoted = _clip(body)  # gzip and binary bodies are quoted with their size already
         sent.append(f"body: {quoted}" if quoted.startswith(("<gzip, ", "<binary, ")) else

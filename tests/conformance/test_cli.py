@@ -214,3 +214,15 @@ def test_a_powunity_receiver_that_ignores_x_powtxn_passes_sig_02(cli: Cli) -> No
                  "SIG-01,SIG-02,SIG-09")
     assert result.code == 0, result.out
     assert "PASS  SIG-02  1/1 deliveries without an authentication header rejected (401)" in result.out
+
+
+def test_failure_bodies_without_a_report_go_to_a_directory_of_this_user() -> None:
+    # one fixed /tmp/fleetsim-check-bodies was another user's on a shared machine: not writable, or read by them
+    import argparse
+    import os
+    import tempfile
+
+    from conformance.cli import _reports
+
+    _, body_dir = _reports(argparse.Namespace(report=[]))
+    assert body_dir == Path(tempfile.gettempdir()) / f"fleetsim-check-bodies-{os.getuid()}"
