@@ -51,6 +51,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--settings", action=SettingsFile, metavar="FILE",
                    help="provider settings: secrets, urls, retry (override the "
                    "scenario's delivery.providers)")
+    p.add_argument("--provider", action="append", metavar="NAME",
+                   help="deliver only this provider's webhooks (repeatable, or NAME,NAME); the others' devices are "
+                   "not simulated (default: every provider of the scenario)")
     p.add_argument("--rate", type=rate, help="realtime | xN | max (default: the scenario's)")
     p.add_argument("--concurrency", type=concurrency, default=32, metavar="N",
                    help="parallel requests (default 32)")
@@ -156,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout, limit=args.limit, verify_tls=not args.insecure,
         on_progress=progress if progress.enabled else None, progress_every_s=progress.every_s,
         down_after=args.down_after, grace_s=args.grace, sender=trusting_sender(trust),
+        providers=_providers(args.provider),
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
     # a receiver that is not there is one line and exit 2 before anything is generated (docs/delivery.md)
@@ -217,6 +221,13 @@ def run(args: argparse.Namespace) -> int:
     if late is not None:
         print(f"fleetsim: error: {late}", file=sys.stderr)
     return code
+
+
+def _providers(given: list[str] | None) -> frozenset[str] | None:
+    """--provider NAME, repeated or comma-separated; None when not given (every provider)."""
+    if given is None:
+        return None
+    return frozenset(name.strip() for value in given for name in value.split(",") if name.strip())
 
 
 class Progress:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FleetsimError, HarnessError, UsageError
-from ..providers import PROVIDERS
+from ..providers import PROVIDERS, get_provider
 from ..scenario.model import Rate, Scenario
 from ..signing import SIGNERS, Secret, Signer
 from ..stream import Outgoing
@@ -117,6 +117,9 @@ class RunConfig:
     #: where the traffic is generated: "inline" (this process) or "worker" (a worker process, so generation does
     #: not take the sending core: `fleetsim run --rate max`); the records and the plan are the same either way
     generation: str = "inline"
+    #: deliver only these providers' webhooks (`fleetsim run --provider`); None: every provider of the scenario.
+    #: The others' devices are not simulated, so their events are never generated (event ids stay the same)
+    providers: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.generation not in GENERATION_MODES:
@@ -150,7 +153,18 @@ class Runner:
         self.endpoints: dict[str, Endpoint] = {}
         if config.target:
             check_url(config.target, "--target")
-        for name in scenario.providers():
+        chosen = scenario.providers()
+        if config.providers is not None:
+            if not config.providers:
+                raise UsageError("--provider: give at least one provider")
+            for name in sorted(config.providers):
+                if name not in chosen:
+                    get_provider(name)  # an unknown name: "did you mean"
+                    raise UsageError(f"--provider {name}: scenario {scenario.name!r} has no {name} device "
+                                     f"(its providers: {', '.join(chosen)})")
+            chosen = [name for name in chosen if name in config.providers]
+        self.left_out = [name for name in scenario.providers() if name not in chosen]
+        for name in chosen:
             provider = PROVIDERS[name]
             settings = config.settings.get(name, {})
             secret = settings.get("secret")
@@ -245,11 +259,29 @@ class Runner:
             if endpoint.stopped:
                 notes.append(f"{name}: endpoint stopped ({endpoint.stopped}): {endpoint.health.detail}; its "
                              "remaining events were skipped")
+        if self.left_out:
+            notes.append(f"left out with --provider: {', '.join(self.left_out)} (their devices not simulated)")
+        notes += self._refused_everything()
         socket = sorted(name for name in self.endpoints if "websocket" in PROVIDERS[name].channels)
         if socket:
             notes.append(f"{', '.join(socket)}: WebSocket frames are socket traffic, not webhooks: not part of "
                          "this run")
         return notes
+
+    def _refused_everything(self) -> list[str]:
+        """A hint for each endpoint that delivered nothing and got only 4xx answers: most often a receiver that
+        does not serve that path (404/405) or that provider's secret, not a run gone wrong."""
+        hints = []
+        providers = self.ledger.summary()["providers"]
+        for name, endpoint in sorted(self.endpoints.items()):
+            totals = providers.get(name, {}).get("totals", {})
+            outcomes = totals.get("attempts_by_outcome", {})
+            if totals.get("delivered") or not outcomes or set(outcomes) != {"4xx"}:
+                continue
+            hints.append(f"{name}: every attempt was refused (4xx) and nothing was delivered: if your receiver "
+                         f"does not serve {endpoint.url}, give its path in the {name} url setting "
+                         f"(docs/delivery.md), or leave {name} out with --provider")
+        return hints
 
     def retarget(self, base_url: str) -> None:
         for name, endpoint in self.endpoints.items():

@@ -144,3 +144,52 @@ def test_replay_of_a_redacted_capture_says_resign_is_needed(cli: Callable[..., C
     assert result.code == 1
     assert "HTTP 401 (its Authorization was redacted in the capture: use --resign --settings FILE)" in result.out
     assert "note: 5 requests had Authorization redacted in the capture" in result.out
+
+
+TWO_PROVIDERS = TINY.replace(
+    "  - {name: g, count: 2, provider: smartgps, profile: van}\n",
+    "  - {name: g, count: 2, provider: smartgps, profile: van}\n"
+    "  - {name: m, count: 2, provider: mettax, profile: van}\n")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("smartgsp", "unknown provider 'smartgsp'; did you mean 'smartgps'?"),
+    ("samsara", "--provider samsara: scenario 'inputs' has no samsara device (its providers: mettax, smartgps)"),
+    (",", "--provider: give at least one provider"),
+])
+def test_a_provider_the_scenario_lacks_is_exit_2(cli: Callable[..., CliResult], tmp_path: Path, given: str,
+                                                 expected: str) -> None:
+    (tmp_path / "two.yaml").write_text(TWO_PROVIDERS)
+    result = cli("run", str(tmp_path / "two.yaml"), "--provider", given, "--target", "http://127.0.0.1:9")
+    assert result.code == 2 and len(result.err.splitlines()) == 1 and expected in result.err, result.err
+
+
+def test_provider_delivers_only_the_providers_named(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    (tmp_path / "two.yaml").write_text(TWO_PROVIDERS)
+    whole = cli("run", str(tmp_path / "two.yaml"), "--limit", "40", "--quiet", "--report", f"json:{tmp_path}/a.json")
+    only = cli("run", str(tmp_path / "two.yaml"), "--provider", "mettax", "--limit", "40", "--quiet",
+               "--report", f"json:{tmp_path}/m.json")
+    assert whole.code == 0 and only.code == 0, only.out + only.err
+    assert set(json.loads((tmp_path / "a.json").read_text())["summary"]["providers"]) == {"mettax", "smartgps"}
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert set(report["summary"]["providers"]) == {"mettax"}
+    assert report["summary"]["totals"]["generated"] == 40  # the limit counts the named provider's events only
+    assert "note: left out with --provider: smartgps (their devices not simulated)" in only.out
+
+
+def test_a_provider_whose_every_attempt_is_refused_gets_a_hint(cli: Callable[..., CliResult], scenario: Path) -> None:
+    from aiohttp import web
+
+    from tests.conformance.flawed import on_a_thread, serve
+
+    async def not_here(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=404)
+
+    app = web.Application()
+    app.router.add_post("/elsewhere", not_here)
+    with on_a_thread(serve(app)) as url:
+        result = cli("run", str(scenario), "--target", url, "--limit", "3", "--quiet")
+    assert result.code == 1
+    assert (f"note: smartgps: every attempt was refused (4xx) and nothing was delivered: if your receiver does not "
+            f"serve {url}/smartgps, give its path in the smartgps url setting") in result.out, result.out
