@@ -29,8 +29,6 @@ from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, chec
 #: a key no provider's schema declares: the forward-compatibility field, and the padding of LIM-01
 FUTURE_FIELD = "fleetsimFutureField"
 PADDING_FIELD = "fleetsimPadding"
-#: the catalogue's default limit (LIM-01): 1 MiB; the probe's body is one byte over it
-LIMIT_BYTES = 1 << 20
 #: the gzip bomb (LIM-04): this many bytes of JSON whitespace in front of a real event, ~130 KB on the wire
 BOMB_INFLATED_BYTES = 128 << 20
 #: genuine fresh events of the burst (LIM-05): the catalogue's load is `fleetsim load`'s; the check's short planned
@@ -360,13 +358,13 @@ def injection_accepted(context: Context) -> CheckResult:
                        "display need a probe of the receiver's state")
 
 
-# --- LIM-01: one byte over 1 MiB ----------------------------------------------------------------------------
+# --- LIM-01: one byte over the declared limit (1 MiB unless --body-limit) ------------------------------------
 
 
 @probe("oversized")
 
 def oversized(bases: Sequence[Base]) -> list[ProbeRequest]:
-    """The real event padded with an unknown string field to exactly 1 MiB + 1 byte, correctly signed."""
+    """The real event padded with an unknown string field to one byte over the declared limit, correctly signed."""
     base = bases[0]
     doc = message(base)
 
@@ -375,15 +373,17 @@ def oversized(bases: Sequence[Base]) -> list[ProbeRequest]:
                                       message_id=base.event_id, settings=base.settings).body
 
     # "x" needs no escaping in JSON, a JSON string or a form field: the body grows by one byte per character
-    sized = body(LIMIT_BYTES + 1 - len(body(0)))
+    sized = body(base.body_limit + 1 - len(body(0)))
     return [ProbeRequest(f"{len(sized)} bytes", sized, base.sign(sized))]
 
 
 @check(id="LIM-01", needs=frozenset({"oversized"}), suite="standard")
 def oversized_refused(context: Context) -> CheckResult:
-    """A correctly signed body one byte over 1 MiB is refused with 413 (or another 4xx): never 2xx, 5xx or a hang.
+    """A correctly signed body one byte over the receiver's limit is refused with 413 (or a 4xx): never 2xx or 5xx.
 
-    The catalogue's default limit (1 MiB + 1); its 25 MB step is left to `fleetsim load`. A receiver that answers
+    The limit is the catalogue's default, 1 MiB, unless the receiver declares its own (`--body-limit BYTES`):
+    a receiver that takes 5 MB bodies by design is checked at 5 MB + 1, not failed at 1 MiB + 1. The
+    catalogue's 25 MB step is left to `fleetsim load`. A receiver that answers
     413 and closes while the body is still arriving may be seen as a reset: that counts as refused when the
     receiver answered nothing else (flat memory is not measured here).
     """

@@ -52,6 +52,7 @@ from simulator.signing import SIGNERS
 from .checks import signs
 from .checks_fuzz import DATABASE_DIR, FuzzSettings
 from .inprocess import APP_URL, serve_app
+from .probing import BODY_LIMIT, MAX_BODY_LIMIT
 from .registry import CHECKS, MORE_RULES, SUITES, Check, catalogue_order
 from .report import REPORT_KINDS, Invocation, Reporter, totals
 from .run import ProviderRun, has_secret, reference_receiver, run_provider, webhook_providers
@@ -104,6 +105,9 @@ def add_parser(sub: Any) -> None:
                    help=f"seed of the planned traffic (default {DEFAULT_SEED})")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
+    p.add_argument("--body-limit", type=int_range(1024, MAX_BODY_LIMIT), default=BODY_LIMIT, metavar="BYTES",
+                   help=f"the largest body your receiver takes by design: LIM-01 sends one byte more (default "
+                   f"{BODY_LIMIT}, the catalogue's 1 MiB)")
     p.add_argument("--fuzz-examples", type=int_range(1, 100_000), default=FuzzSettings.examples, metavar="N",
                    help=f"FUZ-01: documents to generate per provider (default {FuzzSettings.examples})")
     p.add_argument("--quarantine", action="store_true",
@@ -234,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
     # what changes a check's verdict goes into its reproduction: the state probe grades effects, the CA bundle
     # lets an https receiver be reached at all, --tls serves the reference receiver as TRN-01/02 need
     extra = [*(["--state-probe", args.state_probe] if args.state_probe else []),
-             *(["--ca-bundle", args.ca_bundle] if args.ca_bundle else []), *(["--tls"] if args.tls else [])]
+             *(["--ca-bundle", args.ca_bundle] if args.ca_bundle else []), *(["--tls"] if args.tls else []),
+             *(["--body-limit", str(args.body_limit)] if args.body_limit != BODY_LIMIT else [])]
     reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite,
                                    args.fuzz_examples, args.quarantine, tuple(extra)),
                         Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
@@ -264,7 +269,8 @@ def run(args: argparse.Namespace) -> int:
             state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
         runs = run_until_stopped(_check_all(
             providers, selected, args.target, settings, args.seed, args.timeout, fuzz, args.app, state, live,
-            lambda run_: _print_run(reporter, run_, args.seed, live), ssl_context=trust, own_tls=own_tls))
+            lambda run_: _print_run(reporter, run_, args.seed, live), ssl_context=trust, own_tls=own_tls,
+            body_limit=args.body_limit))
     return _conclude(args, reporter, runs, body_dir, reports)
 
 
@@ -272,10 +278,14 @@ def _reports(args: argparse.Namespace) -> tuple[list[tuple[str, Path]], Path]:
     """The reports asked for, and where failure bodies go (beside the first report, else in the temp dir, one
     directory per user: on a shared machine another user's would not be writable)."""
     reports = [(kind, Path(path)) for kind, path in args.report]
-    uid = getattr(os, "getuid", lambda: None)()
-    body_dir = (reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports
-                else Path(tempfile.gettempdir()) / ("fleetsim-check-bodies" + (f"-{uid}" if uid is not None else "")))
+    body_dir = reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports else default_body_dir()
     return reports, body_dir
+
+
+def default_body_dir() -> Path:
+    """Where failure bodies go without a report: a directory of this user's in the temp dir."""
+    uid = getattr(os, "getuid", lambda: None)()
+    return Path(tempfile.gettempdir()) / ("fleetsim-check-bodies" + (f"-{uid}" if uid is not None else ""))
 
 
 def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderRun], body_dir: Path,
@@ -368,7 +378,7 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
                      state: StateProbe | None = None, live: Live | None = None,
                      done: Callable[[ProviderRun], None] | None = None,
                      ssl_context: ssl.SSLContext | None = None,
-                     own_tls: ssl.SSLContext | None = None) -> list[ProviderRun]:
+                     own_tls: ssl.SSLContext | None = None, body_limit: int = BODY_LIMIT) -> list[ProviderRun]:
     """Check every provider in turn; `live` shows each one's phase while it runs, `done` hears each finished run;
     https requests trust `ssl_context` (--ca-bundle; None: the system's CAs). `own_tls`: the reference receiver
     started without a target serves https with it (--tls)."""
@@ -378,7 +388,7 @@ async def _check_all(providers: list[Provider], checks: list[Check], target: str
             progress = (lambda phase, name=p.name: live.show(f"{name}: {phase} ...")) if live else None
             run_ = await run_provider(p, checks, target=url, settings=settings, seed=seed_, timeout_s=timeout_s,
                                       sender=sender, in_process=in_process, state=state, fuzz=fuzz,
-                                      progress=progress, ssl_context=ssl_context)
+                                      progress=progress, ssl_context=ssl_context, body_limit=body_limit)
             if live:
                 live.clear()
             if done:

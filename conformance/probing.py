@@ -42,6 +42,12 @@ from simulator.stream import Outgoing
 __all__ = ["PROBES", "Base", "Probe", "ProbeRequest", "probe", "send_probes"]
 
 
+#: the catalogue's default body limit (LIM-01): 1 MiB, unless the receiver declares its own (`--body-limit`)
+BODY_LIMIT = 1 << 20
+#: the largest declared limit a probe is built for: LIM-01's body is held in memory and sent whole
+MAX_BODY_LIMIT = 256 << 20
+
+
 @dataclass(frozen=True)
 class Base:
     """One fresh event of the scenario as the provider would send it, and what is needed to sign variants of it.
@@ -54,6 +60,8 @@ class Base:
     secrets: tuple[Secret, ...]
     now: int
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: the receiver's declared body limit (`check --body-limit`): LIM-01 sends one byte more
+    body_limit: int = BODY_LIMIT
 
     @property
     def body(self) -> bytes:
@@ -164,10 +172,11 @@ def probe(name: str, *, events: int = 1, applies: Callable[[Provider, bool], boo
     return register
 
 
-def bases(provider: Provider, records: Sequence[Outgoing], settings: Mapping[str, Any], now: int) -> list[Base]:
+def bases(provider: Provider, records: Sequence[Outgoing], settings: Mapping[str, Any], now: int, *,
+          body_limit: int = BODY_LIMIT) -> list[Base]:
     secret = settings.get("secret")
     secrets = (secret,) if isinstance(secret, Secret) else ()
-    return [Base(provider, r, SIGNERS[provider.signing], secrets, now, settings) for r in records]
+    return [Base(provider, r, SIGNERS[provider.signing], secrets, now, settings, body_limit) for r in records]
 
 
 async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: Sender, url: str, provider: str,

@@ -5,7 +5,7 @@ With `--fleetsim-target URL` or `--fleetsim-app MODULE:ATTR`, one test per (prov
 session, named `fleetsim[PROVIDER-CHECK_ID]` (so `-k SIG-04` selects, `--junitxml` reports), with the node id
 `fleetsim/check/PROVIDER::fleetsim[...]` (JUnit classname `fleetsim.check.PROVIDER`, as `fleetsim check --report
 junit:` writes). Options: `--fleetsim-provider P` (repeatable, or `all`: the default), `--fleetsim-settings FILE`,
-`--fleetsim-seed S`, `--fleetsim-suite quick|standard|full|fuzz` (default standard).
+`--fleetsim-seed S`, `--fleetsim-suite quick|standard|full|fuzz` (default standard), `--fleetsim-body-limit BYTES`.
 
 Each provider is run once, lazily, by its first test that runs (a deselected provider is never run), exactly as
 `fleetsim check` runs it; each test then reports its check's result:
@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"seed of the planned traffic (default {SEED_DEFAULT})")
     group.addoption("--fleetsim-suite", default=SUITE_DEFAULT, metavar="SUITE",
                     help=f"quick, standard, full or fuzz (default {SUITE_DEFAULT})")
+    group.addoption("--fleetsim-body-limit", type=int, default=None, metavar="BYTES",
+                    help="the largest body the receiver takes by design: LIM-01 sends one byte more "
+                    "(default 1 MiB)")
 
 
 # --- the checks as tests ----------------------------------------------------------------------------------
@@ -104,6 +107,11 @@ class Checking:
                 self.notes += notes
         except (FleetsimError, ValueError) as exc:
             raise pytest.UsageError(f"fleetsim: {exc}") from None
+        from .probing import BODY_LIMIT, MAX_BODY_LIMIT
+
+        self.body_limit: int = BODY_LIMIT if opt.fleetsim_body_limit is None else opt.fleetsim_body_limit
+        if not 1024 <= self.body_limit <= MAX_BODY_LIMIT:
+            raise pytest.UsageError(f"fleetsim: --fleetsim-body-limit must be 1024..{MAX_BODY_LIMIT} bytes")
         self.checks = [c for c in CHECKS.values() if c.in_suite(opt.fleetsim_suite)]
         self.suite: str = opt.fleetsim_suite
         self.settings_path: str | None = opt.fleetsim_settings
@@ -113,9 +121,6 @@ class Checking:
     @property
     def reporter(self) -> Reporter:
         if self._reporter is None:
-            import tempfile
-            from pathlib import Path
-
             from simulator.delivery.redaction import Redactor
 
             from . import cli
@@ -123,10 +128,13 @@ class Checking:
             from .run import webhook_providers
 
             providers = [p for p in webhook_providers() if p.name in self.providers]
-            self._reporter = Reporter(Invocation(self.target, self.settings_path, self.seed, None, self.app),
+            from .probing import BODY_LIMIT
+
+            extra = ("--body-limit", str(self.body_limit)) if self.body_limit != BODY_LIMIT else ()
+            self._reporter = Reporter(Invocation(self.target, self.settings_path, self.seed, None, self.app,
+                                                 extra=extra),
                                       Redactor.from_settings(self.settings),
-                                      cli._credential_headers(providers, self.settings),
-                                      Path(tempfile.gettempdir()) / "fleetsim-check-bodies")
+                                      cli._credential_headers(providers, self.settings), cli.default_body_dir())
         return self._reporter
 
     def run_of(self, provider: str) -> ProviderRun:
@@ -149,7 +157,7 @@ class Checking:
 
         def run(target: str, **kwargs: Any) -> Any:
             return run_provider(PROVIDERS[provider], self.checks, target=target, settings=self.settings,
-                                seed=self.seed, **kwargs)
+                                seed=self.seed, body_limit=self.body_limit, **kwargs)
 
         if self.app:
             async with serve_app(self.app) as served:

@@ -33,7 +33,7 @@ from simulator.stream import Outgoing, scenario_stream
 from . import catalogue as _catalogue  # noqa: F401  (registers the probes and checks)
 from .checks_fuzz import FuzzSettings
 from .plan import Plan, plan
-from .probing import ProbeRequest, bases, send_probes
+from .probing import BODY_LIMIT, ProbeRequest, bases, send_probes
 from .registry import ERROR, FUZZ, PASSED, SKIPPED, Check, CheckResult, Context
 from .state import READS, Ask, FileStateProbe, StateProbe, take_readings
 
@@ -64,12 +64,14 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
                        in_process: bool = False, state: StateProbe | None = None,
                        fuzz: FuzzSettings | None = None,
                        progress: Callable[[str], None] | None = None,
-                       ssl_context: ssl.SSLContext | None = None) -> ProviderRun:
+                       ssl_context: ssl.SSLContext | None = None,
+                       body_limit: int = BODY_LIMIT) -> ProviderRun:
     """Deliver the planned scenario of `provider` to `target`, then the probes the checks need, then the fuzz
     phase if a selected check needs it (`fuzz` bounds it), and judge it with `checks`. `sender` carries the
     requests (real sockets unless the receiver runs in-process); `state` answers what the checks need to read of
     the receiver's state (None: graded on HTTP only). `progress` hears each phase as it starts. `ssl_context`
-    (--ca-bundle) is whom the https requests trust: the sender's and the probes' raw connections alike."""
+    (--ca-bundle) is whom the https requests trust: the sender's and the probes' raw connections alike.
+    `body_limit` is the receiver's declared body limit (LIM-01 sends one byte more)."""
     sender = trusting_sender(ssl_context) if sender is http_sender else sender
     selected = tuple(checks)
     say = progress or (lambda phase: None)
@@ -95,7 +97,7 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
         if the_plan.probes:
             wanted = sum(p.events for p in the_plan.probes)
             requests, kinds = _probe_requests(the_plan, runner.config.settings, now=int(time.time()),
-                                              fresh=fresh[:wanted])
+                                              fresh=fresh[:wanted], body_limit=body_limit)
             say(f"sending {len(requests)} probe requests")
             # a request repeated N times (IDM-02's concurrent copies) needs N connections to be concurrent at all
             width = max([CONCURRENCY, *(r.repeat for _, r in requests)])
@@ -181,7 +183,8 @@ def fresh_records(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], ext
 
 
 def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *, now: int,
-                    fresh: list[Outgoing] | None = None) -> tuple[list[tuple[str, ProbeRequest]], dict[str, str]]:
+                    fresh: list[Outgoing] | None = None, body_limit: int = BODY_LIMIT,
+                    ) -> tuple[list[tuple[str, ProbeRequest]], dict[str, str]]:
     """Each planned probe's requests, built from its own share of the fresh events (`fresh_records`, generated
     here unless given; event ids filled in), and the kind of every event they carry."""
     if fresh is None:
@@ -196,7 +199,8 @@ def _probe_requests(the_plan: Plan, settings: Mapping[str, Mapping[str, Any]], *
     for probe in sorted(the_plan.probes, key=lambda p: p.min_events > 0):
         extra = min(probe.events - probe.least, spare)
         spare -= extra
-        own = bases(the_plan.provider, list(itertools.islice(records, probe.least + extra)), own_settings, now)
+        own = bases(the_plan.provider, list(itertools.islice(records, probe.least + extra)), own_settings, now,
+                    body_limit=body_limit)
         for request in probe.function(own):
             if not request.event_id:
                 request = dataclasses.replace(request, event_id=own[0].event_id)

@@ -9,8 +9,8 @@ import zlib
 import pytest
 import trustme
 
-from conformance.checks_input import BOMB_INFLATED_BYTES, LIMIT_BYTES, gzip_bomb, oversized
-from conformance.probing import bases
+from conformance.checks_input import BOMB_INFLATED_BYTES, gzip_bomb, oversized
+from conformance.probing import BODY_LIMIT, bases
 from conformance.registry import CHECKS, Context
 from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
 from simulator.delivery.model import GENUINE, Attempt
@@ -134,12 +134,33 @@ def test_the_oversized_body_is_one_byte_over_a_mebibyte_and_still_signed() -> No
         provider = PROVIDERS[name]
         own = settings()[name]
         [request] = oversized(bases(provider, _records(name, 1), own, 1_700_000_000))
-        assert len(request.body) == LIMIT_BYTES + 1
+        assert len(request.body) == BODY_LIMIT + 1
         base = bases(provider, _records(name, 1), own, 1_700_000_000)[0]
         if base.secrets:
             verdict = base.signer.verify(request.body, CIHeaders(request.headers.items()), base.secrets,
                                          now=1_700_000_000, tolerance=300)
             assert verdict.ok
+
+
+async def test_lim_01_measures_a_receiver_against_the_limit_it_declares() -> None:
+    # a receiver that takes 4 MiB bodies by design: failed at the catalogue's default 1 MiB + 1, passed at its own
+    # declared limit + 1, and failed again when it declares less than it takes
+    from simulator.servers.receiver import build_app
+    from simulator.servers.store import Store
+
+    from .flawed import serve
+
+    store = Store()
+    lim = [CHECKS["LIM-01"]]
+    async with serve(build_app(settings(), store, max_body_bytes=4 << 20), store) as url:
+        default = (await run_provider(PROVIDERS["smartgps"], lim, target=url, settings=settings(), seed=1)).results
+        declared = (await run_provider(PROVIDERS["smartgps"], lim, target=url, settings=settings(), seed=1,
+                                       body_limit=4 << 20)).results
+        less = (await run_provider(PROVIDERS["smartgps"], lim, target=url, settings=settings(), seed=1,
+                                   body_limit=2 << 20)).results
+    assert default[0].status == "failed" and f"a {BODY_LIMIT + 1} bytes body was answered 200" in default[0].reason
+    assert declared[0].status == "passed" and f"a {(4 << 20) + 1} bytes body was refused (413)" in declared[0].reason
+    assert less[0].status == "failed", less
 
 
 def test_the_gzip_bomb_is_small_and_inflates_to_128_mib_then_the_event() -> None:

@@ -226,3 +226,18 @@ def test_failure_bodies_without_a_report_go_to_a_directory_of_this_user() -> Non
 
     _, body_dir = _reports(argparse.Namespace(report=[]))
     assert body_dir == Path(tempfile.gettempdir()) / f"fleetsim-check-bodies-{os.getuid()}"
+
+
+def test_a_declared_body_limit_is_used_and_kept_in_the_reproduction(cli: Cli) -> None:
+    from simulator.servers.receiver import build_app
+    from simulator.servers.store import Store
+
+    store = Store()
+    with on_a_thread(serve(build_app(settings(), store, max_body_bytes=4 << 20), store)) as url:
+        result = cli("check", "--provider", "smartgps", "--target", url, "--only", "LIM-01",
+                     "--body-limit", str(2 << 20))
+    assert result.code == 1 and f"a {(2 << 20) + 1} bytes body was answered 200" in result.out, result.out
+    repro = next(line.split("Reproduce: ", 1)[1] for line in result.lines if "Reproduce: " in line)
+    assert f"--body-limit {2 << 20}" in repro
+    too_small = cli("check", "--provider", "smartgps", "--target", url, "--body-limit", "10")
+    assert too_small.code == 2 and "--body-limit" in too_small.err

@@ -80,6 +80,8 @@ def test_without_options_the_plugin_adds_nothing_and_mistakes_are_usage_errors(p
     assert "fleetsim[" not in plain.stdout
     wrong = pytest_in(project, "--fleetsim-app", "receiver:nope", "--collect-only")
     assert wrong.returncode == 4 and "fleetsim: --app receiver:nope: module 'receiver' has no attribute" in wrong.stderr
+    small = pytest_in(project, "--fleetsim-app", "receiver:app", "--fleetsim-body-limit", "10", "--collect-only")
+    assert small.returncode == 4 and "--fleetsim-body-limit must be 1024.." in small.stderr
 
 
 def test_a_target_url_is_checked_over_the_network(project: Path, fleetsim_receiver: str) -> None:
