@@ -23,8 +23,10 @@ from simulator.schemastore import EXTRA_FIELDS
 from simulator.validation import validate
 
 from .checks import _answered, _missing, _rejected
+from .checks_state import _effect_reads
 from .probing import PROBES, Base, ProbeRequest, probe
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
+from .state import EFFECTS, Ask, ReadError, event_key, reads
 
 #: a key no provider's schema declares: the forward-compatibility field, and the padding of LIM-01
 FUTURE_FIELD = "fleetsimFutureField"
@@ -167,17 +169,41 @@ def _never_5xx(context: Context, copy: str, what: str, expected: str) -> CheckRe
     return CheckResult(PASSED, f"{len(probes)}/{len(probes)} {what} answered without a 5xx ({statuses})")
 
 
+reads("MAL-02")(_effect_reads("schema_break"))
+
+
 @check(id="MAL-02", needs=frozenset({"schema_break"}), suite="standard")
 def schema_break_refused(context: Context) -> CheckResult:
-    """Valid JSON that breaks the provider's schema is answered 4xx, or 2xx (quarantined); never 5xx.
+    """Valid JSON that breaks the provider's schema is answered 4xx, or 2xx (quarantined); never 5xx, never applied.
 
-    Built from real events: the first top-level field whose removal the kind's schema refuses, the first
-    value whose change of JSON type it refuses, and the event's `lat`/`latitude` set to "abc" and to 91 (left
-    out for events without one). Graded on HTTP: that a 2xx quarantined the event rather than writing it needs
-    a probe of the receiver's state.
+    Built from real events: the first top-level field whose removal breaks a rule the vendor states, the first
+    value whose change of JSON type does, and the event's `lat`/`latitude` set to "abc" and to 91 (left out for
+    events without one). A 2xx is taken as a quarantine: with the receiver's state probe (`--state-probe`) each
+    acknowledged message must have had no effect (a `lat: 91` written as the device's position is the
+    catalogue's "silent bad write"); without one it is graded on HTTP only, and the result says so.
     """
-    return _never_5xx(context, "schema_break", "schema-breaking messages",
-                      "a 4xx (or a 2xx that quarantines it), never a 5xx")
+    expected = "a 4xx (or a 2xx that quarantines it: never applied), never a 5xx"
+    result = _never_5xx(context, "schema_break", "schema-breaking messages", expected)
+    acknowledged = [a for a in context.of("schema_break")
+                    if _answered(a) and a.status is not None and context.provider.delivery.is_success(a.status)]
+    if result.status != PASSED or not acknowledged:
+        return result
+    if context.state is None:
+        return CheckResult(PASSED, f"{result.reason}; graded on HTTP only (no --state-probe): that the "
+                           f"{len(acknowledged)} acknowledged were quarantined, not written, is not shown")
+    for a in acknowledged:
+        key = event_key(context.provider, a)
+        if key is None:
+            continue
+        try:
+            applied = context.readings.get(Ask(EFFECTS, context.provider.name, key))
+        except ReadError as exc:
+            return CheckResult(ERROR, f"the state probe could not answer: {exc}", a)
+        if isinstance(applied, int) and applied > 0:
+            return CheckResult(FAILED, f"{a.variant} was acknowledged ({a.status}) and applied: a silent bad "
+                               "write, not a quarantine", a, expected)
+    return CheckResult(PASSED, f"{result.reason}; the {len(acknowledged)} acknowledged were never applied "
+                       "(quarantined)")
 
 
 # --- MAL-03: unknown event types and unknown fields ---------------------------------------------------------

@@ -185,3 +185,26 @@ async def test_a_gzip_bomb_refused_other_than_413_or_415_passes_with_a_note() ->
     async with reference_receiver(settings()) as url:
         sound = await check("smartgps", url)
     assert "note" not in next(r for r in sound.results if r.check_id == "LIM-04").reason
+
+
+async def test_mal_02_with_a_state_probe_fails_a_receiver_that_writes_what_it_acknowledges() -> None:
+    # the catalogue's "never a silent bad write": a 2xx is a quarantine only if nothing was applied
+    from conformance.state import REFERENCE_PROBE, FileStateProbe, load_state_probe
+
+    from .flaws_fuzz import fuzz_flawed
+
+    mal02 = [CHECKS["MAL-02"]]
+    probe = FileStateProbe(load_state_probe(REFERENCE_PROBE))
+    async with fuzz_flawed("no_schema") as url:  # validates nothing: acknowledges and applies lat 91
+        with_probe = await run_provider(PROVIDERS["mettax"], mal02, target=url, settings=settings(), seed=1,
+                                        state=probe)
+        http_only = await run_provider(PROVIDERS["mettax"], mal02, target=url, settings=settings(), seed=1)
+    async with reference_receiver(settings()) as url:
+        reference = await run_provider(PROVIDERS["mettax"], mal02, target=url, settings=settings(), seed=1,
+                                       state=probe)
+    [failed] = with_probe.results
+    assert failed.status == "failed" and "a silent bad write" in failed.reason, failed
+    [passed] = http_only.results
+    assert passed.status == "passed" and "graded on HTTP only" in passed.reason, passed
+    [refused] = reference.results
+    assert refused.status == "passed" and "HTTP only" not in refused.reason, refused
