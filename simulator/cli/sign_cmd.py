@@ -111,6 +111,18 @@ def _signs_nothing(signer: Signer, args: argparse.Namespace, outcome: str) -> bo
     return True
 
 
+#: Unix seconds beyond this are past the year 5000: a value this large is almost surely milliseconds
+SECONDS_AT_MOST = 10**11
+
+
+def _note_milliseconds(value: int, option: str) -> None:
+    """Samsara's eventMs and most JavaScript clocks count milliseconds; signatures count seconds. Signed as
+    given (the user may mean it), with a note that says what was probably meant."""
+    if value > SECONDS_AT_MOST:
+        print(f"fleetsim: note: {option} {value} is read as Unix seconds (the year {1970 + value // 31_556_952}); "
+              f"if you meant milliseconds, that is {option} {value // 1000}", file=sys.stderr)
+
+
 def run_sign(args: argparse.Namespace) -> int:
     signer = resolve_signer(args.provider, args)
     if _signs_nothing(signer, args, "there are no headers to add"):
@@ -118,6 +130,7 @@ def run_sign(args: argparse.Namespace) -> int:
     secrets = secrets_for(signer, args)
     _, body = read_input(args.body_file)
     timestamp = args.timestamp if args.timestamp is not None else int(time.time())
+    _note_milliseconds(timestamp, "--timestamp")
     message_id = args.message_id or _default_id(body, timestamp)
     headers = signer.sign(body, secrets, timestamp=timestamp, message_id=message_id)
     for name, value in headers.items():
@@ -146,6 +159,7 @@ def run_verify(args: argparse.Namespace) -> int:
     secrets = secrets_for(signer, args)
     _, body = read_input(args.body_file)
     now = args.now if args.now is not None else int(time.time())
+    _note_milliseconds(now, "--now")
     verdict = signer.verify(body, headers, secrets, now=now, tolerance=args.tolerance)
     if verdict.ok:
         print(f"valid: {verdict.reason}")

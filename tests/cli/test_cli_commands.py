@@ -103,6 +103,14 @@ def test_sign_matches_the_samsara_vector(cli: Cli) -> None:
     assert f"X-Samsara-Signature: {SAMSARA_SIG}" in result.lines
 
 
+def test_a_timestamp_in_milliseconds_is_signed_as_given_with_a_note(cli: Cli) -> None:
+    result = cli("sign", "samsara", "--secret", SAMSARA_SECRET, "--timestamp", "1587597109000", stdin=SAMSARA_BODY)
+    assert result.code == 0 and "X-Samsara-Timestamp: 1587597109000" in result.out
+    assert "if you meant milliseconds, that is --timestamp 1587597109" in result.err
+    seconds = cli("sign", "samsara", "--secret", SAMSARA_SECRET, "--timestamp", "1587597109", stdin=SAMSARA_BODY)
+    assert seconds.err == ""
+
+
 def test_sign_smartgps_vector(cli: Cli) -> None:
     body = b'{"event":"SPEEDING","objectId":"SGO-ABC1234","speed":95,"limit":80}'
     result = cli("sign", "smartgps", "--secret", "smartgps-test-secret", stdin=body)
