@@ -32,7 +32,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     src.add_argument("--secret-file", metavar="FILE", help="read the secret from this file (trailing newline ignored)")
     p.add_argument("--body-file", default="-", metavar="F", help="request body file, or - for stdin (default)")
     p.add_argument("--header-name", help="hmac-sha256 only: signature header (default X-Hub-Signature-256)")
-    p.add_argument("--prefix", help="hmac-sha256 only: value prefix (default sha256=)")
+    p.add_argument("--prefix", help="hmac-sha256 only: value prefix (default sha256=; '' for none)")
+    p.add_argument("--encoding", choices=("hex", "base64"),
+                   help="hmac-sha256 only: digest encoding (default hex; Shopify-style is --header-name "
+                   "X-Shopify-Hmac-Sha256 --prefix '' --encoding base64)")
 
 
 def add_parsers(sub: Any) -> None:
@@ -61,14 +64,16 @@ def resolve_signer(name: str, args: argparse.Namespace) -> Signer:
         signer = SIGNERS[name]
     else:
         raise UnknownNameError("provider or signing profile", name, {*PROVIDERS, *SIGNERS})
-    if args.header_name or args.prefix:
+    # `--prefix ''` is given (Shopify sends a bare digest): tested against None, not for truth
+    if args.header_name or args.prefix is not None or args.encoding:
         if not isinstance(signer, HmacSha256Signer):
-            raise UsageError(f"--header-name/--prefix apply to hmac-sha256 style profiles, not {signer.name}")
+            raise UsageError(f"--header-name/--prefix/--encoding apply to hmac-sha256 style profiles, "
+                             f"not {signer.name}")
         signer = HmacSha256Signer(
             signer.name,
             header=args.header_name or signer.header,
             prefix=args.prefix if args.prefix is not None else signer.prefix,
-            encoding=signer.encoding,
+            encoding=args.encoding or signer.encoding,
         )
     return signer
 

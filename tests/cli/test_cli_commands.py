@@ -111,6 +111,18 @@ def test_a_timestamp_in_milliseconds_is_signed_as_given_with_a_note(cli: Cli) ->
     assert seconds.err == ""
 
 
+def test_shopify_style_base64_without_prefix_reproduces_its_vector(cli: Cli) -> None:
+    # provider-facts §6: secret "hush", this body, bare standard base64 in X-Shopify-Hmac-Sha256
+    body = b'{"id":1,"topic":"orders/create"}'
+    style = ["--secret", "hush", "--header-name", "X-Shopify-Hmac-Sha256", "--prefix", "", "--encoding", "base64"]
+    signed = cli("sign", "hmac-sha256", *style, stdin=body)
+    assert signed.code == 0 and signed.lines == ["X-Shopify-Hmac-Sha256: rlYwtxSz64KhPygOLXbekmzsjq0OqrcotnlUzAe2yuQ="]
+    ok = cli("verify", "hmac-sha256", *style, "--header", signed.lines[0], stdin=body)
+    assert ok.code == 0, ok.out + ok.err
+    hexed = cli("verify", "hmac-sha256", *style[:-2], "--header", signed.lines[0], stdin=body)
+    assert hexed.code == 1  # the default encoding (hex) reads it as malformed
+
+
 def test_sign_smartgps_vector(cli: Cli) -> None:
     body = b'{"event":"SPEEDING","objectId":"SGO-ABC1234","speed":95,"limit":80}'
     result = cli("sign", "smartgps", "--secret", "smartgps-test-secret", stdin=body)
