@@ -57,6 +57,7 @@ class CaptureWriter:
         self.path = Path(path)
         self.keep_secrets = keep_secrets
         self.redactor = Redactor()
+        self.secret_headers = SECRET_HEADERS
         shown = str(path) if len(str(path)) <= 256 else f"{str(path)[:60]!r}... ({len(str(path))} characters)"
         try:
             if self.path.exists() and not self.path.is_file():
@@ -66,14 +67,16 @@ class CaptureWriter:
             raise UsageError(f"{shown}: cannot write the capture ({exc.strerror or exc})") from None
         self.count = 0
 
-    def redact_with(self, redactor: Redactor) -> None:
+    def redact_with(self, redactor: Redactor, *, names: frozenset[str] = frozenset()) -> None:
+        """Scrub with `redactor`, and mask the headers `names` (credential headers) whatever their value."""
         self.redactor = redactor
+        self.secret_headers = SECRET_HEADERS | {n.lower() for n in names}
 
     def write(self, attempt: Attempt) -> None:
         if self.keep_secrets:
             headers = dict(attempt.request_headers)
         else:
-            headers = {k: (REDACTED if k.lower() in SECRET_HEADERS else v)
+            headers = {k: (REDACTED if k.lower() in self.secret_headers else v)
                        for k, v in self.redactor.headers(attempt.request_headers).items()}
         line = {
             "event_id": attempt.event_id,

@@ -81,21 +81,22 @@ class Skip:
             raise HarnessError(f"unknown skip reason {self.reason!r} (known: {', '.join(SKIP_REASONS)})")
 
 
-def applicable_probes(signer: Signer, *, has_secret: bool) -> frozenset[str]:
+def applicable_probes(signer: Signer, *, has_secret: bool, has_credential: bool = False) -> frozenset[str]:
     """The probes that mean something for a provider signed by `signer`.
 
     - tampered_signature: needs something to tamper with. Signers that cover the body get one character of
-      the real signature flipped; PSK signers (PowUnity/Traccar) a wrong pre-shared value. Without a secret
-      (unsigned providers such as MettaX, or a PSK profile with no PSK set) nothing authenticates the request,
+      the real signature flipped; PSK signers (PowUnity/Traccar) a wrong pre-shared value; a static credential
+      header the settings add (`has_credential`: a MettaX token) a wrong value of the same shape. Without any
+      (an unsigned provider without a token, a PSK profile with no PSK set) nothing authenticates the request,
       so a correct receiver has no reason to reject it: no probe.
     - stale_timestamp / future_timestamp: only where the signed content includes a timestamp.
     - corrupt_body: always; the receiver must answer a garbled body with 4xx (MAL-01), signed or not.
     """
     probes = {CORRUPT_BODY}
-    if has_secret:
+    if has_secret or has_credential:
         probes.add(TAMPERED_SIGNATURE)
-        if signer.timestamped:
-            probes.update((STALE_TIMESTAMP, FUTURE_TIMESTAMP))
+    if has_secret and signer.timestamped:
+        probes.update((STALE_TIMESTAMP, FUTURE_TIMESTAMP))
     return frozenset(probes)
 
 
@@ -213,6 +214,7 @@ def apply_fault(
     now: int,
     message_id: str,
     delivery_header: str | None = None,
+    credential_headers: frozenset[str] = frozenset(),
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers to send for `job`'s copy, signed at `now` (real wall-clock Unix seconds).
 
@@ -226,7 +228,8 @@ def apply_fault(
       notification, provider-facts §3.4). A receiver deduplicating on the signature or the delivery id, not the
       event, applies it twice (IDM-01);
     - tampered_signature: valid-looking but wrong: one character of each signature entry flipped (same
-      alphabet, same length), or for PSK profiles a wrong pre-shared value of the same shape;
+      alphabet, same length), or for PSK profiles a wrong pre-shared value of the same shape; for a provider
+      that signs nothing, its static credential headers (`credential_headers`, a MettaX token) made wrong alike;
     - stale_timestamp / future_timestamp: correctly signed at now -/+ TIMESTAMP_SKEW_S;
     - corrupt_body: a validly signed truncated body that is not valid JSON; the receiver must answer 400 (4xx),
       never 5xx.
@@ -257,10 +260,14 @@ def apply_fault(
         skew = -TIMESTAMP_SKEW_S if copy == STALE_TIMESTAMP else TIMESTAMP_SKEW_S
         return body, _signed(base, body, signer, secrets, now + skew, message_id)
     if copy == TAMPERED_SIGNATURE:
-        if not secrets:
-            raise HarnessError(f"tampered_signature probe planned for {signer.name!r} without a secret: "
-                               "there is no signature to tamper with")
-        return body, {**base, **tampered_headers(body, signer, secrets, now=now, message_id=message_id)}
+        if secrets:
+            return body, {**base, **tampered_headers(body, signer, secrets, now=now, message_id=message_id)}
+        named = {k: v for k, v in base.items() if k.lower() in {c.lower() for c in credential_headers}}
+        if not named:
+            raise HarnessError(f"tampered_signature probe planned for {signer.name!r} without a secret or a "
+                               "credential header: there is nothing to tamper with")
+        wrong = {k: wrong_psk(Secret(v.encode("utf-8"))).reveal().decode("utf-8") for k, v in named.items()}
+        return body, {**base, **wrong}
     raise HarnessError(f"unknown copy {copy!r}")
 
 

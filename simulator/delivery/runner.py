@@ -81,6 +81,9 @@ class Endpoint:
     health: EndpointHealth = field(default_factory=EndpointHealth)
     #: the provider's per-delivery id header (Samsara's X-Samsara-Request), renewed on a re-sent duplicate
     delivery_header: str | None = None
+    #: the static credential headers the settings add (a MettaX token): what a tampered probe makes wrong when
+    #: the provider signs nothing
+    credential_headers: frozenset[str] = frozenset()
     #: the statuses `classify` counts as success, as one set: one membership test per delivery on the fast path
     ok_statuses: frozenset[int] = field(init=False)
 
@@ -148,8 +151,6 @@ class Runner:
         self.config = config = dataclasses.replace(config, scenario=scenario)
         self.ledger = Ledger()
         self.redactor = Redactor.from_settings(config.settings)
-        if config.capture is not None:
-            self.attach_capture(config.capture)
         self.endpoints: dict[str, Endpoint] = {}
         if config.target:
             check_url(config.target, "--target")
@@ -182,7 +183,10 @@ class Runner:
                 timeout_s=config.timeout_s or provider.delivery.timeout_s,
                 health=EndpointHealth(down_after=config.down_after),
                 delivery_header=provider.adapter.delivery_header,
+                credential_headers=frozenset(provider.credential_headers(settings)),
             )
+        if config.capture is not None:  # after the endpoints: it masks their credential headers by name
+            self.attach_capture(config.capture)
         self.time_scale = time_scale_for(config.rate, config.time_scale)
         self._scale = TimeScale(self.time_scale)
         # retry jitter only: the plan (faults) has its own RNG in the source, so what is sent never depends on
@@ -233,7 +237,10 @@ class Runner:
     def attach_capture(self, capture: CaptureWriter) -> None:
         """Record every attempt into `capture`, scrubbed of this run's secrets. Before `run`: the workers decide
         when they start whether any attempt needs recording."""
-        capture.redact_with(self.redactor)
+        # a static credential header (a MettaX token under its own name) is masked by name: the wrong token a
+        # tampered probe carries is none of the secrets the redactor knows, yet it is a credential's value
+        names = frozenset(n for e in self.endpoints.values() for n in e.credential_headers)
+        capture.redact_with(self.redactor, names=names)
         self.config.capture = capture
 
     def stop(self) -> None:
@@ -331,7 +338,8 @@ class Runner:
     def source_spec(self) -> SourceSpec:
         """What this run generates: the scenario's webhooks for its endpoints, with the plan's probes limited to
         those that mean something for each endpoint's signer and secret."""
-        applicable = {name: applicable_probes(e.signer, has_secret=bool(e.secrets))
+        applicable = {name: applicable_probes(e.signer, has_secret=bool(e.secrets),
+                                              has_credential=bool(e.credential_headers))
                       for name, e in self.endpoints.items()}
         return SourceSpec(self.config.scenario, frozenset(self.endpoints), applicable, self.config.limit)
 
@@ -490,7 +498,8 @@ class Runner:
         now_wall = time.time()
         body, headers = apply_fault(job, record.body, record.headers, signer=endpoint.signer,
                                     secrets=endpoint.secrets, now=int(now_wall), message_id=record.event_id,
-                                    delivery_header=endpoint.delivery_header)
+                                    delivery_header=endpoint.delivery_header,
+                                    credential_headers=endpoint.credential_headers)
         self._requests += 1
         if job.copy == GENUINE:
             self.ledger.in_flight(record.event_id)

@@ -193,3 +193,22 @@ def test_a_provider_whose_every_attempt_is_refused_gets_a_hint(cli: Callable[...
     assert result.code == 1
     assert (f"note: smartgps: every attempt was refused (4xx) and nothing was delivered: if your receiver does not "
             f"serve {url}/smartgps, give its path in the smartgps url setting") in result.out, result.out
+
+
+def test_a_mettax_token_is_probed_with_a_wrong_one(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # MettaX signs nothing: with a token configured, tamper_signature sends a wrong token of the same shape
+    from simulator.servers.receiver import build_app
+    from simulator.servers.store import Store
+    from tests.conformance.flawed import on_a_thread, serve, settings
+
+    token = "mettax-run-token-0123456789"
+    (tmp_path / "token.yaml").write_text(f"providers:\n  mettax: {{token: {token}}}\n")
+    args = ["demo-city", "--provider", "mettax", "--settings", str(tmp_path / "token.yaml"), "--limit", "300",
+            "--quiet", "--rate", "max"]
+    checked = cli("run", *args)  # the reference receiver, given the same settings, checks the token
+    assert checked.code == 0 and "mettax    tampered_signature" in checked.out, checked.out
+    store = Store()
+    with on_a_thread(serve(build_app(settings(), store), store)) as url:  # no token there: it checks nothing
+        ignored = cli("run", *args, "--target", url)
+    assert ignored.code == 1 and "RECEIVER BUG" in ignored.out, ignored.out
+    assert token not in checked.out + checked.err + ignored.out + ignored.err

@@ -16,6 +16,7 @@ import pytest
 from simulator.delivery.faults import (
     DUPLICATE_LAG_S,
     PROBE_SHARE_FIELDS,
+    TAMPERED_SIGNATURE,
     TIMESTAMP_SKEW_S,
     Skip,
     applicable_probes,
@@ -323,6 +324,23 @@ def test_tampered_signature_is_plausible_but_wrong(case: str) -> None:
 def test_tamper_without_secret_is_a_harness_bug(case: str) -> None:
     with pytest.raises(HarnessError):
         _send(case, "tampered_signature")
+
+
+def test_a_static_credential_is_tampered_when_nothing_is_signed() -> None:
+    # MettaX signs nothing; a token its settings add is what authenticates it, so a wrong one is the probe
+    token = "mettax-token-0123456789abcdef"
+    assert applicable_probes(SIGNERS["none"], has_secret=False, has_credential=True) == {
+        "corrupt_body", "tampered_signature"}
+    rec = record(1)
+    headers = {**rec.headers, "Authorization": token}
+    body, sent = apply_fault(Job(rec, TAMPERED_SIGNATURE), rec.body, headers, signer=SIGNERS["none"], secrets=[],
+                             now=NOW, message_id=rec.event_id, credential_headers=frozenset({"authorization"}))
+    assert body == rec.body and sent.keys() == headers.keys()
+    assert sent["Authorization"] != token and len(sent["Authorization"]) == len(token)
+    assert "0123456789abcdef" not in sent["Authorization"]  # derived one-way: never the token itself
+    with pytest.raises(HarnessError):  # a credential header the record does not carry: nothing to make wrong
+        apply_fault(Job(rec, TAMPERED_SIGNATURE), rec.body, rec.headers, signer=SIGNERS["none"], secrets=[],
+                    now=NOW, message_id=rec.event_id, credential_headers=frozenset({"X-Token"}))
 
 
 @pytest.mark.parametrize("case", ["samsara", "standard-webhooks"])
