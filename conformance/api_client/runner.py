@@ -18,12 +18,14 @@ I/O lives here and in trigger.py; the checks only read the `ApiContext` built at
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from simulator.delivery.redaction import Redactor
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.servers.smartgps.app import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SmartGpsServer, start_smartgps_server
@@ -155,5 +157,12 @@ async def run_api_client(server: SmartGpsServer, trigger: Trigger, checks: Itera
     started = time.monotonic()
     context = await play(server, trigger, selected, options, say)
     results: tuple[CheckResult, ...] = tuple(c.run(context, PROVIDER) for c in selected)
+    # a result may quote what the client printed or answered, and a client may print its bearer token: every
+    # token the server handed out (expired and revoked ones too) is scrubbed from what is reported
+    scrub = Redactor([t.encode() for t in server.state.clients.handed_out])
+    results = tuple(dataclasses.replace(r, reason=scrub.text(r.reason), expected=scrub.optional_text(r.expected))
+                    for r in results)
+    scrubbed = tuple(dataclasses.replace(a, outcome=scrub.text(a.outcome)) for a in context.activations)
+    context = dataclasses.replace(context, activations=scrubbed)
     return ProviderRun(PROVIDER, shown_as, results, (), time.monotonic() - started), context
 

@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
+from simulator.delivery.redaction import Redactor
 from simulator.providers import PROVIDERS
+from simulator.servers.traccar.accounts import DEMO_TOKEN
 
 from ..registry import Check, Context
 from ..run import ProviderRun
@@ -63,7 +65,13 @@ async def run_socket_client(checks: Iterable[Check], options: SocketOptions | No
                 await task
         await director.stop()
     context = Context(PROVIDERS["powunity"], (), options.phase_timeout_s, client=recording)
+    # a result may quote the client's last output, and a client may print its session cookie or token: every
+    # session the server handed out, and the demo account's token, are scrubbed from what is reported (the
+    # demo password, four letters printed to the user above, is public)
+    scrub = Redactor([DEMO_TOKEN.encode(), *(s.encode() for s in director.state.accounts.opened)])
     results = tuple(dataclasses.replace(c.run(context), provider=SOCKET_PROVIDER) for c in selected)
+    results = tuple(dataclasses.replace(r, reason=scrub.text(r.reason), expected=scrub.optional_text(r.expected))
+                    for r in results)
     return ProviderRun(SOCKET_PROVIDER, url, results, (), time.monotonic() - started)
 
 

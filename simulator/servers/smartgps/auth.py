@@ -33,6 +33,9 @@ class Clients:
         self.ttl_s = ttl_s
         self._tokens: dict[str, Issued] = {}
         self.issued = 0
+        #: every token handed out, newest last (bounded), expired or revoked ones too: what a report quoting a
+        #: client's output scrubs
+        self.handed_out: deque[str] = deque(maxlen=100_000)
 
     def check(self, client_id: str, client_secret: str) -> bool:
         # compare_digest on both: a wrong id must cost as much as a wrong secret
@@ -44,6 +47,7 @@ class Clients:
         self.issued += 1
         issued = Issued(secrets.token_urlsafe(32), self.issued, self.client_id, now + self.ttl_s)
         self._tokens[issued.token] = issued
+        self.handed_out.append(issued.token)
         # forget expired tokens so a client that fetches one per request cannot grow memory without bound
         for token in [t for t, i in self._tokens.items() if i.expires_at <= now]:
             del self._tokens[token]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +90,8 @@ class Accounts:
         self._sessions: OrderedDict[str, int | None] = OrderedDict()
         # session id -> the Origin header of its login, when it had one (SessionHelper.userLogin since 6.12)
         self._origins: dict[str, str] = {}
+        #: every session id handed out, newest last (bounded): what a report quoting a client's output scrubs
+        self.opened: deque[str] = deque(maxlen=4 * max_sessions)
 
     def login(self, email: str, password: str) -> Account | None:
         found = None
@@ -111,6 +113,7 @@ class Accounts:
     def open_session(self, account: Account, origin: str | None = None) -> str:
         session_id = secrets.token_urlsafe(24)
         self._sessions[session_id] = account.id
+        self.opened.append(session_id)
         if origin is not None:
             self._origins[session_id] = origin
         while len(self._sessions) > self.max_sessions:

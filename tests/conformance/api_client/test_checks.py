@@ -3,8 +3,10 @@ over real sockets: the careful one passes every check, and each flaw fails the c
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -12,7 +14,7 @@ from aiohttp import web
 
 from conformance.api_client.registry import API_CHECKS, ApiContext
 from conformance.api_client.runner import ApiOptions, run_api_client, start_server
-from conformance.api_client.trigger import UrlTrigger
+from conformance.api_client.trigger import Endpoint, ScriptTrigger, UrlTrigger
 from conformance.registry import CheckResult
 from simulator.servers.smartgps.app import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, stop_smartgps_server
 
@@ -103,3 +105,28 @@ async def test_passing_a_401_on_fails_refresh_once() -> None:
 async def test_only_the_phases_the_checks_need_are_played(only: tuple[str, ...]) -> None:
     _, context = await grade(only=only)
     assert [a.phase for a in context.activations] == list(API_CHECKS[only[0]].needs)
+
+
+async def test_a_script_that_prints_its_bearer_token_leaks_it_nowhere(tmp_path: Path) -> None:
+    # script mode quotes the command's last line of output; a token it prints there is scrubbed
+    script = tmp_path / "leaky.py"
+    script.write_text(
+        "import sys, httpx\n"
+        "url, cid, secret = sys.argv[1:4]\n"
+        "r = httpx.post(url + '/auth/token', data={'grant_type': 'client_credentials', 'client_id': cid, "
+        "'client_secret': secret})\n"
+        "print('boom after token', r.json()['access_token'])\n"
+        "sys.exit(1)\n")
+    options = ApiOptions(token_ttl_s=TTL_S, activation_timeout_s=15.0, seed=3, per_process=True)
+    server = await start_server({}, options)
+    try:
+        endpoint = Endpoint(server.url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+        command = f"{sys.executable} {script} {{url}} {{client_id}} {{client_secret}}"
+        run_, context = await run_api_client(server, ScriptTrigger(command, endpoint, 15.0),
+                                             list(API_CHECKS.values()), options, "leaky.py")
+        tokens = list(server.state.clients.handed_out)
+    finally:
+        await stop_smartgps_server(server)
+    text = " ".join([*(f"{r.reason} {r.expected}" for r in run_.results), *(a.outcome for a in context.activations)])
+    assert tokens and "boom after token" in text, text
+    assert not [t for t in tokens if t in text]

@@ -3,6 +3,8 @@ and each naive variant fails exactly the check of its flaw (the others pass)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from conformance.run import ProviderRun
@@ -58,3 +60,21 @@ async def test_a_launched_client_that_crashes_on_garbage_fails_trn_10_with_its_l
     reason = reasons(run)["TRN-10"]
     assert "the client exited (code 1)" in reason
     assert "JSONDecodeError" in reason or "KeyError" in reason  # the tail of its traceback
+
+
+async def test_a_client_that_prints_its_session_cookie_and_token_leaks_neither_into_the_results() -> None:
+    import aiohttp
+
+    seen: list[str] = []
+
+    async def chatty(url: str, credentials: Mapping[str, str]) -> None:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http, \
+                http.post(f"{url}/api/session", data=credentials) as response:
+            cookie = response.cookies["JSESSIONID"].value
+        seen.append(cookie)
+        raise RuntimeError(f"debug: cookie {cookie} token fleetsim-demo-token")
+
+    run = await run_socket_client(SOCKET_CHECKS, FAST, client=chatty)
+    text = shown(run)
+    assert seen and "RuntimeError: debug: cookie" in text, text  # its output is quoted ...
+    assert seen[0] not in text and "fleetsim-demo-token" not in text  # ... scrubbed of its session and token
