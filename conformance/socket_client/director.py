@@ -392,12 +392,16 @@ class Director:
 
     async def _half_open(self) -> None:
         """TRN-08: the socket goes silent without closing (nothing sent, nothing read, pings unanswered); wait for
-        the client to open a new one, a little beyond twice its declared keepalive; then drop the old one."""
+        the client to open a new one, a little beyond twice its declared keepalive plus TRN-07's first delay; then
+        drop the old one."""
         conn = await self._connected()
         if conn is None:
             return
-        limit = 2 * self.options.client_keepalive_s
-        began = self.mark("half-open", limit_s=limit)
+        # detected within twice the keepalive (the catalogue's pass line), then reconnected after the random first
+        # delay TRN-07 asks of every reconnect: fleetsim sees the reconnect, not the detection (it reads nothing)
+        limit = 2 * self.options.client_keepalive_s + self.options.first_delay_max_s
+        began = self.mark("half-open", limit_s=limit, keepalive_s=self.options.client_keepalive_s,
+                          first_delay_s=self.options.first_delay_max_s)
         go_half_open(self.state, conn.request, conn.ws)
         noticed = await self.until(lambda: self._opened_after(began.t), limit + max(0.5, 0.1 * limit))
         conn.by_server = True

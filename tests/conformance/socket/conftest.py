@@ -19,7 +19,7 @@ SOCKET_CHECKS: list[Check] = [c for c in CHECKS.values() if c.client]
 #: in 10,000 sessions), a 1 s outage graded at 300 connects a minute (a storm makes thousands), a declared
 #: keepalive of 1 s (limit 2 s) for a client that pings every 0.4 s
 FAST = SocketOptions(connect_timeout_s=20.0, phase_timeout_s=2.0, closures=5, outage_s=1.0, storm_limit=300.0,
-                     client_keepalive_s=1.0, gap_s=0.3, settle_s=0.05)
+                     client_keepalive_s=1.0, gap_s=0.3, settle_s=0.05, first_delay_max_s=1.0)
 #: the sample client's timings to go with FAST
 CLIENT_TIMINGS = {"jitter_s": 0.3, "base_s": 0.1, "cap_s": 1.0, "keepalive_s": 0.4}
 CLIENT_ARGS = ["--jitter", "0.3", "--base", "0.1", "--cap", "1.0", "--keepalive", "0.4"]
