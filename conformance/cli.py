@@ -298,7 +298,8 @@ def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderR
     print(f"summary: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
           f"{counts['error']} error{'s' if counts['error'] != 1 else ''} (seed {args.seed}, "
           f"{'--only' if args.only else 'suite ' + args.suite})")
-    if counts["failed"]:
+    # only where a failure has a request whose body was written (socket and API-client checks write none)
+    if any(r.status == "failed" and r.exchange is not None for run in runs for r in run.results):
         print(f"failure bodies: {body_dir}")
     for hint in (_secrets_hint(args, runs), _path_hint(runs)):
         if hint:

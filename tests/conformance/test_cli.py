@@ -88,6 +88,7 @@ def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_r
         curl = result.lines[at + 1].strip()  # RPL-01's curl (SIG-02's, earlier, leaves the signature out)
         body_file = Path(shlex.split(curl)[-1].removeprefix("@"))
         assert body_file.parent == tmp_path / "fleetsim-check-bodies" and body_file.read_bytes()
+        assert f"failure bodies: {tmp_path / 'fleetsim-check-bodies'}" in result.out
         assert "X-Samsara-Signature: v1=" in curl or "x-samsara-signature: v1=" in curl.lower()
 
         again = cli(*shlex.split(repro)[1:])  # the reproduction re-runs just that check

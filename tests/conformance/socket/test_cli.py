@@ -88,6 +88,7 @@ def test_without_a_command_it_prints_where_to_connect_and_times_out_clearly(
     assert "demo@fleetsim.local" in captured.err
     assert "FAIL  TRN-06  no socket opened within 0.5 s" in captured.out
     assert "SKIP  TRN-07" in captured.out  # its phase found no client to close
+    assert "failure bodies:" not in captured.out  # no request body was written to point at
 
 
 def test_sigterm_stops_fleetsim_and_the_client_it_launched(tmp_path: Path) -> None:
