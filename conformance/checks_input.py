@@ -405,7 +405,7 @@ def oversized(bases: Sequence[Base]) -> list[ProbeRequest]:
 
 @check(id="LIM-01", needs=frozenset({"oversized"}), suite="standard")
 def oversized_refused(context: Context) -> CheckResult:
-    """A correctly signed body one byte over the receiver's limit is refused with 413 (or a 4xx): never 2xx or 5xx.
+    """A correctly signed body one byte over the receiver's limit gets 413 (or a 4xx): never 2xx, 5xx or a hang.
 
     The limit is the catalogue's default, 1 MiB, unless the receiver declares its own (`--body-limit BYTES`):
     a receiver that takes 5 MB bodies by design is checked at 5 MB + 1, not failed at 1 MiB + 1. The

@@ -3,10 +3,12 @@
 Schemas reference each other by relative `$ref` (e.g. `traccar.schema.json#/$defs/Position`), resolved
 through their `$id` (https://schemas.fleetsim.dev/<provider>/<file>) in one `referencing.Registry`.
 
-Two readings of every schema: the whole one (what fleetsim generates and its reference receiver enforces) and the
-documented one (`documented=True`), where the keywords a node lists under `x-inferred` are left out: bounds and
-patterns fleetsim chose (a speed of at most 300 km/h, a 6-20 digit MettaX device id) that no vendor states.
-Conformance judges a receiver by the documented reading (FUZ-01), never by what fleetsim alone decided.
+Two readings of every schema: the whole one (what fleetsim generates; `schemas validate --strict`) and the
+documented one (`documented=True`), where the keywords a node lists under `x-inferred` are left out and those it
+gives under `x-documented` take the vendor's looser value: bounds and patterns fleetsim chose (a speed of at most
+300 km/h, a 6-20 digit MettaX device id) that no vendor states. What a receiver must refuse is the documented
+reading's (the reference receiver, FUZ-01, MAL-02's breaks, `generate --invalid`), never what fleetsim alone
+decided (docs/schema-conventions.md).
 """
 
 from __future__ import annotations

@@ -285,9 +285,10 @@ class Runner:
             outcomes = totals.get("attempts_by_outcome", {})
             if totals.get("delivered") or not outcomes or set(outcomes) != {"4xx"}:
                 continue
-            hints.append(f"{name}: every attempt was refused (4xx) and nothing was delivered: if your receiver "
-                         f"does not serve {endpoint.url}, give its path in the {name} url setting "
-                         f"(docs/delivery.md), or leave {name} out with --provider")
+            hints.append(f"{name}: every attempt was refused (4xx) and nothing was delivered: a 404/405 says "
+                         f"your receiver does not serve {endpoint.url} (give its path in the {name} url setting, "
+                         f"docs/delivery.md, or leave {name} out with --provider); a 401/403, that its secret "
+                         "differs from the settings'")
         return hints
 
     def retarget(self, base_url: str) -> None:

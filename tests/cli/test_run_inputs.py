@@ -191,8 +191,9 @@ def test_a_provider_whose_every_attempt_is_refused_gets_a_hint(cli: Callable[...
     with on_a_thread(serve(app)) as url:
         result = cli("run", str(scenario), "--target", url, "--limit", "3", "--quiet")
     assert result.code == 1
-    assert (f"note: smartgps: every attempt was refused (4xx) and nothing was delivered: if your receiver does not "
-            f"serve {url}/smartgps, give its path in the smartgps url setting") in result.out, result.out
+    assert (f"note: smartgps: every attempt was refused (4xx) and nothing was delivered: a 404/405 says your "
+            f"receiver does not serve {url}/smartgps (give its path in the smartgps url setting") in result.out, \
+        result.out
 
 
 def test_a_mettax_token_is_probed_with_a_wrong_one(cli: Callable[..., CliResult], tmp_path: Path) -> None:
