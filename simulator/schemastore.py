@@ -33,6 +33,9 @@ SCHEMA_BASE = "https://schemas.fleetsim.dev/"
 INFERRED, DOCUMENTED = "x-inferred", "x-documented"
 #: how an additionalProperties error is worded: a receiver tolerates unknown extra fields (MAL-03)
 EXTRA_FIELDS = "no properties beyond those declared"
+#: said of a message of no kind fleetsim knows (a MettaX message it cannot recognise): a receiver acknowledges
+#: and ignores it (MAL-03), so only the whole reading calls it an error
+UNKNOWN_KIND = "a receiver acknowledges and ignores a kind it does not know: MAL-03"
 
 
 def _is_datetime(value: object) -> bool:

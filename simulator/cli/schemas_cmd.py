@@ -7,7 +7,7 @@ from typing import Any
 
 from ..providers import APIS, PROVIDERS, SchemaFamily, schema_family
 from ..resources import schemas_dir
-from ..schemastore import EXTRA_FIELDS, OWN_BOUND, SchemaError
+from ..schemastore import EXTRA_FIELDS, OWN_BOUND, UNKNOWN_KIND, SchemaError
 from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from ..validation import validate
 from .common import open_input, positive_int
@@ -24,8 +24,9 @@ object, at most {MAX_DEPTH} levels deep, numbers that fit a 64-bit double.
 
 A document is valid when it breaks no rule the vendor states: what a receiver must accept. A rule fleetsim chose
 to generate realistic traffic (a speed of at most 300 km/h, a 6-20 digit MettaX device id) is printed as a note
-when broken, labelled "fleetsim's own rule", and so is a field the schema does not declare (a newer platform
-release may add one: receivers tolerate it, MAL-03); with --strict both make a document invalid.
+when broken, labelled "fleetsim's own rule", and so are a field the schema does not declare and a MettaX message
+of no kind fleetsim knows (a newer platform release may add either: receivers acknowledge them, MAL-03); with
+--strict these make a document invalid.
 
 Exit 0 when every document is valid; 1 when any is not, or is larger than --max-bytes (reported like an
 invalid document: the receiver refuses such a body too); 2 when the input is not JSON at all (the first
@@ -92,7 +93,7 @@ def _judged(family: SchemaFamily, kind: str, value: Any, *, strict: bool) -> tup
     # a field the schema does not declare is one a newer platform release may add: noted, tolerated (MAL-03)
     extra = [e for e in documented if e.expected == EXTRA_FIELDS]
     errors = [e for e in documented if e.expected != EXTRA_FIELDS]
-    return errors, [*extra, *(e for e in whole if OWN_BOUND in e.expected)]
+    return errors, [*extra, *(e for e in whole if OWN_BOUND in e.expected or UNKNOWN_KIND in e.expected)]
 
 
 def _too_large(doc: TooLarge, max_bytes: int) -> SchemaError:

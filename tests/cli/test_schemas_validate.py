@@ -52,12 +52,18 @@ def test_envelope_checks_the_inner_message_against_the_kind_the_receiver_sees(cl
                             "0 of 1 valid (mettax envelope)"]
 
 
-def test_envelope_inner_message_of_no_known_kind_is_invalid(cli: Cli) -> None:
+def test_envelope_inner_message_of_no_known_kind_is_a_note_and_invalid_with_strict(cli: Cli) -> None:
+    # the receiver acknowledges and ignores a kind it does not know (MAL-03): valid, said in a note
     result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=_envelope({"id": "1_2", "newKind": 1}))
-    assert result.code == 1
-    assert "/data: expected a message of a known MettaX kind" in result.lines[0]
+    assert result.code == 0
+    assert result.lines[0].startswith("<stdin>:1: note: /data: expected a message of a known MettaX kind")
+    assert "acknowledges and ignores a kind it does not know" in result.lines[0]
     assert result.lines[0].endswith("got an object with none of them")
-    result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=_envelope({"id": "1_2", "messageType": 9}))
+    strict = cli("schemas", "validate", "mettax", "envelope", "-", "--strict",
+                 stdin=_envelope({"id": "1_2", "newKind": 1}))
+    assert strict.code == 1 and "note:" not in strict.out
+    result = cli("schemas", "validate", "mettax", "envelope", "-", "--strict",
+                 stdin=_envelope({"id": "1_2", "messageType": 9}))
     assert result.code == 1 and result.lines[0].endswith("got messageType 9 (known: 1, 2)")
 
 

@@ -2,10 +2,8 @@
 
 The receiver side is its own parse-and-check step (Endpoint.check: strict JSON, the kind, the schema), the
 one every delivery goes through after authentication. Verdicts compared: the validator exits 0 exactly when
-the receiver accepts the message as a valid one of a known kind. (One difference is by design and kept out
-of this corpus: the receiver acknowledges messages of unknown kinds without processing them, for forward
-compatibility, while the validator, asked to check a kind, reports one it cannot recognise.) Both take what
-breaks only a rule fleetsim chose (x-inferred: docs/schema-conventions.md) and undeclared extra fields (MAL-03);
+the receiver acknowledges the message. Both take what breaks only a rule fleetsim chose
+(x-inferred: docs/schema-conventions.md), undeclared extra fields and MettaX messages of no known kind (MAL-03);
 the validator notes them, and refuses them with --strict.
 """
 
@@ -156,3 +154,12 @@ def test_what_only_fleetsims_rules_refuse_is_taken_by_both_and_noted(
     assert "note: " in result.out and ("fleetsim's own rule" in result.out or "beyond those declared" in result.out)
     strict = cli("schemas", "validate", provider, kind, "-", "--strict", stdin=body)
     assert strict.code == 1 and "note: " not in strict.out
+
+
+def test_a_mettax_message_of_a_kind_to_come_is_acknowledged_by_both(cli: Cli) -> None:
+    # MAL-03's own probe: the fields every kind has and a reading of its own
+    body = _envelope(json.dumps({"id": "105045133913_1", "deviceId": "105045133913", "deviceCt": 1735296575,
+                                 "reportCt": 1735296575, "fleetsimFutureReading": 1}))
+    _, kind = Endpoint(PROVIDERS["mettax"], {}, TOLERANCE_S).check(body, "application/json")
+    assert kind is None  # acknowledged, ignored
+    assert _validator_accepts(cli, "mettax", "envelope", body)

@@ -16,7 +16,7 @@ import orjson
 
 from ...core import ids
 from ...errors import UsageError
-from ...schemastore import SchemaError
+from ...schemastore import UNKNOWN_KIND, SchemaError
 from ...signing import Secret
 from ..base import DeliveryDefaults, Envelope, KindSpec, Provider
 from ..registry import register
@@ -165,9 +165,11 @@ class MettaX(Provider):
         except UnreadableData as exc:
             return [SchemaError("/data", "a JSON object inside the string", exc.problem)]
         if message.kind is None:
+            if documented:  # a kind to come: acknowledged and ignored (MAL-03), nothing to refuse
+                return []
             found = message.document.get("messageType")
             actual = "an object with none of them" if found is None else f"messageType {found!r} (known: 1, 2)"
-            return [SchemaError("/data", _KNOWN_KIND, actual)]
+            return [SchemaError("/data", f"{_KNOWN_KIND} ({UNKNOWN_KIND})", actual)]
         errors = vendor_errors(self, message) if documented else message.errors
         return [SchemaError(f"/data(json:{message.kind}){e.path}", e.expected, e.actual) for e in errors]
 
