@@ -34,6 +34,8 @@ def _public(position: dict[str, Any]) -> dict[str, Any]:
 
 async def objects_list(request: web.Request) -> web.StreamResponse:
     query = request.query
+    if query.get("status") is not None and query["status"] not in OBJECT_STATUSES:
+        raise invalid("status", f"one of {', '.join(OBJECT_STATUSES)}")  # a mistake, not "no such object"
     plate = query.get("plate")
     wanted = None if plate is None else "".join(c for c in plate.upper() if c.isalnum())
     found = [o for o in request.app[SERVER].fleet.store.objects.values()

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .context import SERVER, Call, ServerState
-from .errors import ApiError, conflict, error_response, not_found
+from .errors import ApiError, conflict, error_response, invalid, not_found
 from .state import Tracker
 from .validate import IMEI, json_object, only, text
 
@@ -135,8 +135,15 @@ def listing(items: list[dict[str, Any]]) -> web.Response:
     return web.json_response({"data": items, "total": len(items)})
 
 
+#: a tracker's statuses (schemas/smartgps_api/common.schema.json): a filter outside them is a mistake, 422 as
+#: for an object's event severity, not an empty list that reads as "no such tracker"
+TRACKER_STATUSES = ("ACTIVE", "INACTIVE")
+
+
 async def trackers_list(request: web.Request) -> web.StreamResponse:
     query = request.query
+    if query.get("status") is not None and query["status"] not in TRACKER_STATUSES:
+        raise invalid("status", f"one of {', '.join(TRACKER_STATUSES)}")
     found = [t for t in request.app[SERVER].fleet.store.trackers.values()
              if query.get("imei") in (None, t.imei) and query.get("status") in (None, t.status)
              and query.get("groupId") in (None, t.group_id)]

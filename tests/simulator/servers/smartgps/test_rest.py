@@ -30,6 +30,11 @@ async def test_filters_pick_trackers_and_objects() -> None:
         inactive = (await http.get("/trackers", params={"status": "INACTIVE"}, headers=auth)).json()["data"]
         assert [t["imei"] for t in inactive] == ["356938035643817"]
         assert (await http.get("/trackers", params={"groupId": "spare"}, headers=auth)).json()["total"] == 1
+        # a status no tracker can have is a mistake (422, as an event severity), not an empty list
+        bogus = await http.get("/trackers", params={"status": "BOGUS"}, headers=auth)
+        _shape(bogus, 422, "validation_failed")
+        assert bogus.json()["fields"] == [{"field": "status", "message": "one of ACTIVE, INACTIVE"}]
+        _shape(await http.get("/objects", params={"status": "active"}, headers=auth), 422, "validation_failed")
         assert (await http.get("/trackers", params={"groupId": "trucks"}, headers=auth)).json()["total"] == 3
         objects = (await http.get("/objects", headers=auth)).json()["data"]
         plate = objects[2]["plate"]
