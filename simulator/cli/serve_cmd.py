@@ -57,9 +57,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rate", type=rate,
                    help="realtime | xN | max: how fast the world advances (default: the scenario's)")
     add_tls_options(p)
+    owned: dict[str, list[tuple[str, str]]] = {}
     for entry in PLATFORMS.values():
-        load_platform(entry.name).add_options(p.add_argument_group(f"{entry.name} options"))
-    p.set_defaults(handler=run)
+        group = p.add_argument_group(f"{entry.name} options")
+        load_platform(entry.name).add_options(group)
+        # (dest, option) of each platform: an option of a platform that is not served is a mistake (run)
+        owned[entry.name] = [(a.dest, a.option_strings[0]) for a in group._group_actions if a.option_strings]
+    p.set_defaults(handler=run, platform_options=owned)
 
 
 def _listen(args: argparse.Namespace) -> list[tuple[str, int]]:
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from .receiver_cmd import _loop_factory
 
     chosen = _listen(args)
+    _refuse_options_of_unserved(args, {name for name, _ in chosen})
     tls = tls_of(args)
     overlay = load_settings(args.settings) if args.settings else None
     contexts = []
@@ -102,6 +107,16 @@ def run(args: argparse.Namespace) -> int:
         pass
     print("fleetsim serve: stopped", file=sys.stderr)  # Ctrl-C or SIGTERM alike
     return 0
+
+
+def _refuse_options_of_unserved(args: argparse.Namespace, served: set[str]) -> None:
+    """`--api smartgps --profile traccar-6` once started without a word, the --profile ignored: one line, exit 2."""
+    for name, options in getattr(args, "platform_options", {}).items():
+        if name in served:
+            continue
+        for dest, option in options:
+            if getattr(args, dest, None) not in (None, False, []):
+                raise UsageError(f"serve: {option} is a {name} option, and {name} is not served (add --api {name})")
 
 
 async def _serve(contexts: list[tuple[str, ServeContext]], note: str | None = None) -> None:

@@ -45,3 +45,11 @@ def test_a_webhook_url_that_is_only_a_path_is_refused(tmp_path: Path, cli: Any) 
     settings.write_text("providers:\n  smartgps: {url: /hooks/smartgps}\n")
     assert_usage_error(cli("serve", "--api", "smartgps:0", "--scenario", str(scenario), "--settings", str(settings)),
                        "smartgps url: the server posts its webhooks to a whole URL", "a path alone has no host")
+
+
+def test_an_option_of_a_platform_not_served_is_refused(cli: Any) -> None:
+    # `--api smartgps --profile traccar-6` once served SmartGPS and ignored the Traccar profile without a word
+    assert_usage_error(cli("serve", "--api", "smartgps:0", "--profile", "traccar-6"),
+                       "serve: --profile is a traccar option, and traccar is not served (add --api traccar)")
+    assert_usage_error(cli("serve", "--api", "traccar:0", "--links-keep-query"),
+                       "serve: --links-keep-query is a drivers option")
