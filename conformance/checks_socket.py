@@ -17,6 +17,7 @@ from .socket_client.recording import (
     CLOSE,
     DEAD_SESSION,
     MARK,
+    NO_SESSION,
     PHASES,
     UPGRADE,
     Record,
@@ -101,8 +102,13 @@ def socket_reauthenticates(context: Context) -> CheckResult:
     logins = [r for r in recording.records if is_login(r)]
     if first is None:
         connect = _options(context).get("connect_timeout_s", 0.0)
+        # logged in, yet no upgrade carried a cookie: most often a cookie jar that keeps none for an IP-address
+        # host (aiohttp's default CookieJar; `CookieJar(unsafe=True)` keeps them)
+        cookieless = bool(logins) and bool(refused) and all(r.session == NO_SESSION for r in refused)
+        hint = ("; none of the upgrades carried the JSESSIONID cookie the logins set (a cookie jar that drops "
+                "cookies of an IP-address host, such as aiohttp's default, does that)") if cookieless else ""
         return CheckResult(FAILED, f"no socket opened within {connect:g} s ({len(logins)} logins, {len(refused)} "
-                           "upgrades refused)", expected="POST /api/session, then the upgrade with JSESSIONID")
+                           f"upgrades refused){hint}", expected="POST /api/session, then the upgrade with JSESSIONID")
     if not any(r.t <= first.t for r in logins):
         return CheckResult(FAILED, "the socket opened without a login first",
                            expected="POST /api/session before the upgrade")

@@ -12,6 +12,7 @@ from conformance.socket_client.recording import (
     DEAD_SESSION,
     HTTP,
     MARK,
+    NO_SESSION,
     OPEN,
     UPGRADE,
     VALID_SESSION,
@@ -75,6 +76,11 @@ def test_trn_06_fails_a_login_loop_and_dead_cookie_retries_and_a_client_that_nev
     never = grade("TRN-06", recording(mark(0, "start:auth"), Record(1, UPGRADE, status=503), mark(1.5,
                                       "not-connected"), mark(2, "end:auth"), connect_timeout_s=2))
     assert never.status == "failed" and "no socket opened within 2 s" in never.reason
+    assert "cookie" not in never.reason  # it never logged in: nothing to say about cookies
+    cookieless = grade("TRN-06", recording(mark(0, "start:auth"), at(0.5, LOGIN),
+                                           Record(1, UPGRADE, status=503, session=NO_SESSION),
+                                           mark(1.5, "not-connected"), mark(2, "end:auth"), connect_timeout_s=2))
+    assert "none of the upgrades carried the JSESSIONID cookie the logins set" in cookieless.reason
 
 
 def test_a_client_that_exits_fails_the_running_phase_with_its_output_and_skips_the_rest() -> None:
