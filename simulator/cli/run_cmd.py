@@ -207,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     print(render_summary(summary), end="")
     for note in notes:
         print(f"note: {note}")
+    if runner.interrupted:  # said on stderr below too; the reports keep it with the other notes
+        notes += ("interrupted: events not yet delivered are accounted as skipped (interrupted)",)
     if not args.target:
         print(render_receiver_view(summary, receiver_view))
     report = RunReport(summary, config=summary["run"], exit_code=code, notes=notes)

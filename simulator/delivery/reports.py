@@ -62,6 +62,8 @@ def redact(value: Any) -> Any:
 RECEIVER_SKIPS = ("endpoint_gone_410", "endpoint_down")
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+#: the skip reason of events a stopped run never sent
+INTERRUPTED = "interrupted"
 
 
 def probe_verdict(p: Mapping[str, Any]) -> str:
@@ -79,7 +81,8 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, list[str]]:
 
     "fail": an event failed, an endpoint was down or gone, or a probe was accepted or answered 5xx.
     "inconclusive": nothing failed, but something was not shown — a probe answered with a 3xx, 429 or no
-    HTTP answer at all was never rejected, so the receiver's rejection path was not verified; or the
+    HTTP answer at all was never rejected, so the receiver's rejection path was not verified; the run was
+    interrupted (Ctrl-C, SIGTERM) before every event was sent, so most of what it should show was not; or the
     accounting invariant broke (a fleetsim bug: nothing in the report can be trusted).
     """
     if not summary["invariant"]["ok"]:
@@ -101,6 +104,10 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, list[str]]:
             elif p["other"]:
                 unproven.append(f"{provider} {probe}: {p['other']} of {p['sent']} got no 4xx and no acceptance "
                                 "(a redirect, 429 or no answer): rejection not verified")
+    interrupted = totals["skipped_by_reason"].get(INTERRUPTED, 0)
+    if interrupted:  # a gate must not go green on a run stopped half way (docs/delivery.md)
+        unproven.append(f"interrupted: {interrupted} of {totals['generated']} events were not sent "
+                        "(skipped: interrupted)")
     if failures:
         return FAIL, failures + unproven
     if unproven:
@@ -229,6 +236,13 @@ def junit_tree(report: RunReport | Mapping[str, Any]) -> ET.Element:
     if not summary["invariant"]["ok"]:
         error = ET.SubElement(case, "error", type="harness", message="accounting invariant violated (inconclusive)")
         error.text = summary["invariant"]["message"]
+    case = _case(harness, "fleetsim.harness", "the run sent every event")
+    interrupted = summary["totals"]["skipped_by_reason"].get(INTERRUPTED, 0)
+    if interrupted:
+        error = ET.SubElement(case, "error", type="interrupted",
+                              message=f"interrupted: {interrupted} of {summary['totals']['generated']} events "
+                              "were not sent")
+        error.text = "the run was stopped (Ctrl-C or SIGTERM) before it had sent them: nothing about them is shown"
     _count(harness)
     _count(root)
     return root

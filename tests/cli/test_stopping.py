@@ -83,6 +83,11 @@ async def test_run_stops_within_the_grace_against_a_hanging_receiver(tmp_path: P
     assert connections_after == 5
     doc = json.loads(report.read_text())
     assert doc["exit_code"] == 130  # the report and the process agree
+    # a run stopped half way shows nothing about what it never sent: never a pass a CI gate could take
+    assert doc["verdict"] == "inconclusive" and not doc["conclusive"], doc["verdict_reasons"]
+    assert any(r.startswith("interrupted: ") for r in doc["verdict_reasons"])
+    assert any(n.startswith("interrupted: ") for n in doc["notes"])
+    assert "verdict: PASS" not in out
     totals = doc["summary"]["totals"]
     assert totals["generated"] == totals["skipped_by_reason"]["interrupted"] + totals["delivered"] + totals["failed"]
     assert doc["invariant"]["ok"]

@@ -301,3 +301,17 @@ def test_junit_system_out_is_text_for_people(tmp_path: Path) -> None:
     assert kind_out is not None
     assert kind_out.text == ("generated 6: delivered 5, failed 0, skipped 1 (fault_drop 1)\n"
                              "attempts 5: 2xx 5\nack latency p50 20.0 ms, p99 20.0 ms")
+
+
+def test_an_interrupted_run_is_inconclusive_never_a_pass(tmp_path: Path) -> None:
+    # every event skipped at Ctrl-C: nothing failed, nothing was shown either (a CI gate must not go green)
+    summary = copy.deepcopy(build(failures=False, probe_bug=False).summary(final=True))
+    summary["totals"]["skipped_by_reason"]["interrupted"] = 7
+    outcome, reasons = verdict(summary)
+    assert outcome == "inconclusive" and reasons[-1].startswith("interrupted: 7 of ")
+    assert exit_code(summary) == EXIT_FAILED  # `run` itself exits 130; a report read alone still says not-a-pass
+    root = _junit(tmp_path, RunReport(summary))
+    error = root.find("testsuite[@name='fleetsim']/testcase[@name='the run sent every event']/error")
+    assert error is not None and error.get("type") == "interrupted"
+    clean = _junit(tmp_path, RunReport(build(failures=False, probe_bug=False).summary(final=True)))
+    assert clean.find("testsuite[@name='fleetsim']/testcase[@name='the run sent every event']/error") is None
