@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("provider", nargs="?", help="provider name (see `fleetsim providers`); with --scenario, "
                    "only that provider's messages")
     p.add_argument("kind", nargs="?", help="message kind of that provider")
-    p.add_argument("-n", "--count", type=positive_int, default=1, help="how many payloads (default 1)")
+    p.add_argument("-n", "--count", type=positive_int, help="how many payloads (default 1; with --scenario, "
+                   "give --limit)")
     p.add_argument("--scenario", metavar="FILE", help="stream a whole scenario instead: one record per message "
                    "{seq, event_id, provider, kind, device, send_at, headers, body}")
     p.add_argument("--limit", type=positive_int, metavar="N", help="with --scenario: stop after N records")
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     provider = schema_family(args.provider)
     out = sys.stdout.buffer
     payload_seed = 0 if args.seed is None else args.seed
-    for item in generate_payloads(provider, args.kind, seed=payload_seed, count=args.count, invalid=args.invalid):
+    count = 1 if args.count is None else args.count
+    for item in generate_payloads(provider, args.kind, seed=payload_seed, count=count, invalid=args.invalid):
         if item.violation is None:
             line = provider.serialize(item.payload)
         else:
@@ -74,6 +76,8 @@ def run_scenario(args: argparse.Namespace) -> int:
     if args.kind or args.invalid:
         raise UsageError("with --scenario, give no KIND and no --invalid (to keep one provider's messages, "
                          "give its name: fleetsim generate PROVIDER --scenario FILE)")
+    if args.count is not None:  # it was silently ignored: the whole stream came out
+        raise UsageError("with --scenario, -n/--count does not apply: give --limit N for the first N records")
     from ..stream_workers import generating_only
 
     with generating_only():  # this process only generates (and ends with its output)

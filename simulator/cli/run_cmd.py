@@ -162,6 +162,13 @@ def run(args: argparse.Namespace) -> int:
         providers=_providers(args.provider),
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
+    for name, endpoint in runner.endpoints.items():
+        # unsigned requests of a provider that signs: every one refused by a correct receiver (401), retried for
+        # minutes, and the run's verdict about nothing but the missing secret (`check` refuses alike)
+        if endpoint.signer.name != "none" and not endpoint.secrets:
+            raise UsageError(f"{name} signs its requests and no secret is configured for it: give one in the "
+                             f"scenario's delivery.providers or in --settings FILE (providers: {{{name}: {{secret: "
+                             f"...}}}}), or leave {name} out with --provider")
     # a receiver that is not there is one line and exit 2 before anything is generated (docs/delivery.md)
     all_reachable(delivery_urls(args.target or "", runner.endpoints, settings))
     capture = CaptureWriter(capture_path) if capture_path else None

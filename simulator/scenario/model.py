@@ -103,7 +103,7 @@ class Faults:
     reorder_window: int = 0  # events shuffled within windows of this many
     delay_ms: float = 0.0
     jitter_ms: float = 0.0
-    drop: float = 0.0  # share never sent (accounted as skipped: dropped_by_fault)
+    drop: float = 0.0  # share never sent (accounted as skipped: fault_drop)
     tamper_signature: float = 0.0
     stale_timestamp: float = 0.0
     future_timestamp: float = 0.0

@@ -276,3 +276,9 @@ def test_settings_given_twice_is_refused_rather_than_the_first_dropped(
     # argparse keeps the last of a repeated option: the first file's secrets were silently dropped
     result = cli(*command, "--settings", "a.yaml", "--settings", "b.yaml")
     assert_usage_error(result, "argument --settings: given twice: give one settings file")
+
+
+def test_count_with_a_scenario_is_a_mistake_not_ignored(cli: Cli) -> None:
+    # `generate --scenario demo-city -n 5` printed the whole stream: -n counts payloads of one kind only
+    assert_usage_error(cli("generate", "--scenario", "demo-city", "-n", "5"),
+                       "with --scenario, -n/--count does not apply: give --limit N")

@@ -213,3 +213,11 @@ def test_a_mettax_token_is_probed_with_a_wrong_one(cli: Callable[..., CliResult]
         ignored = cli("run", *args, "--target", url)
     assert ignored.code == 1 and "RECEIVER BUG" in ignored.out, ignored.out
     assert token not in checked.out + checked.err + ignored.out + ignored.err
+
+
+def test_a_provider_that_signs_without_a_secret_is_exit_2(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # unsigned Samsara requests were refused (401) by every correct receiver and retried for over a minute
+    (tmp_path / "nosecret.yaml").write_text(TINY.replace('smartgps: {secret: "inputs-secret"}', "smartgps: {}"))
+    result = cli("run", str(tmp_path / "nosecret.yaml"), "--limit", "3")
+    assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
+    assert "smartgps signs its requests and no secret is configured for it" in result.err
