@@ -122,9 +122,23 @@ def _chunks(args: argparse.Namespace, started: list[Any] | None) -> Generator[by
             raise UsageError(f"scenario {scenario.name!r} has no {args.provider} devices "
                              f"(it has: {', '.join(scenario.providers())})")
         wanted = {args.provider}
+    _note_unsigned(scenario, wanted)
     if started is not None:
         return ndjson_chunks(scenario, args.workers, providers=wanted, limit=args.limit, started=started)
     return _one_process(scenario, wanted, args.limit)
+
+
+def _note_unsigned(scenario: Any, wanted: set[str] | None) -> None:
+    """A provider that signs, with no secret in the scenario, is written unsigned: said once on stderr (the
+    records are still what the scenario makes; `run` refuses to deliver them)."""
+    from ..providers import PROVIDERS
+    from ..signing import SIGNERS, Secret
+
+    for name in sorted(wanted or scenario.providers()):
+        secret = scenario.delivery.providers.get(name, {}).get("secret")
+        if SIGNERS[PROVIDERS[name].signing].name != "none" and not isinstance(secret, Secret):
+            print(f"fleetsim: note: {name} signs its requests, and the scenario gives it no secret: its records "
+                  "carry no signature headers", file=sys.stderr)
 
 
 def _one_process(scenario: Any, wanted: set[str] | None, limit: int | None) -> Generator[bytes, None, None]:

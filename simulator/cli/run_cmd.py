@@ -134,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     settings: Any = scenario.delivery.providers
     if args.settings:
-        settings = merge_settings(settings, load_settings(args.settings))
+        given = load_settings(args.settings)
+        unused = sorted(set(given.providers) - set(scenario.providers()))
+        if unused:  # most often a settings file meant for another scenario: said, not silently ignored
+            print(f"fleetsim: note: {args.settings} sets {', '.join(unused)}, which scenario {scenario.name!r} has "
+                  f"no devices of (its providers: {', '.join(scenario.providers())}): not used", file=sys.stderr)
+        settings = merge_settings(settings, given)
     # --target, --report and --capture were checked by their argparse types; the URLs a settings file gives
     # are checked by the Runner below, before anything is generated
     trust = _trust(args)

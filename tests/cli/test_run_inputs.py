@@ -221,3 +221,23 @@ def test_a_provider_that_signs_without_a_secret_is_exit_2(cli: Callable[..., Cli
     result = cli("run", str(tmp_path / "nosecret.yaml"), "--limit", "3")
     assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
     assert "smartgps signs its requests and no secret is configured for it" in result.err
+
+
+def test_generate_says_when_a_signing_provider_has_no_secret(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    (tmp_path / "nosecret.yaml").write_text(TINY.replace('smartgps: {secret: "inputs-secret"}', "smartgps: {}"))
+    unsigned = cli("generate", "--scenario", str(tmp_path / "nosecret.yaml"), "--limit", "2")
+    assert unsigned.code == 0 and len(unsigned.lines) == 2
+    assert "note: smartgps signs its requests, and the scenario gives it no secret" in unsigned.err
+    assert "X-SmartGPS-Signature" not in unsigned.out
+    (tmp_path / "signed.yaml").write_text(TINY)
+    with_secret = cli("generate", "--scenario", str(tmp_path / "signed.yaml"), "--limit", "1")
+    assert with_secret.err == "" and "X-SmartGPS-Signature" in with_secret.out
+
+
+def test_settings_for_a_provider_the_scenario_lacks_are_named(cli: Callable[..., CliResult], scenario: Path,
+                                                              tmp_path: Path) -> None:
+    (tmp_path / "other.yaml").write_text("providers:\n  mettax: {token: mettax-token-of-another-scenario}\n")
+    result = cli("run", str(scenario), "--settings", str(tmp_path / "other.yaml"), "--limit", "2", "--quiet")
+    assert result.code == 0, result.err
+    assert "sets mettax, which scenario 'inputs' has no devices of (its providers: smartgps): not used" in result.err
+    assert "mettax-token-of-another-scenario" not in result.out + result.err
