@@ -243,7 +243,7 @@ def psk_variants(bases: Sequence[Base]) -> list[ProbeRequest]:
                   ("the credential without its scheme", credential)]
     if value.swapcase() != value:
         wrong.append(("the value in another case", value.swapcase()))
-    if not base.secrets:  # a static token (MettaX): the delivery engine sends no wrong value of it, so this does
+    if not base.secrets:  # a static token (MettaX): check's plan sends no engine tampered copy of it, so this does
         wrong.insert(0, ("a wrong value of the same shape", wrong_psk(Secret(value.encode())).reveal().decode()))
     requests = [ProbeRequest(f"{what}", base.body, {**signed, header: text}, redact=(text,))
                 for what, text in wrong if text != value]

@@ -23,10 +23,10 @@ from simulator.schemastore import EXTRA_FIELDS
 from simulator.validation import validate
 
 from .checks import _answered, _missing, _rejected
-from .checks_state import _effect_reads
+from .checks_state import _effect_reads, _effects, _read_error
 from .probing import PROBES, Base, ProbeRequest, probe
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
-from .state import EFFECTS, Ask, ReadError, event_key, reads
+from .state import ReadError, event_key, reads
 
 #: a key no provider's schema declares: the forward-compatibility field, and the padding of LIM-01
 FUTURE_FIELD = "fleetsimFutureField"
@@ -196,10 +196,10 @@ def schema_break_refused(context: Context) -> CheckResult:
         if key is None:
             continue
         try:
-            applied = context.readings.get(Ask(EFFECTS, context.provider.name, key))
+            applied = _effects(context, key)
         except ReadError as exc:
-            return CheckResult(ERROR, f"the state probe could not answer: {exc}", a)
-        if isinstance(applied, int) and applied > 0:
+            return _read_error(exc, a)
+        if applied > 0:
             return CheckResult(FAILED, f"{a.variant} was acknowledged ({a.status}) and applied: a silent bad "
                                "write, not a quarantine", a, expected)
     return CheckResult(PASSED, f"{result.reason}; the {len(acknowledged)} acknowledged were never applied "

@@ -14,7 +14,7 @@ receiver).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from simulator.delivery.model import COPIES, Attempt
@@ -52,6 +52,10 @@ class CheckResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise HarnessError(f"unknown check status {self.status!r}")
+
+    def scrubbed(self, text: Callable[[str], str]) -> CheckResult:
+        """This result with its words passed through `text` (a Redactor's: what a client printed may be quoted)."""
+        return replace(self, reason=text(self.reason), expected=None if self.expected is None else text(self.expected))
 
 
 @dataclass(frozen=True)

@@ -160,8 +160,7 @@ async def run_api_client(server: SmartGpsServer, trigger: Trigger, checks: Itera
     # a result may quote what the client printed or answered, and a client may print its bearer token: every
     # token the server handed out (expired and revoked ones too) is scrubbed from what is reported
     scrub = Redactor([t.encode() for t in server.state.clients.handed_out])
-    results = tuple(dataclasses.replace(r, reason=scrub.text(r.reason), expected=scrub.optional_text(r.expected))
-                    for r in results)
+    results = tuple(r.scrubbed(scrub.text) for r in results)
     scrubbed = tuple(dataclasses.replace(a, outcome=scrub.text(a.outcome)) for a in context.activations)
     context = dataclasses.replace(context, activations=scrubbed)
     return ProviderRun(PROVIDER, shown_as, results, (), time.monotonic() - started), context

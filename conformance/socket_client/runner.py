@@ -70,8 +70,7 @@ async def run_socket_client(checks: Iterable[Check], options: SocketOptions | No
     # demo password, four letters printed to the user above, is public)
     scrub = Redactor([DEMO_TOKEN.encode(), *(s.encode() for s in director.state.accounts.opened)])
     results = tuple(dataclasses.replace(c.run(context), provider=SOCKET_PROVIDER) for c in selected)
-    results = tuple(dataclasses.replace(r, reason=scrub.text(r.reason), expected=scrub.optional_text(r.expected))
-                    for r in results)
+    results = tuple(r.scrubbed(scrub.text) for r in results)
     return ProviderRun(SOCKET_PROVIDER, url, results, (), time.monotonic() - started)
 
 

@@ -262,7 +262,8 @@ def apply_fault(
     if copy == TAMPERED_SIGNATURE:
         if secrets:
             return body, {**base, **tampered_headers(body, signer, secrets, now=now, message_id=message_id)}
-        named = {k: v for k, v in base.items() if k.lower() in {c.lower() for c in credential_headers}}
+        lowered = {c.lower() for c in credential_headers}
+        named = {k: v for k, v in base.items() if k.lower() in lowered}
         if not named:
             raise HarnessError(f"tampered_signature probe planned for {signer.name!r} without a secret or a "
                                "credential header: there is nothing to tamper with")

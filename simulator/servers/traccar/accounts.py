@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +55,10 @@ class Account:
         """The device is linked to the user: listed for it, pushed to its sockets (getUserItems, getDeviceUsers)."""
         return self.devices is None or device_id in self.devices
 
-    def may_ask(self, device_id: object) -> bool:
-        """PermissionsManager.checkDevice: a linked device, or any device for an administrator."""
-        return self.administrator or self.linked(device_id)
+    def may_ask(self, device_id: object, known: Container[object]) -> bool:
+        """PermissionsManager.checkDevice: any id to an administrator; to anyone else a device of the scenario
+        (`known`) linked to them: `devices: None` links every device of the scenario, not every id."""
+        return self.administrator or (device_id in known and self.linked(device_id))
 
 
 DEMO_ACCOUNT = Account(1, DEMO_EMAIL, Secret(DEMO_PASSWORD.encode()), Secret(DEMO_TOKEN.encode()), name="demo")

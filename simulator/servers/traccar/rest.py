@@ -158,12 +158,6 @@ async def server_get(request: web.Request) -> web.StreamResponse:
     return json_response(request, request.app[SERVER].server_json())  # @PermitAll in ServerResource
 
 
-def _may_ask(account: Account, world: Any, device_id: int) -> bool:
-    """PermissionsManager.checkDevice: an administrator may ask for any id; anyone else for a device of the
-    scenario linked to them."""
-    return account.administrator or (device_id in world.devices and account.linked(device_id))
-
-
 @requires_user
 async def devices_get(request: web.Request, account: Account) -> web.StreamResponse:
     ids, unique_ids = _longs(request, "id"), set(request.query.getall("uniqueId", []))
@@ -173,10 +167,8 @@ async def devices_get(request: web.Request, account: Account) -> web.StreamRespo
     devices = [world.devices[d] for d in sorted(world.devices)]
     if ids or unique_ids:  # each one named passes checkDevice, or the whole answer is 400
         devices = [d for d in devices if d.get("id") in ids or d.get("uniqueId") in unique_ids]
-        # `devices: None` links every device of the scenario, not every id: 999 is nobody's (checkDevice finds
-        # no link), and only an administrator may ask for what is not linked
-        if not all(_may_ask(account, world, i) for i in ids) or \
-                not all(account.may_ask(d.get("id")) for d in devices):
+        if not all(account.may_ask(i, world.devices) for i in ids) or \
+                not all(account.may_ask(d.get("id"), world.devices) for d in devices):
             return _denied()
         return json_response(request, devices)
     if request.query.get("all") == "true":  # DeviceResource: every device for an administrator
@@ -194,13 +186,13 @@ async def positions_get(request: web.Request, account: Account) -> web.StreamRes
         return _not_found()
     if ids:
         positions = world.positions_by_id(set(ids))
-        if not all(account.may_ask(p.get("deviceId")) for p in positions):
+        if not all(account.may_ask(p.get("deviceId"), world.devices) for p in positions):
             return _denied()
         return json_response(request, positions)
     device_id = device_ids[0] if device_ids else 0
     if device_id == 0:  # DeviceManager.getInitialState: the linked devices' latest positions
         return json_response(request, [p for p in world.latest_positions() if account.linked(p.get("deviceId"))])
-    if device_id not in world.devices or not account.may_ask(device_id):
+    if device_id not in world.devices or not account.may_ask(device_id, world.devices):
         return _denied()
     raw_from, raw_to = request.query.get("from"), request.query.get("to")
     if raw_from is not None and raw_to is not None:
@@ -219,10 +211,11 @@ async def event_get(request: web.Request, account: Account) -> web.StreamRespons
     event_id = _long(request.match_info["id"])
     if event_id is None:
         return _not_found()
-    event = request.app[SERVER].world.stored_event(event_id)
+    world = request.app[SERVER].world
+    event = world.stored_event(event_id)
     if event is None:
         return _not_found()
-    return json_response(request, event) if account.may_ask(event.get("deviceId")) else _denied()
+    return json_response(request, event) if account.may_ask(event.get("deviceId"), world.devices) else _denied()
 
 
 @requires_user
@@ -242,7 +235,7 @@ async def report_events_get(request: web.Request, account: Account) -> web.Strea
     devices = set(device_ids)
     if not devices:
         return json_response(request, [])
-    if not all(_may_ask(account, world, d) for d in devices):  # Events.getObjects: checkDevice for each device
+    if not all(account.may_ask(d, world.devices) for d in devices):  # Events.getObjects: checkDevice for each
         return _denied()
     types = set(request.query.getall("type", []))
     return json_response(request, world.events_between(devices, types, from_ms, to_ms))
