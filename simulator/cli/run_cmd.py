@@ -16,7 +16,7 @@ from ..delivery.capture import CaptureWriter
 from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reach import all_reachable, reachable
-from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary
+from ..delivery.reports import REPORTERS, RunReport, exit_code, interruption, progress_line, render_summary
 from ..delivery.runner import RunConfig, Runner
 from ..delivery.sending import trusting_sender
 from ..delivery.urls import delivery_urls
@@ -219,8 +219,9 @@ def run(args: argparse.Namespace) -> int:
     print(render_summary(summary), end="")
     for note in notes:
         print(f"note: {note}")
+    stopped_note = f"interrupted: {interruption(summary['totals']) or 'every event had ended'}"
     if runner.interrupted:  # said on stderr below too; the reports keep it with the other notes
-        notes += ("interrupted: events not yet delivered are accounted as skipped (interrupted)",)
+        notes += (stopped_note,)
     if not args.target:
         print(render_receiver_view(summary, receiver_view))
     report = RunReport(summary, config=summary["run"], exit_code=code, notes=notes)
@@ -231,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"fleetsim: error: --report {kind}: cannot write {path} ({exc.strerror or exc})", file=sys.stderr)
             code = max(code, EXIT_USAGE) if code != EXIT_INTERRUPTED else code
     if runner.interrupted:
-        print("interrupted: events not yet delivered are accounted as skipped (interrupted)", file=sys.stderr)
+        print(stopped_note, file=sys.stderr)
     if late is not None:
         print(f"fleetsim: error: {late}", file=sys.stderr)
     return code

@@ -21,13 +21,20 @@ DUPLICATE = "duplicate"
 PROBES = ("tampered_signature", "stale_timestamp", "future_timestamp", "corrupt_body")
 COPIES = (GENUINE, DUPLICATE, *PROBES)
 
-# attempt outcome classes (conformance-catalogue H-1.4)
+# attempt outcome classes (conformance-catalogue H-1.4), and fleetsim's own `cancelled`: a request fleetsim
+# stopped waiting for when a stop's grace ran out (docs/delivery.md, "Stopping"). It was sent, or being sent, and
+# had no answer: the receiver may have received it, so it is recorded, never counted as not sent
+CANCELLED = "cancelled"
 OUTCOMES = ("2xx", "3xx", "4xx", "5xx", "429", "timeout_connect", "timeout_total", "conn_refused", "reset",
-            "tls_error", "protocol_error")
+            "tls_error", "protocol_error", CANCELLED)
 
 # terminal event states and skip reasons (H-1.2)
 DELIVERED, FAILED, SKIPPED = "delivered", "failed", "skipped"
-SKIP_REASONS = ("filtered", "endpoint_gone_410", "endpoint_down", "interrupted", "dry_run", "fault_drop")
+# `interrupted_in_flight`: the genuine copy's last attempt was `cancelled` (it may have arrived); `interrupted`:
+# the stop came before it was sent
+INTERRUPTED, INTERRUPTED_IN_FLIGHT = "interrupted", "interrupted_in_flight"
+SKIP_REASONS = ("filtered", "endpoint_gone_410", "endpoint_down", INTERRUPTED, INTERRUPTED_IN_FLIGHT, "dry_run",
+                "fault_drop")
 
 
 @dataclass(slots=True)

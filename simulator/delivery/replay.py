@@ -3,8 +3,9 @@
 The same rules as `fleetsim run` (docs/delivery.md): the target is checked before anything is sent; the
 capture is read twice, streaming (once to reject a malformed file before anything is sent, once to send), so
 memory stays flat; Ctrl-C/SIGTERM stops reading at once and gives requests in flight `grace_s` (a second
-signal cancels them); a target that answers nothing is marked down after `down_after` attempts and the rest
-of the capture is counted as skipped, not sent. Every line ends sent or skipped with a reason.
+signal cancels them; one cancelled in flight counts as sent, outcome `cancelled`: the target may have it); a
+target that answers nothing is marked down after `down_after` attempts and the rest of the capture is counted
+as skipped, not sent. Every line ends sent or skipped with a reason.
 
 Captures hold no credentials: a header redacted at capture time is dropped when replaying byte for byte
 (sending "<redacted>" would only earn a 401), and the result says that `--resign` with the settings file
@@ -28,6 +29,7 @@ from ..providers import PROVIDERS
 from ..signing import SIGNERS, Secret
 from .capture import REDACTED, CapturedRequest, read_capture, retarget
 from .health import DOWN_AFTER, EndpointHealth
+from .model import CANCELLED
 from .redaction import Redactor
 from .sending import Sender, trusting_sender
 from .urls import check_url, check_url_credentials
@@ -58,6 +60,9 @@ class ReplayResult:
         if self.down_detail:
             lines.append(f"target stopped (endpoint_down): {self.down_detail}")
         lines += [f"  {f}" for f in self.failures]
+        if self.outcomes.get(CANCELLED):
+            lines.append(f"note: {self.outcomes[CANCELLED]} requests were cancelled in flight with no answer when "
+                         "the replay stopped: the target may have received them")
         if self.failures_more:
             lines.append(f"  ... and {self.failures_more} more")
         for name, n in sorted(self.redacted_dropped.items()):
@@ -233,9 +238,16 @@ class Replayer:
         redacted = [name for name, value in headers if value == REDACTED]
         for name in redacted:
             self.result.redacted_dropped[name] += 1
-        response = await transport.post(retarget(request.url, self.target), request.body,
-                                        {k: v for k, v in headers if v != REDACTED}, deadline_s=self.timeout_s)
         result = self.result
+        try:
+            response = await transport.post(retarget(request.url, self.target), request.body,
+                                            {k: v for k, v in headers if v != REDACTED}, deadline_s=self.timeout_s)
+        except asyncio.CancelledError:
+            # the stop's grace ran out with this request unanswered: it was sent, or being sent, and the target may
+            # have it, so it counts as sent (docs/delivery.md, "Stopping"), never among the requests not sent
+            result.sent += 1
+            result.outcomes[CANCELLED] += 1
+            raise
         result.sent += 1
         result.outcomes[response.outcome] += 1
         if self.health.observe(response.outcome, response.error):

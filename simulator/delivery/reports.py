@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, HarnessError
 from ..signing import Secret
 from .ledger import Snapshot
-from .model import PROBES
+from .model import INTERRUPTED, INTERRUPTED_IN_FLIGHT, PROBES
 from .urls import masked_url_secrets
 
 REDACTED = "***"
@@ -62,8 +62,21 @@ def redact(value: Any) -> Any:
 RECEIVER_SKIPS = ("endpoint_gone_410", "endpoint_down")
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
-#: the skip reason of events a stopped run never sent
-INTERRUPTED = "interrupted"
+
+
+def interruption(totals: Mapping[str, Any]) -> str | None:
+    """What a stop cost the run, in one phrase ("N of M events were not delivered ..."), or None when nothing
+    was cut short. Events never sent (`interrupted`) and events whose request was cancelled in flight
+    (`interrupted_in_flight`: the receiver may have them) are told apart."""
+    by_reason = totals["skipped_by_reason"]
+    unsent, cut = by_reason.get(INTERRUPTED, 0), by_reason.get(INTERRUPTED_IN_FLIGHT, 0)
+    if not unsent and not cut:
+        return None
+    parts = [f"{unsent} never sent (skipped: interrupted)"] if unsent else []
+    if cut:
+        parts.append(f"{cut} cancelled in flight with no answer, which the receiver may have received "
+                     "(skipped: interrupted_in_flight)")
+    return f"{unsent + cut} of {totals['generated']} events were not delivered: {'; '.join(parts)}"
 
 
 def probe_verdict(p: Mapping[str, Any]) -> str:
@@ -104,10 +117,9 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, list[str]]:
             elif p["other"]:
                 unproven.append(f"{provider} {probe}: {p['other']} of {p['sent']} got no 4xx and no acceptance "
                                 "(a redirect, 429 or no answer): rejection not verified")
-    interrupted = totals["skipped_by_reason"].get(INTERRUPTED, 0)
+    interrupted = interruption(totals)
     if interrupted:  # a gate must not go green on a run stopped half way (docs/delivery.md)
-        unproven.append(f"interrupted: {interrupted} of {totals['generated']} events were not sent "
-                        "(skipped: interrupted)")
+        unproven.append(f"interrupted: {interrupted}")
     if failures:
         return FAIL, failures + unproven
     if unproven:
@@ -237,12 +249,11 @@ def junit_tree(report: RunReport | Mapping[str, Any]) -> ET.Element:
         error = ET.SubElement(case, "error", type="harness", message="accounting invariant violated (inconclusive)")
         error.text = summary["invariant"]["message"]
     case = _case(harness, "fleetsim.harness", "the run sent every event")
-    interrupted = summary["totals"]["skipped_by_reason"].get(INTERRUPTED, 0)
+    interrupted = interruption(summary["totals"])
     if interrupted:
-        error = ET.SubElement(case, "error", type="interrupted",
-                              message=f"interrupted: {interrupted} of {summary['totals']['generated']} events "
-                              "were not sent")
-        error.text = "the run was stopped (Ctrl-C or SIGTERM) before it had sent them: nothing about them is shown"
+        error = ET.SubElement(case, "error", type="interrupted", message=f"interrupted: {interrupted}")
+        error.text = ("the run was stopped (Ctrl-C or SIGTERM) before it had delivered them: nothing about them "
+                      "is shown")
     _count(harness)
     _count(root)
     return root

@@ -20,8 +20,10 @@ counters, not per-event history.
 
 Stopping (docs/delivery.md, "Stopping"): the first Ctrl-C/SIGTERM stops generating at once, accounts every
 queued or scheduled event as `skipped: interrupted`, and gives requests already in flight up to `grace_s` to
-finish; a second signal cancels them immediately. An endpoint that answers nothing (see health.py) is marked
-down and its remaining events are skipped, so a dead receiver ends a run in seconds, not hours.
+finish; a second signal cancels them immediately. A request cancelled in flight may have reached the receiver:
+it is recorded as a `cancelled` attempt and its event ends `skipped: interrupted_in_flight`. An endpoint that
+answers nothing (see health.py) is marked down and its remaining events are skipped, so a dead receiver ends a
+run in seconds, not hours.
 
 Secrets: whatever the receiver sends back (body, headers, error text) is scrubbed of every configured secret
 (redaction.py) before it is recorded, so a receiver echoing the PSK cannot put it into a report or capture.
@@ -50,7 +52,7 @@ from .capture import CaptureWriter
 from .faults import applicable_probes, apply_fault, send_headers
 from .health import DOWN_AFTER, EndpointHealth
 from .ledger import Ledger, Snapshot
-from .model import GENUINE, Attempt, Job
+from .model import CANCELLED, GENUINE, INTERRUPTED_IN_FLIGHT, Attempt, Job
 from .redaction import Redactor
 from .retry import RetryPolicy, TimeScale, classify, policy_for_provider, success_set
 from .sending import Sender, SenderFactory, http_sender
@@ -476,6 +478,10 @@ class Runner:
                 self._fast_in_flight += 1
                 try:
                     response = await sender.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+                except asyncio.CancelledError:
+                    self._cut_off(item if isinstance(item, Job) else Job(record), endpoint, body, headers, now_wall,
+                                  fast=True)
+                    raise
                 finally:
                     self._fast_in_flight -= 1
                 if response.outcome == "2xx" and response.status in endpoint.ok_statuses:
@@ -507,9 +513,40 @@ class Runner:
         self._slow_in_flight += 1
         try:
             response = await sender.post(endpoint.url, body, headers, deadline_s=endpoint.timeout_s)
+        except asyncio.CancelledError:
+            self._cut_off(job, endpoint, body, headers, now_wall)
+            raise
         finally:
             self._slow_in_flight -= 1
         self._account(job, endpoint, body, headers, response, now_wall)
+
+    def _cut_off(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], now_wall: float,
+                 *, fast: bool = False) -> None:
+        """A request cancelled in flight (the stop's grace ran out, or a second Ctrl-C): it was sent, or being sent,
+        and had no answer, so the receiver may have it. Recorded as a `cancelled` attempt (report, capture,
+        listener) and its event, if this was the genuine copy, ends `skipped: interrupted_in_flight`, never as
+        one that was not sent (docs/delivery.md, "Stopping"). Never raises: the worker is being cancelled."""
+        record = job.record
+        waited = max(0.0, time.time() - now_wall)
+        try:
+            if fast:
+                self.ledger.in_flight(record.event_id)  # the fast path never marked it; the full path would have
+            attempt = Attempt(
+                event_id=record.event_id, provider=record.provider, kind=record.kind, copy=job.copy,
+                attempt=job.attempt, url=endpoint.url, sent_at=now_wall, latency_s=waited, outcome=CANCELLED,
+                error=f"no answer after {waited:.3g} s when fleetsim stopped: the receiver may have received it",
+                request_headers=dict(headers), request_body=body,
+            )
+            self.ledger.attempt_recorded(attempt)
+            if self.config.capture is not None:
+                self.config.capture.write(attempt)
+            if self.config.on_attempt is not None:
+                self.config.on_attempt(attempt)
+            if job.copy == GENUINE:
+                self.ledger.skipped(record.event_id, INTERRUPTED_IN_FLIGHT)
+        except Exception as exc:  # a capture that cannot be written, or a bug: reported when the run ends
+            if self.fatal is None:
+                self.fatal = exc
 
     def _account(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], response: Response,
                  now_wall: float) -> None:

@@ -63,12 +63,12 @@ async def finish(proc: asyncio.subprocess.Process, within: float) -> tuple[int, 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 async def test_run_stops_within_the_grace_against_a_hanging_receiver(tmp_path: Path, sig: signal.Signals) -> None:
-    report = tmp_path / "r.json"
+    report, capture = tmp_path / "r.json", tmp_path / "c.jsonl"
     server = hostile.hang()
     async with server as url:
         proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "60",
                            "--grace", "1.5", "--concurrency", "4", "--down-after", "0",
-                           "--report", f"json:{report}")
+                           "--report", f"json:{report}", "--capture", str(capture))
         await until(lambda: server.connections >= 5)  # fleetsim's reachability probe, then 4 requests
         await asyncio.sleep(0.3)
         signalled = time.monotonic()
@@ -89,16 +89,28 @@ async def test_run_stops_within_the_grace_against_a_hanging_receiver(tmp_path: P
     assert any(n.startswith("interrupted: ") for n in doc["notes"])
     assert "verdict: PASS" not in out
     totals = doc["summary"]["totals"]
-    assert totals["generated"] == totals["skipped_by_reason"]["interrupted"] + totals["delivered"] + totals["failed"]
+    # the 4 requests the receiver holds unanswered reached it: they are cancelled attempts of events that ended
+    # interrupted in flight, never counted among the events not sent (docs/delivery.md, "Stopping")
+    assert totals["attempts_by_outcome"] == {"cancelled": 4}
+    by_reason = totals["skipped_by_reason"]
+    assert by_reason["interrupted_in_flight"] == 4
+    assert totals["generated"] == by_reason["interrupted"] + 4 and not totals["delivered"] and not totals["failed"]
+    lines = [json.loads(line) for line in capture.read_text().splitlines()]
+    assert [line["response"]["outcome"] for line in lines] == ["cancelled"] * 4
+    assert all("may have received it" in line["response"]["error"] for line in lines)
+    assert any("4 cancelled in flight" in r for r in doc["verdict_reasons"])
+    assert "4 cancelled in flight" in err and "interrupted_in_flight 4" in out
     assert doc["invariant"]["ok"]
     assert "accounting: OK" in out
 
 
 async def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
     server = hostile.hang()
     async with server as url:
+        # no capture: the requests cut off are on the fast path, which keeps no attempt until one is needed
         proc = await start("run", str(scenario_file(tmp_path)), "--target", url, "--timeout", "60",
-                           "--grace", "60", "--concurrency", "2", "--down-after", "0")
+                           "--grace", "60", "--concurrency", "2", "--down-after", "0", "--report", f"json:{report}")
         await until(lambda: server.connections >= 3)  # the reachability probe, then 2 requests
         proc.send_signal(signal.SIGINT)
         await asyncio.sleep(0.5)
@@ -107,6 +119,9 @@ async def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
         code, out, _ = await finish(proc, 10)
         assert time.monotonic() - signalled < 3.0
     assert code == 130 and "accounting: OK" in out
+    totals = json.loads(report.read_text())["summary"]["totals"]
+    assert totals["attempts_by_outcome"] == {"cancelled": 2}
+    assert totals["skipped_by_reason"]["interrupted_in_flight"] == 2
 
 
 async def test_a_dead_receiver_ends_the_run_in_seconds_with_exact_accounting(tmp_path: Path) -> None:
@@ -215,7 +230,9 @@ async def test_replay_stops_within_the_grace(tmp_path: Path, sig: signal.Signals
         code, out, _ = await finish(proc, 10)
         assert time.monotonic() - signalled < 3.0
     assert code == 130
-    assert "replayed 0 requests" in out and "not sent: interrupted 100" in out
+    # the 2 requests the target holds unanswered were sent: cancelled, never counted among those not sent
+    assert "replayed 2 requests: cancelled 2" in out and "not sent: interrupted 98" in out
+    assert "2 requests were cancelled in flight" in out
 
 
 async def test_replay_stops_sending_to_a_dead_target(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from simulator.delivery.reports import (
     REPORTERS,
     RunReport,
     exit_code,
+    interruption,
     progress_line,
     redact,
     render_summary,
@@ -315,3 +316,22 @@ def test_an_interrupted_run_is_inconclusive_never_a_pass(tmp_path: Path) -> None
     assert error is not None and error.get("type") == "interrupted"
     clean = _junit(tmp_path, RunReport(build(failures=False, probe_bug=False).summary(final=True)))
     assert clean.find("testsuite[@name='fleetsim']/testcase[@name='the run sent every event']/error") is None
+
+
+def test_events_cut_off_in_flight_are_told_apart_from_those_never_sent(tmp_path: Path) -> None:
+    # a request cancelled when the grace ran out may have reached the receiver: the reason says so
+    summary = copy.deepcopy(build(failures=False, probe_bug=False).summary(final=True))
+    summary["totals"]["skipped_by_reason"]["interrupted_in_flight"] = 2
+    outcome, reasons = verdict(summary)
+    generated = summary["totals"]["generated"]
+    assert outcome == "inconclusive"
+    assert reasons[-1] == (f"interrupted: 2 of {generated} events were not delivered: 2 cancelled in flight with no "
+                           "answer, which the receiver may have received (skipped: interrupted_in_flight)")
+    summary["totals"]["skipped_by_reason"]["interrupted"] = 3
+    assert interruption(summary["totals"]) == (
+        f"5 of {generated} events were not delivered: 3 never sent (skipped: interrupted); 2 cancelled in flight "
+        "with no answer, which the receiver may have received (skipped: interrupted_in_flight)")
+    error = _junit(tmp_path, RunReport(summary)).find(
+        "testsuite[@name='fleetsim']/testcase[@name='the run sent every event']/error")
+    assert error is not None and "2 cancelled in flight" in (error.get("message") or "")
+    assert interruption(build(failures=False, probe_bug=False).summary(final=True)["totals"]) is None
