@@ -41,6 +41,7 @@ from simulator.cli.common import (
     SettingsFile,
     add_ca_bundle,
     int_range,
+    note_fleet_size,
     positive_float,
     report_spec,
     shown,
@@ -167,6 +168,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
     loaded, scenario = _check_provider(args.provider, scenario_file)
+    note_fleet_size(scenario)  # each Locust process renders the whole scenario's traffic for its pools
     settings = scenario.delivery.providers
     if args.settings:  # a broken settings file is exit 2 here, not inside Locust
         settings = merge_settings(settings, load_settings(args.settings))

@@ -9,7 +9,7 @@ from collections.abc import Generator
 from typing import Any
 
 from ..errors import UsageError
-from .common import int_range, positive_int, seed
+from .common import int_range, note_fleet_size, positive_int, seed
 
 #: the most worker processes --workers takes (simulator/stream_workers.py checks the same bound)
 MAX_WORKERS = 64
@@ -123,6 +123,7 @@ def _chunks(args: argparse.Namespace, started: list[Any] | None) -> Generator[by
                              f"(it has: {', '.join(scenario.providers())})")
         wanted = {args.provider}
     _note_unsigned(scenario, wanted)
+    note_fleet_size(scenario, wanted)
     if started is not None:
         return ndjson_chunks(scenario, args.workers, providers=wanted, limit=args.limit, started=started)
     return _one_process(scenario, wanted, args.limit)

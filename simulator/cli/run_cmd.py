@@ -28,6 +28,7 @@ from .common import (
     add_ca_bundle,
     concurrency,
     non_negative_int,
+    note_fleet_size,
     output_path,
     positive_float,
     positive_int,
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         providers=_providers(args.provider),
     )
     runner = Runner(config)  # checks every endpoint URL and retry setting
+    note_fleet_size(scenario, runner.endpoints)
     for name, endpoint in runner.endpoints.items():
         # unsigned requests of a provider that signs: every one refused by a correct receiver (401), retried for
         # minutes, and the run's verdict about nothing but the missing secret (`check` refuses alike)

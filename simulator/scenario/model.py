@@ -6,7 +6,7 @@ kept for devices that report local wall-clock time (MettaX `reportCt`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,3 +139,7 @@ class Scenario:
 
     def providers(self) -> list[str]:
         return sorted({g.provider for g in self.groups})
+
+    def device_count(self, providers: Collection[str] | None = None) -> int:
+        """How many devices the scenario simulates: all of them, or those of `providers`."""
+        return sum(g.count for g in self.groups if providers is None or g.provider in providers)

@@ -241,3 +241,35 @@ def test_settings_for_a_provider_the_scenario_lacks_are_named(cli: Callable[...,
     assert result.code == 0, result.err
     assert "sets mettax, which scenario 'inputs' has no devices of (its providers: smartgps): not used" in result.err
     assert "mettax-token-of-another-scenario" not in result.out + result.err
+
+
+BIG = TINY.replace("  - {name: g, count: 2, provider: smartgps, profile: van}",
+                   "  - {name: g, count: 2, provider: smartgps, profile: van}\n"
+                   "  - {name: vans, count: 2000, provider: mettax, profile: van}")
+
+
+def test_a_large_fleet_is_said_to_cost_memory_and_start_up(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # 2,000 devices keep their planned trips in memory (docs/architecture.md, "Large fleets"): said before the work
+    (tmp_path / "big.yaml").write_text(BIG)
+    whole = cli("generate", "--scenario", str(tmp_path / "big.yaml"), "--limit", "1")
+    assert whole.code == 0 and len(whole.lines) == 1
+    assert "note: scenario 'inputs' simulates 2,002 devices: each keeps its planned trip in memory (about 0.15 MB, " \
+           "so about 0.3 GB here)" in whole.err
+    # only the devices a command simulates count: the vans are not simulated for smartgps alone
+    one = cli("generate", "smartgps", "--scenario", str(tmp_path / "big.yaml"), "--limit", "1")
+    assert one.code == 0 and "devices" not in one.err
+
+
+def test_the_large_fleet_note_starts_at_2000_devices(capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator.cli.common import note_fleet_size
+    from simulator.scenario.loader import load_scenario_text
+
+    for vans, said in ((1997, False), (1998, True), (9998, True)):  # and 2 smartgps devices
+        note_fleet_size(load_scenario_text(BIG.replace("count: 2000", f"count: {vans}"), "<big>"))
+        err = capsys.readouterr().err
+        assert ("simulates" in err) is said, (vans, err)
+    assert "simulates 10,000 devices" in err and "about 1.5 GB here" in err
+    note_fleet_size(load_scenario_text(BIG.replace("count: 2000", "count: 9998"), "<big>"), {"mettax"})
+    assert "simulates 9,998 devices" in capsys.readouterr().err
+    note_fleet_size(load_scenario_text(BIG.replace("count: 2000", "count: 9998"), "<big>"), {"smartgps"})
+    assert capsys.readouterr().err == ""
