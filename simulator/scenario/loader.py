@@ -235,7 +235,10 @@ class _Builder:
         try:
             moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
         except ValueError as exc:
-            self.problem(path, f"not a valid date-time: {exc}")
+            # Python's own words for an offset out of range quote timedelta reprs: said in the scenario's terms
+            why = "the UTC offset must lie between -23:59 and +23:59" if "offset must be a timedelta" in str(exc) \
+                else str(exc)
+            self.problem(path, f"not a valid date-time: {why}")
             return 0.0
         if not 1971 <= moment.year <= 2100:
             self.problem(path, f"the year must be between 1971 and 2100, found {moment.year}")

@@ -122,3 +122,8 @@ def test_report_intervals_inherit_field_by_field() -> None:
     a, b = load_scenario_text(text).groups
     assert a.report == ReportIntervals(moving_s=5.0, parked_s=180.0, heartbeat_s=900.0)
     assert b.report == ReportIntervals(moving_s=10.0, parked_s=180.0, heartbeat_s=900.0)
+
+
+def test_an_offset_out_of_range_is_said_in_the_scenarios_terms() -> None:
+    found = problems(HEAD.replace("2026-03-03T08:00:00", '"2026-03-03T08:00:00+25:00"') + group())
+    assert found == ["s.yaml:3:8: start: not a valid date-time: the UTC offset must lie between -23:59 and +23:59"]
