@@ -138,7 +138,9 @@ def read_capture(path: str | Path) -> Iterator[CapturedRequest]:
             try:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                raise InputError(where, f"not a JSON capture line ({exc})") from None
+                # the decoder counts lines within this one line (its newline makes a "line 2"): the file's line
+                # is `where`, so only the column is added (its position in characters, as editors count)
+                raise InputError(f"{where}:{exc.pos + 1}", f"not a JSON capture line ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise InputError(where, "expected a JSON object per line")
             headers = record.get("headers")
