@@ -255,7 +255,7 @@ def test_a_malformed_capture_line_is_an_input_error_naming_file_and_line(
 def test_a_line_cut_short_is_located_by_its_column_not_a_line_of_its_own(tmp_path: Path) -> None:
     # the decoder sees the line's own newline as a second line: the message must not say "line 2" of line 1
     path = tmp_path / "capture.ndjson"
-    path.write_bytes(b'{"url": "http://x/", "headers": {}, "body": ""}\n{"event_id": "\u00e9a",\n')
+    path.write_bytes(b'{"url": "http://x/", "headers": {}, "body": ""}\n{"event_id": "\\u00e9a",\n')
     with pytest.raises(InputError) as failed:
         list(read_capture(path))
     assert str(failed.value) == f"{path}:2:25: not a JSON capture line (unexpected end of data)"
