@@ -245,4 +245,16 @@ def _described(path: str, kw: str, val: Any, inst: Any, leaf: Any) -> list[Schem
         return [SchemaError(path, f"{kw} {val}", _describe_actual(inst))]
     if kw == "additionalProperties":
         return [SchemaError(path, EXTRA_FIELDS, leaf.message)]
+    if kw == "pattern" and isinstance(inst, str) and leaf.schema.get("contentMediaType") == "application/json":
+        # the pattern only screens JSON text held in a string (MettaX `data`): say what is wrong with the JSON
+        what = "JSON that is not an object" if _parses(inst) else "invalid JSON"
+        return [SchemaError(path, "a JSON object inside the string", f"{what}: {_describe_actual(inst)}")]
     return [SchemaError(path, f"{kw} {_describe_actual(val)}", _describe_actual(inst))]
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

@@ -52,6 +52,19 @@ def test_envelope_checks_the_inner_message_against_the_kind_the_receiver_sees(cl
                             "0 of 1 valid (mettax envelope)"]
 
 
+@pytest.mark.parametrize(("data", "got"), [
+    ("{not json", 'invalid JSON: "{not json"'),
+    ("[1, 2]", 'JSON that is not an object: "[1, 2]"'),
+    ("{\"lat\": }", "invalid JSON: unexpected character, expected a JSON value (line 1, column 9)"),
+])
+def test_envelope_data_that_is_not_a_json_object_says_so(cli: Cli, data: str, got: str) -> None:
+    # MettaX `data` is a JSON object serialized as a string: what its screening pattern or the JSON reader found
+    # wrong is said alike, never as the pattern itself
+    result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=json.dumps({"data": data}).encode())
+    assert result.code == 1
+    assert result.lines[0] == f"<stdin>:1: /data: expected a JSON object inside the string, got {got}"
+
+
 def test_envelope_inner_message_of_no_known_kind_is_a_note_and_invalid_with_strict(cli: Cli) -> None:
     # the receiver acknowledges and ignores a kind it does not know (MAL-03): valid, said in a note
     result = cli("schemas", "validate", "mettax", "envelope", "-", stdin=_envelope({"id": "1_2", "newKind": 1}))
