@@ -58,8 +58,10 @@ def message(base: Base) -> dict[str, Any]:
 
 def rewritten(base: Base, variant: str, doc: Any) -> ProbeRequest:
     """`doc` in the provider's own envelope, signed over exactly those bytes."""
-    body = base.provider.envelope(base.record.kind, doc, message_id=base.event_id, settings=base.settings).body
-    return ProbeRequest(variant, body, base.sign(body), event_id=base.event_id)
+    envelope = base.provider.envelope(base.record.kind, doc, message_id=base.event_id, settings=base.settings)
+    # the envelope's own headers follow the document (Samsara's X-Samsara-Event-Type names the body's eventType)
+    return ProbeRequest(variant, envelope.body, base.sign(envelope.body, envelope=envelope.headers),
+                        event_id=base.event_id)
 
 
 def breaks_schema(base: Base, doc: dict[str, Any], *, documented: bool = True) -> bool:
@@ -225,15 +227,31 @@ def _at(doc: Any, path: tuple[str | int, ...]) -> Any:
     return doc
 
 
-@probe("forward_compat", events=3)
+def _unknown_subtype(bases: Sequence[Base]) -> ProbeRequest | None:
+    """The first event whose known type carries a value the vendor's list will grow, with a value of no list
+    (the provider unit's `with_unknown_subtype`: a Samsara alert's condition id); None where none does."""
+    for base in bases:
+        made = base.provider.adapter.with_unknown_subtype(message(base))
+        if made is not None:
+            return rewritten(base, *made)
+    return None
+
+
+#: MAL-03's variants a receiver must acknowledge although it cannot know what they are: a 4xx to either makes the
+#: platform retry for ever, or drop the event (TIM-04 says so)
+UNKNOWN_TYPES = ("unknown event type", "unknown alert condition id")
+
+
+@probe("forward_compat", events=4)
 
 def forward_compat(bases: Sequence[Base]) -> list[ProbeRequest]:
     """Real events as a newer platform release writes them: an unknown event type (the provider unit's
-    `with_unknown_kind`), an unknown top-level key, an unknown nested key."""
+    `with_unknown_kind`), an unknown top-level key, an unknown nested key, and where the provider has one, a known
+    type with an unknown subtype (`with_unknown_subtype`: a Samsara alert of a condition id of no table)."""
     first, second = bases[0], bases[1]
     made = [rewritten(first, "unknown event type", first.provider.adapter.with_unknown_kind(message(first))),
             rewritten(second, "new top-level key", {**message(second), FUTURE_FIELD: "a field a newer release adds"}),
-            _nested_extra(bases[2])]
+            _nested_extra(bases[2]), _unknown_subtype(bases[3:])]
     return [request for request in made if request is not None]
 
 
@@ -245,7 +263,9 @@ def forward_compatible(context: Context) -> CheckResult:
     by the provider unit (`Adapter.with_unknown_kind`): a type outside fleetsim's list, or for MettaX, which has
     no type field, a message with only the fields every kind carries (`id`, `deviceId`, `deviceCt`, `reportCt`)
     and a reading of its own: nothing any receiver could take for a known kind, whichever fields it tells kinds
-    apart by. The nested variant is left out for flat messages.
+    apart by. The nested variant is left out for flat messages. Where a known type carries a value the vendor's
+    list will grow, a fourth variant sends one of no list (`Adapter.with_unknown_subtype`): a Samsara 1.0 alert
+    of a condition id seed 004's table does not hold (docs/provider-facts.md §3.3).
     """
     probes = context.of("forward_compat")
     if not probes:
@@ -547,8 +567,12 @@ def _finding(a: Attempt) -> str | None:
         return None
     if a.copy in MUST_REJECT and status < 300:
         return f"{status} on {a.copy} (silent acceptance)"
-    if a.copy == "forward_compat" and a.variant == "unknown event type" and 400 <= status < 500 and status != 429:
-        return f"{status} on an unknown event type (a retry storm or a lost event)"
+    if a.copy == "forward_compat":  # to be acknowledged, not refused: MAL-03 judges it, TIM-04 names the class
+        if a.variant in UNKNOWN_TYPES and 400 <= status < 500 and status != 429:
+            return f"{status} on an {a.variant} (a retry storm or a lost event)"
+        if status >= 500 and not (status == 503 and a.retry_after_s is not None):
+            return f"{status} on forward_compat, {a.variant} (acknowledge what is not understood: 2xx)"
+        return None
     if not _well_formed(a.copy) and status >= 500 and not (status == 503 and a.retry_after_s is not None):
         return f"{status} on {a.copy} (bad input is permanent: 4xx)"
     return None
@@ -560,8 +584,9 @@ def status_code_audit(context: Context) -> CheckResult:
 
     Audits whatever the other selected checks sent (it sends nothing itself): 2xx on a bad or missing signature,
     a stale or future timestamp, a truncated body, an oversized body or a gzip bomb is silent acceptance; a 4xx
-    on MAL-03's unknown event type makes the platform retry or drop it; a 5xx on any probe that is not a
-    well-formed delivery (503 with Retry-After aside) is a crash on bad input.
+    on MAL-03's unknown event type (or alert condition id) makes the platform retry or drop it; a 5xx on any
+    probe that is not a well-formed delivery (503 with Retry-After aside) is a crash on bad input, and a 5xx on
+    MAL-03's deliveries a failure to acknowledge what is not understood.
     """
     audited = [a for a in context.exchanges if _answered(a)]
     if not audited:

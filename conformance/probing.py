@@ -87,11 +87,14 @@ class Base:
         return {k: v for k, v in self.record.headers.items() if k.lower() not in names}
 
     def sign(self, body: bytes, *, timestamp: int | None = None, message_id: str | None = None,
-             secrets: Sequence[Secret] | None = None) -> dict[str, str]:
-        """The headers to send `body` with: the record's own, with a fresh signature at `timestamp` (default
-        now) over exactly these bytes. Unsigned providers (no secret) get the record's headers as they are."""
+             secrets: Sequence[Secret] | None = None, envelope: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The headers to send `body` with: the record's own (updated by `envelope`, the headers the provider's
+        envelope gives a rewritten document), with a fresh signature at `timestamp` (default now) over exactly
+        these bytes. Unsigned providers (no secret) get those headers as they are."""
         keys = tuple(secrets) if secrets is not None else self.secrets
         headers = dict(self.record.headers)
+        if envelope:
+            headers.update(envelope)
         if not keys:
             return headers
         headers.update(self.signer.sign(body, keys, timestamp=self.now if timestamp is None else timestamp,

@@ -161,11 +161,19 @@ def iter_errors(rel: str, document: Any, *, documented: bool = False) -> Iterato
     # jsonschema raises one `required` error per missing property, each carrying the whole list; every one of
     # them translates to all the missing names, so duplicates are dropped here and each name is told once.
     seen: set[SchemaError] = set()
+    # a value a keyword refuses where it stands (an enum) is told once: the best branch of a oneOf/anyOf that
+    # also refuses it at that path (the alert condition groups of Samsara 1.0) would only say it again, worse
+    direct = {path for err in errors if not err.context for path in [_path(err)]}
     for err in errors:
         for found in _translate(err):
-            if found not in seen:
-                seen.add(found)
-                yield found
+            if found in seen or (err.context and found.path in direct and found.path != _path(err)):
+                continue
+            seen.add(found)
+            yield found
+
+
+def _path(err: Any) -> str:
+    return "".join(f"/{p}" for p in err.absolute_path)
 
 
 def _discriminated(err: Any) -> list[SchemaError] | None:
@@ -245,6 +253,11 @@ def _described(path: str, kw: str, val: Any, inst: Any, leaf: Any) -> list[Schem
         return [SchemaError(path, f"{kw} {val}", _describe_actual(inst))]
     if kw == "additionalProperties":
         return [SchemaError(path, EXTRA_FIELDS, leaf.message)]
+    if kw in ("anyOf", "oneOf") and leaf.context and all(sub.validator == "required" for sub in leaf.context):
+        # branches that each require a member (a Samsara alert's device or driver): name the members
+        names = list(dict.fromkeys(name for sub in leaf.context for name in sub.validator_value))
+        return [SchemaError(path, f"{'one' if kw == 'oneOf' else 'at least one'} of the properties "
+                            f"{', '.join(map(repr, names))}", "none of them")]
     if kw == "pattern" and isinstance(inst, str) and leaf.schema.get("contentMediaType") == "application/json":
         # the pattern only screens JSON text held in a string (MettaX `data`): say what is wrong with the JSON
         what = "JSON that is not an object" if _parses(inst) else "invalid JSON"

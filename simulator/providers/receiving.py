@@ -176,6 +176,12 @@ class Adapter:
         provider's one catch-all kind when, like Standard Webhooks, it accepts any well-formed type."""
         raise NotImplementedError
 
+    def with_unknown_subtype(self, doc: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """A copy of `doc` of a known event type carrying a value the vendor's list will grow (a Samsara 1.0
+        alert's `alertConditionId`), named for MAL-03's variants; None where the message has no such value. A
+        receiver acknowledges it like any alert (docs/checks.md, MAL-03)."""
+        return None
+
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         """The position the message reports, if any."""
         return None

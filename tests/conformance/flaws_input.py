@@ -13,7 +13,7 @@ from aiohttp import web
 
 from simulator.delivery.sending import Sender, SenderFactory
 from simulator.delivery.transport import HttpTransport
-from simulator.providers.receiving import Rejected
+from simulator.providers.receiving import Rejected, enum_of
 from simulator.servers.receiver import MAX_BODY_BYTES, RECEIVER, Endpoint, build_app
 from simulator.servers.store import Store
 
@@ -82,9 +82,28 @@ def _refuse_unknown(endpoint: Endpoint) -> Callable[[bytes, str], tuple[dict[str
     return strict
 
 
+Check = Callable[[bytes, str], tuple[dict[str, Any], str | None]]
+
+
+def _refuse_unknown_condition(endpoint: Endpoint, status: int) -> Check:
+    """The reference `check`, but a Samsara alert whose `alertConditionId` is not in seed 004's table is refused,
+    as a receiver that maps the table to its own enum would (a KeyError escaping as a 500, or a validation
+    error as a 400)."""
+    check = endpoint.check
+    table = enum_of("samsara/alert_v1.schema.json", "$defs", "AlertConditionId", "enum")
+
+    def strict(body: bytes, content_type: str) -> tuple[dict[str, Any], str | None]:
+        doc, kind = check(body, content_type)
+        if kind == "alert_v1" and doc["event"].get("alertConditionId") not in table:
+            raise Rejected(status, "unknown_condition", "unknown alertConditionId")
+        return doc, kind
+
+    return strict
+
+
 MIDDLEWARES = {"redirect_slash": _redirect_slash, "schema_500": _schema_500, "gzip_500": _gzip_500,
                "gzip_unbounded_401": _gzip_unbounded_401, "text_plain_500": _text_plain_500}
-FLAWS = (*MIDDLEWARES, "unknown_kind_400", "oversized_ok")
+FLAWS = (*MIDDLEWARES, "unknown_kind_400", "unknown_condition_400", "unknown_condition_500", "oversized_ok")
 
 
 @contextlib.asynccontextmanager
@@ -95,6 +114,9 @@ async def flawed_input(flaw: str) -> AsyncIterator[str]:
     if flaw == "unknown_kind_400":
         for endpoint in app[RECEIVER].endpoints.values():
             setattr(endpoint, "check", _refuse_unknown(endpoint))  # noqa: B010
+    if flaw.startswith("unknown_condition_"):
+        samsara = app[RECEIVER].endpoints["samsara"]
+        setattr(samsara, "check", _refuse_unknown_condition(samsara, int(flaw[-3:])))  # noqa: B010
     middleware = MIDDLEWARES.get(flaw)
     if middleware is not None:
         app.middlewares.append(web.middleware(middleware))

@@ -4,6 +4,7 @@ over http and over https."""
 
 from __future__ import annotations
 
+import json
 import zlib
 
 import pytest
@@ -43,6 +44,9 @@ def failed(run: ProviderRun) -> set[str]:
         ("redirect_slash", "mettax", {"TRN-03"}),
         ("unknown_kind_400", "samsara", {"MAL-03", "TIM-04"}),
         ("unknown_kind_400", "mettax", {"MAL-03", "TIM-04"}),
+        # an alert of a condition id seed 004's table does not list is an alert all the same (provider-facts §3.3)
+        ("unknown_condition_500", "samsara", {"MAL-03", "TIM-04"}),
+        ("unknown_condition_400", "samsara", {"MAL-03", "TIM-04"}),
         ("schema_500", "powunity", {"MAL-02", "TIM-04"}),
         ("schema_500", "standard_webhooks", {"MAL-02", "TIM-04"}),
         ("gzip_500", "samsara", {"LIM-04", "TRN-04", "TIM-04"}),
@@ -63,6 +67,34 @@ async def test_the_audit_names_every_kind_of_finding() -> None:
     audit = next(r for r in run.results if r.check_id == "TIM-04")
     # the bomb is bad input; a valid gzip body is a well-formed delivery, whose 500 TRN-04 judges, not the audit
     assert "500 on gzip_bomb" in audit.reason and "gzip_body" not in audit.reason, audit.reason
+
+
+@pytest.mark.parametrize(("flaw", "said"), [
+    ("unknown_condition_500", "500 on forward_compat, unknown alert condition id (acknowledge what is not "
+                              "understood: 2xx)"),
+    ("unknown_condition_400", "400 on an unknown alert condition id (a retry storm or a lost event)"),
+])
+async def test_an_unknown_alert_condition_is_to_be_acknowledged_and_the_audit_says_so(flaw: str, said: str) -> None:
+    async with flawed_input(flaw) as url:
+        run = await check("samsara", url)
+    by_id = {r.check_id: r for r in run.results}
+    assert by_id["MAL-03"].reason.startswith("unknown alert condition id was answered"), by_id["MAL-03"]
+    assert said in by_id["TIM-04"].reason and "bad input is permanent" not in by_id["TIM-04"].reason
+
+
+async def test_forward_compat_probes_carry_the_headers_of_their_own_body() -> None:
+    # Samsara names the body's eventType in X-Samsara-Event-Type: a probe of a new type must not say "Alert"
+    async with reference_receiver(settings()) as url:
+        run = await check("samsara", url)
+    probes = {a.variant: a for a in run.exchanges if a.copy == "forward_compat"}
+    assert set(probes) == {"unknown event type", "new top-level key", "new key in event",
+                           "unknown alert condition id"}
+    unknown = probes["unknown event type"]
+    assert unknown.request_headers["X-Samsara-Event-Type"] == json.loads(unknown.request_body)["eventType"] \
+        == "FleetsimFutureEventType"
+    assert json.loads(probes["unknown alert condition id"].request_body)["event"]["alertConditionId"] \
+        == "FleetsimFutureCondition"
+    assert all(a.status == 200 for a in probes.values()), probes
 
 
 async def test_the_reference_receiver_over_https_passes_the_transport_checks() -> None:

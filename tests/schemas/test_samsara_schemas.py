@@ -329,3 +329,27 @@ def test_missing_extra_object_is_rejected() -> None:
         doc = mutate(load_fixture(PROVIDER, stem), ("event", extra), DROP)
         errors = errors_of(ALERT, doc)
         assert errors and all(e.path.startswith("/event") for e in errors), (stem, errors)
+
+
+def test_what_seed_004_leaves_open_is_fleetsims_rule_not_the_vendors() -> None:
+    # the condition table is not closed and the grouping of conditions by extra object, the https:// of
+    # alertEventUrl, are fleetsim's (provider-facts §3.3): a receiver acknowledges such an alert
+    from simulator.schemastore import OWN_BOUND, iter_errors
+
+    doc = load_fixture(PROVIDER, "alert_v1__seed004_geofence_inside")
+    doc = mutate(mutate(doc, ("event", "alertConditionId"), "SomeFutureCondition"), ("event", "device"), DROP)
+    doc = mutate(doc, ("event", "alertEventUrl"), "cloud.samsara.com/o/1/alerts/2")
+    assert list(iter_errors(ALERT, doc, documented=True)) == []
+    whole = errors_of(ALERT, doc)
+    # each path told once, each labelled as fleetsim's own
+    assert sorted(e.path for e in whole) == ["/event/alertConditionId", "/event/alertEventUrl"], whole
+    assert all(e.expected.endswith(f"({OWN_BOUND})") for e in whole), whole
+    # a known condition without its extra object: the members it wants are named, not the branch schema dumped
+    bare = mutate(load_fixture(PROVIDER, "alert_v1__seed004_geofence_inside"), ("event", "device"), DROP)
+    (error,) = errors_of(ALERT, bare)
+    assert (error.path, error.actual) == ("/event", "none of them")
+    assert error.expected == f"at least one of the properties 'device', 'driver' ({OWN_BOUND})"
+    # what the vendor does state stays a rule of the documented reading: a non-UUID eventId, `resolved: true`
+    stated = mutate(mutate(load_fixture(PROVIDER, "alert_v1__seed004_geofence_inside"), ("eventId",), "x"),
+                    ("event", "resolved"), True)
+    assert {e.path for e in iter_errors(ALERT, stated, documented=True)} == {"/eventId", "/event/resolved"}
