@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import ssl
 import sys
@@ -61,7 +62,8 @@ from .socket_client import command as socket_command
 from .state import REFERENCE_PROBE, FileStateProbe, StateProbe, command_ca_file, load_state_probe, runs_commands
 from .stopping import run_until_stopped
 
-DEFAULT_SEED = 1
+#: a seed drawn for a run given none is at most this (short enough to read and type back)
+MAX_FRESH_SEED = 999_999
 DEFAULT_SUITE = "standard"
 MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
 
@@ -86,8 +88,9 @@ def add_parser(sub: Any) -> None:
         "TARGET/P (or P's url setting: a whole URL, or a path under TARGET or the --app) and grade every answer. "
         "Without --target, fleetsim's reference receiver is started and "
         "checked. Secrets: the demo ones of scenarios/demo-city.yaml unless --settings gives others.")
-    p.add_argument("--provider", metavar="P|all", help=f"a provider name, or all; {SOCKET_PROVIDER}: grade your "
-                   "socket client of PowUnity's Traccar server instead (TRN-06..TRN-10, fleetsim serves)")
+    p.add_argument("--provider", metavar="P|all", action="append",
+                   help=f"a provider name (repeatable, or several comma-separated), or all; {SOCKET_PROVIDER}: grade "
+                   "your socket client of PowUnity's Traccar server instead (TRN-06..TRN-10, fleetsim serves)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--target", type=target_url, metavar="URL", help="base URL of your receiver (http or https)")
     where.add_argument("--app", metavar="MODULE:ATTR",
@@ -101,8 +104,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--only", type=_ids, metavar="IDS",
                    help="run only these checks (comma-separated ids), whatever their suite")
     p.add_argument("--exclude", type=_ids, metavar="IDS", help="leave these checks out (comma-separated ids)")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, metavar="S",
-                   help=f"seed of the planned traffic (default {DEFAULT_SEED})")
+    p.add_argument("--seed", type=seed, metavar="S",
+                   help="seed of the planned traffic: the same seed sends the same events again (default: a new one "
+                   "each run, printed with the results, so a receiver that keeps earlier runs' events sees new ones)")
     p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                    help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
     p.add_argument("--body-limit", type=int_range(1024, MAX_BODY_LIMIT), default=BODY_LIMIT, metavar="BYTES",
@@ -168,9 +172,11 @@ def _settings(path: str | None) -> Mapping[str, Mapping[str, Any]]:
     return settings
 
 
-def _providers(name: str, settings: Mapping[str, Mapping[str, Any]]) -> tuple[list[Provider], list[str]]:
+def _providers(name: str | list[str], settings: Mapping[str, Mapping[str, Any]]) -> tuple[list[Provider], list[str]]:
     """The providers to check, and notes about those left out."""
     webhook = {p.name: p for p in webhook_providers()}
+    if isinstance(name, list):
+        return [provider for one in name for provider in _providers(one, settings)[0]], []
     if name != "all":
         if name not in webhook:
             raise UnknownNameError("provider", name, webhook)
@@ -201,11 +207,33 @@ def _credential_headers(providers: list[Provider], settings: Mapping[str, Mappin
     return found
 
 
+def fresh_seed() -> int:
+    """A seed of its own for a run given none: the planned events are new to a receiver that keeps what earlier runs
+    sent (a staging receiver), where a fixed default would re-send the same event ids with other meanings and
+    fail a correct receiver on the second run. Printed with the results; `--seed` repeats the run."""
+    return secrets.randbelow(MAX_FRESH_SEED) + 1
+
+
+def _one_provider(given: list[str]) -> str | list[str]:
+    """--provider's values: one name (or all, or a client mode) as given; several webhook providers as a list."""
+    names = list(dict.fromkeys(n.strip() for value in given for n in value.split(",") if n.strip()))
+    if not names:
+        raise UsageError("check: --provider needs a provider name, or all")
+    alone = [n for n in names if n in ("all", SOCKET_PROVIDER, "smartgps-api")]
+    if len(names) > 1 and alone:
+        others = ", ".join(n for n in names if n != alone[0])
+        raise UsageError(f"check: --provider {alone[0]} stands alone, not beside {others}")
+    return names[0] if len(names) == 1 else names
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return list_checks()
     if not args.provider:
         raise UsageError("check: --provider P|all is required (or --list)")
+    args.provider = _one_provider(args.provider)
+    if args.seed is None:
+        args.seed = fresh_seed()
     if args.provider == SOCKET_PROVIDER:
         return _check_socket_client(args)
     socket_command.refuse_options(args)

@@ -73,6 +73,9 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
     (--ca-bundle) is whom the https requests trust: the sender's and the probes' raw connections alike.
     `body_limit` is the receiver's declared body limit (LIM-01 sends one byte more)."""
     sender = trusting_sender(ssl_context) if sender is http_sender else sender
+    # the seed's own event ids, under what the user set: a receiver that keeps earlier runs' events must not see
+    # one of them again in this run's new events (Provider.fresh_id_settings)
+    settings = {**settings, provider.name: {**provider.fresh_id_settings(seed), **settings.get(provider.name, {})}}
     selected = tuple(checks)
     say = progress or (lambda phase: None)
     the_plan = plan(provider, selected, seed=seed, has_secret=has_secret(provider, settings))

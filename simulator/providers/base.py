@@ -184,6 +184,12 @@ class Provider(SchemaFamily):
         with exactly `text` in that string, valid JSON or not (MAL-08 sends broken ones). None for the others."""
         return None
 
+    def fresh_id_settings(self, seed: int) -> dict[str, Any]:
+        """Settings that give a run of `seed` event ids of its own, where the provider's ids do not already follow
+        the seed (PowUnity's Traccar ids are database sequences): `fleetsim check` merges them under the user's,
+        so a receiver that keeps what earlier runs sent never takes a new event for an old one."""
+        return {}
+
     def credential_headers(self, settings: Mapping[str, Any]) -> dict[str, str]:
         """Static credential headers the envelope adds from settings (not signatures): what `fleetsim replay
         --resign` restores when a capture has them redacted. Signed schemes recompute theirs in the signer."""

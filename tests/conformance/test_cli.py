@@ -56,11 +56,33 @@ def test_usage_mistakes_exit_2(cli: Cli, args: tuple[str, ...], message: str) ->
 
 
 def test_the_reference_receiver_passes_and_exits_0(cli: Cli) -> None:
-    result = cli("check", "--provider", "samsara", "--only", "SIG-01,RPL-01,RPL-07")
+    result = cli("check", "--provider", "samsara", "--only", "SIG-01,RPL-01,RPL-07", "--seed", "1")
     assert result.code == 0, result
     assert "PASS  SIG-01" in result.out and "PASS  RPL-01" in result.out and "SKIP  RPL-07" in result.out
     assert "IDM-01" not in result.out
     assert "summary: 2 passed, 0 failed, 1 skipped, 0 errors (seed 1, --only)" in result.out
+
+
+def test_a_run_given_no_seed_draws_its_own_and_says_it(cli: Cli) -> None:
+    # a fixed default would re-send the same event ids to a receiver that keeps earlier runs' events
+    seeds = []
+    for _ in range(2):
+        result = cli("check", "--provider", "samsara", "--only", "SIG-01")
+        assert result.code == 0, result
+        seeds.append(result.out.split("(seed ", 1)[1].split(",", 1)[0])
+    assert seeds[0] != seeds[1] and all(1 <= int(s) <= 999_999 for s in seeds), seeds
+    assert f"summary: 1 passed, 0 failed, 0 skipped, 0 errors (seed {seeds[1]}, --only)" in result.out
+
+
+def test_several_providers_may_be_named(cli: Cli) -> None:
+    # repeated or comma-separated, as `run --provider` takes them: each is checked, none silently dropped
+    for given in (("--provider", "samsara", "--provider", "smartgps"), ("--provider", "samsara,smartgps")):
+        result = cli("check", *given, "--only", "SIG-01", "--seed", "2")
+        assert result.code == 0, result
+        assert "samsara: http" in result.out and "smartgps: http" in result.out, result.out
+    alone = cli("check", "--provider", "all", "--provider", "samsara", "--only", "SIG-01")
+    assert alone.code == 2 and alone.err.strip() == "fleetsim: error: check: --provider all stands alone, not " \
+        "beside samsara", alone.err
 
 
 def test_a_receiver_that_is_not_there_is_a_usage_error_before_anything_runs(cli: Cli) -> None:

@@ -147,6 +147,11 @@ class PowUnity(Provider):
     settings_schema = SETTINGS
     retry_default = ("none", "PowUnity never re-sends a webhook (provider-facts §2)")
 
+    def fresh_id_settings(self, seed: int) -> dict[str, Any]:
+        # Traccar's ids are sequences, not drawn from the seed: each seed's run starts its own 2^30 block (2^22
+        # blocks, all below 2^53 so a JavaScript receiver reads them exactly)
+        return {"id_base": (seed % (1 << 22)) << 30}
+
     def check_settings(self, values: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         problems = _event_type_problems(values, "webhook_types")
         problems += _event_type_problems(values, "web_notifications")

@@ -51,8 +51,10 @@ DistanceHandler), `motion` (speed above PowUnity's 2 km/h) and `hours` (ms with 
 EngineHoursHandler).
 
 Ids: Traccar's position and event ids are database sequences shared by all devices, but each renderer serves
-one device, so ids are `n * id_stride + <the device's Traccar id>` (setting `id_stride`, default 16384): unique across
-up to `id_stride` devices, increasing per device, roughly increasing in time across the fleet.
+one device, so ids are `id_base + n * id_stride + <the device's Traccar id>` (settings `id_base`, default 0, and
+`id_stride`, default 16384): unique across up to `id_stride` devices, increasing per device, roughly increasing in
+time across the fleet. `fleetsim check` sets `id_base` from its seed (`Provider.fresh_id_settings`), so a receiver
+that keeps the events of earlier runs sees new ids, as it would from a server whose sequences moved on.
 
 Doubles are Python floats (12.0, never 12) so core.javajson writes them as Jackson does (`5.0E7` for
 totalDistance >= 1e7 m); integers (batteryLevel, status, index, hours in ms) stay ints. Every double Java may write
@@ -159,6 +161,7 @@ class PowUnityRenderer:
         "_fences",
         "_frames",
         "_geofence_tuple",
+        "_id_offset",
         "_last",
         "_minute",
         "_minute_text",
@@ -237,6 +240,8 @@ class PowUnityRenderer:
         self._areas: dict[str, str] = {str(k): str(v) for k, v in dict(areas).items()}
         self._fences: dict[int, dict[str, Any]] = {}
         self._traccar_id: int = device.vendor_ids["traccar_id"]
+        #: where this device's ids start: the server's own id base (setting `id_base`) and the device's Traccar id
+        self._id_offset: int = int(settings.get("id_base", 0)) + self._traccar_id
         legacy, device_geofences = self.profile.legacy_position, self.profile.device_geofences
         # which of `_position`'s two displays fits the profile (True: 4.12's, False: 6's), None: neither
         self._shape: bool | None = legacy if legacy == device_geofences else None
@@ -533,7 +538,7 @@ class PowUnityRenderer:
 
         # -- the position Traccar stores (DistanceHandler, MotionHandler, EngineHoursHandler) --
         self.position_seq += 1
-        position_id = self.position_seq * self.stride + self._traccar_id
+        position_id = self.position_seq * self.stride + self._id_offset
         odometer = fix.odometer_m
         last_odometer = self.last_odometer
         distance = round2(odometer - last_odometer) if last_odometer is not None and odometer > last_odometer \
@@ -637,7 +642,7 @@ class PowUnityRenderer:
             # 4.12 stamps an event with the server's clock; 6.x with its position's deviceTime
             when = server_time if about is None or profile.event_time == "serverTime" else about["deviceTime"]
             traccar_event: dict[str, Any] = {
-                "id": self.event_seq * self.stride + self._traccar_id,
+                "id": self.event_seq * self.stride + self._id_offset,
                 "attributes": attrs,
                 "deviceId": self._traccar_id,
                 "type": event_type,

@@ -40,6 +40,15 @@ SETTINGS: dict[str, Any] = {
             "minimum": 1000,
             "maximum": 1000000000
         },
+        "id_base": {
+            "title": "Id base",
+            "description": ("Added to every Traccar position and event id: where the server's database sequences "
+                            "stand. fleetsim check sets it from its seed, so a receiver that keeps earlier runs' "
+                            "events sees new ids."),
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 4503599627370496
+        },
         "initially_armed": {
             "title": "Initially armed",
             "description": "Bikes start armed (theft alarm on).",

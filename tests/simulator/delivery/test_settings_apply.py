@@ -160,6 +160,7 @@ REACHES_THE_STREAM: dict[str, tuple[str, str, Any]] = {
     "samsara.webhook_id": ("samsara", 'samsara: {webhook_id: "424242"}', "424242"),
     "samsara.movement_alerts": ("samsara", "samsara: {movement_alerts: true}", True),
     "powunity.id_stride": ("powunity", "powunity: {id_stride: 5000}", 5000),
+    "powunity.id_base": ("powunity", "powunity: {id_base: 1073741824}", 1073741824),
     "powunity.initially_armed": ("powunity", "powunity: {initially_armed: true}", True),
     "powunity.b2b": ("powunity", "powunity: {b2b: false}", False),
     "powunity.offline_after_s": ("powunity", "powunity: {offline_after_s: 120}", 120),
