@@ -255,8 +255,10 @@ def lost_ack(bases: Sequence[Base]) -> list[ProbeRequest]:
     """The event written whole on a raw socket closed before the answer is read, then retried normally."""
     base = bases[0]
     headers = base.sign(base.body)
+    # a retry is another delivery of the same event: a new delivery id where the provider has one (provider-facts
+    # §3.4), so a receiver that wrongly deduplicates on the delivery id applies it again, as IDM-01's re-send does
     return [ProbeRequest("answer dropped", base.body, headers, mode=DROP_RESPONSE),
-            ProbeRequest("retry", base.body, base.sign(base.body), phase=1)]
+            ProbeRequest("retry", base.body, base.sign(base.body, delivery=f"{base.event_id}-retry"), phase=1)]
 
 
 reads("IDM-03")(_effect_reads("lost_ack"))
@@ -267,7 +269,8 @@ def lost_ack_once(context: Context) -> CheckResult:
     """After a lost acknowledgement, the retry of the same event is acknowledged and the event applied once.
 
     The first request is written whole on a raw socket (TLS for https) that is closed before the answer is read;
-    the retry (fresh signature, same second) follows at once, whether or not the first was committed.
+    the retry (fresh signature, same second, and a delivery id of its own where the provider has one: Samsara's
+    X-Samsara-Request, PowUnity's X-PowTxn) follows at once, whether or not the first was committed.
     """
     dropped, retry = context.of("lost_ack", "answer dropped"), context.of("lost_ack", "retry")
     if not dropped or not retry:
@@ -323,8 +326,9 @@ def different_ids(bases: Sequence[Base]) -> list[ProbeRequest]:
     if raw is None or other is None:
         return []
     body = _id_pattern(raw).sub(other.encode(), first.body)
+    # the second event is its own delivery too: no platform sends two events under one delivery id
     return [ProbeRequest("first", first.body, headers),
-            ProbeRequest("second", body, first.sign(body), event_id=second.event_id)]
+            ProbeRequest("second", body, first.sign(body, delivery=second.event_id), event_id=second.event_id)]
 
 
 reads("IDM-05")(_effect_reads("different_ids"))
@@ -337,8 +341,8 @@ def different_ids_both_processed(context: Context) -> CheckResult:
     """Two different events (different ids) with otherwise identical bodies are both processed.
 
     The second is the first's body with only the id changed (in the body, or the webhook-id header where the
-    provider puts the id there). On HTTP: both accepted, neither answered as a duplicate; with the state probe:
-    each applied once.
+    provider puts the id there), sent under its own delivery id. On HTTP: both accepted, neither answered as a
+    duplicate; with the state probe: each applied once.
     """
     sent = context.of("different_ids")
     if len(sent) < 2:

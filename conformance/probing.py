@@ -87,18 +87,23 @@ class Base:
         return {k: v for k, v in self.record.headers.items() if k.lower() not in names}
 
     def sign(self, body: bytes, *, timestamp: int | None = None, message_id: str | None = None,
-             secrets: Sequence[Secret] | None = None, envelope: Mapping[str, str] | None = None) -> dict[str, str]:
+             secrets: Sequence[Secret] | None = None, envelope: Mapping[str, str] | None = None,
+             delivery: str | None = None) -> dict[str, str]:
         """The headers to send `body` with: the record's own (updated by `envelope`, the headers the provider's
         envelope gives a rewritten document), with a fresh signature at `timestamp` (default now) over exactly
-        these bytes. Unsigned providers (no secret) get those headers as they are."""
+        these bytes. Unsigned providers (no secret) get those headers as they are. `delivery` is the id of this
+        delivery under the provider's per-delivery header, where it has one (Samsara's X-Samsara-Request,
+        PowUnity's X-PowTxn): another delivery than the record's own (a retry, another event) names itself."""
         keys = tuple(secrets) if secrets is not None else self.secrets
         headers = dict(self.record.headers)
         if envelope:
             headers.update(envelope)
-        if not keys:
-            return headers
-        headers.update(self.signer.sign(body, keys, timestamp=self.now if timestamp is None else timestamp,
-                                        message_id=message_id or self.event_id))
+        if keys:
+            headers.update(self.signer.sign(body, keys, timestamp=self.now if timestamp is None else timestamp,
+                                            message_id=message_id or self.event_id))
+        name = self.provider.adapter.delivery_header
+        if delivery is not None and name is not None:
+            headers[next((k for k in headers if k.lower() == name.lower()), name)] = delivery
         return headers
 
 

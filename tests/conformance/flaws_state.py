@@ -15,7 +15,8 @@ from simulator.servers.store import Change, Fix, Store
 
 from .flawed import serve, settings
 
-FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state", "delivery_id")
+FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state", "delivery_id",
+         "delivery_replay_cache")
 
 
 class NoDedupe(Store):
@@ -99,6 +100,23 @@ class DeliveryIdDedupe(Store):
         return True
 
 
+class DeliveryReplayCache(Store):
+    """Not a flaw: deduplicates on the event like the reference, and besides ignores a delivery id it has seen
+    (a replay of one delivery: acknowledged, not applied), as receivers guarding against replays do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliveries: set[tuple[str, str]] = set()
+
+    async def claim(self, provider: str, event_key: str, kind: str, payload: bytes | None, *,
+                    delivery_id: str | None = None, ignored: bool = False) -> bool:
+        if delivery_id is not None:
+            if (provider, delivery_id) in self.deliveries:
+                return False
+            self.deliveries.add((provider, delivery_id))
+        return await super().claim(provider, event_key, kind, payload, delivery_id=delivery_id, ignored=ignored)
+
+
 def _store(flaw: str) -> Store:
     if flaw == "no_dedupe":
         return NoDedupe()
@@ -108,6 +126,8 @@ def _store(flaw: str) -> Store:
         return BodyHash()
     if flaw == "delivery_id":
         return DeliveryIdDedupe()
+    if flaw == "delivery_replay_cache":
+        return DeliveryReplayCache()
     if flaw in ("backfill_regress", "arrival_state"):
         return LastArrivalWins("latest" if flaw == "backfill_regress" else "state")
     return Store()

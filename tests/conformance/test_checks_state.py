@@ -156,3 +156,24 @@ def test_powunity_event_ids_of_two_seeds_never_meet() -> None:
     assert len(first) == 200 and not first & fourth
     assert max(first | fourth) < 2**53  # read exactly by a JavaScript receiver too
     assert max(ids(2**22 - 1)) < 2**53
+
+
+@pytest.mark.parametrize("provider", ["samsara", "powunity"])
+async def test_each_delivery_has_its_own_delivery_id(provider: str) -> None:
+    # two different events never share a delivery id, and a retry is a delivery of its own (provider-facts §3.4):
+    # a receiver that also ignores a delivery id it has seen (a replay guard) is right and passes; one that
+    # deduplicates on the delivery id instead of the event applies the retry again and fails IDM-03 too
+    checks = [CHECKS[c] for c in ("IDM-01", "IDM-03", "IDM-05")]
+    async with flawed_state("delivery_replay_cache") as url:
+        guarded = await run_provider(PROVIDERS[provider], checks, target=url, settings=settings(), seed=3,
+                                     state=reference_probe())
+    assert failed(guarded) == set(), guarded.results
+    header = PROVIDERS[provider].adapter.delivery_header
+    assert header is not None
+    for copy in ("different_ids", "lost_ack"):
+        sent = [a.request_headers[header] for a in guarded.exchanges if a.copy == copy]
+        assert len(sent) == 2 and sent[0] != sent[1], (copy, sent)
+    async with flawed_state("delivery_id") as url:
+        keyed = await run_provider(PROVIDERS[provider], checks, target=url, settings=settings(), seed=3,
+                                   state=reference_probe())
+    assert {"IDM-01", "IDM-03"} <= failed(keyed), keyed.results
