@@ -19,7 +19,7 @@ import orjson
 
 from simulator.delivery.model import DUPLICATE, Attempt
 from simulator.providers import Provider
-from simulator.providers.receiving import Adapter
+from simulator.providers.receiving import Adapter, Fix
 
 from .checks import _answered
 from .probing import DROP_RESPONSE, Base, ProbeRequest, probe
@@ -499,7 +499,8 @@ def backfill_never_regresses(context: Context) -> CheckResult:
 
     Adapted: the back-fill is a real older fix of the same device delivered after its newer one, not re-rendered
     as MettaX `actual=false` or a Traccar `outdated` position (a receiver must order by device time whatever
-    the flag says). The latest fix read back must carry the newest device time of every accepted delivery.
+    the flag says). The latest fix read back must carry the newest device time of every accepted delivery, and
+    not the back-filled fix's coordinates (a receiver may keep the time apart from the position).
     """
     sent = context.of("backfill")
     if not sent:
@@ -516,8 +517,10 @@ def backfill_never_regresses(context: Context) -> CheckResult:
                            "is not shown")
     device = fix_of(context.provider, sent[-1].request_body, sent[-1].request_headers)
     assert device is not None
-    newest = max(f.device_time for a in context.exchanges if _success(context, a)
-                 and (f := fix_of(context.provider, a.request_body, a.request_headers)) and f.device == device.device)
+    fixes = [f for a in context.exchanges if _success(context, a)
+             and (f := fix_of(context.provider, a.request_body, a.request_headers)) and f.device == device.device]
+    newest_fix = max(fixes, key=lambda f: f.device_time)
+    newest = newest_fix.device_time
     try:
         latest = context.readings.get(Ask(LATEST, context.provider.name, device.device))
     except ReadError as exc:
@@ -529,8 +532,30 @@ def backfill_never_regresses(context: Context) -> CheckResult:
         back = " (the back-filled fix)" if abs(latest.device_time - device.device_time) <= TIME_TOLERANCE_S else ""
         return CheckResult(FAILED, f"the latest position of {device.device} moved back {newest - latest.device_time:g}"
                            f" s to an older fix{back}", sent[-1], expected)
+    # the time read back may be kept apart from the position (fix_time = max(fix_time, new) beside lat/lon of the
+    # last arrival): the position itself must be the newest fix's, not the back-filled one's
+    if _nearer(latest, device, newest_fix):
+        return CheckResult(FAILED, f"the latest position of {device.device} is the back-filled fix's "
+                           f"({latest.lat:g}, {latest.lon:g}), though its time is the newest fix's: the position "
+                           f"moved back while the time did not (newest fix: {newest_fix.lat:g}, "
+                           f"{newest_fix.lon:g})", sent[-1], expected)
     return CheckResult(PASSED, f"the latest position of {device.device} stayed at the newest fix after a "
                        "back-filled one")
+
+
+#: how far apart (degrees, about 11 m) two fixes must be for ORD-02 to tell which one a position read back is:
+#: a receiver may store coordinates rounded
+POSITION_TOLERANCE_DEG = 1e-4
+
+
+def _nearer(latest: Latest, backfilled: Fix, newest: Fix) -> bool:
+    """Whether the position read back is the back-filled fix's rather than the newest's (when the two differ)."""
+    def apart(lat: float, lon: float, b: Fix) -> float:
+        return max(abs(lat - b.lat), abs(lon - b.lon))
+
+    if apart(newest.lat, newest.lon, backfilled) <= POSITION_TOLERANCE_DEG:
+        return False  # the device had not moved: the position cannot tell the two apart
+    return apart(latest.lat, latest.lon, backfilled) <= POSITION_TOLERANCE_DEG
 
 
 # --- ORD-03: shuffled across devices ---------------------------------------------------------------------------

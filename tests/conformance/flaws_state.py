@@ -16,7 +16,7 @@ from simulator.servers.store import Change, Fix, Store
 from .flawed import serve, settings
 
 FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state", "delivery_id",
-         "delivery_replay_cache")
+         "delivery_replay_cache", "backfill_position")
 
 
 class NoDedupe(Store):
@@ -42,7 +42,8 @@ class LookThenInsert(Store):
 
 
 class LastArrivalWins(Store):
-    """Applies like the reference, then overwrites the latest position (backfill_regress) or the device state
+    """Applies like the reference, then overwrites the latest position (backfill_regress), its coordinates alone
+    (backfill_position: `fix_time = max(fix_time, new)` beside the last arrival's lat/lon) or the device state
     (arrival_state) with what arrived last, whatever its device time."""
 
     def __init__(self, overwrite: str) -> None:
@@ -54,6 +55,9 @@ class LastArrivalWins(Store):
         super()._apply(provider, event_key, fix, face_check, change)
 
         def work(conn: sqlite3.Connection) -> None:
+            if self.overwrite == "position" and fix is not None:  # the time kept at the newest, the place not
+                conn.execute("UPDATE latest SET lat = ?, lon = ? WHERE provider = ? AND device = ?",
+                             (fix.lat, fix.lon, provider, fix.device))
             if self.overwrite == "latest" and fix is not None:
                 conn.execute("UPDATE latest SET lat = ?, lon = ?, device_time = ?, event_key = ? WHERE provider = ?"
                              " AND device = ?", (fix.lat, fix.lon, fix.device_time, event_key, provider, fix.device))
@@ -128,8 +132,8 @@ def _store(flaw: str) -> Store:
         return DeliveryIdDedupe()
     if flaw == "delivery_replay_cache":
         return DeliveryReplayCache()
-    if flaw in ("backfill_regress", "arrival_state"):
-        return LastArrivalWins("latest" if flaw == "backfill_regress" else "state")
+    if flaw in ("backfill_regress", "arrival_state", "backfill_position"):
+        return LastArrivalWins({"backfill_regress": "latest", "arrival_state": "state"}.get(flaw, "position"))
     return Store()
 
 

@@ -177,3 +177,14 @@ async def test_each_delivery_has_its_own_delivery_id(provider: str) -> None:
         keyed = await run_provider(PROVIDERS[provider], checks, target=url, settings=settings(), seed=3,
                                    state=reference_probe())
     assert {"IDM-01", "IDM-03"} <= failed(keyed), keyed.results
+
+
+@pytest.mark.parametrize("provider", ["powunity", "mettax"])
+async def test_a_position_moved_back_under_the_newest_time_fails_ord_02(provider: str) -> None:
+    # the common UPDATE ... SET lat = ?, lon = ?, fix_time = max(fix_time, ?): the time read back is the newest,
+    # the place is the back-filled fix's
+    async with flawed_state("backfill_position") as url:
+        run = await run_provider(PROVIDERS[provider], [CHECKS["ORD-02"]], target=url, settings=settings(), seed=1,
+                                 state=reference_probe())
+    [result] = run.results
+    assert result.status == "failed" and "is the back-filled fix's" in result.reason, result
