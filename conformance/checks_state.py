@@ -458,10 +458,30 @@ def reversed_states_final(context: Context) -> CheckResult:
         except ReadError as exc:
             return _read_error(exc, sent[-1])
         value = got.get(c.name) if isinstance(got, dict) else None
-        if value != next(iter(want)):
-            return CheckResult(FAILED, f"device {c.device} ends with {c.name} {value}, the older change's state, "
-                               f"not {next(iter(want))}", sent[-1], expected)
+        wanted = next(iter(want))
+        if _state_word(value) != _state_word(wanted):
+            older = {_state_word(o.value) for o in changes if o.device == c.device and o.name == c.name} - \
+                {_state_word(wanted)}
+            if value is None:
+                why = f"the receiver knows no {c.name} of device {c.device}"
+            elif _state_word(value) in older:
+                why = f"device {c.device} ends with {c.name} {value}, the older change's state"
+            else:
+                why = f"device {c.device} ends with {c.name} {value}, neither change's state"
+            return CheckResult(FAILED, f"{why}, not {wanted}", sent[-1], expected)
     return CheckResult(PASSED, "the newer state change, delivered first, is the final state" + weak)
+
+
+_ON, _OFF = frozenset({"on", "true", "1", "yes"}), frozenset({"off", "false", "0", "no"})
+
+
+def _state_word(value: Any) -> str | None:
+    """A state value as a word: an on/off state may be read back as "on"/"off", a boolean or 1/0, in any case
+    (docs/state-probes.md); other values as text."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()  # True -> "true", 1 -> "1"
+    return "on" if text in _ON else "off" if text in _OFF else text
 
 
 # --- ORD-02: back-filled fixes ---------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ and without it only what HTTP can show fails, the others saying they were graded
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from conformance import checks_state
 from conformance.registry import CHECKS
 from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
-from conformance.state import REFERENCE_PROBE, FileStateProbe, StateProbe, load_state_probe
+from conformance.state import REFERENCE_PROBE, FileStateProbe, Latest, StateProbe, load_state_probe
 from simulator.providers import PROVIDERS
 
 from .flawed import settings
@@ -188,3 +190,43 @@ async def test_a_position_moved_back_under_the_newest_time_fails_ord_02(provider
                                  state=reference_probe())
     [result] = run.results
     assert result.status == "failed" and "is the back-filled fix's" in result.reason, result
+
+
+class _Booleans:
+    """The reference probe, its on/off states read back as booleans (`{"ignition": false}`), as many receivers
+    store them."""
+
+    def __init__(self, inner: StateProbe) -> None:
+        self.inner = inner
+        self.description = inner.description
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[StateProbe]:
+        async with self.inner.batch() as inner:
+            yield _Booleans(inner)
+
+    async def settle(self, base: str) -> None:
+        await self.inner.settle(base)
+
+    async def effects(self, base: str, provider: str, event_id: str) -> int:
+        return await self.inner.effects(base, provider, event_id)
+
+    async def latest(self, base: str, provider: str, device: str) -> Latest | None:
+        return await self.inner.latest(base, provider, device)
+
+    async def state(self, base: str, provider: str, device: str) -> dict[str, str]:
+        got = await self.inner.state(base, provider, device)
+        return {name: {"on": "true", "off": "false"}.get(value, value) for name, value in got.items()}
+
+
+@pytest.mark.parametrize("provider", ["smartgps", "mettax"])
+async def test_ord_01_reads_a_boolean_state_as_on_or_off(provider: str) -> None:
+    async with reference_receiver(settings()) as url:
+        run = await run_provider(PROVIDERS[provider], [CHECKS["ORD-01"]], target=url, settings=settings(), seed=1,
+                                 state=_Booleans(reference_probe()))
+    assert [r.status for r in run.results] == ["passed"], run.results
+    async with flawed_state("arrival_state") as url:
+        run = await run_provider(PROVIDERS[provider], [CHECKS["ORD-01"]], target=url, settings=settings(), seed=1,
+                                 state=_Booleans(reference_probe()))
+    [result] = run.results
+    assert result.status == "failed" and "the older change's state, not " in result.reason, result
