@@ -18,7 +18,7 @@ from typing import Any
 
 from simulator.delivery.model import DUPLICATE, GENUINE, Attempt
 from simulator.providers import Provider
-from simulator.providers.receiving import FORM_TYPE
+from simulator.providers.receiving import FORM_TYPE, Fix
 from simulator.schemastore import EXTRA_FIELDS
 from simulator.validation import validate
 
@@ -26,7 +26,7 @@ from .checks import _answered, _missing, _rejected
 from .checks_state import _effect_reads, _effects, _read_error
 from .probing import PROBES, Base, ProbeRequest, probe
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
-from .state import ReadError, event_key, reads
+from .state import LATEST, Ask, Latest, ReadError, event_key, fix_of, reads
 
 #: a key no provider's schema declares: the forward-compatibility field, and the padding of LIM-01
 FUTURE_FIELD = "fleetsimFutureField"
@@ -171,7 +171,24 @@ def _never_5xx(context: Context, copy: str, what: str, expected: str) -> CheckRe
     return CheckResult(PASSED, f"{len(probes)}/{len(probes)} {what} answered without a 5xx ({statuses})")
 
 
-reads("MAL-02")(_effect_reads("schema_break"))
+#: the latitude MAL-02 sends out of range: read back as a device's latest position, it was written
+OUT_OF_RANGE_LAT = 91
+
+
+def _out_of_range(context: Context, a: Attempt) -> Fix | None:
+    """The fix an acknowledged `lat: 91` message reports (its device's latest position must not become it)."""
+    if not a.variant.endswith(f": {OUT_OF_RANGE_LAT!r}"):
+        return None
+    return fix_of(context.provider, a.request_body, a.request_headers)
+
+
+@reads("MAL-02")
+def _mal02_reads(context: Context) -> list[Ask]:
+    # the effects of every message, and the latest position of the device of the lat: 91 one: a receiver may write
+    # the position before (or beside) what it counts as the event's effect
+    asks = list(_effect_reads("schema_break")(context))
+    devices = sorted({f.device for a in context.of("schema_break") if (f := _out_of_range(context, a))})
+    return asks + [Ask(LATEST, context.provider.name, d) for d in devices]
 
 
 @check(id="MAL-02", needs=frozenset({"schema_break"}), suite="standard")
@@ -181,8 +198,8 @@ def schema_break_refused(context: Context) -> CheckResult:
     Built from real events: the first top-level field whose removal breaks a rule the vendor states, the first
     value whose change of JSON type does, and the event's `lat`/`latitude` set to "abc" and to 91 (left out for
     events without one). A 2xx is taken as a quarantine: with the receiver's state probe (`--state-probe`) each
-    acknowledged message must have had no effect (a `lat: 91` written as the device's position is the
-    catalogue's "silent bad write"); without one it is graded on HTTP only, and the result says so.
+    acknowledged message must have had no effect, and the `lat: 91` one must not be its device's latest position
+    (the catalogue's "silent bad write"); without one it is graded on HTTP only, and the result says so.
     """
     expected = "a 4xx (or a 2xx that quarantines it: never applied), never a 5xx"
     result = _never_5xx(context, "schema_break", "schema-breaking messages", expected)
@@ -193,9 +210,21 @@ def schema_break_refused(context: Context) -> CheckResult:
     if context.state is None:
         return CheckResult(PASSED, f"{result.reason}; graded on HTTP only (no --state-probe): that the "
                            f"{len(acknowledged)} acknowledged were quarantined, not written, is not shown")
+    unread = 0
     for a in acknowledged:
+        fix = _out_of_range(context, a)
+        if fix is not None:
+            try:
+                latest = context.readings.get(Ask(LATEST, context.provider.name, fix.device))
+            except ReadError as exc:
+                return _read_error(exc, a)
+            if isinstance(latest, Latest) and abs(latest.lat) > 90:
+                return CheckResult(FAILED, f"{a.variant} was acknowledged ({a.status}) and written as the latest "
+                                   f"position of {fix.device} (lat {latest.lat:g}): a silent bad write, not a "
+                                   "quarantine", a, expected)
         key = event_key(context.provider, a)
-        if key is None:
+        if key is None:  # the id itself is what the message broke: its effects cannot be looked up
+            unread += fix is None
             continue
         try:
             applied = _effects(context, key)
@@ -204,8 +233,12 @@ def schema_break_refused(context: Context) -> CheckResult:
         if applied > 0:
             return CheckResult(FAILED, f"{a.variant} was acknowledged ({a.status}) and applied: a silent bad "
                                "write, not a quarantine", a, expected)
-    return CheckResult(PASSED, f"{result.reason}; the {len(acknowledged)} acknowledged were never applied "
-                       "(quarantined)")
+    checked = len(acknowledged) - unread
+    unshown = f"; {unread} without a readable event id could not be looked up" if unread else ""
+    if not checked:
+        return CheckResult(PASSED, f"{result.reason}{unshown}, so that they were quarantined is not shown")
+    return CheckResult(PASSED, f"{result.reason}; the {checked} acknowledged and looked up were never applied "
+                       f"(quarantined){unshown}")
 
 
 # --- MAL-03: unknown event types and unknown fields ---------------------------------------------------------

@@ -240,3 +240,45 @@ async def test_mal_02_with_a_state_probe_fails_a_receiver_that_writes_what_it_ac
     assert passed.status == "passed" and "graded on HTTP only" in passed.reason, passed
     [refused] = reference.results
     assert refused.status == "passed" and "HTTP only" not in refused.reason, refused
+
+
+def _latitude_91_acknowledged() -> tuple[Attempt, str, str]:
+    """A real PowUnity webhook with a position, its latitude set to 91, acknowledged 200; its key and device."""
+    import itertools
+
+    from conformance.plan import plan
+    from conformance.state import event_key, fix_of
+
+    unit = PROVIDERS["powunity"]
+    scenario = plan(unit, [], seed=2, has_secret=True).scenario
+    record = next(r for r in itertools.islice(scenario_stream(scenario, providers={"powunity"},
+                                                              channels={"webhook"}), 200)
+                  if b'"position"' in r.body)
+    doc = json.loads(record.body)
+    doc["position"]["latitude"] = 91
+    attempt = Attempt(event_id=record.event_id, provider="powunity", kind=record.kind, copy="schema_break",
+                      attempt=1, url="http://receiver/powunity", sent_at=0.0, latency_s=0.01, outcome="2xx",
+                      status=200, request_headers=dict(record.headers), request_body=json.dumps(doc).encode(),
+                      variant="position/latitude: 91")
+    key, fix = event_key(unit, attempt), fix_of(unit, attempt.request_body, attempt.request_headers)
+    assert key is not None and fix is not None and fix.lat == 91
+    return attempt, key, fix.device
+
+
+@pytest.mark.parametrize(("stored_lat", "status"), [(91.0, "failed"), (41.8, "passed")])
+def test_mal_02_reads_the_latest_position_a_lat_91_message_may_have_written(stored_lat: float, status: str) -> None:
+    # a receiver may write the position before (or beside) what it counts as the event's effect, then quarantine
+    # the message: its effects read 0, its device's latest position says 91 (the catalogue's silent bad write)
+    from conformance.state import EFFECTS, LATEST, READS, Ask, Latest, Readings
+
+    attempt, key, device = _latitude_91_acknowledged()
+    context = Context(PROVIDERS["powunity"], (attempt,), 5.0, state=object())  # type: ignore[arg-type]
+    asks = set(READS["MAL-02"](context))
+    assert asks == {Ask(EFFECTS, "powunity", key), Ask(LATEST, "powunity", device)}
+    readings = Readings({Ask(EFFECTS, "powunity", key): 0,
+                         Ask(LATEST, "powunity", device): Latest(1.7e9, stored_lat, -87.6)})
+    result = CHECKS["MAL-02"].run(Context(PROVIDERS["powunity"], (attempt,), 5.0, state=object(),  # type: ignore[arg-type]
+                                          readings=readings))
+    assert result.status == status, result
+    if status == "failed":
+        assert f"written as the latest position of {device} (lat 91)" in result.reason
