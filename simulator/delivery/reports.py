@@ -66,13 +66,14 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
 def interruption(totals: Mapping[str, Any]) -> str | None:
     """What a stop cost the run, in one phrase ("N of M events were not delivered ..."), or None when nothing
-    was cut short. Events never sent (`interrupted`) and events whose request was cancelled in flight
+    was cut short. Events not sent when it stopped (`interrupted`: queued, or waiting for a retry after attempts
+    that failed) and events whose request was cancelled in flight
     (`interrupted_in_flight`: the receiver may have them) are told apart."""
     by_reason = totals["skipped_by_reason"]
     unsent, cut = by_reason.get(INTERRUPTED, 0), by_reason.get(INTERRUPTED_IN_FLIGHT, 0)
     if not unsent and not cut:
         return None
-    parts = [f"{unsent} never sent (skipped: interrupted)"] if unsent else []
+    parts = [f"{unsent} queued or waiting for a retry (skipped: interrupted)"] if unsent else []
     if cut:
         parts.append(f"{cut} cancelled in flight with no answer, which the receiver may have received "
                      "(skipped: interrupted_in_flight)")
@@ -214,6 +215,17 @@ def junit_tree(report: RunReport | Mapping[str, Any]) -> ET.Element:
                 failure = ET.SubElement(case, "failure", type="delivery",
                                         message=f"{k['failed']} of {k['generated']} events failed")
                 failure.text = "\n".join(lines)
+            elif (gone := sum(k["skipped_by_reason"].get(r, 0) for r in RECEIVER_SKIPS)):
+                failure = ET.SubElement(case, "failure", type="endpoint",
+                                        message=f"{gone} of {k['generated']} events skipped: the endpoint was "
+                                        "down or gone")
+                failure.text = _counts_text(k["skipped_by_reason"])
+            elif (stopped := k["skipped_by_reason"].get(INTERRUPTED, 0)
+                  + k["skipped_by_reason"].get(INTERRUPTED_IN_FLIGHT, 0)):
+                error = ET.SubElement(case, "error", type="interrupted",
+                                      message=f"{stopped} of {k['generated']} events not delivered: the run was "
+                                      "stopped")
+                error.text = _counts_text(k["skipped_by_reason"])
             elif k["open"]:
                 error = ET.SubElement(case, "error", type="incomplete",
                                       message=f"{k['open']} of {k['generated']} events never finished")

@@ -329,9 +329,31 @@ def test_events_cut_off_in_flight_are_told_apart_from_those_never_sent(tmp_path:
                            "answer, which the receiver may have received (skipped: interrupted_in_flight)")
     summary["totals"]["skipped_by_reason"]["interrupted"] = 3
     assert interruption(summary["totals"]) == (
-        f"5 of {generated} events were not delivered: 3 never sent (skipped: interrupted); 2 cancelled in flight "
+        f"5 of {generated} events were not delivered: 3 queued or waiting for a retry (skipped: interrupted); 2 "
+        "cancelled in flight "
         "with no answer, which the receiver may have received (skipped: interrupted_in_flight)")
     error = _junit(tmp_path, RunReport(summary)).find(
         "testsuite[@name='fleetsim']/testcase[@name='the run sent every event']/error")
     assert error is not None and "2 cancelled in flight" in (error.get("message") or "")
     assert interruption(build(failures=False, probe_bug=False).summary(final=True)["totals"]) is None
+
+
+def test_a_kind_the_stop_or_a_dead_endpoint_kept_from_delivery_is_never_green(tmp_path: Path) -> None:
+    # "all generated events delivered" once passed for a kind whose every event the stop left unsent
+    clean = build(failures=False, probe_bug=False).summary(final=True)
+    for reason, element, kind_of in (("interrupted", "error", "interrupted"),
+                                     ("interrupted_in_flight", "error", "interrupted"),
+                                     ("endpoint_down", "failure", "endpoint")):
+        summary = copy.deepcopy(clean)
+        kind = summary["providers"]["samsara"]["kinds"]["alert_v1"]
+        kind["skipped_by_reason"][reason] = 4
+        kind["skipped"] += 4
+        case = _junit(tmp_path, RunReport(summary)).find(
+            "testsuite[@name='samsara']/testcase[@name='alert_v1: all generated events delivered']")
+        assert case is not None
+        found = case.find(element)
+        assert found is not None and found.get("type") == kind_of, (reason, ET.tostring(case))
+        assert (found.get("message") or "").startswith("4 of "), found.get("message")
+    plain = _junit(tmp_path, RunReport(clean)).find(
+        "testsuite[@name='samsara']/testcase[@name='alert_v1: all generated events delivered']")
+    assert plain is not None and plain.find("error") is None and plain.find("failure") is None
