@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.registry import CHECKS
+from conformance.registry import CHECKS, Context
 from conformance.run import ProviderRun, reference_receiver, run_provider, webhook_providers
+from simulator.delivery.model import DUPLICATE, GENUINE, Attempt
 from simulator.providers import PROVIDERS
 
 from .flawed import SLOW_S, flawed, settings
@@ -102,3 +103,26 @@ async def test_a_receiver_that_is_not_there_is_an_error_never_a_failure() -> Non
     run = await check("smartgps", url)
     assert failed(run) == set()
     assert {r.check_id for r in run.results if r.status == "error"} >= {"SIG-01", "SIG-04", "MAL-01"}
+
+
+def _copy(event: str, copy: str, status: int) -> Attempt:
+    return Attempt(event_id=event, provider="samsara", kind="alert_v1", copy=copy, attempt=1, url="http://r/samsara",
+                   sent_at=0.0, latency_s=0.01, outcome=f"{status // 100}xx", status=status)
+
+
+@pytest.mark.parametrize(("genuine", "duplicate", "sig_01", "idm_01"), [
+    (200, 200, "passed", "passed"),
+    (409, 200, "passed", "failed"),  # the duplicate arrived first: the genuine copy was the one called a duplicate
+    (200, 409, "passed", "failed"),
+    (401, 401, "failed", "failed"),  # neither copy's signature taken: SIG-01's to say
+])
+def test_copies_that_race_are_judged_by_idm_01_whichever_arrived_first(genuine: int, duplicate: int, sig_01: str,
+                                                                       idm_01: str) -> None:
+    # a receiver answering 409 to a duplicate failed SIG-01 in some runs and not others: which copy won the race
+    exchanges = (_copy("e1", GENUINE, 200), _copy("e2", GENUINE, genuine), _copy("e2", DUPLICATE, duplicate))
+    context = Context(PROVIDERS["samsara"], exchanges, 10.0)
+    assert CHECKS["SIG-01"].run(context).status == sig_01
+    result = CHECKS["IDM-01"].run(context)
+    assert result.status == idm_01, result
+    if (genuine, duplicate) == (409, 200):
+        assert "the second copy of an event to arrive (the genuine one" in result.reason
