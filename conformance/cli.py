@@ -22,7 +22,7 @@ import shutil
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -165,10 +165,12 @@ def list_checks() -> int:
     return EXIT_OK
 
 
-def _settings(path: str | None) -> Mapping[str, Mapping[str, Any]]:
+def _settings(path: str | None, used: Collection[str] | None = None) -> Mapping[str, Mapping[str, Any]]:
+    """The demo settings with `path`'s laid over them; `used`, the providers checked (None: any may be), whose
+    secret variables must be set: another provider's may be unset (one settings file for several jobs)."""
     settings: Mapping[str, Mapping[str, Any]] = load_scenario(scenarios_dir() / "demo-city.yaml").delivery.providers
     if path:
-        settings = merge_settings(settings, load_settings(path))
+        settings = merge_settings(settings, load_settings(path, used=used))
     return settings
 
 
@@ -237,7 +239,9 @@ def run(args: argparse.Namespace) -> int:
     if args.provider == SOCKET_PROVIDER:
         return _check_socket_client(args)
     socket_command.refuse_options(args)
-    settings = _settings(args.settings)
+    named = [args.provider] if isinstance(args.provider, str) else args.provider
+    settings = _settings(args.settings, None if "all" in named else ["smartgps" if n == "smartgps-api" else n
+                                                                      for n in named])
     if args.provider == "smartgps-api":
         from .api_client.cli import run_api
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -63,9 +63,12 @@ class _Problems:
 
 
 def load_settings(
-    path: str | Path, *, env: Mapping[str, str] | None = None, max_bytes: int = MAX_BYTES
+    path: str | Path, *, env: Mapping[str, str] | None = None, max_bytes: int = MAX_BYTES,
+    used: Collection[str] | None = None,
 ) -> Settings:
-    """Load and check the settings file at `path`; `env` (default os.environ) resolves `secret_env`/`psk_env`."""
+    """Load and check the settings file at `path`; `env` (default os.environ) resolves `secret_env`/`psk_env`.
+    `used`: the providers the command will use (None: all). Another provider's unset secret variable is no
+    error: a shared settings file names every provider's, and a job's environment holds only its own."""
     try:
         doc = load_yaml_file(path, max_bytes=max_bytes)
     except ScenarioError as exc:  # yamlsafe speaks of scenario files; say settings file instead
@@ -79,7 +82,7 @@ def load_settings(
         if name in broken:
             continue  # its schema problems are reported; the checks below assume a well-formed mapping
         parsed = parse_provider_settings(problems, ("providers", name), name, values,
-                                         os.environ if env is None else env)
+                                         os.environ if env is None else env, env_required=used is None or name in used)
         providers[name] = MappingProxyType(parsed)
     if problems.found:
         problems.found.sort(key=lambda item: item[0])

@@ -135,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     settings: Any = scenario.delivery.providers
     if args.settings:
-        given = load_settings(args.settings)
+        # a shared settings file may name providers this run does not deliver: their secret variables need not
+        # be set (a job's environment holds its own providers' secrets)
+        chosen = _providers(args.provider)
+        used = set(scenario.providers()) & chosen if chosen is not None else set(scenario.providers())
+        given = load_settings(args.settings, used=used)
         unused = sorted(set(given.providers) - set(scenario.providers()))
         if unused:  # most often a settings file meant for another scenario: said, not silently ignored
             print(f"fleetsim: note: {args.settings} sets {', '.join(unused)}, which scenario {scenario.name!r} has "

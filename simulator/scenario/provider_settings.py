@@ -28,9 +28,12 @@ Report = Callable[..., None]
 
 
 def parse_provider_settings(report: Report, path: JsonPath, provider: str, data: Mapping[str, Any],
-                            env: Mapping[str, str]) -> dict[str, Any]:
-    """`data` (schema-valid) with its secret parsed; every problem goes to `report`."""
-    out = wrap_secrets(PROVIDERS[provider].settings_schema, _secrets(report, path, provider, data, env))
+                            env: Mapping[str, str], *, env_required: bool = True) -> dict[str, Any]:
+    """`data` (schema-valid) with its secret parsed; every problem goes to `report`. With `env_required` False
+    (a provider the command will not use), a `secret_env` whose variable is unset leaves the secret out, unsaid:
+    one settings file serves several jobs, each with only its own providers' secrets in its environment."""
+    out = wrap_secrets(PROVIDERS[provider].settings_schema,
+                       _secrets(report, path, provider, data, env, env_required=env_required))
     _check_url(report, path, data)
     _check_retry(report, path, data)
     for subpath, problem in PROVIDERS[provider].check_settings(data):
@@ -61,7 +64,7 @@ def _wrapped(spec: Mapping[str, Any], value: Any) -> Any:
 
 
 def _secrets(report: Report, path: JsonPath, provider: str, data: Mapping[str, Any],
-             env: Mapping[str, str]) -> dict[str, Any]:
+             env: Mapping[str, str], *, env_required: bool = True) -> dict[str, Any]:
     out = {k: v for k, v in data.items() if k not in SECRET_KEYS and k.removesuffix("_env") not in SECRET_KEYS}
     signer = get_signer(PROVIDERS[provider].signing)
     for key in SECRET_KEYS:
@@ -79,6 +82,8 @@ def _secrets(report: Report, path: JsonPath, provider: str, data: Mapping[str, A
                 continue
             text = env.get(variable)
             if text is None:
+                if not env_required:
+                    continue
                 if _ENV_NAME.fullmatch(variable):
                     report(where, f"environment variable {variable} is not set")
                 else:  # not a conventional name: it may be the secret itself, so it is not repeated

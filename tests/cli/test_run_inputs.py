@@ -273,3 +273,12 @@ def test_the_large_fleet_note_starts_at_2000_devices(capsys: pytest.CaptureFixtu
     assert "simulates 9,998 devices" in capsys.readouterr().err
     note_fleet_size(load_scenario_text(BIG.replace("count: 2000", "count: 9998"), "<big>"), {"smartgps"})
     assert capsys.readouterr().err == ""
+
+
+def test_run_needs_only_its_own_providers_secret_variables(cli: Callable[..., CliResult], scenario: Path,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI_SAMSARA_SECRET", raising=False)
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("providers:\n  samsara: {secret_env: CI_SAMSARA_SECRET}\n")
+    result = cli("run", str(scenario), "--settings", str(shared), "--limit", "2", "--quiet")
+    assert result.code == 0 and "CI_SAMSARA_SECRET" not in result.err, result.err

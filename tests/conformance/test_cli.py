@@ -264,3 +264,18 @@ def test_a_declared_body_limit_is_used_and_kept_in_the_reproduction(cli: Cli) ->
     assert f"--body-limit {2 << 20}" in repro
     too_small = cli("check", "--provider", "smartgps", "--target", url, "--body-limit", "10")
     assert too_small.code == 2 and "--body-limit" in too_small.err
+
+
+def test_a_shared_settings_file_needs_only_the_checked_providers_secrets(cli: Cli, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("providers:\n  samsara: {secret_env: CI_SAMSARA_SECRET}\n"
+                      "  smartgps: {secret_env: CI_SMARTGPS_SECRET}\n")
+    monkeypatch.setenv("CI_SAMSARA_SECRET", base64.b64encode(b"demo-samsara-secret-0001").decode())
+    monkeypatch.delenv("CI_SMARTGPS_SECRET", raising=False)
+    # the samsara job has no smartgps secret in its environment: not its business
+    result = cli("check", "--provider", "samsara", "--settings", str(shared), "--only", "SIG-01", "--seed", "1")
+    assert result.code != 2 and "CI_SMARTGPS_SECRET" not in result.err, result
+    # checking smartgps, its variable must be set: one line, exit 2
+    result = cli("check", "--provider", "smartgps", "--settings", str(shared), "--only", "SIG-01")
+    assert result.code == 2 and "environment variable CI_SMARTGPS_SECRET is not set" in result.err, result

@@ -85,6 +85,20 @@ def test_secrets_from_the_environment(tmp_path: Path) -> None:
     assert "base64" in text and "not base64 at all" not in text
 
 
+def test_one_settings_file_serves_jobs_that_each_hold_only_their_own_secrets(tmp_path: Path) -> None:
+    # a CI job checking samsara alone has no SMARTGPS_SECRET: the shared file must not stop it
+    path = write(tmp_path, "providers:\n  samsara: {secret_env: SAMSARA_SECRET}\n"
+                           "  smartgps: {secret_env: SMARTGPS_SECRET, retry_jitter: false}\n")
+    env = {"SAMSARA_SECRET": SAMSARA_SECRET}
+    settings = load_settings(path, env=env, used={"samsara"})
+    assert settings.providers["samsara"]["secret"] == Secret(b"settings-test-samsara-key")
+    assert "secret" not in settings.providers["smartgps"] and settings.providers["smartgps"]["retry_jitter"] is False
+    with pytest.raises(ScenarioError, match="SMARTGPS_SECRET is not set"):  # a provider the job uses: said
+        load_settings(path, env=env, used={"samsara", "smartgps"})
+    with pytest.raises(ScenarioError, match="SMARTGPS_SECRET is not set"):  # used=None: every provider may be
+        load_settings(path, env=env)
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("ftp://rx.example.com/x", "expected an http:// or https:// URL, found a 'ftp' URL"),
     ("rx.example.com/samsara", "expected an http:// or https:// URL, found no http(s) scheme"),
