@@ -51,7 +51,8 @@ def _rejected(context: Context, copy: str, what: str) -> CheckResult:
     for a in probes:
         if _answered(a) and a.status is not None and (a.status < 300 or a.status >= 500):
             verb = "accepted" if a.status < 300 else "crashed on"
-            return CheckResult(FAILED, f"{verb} {what}: answered {a.status}", a, expected)
+            which = f" ({a.variant})" if a.variant else ""  # which form, when the probe sends several
+            return CheckResult(FAILED, f"{verb} {what}{which}: answered {a.status}", a, expected)
     for a in probes:
         if not _answered(a) or a.outcome in ("3xx", "429"):
             got = a.status if _answered(a) else a.outcome

@@ -153,3 +153,11 @@ def test_sig_10_finds_a_stack_trace_in_any_error_answer_and_ignores_acknowledgem
     assert _judge("SIG-10", _attempt("genuine", "", 200, "2xx", body=trace)).status == "skipped"
     masked = _attempt("signature_echo", "wrong signature", 401, "4xx", headers={"X-Expected": MASK})
     assert "expected signature" in _judge("SIG-10", masked).reason
+
+
+async def test_a_probe_of_several_forms_names_the_one_the_receiver_took() -> None:
+    # "crashed on malformed timestamps: answered 500" left the user to dig the header out of the Sent block
+    async with flawed_auth("timestamp_500") as url:
+        run = await check("samsara", url)
+    [result] = [r for r in run.results if r.check_id == "RPL-05"]
+    assert result.status == "failed" and result.reason == "crashed on malformed timestamps (not a number): answered 500"
