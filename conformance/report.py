@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from simulator.delivery.model import Attempt
+from simulator.delivery.model import GENUINE, Attempt
 from simulator.delivery.redaction import MASK, Redactor
 from simulator.delivery.urls import masked_url_secrets
 
-from .registry import CHECKS, CheckResult, rule_of
+from .registry import CHECKS, CheckResult, catalogue_order, rule_of
 from .run import ProviderRun
 
 BODY_SHOWN = 300  # bytes of a body quoted in the terminal and reports (the body file holds all of it)
@@ -65,7 +65,7 @@ class Reporter:
         hidden = self.credential_headers.get(provider, set())
         return {name: MASK if name.lower() in hidden else self.redactor.text(value) for name, value in headers.items()}
 
-    def command(self, provider: str, check_id: str) -> str:
+    def command(self, provider: str, check_id: str, copy: str | None = None) -> str:
         inv = self.invocation
         words = ["fleetsim", "check", "--provider", provider]
         if inv.app:
@@ -80,11 +80,12 @@ class Reporter:
         # no --suite: --only runs the check whatever its suite; the fuzz options do change what FUZ-01 finds
         if CHECKS[check_id].suite == "fuzz":
             words += ["--fuzz-examples", str(inv.fuzz_examples)] + (["--quarantine"] if inv.quarantine else [])
-        return shlex.join([*words, "--only", check_id, "--seed", str(inv.seed)])
+        return shlex.join([*words, "--only", ",".join(_with_senders(check_id, copy, provider)), "--seed",
+                           str(inv.seed)])
 
     def failure(self, result: CheckResult) -> Failure:
-        command = self.command(result.provider, result.check_id)
         a = result.exchange
+        command = self.command(result.provider, result.check_id, a.copy if a is not None else None)
         if a is None:
             return Failure([], "-", result.expected or "-", command, None, None)
         headers = self.headers(a.provider, a.request_headers)
@@ -231,3 +232,16 @@ def _gunzipped(data: bytes) -> bytes:
 
 
 __all__ = ["REPORT_KINDS", "Failure", "Invocation", "Reporter", "totals"]
+
+
+def _with_senders(check_id: str, copy: str | None, provider: str) -> list[str]:
+    """`check_id`, and when the exchange it failed on is another check's traffic (TIM-04 audits what the others
+    sent), the first check that sends that copy: `--only TIM-04` alone would send nothing to audit."""
+    check = CHECKS[check_id]
+    if copy is None or copy in check.needs or copy == GENUINE:
+        return [check_id]
+    from simulator.providers import PROVIDERS
+
+    unit = PROVIDERS[provider]
+    senders = sorted((c.id for c in CHECKS.values() if copy in c.needs and c.applies(unit)), key=catalogue_order)
+    return [check_id, *senders[:1]]

@@ -46,7 +46,7 @@ class ApiReporter(Reporter):
         self.words = words  # how the integrator's code was given: --activate-url URL and/or --client-command CMD
         self.activations: tuple[Activation, ...] = ()
 
-    def command(self, provider: str, check_id: str) -> str:
+    def command(self, provider: str, check_id: str, copy: str | None = None) -> str:
         inv = self.invocation
         words = ["fleetsim", "check", "--provider", provider, *self.words]
         if inv.settings_path:

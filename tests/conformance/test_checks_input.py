@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from pathlib import Path
 
 import pytest
 import trustme
@@ -282,3 +283,17 @@ def test_mal_02_reads_the_latest_position_a_lat_91_message_may_have_written(stor
     assert result.status == status, result
     if status == "failed":
         assert f"written as the latest position of {device} (lat 91)" in result.reason
+
+
+async def test_an_audit_failure_reproduces_with_the_check_that_sent_its_traffic() -> None:
+    # `--only TIM-04` alone sends nothing for the audit to find: the reproduction adds the check that sent it
+    from conformance.report import Invocation, Reporter
+    from simulator.delivery.redaction import Redactor
+
+    async with flawed_input("unknown_condition_500") as url:
+        run = await check("samsara", url)
+    [audit] = [r for r in run.results if r.check_id == "TIM-04"]
+    reporter = Reporter(Invocation(url, None, 1, None), Redactor.from_settings(settings()), {}, Path("."))
+    command = reporter.command(audit.provider, audit.check_id, audit.exchange.copy if audit.exchange else None)
+    assert command.endswith("--only TIM-04,MAL-03 --seed 1"), command
+    assert reporter.command("samsara", "MAL-03", "forward_compat").endswith("--only MAL-03 --seed 1")
