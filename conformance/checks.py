@@ -8,6 +8,7 @@ catalogue SIG-04 for signatures over the body and SIG-09 for a pre-shared header
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from simulator.delivery.faults import TIMESTAMP_SKEW_S
@@ -119,14 +120,24 @@ def stale_timestamp_rejected(context: Context) -> CheckResult:
     600 s rather than the catalogue's 301 s, so a receiver with a slightly wider window is not failed here; the
     299 s / 301 s boundaries are RPL-03.
     """
-    return _rejected(context, "stale_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s old")
+    return _stated(context, _rejected(context, "stale_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s old"))
 
 
 @check(id="RPL-02", needs=frozenset({"future_timestamp"}), applies=lambda p: p.auth.signed_timestamp,
        not_applicable=_NO_TIMESTAMP)
 def future_timestamp_rejected(context: Context) -> CheckResult:
     """A correctly signed delivery with a timestamp 600 s in the future is rejected (4xx)."""
-    return _rejected(context, "future_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s ahead")
+    return _stated(context, _rejected(context, "future_timestamp", f"timestamps {TIMESTAMP_SKEW_S} s ahead"))
+
+
+def _stated(context: Context, result: CheckResult) -> CheckResult:
+    """A replay-window failure says whose rule it is: the vendor's (Standard Webhooks states 5 minutes) or, where
+    the vendor states no window (Samsara), the catalogue's, which receivers commonly keep."""
+    if result.status != FAILED or context.provider.replay_window_source is not None:
+        return result
+    return dataclasses.replace(result, reason=f"{result.reason} ({context.provider.name} states no replay window: "
+                               "refusing an old or future timestamp is the catalogue's rule, RPL-01/02, which "
+                               "receivers commonly keep at 5 minutes)")
 
 
 @check(id="RPL-07", applies=lambda p: not p.auth.signed_timestamp,

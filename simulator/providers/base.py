@@ -136,6 +136,9 @@ class Provider(SchemaFamily):
     delivery: ClassVar[DeliveryDefaults]
     #: (retry policy name in RETRY_POLICIES, why): what the real platform does when a delivery fails
     retry_default: ClassVar[tuple[str, str]] = ("none", "no retries documented")
+    #: who states a replay window for the provider's signed timestamp (RPL-01/02), or None where the vendor states
+    #: none and the 5 minutes judged are the catalogue's rule (Samsara: docs/provider-facts.md §3.2)
+    replay_window_source: ClassVar[str | None] = None
     #: the settings it takes, as a JSON Schema fragment {title, description, properties} (its settings.py):
     #: the scenario schema is generated from these, and unknown keys are errors
     settings_schema: ClassVar[dict[str, Any]] = {"properties": {}}

@@ -161,3 +161,15 @@ async def test_a_probe_of_several_forms_names_the_one_the_receiver_took() -> Non
         run = await check("samsara", url)
     [result] = [r for r in run.results if r.check_id == "RPL-05"]
     assert result.status == "failed" and result.reason == "crashed on malformed timestamps (not a number): answered 500"
+
+
+@pytest.mark.parametrize(("provider", "said"), [("samsara", True), ("standard_webhooks", False)])
+async def test_a_replay_window_failure_says_whose_rule_it_is(provider: str, said: bool) -> None:
+    # Samsara states no replay window (provider-facts §3.2): its RPL-01/02 failures must not read as Samsara's rule
+    async with flawed("no_verify") as url:
+        run = await check(provider, url)
+    for check_id in ("RPL-01", "RPL-02"):
+        [result] = [r for r in run.results if r.check_id == check_id]
+        assert result.status == "failed"
+        assert ("states no replay window: refusing an old or future timestamp is the catalogue's rule"
+                in result.reason) is said, result.reason

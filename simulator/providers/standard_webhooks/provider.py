@@ -25,6 +25,7 @@ class StandardWebhooks(Provider):
     delivery = DeliveryDefaults(success_statuses=None, retries="standard-webhooks schedule", timeout_s=15.0)
     settings_schema = SETTINGS
     retry_default = ("standard-webhooks", "the Standard Webhooks specification's schedule")
+    replay_window_source = "the Standard Webhooks specification (5 minutes)"
 
     def finish(self, kind: str, payload: Any, rng: random.Random) -> Any:
         # schema-driven documents get the event types fleetsim sends, not words drawn from the type pattern
