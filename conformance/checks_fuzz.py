@@ -85,8 +85,10 @@ def fuzz_finds_nothing(context: Context) -> CheckResult:
         what = f"answered {a.status}" if a.status is not None else f"not answered within {context.timeout_s:g} s"
         # the minimal exchange is a copy of the one sent: that one's variant says how the document was made
         made = next((s.variant for s in sent if s.attempt == a.attempt), a.kind)
+        kind, _, how = made.partition(": ")
+        document = f"a {kind} document" + (f" {how}" if how == AS_GENERATED else f" with {how}" if how else "")
         how_far = f"shrinking cut: {cut}" if cut else f"{len(sent)} documents sent"
-        return CheckResult(FAILED, f"{finding}: {made} document, {len(a.request_body)} bytes after shrinking, was "
+        return CheckResult(FAILED, f"{finding}: {document}, {len(a.request_body)} bytes after shrinking, was "
                            f"{what} ({how_far})", a,
                            _EXPECTED.get(finding, "-").format(timeout=context.timeout_s))
     trouble = [a for a in sent if a.outcome not in HTTP_OUTCOMES | HANG_OUTCOMES]

@@ -120,6 +120,7 @@ class Case:
     kind: str
     document: Any
     mutation: str = "none"
+    where: str = ""  # the JSON path the mutation changed ("/event/alertConditionId"), "" for none
 
 
 def _webhook_kinds(provider: Provider) -> list[str]:
@@ -203,8 +204,9 @@ def _mutate(kind: str, document: Any, mutation: str) -> st.SearchStrategy[Case]:
 
     def at(index: int) -> st.SearchStrategy[Case]:
         path, value = targets[index]
+        where = "".join(f"/{p}" for p in path)
         if mutation == "missing field":
-            return st.just(Case(kind, _replaced(document, path, None, delete=True), mutation))
+            return st.just(Case(kind, _replaced(document, path, None, delete=True), mutation, where))
         if mutation == "wrong type":
             others = [o for o in _OTHER_TYPES if _json_type(o) != _json_type(value)]
             new: st.SearchStrategy[Any] = st.sampled_from(others)
@@ -212,7 +214,7 @@ def _mutate(kind: str, document: Any, mutation: str) -> st.SearchStrategy[Case]:
             new = _NUMBERS
         else:
             new = _LONG_STRINGS
-        return new.map(lambda v: Case(kind, _replaced(document, path, v), mutation))
+        return new.map(lambda v: Case(kind, _replaced(document, path, v), mutation, where))
 
     return st.integers(min_value=0, max_value=len(targets) - 1).flatmap(at)
 
@@ -304,7 +306,8 @@ class _Search:
         return True
 
     def record(self, case: Case, body: bytes, headers: Mapping[str, str], r: Response, sent_at: float) -> Attempt:
-        variant = f"{case.kind}: {AS_GENERATED if case.mutation == 'none' else case.mutation}"
+        how = AS_GENERATED if case.mutation == "none" else f"{case.mutation} at {case.where}"
+        variant = f"{case.kind}: {how}"
         return Attempt(
             event_id="", provider=self.provider.name, kind=case.kind, copy=FUZZ, attempt=len(self.attempts) + 1,
             url=self.url, sent_at=sent_at, latency_s=r.latency_s, outcome=r.outcome, status=r.status,

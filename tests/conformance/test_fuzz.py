@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import shlex
 import time
 from collections.abc import Callable
@@ -101,6 +102,9 @@ async def test_an_acknowledged_invalid_document_is_a_finding_unless_the_receiver
     assert result.status == "failed" and result.reason.startswith("accepted invalid document: "), result
     assert result.exchange is not None and result.exchange.status == 200
     assert quarantined.status == "passed", quarantined
+    # the break is named with its path: "missing field document" once left the user to diff bodies
+    assert re.search(r"^accepted invalid document: a \w+ document with (wrong type|missing field|out of range|"
+                     r"long string) at (/[\w-]+)+, \d+ bytes after shrinking", result.reason), result.reason
 
 
 @pytest.mark.parametrize("provider", [p.name for p in webhook_providers()])
