@@ -86,7 +86,8 @@ def fuzz_finds_nothing(context: Context) -> CheckResult:
         # the minimal exchange is a copy of the one sent: that one's variant says how the document was made
         made = next((s.variant for s in sent if s.attempt == a.attempt), a.kind)
         kind, _, how = made.partition(": ")
-        document = f"a {kind} document" + (f" {how}" if how == AS_GENERATED else f" with {how}" if how else "")
+        article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+        document = f"{article} {kind} document" + (f" {how}" if how == AS_GENERATED else f" with {how}" if how else "")
         how_far = f"shrinking cut: {cut}" if cut else f"{len(sent)} documents sent"
         return CheckResult(FAILED, f"{finding}: {document}, {len(a.request_body)} bytes after shrinking, was "
                            f"{what} ({how_far})", a,
