@@ -129,22 +129,33 @@ def no_redirect(context: Context) -> CheckResult:
 # --- TRN-04: a gzip request body ----------------------------------------------------------------------------
 
 
+#: the two readings of a signature over a gzip body: no vendor of fleetsim compresses or says which bytes it signs
+OVER_DECODED, OVER_WIRE = "gzip, signed over the decoded body", "gzip, signed over the compressed bytes"
+
+
 @probe("gzip_body", well_formed=True)
 def gzip_body(bases: Sequence[Base]) -> list[ProbeRequest]:
-    """The real event gzip-compressed (`Content-Encoding: gzip`), signed over the uncompressed bytes."""
+    """The real event gzip-compressed (`Content-Encoding: gzip`), signed over the decoded bytes and, where the
+    signature covers the body, once more signed over the compressed bytes as sent."""
     base = bases[0]
     # mtime=0: the same bytes every time (a pure probe)
-    return [ProbeRequest("gzip", gzip.compress(base.body, mtime=0),
-                         {**base.sign(base.body), "Content-Encoding": "gzip"})]
+    packed = gzip.compress(base.body, mtime=0)
+    requests = [ProbeRequest(OVER_DECODED, packed, {**base.sign(base.body), "Content-Encoding": "gzip"})]
+    if base.secrets and base.provider.auth.covers_body:
+        requests.append(ProbeRequest(OVER_WIRE, packed, {**base.sign(packed), "Content-Encoding": "gzip"}))
+    return requests
 
 
 @check(id="TRN-04", needs=frozenset({"gzip_body"}), suite="standard")
 def gzip_body_handled(context: Context) -> CheckResult:
     """A valid gzip body is decoded (2xx) or refused with 415 and `Accept-Encoding`; never 5xx.
 
-    The signature covers the uncompressed bytes (no provider of fleetsim says otherwise). Any other answer
-    fails: a 415 without `Accept-Encoding` does not tell the sender what to do instead, and another 4xx means
-    the body was neither decoded nor refused for its coding. Decoding within bounds is LIM-04.
+    No provider of fleetsim compresses, nor says which bytes a signature covers then, so a signed one is sent
+    twice: signed over the decoded body, and over the compressed bytes as sent. A receiver decodes one of them
+    (the other is refused as a bad signature, 401 or 403) or refuses gzip with 415; acknowledging both would
+    accept a signature that cannot be right for the bytes it verifies. Any other answer fails: a 415 without
+    `Accept-Encoding` does not tell the sender what to do instead, and another 4xx means the body was neither
+    decoded nor refused for its coding. Decoding within bounds is LIM-04.
     """
     probes = context.of("gzip_body")
     if not probes:
@@ -154,12 +165,18 @@ def gzip_body_handled(context: Context) -> CheckResult:
     for a in probes:
         if not _answered(a) or a.status is None or a.outcome in ("3xx", "429"):
             return CheckResult(ERROR, f"a gzip body got {a.status or a.outcome}: inconclusive", a, expected)
-        if delivery.is_success(a.status):
-            continue
-        if a.status == 415 and "accept-encoding" in a.response_headers:
+    decoded = [a for a in probes if a.status is not None and delivery.is_success(a.status)]
+    told = [a for a in probes if a.status == 415 and "accept-encoding" in a.response_headers]
+    if len(decoded) > 1:
+        return CheckResult(FAILED, "a gzip body was acknowledged under both readings of its signature (decoded "
+                           "body and compressed bytes): one of them cannot be valid for the bytes verified",
+                           decoded[-1], "one reading acknowledged, the other refused (401/403)")
+    for a in probes:
+        if a in decoded or a in told or (decoded and a.status in (401, 403)):
             continue
         what = "415 without Accept-Encoding" if a.status == 415 else str(a.status)
-        return CheckResult(FAILED, f"a gzip body was answered {what}", a, expected)
-    got = ", ".join(f"{a.status} (Accept-Encoding: {a.response_headers['accept-encoding']})"
-                    if a.status == 415 else f"{a.status} (decoded)" for a in probes)
+        return CheckResult(FAILED, f"a gzip body ({a.variant}) was answered {what}", a, expected)
+    got = ", ".join(f"{a.status} (Accept-Encoding: {a.response_headers['accept-encoding']})" if a in told
+                    else f"{a.status} (decoded)" if a in decoded else f"{a.status} (the other reading of the "
+                    "signature)" for a in probes)
     return CheckResult(PASSED, f"a gzip body was answered {got}")

@@ -297,3 +297,23 @@ async def test_an_audit_failure_reproduces_with_the_check_that_sent_its_traffic(
     command = reporter.command(audit.provider, audit.check_id, audit.exchange.copy if audit.exchange else None)
     assert command.endswith("--only TIM-04,MAL-03 --seed 1"), command
     assert reporter.command("samsara", "MAL-03", "forward_compat").endswith("--only MAL-03 --seed 1")
+
+
+@pytest.mark.parametrize(("decoded", "wire", "status"), [
+    (200, 401, "passed"),  # verifies the decoded body
+    (401, 200, "passed"),  # verifies the bytes as sent (the vendor's "signature over the body", read literally)
+    (415, 415, "failed"),  # 415 without Accept-Encoding (the attempts below carry none)
+    (200, 200, "failed"),  # one of the two signatures cannot be right: verification skipped for gzip
+    (401, 401, "failed"),  # neither decoded nor refused for its coding
+])
+def test_trn_04_takes_either_reading_of_a_signature_over_a_gzip_body(decoded: int, wire: int, status: str) -> None:
+    from conformance.checks_transport import OVER_DECODED, OVER_WIRE
+
+    def sent(variant: str, code: int) -> Attempt:
+        return Attempt(event_id="e", provider="samsara", kind="alert_v1", copy="gzip_body", attempt=1,
+                       url="http://r/samsara", sent_at=0.0, latency_s=0.01, outcome=f"{code // 100}xx", status=code,
+                       variant=variant)
+
+    context = Context(PROVIDERS["samsara"], (sent(OVER_DECODED, decoded), sent(OVER_WIRE, wire)), 10.0)
+    result = CHECKS["TRN-04"].run(context)
+    assert result.status == status, result
