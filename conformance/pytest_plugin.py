@@ -5,7 +5,8 @@ With `--fleetsim-target URL` or `--fleetsim-app MODULE:ATTR`, one test per (prov
 session, named `fleetsim[PROVIDER-CHECK_ID]` (so `-k SIG-04` selects, `--junitxml` reports), with the node id
 `fleetsim/check/PROVIDER::fleetsim[...]` (JUnit classname `fleetsim.check.PROVIDER`, as `fleetsim check --report
 junit:` writes). Options: `--fleetsim-provider P` (repeatable, or `all`: the default), `--fleetsim-settings FILE`,
-`--fleetsim-seed S`, `--fleetsim-suite quick|standard|full|fuzz` (default standard), `--fleetsim-body-limit BYTES`.
+`--fleetsim-seed S`, `--fleetsim-suite quick|standard|full|fuzz` (default standard), `--fleetsim-body-limit BYTES`,
+`--fleetsim-state-probe FILE` (without it the state checks are graded on HTTP answers only, and say so).
 
 Each provider is run once, lazily, by its first test that runs (a deselected provider is never run), exactly as
 `fleetsim check` runs it; each test then reports its check's result:
@@ -59,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"seed of the planned traffic (default {SEED_DEFAULT})")
     group.addoption("--fleetsim-suite", default=SUITE_DEFAULT, metavar="SUITE",
                     help=f"quick, standard, full or fuzz (default {SUITE_DEFAULT})")
+    group.addoption("--fleetsim-state-probe", metavar="FILE",
+                    help="how to read the receiver's state (docs/state-probes.md): the state checks (RPL-06, IDM, "
+                    "ORD, MAL-02) grade what it did, not only its HTTP answers")
     group.addoption("--fleetsim-body-limit", type=int, default=None, metavar="BYTES",
                     help="the largest body the receiver takes by design: LIM-01 sends one byte more "
                     "(default 1 MiB)")
@@ -105,6 +109,11 @@ class Checking:
                 chosen, notes = cli._providers(name, self.settings)
                 self.providers += [p.name for p in chosen if p.name not in self.providers]
                 self.notes += notes
+            from .state import FileStateProbe, StateProbe, load_state_probe
+
+            self.state_path: str | None = opt.fleetsim_state_probe
+            self.state: StateProbe | None = FileStateProbe(load_state_probe(self.state_path)) \
+                if self.state_path else None
         except (FleetsimError, ValueError) as exc:
             raise pytest.UsageError(f"fleetsim: {exc}") from None
         from .probing import BODY_LIMIT, MAX_BODY_LIMIT
@@ -130,7 +139,8 @@ class Checking:
             providers = [p for p in webhook_providers() if p.name in self.providers]
             from .probing import BODY_LIMIT
 
-            extra = ("--body-limit", str(self.body_limit)) if self.body_limit != BODY_LIMIT else ()
+            extra = (*(("--state-probe", self.state_path) if self.state_path else ()),
+                     *(("--body-limit", str(self.body_limit)) if self.body_limit != BODY_LIMIT else ()))
             self._reporter = Reporter(Invocation(self.target, self.settings_path, self.seed, None, self.app,
                                                  extra=extra),
                                       Redactor.from_settings(self.settings),
@@ -157,7 +167,7 @@ class Checking:
 
         def run(target: str, **kwargs: Any) -> Any:
             return run_provider(PROVIDERS[provider], self.checks, target=target, settings=self.settings,
-                                seed=self.seed, body_limit=self.body_limit, **kwargs)
+                                seed=self.seed, body_limit=self.body_limit, state=self.state, **kwargs)
 
         if self.app:
             async with serve_app(self.app) as served:
@@ -181,8 +191,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if checking is None:
         return []
     where = f"--fleetsim-app {checking.app}" if checking.app else checking.target
+    state = f"state probe {checking.state_path}" if checking.state_path else \
+        "no --fleetsim-state-probe: the state checks are graded on HTTP answers only"
     lines = [f"fleetsim: checking {', '.join(checking.providers)} at {where} (suite {checking.suite}, "
-             f"seed {checking.seed})"]
+             f"seed {checking.seed}; {state})"]
     return lines + [f"fleetsim: {note}" for note in checking.notes]
 
 

@@ -44,7 +44,8 @@ def test_one_test_per_check_with_junit(project: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for check_id in STANDARD:
         assert f"fleetsim/check/smartgps::fleetsim[smartgps-{check_id}]" in done.stdout
-    assert "fleetsim: checking smartgps at --fleetsim-app receiver:app (suite standard, seed 1)" in done.stdout
+    assert ("fleetsim: checking smartgps at --fleetsim-app receiver:app (suite standard, seed 1; no "
+            "--fleetsim-state-probe: the state checks are graded on HTTP answers only)") in done.stdout
     suite = ET.parse(project / "out.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0"
     assert suite.get("tests") == str(len(STANDARD) + OWN_TESTS)
@@ -99,3 +100,19 @@ def test_a_check_that_ends_in_error_fails_as_a_harness_error(project: Path) -> N
     done = pytest_in(project, "--fleetsim-target", url, "--fleetsim-provider", "smartgps", "-k", "SIG-01")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED fleetsim/check/smartgps::fleetsim[smartgps-SIG-01] - harness error: " in done.stdout
+
+
+def test_a_state_probe_grades_what_the_receiver_did(project: Path, fleetsim_receiver: str) -> None:
+    # without it, a receiver applying every duplicate twice passed every state test of the plugin
+    from conformance.state import REFERENCE_PROBE
+
+    # the project's own probe file (a path outside the project would move pytest's rootdir: pytest's doing)
+    shutil.copy(REFERENCE_PROBE, project / "probe.yaml")
+    done = pytest_in(project, "--fleetsim-target", fleetsim_receiver, "--fleetsim-provider", "samsara",
+                     "--fleetsim-state-probe", "probe.yaml", "-k", "RPL-06 or IDM-01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(suite standard, seed 1; state probe probe.yaml)" in done.stdout
+    assert "PASSED fleetsim/check/samsara::fleetsim[samsara-RPL-06]" in done.stdout
+    wrong = pytest_in(project, "--fleetsim-target", fleetsim_receiver, "--fleetsim-state-probe", "nope.yaml",
+                      "--collect-only")
+    assert wrong.returncode == 4 and "fleetsim:" in wrong.stderr and "nope.yaml" in wrong.stderr, wrong.stderr
