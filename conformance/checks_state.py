@@ -148,7 +148,9 @@ def _exactly_once(context: Context, attempts: Sequence[Attempt], what: str) -> C
             source = context.state.description if context.state else "the state probe"
             # 0 is "never applied" (or a probe asking the wrong question), not a second effect: say which
             found = ("the receiver never applied the event (0 effects; or the probe's effects question does not "
-                     "find it)" if n == 0 else f"the receiver applied the event {n} times")
+                     "find it, or the receiver applies in the background after acknowledging: give the probe a "
+                     "`settle` question, docs/state-probes.md)" if n == 0
+                     else f"the receiver applied the event {n} times")
             return CheckResult(FAILED, f"{what}: {found} ({source})", attempts[-1], "exactly one effect")
     return None
 
