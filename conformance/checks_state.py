@@ -501,10 +501,28 @@ def backfill(bases: Sequence[Base]) -> list[ProbeRequest]:
         items.sort(key=lambda item: item[0])
         (old_t, older), (new_t, newer) = items[0], items[-1]
         if old_t < new_t:
+            body, headers = _arrived_late(older, newer)
             return [ProbeRequest("newer", newer.body, newer.sign(newer.body), event_id=newer.event_id),
-                    ProbeRequest("back-filled", older.body, older.sign(older.body), event_id=older.event_id,
-                                 phase=1)]
+                    ProbeRequest("back-filled", body, headers, event_id=older.event_id, phase=1)]
     return []
+
+
+def _arrived_late(older: Base, newer: Base) -> tuple[bytes, dict[str, str]]:
+    """The older fix as the platform writes it when it reaches the server after the newer one (the provider unit's
+    `received_after`: Traccar's serverTime is then the later), signed over those bytes."""
+    adapter = older.provider.adapter
+
+    def doc(base: Base) -> dict[str, Any]:
+        kind = next((v for k, v in base.record.headers.items() if k.lower() == "content-type"), "")
+        return adapter.decode(base.body, kind.split(";")[0].strip().lower())
+
+    late = doc(older)
+    stamped = adapter.received_after(late, doc(newer))
+    if stamped is late:
+        return older.body, older.sign(older.body)
+    envelope = older.provider.envelope(older.record.kind, stamped, message_id=older.event_id,
+                                       settings=older.settings)
+    return envelope.body, older.sign(envelope.body, envelope=envelope.headers)
 
 
 @reads("ORD-02")
@@ -519,9 +537,10 @@ def _ord02_reads(context: Context) -> list[Ask]:
 def backfill_never_regresses(context: Context) -> CheckResult:
     """A back-filled fix (older device time) sent after a newer one never moves the latest position back.
 
-    Adapted: the back-fill is a real older fix of the same device delivered after its newer one, not re-rendered
-    as MettaX `actual=false` or a Traccar `outdated` position (a receiver must order by device time whatever
-    the flag says). The latest fix read back must carry the newest device time of every accepted delivery, and
+    Adapted: the back-fill is a real older fix of the same device delivered after its newer one, with the later
+    arrival time a platform stamps on it (Traccar's serverTime: provider-facts §1.3), not re-rendered as MettaX
+    `actual=false` or a Traccar `outdated` position (a receiver must order by device time whatever the flag
+    says). The latest fix read back must carry the newest device time of every accepted delivery, and
     not the back-filled fix's coordinates (a receiver may keep the time apart from the position).
     """
     sent = context.of("backfill")

@@ -182,6 +182,12 @@ class Adapter:
         receiver acknowledges it like any alert (docs/checks.md, MAL-03)."""
         return None
 
+    def received_after(self, late: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+        """`late` as the platform writes it when it reaches the server after `earlier` (ORD-02's back-filled fix):
+        where the platform stamps its own arrival time (Traccar's serverTime), it is later than `earlier`'s. The
+        device's own time, what a receiver orders by, stays as it was."""
+        return late
+
     def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
         """The position the message reports, if any."""
         return None

@@ -8,15 +8,17 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from typing import Any
 
-from simulator.providers.receiving import sha256_of
-from simulator.servers.receiver import build_app
+from simulator.providers.powunity.receive import PowUnityAdapter
+from simulator.providers.receiving import epoch, sha256_of
+from simulator.servers.receiver import RECEIVER, build_app
 from simulator.servers.store import Change, Fix, Store
 
 from .flawed import serve, settings
 
 FLAWS = ("no_dedupe", "look_then_insert", "backfill_regress", "body_hash", "arrival_state", "delivery_id",
-         "delivery_replay_cache", "backfill_position")
+         "delivery_replay_cache", "backfill_position", "server_time_order")
 
 
 class NoDedupe(Store):
@@ -137,11 +139,22 @@ def _store(flaw: str) -> Store:
     return Store()
 
 
+class ServerTimeOrder(PowUnityAdapter):
+    """Orders PowUnity fixes by the event's serverTime (when Traccar received it), not the fix's own time: a late
+    fix, stamped on arrival, then wins over the newer one it follows."""
+
+    def fix(self, doc: dict[str, Any], kind: str) -> Fix | None:
+        fix = super().fix(doc, kind)
+        return None if fix is None else Fix(fix.device, fix.lat, fix.lon, epoch(doc["event"]["serverTime"]))
+
+
 @contextlib.asynccontextmanager
 async def flawed_state(flaw: str) -> AsyncIterator[str]:
     """The reference receiver with `flaw` (one of FLAWS)."""
     assert flaw in FLAWS, flaw
     store = _store(flaw)
     app = build_app(settings(), store)
+    if flaw == "server_time_order":
+        app[RECEIVER].endpoints["powunity"].adapter = ServerTimeOrder()
     async with serve(app, store) as url:
         yield url

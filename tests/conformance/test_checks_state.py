@@ -230,3 +230,20 @@ async def test_ord_01_reads_a_boolean_state_as_on_or_off(provider: str) -> None:
                                  state=_Booleans(reference_probe()))
     [result] = run.results
     assert result.status == "failed" and "the older change's state, not " in result.reason, result
+
+
+async def test_a_receiver_ordering_traccar_fixes_by_server_time_fails_ord_02() -> None:
+    # Traccar stamps serverTime on arrival: the back-filled fix reaches the server after the newer one, so it
+    # carries the later server time (it once kept its own older one, and such a receiver passed)
+    checks = [CHECKS["ORD-02"]]
+    async with flawed_state("server_time_order") as url:
+        run = await run_provider(PROVIDERS["powunity"], checks, target=url, settings=settings(), seed=1,
+                                 state=reference_probe())
+    [result] = run.results
+    assert result.status == "failed" and "back-filled" in result.reason, result
+    late, newer = run.exchanges[-1], run.exchanges[-2]
+    assert (late.variant, newer.variant) == ("back-filled", "newer")
+    import json
+
+    assert json.loads(late.request_body)["event"]["serverTime"] > json.loads(newer.request_body)["event"]["serverTime"]
+    assert json.loads(late.request_body)["position"]["fixTime"] < json.loads(newer.request_body)["position"]["fixTime"]

@@ -25,6 +25,18 @@ class PowUnityAdapter(Adapter):
         event = doc.get("event")
         return id_text(event.get("id") if isinstance(event, dict) else None, "event.id")
 
+    def received_after(self, late: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+        # Traccar stamps serverTime when a message arrives: a late (outdated) fix reaching the server after a newer
+        # one carries the later server time, its fixTime the older one (provider-facts §1.3)
+        stamp = _later(earlier, late)
+        if stamp is None:
+            return late
+        out = dict(late)
+        for part in ("event", "position"):
+            if isinstance(out.get(part), dict) and "serverTime" in out[part]:
+                out[part] = {**out[part], "serverTime": stamp}
+        return out
+
     def with_unknown_kind(self, doc: dict[str, Any]) -> dict[str, Any]:
         event = doc.get("event")
         # a type outside fleetsim's EventType enum (powunity/traccar.schema.json): what a newer Traccar could send
@@ -54,3 +66,19 @@ class PowUnityAdapter(Adapter):
 
 
 ADAPTER = PowUnityAdapter
+
+
+def _later(earlier: dict[str, Any], late: dict[str, Any]) -> str | None:
+    """A server time one second after `earlier`'s (in Traccar's own writing), or None when there is none to read."""
+    from datetime import datetime, timedelta
+
+    event = earlier.get("event")
+    text = event.get("serverTime") if isinstance(event, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text) + timedelta(seconds=1)
+    except ValueError:
+        return None
+    offset = text[-6:] if text[-6] in "+-" else "+00:00"
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}{offset}"
