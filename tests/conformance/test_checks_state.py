@@ -35,6 +35,14 @@ def failed(run: ProviderRun) -> set[str]:
     return {r.check_id for r in run.results if r.status == "failed"}
 
 
+async def probed(flaw: str, provider: str, check_ids: list[str], *, seed: int = 1,
+                 state: StateProbe | None = None) -> ProviderRun:
+    """`check_ids` run against the receiver with `flaw`, graded with the reference probe (or `state`)."""
+    async with flawed_state(flaw) as url:
+        return await run_provider(PROVIDERS[provider], [CHECKS[c] for c in check_ids], target=url,
+                                  settings=settings(), seed=seed, state=state or reference_probe())
+
+
 def test_the_state_checks_are_registered_from_their_module() -> None:
     assert {c.id for c in CHECKS.values() if c.function.__module__ == checks_state.__name__} == STATE_CHECKS
 
@@ -115,15 +123,11 @@ def test_an_answer_calls_a_delivery_a_duplicate_only_when_it_says_so(body: bytes
 async def test_a_receiver_keyed_on_the_delivery_id_applies_a_re_send_twice_and_fails_idm_01() -> None:
     # a duplicate is a re-send: a new X-Samsara-Request (provider-facts §3.4) and a later signed timestamp; it once
     # was byte-identical to the genuine copy, and such a receiver passed
-    checks = [CHECKS["IDM-01"]]
-    async with flawed_state("delivery_id") as url:
-        probed = await run_provider(PROVIDERS["samsara"], checks, target=url, settings=settings(), seed=1,
-                                    state=reference_probe())
-    [result] = probed.results
+    [result] = (await probed("delivery_id", "samsara", ["IDM-01"])).results
     assert result.status == "failed" and "the receiver applied the event 2 times" in result.reason, result
     async with reference_receiver(settings()) as url:
-        sound = await run_provider(PROVIDERS["samsara"], checks, target=url, settings=settings(), seed=1,
-                                   state=reference_probe())
+        sound = await run_provider(PROVIDERS["samsara"], [CHECKS["IDM-01"]], target=url, settings=settings(),
+                                   seed=1, state=reference_probe())
     assert [r.status for r in sound.results] == ["passed"] and "applied once" in sound.results[0].reason
 
 
@@ -165,19 +169,15 @@ async def test_each_delivery_has_its_own_delivery_id(provider: str) -> None:
     # two different events never share a delivery id, and a retry is a delivery of its own (provider-facts §3.4):
     # a receiver that also ignores a delivery id it has seen (a replay guard) is right and passes; one that
     # deduplicates on the delivery id instead of the event applies the retry again and fails IDM-03 too
-    checks = [CHECKS[c] for c in ("IDM-01", "IDM-03", "IDM-05")]
-    async with flawed_state("delivery_replay_cache") as url:
-        guarded = await run_provider(PROVIDERS[provider], checks, target=url, settings=settings(), seed=3,
-                                     state=reference_probe())
+    checks = ["IDM-01", "IDM-03", "IDM-05"]
+    guarded = await probed("delivery_replay_cache", provider, checks, seed=3)
     assert failed(guarded) == set(), guarded.results
     header = PROVIDERS[provider].adapter.delivery_header
     assert header is not None
     for copy in ("different_ids", "lost_ack"):
         sent = [a.request_headers[header] for a in guarded.exchanges if a.copy == copy]
         assert len(sent) == 2 and sent[0] != sent[1], (copy, sent)
-    async with flawed_state("delivery_id") as url:
-        keyed = await run_provider(PROVIDERS[provider], checks, target=url, settings=settings(), seed=3,
-                                   state=reference_probe())
+    keyed = await probed("delivery_id", provider, checks, seed=3)
     assert {"IDM-01", "IDM-03"} <= failed(keyed), keyed.results
 
 
@@ -185,10 +185,7 @@ async def test_each_delivery_has_its_own_delivery_id(provider: str) -> None:
 async def test_a_position_moved_back_under_the_newest_time_fails_ord_02(provider: str) -> None:
     # the common UPDATE ... SET lat = ?, lon = ?, fix_time = max(fix_time, ?): the time read back is the newest,
     # the place is the back-filled fix's
-    async with flawed_state("backfill_position") as url:
-        run = await run_provider(PROVIDERS[provider], [CHECKS["ORD-02"]], target=url, settings=settings(), seed=1,
-                                 state=reference_probe())
-    [result] = run.results
+    [result] = (await probed("backfill_position", provider, ["ORD-02"])).results
     assert result.status == "failed" and "is the back-filled fix's" in result.reason, result
 
 
@@ -225,20 +222,14 @@ async def test_ord_01_reads_a_boolean_state_as_on_or_off(provider: str) -> None:
         run = await run_provider(PROVIDERS[provider], [CHECKS["ORD-01"]], target=url, settings=settings(), seed=1,
                                  state=_Booleans(reference_probe()))
     assert [r.status for r in run.results] == ["passed"], run.results
-    async with flawed_state("arrival_state") as url:
-        run = await run_provider(PROVIDERS[provider], [CHECKS["ORD-01"]], target=url, settings=settings(), seed=1,
-                                 state=_Booleans(reference_probe()))
-    [result] = run.results
+    [result] = (await probed("arrival_state", provider, ["ORD-01"], state=_Booleans(reference_probe()))).results
     assert result.status == "failed" and "the older change's state, not " in result.reason, result
 
 
 async def test_a_receiver_ordering_traccar_fixes_by_server_time_fails_ord_02() -> None:
     # Traccar stamps serverTime on arrival: the back-filled fix reaches the server after the newer one, so it
     # carries the later server time (it once kept its own older one, and such a receiver passed)
-    checks = [CHECKS["ORD-02"]]
-    async with flawed_state("server_time_order") as url:
-        run = await run_provider(PROVIDERS["powunity"], checks, target=url, settings=settings(), seed=1,
-                                 state=reference_probe())
+    run = await probed("server_time_order", "powunity", ["ORD-02"])
     [result] = run.results
     assert result.status == "failed" and "back-filled" in result.reason, result
     late, newer = run.exchanges[-1], run.exchanges[-2]
