@@ -151,7 +151,10 @@ def _exactly_once(context: Context, attempts: Sequence[Attempt], what: str) -> C
                      "find it, or the receiver applies in the background after acknowledging: give the probe a "
                      "`settle` question, docs/state-probes.md)" if n == 0
                      else f"the receiver applied the event {n} times")
-            return CheckResult(FAILED, f"{what}: {found} ({source})", attempts[-1], "exactly one effect")
+            # the key the probe was asked about, as the receiver should know the event: a probe asking the wrong
+            # question looks like a receiver applying twice (or never) unless the reading is shown
+            return CheckResult(FAILED, f"{what}: {found} ({source}, asked about event {key!r}: effects {n})",
+                               attempts[-1], "exactly one effect")
     return None
 
 

@@ -5,6 +5,7 @@ and without it only what HTTP can show fails, the others saying they were graded
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -125,6 +126,8 @@ async def test_a_receiver_keyed_on_the_delivery_id_applies_a_re_send_twice_and_f
     # was byte-identical to the genuine copy, and such a receiver passed
     [result] = (await probed("delivery_id", "samsara", ["IDM-01"])).results
     assert result.status == "failed" and "the receiver applied the event 2 times" in result.reason, result
+    # the reading is shown, with the key the probe was asked about: a probe bug is told from a receiver bug
+    assert re.search(r"asked about event '[0-9a-f-]{36}': effects 2\)$", result.reason), result.reason
     async with reference_receiver(settings()) as url:
         sound = await run_provider(PROVIDERS["samsara"], [CHECKS["IDM-01"]], target=url, settings=settings(),
                                    seed=1, state=reference_probe())
