@@ -333,7 +333,7 @@ def _conclude(args: argparse.Namespace, reporter: Reporter, runs: list[ProviderR
     # only where a failure has a request whose body was written (socket and API-client checks write none)
     if any(r.status == "failed" and r.exchange is not None for run in runs for r in run.results):
         print(f"failure bodies: {body_dir}")
-    for hint in (_secrets_hint(args, runs), _path_hint(runs)):
+    for hint in (_secrets_hint(args, runs), _path_hint(runs), _tolerance_hint(runs)):
         if hint:
             print(hint)
     for kind, path in reports:
@@ -359,6 +359,30 @@ def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | No
     return (f"note: {', '.join(refused)}: genuine deliveries were refused as unauthenticated. Without --settings, "
             "fleetsim signs with the demo scenario's secrets (scenarios/demo-city.yaml, delivery.providers); if "
             "your receiver has secrets of its own, give them with --settings FILE (README, \"Settings files\")")
+
+
+#: failed checks answered 401/403 beside a failed RPL-03 from which one cause (a tight replay tolerance) is named
+TOLERANCE_FOLLOWERS = 2
+
+
+def _tolerance_hint(runs: list[ProviderRun]) -> str | None:
+    """When RPL-03 failed (timestamps 290 s off refused) and other checks failed with 401/403 too, the likeliest
+    single cause is a replay tolerance so tight that fleetsim's probes, sent a second or two after they are signed,
+    are refused as well: say so, so that one fix is not read as many."""
+    found = []
+    for run in runs:
+        failed = {r.check_id: r for r in run.results if r.status == "failed"}
+        if "RPL-03" not in failed:
+            continue
+        followers = sorted(c for c, r in failed.items() if c not in ("RPL-03", "TIM-04") and r.exchange is not None
+                           and r.exchange.status in (401, 403))
+        if len(followers) >= TOLERANCE_FOLLOWERS:
+            found.append(f"{run.provider} ({', '.join(followers)})")
+    if not found:
+        return None
+    return (f"note: {'; '.join(found)} failed with 401/403 beside RPL-03: a replay tolerance of a few seconds also "
+            "refuses fleetsim's probes, which go out a second or two after they are signed. Widen the tolerance "
+            "(RPL-03 asks for 290 s either way) and run again before reading those failures one by one")
 
 
 def _path_hint(runs: list[ProviderRun]) -> str | None:

@@ -279,3 +279,24 @@ def test_a_shared_settings_file_needs_only_the_checked_providers_secrets(cli: Cl
     # checking smartgps, its variable must be set: one line, exit 2
     result = cli("check", "--provider", "smartgps", "--settings", str(shared), "--only", "SIG-01")
     assert result.code == 2 and "environment variable CI_SMARTGPS_SECRET is not set" in result.err, result
+
+
+def test_failures_that_share_a_tight_tolerance_are_named_as_one() -> None:
+    # a 1 s tolerance failed 12 checks with 401 and nothing said they had one cause (RPL-03's)
+    from conformance.cli import _tolerance_hint
+    from conformance.registry import CheckResult
+    from conformance.run import ProviderRun
+    from simulator.delivery.model import Attempt
+
+    def refused(check_id: str, status: int = 401) -> CheckResult:
+        a = Attempt(event_id="e", provider="samsara", kind="alert_v1", copy="x", attempt=1, url="http://r/samsara",
+                    sent_at=0.0, latency_s=0.01, outcome="4xx", status=status)
+        return CheckResult("failed", "answered 401", a, check_id=check_id, provider="samsara")
+
+    def run_of(*results: CheckResult) -> ProviderRun:
+        return ProviderRun("samsara", "http://r/samsara", results, (), 1.0)
+
+    hint = _tolerance_hint([run_of(refused("RPL-03"), refused("SIG-05"), refused("IDM-02"), refused("TIM-04"))])
+    assert hint is not None and hint.startswith("note: samsara (IDM-02, SIG-05) failed with 401/403 beside RPL-03")
+    assert _tolerance_hint([run_of(refused("SIG-05"), refused("IDM-02"))]) is None  # RPL-03 passed: other causes
+    assert _tolerance_hint([run_of(refused("RPL-03"), refused("SIG-05"), refused("IDM-02", 500))]) is None
