@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from simulator import __version__
 from simulator.delivery.model import GENUINE, Attempt
 from simulator.delivery.redaction import MASK, Redactor
 from simulator.delivery.urls import masked_url_secrets
@@ -143,7 +144,8 @@ class Reporter:
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
         target = self.invocation.target
-        return {"tool": "fleetsim check", "seed": self.invocation.seed, "suite": self.invocation.suite,
+        return {"tool": "fleetsim check", "fleetsim_version": __version__, "seed": self.invocation.seed,
+                "suite": self.invocation.suite,
                 "target": masked_url_secrets(target) if target else None, "app": self.invocation.app,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, HarnessError
 from ..signing import Secret
 from .ledger import Snapshot
@@ -177,6 +178,7 @@ def json_document(report: RunReport | Mapping[str, Any]) -> dict[str, Any]:
     outcome, reasons = verdict(summary)
     return {
         "fleetsim_report": 1,
+        "fleetsim_version": __version__,  # which fleetsim judged: a verdict can change with its checks
         "exit_code": report.code,
         "verdict": outcome,
         "verdict_reasons": reasons,

@@ -17,6 +17,7 @@ import pytest
 from conformance import docs
 from conformance.cli import Live
 from conformance.registry import CHECKS
+from simulator import __version__
 from tests.conftest import CliResult
 
 from .flawed import flawed, on_a_thread, serve, settings
@@ -120,6 +121,7 @@ def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_r
 
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["exit_code"] == 1 and report["seed"] == 5 and report["suite"] == "standard"
+    assert report["tool"] == "fleetsim check" and report["fleetsim_version"] == __version__
     statuses = {r["id"]: r["status"] for r in report["providers"][0]["results"]}
     # TIM-04's audit sees the forged deliveries' 2xx too
     assert {i for i, s in statuses.items() if s == "failed"} == {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01",

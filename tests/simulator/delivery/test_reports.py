@@ -116,8 +116,11 @@ def test_json_report(tmp_path: Path) -> None:
     text = path.read_text()
     assert_no_secrets(text)
     doc = json.loads(text)
-    assert set(doc) == {"fleetsim_report", "exit_code", "verdict", "verdict_reasons", "conclusive", "invariant",
-                        "config", "notes", "summary"}
+    assert set(doc) == {"fleetsim_report", "fleetsim_version", "exit_code", "verdict", "verdict_reasons",
+                        "conclusive", "invariant", "config", "notes", "summary"}
+    from simulator import __version__
+
+    assert doc["fleetsim_version"] == __version__  # which fleetsim judged
     assert doc["exit_code"] == EXIT_FAILED and doc["conclusive"] is True
     assert doc["invariant"]["ok"] and doc["invariant"]["generated"] == 36
     s = doc["summary"]
