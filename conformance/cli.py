@@ -16,6 +16,7 @@ and none failed, 130 interrupted (Ctrl-C or SIGTERM).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -42,7 +43,7 @@ from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.delivery.transport import trust_context
 from simulator.delivery.urls import check_url_credentials, delivery_urls, endpoint_url, url_named
-from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_OK, UnknownNameError, UsageError
+from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_INTERRUPTED, EXIT_OK, UnknownNameError, UsageError
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
@@ -299,11 +300,31 @@ def run(args: argparse.Namespace) -> int:
     with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:
         if isinstance(state, FileStateProbe):
             state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
-        runs = run_until_stopped(_check_all(
-            providers, selected, args.target, settings, args.seed, args.timeout, fuzz, args.app, state, live,
-            lambda run_: _print_run(reporter, run_, args.seed, live), ssl_context=trust, own_tls=own_tls,
-            body_limit=args.body_limit))
+        finished: list[ProviderRun] = []
+
+        def done(run_: ProviderRun) -> None:
+            _print_run(reporter, run_, args.seed, live)
+            finished.append(run_)
+
+        try:
+            runs = run_until_stopped(_check_all(
+                providers, selected, args.target, settings, args.seed, args.timeout, fuzz, args.app, state, live,
+                done, ssl_context=trust, own_tls=own_tls, body_limit=args.body_limit))
+        except KeyboardInterrupt:
+            _write_interrupted(reporter, finished, reports)
+            raise
     return _conclude(args, reporter, runs, body_dir, reports)
+
+
+def _write_interrupted(reporter: Reporter, finished: list[ProviderRun], reports: list[tuple[str, Path]]) -> None:
+    """A stopped check still writes the reports asked for, with the providers it finished and exit code 130: a CI
+    job stopped by its timeout keeps what was judged, and no report reads as a pass (JUnit holds an error)."""
+    for kind, path in reports:
+        with contextlib.suppress(OSError):  # the stop is what is reported; a full disk is not a second error
+            reporter.write(kind, path, finished, EXIT_INTERRUPTED)
+    if reports:
+        print(f"interrupted: the reports hold the {len(finished)} provider{'s' if len(finished) != 1 else ''} "
+              "checked before the stop", file=sys.stderr)
 
 
 def _reports(args: argparse.Namespace) -> tuple[list[tuple[str, Path]], Path]:

@@ -21,6 +21,7 @@ from simulator import __version__
 from simulator.delivery.model import GENUINE, Attempt
 from simulator.delivery.redaction import MASK, Redactor
 from simulator.delivery.urls import masked_url_secrets
+from simulator.errors import EXIT_INTERRUPTED, EXIT_OK
 
 from .registry import CHECKS, CheckResult, catalogue_order, rule_of
 from .run import ProviderRun
@@ -144,7 +145,8 @@ class Reporter:
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
         target = self.invocation.target
-        return {"tool": "fleetsim check", "fleetsim_version": __version__, "seed": self.invocation.seed,
+        return {"tool": "fleetsim check", "fleetsim_version": __version__, "interrupted": exit_code == EXIT_INTERRUPTED,
+                "seed": self.invocation.seed,
                 "suite": self.invocation.suite,
                 "target": masked_url_secrets(target) if target else None, "app": self.invocation.app,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
@@ -156,8 +158,14 @@ class Reporter:
         data["request_headers"] = self.headers(a.provider, a.request_headers)
         return data
 
-    def junit(self, runs: Sequence[ProviderRun]) -> bytes:
+    def junit(self, runs: Sequence[ProviderRun], exit_code: int = EXIT_OK) -> bytes:
         root = ET.Element("testsuites", name="fleetsim check")
+        if exit_code == EXIT_INTERRUPTED:  # a stopped run is never green: what was not checked shows as an error
+            suite = ET.SubElement(root, "testsuite", name="fleetsim check", tests="1", failures="0", errors="1",
+                                  skipped="0", time="0")
+            case = ET.SubElement(suite, "testcase", classname="fleetsim.check", name="the check ran to its end")
+            ET.SubElement(case, "error", type="interrupted",
+                          message="interrupted (Ctrl-C or SIGTERM): only the providers listed were checked")
         for run in runs:
             counts = totals([run])
             suite = ET.SubElement(root, "testsuite", name=f"fleetsim check {run.provider}",
@@ -186,7 +194,7 @@ class Reporter:
 
             path.write_text(render(self, runs, exit_code), encoding="utf-8")
         else:
-            path.write_bytes(self.junit(runs))
+            path.write_bytes(self.junit(runs, exit_code))
 
 
 REPORT_KINDS = ("json", "junit", "html")

@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -147,12 +148,14 @@ async def test_a_dead_receiver_ends_the_run_in_seconds_with_exact_accounting(tmp
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-async def test_check_stops_on_a_signal_as_an_interruption(sig: signal.Signals) -> None:
+async def test_check_stops_on_a_signal_as_an_interruption(sig: signal.Signals, tmp_path: Path) -> None:
     # SIGTERM once killed `check` without a word (exit 143): no summary, the reference receiver and temporary
     # files not cleaned up. Now it is Ctrl-C's stop: the run's grace (2 s), then "interrupted", exit 130
     server = hostile.hang()
+    report, junit = tmp_path / "r.json", tmp_path / "r.xml"
     async with server as url:
-        proc = await start("check", "--provider", "smartgps", "--target", url.removesuffix("/hook"))
+        proc = await start("check", "--provider", "smartgps", "--target", url.removesuffix("/hook"),
+                           "--report", f"json:{report}", "--report", f"junit:{junit}")
         await until(lambda: server.connections >= 2)  # the reachability probe, then the first delivery
         signalled = time.monotonic()
         proc.send_signal(sig)
@@ -161,6 +164,13 @@ async def test_check_stops_on_a_signal_as_an_interruption(sig: signal.Signals) -
     assert code == 130, (out, err)
     assert took < 2.0 + 3.0, took  # the run's grace, plus process teardown
     assert "fleetsim: interrupted" in err and "PASS" not in out and "summary:" not in out
+    # the reports asked for are still written: what finished (nothing here), exit 130, and never a green JUnit
+    assert "interrupted: the reports hold the 0 providers checked before the stop" in err
+    doc = json.loads(report.read_text())
+    assert doc["exit_code"] == 130 and doc["interrupted"] is True and doc["providers"] == []
+    root = ET.parse(junit).getroot()
+    error = root.find("testsuite/testcase[@name='the check ran to its end']/error")
+    assert error is not None and error.get("type") == "interrupted"
 
 
 def descendants(pid: int) -> set[int]:
