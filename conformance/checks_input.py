@@ -24,7 +24,7 @@ from simulator.validation import validate
 
 from .checks import _answered, _missing, _rejected
 from .checks_state import _effect_reads, _effects, _read_error
-from .probing import PROBES, Base, ProbeRequest, probe
+from .probing import PROBES, Base, ProbeRequest, content_type, message, probe, rewritten
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
 from .state import LATEST, Ask, Latest, ReadError, event_key, fix_of, reads
 
@@ -41,27 +41,6 @@ INJECTIONS = ("'; DROP TABLE devices;--", "<script>alert(1)</script>", "fleetsim
               "../../etc/passwd")
 #: field names that usually hold free text (device names, alarm text, geofence names), tried first
 _FREE_TEXT = re.compile(r"name|text|desc|message|address|label|title|comment|note|fence|attribute", re.IGNORECASE)
-
-
-# --- reading and rewriting a real event -------------------------------------------------------------------
-
-
-def content_type(base: Base) -> str:
-    value = next((v for k, v in base.record.headers.items() if k.lower() == "content-type"), "")
-    return value.split(";")[0].strip().lower()
-
-
-def message(base: Base) -> dict[str, Any]:
-    """The event's message as the provider's adapter reads it (inside the MettaX `data` string)."""
-    return base.provider.adapter.decode(base.body, content_type(base))
-
-
-def rewritten(base: Base, variant: str, doc: Any) -> ProbeRequest:
-    """`doc` in the provider's own envelope, signed over exactly those bytes."""
-    envelope = base.provider.envelope(base.record.kind, doc, message_id=base.event_id, settings=base.settings)
-    # the envelope's own headers follow the document (Samsara's X-Samsara-Event-Type names the body's eventType)
-    return ProbeRequest(variant, envelope.body, base.sign(envelope.body, envelope=envelope.headers),
-                        event_id=base.event_id)
 
 
 def breaks_schema(base: Base, doc: dict[str, Any], *, documented: bool = True) -> bool:

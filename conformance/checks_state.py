@@ -10,6 +10,7 @@ Without a probe the reason says "graded on HTTP only", and the effect-only failu
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,7 @@ from simulator.providers import Provider
 from simulator.providers.receiving import Adapter, Fix
 
 from .checks import _answered
-from .probing import DROP_RESPONSE, Base, ProbeRequest, probe
+from .probing import DROP_RESPONSE, Base, ProbeRequest, message, probe, rewritten
 from .registry import ERROR, FAILED, PASSED, SKIPPED, CheckResult, Context, check
 from .state import (
     EFFECTS,
@@ -504,28 +505,19 @@ def backfill(bases: Sequence[Base]) -> list[ProbeRequest]:
         items.sort(key=lambda item: item[0])
         (old_t, older), (new_t, newer) = items[0], items[-1]
         if old_t < new_t:
-            body, headers = _arrived_late(older, newer)
             return [ProbeRequest("newer", newer.body, newer.sign(newer.body), event_id=newer.event_id),
-                    ProbeRequest("back-filled", body, headers, event_id=older.event_id, phase=1)]
+                    _arrived_late(older, newer)]
     return []
 
 
-def _arrived_late(older: Base, newer: Base) -> tuple[bytes, dict[str, str]]:
+def _arrived_late(older: Base, newer: Base) -> ProbeRequest:
     """The older fix as the platform writes it when it reaches the server after the newer one (the provider unit's
     `received_after`: Traccar's serverTime is then the later), signed over those bytes."""
-    adapter = older.provider.adapter
-
-    def doc(base: Base) -> dict[str, Any]:
-        kind = next((v for k, v in base.record.headers.items() if k.lower() == "content-type"), "")
-        return adapter.decode(base.body, kind.split(";")[0].strip().lower())
-
-    late = doc(older)
-    stamped = adapter.received_after(late, doc(newer))
-    if stamped is late:
-        return older.body, older.sign(older.body)
-    envelope = older.provider.envelope(older.record.kind, stamped, message_id=older.event_id,
-                                       settings=older.settings)
-    return envelope.body, older.sign(envelope.body, envelope=envelope.headers)
+    late = message(older)
+    stamped = older.provider.adapter.received_after(late, message(newer))
+    request = ProbeRequest("back-filled", older.body, older.sign(older.body), event_id=older.event_id) \
+        if stamped is late else rewritten(older, "back-filled", stamped)
+    return dataclasses.replace(request, phase=1)
 
 
 @reads("ORD-02")

@@ -32,6 +32,7 @@ from simulator.cli.common import (
     SettingsFile,
     add_ca_bundle,
     int_range,
+    listed,
     positive_float,
     report_spec,
     seed,
@@ -219,7 +220,7 @@ def fresh_seed() -> int:
 
 def _one_provider(given: list[str]) -> str | list[str]:
     """--provider's values: one name (or all, or a client mode) as given; several webhook providers as a list."""
-    names = list(dict.fromkeys(n.strip() for value in given for n in value.split(",") if n.strip()))
+    names = listed(given)
     if not names:
         raise UsageError("check: --provider needs a provider name, or all")
     alone = [n for n in names if n in ("all", SOCKET_PROVIDER, "smartgps-api")]

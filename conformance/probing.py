@@ -128,6 +128,28 @@ class ProbeRequest:
     mode: str = "http"  # or DROP_RESPONSE: a raw socket closed before the answer is read
 
 
+
+# --- reading and rewriting a real event (the probes of MAL-02/03/08/09 and ORD-02) --------------------------
+
+
+def content_type(base: Base) -> str:
+    value = next((v for k, v in base.record.headers.items() if k.lower() == "content-type"), "")
+    return value.split(";")[0].strip().lower()
+
+
+def message(base: Base) -> dict[str, Any]:
+    """The event's message as the provider's adapter reads it (inside the MettaX `data` string)."""
+    return base.provider.adapter.decode(base.body, content_type(base))
+
+
+def rewritten(base: Base, variant: str, doc: Any) -> ProbeRequest:
+    """`doc` in the provider's own envelope, signed over exactly those bytes."""
+    envelope = base.provider.envelope(base.record.kind, doc, message_id=base.event_id, settings=base.settings)
+    # the envelope's own headers follow the document (Samsara's X-Samsara-Event-Type names the body's eventType)
+    return ProbeRequest(variant, envelope.body, base.sign(envelope.body, envelope=envelope.headers),
+                        event_id=base.event_id)
+
+
 DROP_RESPONSE = "drop_response"
 #: the outcome recorded for a request whose answer the harness did not read on purpose
 DROPPED_ERROR = "closed by the harness before reading the answer (a lost acknowledgement)"

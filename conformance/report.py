@@ -145,8 +145,8 @@ class Reporter:
             providers.append({"provider": run.provider, "url": run.url, "elapsed_s": round(run.elapsed_s, 3),
                               "exchanges": len(run.exchanges), "results": results})
         target = self.invocation.target
-        return {"tool": "fleetsim check", "fleetsim_version": __version__, "interrupted": exit_code == EXIT_INTERRUPTED,
-                "seed": self.invocation.seed,
+        return {"tool": "fleetsim check", "fleetsim_version": __version__,
+                "interrupted": exit_code == EXIT_INTERRUPTED, "seed": self.invocation.seed,
                 "suite": self.invocation.suite,
                 "target": masked_url_secrets(target) if target else None, "app": self.invocation.app,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}

@@ -163,7 +163,7 @@ def iter_errors(rel: str, document: Any, *, documented: bool = False) -> Iterato
     seen: set[SchemaError] = set()
     # a value a keyword refuses where it stands (an enum) is told once: the best branch of a oneOf/anyOf that
     # also refuses it at that path (the alert condition groups of Samsara 1.0) would only say it again, worse
-    direct = {path for err in errors if not err.context for path in [_path(err)]}
+    direct = {_path(err) for err in errors if not err.context}
     for err in errors:
         for found in _translate(err):
             if found in seen or (err.context and found.path in direct and found.path != _path(err)):
@@ -173,6 +173,7 @@ def iter_errors(rel: str, document: Any, *, documented: bool = False) -> Iterato
 
 
 def _path(err: Any) -> str:
+    """Where an error stands in the document, as a JSON pointer ("/event/alertConditionId")."""
     return "".join(f"/{p}" for p in err.absolute_path)
 
 
@@ -216,7 +217,7 @@ def _labelled(found: list[SchemaError]) -> list[SchemaError]:
 
 
 def _describe_one_of(leaf: Any, allowed: list[Any]) -> list[SchemaError]:
-    path = "".join(f"/{p}" for p in leaf.absolute_path)
+    path = _path(leaf)
     shown = ", ".join(json.dumps(v) for v in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
     return [SchemaError(path, f"one of {shown}", _describe_actual(leaf.instance))]
 
@@ -226,7 +227,7 @@ def _describe(leaf: Any) -> list[SchemaError]:
         found = _discriminated(leaf)
         if found is not None:
             return found
-    path = "".join(f"/{p}" for p in leaf.absolute_path)
+    path = _path(leaf)
     kw = leaf.validator
     found = _described(path, kw, leaf.validator_value, leaf.instance, leaf)
     # say so: a document the vendor would send may break a bound fleetsim chose

@@ -53,6 +53,12 @@ def note_fleet_size(scenario: Scenario, providers: Collection[str] | None = None
           "is planned before the first record (a few seconds per thousand devices)", file=sys.stderr)
 
 
+def listed(values: Iterable[str]) -> list[str]:
+    """The names an option was given, repeated or comma-separated (`--provider a --provider b,c`), in order and
+    once each."""
+    return list(dict.fromkeys(name.strip() for value in values for name in value.split(",") if name.strip()))
+
+
 def shown(value: str, limit: int = QUOTE_LIMIT) -> str:
     """`value` quoted for a message, clipped so that one bad argument still makes one readable line."""
     if len(value) <= limit:

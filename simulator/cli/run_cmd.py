@@ -27,6 +27,7 @@ from .common import (
     SettingsFile,
     add_ca_bundle,
     concurrency,
+    listed,
     non_negative_int,
     note_fleet_size,
     output_path,
@@ -248,7 +249,7 @@ def _providers(given: list[str] | None) -> frozenset[str] | None:
     """--provider NAME, repeated or comma-separated; None when not given (every provider)."""
     if given is None:
         return None
-    return frozenset(name.strip() for value in given for name in value.split(",") if name.strip())
+    return frozenset(listed(given))
 
 
 class Progress:

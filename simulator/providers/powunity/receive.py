@@ -28,7 +28,7 @@ class PowUnityAdapter(Adapter):
     def received_after(self, late: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
         # Traccar stamps serverTime when a message arrives: a late (outdated) fix reaching the server after a newer
         # one carries the later server time, its fixTime the older one (provider-facts §1.3)
-        stamp = _later(earlier, late)
+        stamp = _second_after(earlier)
         if stamp is None:
             return late
         out = dict(late)
@@ -67,8 +67,7 @@ class PowUnityAdapter(Adapter):
 
 ADAPTER = PowUnityAdapter
 
-
-def _later(earlier: dict[str, Any], late: dict[str, Any]) -> str | None:
+def _second_after(earlier: dict[str, Any]) -> str | None:
     """A server time one second after `earlier`'s (in Traccar's own writing), or None when there is none to read."""
     from datetime import datetime, timedelta
 
