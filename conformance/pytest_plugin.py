@@ -15,6 +15,8 @@ Each provider is run once, lazily, by its first test that runs (a deselected pro
 - skipped: `pytest.skip` with the check's reason;
 - error (harness or network trouble, never the receiver's fault): the test FAILS with "harness error: ...". A
   check that could not be judged is not a pass, and xfail would hide it from a CI that only counts failures.
+A provider that cannot be run at all (nothing listens at the target: `fleetsim check`'s exit 2) makes each of its
+tests an ERROR in set-up, with one line: "fleetsim: cannot reach --fleetsim-target URL: connection refused ...".
 With pytest-xdist each worker runs the providers of the tests it gets (a provider may run more than once).
 
 Without either option the plugin adds no test and imports nothing beyond pytest: the project's own test run
@@ -148,15 +150,28 @@ class Checking:
         return self._reporter
 
     def run_of(self, provider: str) -> ProviderRun:
+        """The provider's run, made on first use. A target nothing listens at is `fleetsim check`'s usage error
+        (exit 2) and here every one of the provider's tests' setup error: one line, "cannot reach ...", not a
+        failed check per test, each blaming the receiver for connection errors."""
+        from simulator.errors import UsageError
+
         if provider not in self._runs:
             try:
+                if self.target:
+                    from simulator.delivery.reach import all_reachable
+                    from simulator.delivery.urls import delivery_urls
+
+                    all_reachable((url, "--fleetsim-target" if what == "--target" else what)
+                                  for url, what in delivery_urls(self.target, [provider], self.settings))
                 self._runs[provider] = asyncio.run(self._run(provider))
             except Exception as exc:  # kept: every test of this provider reports it, not just the first
                 self._runs[provider] = exc
         found = self._runs[provider]
+        if isinstance(found, UsageError):
+            pytest.fail(f"fleetsim: {self.reporter.redactor.text(str(found))}", pytrace=False)
         if isinstance(found, BaseException):
-            raise CheckFailed(f"harness error: {provider} could not be run: {type(found).__name__}: "
-                              f"{self.reporter.redactor.text(str(found))}")
+            pytest.fail(f"harness error: {provider} could not be run: {type(found).__name__}: "
+                        f"{self.reporter.redactor.text(str(found))}", pytrace=False)
         return found
 
     async def _run(self, provider: str) -> ProviderRun:
@@ -203,11 +218,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     checking = config.stash.get(_CHECKING, None)
     if checking is None:
         return
+    added: list[pytest.Item] = []
     for provider in checking.providers:
         for c in checking.checks:
             name = f"fleetsim[{provider}-{c.id}]"
-            items.append(CheckItem.from_parent(session, name=name, nodeid=f"fleetsim/check/{provider}::{name}",
+            added.append(CheckItem.from_parent(session, name=name, nodeid=f"fleetsim/check/{provider}::{name}",
                                                provider=provider, check_id=c.id, rule=c.rule))
+    items += added
+    # reported as collected, so that "collected N items" counts them (it said "collected 2 items / 42 deselected
+    # / -40 selected": the terminal counts collect reports, and these tests come from no file)
+    report = pytest.CollectReport("fleetsim/check", "passed", None, list[pytest.Item | pytest.Collector](added))
+    session.ihook.pytest_collectreport(report=report)
 
 
 class CheckItem(pytest.Item):
@@ -218,6 +239,13 @@ class CheckItem(pytest.Item):
         self.provider = provider
         self.check_id = check_id
         self.rule = rule
+
+    def setup(self) -> None:
+        # the provider's run is this test's set-up: when it cannot be made (no receiver listening, a harness
+        # fault) the test is an ERROR, as with a broken fixture, and never a verdict about the receiver
+        checking = self.config.stash[_CHECKING]
+        assert checking is not None
+        checking.run_of(self.provider)
 
     def runtest(self) -> None:
         checking = self.config.stash[_CHECKING]

@@ -3,11 +3,13 @@ temporary directory) runs `python -m pytest --fleetsim-app receiver:app ...` in 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -93,11 +95,41 @@ def test_a_target_url_is_checked_over_the_network(project: Path, fleetsim_receiv
     assert "PASSED fleetsim/check/samsara::fleetsim[samsara-RPL-01]" in done.stdout
 
 
-def test_a_check_that_ends_in_error_fails_as_a_harness_error(project: Path) -> None:
+def test_a_target_nothing_listens_at_is_an_error_of_each_test_not_a_failed_check(project: Path) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    done = pytest_in(project, "--fleetsim-target", url, "--fleetsim-provider", "smartgps", "-k", "SIG-01")
+    done = pytest_in(project, "--fleetsim-target", url, "--fleetsim-provider", "smartgps", "-k", "SIG-01 or SIG-04")
+    assert done.returncode == 1, done.stdout + done.stderr
+    # the header counts the checks it adds (it said "collected 3 items / 43 deselected / -40 selected")
+    assert f"collected {OWN_TESTS + len(STANDARD)} items / {OWN_TESTS + len(STANDARD) - 2} deselected / 2 selected" \
+        in done.stdout
+    assert "ERROR fleetsim/check/smartgps::fleetsim[smartgps-SIG-01]" in done.stdout
+    assert "ERROR fleetsim/check/smartgps::fleetsim[smartgps-SIG-04]" in done.stdout
+    assert f"fleetsim: cannot reach --fleetsim-target '{url}/smartgps': connection refused" in done.stdout
+    assert "FAILED" not in done.stdout and "Traceback" not in done.stdout and "2 errors" in done.stdout
+
+
+def test_a_check_that_ends_in_error_fails_as_a_harness_error(project: Path) -> None:
+    with socket.socket() as listener:  # something listens, and drops every connection unanswered
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        stop = threading.Event()
+
+        def drop() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    listener.accept()[0].close()
+
+        dropper = threading.Thread(target=drop, daemon=True)
+        dropper.start()
+        try:
+            done = pytest_in(project, "--fleetsim-target", url, "--fleetsim-provider", "smartgps", "-k", "SIG-01")
+        finally:
+            stop.set()
+            dropper.join()
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED fleetsim/check/smartgps::fleetsim[smartgps-SIG-01] - harness error: " in done.stdout
 
