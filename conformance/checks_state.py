@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -125,6 +126,13 @@ def _effects(context: Context, key: str) -> int:
 
 def _read_error(exc: ReadError, a: Attempt | None = None) -> CheckResult:
     return CheckResult(ERROR, f"the state probe could not answer: {exc}", a)
+
+
+def _tally(attempts: Iterable[Attempt]) -> str:
+    """Every answer a burst of copies got, counted: "200 ×1, 409 ×9" (a failure quotes one exchange in full; the
+    others' answers are what tells a race from a receiver that refuses them all)."""
+    counts = Counter(str(a.status) if _answered(a) else a.outcome for a in attempts)
+    return ", ".join(f"{answer} ×{n}" for answer, n in sorted(counts.items()))
 
 
 def _inconclusive(attempts: Iterable[Attempt], what: str) -> CheckResult | None:
@@ -241,12 +249,13 @@ def concurrent_duplicates_once(context: Context) -> CheckResult:
     trouble = _inconclusive(copies, "a concurrent duplicate")
     if trouble:
         return trouble
+    statuses = _tally(copies)
     if not any(_success(context, a) for a in copies):
-        return CheckResult(FAILED, f"none of {len(copies)} concurrent copies was accepted", copies[0], expected)
-    trouble = _exactly_once(context, copies, f"{len(copies)} concurrent copies")
+        return CheckResult(FAILED, f"none of {len(copies)} concurrent copies was accepted (answered {statuses})",
+                           copies[0], expected)
+    trouble = _exactly_once(context, copies, f"{len(copies)} concurrent copies (answered {statuses})")
     if trouble:
         return trouble
-    statuses = ", ".join(str(s) for s in sorted({a.status for a in copies if a.status is not None}))
     if _http_only(context):
         return CheckResult(PASSED, HTTP_ONLY + f"{len(copies)} concurrent copies answered {statuses}; that they "
                            "had one effect is not shown")

@@ -84,6 +84,20 @@ async def test_each_state_flaw_fails_exactly_its_checks(flaw: str, provider: str
     for r in unprobed.results:
         if r.status == "passed":
             assert r.reason.startswith("graded on HTTP only"), r
+    for r in probed.results:  # IDM-02 quotes one copy in full, and counts what all ten were answered
+        if r.check_id == "IDM-02" and r.status == "failed":
+            assert re.search(r"10 concurrent copies \(answered (\d{3} ×\d+(, )?)+\)", r.reason), r.reason
+
+
+def test_a_burst_of_copies_is_told_by_every_answer_it_got() -> None:
+    from simulator.delivery.model import Attempt
+
+    def answer(status: int | None, outcome: str) -> Attempt:
+        return Attempt(event_id="e", provider="samsara", kind="alert_v1", copy="genuine", attempt=1,
+                       url="http://h/samsara", sent_at=0.0, latency_s=0.01, outcome=outcome, status=status)
+
+    burst = [answer(409, "4xx")] * 8 + [answer(200, "2xx"), answer(None, "timeout_total")]
+    assert checks_state._tally(burst) == "200 ×1, 409 ×8, timeout_total ×1"
 
 
 async def test_a_state_probe_that_cannot_answer_is_an_error_never_a_failure(tmp_path: Path) -> None:
