@@ -28,7 +28,7 @@ Event kinds and their `attrs`:
 | sos / tamper / power_cut / power_restored / block / unblock | — |
 | offline / online | gap_s (length of the coverage loss, on online) |
 | sensor | temp_c (periodic reefer reading) |
-| temperature | temp_c, setpoint_c, direction (above/below), duration_s |
+| temperature | temp_c, setpoint_c, threshold_c (the alert limit crossed), direction (above/below), duration_s |
 | armed / disarmed | — (e-bike guard) |
 | movement_alarm | — (moved while armed: the theft alarm) |
 | low_battery | battery_pct |

@@ -32,6 +32,7 @@ from .roads import RoadNetwork, Route
 
 STATUS_EVERY_S = 300.0  # device health report cadence while the ignition is on
 SENSOR_EVERY_S = 300.0  # reefer probe readings
+REEFER_ALERT_BAND_C = 3.0  # a cold-chain alert fires this far from the reefer setpoint (the alert's limit)
 OFFLINE_AFTER_S = 180.0  # platforms flag a device offline after this much silence
 REST_RESETS_FATIGUE_S = 900.0  # a break this long resets continuous driving time
 NOISE_M_PER_HDOP = 1.5  # horizontal GPS error (1 sigma) per unit of HDOP
@@ -830,7 +831,8 @@ class DeviceSim:
         if r2 is None:
             r2 = self._advance()
         excursion = st.reefer_c - g.reefer_setpoint_c
-        alarm = fault is not None and fault[0] <= t and abs(excursion) > 3.0 and not self.reefer_alarm_sent
+        alarm = (fault is not None and fault[0] <= t and abs(excursion) > REEFER_ALERT_BAND_C
+                 and not self.reefer_alarm_sent)
         if "sensor" not in self._loud and not alarm:
             self._send("sensor", t)
             return
@@ -838,8 +840,11 @@ class DeviceSim:
         self._emit("sensor", fix, temp_c=round(st.reefer_c, 1))
         if alarm and fault is not None:
             self.reefer_alarm_sent = True
+            above = excursion > 0
+            threshold = g.reefer_setpoint_c + (REEFER_ALERT_BAND_C if above else -REEFER_ALERT_BAND_C)
             self._emit("temperature", fix, temp_c=round(st.reefer_c, 1), setpoint_c=g.reefer_setpoint_c,
-                       direction="above" if excursion > 0 else "below", duration_s=round(t - fault[0]))
+                       threshold_c=threshold, direction="above" if above else "below",
+                       duration_s=round(t - fault[0]))
 
 
 def _containment(fence: Geofence) -> Callable[[float, float], bool]:

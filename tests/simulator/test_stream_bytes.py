@@ -17,7 +17,7 @@ PINNED = {
     # bench-mixed: all four providers (webhooks and PowUnity socket frames), signed
     ("bench-mixed.yaml", 3000): "bba720ee4f776d2206c36620c42363bf47014f9af3461b3e6a4ea1c449075c7c",
     # demo-city, whole: geofences, places, injections
-    ("demo-city.yaml", 4325): "e59ba01a83005cdbba674747d1674aeb94da389cf04353e4d521ba513cac4a9b",
+    ("demo-city.yaml", 4325): "4724bead2086f9ec343695694dff0f6927bc1e34f2547b87d8fbe04bb0c63104",
 }
 
 

@@ -326,7 +326,9 @@ class SamsaraRenderer:
         duration = float(attrs.get("duration_s", 0.0))
         start_ms = int((event.fix.t - duration) * 1000)
         above = attrs.get("direction", "above") != "below"
-        threshold = float(attrs.get("setpoint_c", 0.0))
+        # the alert's limit, not the reefer's setpoint: a cold-chain alert sits a band away from the setpoint
+        # (the vendor's example: "above 40 degrees fahrenheit", a chilled load's limit)
+        threshold = float(attrs.get("threshold_c", 0.0))
         current = float(attrs.get("temp_c", threshold))
         probe = self._sensor_v1["name"]
         verb = "risen above" if above else "fallen below"

@@ -61,10 +61,10 @@ EVENTS: list[tuple[str, dict[str, Any], str | None, str | None]] = [
     ("offline", {}, None, None),
     ("online", {"gap_s": 1800.0}, None, None),
     ("sensor", {"temp_c": -18.5}, None, None),
-    ("temperature", {"temp_c": -9.0, "setpoint_c": -18.0, "direction": "above", "duration_s": 900.0},
-     "TemperatureAbove", "AlertIncident"),
-    ("temperature", {"temp_c": -25.0, "setpoint_c": -18.0, "direction": "below", "duration_s": 600.0},
-     "TemperatureBelow", "AlertIncident"),
+    ("temperature", {"temp_c": -9.0, "setpoint_c": -18.0, "threshold_c": -15.0, "direction": "above",
+                     "duration_s": 900.0}, "TemperatureAbove", "AlertIncident"),
+    ("temperature", {"temp_c": -25.0, "setpoint_c": -18.0, "threshold_c": -21.0, "direction": "below",
+                     "duration_s": 600.0}, "TemperatureBelow", "AlertIncident"),
     ("armed", {}, None, None),
     ("disarmed", {}, None, None),
     ("movement_alarm", {}, None, None),
@@ -224,11 +224,14 @@ def test_v1_details_from_attrs() -> None:
     assert "driver" not in event  # no driver known
 
     temperature = renderer.render(make_event(
-        "temperature", device, {"temp_c": -9.0, "setpoint_c": -18.0, "direction": "above", "duration_s": 900.0}))
+        "temperature", device,
+        {"temp_c": -9.0, "setpoint_c": -18.0, "threshold_c": -15.0, "direction": "above", "duration_s": 900.0}))
     event = temperature[0].payload["event"]
     assert set(event["sensor"]) == {"id", "name", "serial"}
     assert "device" not in event
-    assert "-18.0" in event["details"] and "15 minutes" in event["details"]
+    # the alert quotes the limit it crossed, not the reefer's setpoint
+    assert "risen above -15.0 °C for more than 15 minutes" in event["details"]
+    assert "currently -9.0 °C" in event["details"] and "-18.0" not in event["details"]
 
 
 def test_sos_v1_is_not_alerted_and_v2_resolves_five_seconds_later() -> None:

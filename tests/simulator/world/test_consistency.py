@@ -168,6 +168,11 @@ def test_events_follow_from_the_dynamics(run: tuple[World, dict[str, list[WorldE
                 assert e.fix.moving and e.fix.ignition, e.kind
             elif e.kind == "movement_alarm":
                 assert not e.fix.ignition
+            elif e.kind == "temperature":
+                # the alert's limit lies between the setpoint and the reading that crossed it, on its side
+                low, high = sorted((e.attrs["setpoint_c"], e.attrs["temp_c"]))
+                assert low <= e.attrs["threshold_c"] <= high, e.attrs  # the reading is rounded to 0.1 °C
+                assert (e.attrs["threshold_c"] > e.attrs["setpoint_c"]) == (e.attrs["direction"] == "above")
 
 
 def test_enter_and_exit_alternate_per_fence(run: tuple[World, dict[str, list[WorldEvent]]]) -> None:
