@@ -276,7 +276,8 @@ def run(args: argparse.Namespace) -> int:
              *(["--body-limit", str(args.body_limit)] if args.body_limit != BODY_LIMIT else [])]
     reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite,
                                    args.fuzz_examples, args.quarantine, tuple(extra)),
-                        Redactor.from_settings(settings), _credential_headers(providers, settings), body_dir)
+                        Redactor.from_settings(settings, [args.target]), _credential_headers(providers, settings),
+                        body_dir)
     state = _state_probe(args.state_probe, args.target or args.app)
     live = Live(sys.stderr)
     trust = trust_context(args.ca_bundle) if args.ca_bundle else None

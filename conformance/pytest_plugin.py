@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
+from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +117,7 @@ class Checking:
             self.state_path: str | None = opt.fleetsim_state_probe
             self.state: StateProbe | None = FileStateProbe(load_state_probe(self.state_path)) \
                 if self.state_path else None
-        except (FleetsimError, ValueError) as exc:
+        except (FleetsimError, ValueError, ArgumentTypeError) as exc:  # target_url's refusal is argparse's type
             raise pytest.UsageError(f"fleetsim: {exc}") from None
         from .probing import BODY_LIMIT, MAX_BODY_LIMIT
 
@@ -145,7 +146,7 @@ class Checking:
                      *(("--body-limit", str(self.body_limit)) if self.body_limit != BODY_LIMIT else ()))
             self._reporter = Reporter(Invocation(self.target, self.settings_path, self.seed, None, self.app,
                                                  extra=extra),
-                                      Redactor.from_settings(self.settings),
+                                      Redactor.from_settings(self.settings, [self.target]),
                                       cli._credential_headers(providers, self.settings), cli.default_body_dir())
         return self._reporter
 
@@ -205,7 +206,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     checking = config.stash.get(_CHECKING, None)
     if checking is None:
         return []
-    where = f"--fleetsim-app {checking.app}" if checking.app else checking.target
+    from simulator.delivery.urls import masked_url_secrets
+
+    where = f"--fleetsim-app {checking.app}" if checking.app else masked_url_secrets(checking.target or "")
     state = f"state probe {checking.state_path}" if checking.state_path else \
         "no --fleetsim-state-probe: the state checks are graded on HTTP answers only"
     lines = [f"fleetsim: checking {', '.join(checking.providers)} at {where} (suite {checking.suite}, "

@@ -130,16 +130,15 @@ def _refuse(url: str, problem: str) -> argparse.ArgumentTypeError:
 
 
 def _masked(url: str) -> str:
-    """`url` as an error may quote it: a user:password@ and everything after ? or # (a token often travels in
-    the query) replaced by <redacted>. Plain string work, so that a URL too broken to parse is masked too."""
+    """`url` as an error may quote it: everything up to its last '@' (a user:password@, even one holding a '/',
+    '?', '#' or '@' that should have been percent-encoded, or typed without a scheme) and everything after ? or #
+    (a token often travels in the query) replaced by <redacted>. Plain string work, so that a URL too broken to
+    parse is masked too; a path holding an '@' is masked with it, which only hides what was harmless."""
     scheme, sep, rest = url.partition("://")
-    if sep:
-        ends = [i for i in (rest.find(ch) for ch in "/?#") if i >= 0]
-        cut = min(ends, default=len(rest))
-        authority, tail = rest[:cut], rest[cut:]
-        if "@" in authority:
-            authority = "<redacted>@" + authority.rpartition("@")[2]
-        rest = authority + tail
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:
+        rest = "<redacted>@" + rest.rpartition("@")[2]
     marks = [i for i in (rest.find(ch) for ch in "?#") if i >= 0]
     if marks and min(marks) + 1 < len(rest):
         rest = rest[:min(marks) + 1] + "<redacted>"
@@ -158,6 +157,8 @@ def target_url(text: str) -> str:
         raise _refuse(text, f"not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not text.lower().startswith(f"{parts.scheme}://"):
         raise _refuse(text, "expected an http:// or https:// URL such as http://127.0.0.1:8080")
+    if "@" not in parts.netloc and "@" in text.partition("://")[2] and ":" in parts.netloc:
+        raise _refuse(text, "a '/', '?' or '#' in the user:password@ part must be percent-encoded (%2F, %3F, %23)")
     if parts.query or parts.fragment or text.endswith(("?", "#")):
         raise _refuse(text, "expected a base URL without ?query or #fragment (fleetsim appends /<provider>)")
     host = _host(text, parts.netloc.rpartition("@")[2])

@@ -6,10 +6,12 @@ redaction (reports.redact) cannot see those, so every response body, response he
 error line is scrubbed *by value* before it reaches the ledger, a report, a capture or the terminal.
 
 A `Redactor` knows each configured secret in the forms it can travel in: the raw bytes (PSKs and tokens are
-sent as they are), base64 (Samsara and Standard Webhooks secrets are written that way), hex, JSON-escaped and
-percent-encoded text, and every whitespace-separated word of it that is long enough to be a credential on its
-own (the token part of `Bearer <token>`) in those same forms; in any letter case; and the beginning of a long
-secret or word (two thirds of it or more), which an echo that truncates what it quotes still gives away. Short
+sent as they are), base64 (Samsara and Standard Webhooks secrets are written that way, and an echo may base64 a
+whole header block), hex, text escaped the ways JSON encoders, HTML and XML escape it, percent-encoded text, and
+every whitespace-separated word of it that is long enough to be a credential on its own (the token part of
+`Bearer <token>`) in those same forms; in any letter case; the beginning or end of a long secret or word (two
+thirds of it or more), which an echo that truncates what it quotes still gives away; and any beginning of five
+characters or more where the data ends, which is what a secret cut by fleetsim's own 4 KiB body cap leaves. Short
 fragments of a secret are not scrubbed: replacing every "a" would destroy reports without protecting anything.
 A whole secret shorter than that (a 4-digit PIN as a password) is still scrubbed, where it stands as a token of
 its own, not inside a longer word or number: an echo of `password=1234` loses it, a timestamp containing 1234
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -29,6 +32,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from ..signing import Secret
+from .response import KEEP_CAP
+from .urls import url_secrets
 
 __all__ = ["MASK", "MIN_SECRET_CHARS", "Redactor", "secrets_in_settings"]
 
@@ -47,7 +52,7 @@ _PLAIN_CREDENTIAL_KEYS = ("secret", "token", "psk", "password")
 def secrets_in_settings(settings: Mapping[str, Mapping[str, Any]]) -> list[bytes]:
     """Every credential configured for any provider, as raw bytes, at any depth (each account of powunity's
     `accounts` list holds a password and maybe a token): every `Secret` (what the loader makes of each
-    credential), and plain-text values under credential keys (settings built in code)."""
+    credential), plain-text values under credential keys (settings built in code), and what a `url` carries."""
     found: list[bytes] = []
     for values in settings.values():
         _collect(values, found)
@@ -60,6 +65,8 @@ def _collect(value: Any, found: list[bytes], key: object = None) -> None:
     elif isinstance(value, str):
         if _credential_key(key) and value:
             found.append(value.encode("utf-8", "surrogatepass"))
+        elif key == "url":  # a provider's own endpoint may carry user:password@ or a ?token=
+            found += [v.encode("utf-8", "surrogatepass") for v in url_secrets(value)]
     elif isinstance(value, Mapping):
         for k, v in value.items():
             _collect(v, found, k)
@@ -79,21 +86,34 @@ def _credential_key(key: object) -> bool:
 
 
 def _encoded(secret: bytes) -> set[bytes]:
-    """`secret` as it may travel: raw, base64 (standard and URL-safe, padded or not), hex, JSON-escaped and
-    percent-encoded."""
+    r"""`secret` as it may travel: raw; base64 (standard and URL-safe, padded or not, and the run of characters it
+    gives at each of the three alignments inside a longer base64'd blob: an echoed header block, `token + "!"`);
+    hex (plain and colon-separated); escaped as JSON strings are by common encoders (Python's, PHP's `\/`, Go's
+    `\u0026` for `&<>`, every character as `\uXXXX`), as HTML and XML escape text, and percent-encoded."""
     forms = {secret}
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         encoded = encode(secret)
         forms.add(encoded)
         forms.add(encoded.rstrip(b"="))
-    forms.add(binascii.hexlify(secret))
+        for offset in (0, 1, 2):  # the characters that depend on the secret's bytes alone, wherever it starts
+            inner = encode(b"\0" * offset + secret)
+            forms.add(inner[-(-8 * offset // 6):8 * (offset + len(secret)) // 6])
+    hexed = binascii.hexlify(secret)
+    forms |= {hexed, binascii.hexlify(secret, ":")}
     try:
         text = secret.decode("utf-8")
     except UnicodeDecodeError:
         return forms
-    forms.add(json.dumps(text)[1:-1].encode())  # as it appears inside a JSON string
-    forms.add(quote(text, safe="").encode())
-    forms.add(quote_plus(text, safe="").encode())
+    escaped_json = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    escaped_json |= {j.replace("/", "\\/") for j in escaped_json}
+    escaped_json |= {j.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+                     for j in escaped_json}
+    escaped_json.add("".join(f"\\u{ord(c):04x}" for c in text if ord(c) < 0x10000))
+    markup = {html.escape(text, quote=False), html.escape(text)}
+    markup |= {m.replace("&#x27;", variant) for m in markup for variant in ("&#39;", "&apos;")}
+    markup.add("".join(f"&#{ord(c)};" for c in text))
+    percent = {quote(text, safe=""), quote_plus(text, safe="")}
+    forms |= {f.encode() for f in escaped_json | markup | percent}
     return forms
 
 
@@ -136,7 +156,35 @@ def _prefix_pattern(secret: bytes) -> bytes | None:
     `abcdefghij(?:k(?:l(?:m)?)?)?`, one alternative instead of one per length."""
     if len(secret) < PREFIX_FROM:
         return None
-    shortest = max(PREFIX_MIN, -(-len(secret) * 2 // 3))  # two thirds, rounded up, in integers
+    return _beginnings(secret, max(PREFIX_MIN, -(-len(secret) * 2 // 3)))  # two thirds, rounded up, in integers
+
+
+def _suffix_pattern(secret: bytes) -> bytes | None:
+    """The mirror of `_prefix_pattern`: any ending of `secret` of two thirds of it or more (an echo that quotes
+    "...the last characters"), `(?:(?:a)?b)?cdefghijklm`."""
+    if len(secret) < PREFIX_FROM:
+        return None
+    shortest = max(PREFIX_MIN, -(-len(secret) * 2 // 3))
+    pattern = b""
+    for i in range(len(secret) - shortest):
+        pattern = b"(?:" + pattern + re.escape(secret[i:i + 1]) + b")?"
+    return pattern + re.escape(secret[len(secret) - shortest:])
+
+
+#: a body fleetsim keeps is cut (KEEP_CAP, 4 KiB of a response): a secret the cut runs through leaves only its
+#: beginning, at the very end of the kept bytes, so in data that long a beginning of this many characters or more
+#: is scrubbed there
+CUT_MIN = 5
+
+
+def _cut_pattern(secret: bytes) -> bytes | None:
+    """Any beginning of `secret` (CUT_MIN characters or more, short of the whole) ending the data."""
+    if len(secret) <= CUT_MIN:
+        return None
+    return _beginnings(secret[:-1], CUT_MIN) + rb"\Z"
+
+
+def _beginnings(secret: bytes, shortest: int) -> bytes:
     pattern = b""
     for i in range(len(secret) - 1, shortest - 1, -1):
         pattern = b"(?:" + re.escape(secret[i:i + 1]) + pattern + b")?"
@@ -150,11 +198,18 @@ class Redactor:
         forms: set[bytes] = set()
         short: set[bytes] = set()
         prefixes: set[bytes] = set()
+        cut: set[bytes] = set()
         for secret in secrets:
             anywhere, alone = _forms(secret)
             forms |= anywhere
             short |= alone
-            prefixes |= {p for p in map(_prefix_pattern, [secret, *_words(secret)]) if p is not None}
+            whole_and_words = [secret, *_words(secret)]
+            prefixes |= {p for p in map(_prefix_pattern, whole_and_words) if p is not None}
+            prefixes |= {p for p in map(_suffix_pattern, whole_and_words) if p is not None}
+            # a secret opening with an authorization scheme (`Bearer <token>`) is cut-scrubbed by its token alone:
+            # a body ending in "Bearer" is not a leak
+            opens_with_scheme = secret.split(b" ", 1)[0].lower().decode("latin-1") in _SCHEMES
+            cut |= {p for p in map(_cut_pattern, whole_and_words[opens_with_scheme:]) if p is not None}
         # longest first, so a whole value is masked before any word of it; then the beginnings of long secrets
         # (each alternative takes as much of the secret as is there); the short whole secrets last, each only
         # where it stands alone
@@ -167,10 +222,17 @@ class Redactor:
         self._bytes_re = re.compile(b"|".join(patterns), re.IGNORECASE) if patterns else None
         texts = [p.decode("utf-8") for p in patterns if _is_utf8(p)]
         self._text_re = re.compile("|".join(texts), re.IGNORECASE) if texts else None
+        cuts = sorted(cut, key=len, reverse=True)
+        self._cut_bytes_re = re.compile(b"|".join(cuts), re.IGNORECASE) if cuts else None
+        cut_texts = [p.decode("utf-8") for p in cuts if _is_utf8(p)]
+        self._cut_text_re = re.compile("|".join(cut_texts), re.IGNORECASE) if cut_texts else None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Mapping[str, Any]]) -> Redactor:
-        return cls(secrets_in_settings(settings))
+    def from_settings(cls, settings: Mapping[str, Mapping[str, Any]], urls: Iterable[str | None] = ()) -> Redactor:
+        """Every credential of `settings`, and those the target `urls` carry (user:password@ is sent as Basic
+        auth, and a receiver echoing its Authorization header gives both away)."""
+        from_urls = [v.encode("utf-8", "surrogatepass") for url in urls if url for v in url_secrets(url)]
+        return cls([*secrets_in_settings(settings), *from_urls])
 
     def __bool__(self) -> bool:
         return self._bytes_re is not None
@@ -178,12 +240,19 @@ class Redactor:
     def bytes(self, data: bytes) -> bytes:
         if self._bytes_re is None or not data:
             return data
-        return self._bytes_re.sub(MASK.encode(), data)
+        data = self._bytes_re.sub(MASK.encode(), data)
+        if self._cut_bytes_re is not None and len(data) >= KEEP_CAP:  # as long as a kept body: it may be cut
+            data = self._cut_bytes_re.sub(MASK.encode(), data)
+        return data
 
     def text(self, data: str) -> str:
         if self._text_re is None or not data:
             return data
-        return self._text_re.sub(MASK, data)
+        data = self._text_re.sub(MASK, data)
+        # a kept body decoded: 4 KiB of UTF-8 is at least a quarter as many characters
+        if self._cut_text_re is not None and len(data) >= KEEP_CAP // 4:
+            data = self._cut_text_re.sub(MASK, data)
+        return data
 
     def optional_text(self, data: str | None) -> str | None:
         return None if data is None else self.text(data)

@@ -109,7 +109,7 @@ class Replayer:
         self.ssl_context = ssl_context  # whom to trust (--ca-bundle); None: the system's CAs
         self.grace_s = grace_s
         self.health = EndpointHealth(down_after=down_after)
-        self.redactor = Redactor.from_settings(self.settings)
+        self.redactor = Redactor.from_settings(self.settings, [self.target])
         self.result = ReplayResult()
         self._signals = 0
         self._stop = asyncio.Event()

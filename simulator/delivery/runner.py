@@ -58,7 +58,7 @@ from .retry import RetryPolicy, TimeScale, classify, policy_for_provider, succes
 from .sending import Sender, SenderFactory, http_sender
 from .source import InlineSource, Source, SourceSpec, WorkerSource
 from .transport import Response
-from .urls import check_url, check_url_credentials, endpoint_url, is_path, url_named
+from .urls import check_url, check_url_credentials, endpoint_url, is_path, masked_url_secrets, url_named
 
 QUEUE_PER_WORKER = 4
 #: a producer that found the queue full waits until the workers have taken it down to this share of its size,
@@ -152,7 +152,7 @@ class Runner:
             config.scenario, delivery=dataclasses.replace(config.scenario.delivery, providers=config.settings))
         self.config = config = dataclasses.replace(config, scenario=scenario)
         self.ledger = Ledger()
-        self.redactor = Redactor.from_settings(config.settings)
+        self.redactor = Redactor.from_settings(config.settings, [config.target])
         self.endpoints: dict[str, Endpoint] = {}
         if config.target:
             check_url(config.target, "--target")
@@ -288,9 +288,9 @@ class Runner:
             if totals.get("delivered") or not outcomes or set(outcomes) != {"4xx"}:
                 continue
             hints.append(f"{name}: every attempt was refused (4xx) and nothing was delivered: a 404/405 says "
-                         f"your receiver does not serve {endpoint.url} (give its path in the {name} url setting, "
-                         f"docs/delivery.md, or leave {name} out with --provider); a 401/403, that its secret "
-                         "differs from the settings'")
+                         f"your receiver does not serve {masked_url_secrets(endpoint.url)} (give its path in the "
+                         f"{name} url setting, docs/delivery.md, or leave {name} out with --provider); a 401/403, "
+                         "that its secret differs from the settings'")
         return hints
 
     def retarget(self, base_url: str) -> None:

@@ -5,21 +5,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import UsageError
 
 __all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_path", "endpoint_url",
            "is_path", "masked_url_password", "masked_url_secrets", "own_url", "path_problem", "shown_url", "url_named",
-           "url_problem"]
+           "url_problem", "url_secrets"]
 
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^/@\s]*(?P<tail>@)")
+# the password runs to the '@' after which a host follows (no further '@' before the path, query or fragment): a
+# password may itself hold an '@' that was not percent-encoded (URL parsers take the last one), and must not show
+# its tail; a '/', '?' or '#' in one makes a URL no parser reads as credentials, refused before anything is sent
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^/?#\s]*?(?P<tail>@)(?=[^@\s/?#]*(?:[/?#\s]|$))")
 # userinfo with no colon (`https://TOKEN@host`): many services take a token there, sent as the Basic user
 _URL_USER_ONLY = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@:\s?#]+(?P<tail>@)")
-_URL_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:[^=&#\s]*(?:secret|token|psk|key|password|sig)[^=&#\s]*)=)[^&#\s]*",
+#: query parameter names that carry credentials, as parts of a name (`api_key`, `x-amz-signature`, Azure Functions'
+#: `code`, `pwd`, `jwt`): a name matching by accident (`zipcode`) only masks a value that was harmless to show
+SECRET_QUERY_NAME = re.compile(r"secret|token|psk|key|pass|pwd|auth|sig|code|jwt|hash|credential|session|hmac",
                                re.IGNORECASE)
+_URL_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&](?:[^=&#\s]*(?:" + SECRET_QUERY_NAME.pattern + r")[^=&#\s]*)=)[^&#\s]*", re.IGNORECASE)
 
 
 def masked_url_password(text: str) -> str:
@@ -34,6 +42,25 @@ def masked_url_secrets(text: str) -> str:
     """`masked_url_password`, and every secret-looking query value masked too (`?token=***`): for what is only
     read (reports, terminals), not what is replayed."""
     return _URL_QUERY_SECRET.sub(rf"\g<head>{URL_MASK}", masked_url_password(text))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials `url` carries, for scrubbing by value: its password (as typed and percent-decoded), a
+    user-only userinfo (a token), `user:password` (whose base64 is the Basic header it is sent as), and the
+    values of secret-looking query parameters. Only a URL that can be sent has any: an unparsable one has none."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found: list[str] = []
+    user, password = parts.username, parts.password
+    if password is not None:
+        user = user or ""
+        found += [password, unquote(password), f"{unquote(user)}:{unquote(password)}", f"{user}:{password}"]
+    elif user:
+        found += [user, unquote(user)]
+    found += [value for name, value in parse_qsl(parts.query) if SECRET_QUERY_NAME.search(name)]
+    return list(dict.fromkeys(v for v in found if v))
 
 
 def check_url_credentials(url: str, what: str, provider: str, auth_header_names: Iterable[str], *,

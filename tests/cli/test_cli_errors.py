@@ -158,12 +158,16 @@ def test_range_messages_are_worded_alike(cli: Cli, args: tuple[str, ...], needle
         ("http://:8080", "names no host"),
         ("http://bad host", "the host may hold only"),
         ("http://x/?a=1", "without ?query"),
+        ("http://u:pa/ss@x", "in the user:password@ part must be percent-encoded"),
+        ("http://u:pa#ss@x", "in the user:password@ part must be percent-encoded"),
     ],
 )
 def test_target_urls_are_checked_up_front(cli: Cli, url: str, needle: str) -> None:
     for command in (("run", "/nonexistent/s.yaml"), ("replay", "/nonexistent/c.ndjson")):
         # the missing file is never opened: the URL is refused while parsing the arguments
-        assert_usage_error(cli(*command, "--target", url), f"{command[0]}: argument --target:", needle)
+        result = cli(*command, "--target", url)
+        assert_usage_error(result, f"{command[0]}: argument --target:", needle)
+        assert "pa/ss" not in result.err and "pa#ss" not in result.err  # a password is never quoted
 
 
 def test_good_target_urls_pass() -> None:

@@ -95,6 +95,19 @@ def test_a_target_url_is_checked_over_the_network(project: Path, fleetsim_receiv
     assert "PASSED fleetsim/check/samsara::fleetsim[samsara-RPL-01]" in done.stdout
 
 
+def test_the_header_masks_a_target_password_and_a_bad_target_is_a_usage_error(
+        project: Path, fleetsim_receiver: str) -> None:
+    with_password = fleetsim_receiver.replace("http://", "http://hook:S3cret-pw-77@")
+    done = pytest_in(project, "--fleetsim-target", with_password, "--fleetsim-provider", "samsara", "--collect-only")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"fleetsim: checking samsara at {fleetsim_receiver.replace('http://', 'http://hook:***@')}" \
+        in done.stdout
+    assert "S3cret-pw-77" not in done.stdout + done.stderr
+    bad = pytest_in(project, "--fleetsim-target", "http://hook:pw/77@127.0.0.1:1", "--collect-only")
+    assert bad.returncode == 4 and "INTERNALERROR" not in bad.stdout + bad.stderr, bad.stdout + bad.stderr
+    assert "must be percent-encoded" in bad.stderr and "pw/77" not in bad.stdout + bad.stderr
+
+
 def test_a_target_nothing_listens_at_is_an_error_of_each_test_not_a_failed_check(project: Path) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

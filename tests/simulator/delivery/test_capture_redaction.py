@@ -317,3 +317,60 @@ def test_a_short_beginning_and_the_scheme_word_are_left() -> None:
     redactor = Redactor([f"Bearer {PSK_WORD}".encode()])
     assert redactor.text(f"got {PSK_WORD[:9]}") == f"got {PSK_WORD[:9]}"  # under two thirds: too little to matter
     assert redactor.text("expected a Bearer token") == "expected a Bearer token"
+
+
+ESCAPED = 'S3cr/et&pow<12>"34+='  # characters every escaping changes
+
+
+@pytest.mark.parametrize(("form", "echo"), [
+    ("PHP json_encode (escaped slash)", json.dumps(ESCAPED).replace("/", "\\/")[1:-1]),
+    ("Go encoding/json (\\u0026 for &<>)",
+     json.dumps(ESCAPED).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")[1:-1]),
+    ("every character as \\uXXXX", "".join(f"\\u{ord(c):04X}" for c in ESCAPED)),
+    ("HTML-escaped", "S3cr/et&amp;pow&lt;12&gt;&quot;34+="),
+    ("numeric character references", "".join(f"&#{ord(c)};" for c in ESCAPED)),
+    ("colon-separated hex", ESCAPED.encode().hex(":")),
+    ("base64 of the secret with more after it", base64.b64encode(ESCAPED.encode() + b"!").decode()),
+    ("base64 of the secret one byte in", base64.b64encode(b"x" + ESCAPED.encode() + b"yz").decode()),
+    ("base64 of the secret two bytes in", base64.b64encode(b"ab" + ESCAPED.encode()).decode()),
+    ("its last two thirds", ESCAPED[-14:]),
+])
+def test_an_echo_escaped_or_embedded_the_ways_receivers_do_is_scrubbed(form: str, echo: str) -> None:
+    redactor = Redactor([ESCAPED.encode()])
+    scrubbed = redactor.text(f"got [{echo}] back")
+    assert scrubbed.startswith("got [") and scrubbed.endswith("] back"), form
+    # what remains of a base64 run is the other bytes' quanta: at most four characters either side
+    before, masked, after = scrubbed.removeprefix("got [").removesuffix("] back").partition(MASK)
+    assert masked and len(before) <= 4 and len(after) <= 4, (form, scrubbed)
+
+
+def test_a_secret_cut_by_the_kept_body_cap_is_scrubbed_to_its_first_characters() -> None:
+    from simulator.delivery.response import KEEP_CAP
+
+    token = "Zq7-S3CR3T-9k"  # shorter than the two-thirds rule covers
+    redactor = Redactor([token.encode()])
+    for kept in (5, 8, 12):
+        body = b"x" * (KEEP_CAP - kept) + token[:kept].encode()
+        assert redactor.bytes(body) == b"x" * (KEEP_CAP - kept) + MASK.encode(), kept
+    # a short body is not cut: its last characters are only a fragment, as anywhere else
+    assert redactor.bytes(b"ends in Zq7-S3") == b"ends in Zq7-S3"
+
+
+def test_a_target_urls_credentials_are_scrubbed_in_every_form_they_travel() -> None:
+    redactor = Redactor.from_settings({"samsara": {"url": "https://h/in?code=azure-fn-key-77&page=2"}},
+                                      ["http://hook:pa%40ss-w0rd-99@h:1"])
+    basic = base64.b64encode(b"hook:pa@ss-w0rd-99").decode()
+    for echo in ("pa@ss-w0rd-99", "pa%40ss-w0rd-99", f"Basic {basic}", "azure-fn-key-77"):
+        assert echo.removeprefix("Basic ") not in redactor.text(f"you sent {echo}"), echo
+    assert redactor.text("page=2 at h:1") == "page=2 at h:1"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://u:p4ss@word@h:1/x", "http://u:***@h:1/x"),  # an '@' left in the password
+    ("https://h/in?code=K&pwd=P&jwt=J&x-amz-signature=S&page=2", "https://h/in?code=***&pwd=***&jwt=***"
+                                                             "&x-amz-signature=***&page=2"),
+])
+def test_url_masks_for_unencoded_at_signs_and_more_credential_names(url: str, shown: str) -> None:
+    from simulator.delivery.urls import masked_url_secrets
+
+    assert masked_url_secrets(url) == shown
