@@ -358,10 +358,22 @@ class FleetsimSender:
         headers = base.sign(data)
         if isinstance(to, str) and to.startswith(("http://", "https://")):
             async with HttpTransport(1) as transport:
-                return await transport.post(to, data, headers, deadline_s=deadline_s)
+                return self._scrubbed(await transport.post(to, data, headers, deadline_s=deadline_s), to)
         async with serve_app(to) as served, served.sender(1, True) as sender:
-            return await sender.post(APP_URL + (path or endpoint_path(provider, own)), data, headers,
-                                     deadline_s=deadline_s)
+            return self._scrubbed(await sender.post(APP_URL + (path or endpoint_path(provider, own)), data, headers,
+                                                    deadline_s=deadline_s), None)
+
+    def _scrubbed(self, response: Response, url: str | None) -> Response:
+        """`response` with every configured secret scrubbed from its body, headers and error: a failing
+        `assert response.status == 200` prints the whole Response into the test log, and a receiver that
+        echoes the PSK or token it was sent would put it there."""
+        from simulator.delivery.redaction import Redactor
+
+        scrub = Redactor.from_settings(self.settings, [url])
+        if not scrub:
+            return response
+        return dataclasses.replace(response, body=scrub.bytes(response.body), headers=scrub.headers(response.headers),
+                                   error=scrub.optional_text(response.error))
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ class Reporter:
             return Failure([], "-", result.expected or "-", command, None, None)
         headers = self.headers(a.provider, a.request_headers)
         body = self.redactor.bytes(a.request_body)
-        self.body_dir.mkdir(parents=True, exist_ok=True)
+        self.body_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # request bodies: this user's to read
         body_file = self.body_dir / f"{a.provider}-{result.check_id}-seed{self.invocation.seed}.body"
         body_file.write_bytes(body)
         url = masked_url_secrets(a.url)

@@ -58,10 +58,11 @@ def digest_lines(lines: Iterable[bytes]) -> tuple[int, str]:
 
 def command_output(scenario: Path, records: int, *, workers: int = 1,
                    env: Mapping[str, str] | None = None) -> bytes:
-    """`fleetsim generate --scenario FILE --limit N` as a user runs it (a fresh process), its stdout."""
+    """`fleetsim generate --scenario FILE --limit N` as a user runs it (a fresh process), its stdout, credential
+    headers kept: every byte a receiver would get is compared."""
     proc = subprocess.run(
         [sys.executable, "-m", "simulator", "generate", "--scenario", str(scenario), "--limit", str(records),
-         "--workers", str(workers)],
+         "--workers", str(workers), "--keep-secrets"],
         capture_output=True, check=True, env=dict(os.environ if env is None else env))
     return proc.stdout
 

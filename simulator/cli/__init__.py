@@ -6,6 +6,7 @@ import argparse
 import errno
 import functools
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
         # main() adds the one "fleetsim: error:" prefix; name only the subcommand here ("run: ...")
         command = self.prog.removeprefix(PROG).strip()
         where = f"{command}: " if command else ""
-        raise UsageError(f"{where}{message} (see {self.prog} --help)")
+        raise UsageError(f"{where}{_unquoted_values(message)} (see {self.prog} --help)")
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         # argparse's own "invalid choice" echoes the value whole: a 20,000-character argument stays one
@@ -35,6 +36,28 @@ class _Parser(argparse.ArgumentParser):
         if action.choices is not None and value not in action.choices:
             choices = ", ".join(map(repr, action.choices))
             raise argparse.ArgumentError(action, f"invalid choice: {shown(value)} (choose from {choices})")
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+_OPTION_VALUE = re.compile(r"(?P<option>(?<!\S)--?[A-Za-z][\w-]*)=\S*")
+
+
+def _unquoted_values(message: str) -> str:
+    """argparse's message without the values of options it did not know: a mistyped `--secert VALUE` or an
+    ambiguous `--sec=VALUE` would otherwise print a secret back. An unknown option's value (`=...`, or the word
+    after it) reads <not shown>; other stray words are kept (a misplaced positional is worth seeing)."""
+    if message.startswith(_UNRECOGNIZED):
+        words, shown_words, after_option = message[len(_UNRECOGNIZED):].split(" "), [], False
+        for word in words:
+            if word.startswith("-") and len(word) > 1:
+                name, eq, _ = word.partition("=")
+                shown_words.append(f"{name}=<not shown>" if eq else name)
+                after_option = not eq
+            else:
+                shown_words.append("<not shown>" if after_option else word)
+                after_option = False
+        return _UNRECOGNIZED + " ".join(shown_words)
+    return _OPTION_VALUE.sub(r"\g<option>=<not shown>", message)
 
 
 def build_parser(*, lazy: bool = False, plugins: bool = True) -> argparse.ArgumentParser:

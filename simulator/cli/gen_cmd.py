@@ -35,6 +35,9 @@ def add_parser(sub: Any) -> None:
                    "as one (default 1)")
     p.add_argument("--seed", type=seed,
                    help="RNG seed (default 0; with --scenario, replaces the scenario's own seed)")
+    p.add_argument("--keep-secrets", action="store_true",
+                   help="with --scenario: write credential headers as they are sent (PowUnity's PSK, a MettaX "
+                   "token); by default their values read <redacted>, as in a capture (signatures always stay)")
     p.add_argument(
         "--invalid",
         action="store_true",
@@ -125,8 +128,48 @@ def _chunks(args: argparse.Namespace, started: list[Any] | None) -> Generator[by
     _note_unsigned(scenario, wanted)
     note_fleet_size(scenario, wanted)
     if started is not None:
-        return ndjson_chunks(scenario, args.workers, providers=wanted, limit=args.limit, started=started)
-    return _one_process(scenario, wanted, args.limit)
+        chunks = ndjson_chunks(scenario, args.workers, providers=wanted, limit=args.limit, started=started)
+    else:
+        chunks = _one_process(scenario, wanted, args.limit)
+    masks = [] if args.keep_secrets else _credential_masks(scenario, wanted)
+    return _masked(chunks, masks) if masks else chunks
+
+
+def _credential_masks(scenario: Any, wanted: set[str] | None) -> list[tuple[bytes, bytes]]:
+    """(the header as a record's JSON writes it, the same with its value <redacted>) for each static credential
+    header of the scenario's providers: the records are what is sent, but a PSK or token sent as it is must not
+    reach a terminal or a file unasked (signatures are no secret: they stay, to be verified)."""
+    import orjson
+
+    from ..delivery.redaction import MASK
+    from ..providers import get_provider
+    from ..signing import SIGNERS, Secret
+
+    masks = []
+    for name in sorted(wanted or scenario.providers()):
+        settings = scenario.delivery.providers.get(name, {})
+        provider = get_provider(name)
+        headers = provider.credential_headers(settings)
+        signer, secret = SIGNERS[provider.signing], settings.get("secret")
+        if not signer.covers_body and isinstance(secret, Secret):  # PowUnity: the "signature" is the PSK itself
+            ids = {n.lower() for n in signer.id_headers}
+            signed = signer.sign(b"", [secret], timestamp=0, message_id="fleetsim")
+            headers = {**headers, **{k: v for k, v in signed.items() if k.lower() not in ids}}
+        for header, value in headers.items():
+            key = orjson.dumps(header) + b":"
+            masks.append((key + orjson.dumps(value), key + orjson.dumps(MASK)))
+    return masks
+
+
+def _masked(chunks: Generator[bytes, None, None], masks: list[tuple[bytes, bytes]]) -> Generator[bytes, None, None]:
+    """`chunks` with each credential header's value masked: chunks are whole lines, so no header is split."""
+    try:
+        for chunk in chunks:
+            for needle, mask in masks:
+                chunk = chunk.replace(needle, mask)
+            yield chunk
+    finally:
+        chunks.close()
 
 
 def _note_unsigned(scenario: Any, wanted: set[str] | None) -> None:

@@ -148,10 +148,14 @@ def _parse_headers(raw: list[str]) -> CIHeaders:
     for item in raw:
         name, sep, value = item.partition(":")
         if not sep or not name.strip() or name != name.strip():
-            # only its first word: "Authorization Bearer <psk>" without the colon still holds the credential
-            first = item.split(maxsplit=1)[0][:40] if item.strip() else ""
-            more = " followed by more (not shown: it may be a credential)" if item.strip() != first else ""
-            raise UsageError(f"--header expects 'Name: value', got {first!r}{more}")
+            # only a first word that is followed by more ("Authorization Bearer <psk>" without the colon): a single
+            # word with no colon is as likely the credential itself as a header's name
+            words = item.split(maxsplit=1)
+            if len(words) == 2:
+                got = f"{words[0][:40]!r} followed by more (not shown: it may be a credential)"
+            else:
+                got = "text with no colon (not shown: it may be a credential)" if words else "''"
+            raise UsageError(f"--header expects 'Name: value', got {got}")
         pairs.append((name, value.strip()))
     return CIHeaders(pairs)
 

@@ -50,8 +50,16 @@ def clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _secret_key(part: object) -> bool:
+    """A credential's key: one of REDACTED_KEYS, or a name ending in a credential's word (`api_client_secret`)."""
+    return isinstance(part, str) and (part in REDACTED_KEYS or part.rpartition("_")[2] in _CREDENTIAL_WORDS)
+
+
+_CREDENTIAL_WORDS = frozenset({"secret", "psk", "token", "password"})
+
+
 def describe(value: Any, path: JsonPath = ()) -> str:
-    if any(part in REDACTED_KEYS for part in path if isinstance(part, str)):
+    if any(_secret_key(part) for part in path):
         return f"{_TYPE_WORDS.get(json_type(value), 'a value')} (redacted)"
     if isinstance(value, str) and len(path) >= 2 and path[-2] == "providers":
         # text where a provider's settings mapping belongs is a broken `{psk: "..."}`: it may hold the secret
@@ -215,7 +223,7 @@ def explain(err: ValidationError, doc: YamlDocument) -> list[str]:
         return [f"{where}: {name}: items must be unique; {describe(dup, path)} is listed more than once"]
     if kw == "pattern":
         return [f"{where}: {name}: expected {expected or 'text matching ' + str(value)}, found {found}"]
-    if any(part in REDACTED_KEYS for part in path if isinstance(part, str)):
+    if any(_secret_key(part) for part in path):
         return [f"{where}: {name}: invalid value (not shown: it may be a secret)"]
     if expected:
         return [f"{where}: {name}: expected {expected}, found {found}"]

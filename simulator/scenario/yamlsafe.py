@@ -191,7 +191,10 @@ def load_yaml_text(text: str, source: str, *, max_bytes: int = MAX_BYTES) -> Yam
     if root is None:
         raise ScenarioError([f"{source}:1:1: the file is empty; expected a scenario mapping (name, seed, start, ...)"])
     if not isinstance(root, MappingNode):
-        found = "a list" if isinstance(root, SequenceNode) else f"the text {_short(str(root.value))}"
+        # a file of plain text given for a settings or scenario file is often a key file or an .env: its text
+        # is not quoted
+        found = "a list" if isinstance(root, SequenceNode) else \
+            f"plain text ({len(str(root.value))} characters, not shown: it may be a key or .env file)"
         raise _fail(source, root.start_mark, f"the top level must be a mapping of scenario settings "
                     f"(name: ..., seed: ..., fleet: ...), found {found}")
     builder = _Builder(source)

@@ -261,6 +261,29 @@ def test_generate_scenario_provider_filter(cli: Cli) -> None:
     assert all("X-Samsara-Signature" in json.loads(line)["headers"] for line in result.lines)
 
 
+def test_generate_scenario_masks_credential_headers_unless_asked(cli: Cli, tmp_path: Path) -> None:
+    # PowUnity's PSK is its Authorization header and a MettaX token is sent as it is: a stream on a terminal or
+    # in a CI log must not carry them; signatures are no secret and stay
+    scenario = tmp_path / "s.yaml"
+    text = Path(DEMO).read_text().replace("fleetsim-demo-psk", "pow-psk-canary-31")
+    scenario.write_text(text.replace("mettax: {envelope: json}", "mettax: {envelope: json, token: mtx-token-canary-42, "
+                                     "token_header: X-Api-Token}"))
+    masked = cli("generate", "--scenario", str(scenario), "--limit", "3000", "--workers", "2")
+    kept = cli("generate", "--scenario", str(scenario), "--limit", "3000", "--keep-secrets")
+    assert masked.code == kept.code == 0, masked.err + kept.err
+    assert "canary" not in masked.out and "canary" not in masked.err
+    pairs = [(json.loads(a), json.loads(b)) for a, b in zip(masked.lines, kept.lines, strict=True)]
+    by_provider = {a["provider"]: (a["headers"], b["headers"]) for a, b in pairs if a["headers"]}
+    assert by_provider["powunity"][0]["Authorization"] == "<redacted>"
+    assert by_provider["powunity"][1]["Authorization"] == "Bearer pow-psk-canary-31"
+    assert by_provider["powunity"][0]["X-PowTxn"] == by_provider["powunity"][1]["X-PowTxn"]  # an id, no secret
+    assert by_provider["mettax"][0]["X-Api-Token"] == "<redacted>"
+    assert by_provider["mettax"][1]["X-Api-Token"] == "mtx-token-canary-42"
+    assert by_provider["samsara"][0] == by_provider["samsara"][1]  # a signature stays
+    # nothing else differs: the same records, bodies and all
+    assert all({**a, "headers": None} == {**b, "headers": None} for a, b in pairs)
+
+
 def test_generate_scenario_misuse(cli: Cli, tmp_path: Path) -> None:
     missing = cli("generate", "--scenario", str(tmp_path / "none.yaml"))
     assert missing.code == 2 and "none.yaml" in missing.err and "Traceback" not in missing.err

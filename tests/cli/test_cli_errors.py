@@ -94,6 +94,22 @@ def test_verify_rejects_a_malformed_header_argument(cli: Cli) -> None:
     assert "psk-value-123456" not in result.err
 
 
+def test_a_mistyped_option_does_not_print_its_value_back(cli: Cli) -> None:
+    # argparse quotes what it could not place: a secret given to a misspelt or ambiguous option came back
+    canary = "S3CR3T-canary-1234"
+    for args, needle in [
+        (("sign", "smartgps", f"--sec={canary}"), "ambiguous option: --sec=<not shown> could match --secret"),
+        (("sign", "smartgps", "--secert", canary, "x"), "unrecognized arguments: --secert <not shown> x"),
+        (("verify", "powunity", "--secret", "Bearer abc-123456", "--header", canary),
+         "--header expects 'Name: value', got text with no colon (not shown"),
+    ]:
+        result = cli(*args, stdin=b"{}")
+        assert_usage_error(result, needle)
+        assert canary not in result.err + result.out
+    # a stray positional is still shown: it is worth seeing, and no option's value
+    assert_usage_error(cli("run", "demo-city", "extra"), "unrecognized arguments: extra")
+
+
 def test_header_options_only_for_hmac_profiles(cli: Cli) -> None:
     secret = base64.b64encode(b"key").decode()
     assert_usage_error(cli("sign", "samsara", "--secret", secret, "--header-name", "X-Sig", stdin=b"{}"),

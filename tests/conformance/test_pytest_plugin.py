@@ -7,7 +7,8 @@ import importlib.metadata
 import itertools
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,24 @@ def test_the_sender_posts_where_the_options_point_unless_told(
     assert FleetsimSender(demo, fleetsim_stream, app=app)("smartgps", flask_receiver.app).status == 200
     with pytest.raises(TypeError, match=r"give `to` .* or run pytest with --fleetsim-target URL or --fleetsim-app"):
         FleetsimSender(demo, fleetsim_stream)("smartgps")
+
+
+def test_the_senders_response_holds_no_secret_a_receiver_echoes(
+        fleetsim_stream: Callable[..., Iterator[Outgoing]]) -> None:
+    # a failing `assert response.status == 200` prints the Response whole into the test log
+    from conformance.cli import _settings
+    from simulator.signing import Secret
+
+    async def echo(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]],
+                   send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        psk = dict(scope["headers"]).get(b"authorization", b"none")
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"x-you-sent", psk), (b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"expected another psk than " + psk})
+
+    demo = _settings(None)
+    psk = "Bearer pow-canary-psk-5150"
+    settings = {**demo, "powunity": {**demo["powunity"], "secret": Secret(psk.encode())}}
+    response = FleetsimSender(settings, fleetsim_stream)("powunity", echo)
+    assert response.status == 401 and response.body.startswith(b"expected another psk than ")
+    assert "pow-canary-psk-5150" not in repr(response), response

@@ -197,3 +197,12 @@ def test_a_token_that_cannot_be_a_header_is_refused_before_anything_is_sent(
         tmp_path: Path, line: str, expected: str) -> None:
     text = problems(tmp_path, f"providers:\n  {line}\n")
     assert expected in text and "t0k" not in text  # a token is a secret: never quoted
+
+
+def test_a_credential_of_the_wrong_type_and_a_file_of_plain_text_are_not_quoted(tmp_path: Path) -> None:
+    # a numeric api_client_secret was printed ("found 42424242424242"), where psk and password said (redacted);
+    # an .env passed as the settings file had its first 37 characters quoted
+    text = problems(tmp_path, "providers:\n  smartgps: {secret: abc, api_client_secret: 42424242424242}\n")
+    assert "providers.smartgps.api_client_secret: expected text" in text and "42424242424242" not in text
+    text = problems(tmp_path, "POW_PSK=Bearer canary-psk-value-1234\n")
+    assert "the top level must be a mapping" in text and "canary" not in text and "POW_PSK" not in text
