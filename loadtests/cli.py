@@ -59,7 +59,7 @@ from simulator.settings import load_settings, merge_settings
 
 from .pools import device_weights, loadable, request_paths
 from .readiness import FLUSH_WAIT_S, POOLS_WAIT_S
-from .records import read_records, senders
+from .records import STOP_TIMEOUT_S, read_records, senders
 from .shapes import SHAPES
 from .summary import Slo, Summary, asks, judge, needs_probe, parse_slo, summarize, table
 
@@ -284,7 +284,7 @@ def locust_argv(args: argparse.Namespace, target: str, scenario_file: str, recor
     if args.worker:
         return [*argv, "--worker", "--master-host", args.master_host, "--master-port", str(_master_port(args))]
     argv += ["--host", target, "-u", str(args.users), "-r", str(args.spawn_rate or args.users),
-             "-t", args.run_time, "--stop-timeout", "5"]
+             "-t", args.run_time, "--stop-timeout", f"{STOP_TIMEOUT_S:g}"]
     if html:
         argv += ["--html", html]
     if args.processes:
@@ -374,18 +374,19 @@ def _summary(records: list[Any], probe: Any, target: str, ca_bundle: str | None 
     # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin), as `fleetsim check` tells it
     state = FileStateProbe(probe, ssl_context=trust)
     with command_ca_file(ca_bundle if runs_commands(state) else None, None) as ca_file:
-        readings: Readings = asyncio.run(take_readings(state.trusting(None, ca_file), target.rstrip("/"),
-                                                       wanted[::step]))
+        sample = wanted[::step]
+        readings: Readings = asyncio.run(take_readings(state.trusting(None, ca_file), target.rstrip("/"), sample))
     arrivals = None
     if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
         providers = sorted({r.provider for r in records})
         arrivals = asyncio.run(arrival_order(target.rstrip("/"), providers))
-    summary = summarize(records, readings, probe=f"state probe {Path(probe.source).name}", arrivals=arrivals)
+    summary = summarize(records, readings, probe=f"state probe {Path(probe.source).name}", arrivals=arrivals,
+                        asked=set(sample) if step > 1 else None)
     if arrivals is None:
         summary.notes.append("reordered: not measured (only the reference receiver tells its arrival order)")
     if step > 1:
-        summary.notes.append(f"read back every {step}th acknowledged event ({len(wanted[::step])} of "
-                             f"{len(wanted)}): lost and duplicated count those only")
+        summary.notes.append(f"read back one acknowledged event in {step} ({len(sample)} of {len(wanted)}): lost "
+                             "and duplicated count those only, and a % SLO is a share of them")
     if readings.errors:
         first = next(iter(readings.errors.values()))
         summary.notes.append(f"{len(readings.errors)} readings failed, e.g. {first}")

@@ -24,6 +24,7 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Any, ClassVar
 
+from greenlet import GreenletExit  # type: ignore[import-untyped]  # gevent's: Locust raises it to stop a user
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `locust -f lo
 from loadtests import shapes
 from loadtests.pools import Pool, build_pools, device_weights, loadable, origin_of, request_paths
 from loadtests.readiness import FLUSH_MESSAGE, FLUSH_WAIT_S, FLUSHED_MESSAGE, POOLS_WAIT_S, READY_MESSAGE
-from loadtests.records import Record, write_records
+from loadtests.records import CUT_OFF, Record, write_records
 from simulator.errors import UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
@@ -236,9 +237,18 @@ class ProviderUser(FastHttpUser):
         send = pool.next()
         sent_at = time.time()
         started = time.perf_counter()
-        # bytes as they were signed (FastHttpSession's hints say str or dict; geventhttpclient sends bytes as is)
-        response = self.client.post(send.path, data=send.body, headers=send.headers,  # type: ignore[arg-type]
-                                    name=pool.label)
+        try:
+            # bytes as they were signed (FastHttpSession's hints say str or dict; geventhttpclient sends bytes as is)
+            response = self.client.post(send.path, data=send.body, headers=send.headers,  # type: ignore[arg-type]
+                                        name=pool.label)
+        except GreenletExit:
+            # Locust stopped this user while its request waited for an answer (the run ended): the request went
+            # out and no answer came. Recorded as CUT_OFF with its wait, or a receiver that hangs would look like
+            # one never asked (the summary counts a wait of STOP_TIMEOUT_S or more as a failure)
+            if _RECORDS["dir"]:
+                SENT.append((self.provider, send.device, send.event_id, send.key, sent_at, CUT_OFF,
+                             (time.perf_counter() - started) * 1000, send.template))
+            raise
         if _RECORDS["dir"]:
             SENT.append((self.provider, send.device, send.event_id, send.key, sent_at, response.status_code or 0,
                          (time.perf_counter() - started) * 1000, send.template))

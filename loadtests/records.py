@@ -14,9 +14,15 @@ from pathlib import Path
 
 import orjson
 
-__all__ = ["Record", "read_records", "senders", "write_records"]
+__all__ = ["CUT_OFF", "STOP_TIMEOUT_S", "Record", "read_records", "senders", "write_records"]
 
 FILE_GLOB = "sent-*.jsonl"
+#: a Record's status when Locust stopped its user while the request waited for an answer (the run ended)
+CUT_OFF = -1
+#: how long Locust lets a request in flight at the end of the run finish (its --stop-timeout) before it stops the
+#: user: a request cut off after waiting this long was not answered in time, a failure; one cut off sooner was
+#: stopped by the run's end, not judged
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +32,7 @@ class Record:
     event_id: str
     key: str | None
     sent_at: float  # UTC epoch seconds when the request went out
-    status: int  # the HTTP status; 0 when none came (connection error, timeout)
+    status: int  # the HTTP status; 0 when none came (connection error, timeout); CUT_OFF: stopped waiting
     latency_ms: float
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from conformance.state import EFFECTS, Ask, Readings
 
-from .records import Record
+from .records import CUT_OFF, STOP_TIMEOUT_S, Record
 
 __all__ = ["HTTP_ONLY", "Slo", "Summary", "asks", "judge", "parse_slo", "summarize", "table"]
 
@@ -36,13 +36,15 @@ class Group:
 
     provider: str
     device: str = ""
-    sent: int = 0
+    sent: int = 0  # requests with an outcome: answered, refused, timed out (not those cut off by the run's end)
     acked: int = 0
     failed: int = 0
+    cut_off: int = 0  # in flight when the run stopped, for less than STOP_TIMEOUT_S: no outcome, not judged
     lost: int | None = None
     duplicated: int | None = None
     reordered: int | None = None
-    unread: int = 0  # acknowledged events the probe could not answer for
+    read_back: int = 0  # acknowledged events whose effects were read (all of them, or the sample beyond VERIFY_MAX)
+    unread: int = 0  # acknowledged events asked for that the probe could not answer for
     p95_ms: float = 0.0
     latencies: list[float] = field(default_factory=list, repr=False)
 
@@ -56,10 +58,12 @@ class Summary:
     sent: int = 0
     acked: int = 0
     failed: int = 0
+    cut_off: int = 0
     lost: int | None = None
     duplicated: int | None = None
     reordered: int | None = None
-    percentiles_ms: dict[str, float] = field(default_factory=dict)
+    read_back: int = 0
+    percentiles_ms: dict[str, float] = field(default_factory=dict)  # of acknowledged requests; empty: none was
     processes: int = 1  # Locust processes whose records were merged
     notes: list[str] = field(default_factory=list)
 
@@ -71,13 +75,21 @@ class Summary:
     def fail_ratio(self) -> float:
         return self.failed / self.sent if self.sent else 0.0
 
+    @property
+    def lost_ratio(self) -> float | None:
+        """Lost events as a share of those read back (the sample, beyond VERIFY_MAX): not of every acknowledged
+        event, which a sample's count would understate by the sampling step."""
+        return None if self.lost is None or not self.read_back else self.lost / self.read_back
+
     def as_dict(self) -> dict[str, Any]:
         def group(g: Group) -> dict[str, Any]:
             return {k: v for k, v in asdict(g).items() if k != "latencies"}
 
         return {"probe": self.probe, "checked": self.probe is not None, "duration_s": round(self.duration_s, 3),
                 "sent": self.sent, "acked": self.acked, "failed": self.failed, "fail_ratio": self.fail_ratio,
+                "cut_off": self.cut_off,
                 "lost": self.lost, "duplicated": self.duplicated, "reordered": self.reordered,
+                "read_back": self.read_back if self.probe is not None else None,
                 "rps": round(self.rps, 1), "processes": self.processes, "latency_ms": self.percentiles_ms,
                 "notes": self.notes,
                 "providers": [group(g) for _, g in sorted(self.providers.items())],
@@ -102,26 +114,36 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def summarize(records: Sequence[Record], readings: Readings | None, *, probe: str | None,
-              arrivals: Mapping[tuple[str, str], int] | None = None) -> Summary:
+              arrivals: Mapping[tuple[str, str], int] | None = None, asked: Collection[Ask] | None = None) -> Summary:
     """Count the records per provider and device; with `readings` (effects per event key) also lost and
     duplicated events, with `arrivals` ((provider, key) -> position in the receiver's arrival order) also
-    reordered ones."""
+    reordered ones. `asked`: the readings asked for, when only a sample of the acknowledged events was (an event
+    not asked is neither lost nor unread); None: every one."""
     start = min((r.sent_at for r in records), default=0.0)
     end = max((r.sent_at + r.latency_ms / 1000 for r in records), default=0.0)
     summary = Summary(probe if readings is not None else None, end - start, {}, {})
     for r in records:
         for group in (summary.providers.setdefault(r.provider, Group(r.provider)),
                       summary.devices.setdefault((r.provider, r.device), Group(r.provider, r.device))):
-            _count(group, r, readings)
+            _count(group, r, readings, asked)
     if arrivals is not None:
         _reordered(summary, records, arrivals)
     for group in (*summary.providers.values(), *summary.devices.values()):
         group.p95_ms = round(percentile(group.latencies, 0.95), 2)
-    every = [r.latency_ms for r in records]
-    summary.percentiles_ms = {f"p{p}": round(percentile(every, p / 100), 2) for p in (50, 90, 95, 99)}
+    # acknowledged requests only, as each provider's p95: a refused connection answers in a fraction of a
+    # millisecond, and a run where most requests fail must not report its latency from those
+    every = [r.latency_ms for r in records if acked(r)]
+    if every:
+        summary.percentiles_ms = {f"p{p}": round(percentile(every, p / 100), 2) for p in (50, 90, 95, 99)}
     groups = summary.providers.values()
     summary.sent, summary.acked = sum(g.sent for g in groups), sum(g.acked for g in groups)
     summary.failed = sum(g.failed for g in groups)
+    summary.cut_off = sum(g.cut_off for g in groups)
+    if summary.cut_off:
+        summary.notes.append(f"{summary.cut_off} request(s) were in flight when the run stopped, waiting less than "
+                             f"{STOP_TIMEOUT_S:g} s: no outcome, not counted as sent (one that waited longer counts "
+                             "as failed)")
+    summary.read_back = sum(g.read_back for g in groups)
     if readings is not None:
         summary.lost = sum(g.lost or 0 for g in groups)
         summary.duplicated = sum(g.duplicated or 0 for g in groups)
@@ -135,7 +157,10 @@ def summarize(records: Sequence[Record], readings: Readings | None, *, probe: st
     return summary
 
 
-def _count(group: Group, record: Record, readings: Readings | None) -> None:
+def _count(group: Group, record: Record, readings: Readings | None, asked: Collection[Ask] | None) -> None:
+    if record.status == CUT_OFF and record.latency_ms < STOP_TIMEOUT_S * 1000:
+        group.cut_off += 1
+        return
     group.sent += 1
     if not acked(record):
         group.failed += 1
@@ -145,9 +170,12 @@ def _count(group: Group, record: Record, readings: Readings | None) -> None:
     if readings is None or record.key is None:
         return
     ask = Ask(EFFECTS, record.provider, record.key)
+    if asked is not None and ask not in asked:
+        return  # not in the sample read back
     if ask not in readings.values:
         group.unread += 1
         return
+    group.read_back += 1
     effects = readings.values[ask]
     assert isinstance(effects, int)
     group.lost = (group.lost or 0) + (effects == 0)
@@ -236,7 +264,7 @@ def judge(slos: Sequence[Slo], summary: Summary) -> list[tuple[Slo, bool, str]]:
     for slo in slos:
         measured = _measure(slo, summary)
         if measured is None:
-            verdicts.append((slo, False, "not measured (the receiver's state was not read)"))
+            verdicts.append((slo, False, f"not measured ({_unmeasured(slo, summary)})"))
             continue
         shown = f"{measured:.1f} ms" if METRICS[slo.metric] == "ms" else (
             f"{measured * 100:.3g}%" if METRICS[slo.metric] == "ratio" or slo.share else f"{measured:g}")
@@ -245,17 +273,34 @@ def judge(slos: Sequence[Slo], summary: Summary) -> list[tuple[Slo, bool, str]]:
 
 
 def _measure(slo: Slo, summary: Summary) -> float | None:
+    """The SLO's metric, or None where it was not measured: a latency with no request acknowledged, a failure
+    share with nothing sent (neither is 0), a count without the receiver's state, a share with none read back."""
     kind = METRICS[slo.metric]
     if kind == "ms":
-        return summary.percentiles_ms.get(slo.metric, 0.0)
+        return summary.percentiles_ms.get(slo.metric)
     if kind == "ratio":
-        return summary.fail_ratio
+        return summary.fail_ratio if summary.sent else None
     if kind == "rate":
         return summary.rps
     count = {"lost": summary.lost, "dup": summary.duplicated, "reordered": summary.reordered}[slo.metric]
     if count is None:
         return None
-    return count / summary.acked if slo.share and summary.acked else float(count)
+    if slo.share:
+        return count / summary.read_back if summary.read_back else None
+    return float(count)
+
+
+def _unmeasured(slo: Slo, summary: Summary) -> str:
+    kind = METRICS[slo.metric]
+    if kind == "ms":
+        return "no request was acknowledged"
+    if kind == "ratio":
+        return "nothing was sent"
+    if summary.probe is None:
+        return "the receiver's state was not read"
+    if slo.metric == "reordered" and summary.reordered is None:
+        return "the receiver does not tell its arrival order"
+    return "no acknowledged event could be read back"
 
 
 # --- the table ------------------------------------------------------------------------------------------------
@@ -277,11 +322,13 @@ def table(summary: Summary, *, devices: bool = False) -> str:
             for line in lines]
     text.insert(1, "-" * len(text[0]))
     pct = summary.percentiles_ms
+    latency = (f"acknowledged latency p50 {pct['p50']:.1f} ms, p95 {pct['p95']:.1f} ms, p99 {pct['p99']:.1f} ms"
+               if pct else "no request acknowledged")
     text.append(f"total: sent {summary.sent}, acked {summary.acked}, failed {summary.failed} "
-                f"({summary.fail_ratio * 100:.2f}%), {summary.rps:.0f} req/s; latency p50 {pct.get('p50', 0):.1f} ms, "
-                f"p95 {pct.get('p95', 0):.1f} ms, p99 {pct.get('p99', 0):.1f} ms")
+                f"({summary.fail_ratio * 100:.2f}%), {summary.rps:.0f} req/s; {latency}")
     if summary.probe is not None:
-        text.append(f"correctness ({summary.probe}): lost {summary.lost}, duplicated {summary.duplicated}, "
+        of = f" of {summary.read_back} read back" if summary.read_back != summary.acked else ""
+        text.append(f"correctness ({summary.probe}): lost {summary.lost}, duplicated {summary.duplicated}{of}, "
                     f"reordered {_opt(summary.reordered)}")
     text += [f"note: {n}" for n in summary.notes]
     return "\n".join(text)

@@ -3,6 +3,7 @@ and against receivers that lose or double-apply events on purpose, SLO gating an
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -133,7 +134,9 @@ def test_fewer_users_than_providers_says_which_providers_sent_nothing(
     silent = ", ".join(p for p in PROVIDERS if p != loaded)
     note = (f"no traffic for {silent}: Locust gave its 1 user(s) to {loaded} (users go to providers weighted by the "
             "scenario's devices); give --users 4 or more to load every provider")
-    assert f"note: {note}" in result.out and summary["notes"] == [note]
+    # beside it at most the note of requests the run's end cut off
+    assert f"note: {note}" in result.out and note in summary["notes"]
+    assert all(n == note or "in flight when the run stopped" in n for n in summary["notes"]), summary["notes"]
 
 
 def test_without_an_slo_a_clean_run_meets_the_default(cli: Callable[..., CliResult]) -> None:
@@ -186,3 +189,39 @@ def test_a_url_setting_off_the_target_is_one_line_and_exit_2(cli: Callable[..., 
     assert len(result.err.strip().splitlines()) == 1, result.err
     assert "samsara url: fleetsim load sends every provider to one host" in result.err
     assert "give samsara a path under --target (/webhooks/samsara)" in result.err
+
+
+def test_a_receiver_that_never_answers_fails_the_run(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    # every request waits until the run stops it: none has an outcome, so neither the default fail=0 nor a
+    # latency SLO can be met (they read "met (0%)" and "met (0.0 ms)", exit 0)
+    import threading
+
+    from aiohttp import web
+
+    from tests.conformance.flawed import on_a_thread, serve
+
+    released = threading.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await request.read()
+        while not released.is_set():
+            await asyncio.sleep(0.05)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", hang)
+    report = tmp_path / "load.json"
+    with on_a_thread(serve(app)) as url:
+        try:
+            result = cli("load", "--target", url, "--provider", "samsara", *BRIEF, "--report", f"json:{report}")
+            with_slo = cli("load", "--target", url, "--provider", "samsara", *BRIEF, "--slo", "p95<200ms")
+        finally:
+            released.set()
+    assert result.code == 1, result.out + result.err
+    # cut off after waiting out Locust's stop timeout: failed; cut off sooner: no outcome, nothing to judge
+    assert ("SLO fail=0 (the default without --slo): FAILED (100%)" in result.out
+            or "SLO fail=0 (the default without --slo): FAILED (not measured (nothing was sent))" in result.out), \
+        result.out
+    summary = _report(report)
+    assert summary["sent"] + summary["cut_off"] >= 2 and summary["acked"] == 0
+    assert with_slo.code == 1 and "SLO p95<200ms: FAILED (not measured (no request was acknowledged))" in with_slo.out

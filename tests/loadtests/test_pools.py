@@ -139,3 +139,48 @@ def test_a_url_setting_off_the_target_is_refused(target: str, url: str) -> None:
         request_paths(target, ["samsara"], {"samsara": {"url": url}})
     assert "samsara url: fleetsim load sends every provider to one host" in str(caught.value)
     assert "pw" not in str(caught.value)
+
+
+def _records(statuses: list[tuple[int, float]]) -> list[Record]:
+    return [Record("samsara", "reefers/1", f"e{n}", f"k{n}", 1000.0 + n / 10, status, latency_ms)
+            for n, (status, latency_ms) in enumerate(statuses)]
+
+
+def test_requests_the_runs_end_cut_off_are_not_judged_unless_they_waited_out_the_stop_timeout() -> None:
+    from loadtests.records import CUT_OFF, STOP_TIMEOUT_S
+    from loadtests.summary import judge, parse_slo, summarize
+
+    waited = STOP_TIMEOUT_S * 1000
+    summary = summarize(_records([(200, 3.0), (200, 4.0), (CUT_OFF, 2.0), (CUT_OFF, waited + 1)]), None, probe=None)
+    assert (summary.sent, summary.acked, summary.failed, summary.cut_off) == (3, 2, 1, 1)
+    assert any("1 request(s) were in flight when the run stopped" in n for n in summary.notes)
+    assert summary.percentiles_ms["p99"] == 4.0  # acknowledged requests only: not the cut-off one's 5 s
+    # a receiver that answers nothing: every request cut off, nothing to judge, so no SLO is met
+    hung = summarize(_records([(CUT_OFF, 900.0)] * 10), None, probe=None)
+    assert (hung.sent, hung.cut_off) == (0, 10)
+    verdicts = judge(parse_slo("fail=0,p95<200ms"), hung)
+    assert [(met, shown) for _, met, shown in verdicts] == [
+        (False, "not measured (nothing was sent)"), (False, "not measured (no request was acknowledged)")]
+
+
+def test_latency_is_of_acknowledged_requests_so_fast_refusals_do_not_flatter_it() -> None:
+    from loadtests.summary import judge, parse_slo, summarize
+
+    summary = summarize(_records([(0, 0.2)] * 97 + [(200, 55.0)] * 3), None, probe=None)
+    assert summary.percentiles_ms["p95"] == 55.0
+    [(_, met, shown)] = judge(parse_slo("p95<10ms"), summary)
+    assert (met, shown) == (False, "55.0 ms")
+
+
+def test_a_lost_share_is_of_the_events_read_back_when_only_a_sample_was() -> None:
+    from conformance.state import EFFECTS, Ask, Readings
+    from loadtests.summary import judge, parse_slo, summarize
+
+    records = _records([(200, 1.0)] * 30)
+    sample = {Ask(EFFECTS, "samsara", f"k{n}") for n in range(0, 30, 3)}  # one in three read back
+    readings = Readings({ask: (0 if ask.key in ("k0", "k3") else 1) for ask in sample}, {})
+    summary = summarize(records, readings, probe="state probe p.yaml", asked=sample)
+    assert (summary.lost, summary.read_back) == (2, 10)
+    assert not any("could not be read" in n for n in summary.notes)  # not asked is not unreadable
+    [(_, met, shown)] = judge(parse_slo("lost<3%"), summary)
+    assert (met, shown) == (False, "20%")  # 2 of the 10 read back, not 2 of all 30 acknowledged
