@@ -16,7 +16,7 @@ from ..delivery.capture import CaptureWriter
 from ..delivery.health import DOWN_AFTER
 from ..delivery.ledger import Snapshot
 from ..delivery.reach import all_reachable, reachable
-from ..delivery.reports import REPORTERS, RunReport, exit_code, interruption, progress_line, render_summary
+from ..delivery.reports import REPORTERS, RunReport, exit_code, progress_line, render_summary, stop_cost
 from ..delivery.runner import RunConfig, Runner
 from ..delivery.sending import trusting_sender
 from ..delivery.urls import delivery_urls
@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     print(render_summary(summary), end="")
     for note in notes:
         print(f"note: {note}")
-    stopped_note = f"interrupted: {interruption(summary['totals']) or 'every event had ended'}"
+    stopped_note = f"interrupted: {stop_cost(summary) or 'every event had ended'}"
     if runner.interrupted:  # said on stderr below too; the reports keep it with the other notes
         notes += (stopped_note,)
     if not args.target:
