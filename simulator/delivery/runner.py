@@ -38,7 +38,7 @@ import heapq
 import itertools
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +217,9 @@ class Runner:
         self.started_mono = 0.0
         self.retry_after_waits = 0  # retries that waited for a receiver's Retry-After (real seconds)
         self.retry_after_max_s = 0.0
+        #: per provider, requests the transport sent a second time because a reused keep-alive connection closed
+        #: before any answer (catalogue H-3.5): not attempts, but the receiver may have read both copies
+        self.stale_resends: Counter[str] = Counter()
         self._stop_requested: asyncio.Event | None = None
         self._signals = 0
         self._workers: list[asyncio.Task[None]] = []
@@ -268,6 +271,11 @@ class Runner:
             if endpoint.stopped:
                 notes.append(f"{name}: endpoint stopped ({endpoint.stopped}): {endpoint.health.detail}; its "
                              "remaining events were skipped")
+        if self.stale_resends:
+            counts = ", ".join(f"{name} {n}" for name, n in sorted(self.stale_resends.items()))
+            notes.append(f"re-sent once on a fresh connection after a reused keep-alive connection closed with no "
+                         f"answer: {counts} request(s); the receiver may have read the first copy too (counted as "
+                         "one attempt each; docs/delivery.md)")
         if self.left_out:
             notes.append(f"left out with --provider: {', '.join(self.left_out)} (their devices not simulated)")
         notes += self._refused_everything()
@@ -309,6 +317,7 @@ class Runner:
             "endpoints_stopped": {name: {"reason": e.stopped, "detail": e.health.detail}
                                   for name, e in self.endpoints.items() if e.stopped},
             "interrupted": self.interrupted,
+            "stale_resends": dict(sorted(self.stale_resends.items())),
             "elapsed_s": round(time.monotonic() - self.started_mono, 3) if self.started_mono else 0.0,
         }
         return summary
@@ -484,6 +493,8 @@ class Runner:
                     raise
                 finally:
                     self._fast_in_flight -= 1
+                if response.stale_retried:
+                    self.stale_resends[record.provider] += 1
                 if response.outcome == "2xx" and response.status in endpoint.ok_statuses:
                     endpoint.health.answered()  # an HTTP answer: the endpoint is up
                     ledger.delivered_at_once(record.event_id, response.latency_s)
@@ -518,6 +529,8 @@ class Runner:
             raise
         finally:
             self._slow_in_flight -= 1
+        if response.stale_retried:
+            self.stale_resends[record.provider] += 1
         self._account(job, endpoint, body, headers, response, now_wall)
 
     def _cut_off(self, job: Job, endpoint: Endpoint, body: bytes, headers: Mapping[str, str], now_wall: float,

@@ -282,3 +282,43 @@ def test_run_needs_only_its_own_providers_secret_variables(cli: Callable[..., Cl
     shared.write_text("providers:\n  samsara: {secret_env: CI_SAMSARA_SECRET}\n")
     result = cli("run", str(scenario), "--settings", str(shared), "--limit", "2", "--quiet")
     assert result.code == 0 and "CI_SAMSARA_SECRET" not in result.err, result.err
+
+
+def test_a_request_re_sent_after_a_dropped_keep_alive_connection_is_said(
+        cli: Callable[..., CliResult], scenario: Path, tmp_path: Path) -> None:
+    # a receiver that reads the second request of each connection and drops it without an answer: the transport
+    # sends that request again on a fresh connection (catalogue H-3.5); the receiver read it twice, and the run
+    # said it had sent each event once
+    received = []
+
+    async def drop_every_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for turn in (1, 2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            await reader.readexactly(length)
+            received.append(turn)
+            if turn == 2:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_server(drop_every_second, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    report = tmp_path / "r.json"
+    try:
+        result = cli("run", str(scenario), "--target", f"http://127.0.0.1:{port}", "--limit", "20",
+                     "--concurrency", "1", "--report", f"json:{report}")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+    summary = json.loads(report.read_text())["summary"]
+    attempts = summary["totals"]["attempts"]
+    resends = summary["run"]["stale_resends"].get("smartgps", 0)
+    assert resends > 0 and len(received) == attempts + resends, (len(received), attempts, resends)
+    assert (f"note: re-sent once on a fresh connection after a reused keep-alive connection closed with no answer: "
+            f"smartgps {resends} request(s)") in result.out

@@ -324,7 +324,7 @@ def test_an_interrupted_run_is_inconclusive_never_a_pass(tmp_path: Path) -> None
 def test_a_run_stopped_with_nothing_queued_is_still_no_pass(tmp_path: Path) -> None:
     # stopped between events: all it generated was delivered, the rest of the scenario never was; it read PASS
     summary = copy.deepcopy(build(failures=False, probe_bug=False).summary(final=True))
-    summary["interrupted"] = True
+    summary["run"] = {**summary.get("run", {}), "interrupted": True}
     outcome, reasons = verdict(summary)
     assert outcome == "inconclusive"
     assert reasons == [f"interrupted: the run was stopped before its scenario ended "
