@@ -192,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
             reachable(target, handshake=True, ca_bundle=args.ca_bundle)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
         html = next((path for kind, path in args.report if kind == "html"), None)
+        if not args.worker:
+            _unfinished_reports(args, html)
         try:
             locust(args, target, scenario_file, records_dir, html)
         finally:  # a run that failed or was interrupted may have written its report too
@@ -204,6 +206,30 @@ def run(args: argparse.Namespace) -> int:
         summary.processes = senders(records_dir)
         _note_unloaded(summary, loaded, args.users)
     return _finish(args, summary, html)
+
+
+#: what a --report file says until the run has finished: a run stopped half way (Ctrl-C, a CI job's timeout,
+#: SIGKILL) leaves this, never an earlier run's green report at the same path
+UNFINISHED = {"complete": False, "interrupted": True,
+              "note": "the run did not finish (stopped, or still running): no summary was written"}
+
+
+def _unfinished_reports(args: argparse.Namespace, html: str | None) -> None:
+    """Each report path says "unfinished" before Locust starts, and an earlier Locust HTML report is removed;
+    `_finish` writes the real ones."""
+    for path in _json_outputs(args, html):
+        Path(path).write_bytes(orjson.dumps(UNFINISHED, option=orjson.OPT_INDENT_2))
+    if html:
+        with contextlib.suppress(FileNotFoundError):
+            Path(html).unlink()
+
+
+def _json_outputs(args: argparse.Namespace, html: str | None) -> list[str]:
+    """The JSON files a run writes: each --report json:FILE, and the correctness summary beside an HTML report."""
+    outputs = [path for kind, path in args.report if kind == "json"]
+    if html:
+        outputs.append(str(Path(html).with_suffix(".correctness.json")))
+    return outputs
 
 
 def _note_unloaded(summary: Summary, loaded: Sequence[str], users: int) -> None:
@@ -439,11 +465,9 @@ def _finish(args: argparse.Namespace, summary: Summary, html: str | None) -> int
     verdicts = judge(args.slo if given else DEFAULT_SLOS, summary)
     document["slo"] = [{"slo": s.text, "met": ok, "measured": measured, "default": not given}
                        for s, ok, measured in verdicts]
-    outputs = [path for kind, path in args.report if kind == "json"]
-    if html:
-        outputs.append(str(Path(html).with_suffix(".correctness.json")))
+    outputs = _json_outputs(args, html)
     for path in outputs:
-        Path(path).write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        Path(path).write_bytes(orjson.dumps({**document, "complete": True}, option=orjson.OPT_INDENT_2))
     print(table(summary, devices=args.devices))
     for slo, ok, measured in verdicts:
         default = "" if given else " (the default without --slo)"

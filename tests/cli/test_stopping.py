@@ -192,14 +192,19 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux /proc")
 @pytest.mark.parametrize(("sig", "processes"), [(signal.SIGTERM, "1"), (signal.SIGINT, "2")])
-async def test_load_stops_on_a_signal_and_leaves_no_locust_behind(sig: signal.Signals, processes: str) -> None:
+async def test_load_stops_on_a_signal_and_leaves_no_locust_behind(sig: signal.Signals, processes: str,
+                                                                  tmp_path: Path) -> None:
     # SIGTERM once killed `fleetsim load` at once: its Locust run went on hammering the receiver until its
     # --run-time ended, and a reference receiver it had started ran on for good. With --processes 2, Ctrl-C
     # killed Locust's master only: its forked workers went on sending
     server = hostile.hang()
+    report, html = tmp_path / "load.json", tmp_path / "locust.html"
+    # an earlier run's green reports at the same paths: a stopped run must not leave them standing
+    report.write_text('{"complete": true, "slo": [{"slo": "fail=0", "met": true}]}')
+    html.write_text("<html>an earlier run</html>")
     async with server as url:
         proc = await start("load", "--target", url.removesuffix("/hook"), "--run-time", "60s", "--users", "2",
-                           "--processes", processes)
+                           "--processes", processes, "--report", f"json:{report}", "--report", f"html:{html}")
         await until(lambda: server.connections >= 3, timeout=60)  # the reachability probe, then Locust's users
         children = descendants(proc.pid)
         assert children  # Locust's processes
@@ -210,6 +215,9 @@ async def test_load_stops_on_a_signal_and_leaves_no_locust_behind(sig: signal.Si
     assert code == 130 and "fleetsim: interrupted" in err, err
     assert took < 5.0, took
     await until(lambda: not any(alive(pid) for pid in children), timeout=5)
+    assert json.loads(report.read_text())["complete"] is False
+    assert json.loads(html.with_suffix(".correctness.json").read_text())["interrupted"] is True
+    assert not html.exists() or "an earlier run" not in html.read_text()
 
 
 def capture_file(tmp_path: Path, lines: int) -> Path:
