@@ -33,8 +33,8 @@ from simulator.cli.common import (
     add_ca_bundle,
     int_range,
     listed,
-    positive_float,
     report_spec,
+    seconds_arg,
     seed,
     shown,
     target_url,
@@ -109,7 +109,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=seed, metavar="S",
                    help="seed of the planned traffic: the same seed sends the same events again (default: a new one "
                    "each run, printed with the results, so a receiver that keeps earlier runs' events sees new ones)")
-    p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+    p.add_argument("--timeout", type=seconds_arg, metavar="SECONDS",
                    help="per-request deadline, also TIM-01's budget (default: the provider's timeout)")
     p.add_argument("--body-limit", type=int_range(1024, MAX_BODY_LIMIT), default=BODY_LIMIT, metavar="BYTES",
                    help=f"the largest body your receiver takes by design: LIM-01 sends one byte more (default "
@@ -186,8 +186,10 @@ def _providers(name: str | list[str], settings: Mapping[str, Mapping[str, Any]])
             raise UnknownNameError("provider", name, webhook)
         provider = webhook[name]
         if signs(provider) and not has_secret(provider, settings):
+            from simulator.scenario.provider_settings import secret_key
+
             raise UsageError(f"check: {name} signs its requests and no secret is configured for it: give one in "
-                             f"--settings FILE (providers: {{{name}: {{secret: ...}}}})")
+                             f"--settings FILE (providers: {{{name}: {{{secret_key(name)}: ...}}}})")
         return [provider], []
     chosen, notes = [], []
     for provider in webhook.values():

@@ -85,6 +85,10 @@ _RUN_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MASTER_PORT = 5557
 
 
+#: the longest --run-time: a week, well past any load test and short of what Locust's timers can hold
+MAX_RUN_TIME_S = 7 * 24 * 3600
+
+
 def run_time(text: str) -> str:
     """Locust's run time (20s, 1m30s, 1h), checked here so a typo is exit 2 before anything starts."""
     value = text.strip()
@@ -94,6 +98,8 @@ def run_time(text: str) -> str:
     plain = value.isascii() and value.isdigit()  # not "²", which isdigit() takes and int() refuses
     if not (plain or (match and any(match.groups()))) or seconds(value) == 0:
         raise argparse.ArgumentTypeError(f"expected a run time such as 20s, 1m30s or 1h, got {shown(text)}")
+    if seconds(value) > MAX_RUN_TIME_S:  # Locust's timers overflow past a few hundred hours
+        raise argparse.ArgumentTypeError(f"expected a run time of at most {MAX_RUN_TIME_S // 3600}h, got {shown(text)}")
     return f"{int(value)}s" if plain else value
 
 

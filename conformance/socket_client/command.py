@@ -14,22 +14,14 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, TypeVar
 
-from simulator.cli.common import int_range, listen_port, positive_float, shown
+from simulator.cli.common import int_range, listen_port, positive_float, seconds_arg, shown
 from simulator.errors import UsageError
 
 from . import SOCKET_PROVIDER
 from .director import SocketOptions
 
-#: seconds any timing option may be at most (a day): beyond, a typo would hang the run
-MAX_SECONDS = 86_400.0
 T = TypeVar("T")
-
-
-def _seconds(text: str) -> float:
-    value = positive_float(text)
-    if value > MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"expected seconds from 0 to {MAX_SECONDS:g}, got {shown(text.strip())}")
-    return value
+_seconds = seconds_arg
 
 
 def _per_minute(text: str) -> float:

@@ -109,6 +109,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+#: seconds any timing option may be at most (a day): beyond, a typo would hang the run, or overflow a timer
+MAX_SECONDS = 86_400.0
+
+
+def seconds_arg(text: str) -> float:
+    """A timeout or grace in seconds: > 0 and at most MAX_SECONDS (`--timeout 1e308` overflowed the clock
+    arithmetic into an internal error)."""
+    value = positive_float(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to {MAX_SECONDS:g}, got {shown(text.strip())}")
+    return value
+
+
 def rate(text: str) -> Rate:
     """realtime | max | xN, exactly as a scenario's delivery.rate."""
     from ..scenario.durations import parse_rate

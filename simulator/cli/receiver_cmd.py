@@ -38,7 +38,7 @@ from ..servers.store import MEMORY, Store
 from ..servers.timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from ..servers.tls import ServerTLS
 from ..settings import load_settings, merge_settings
-from .common import SettingsFile, listen_port, non_negative_int, positive_float, positive_int
+from .common import SettingsFile, listen_port, non_negative_int, positive_int, seconds_arg
 from .tls_options import add_tls_options, tls_note, tls_of
 
 __all__ = ["add_parser", "run", "start_receiver", "stop_receiver"]
@@ -65,11 +65,11 @@ def add_parser(sub: Any) -> None:
                    help=f"largest request body accepted (default {MAX_BODY_BYTES})")
     p.add_argument("--tolerance", type=non_negative_int, default=TOLERANCE_S, metavar="SECONDS",
                    help=f"allowed age of signed timestamps (default {TOLERANCE_S})")
-    p.add_argument("--header-timeout", type=positive_float, default=HEADER_TIMEOUT_S, metavar="SECONDS",
+    p.add_argument("--header-timeout", type=seconds_arg, default=HEADER_TIMEOUT_S, metavar="SECONDS",
                    help="time a connection has to send a complete request head (request line and headers), from "
                    "when it opens or its previous response was sent; a late one is answered 408 and closed, an "
                    f"idle one closed (slowloris defence; default {HEADER_TIMEOUT_S:g})")
-    p.add_argument("--body-timeout", type=positive_float, default=BODY_TIMEOUT_S, metavar="SECONDS",
+    p.add_argument("--body-timeout", type=seconds_arg, default=BODY_TIMEOUT_S, metavar="SECONDS",
                    help=f"time a request body has to arrive once its head is in; later: 408 and closed "
                    f"(slow-POST defence; default {BODY_TIMEOUT_S:g})")
     p.add_argument("--max-connections", type=positive_int, default=MAX_CONNECTIONS, metavar="N",

@@ -35,6 +35,7 @@ from .common import (
     positive_int,
     rate,
     report_spec,
+    seconds_arg,
     target_url,
 )
 from .receiver_view import fetch_receiver_view, render_receiver_view
@@ -66,7 +67,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--limit", type=positive_int, metavar="N", help="stop after N generated events")
     p.add_argument("--time-scale", type=positive_float, metavar="F",
                    help="divide retry delays by F (default: the rate factor; 3600 for max)")
-    p.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+    p.add_argument("--timeout", type=seconds_arg, metavar="SECONDS",
                    help="total deadline per attempt (default: the provider's)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     add_ca_bundle(p)
@@ -76,7 +77,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"mark an endpoint down after N attempts in a row get no HTTP response (timeouts, "
                    f"refused or reset connections) and skip its remaining events; 0 never (default {DOWN_AFTER})")
-    p.add_argument("--grace", type=positive_float, default=10.0, metavar="SECONDS",
+    p.add_argument("--grace", type=seconds_arg, default=10.0, metavar="SECONDS",
                    help="on Ctrl-C or SIGTERM, how long requests in flight may finish; a second Ctrl-C stops "
                    "at once (default 10)")
     p.add_argument("--generation", choices=("auto", "worker", "inline"), default="auto",
@@ -92,13 +93,13 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--settings", action=SettingsFile, metavar="FILE",
                    help="secrets for --resign")
     r.add_argument("--concurrency", type=concurrency, default=8, metavar="N", help="parallel requests (default 8)")
-    r.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
+    r.add_argument("--timeout", type=seconds_arg, default=10.0, metavar="SECONDS",
                    help="total deadline per request (default 10)")
     r.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (test receivers)")
     add_ca_bundle(r)
     r.add_argument("--down-after", type=non_negative_int, default=DOWN_AFTER, metavar="N",
                    help=f"stop after N requests in a row get no HTTP response; 0 never (default {DOWN_AFTER})")
-    r.add_argument("--grace", type=positive_float, default=10.0, metavar="SECONDS",
+    r.add_argument("--grace", type=seconds_arg, default=10.0, metavar="SECONDS",
                    help="on Ctrl-C or SIGTERM, how long requests in flight may finish (default 10)")
     r.set_defaults(handler=run_replay)
 
@@ -178,9 +179,11 @@ def run(args: argparse.Namespace) -> int:
         # unsigned requests of a provider that signs: every one refused by a correct receiver (401), retried for
         # minutes, and the run's verdict about nothing but the missing secret (`check` refuses alike)
         if endpoint.signer.name != "none" and not endpoint.secrets:
+            from ..scenario.provider_settings import secret_key
+
             raise UsageError(f"{name} signs its requests and no secret is configured for it: give one in the "
-                             f"scenario's delivery.providers or in --settings FILE (providers: {{{name}: {{secret: "
-                             f"...}}}}), or leave {name} out with --provider")
+                             f"scenario's delivery.providers or in --settings FILE (providers: {{{name}: "
+                             f"{{{secret_key(name)}: ...}}}}), or leave {name} out with --provider")
     # a receiver that is not there is one line and exit 2 before anything is generated (docs/delivery.md)
     all_reachable(delivery_urls(args.target or "", runner.endpoints, settings))
     capture = CaptureWriter(capture_path) if capture_path else None

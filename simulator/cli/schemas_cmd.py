@@ -10,8 +10,11 @@ from ..resources import schemas_dir
 from ..schemastore import EXTRA_FIELDS, OWN_BOUND, UNKNOWN_KIND, SchemaError
 from ..strictjson import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from ..validation import validate
-from .common import open_input, positive_int
+from .common import int_range, open_input
 from .documents import TooLarge, read_documents
+
+#: the largest --max-bytes: 1 GiB, past any webhook body and within what a read can be asked for
+MAX_MAX_BYTES = 1 << 30
 
 DESCRIPTION = f"""\
 Validate one JSON document, or an NDJSON stream (one document per line, streamed: any size), against the
@@ -48,7 +51,7 @@ def add_parser(sub: Any) -> None:
     v.add_argument("kind", help="message kind of that provider, or a schema such as the mettax envelope "
                    "(see `fleetsim schemas list`)")
     v.add_argument("file", nargs="?", default="-", help="JSON or NDJSON file, or - for stdin (default)")
-    v.add_argument("--max-bytes", type=positive_int, default=MAX_DOCUMENT_BYTES, metavar="BYTES",
+    v.add_argument("--max-bytes", type=int_range(1, MAX_MAX_BYTES), default=MAX_DOCUMENT_BYTES, metavar="BYTES",
                    help=f"largest document accepted (default {MAX_DOCUMENT_BYTES}, the reference receiver's body "
                    "limit); a longer NDJSON line is reported invalid without being read whole")
     v.add_argument("--strict", action="store_true",

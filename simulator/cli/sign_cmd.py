@@ -43,8 +43,9 @@ def add_parsers(sub: Any) -> None:
                        "headers a provider would send with this body, one `Name: value` per line.")
     _add_common(p)
     p.add_argument("--timestamp", type=non_negative_int, help="Unix seconds to sign with (default: now)")
-    p.add_argument("--id", dest="message_id", help="message/delivery id where the scheme signs or sends one "
-                   "(default: derived from body and timestamp)")
+    p.add_argument("--id", dest="message_id", type=header_text,
+                   help="message/delivery id where the scheme signs or sends one (default: derived from body and "
+                   "timestamp)")
     p.set_defaults(handler=run_sign)
 
     v = sub.add_parser("verify", help="check a request's signature headers",
@@ -141,6 +142,19 @@ def run_sign(args: argparse.Namespace) -> int:
     for name, value in headers.items():
         print(f"{name}: {value}")
     return 0
+
+
+def header_text(text: str) -> str:
+    """An --id: it is sent as a header value, so printable text (a byte that is not UTF-8, or a control
+    character, cannot be one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("expected text: the argument holds bytes that are not UTF-8") from None
+    if not text or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        raise argparse.ArgumentTypeError("expected non-empty text without control characters (it is sent as a "
+                                         "header value)")
+    return text
 
 
 def _parse_headers(raw: list[str]) -> CIHeaders:

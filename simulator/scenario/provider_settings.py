@@ -17,11 +17,20 @@ from .durations import parse_duration
 from .wording import describe
 from .yamlsafe import JsonPath
 
-__all__ = ["SECRET_KEYS", "Report", "parse_provider_settings", "wrap_secrets"]
+__all__ = ["SECRET_KEYS", "Report", "parse_provider_settings", "secret_key", "wrap_secrets"]
 
 #: settings holding key material: never quoted in a message; parsed into `Secret` under "secret"
 SECRET_KEYS = ("secret", "psk")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
+
+def secret_key(provider: str) -> str:
+    """The settings key a provider's signing secret is written under (`psk` for PowUnity, else `secret`), for
+    messages that tell the user what to write."""
+    properties = PROVIDERS[provider].settings_schema.get("properties", {})
+    return next((key for key in SECRET_KEYS if key in properties), "secret")
+
 
 #: report(path, message, key=...) records one problem at a position in the file
 Report = Callable[..., None]

@@ -316,6 +316,8 @@ class Receiver:
             limit = min(int(request.query.get("limit", str(ARRIVALS_PAGE))), ARRIVALS_PAGE)
         except ValueError:
             return _reply(400, {"error": "after and limit are whole numbers"})
+        if not -(2**63) <= after < 2**63:  # SQLite's integers: a larger one is bad input, not a 500
+            return _reply(400, {"error": "after must fit a 64-bit signed integer"})
         rows = await self.store.arrivals(provider, after, max(1, limit))
         return _reply(200, {"provider": provider, "arrivals": [key for _, key in rows],
                             "next": rows[-1][0] if len(rows) == max(1, limit) else None})

@@ -154,6 +154,14 @@ def test_help_returns_0_instead_of_raising_system_exit(cli: Cli) -> None:
         (("run", "s.yaml", "--time-scale", "nan"), "expected a finite number > 0, got 'nan'"),
         (("run", "s.yaml", "--timeout", "1e309"), "expected a finite number > 0"),
         (("replay", "c.ndjson", "--target", "http://x", "--timeout", "0"), "expected a finite number > 0, got '0'"),
+        # huge but finite: each was an internal error (exit 3) from a timer or a read that overflowed
+        (("run", "s.yaml", "--timeout", "1e308"), "expected seconds from 0 to 86400, got '1e308'"),
+        (("replay", "c.ndjson", "--target", "http://x", "--grace", "1e300"), "expected seconds from 0 to 86400"),
+        (("check", "--provider", "samsara", "--timeout", "1e307"), "expected seconds from 0 to 86400"),
+        (("schemas", "validate", "smartgps", "event", "x.json", "--max-bytes", "9" * 23),
+         "expected a whole number from 1 to 1073741824"),
+        (("load", "--run-time", "1000h"), "expected a run time of at most 168h, got '1000h'"),
+        (("sign", "standard-webhooks", "--id", "\udcff"), "argument --id: expected text: the argument holds bytes"),
     ],
 )
 def test_range_messages_are_worded_alike(cli: Cli, args: tuple[str, ...], needle: str) -> None:

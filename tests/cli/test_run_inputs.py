@@ -221,6 +221,13 @@ def test_a_provider_that_signs_without_a_secret_is_exit_2(cli: Callable[..., Cli
     result = cli("run", str(tmp_path / "nosecret.yaml"), "--limit", "3")
     assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
     assert "smartgps signs its requests and no secret is configured for it" in result.err
+    assert "(providers: {smartgps: {secret: ...}})" in result.err
+    # the hint names the key the provider takes: PowUnity's is psk ("secret" is an unknown field there)
+    bikes = TINY.replace("provider: smartgps", "provider: powunity").replace(
+        'smartgps: {secret: "inputs-secret"}', "powunity: {}").replace("profile: van", "profile: e-bike")
+    (tmp_path / "nopsk.yaml").write_text(bikes)
+    result = cli("run", str(tmp_path / "nopsk.yaml"), "--limit", "3")
+    assert result.code == 2 and "(providers: {powunity: {psk: ...}})" in result.err, result.err
 
 
 def test_generate_says_when_a_signing_provider_has_no_secret(cli: Callable[..., CliResult], tmp_path: Path) -> None:

@@ -26,5 +26,7 @@ async def test_arrivals_come_in_recorded_order_a_page_at_a_time() -> None:
                 assert unknown.status == 404
             async with session.get(f"{url}/state/arrivals/samsara?after=x") as bad:
                 assert bad.status == 400
+            async with session.get(f"{url}/state/arrivals/samsara?after=9223372036854775808") as huge:
+                assert huge.status == 400  # past SQLite's integers: it was a 500 and a traceback
     finally:
         await store.close()
