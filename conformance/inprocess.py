@@ -249,6 +249,9 @@ class _Lifespan:
     async def _main(self, scope: dict[str, Any]) -> None:
         try:
             await self._app(scope, self._messages.get, self._send)
+        except SystemExit as exc:  # sys.exit() in the app: a server would stop, so its startup failed
+            if not self._started.is_set():
+                self._failure = f"it called sys.exit({exc.code!r})"
         except Exception:  # before startup completed: lifespan unsupported (uvicorn's auto); after: shutdown trouble
             pass
         finally:
@@ -316,7 +319,7 @@ class InProcessSender:
                 status, raw_headers, data = await self._call(_request(method, url, body, headers), max(READ_CAP, keep))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a handler too: never this command's own exit
             latency = time.perf_counter() - started
             if deadline.expired():
                 if admitted:

@@ -82,6 +82,12 @@ async def test_a_failing_startup_is_a_usage_error() -> None:
             pass
 
 
+async def test_an_app_exiting_in_its_startup_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=re.escape("startup (ASGI lifespan) failed: it called sys.exit(0)")):
+        async with serve_app(f"{APPS}.odd:exiting_startup"):
+            pass
+
+
 # --- outcomes ---------------------------------------------------------------------------------------------
 
 
@@ -91,6 +97,13 @@ async def test_an_exception_in_the_app_is_the_500_a_server_would_send(name: str)
     assert (response.outcome, response.status) == ("5xx", 500)
     assert response.error is not None and response.error.startswith("the app raised ")
     assert ("RuntimeError: database is locked" if name == "raising" else "KeyError") in response.error
+
+
+@pytest.mark.parametrize("name", ["exiting", "exiting_wsgi"])
+async def test_sys_exit_in_the_app_is_a_500_not_the_commands_exit(name: str) -> None:
+    response = await post(f"{APPS}.odd:{name}")
+    assert (response.outcome, response.status) == ("5xx", 500)
+    assert response.error == "the app raised SystemExit: 0"
 
 
 @pytest.mark.parametrize("name", ["slow_asgi", "slow_wsgi"])
