@@ -314,13 +314,24 @@ def output_path(text: str) -> str:
     return text
 
 
-def read_input(path: str) -> tuple[str, bytes]:
-    """(display name, raw bytes) of FILE or `-` (standard input)."""
+#: the most `read_input` reads by default: far past any webhook body, short of exhausting memory on /dev/zero
+INPUT_LIMIT = 64 << 20
+_READ_CHUNK = 1 << 20  # read a chunk at a time: Ctrl-C and SIGTERM are handled between chunks, never stuck in one
+
+
+def read_input(path: str, *, limit: int = INPUT_LIMIT, what: str = "the input") -> tuple[str, bytes]:
+    """(display name, raw bytes) of FILE or `-` (standard input), at most `limit` bytes: a longer one (an endless
+    device, a wrong file) is an InputError naming it, not a process growing until the machine swaps."""
     with open_input(path) as (name, stream):
+        data = bytearray()
         try:
-            return name, stream.read()
+            while chunk := stream.read(min(_READ_CHUNK, limit + 1 - len(data))):
+                data += chunk
+                if len(data) > limit:
+                    raise InputError(name, f"is larger than {limit} bytes, the most {what} may be")
         except OSError as exc:  # e.g. EISDIR on some systems only at read time
             raise InputError(name, f"cannot be read ({_why(exc)})") from None
+        return name, bytes(data)
 
 
 @contextmanager

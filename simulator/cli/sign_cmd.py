@@ -87,7 +87,7 @@ def _secret_texts(args: argparse.Namespace) -> list[str]:
             raise SecretError(f"--secret-env: environment variable {args.secret_env} is not set")
         texts.append(value)
     if args.secret_file:
-        name, raw = read_input(args.secret_file)
+        name, raw = read_input(args.secret_file, limit=SECRET_FILE_LIMIT, what="a secret file")
         try:
             texts.append(raw.decode("utf-8").rstrip("\r\n"))
         except UnicodeDecodeError:
@@ -134,7 +134,7 @@ def run_sign(args: argparse.Namespace) -> int:
     if _signs_nothing(signer, args, "there are no headers to add"):
         return 0
     secrets = secrets_for(signer, args)
-    _, body = read_input(args.body_file)
+    _, body = read_input(args.body_file, what="a body")
     timestamp = args.timestamp if args.timestamp is not None else int(time.time())
     _note_milliseconds(timestamp, "--timestamp")
     message_id = args.message_id or _default_id(body, timestamp)
@@ -155,6 +155,10 @@ def header_text(text: str) -> str:
         raise argparse.ArgumentTypeError("expected non-empty text without control characters (it is sent as a "
                                          "header value)")
     return text
+
+
+#: a secret file holds a key of a few dozen bytes (a PEM-sized one at most)
+SECRET_FILE_LIMIT = 64 * 1024
 
 
 def _parse_headers(raw: list[str]) -> CIHeaders:
@@ -180,7 +184,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if _signs_nothing(signer, args, "there is nothing to verify"):
         return 0
     secrets = secrets_for(signer, args)
-    _, body = read_input(args.body_file)
+    _, body = read_input(args.body_file, what="a body")
     now = args.now if args.now is not None else int(time.time())
     _note_milliseconds(now, "--now")
     verdict = signer.verify(body, headers, secrets, now=now, tolerance=args.tolerance)

@@ -122,6 +122,10 @@ class CapturedRequest:
     body: bytes
 
 
+#: the longest capture line read: a request's body (at most a few MiB, even an oversized probe) as JSON text
+MAX_LINE_BYTES = 64 << 20
+
+
 def read_capture(path: str | Path) -> Iterator[CapturedRequest]:
     """Requests of a capture file, one per line; any malformed line is an InputError naming file:line."""
     try:
@@ -131,10 +135,14 @@ def read_capture(path: str | Path) -> Iterator[CapturedRequest]:
     except OSError as exc:
         raise InputError(str(path), f"cannot be read ({exc.strerror or exc})") from None
     with handle:
-        for number, raw in enumerate(handle, 1):
+        # a line at a time, each bounded: a file with no newline (a device, a wrong file) is one clear error, not
+        # a read that grows until memory runs out
+        for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), 1):
+            where = f"{path}:{number}"
+            if len(raw) > MAX_LINE_BYTES:
+                raise InputError(where, f"a line longer than {MAX_LINE_BYTES} bytes: not a capture line")
             if not raw.strip():
                 continue
-            where = f"{path}:{number}"
             try:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:

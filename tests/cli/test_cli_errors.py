@@ -110,6 +110,17 @@ def test_a_mistyped_option_does_not_print_its_value_back(cli: Cli) -> None:
     assert_usage_error(cli("run", "demo-city", "extra"), "unrecognized arguments: extra")
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs an endless file")
+def test_an_endless_input_is_one_line_not_a_process_that_fills_memory(cli: Cli) -> None:
+    # each read /dev/zero whole: gigabytes in seconds, and Ctrl-C unheard inside the one read
+    for args, needle in [
+        (("sign", "smartgps", "--secret", "s", "--body-file", "/dev/zero"), "/dev/zero: is larger than 67108864 bytes"),
+        (("sign", "samsara", "--secret-file", "/dev/zero"), "/dev/zero: is larger than 65536 bytes, the most a secret"),
+        (("replay", "/dev/zero", "--target", "http://127.0.0.1:9"), "/dev/zero:1: a line longer than 67108864"),
+    ]:
+        assert_usage_error(cli(*args, stdin=b"{}"), needle)
+
+
 def test_header_options_only_for_hmac_profiles(cli: Cli) -> None:
     secret = base64.b64encode(b"key").decode()
     assert_usage_error(cli("sign", "samsara", "--secret", secret, "--header-name", "X-Sig", stdin=b"{}"),
