@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from simulator.cli.common import (
     SettingsFile,
     add_ca_bundle,
+    distinct_outputs,
     int_range,
     listed,
     report_spec,
@@ -335,6 +336,7 @@ def _reports(args: argparse.Namespace) -> tuple[list[tuple[str, Path]], Path]:
     """The reports asked for, and where failure bodies go (beside the first report, else in the temp dir, one
     directory per user: on a shared machine another user's would not be writable)."""
     reports = [(kind, Path(path)) for kind, path in args.report]
+    distinct_outputs((f"--report {kind}", path) for kind, path in reports)
     body_dir = reports[0][1].resolve().parent / "fleetsim-check-bodies" if reports else default_body_dir()
     return reports, body_dir
 

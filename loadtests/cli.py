@@ -40,6 +40,7 @@ from conformance.state import (
 from simulator.cli.common import (
     SettingsFile,
     add_ca_bundle,
+    distinct_outputs,
     int_range,
     note_fleet_size,
     positive_float,
@@ -172,6 +173,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    html_report = next((path for kind, path in args.report if kind == "html"), None)
+    distinct_outputs([*((f"--report {kind}", path) for kind, path in args.report),
+                      *([("the correctness summary beside the HTML report",
+                          str(Path(html_report).with_suffix(".correctness.json")))] if html_report else [])])
     scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
     loaded, scenario = _check_provider(args.provider, scenario_file)
     note_fleet_size(scenario)  # each Locust process renders the whole scenario's traffic for its pools

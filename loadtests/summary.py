@@ -15,6 +15,7 @@ a pure function of the summary.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -97,7 +98,18 @@ class Summary:
 
 
 def acked(record: Record) -> bool:
-    return 200 <= record.status < 300
+    """A success by the provider's own rule, as `fleetsim run` counts it: any 2xx, or PowUnity's 200/201 only
+    (a 204 there is a failure of the receiver, not an acknowledgement)."""
+    return record.status in _success(record.provider)
+
+
+@functools.cache
+def _success(provider: str) -> frozenset[int]:
+    from simulator.delivery.retry import success_set
+    from simulator.providers import PROVIDERS
+
+    known = PROVIDERS.get(provider)
+    return success_set(known.delivery.success_statuses if known is not None else None)
 
 
 def asks(records: Iterable[Record]) -> set[Ask]:

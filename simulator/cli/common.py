@@ -305,6 +305,20 @@ def report_spec(kinds: Iterable[str]) -> Callable[[str], tuple[str, str]]:
     return parse
 
 
+def distinct_outputs(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
+    """Refuse two outputs of one command naming the same file: the last writer would silently replace the other
+    (`--report json:r.json --report junit:r.json`, or a report over the capture)."""
+    seen: dict[str, str] = {}
+    for what, path in outputs:
+        if not path:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {what} name the same file {shown_path(os.fspath(path))}: give each "
+                             "output a file of its own")
+        seen[key] = what
+
+
 def output_path(text: str) -> str:
     """An argparse type for FILE options that fleetsim writes (--capture)."""
     try:

@@ -27,6 +27,7 @@ from .common import (
     SettingsFile,
     add_ca_bundle,
     concurrency,
+    distinct_outputs,
     listed,
     non_negative_int,
     note_fleet_size,
@@ -162,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         own_tls = self_trusted_tls(trust).context
     reports = [(kind, Path(path)) for kind, path in args.report]
     capture_path = Path(args.capture) if args.capture else None
+    distinct_outputs([*((f"--report {kind}", path) for kind, path in reports), ("--capture", capture_path)])
     progress = Progress(quiet=args.quiet)
     run_rate = args.rate or scenario.delivery.rate
     worker = args.generation == "worker" or (args.generation == "auto" and run_rate.mode == "max")

@@ -121,6 +121,22 @@ def test_an_endless_input_is_one_line_not_a_process_that_fills_memory(cli: Cli) 
         assert_usage_error(cli(*args, stdin=b"{}"), needle)
 
 
+def test_two_outputs_naming_one_file_are_refused(cli: Cli, tmp_path: Path) -> None:
+    # the last writer silently replaced the other: a capture lost under a report
+    same = str(tmp_path / "same.json")
+    for args, needle in [
+        (("run", "demo-city", "--report", f"json:{same}", "--report", f"junit:{same}"),
+         "--report json and --report junit name the same file"),
+        (("run", "demo-city", "--report", f"json:{same}", "--capture", same), "--report json and --capture name"),
+        (("check", "--provider", "smartgps", "--report", f"json:{same}", "--report", f"html:{same}"),
+         "--report json and --report html name the same file"),
+        (("load", "--report", f"json:{tmp_path / 'l.correctness.json'}", "--report", f"html:{tmp_path / 'l.html'}"),
+         "--report json and the correctness summary beside the HTML report name the same file"),
+    ]:
+        assert_usage_error(cli(*args), needle)
+    assert not Path(same).exists()
+
+
 def test_header_options_only_for_hmac_profiles(cli: Cli) -> None:
     secret = base64.b64encode(b"key").decode()
     assert_usage_error(cli("sign", "samsara", "--secret", secret, "--header-name", "X-Sig", stdin=b"{}"),

@@ -184,3 +184,15 @@ def test_a_lost_share_is_of_the_events_read_back_when_only_a_sample_was() -> Non
     assert not any("could not be read" in n for n in summary.notes)  # not asked is not unreadable
     [(_, met, shown)] = judge(parse_slo("lost<3%"), summary)
     assert (met, shown) == (False, "20%")  # 2 of the 10 read back, not 2 of all 30 acknowledged
+
+
+def test_a_success_is_the_providers_own_as_run_counts_it() -> None:
+    # PowUnity counts only 200/201 (a 204 is a failure in `fleetsim run`); load acknowledged it as any 2xx
+    from loadtests.summary import summarize
+
+    bikes = [Record("powunity", "bikes/1", f"e{n}", f"k{n}", 1000.0 + n, status, 1.0)
+             for n, status in enumerate([200, 201, 204])]
+    trucks = [Record("smartgps", "trucks/1", "t", "kt", 1000.0, 204, 1.0)]
+    summary = summarize(bikes + trucks, None, probe=None)
+    assert (summary.providers["powunity"].acked, summary.providers["powunity"].failed) == (2, 1)
+    assert summary.providers["smartgps"].acked == 1
