@@ -51,6 +51,10 @@ def test_a_settings_url_is_asked_too_when_there_is_no_target(cli: Cli, tmp_path:
     settings.write_text(f"providers:\n  samsara:\n    url: http://127.0.0.1:{closed_port()}/hooks\n")
     result = cli("run", DEMO, "--settings", str(settings), "--limit", "3")
     assert_usage_error(result, "cannot reach samsara url", "/hooks")
+    # check too: it ran every check against the dead url and exited 3 with a table of errors
+    settings.write_text(settings.read_text().replace("samsara:\n", "samsara:\n    secret: c2VjcmV0\n"))
+    checked = cli("check", "--provider", "samsara", "--settings", str(settings), "--only", "SIG-01")
+    assert_usage_error(checked, "cannot reach samsara url", "/hooks")
 
 
 def test_a_settings_url_beside_a_target_is_named_as_the_settings_url(cli: Cli, tmp_path: Path) -> None:
