@@ -334,11 +334,16 @@ class FileStateProbe:
             raise ReadError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         try:
             async with asyncio.timeout(self.probe.timeout_s):
-                out, _ = await process.communicate()
+                out = await _read_at_most(process, ANSWER_CAP + 1)
+                if len(out) > ANSWER_CAP:  # `cat /dev/zero` grew fleetsim by gigabytes: the answer is cut here
+                    raise ReadError(f"{argv[0]} answered more than {ANSWER_CAP // (1024 * 1024)} MiB")
+                await process.wait()
         except TimeoutError:
-            process.kill()
-            await process.wait()
             raise ReadError(f"{argv[0]} did not answer within {self.probe.timeout_s:g} s") from None
+        finally:
+            if process.returncode is None:  # timed out, too long, or cancelled: the command must not outlive it
+                process.kill()
+                await process.wait()
         if process.returncode != 0:
             raise ReadError(f"{argv[0]} exited with {process.returncode}")
         return _json(out, argv[0])
@@ -384,6 +389,18 @@ class FileStateProbe:
         if not isinstance(value, dict):
             raise ReadError(f"state: expected an object of state names and values, got {type(value).__name__}")
         return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+
+
+async def _read_at_most(process: asyncio.subprocess.Process, limit: int) -> bytes:
+    """A command's standard output up to `limit` bytes (all of it when shorter)."""
+    assert process.stdout is not None
+    out = bytearray()
+    while len(out) < limit:
+        piece = await process.stdout.read(limit - len(out))
+        if not piece:
+            break
+        out += piece
+    return bytes(out)
 
 
 def _whole(body: bytes, url: str) -> bytes:

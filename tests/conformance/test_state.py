@@ -92,6 +92,18 @@ async def test_the_command_form_formats_each_argv_element_and_reads_stdout_json(
         await FileStateProbe(load_state_probe(failing)).effects("http://unused", "mettax", "x")
 
 
+async def test_a_command_that_answers_without_end_is_cut_and_stopped(tmp_path: Path) -> None:
+    # `cat /dev/zero` as a probe command grew fleetsim by gigabytes and ran past its 5 s timeout
+    endless = "import sys\nwhile True: sys.stdout.buffer.write(b'0' * 65536)"
+    path = write(tmp_path, f"effects: {{command: [{sys.executable!r}, '-c', {endless!r}], path: n}}\n")
+    with pytest.raises(ReadError, match="answered more than 8 MiB"):
+        await FileStateProbe(load_state_probe(path)).effects("http://unused", "mettax", "x")
+    quiet = "import time; time.sleep(60)"
+    slow = write(tmp_path, f"effects: {{command: [{sys.executable!r}, '-c', {quiet!r}], path: n}}\ntimeout: 0.5\n")
+    with pytest.raises(ReadError, match="did not answer within 0.5 s"):
+        await FileStateProbe(load_state_probe(slow)).effects("http://unused", "mettax", "x")
+
+
 async def test_the_reference_receiver_answers_its_probe_file() -> None:
     from conformance.run import reference_receiver
     from simulator.servers.store import Store
