@@ -100,7 +100,7 @@ async def test_a_command_that_answers_without_end_is_cut_and_stopped(tmp_path: P
         await FileStateProbe(load_state_probe(path)).effects("http://unused", "mettax", "x")
     quiet = "import time; time.sleep(60)"
     slow = write(tmp_path, f"effects: {{command: [{sys.executable!r}, '-c', {quiet!r}], path: n}}\ntimeout: 0.5\n")
-    with pytest.raises(ReadError, match="did not answer within 0.5 s"):
+    with pytest.raises(ReadError, match=r"did not answer within 0\.5 s"):
         await FileStateProbe(load_state_probe(slow)).effects("http://unused", "mettax", "x")
 
 
