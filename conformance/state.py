@@ -343,7 +343,9 @@ class FileStateProbe:
         finally:
             if process.returncode is None:  # timed out, too long, or cancelled: the command must not outlive it
                 process.kill()
-                await process.wait()
+                # drain, not wait(): a stdout left unread past its buffer is paused, and wait() would wait for its
+                # end forever; the killed command writes no more than what its pipe already holds
+                await process.communicate()
         if process.returncode != 0:
             raise ReadError(f"{argv[0]} exited with {process.returncode}")
         return _json(out, argv[0])
