@@ -38,10 +38,12 @@ import importlib
 import inspect
 import math
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -140,6 +142,58 @@ def app_kind(app: Any) -> str | None:
     return {3: "asgi", 2: "wsgi"}.get(len(positional))
 
 
+class DaemonExecutor(Executor):
+    """A fixed pool of daemon threads for WSGI calls.
+
+    Not ThreadPoolExecutor: its threads are joined when the interpreter exits, so one WSGI call that never
+    returns (a WSGI call cannot be cancelled) kept `fleetsim check` alive for ever after "interrupted". A daemon
+    thread is abandoned at exit instead: the check ends, the stuck call dies with the process."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue())
+        self._lock = threading.Lock()
+        self._closed = False
+        for index in range(workers):
+            threading.Thread(target=self._serve, name=f"{name}-{index}", daemon=True).start()
+        self._workers = workers
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if kwargs:
+            raise TypeError("DaemonExecutor.submit takes positional arguments only")
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            future: Future[Any] = Future()
+            self._work.put((future, fn, args))
+            return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        del wait  # never: a stuck call must not hold the caller (that is the point of daemon threads)
+        with self._lock:
+            self._closed = True
+        if cancel_futures:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    item = self._work.get_nowait()
+                    if item is not None:
+                        item[0].cancel()
+        for _ in range(self._workers):
+            self._work.put(None)
+
+    def _serve(self) -> None:
+        while (item := self._work.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the awaiting caller, as ThreadPoolExecutor does
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+
 # --- one loaded app, started once for a whole check ---------------------------------------------------------
 
 
@@ -150,7 +204,7 @@ class InProcessApp:
     spec: str
     app: Callable[..., Any]
     kind: str
-    executor: ThreadPoolExecutor | None = None
+    executor: DaemonExecutor | None = None
 
     def sender(self, concurrency: int, verify: bool) -> InProcessSender:
         del verify  # no TLS in-process
@@ -177,7 +231,7 @@ async def serve_app(app: str | Callable[..., Any]) -> AsyncIterator[InProcessApp
                              "((environ, start_response))")
         kind = known
     if kind == "wsgi":
-        executor = ThreadPoolExecutor(WSGI_THREADS, thread_name_prefix="fleetsim-wsgi")
+        executor = DaemonExecutor(WSGI_THREADS, "fleetsim-wsgi")
         try:
             yield InProcessApp(spec, found, kind, executor)
         finally:

@@ -314,3 +314,36 @@ async def test_demo_ends_with_130_on_a_sigterm_after_its_event_loop_closed() -> 
     code, out, err = await finish(proc, 120)
     assert code == 130, (code, err)
     assert "accounting: OK" in out
+
+
+@pytest.mark.parametrize("app", ["stuck_wsgi", "loop_blocking"])
+async def test_check_of_an_app_that_never_returns_still_stops_on_sigterm(app: str, tmp_path: Path) -> None:
+    # A WSGI call cannot be cancelled: its worker thread kept the process alive at exit for ever after
+    # "fleetsim: interrupted". An ASGI app that blocks the event loop kept the loop's SIGTERM handler from ever
+    # running. A CI job's timeout must still end the command.
+    report = tmp_path / "r.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "check", "--app", f"tests.conformance.apps.odd:{app}",
+        "--provider", "samsara", "--report", f"json:{report}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+    assert proc.stderr is not None
+    try:
+        first = await asyncio.wait_for(proc.stderr.readline(), 20)  # "checking ... in-process": app loaded
+        assert b"in-process" in first, first
+        await asyncio.sleep(1.0)  # the first delivery is in the app now
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code, out, err = await finish(proc, 20)
+        took = time.monotonic() - signalled
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert code == 130, (out, err)
+    assert "fleetsim: interrupted" in err
+    assert took < 10.0 + 2.0, took  # the stop's watchdog, plus process teardown
+    if app == "stuck_wsgi":  # the loop was free: the stop was the ordinary one, reports written
+        assert took < 2.0 + 3.0, took
+        assert json.loads(report.read_text())["interrupted"] is True
+    else:
+        assert "did not stop" in err, err

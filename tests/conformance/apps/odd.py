@@ -122,3 +122,17 @@ async def exiting_startup(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await receive()
         raise SystemExit(0)
+
+
+def stuck_wsgi(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    """Never answers: a WSGI call cannot be cancelled, its thread sleeps on after fleetsim stops."""
+    time.sleep(3600)
+    start_response("200 OK", [])
+    return [b""]
+
+
+async def loop_blocking(scope: Scope, receive: Receive, send: Send) -> None:
+    """Blocks the event loop it runs on (a sync call in an async handler): no signal handler of the loop runs."""
+    if scope["type"] == "http":
+        time.sleep(3600)
+        await _answer(send, 200)
