@@ -12,6 +12,7 @@ the Authorization header, so captures of PowUnity traffic are redacted unless `-
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import orjson
 from ..errors import InputError, UsageError
 from .model import Attempt
 from .redaction import MASK, Redactor
-from .urls import masked_url_password
+from .urls import masked_url_password, shown_url
 
 REDACTED = MASK
 #: headers that carry a shared secret as-is (not a signature over the body)
@@ -157,6 +158,7 @@ def read_capture(path: str | Path) -> Iterator[CapturedRequest]:
                 raise InputError(where, "expected 'url' (text) and 'headers' (object)")
             if not all(isinstance(v, str) for v in headers.values()):
                 raise InputError(where, "header values must be text")
+            _check_sendable(record, url, headers, where)
             yield CapturedRequest(
                 line=number,
                 event_id=str(record.get("event_id", "")),
@@ -166,6 +168,27 @@ def read_capture(path: str | Path) -> Iterator[CapturedRequest]:
                 headers=list(headers.items()),
                 body=decode_body(record, where),
             )
+
+
+#: an HTTP header name (RFC 9110 token) and what no header value may hold (RFC 9110 5.5: CR, LF and NUL)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def _check_sendable(record: dict[str, Any], url: str, headers: dict[str, str], where: str) -> None:
+    """A line no HTTP client can send is the file's fault, said before anything is sent: it was replayed as a
+    failed request (exit 1), or as a POST whatever method it named. Header values are never quoted (a captured
+    credential may stand there)."""
+    method = record.get("method", "POST")
+    if method != "POST":
+        raise InputError(where, f"method {str(method)[:40]!r}: fleetsim captures and replays POST requests only")
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise InputError(where, f"url {shown_url(url)}: expected an http:// or https:// URL")
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise InputError(where, f"header {name[:60]!r}: a name is an HTTP token (letters, digits, !#$%&'*+-.^_`|~)")
+        if _FORBIDDEN_IN_VALUE.search(value):
+            raise InputError(where, f"header {name!r}: a value may not hold CR, LF or NUL")
 
 
 def retarget(url: str, target: str) -> str:

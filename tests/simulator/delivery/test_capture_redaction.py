@@ -239,6 +239,14 @@ def test_a_capture_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> No
         (b'{"url": "http://x/", "headers": {"A": 1}, "body": ""}\n', "header values must be text"),
         (b'{"url": "http://x/", "headers": {}, "body_b64": "***"}\n', "body_b64: not valid base64"),
         (b'{"url": "http://x/", "headers": {}}\n', "expected a 'body' (text) or 'body_b64' field"),
+        # what no HTTP client can send: once replayed as a failed request (exit 1), or as a POST whatever it said
+        (b'{"url": "http://x/", "headers": {"X-A": "1\\r\\nX-B: 2"}, "body": ""}\n',
+         "header 'X-A': a value may not hold CR, LF or NUL"),
+        (b'{"url": "http://x/", "headers": {"Bad Name": "1"}, "body": ""}\n',
+         "header 'Bad Name': a name is an HTTP token"),
+        (b'{"url": "http://x/", "headers": {}, "method": "FOO BAR", "body": ""}\n',
+         "method 'FOO BAR': fleetsim captures and replays POST requests only"),
+        (b'{"url": "ftp://x/", "headers": {}, "body": ""}\n', "url 'ftp://x/': expected an http:// or https:// URL"),
     ],
 )
 def test_a_malformed_capture_line_is_an_input_error_naming_file_and_line(
