@@ -115,9 +115,10 @@ def run(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(args, settings, store, tls))
     except KeyboardInterrupt:
-        print("fleetsim receiver: stopped", file=sys.stderr)
+        pass  # Ctrl-C is how a server is meant to end, as SIGTERM is (which returns from _serve)
     finally:
         logger.removeHandler(handler)
+    print("fleetsim receiver: stopped", file=sys.stderr)  # either way: the sockets are closed, the port free
     return 0
 
 

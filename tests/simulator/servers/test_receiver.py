@@ -849,4 +849,5 @@ async def test_receiver_takes_a_scenarios_secrets_and_settings_override_them(tmp
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err
+    assert err.rstrip().endswith(b"fleetsim receiver: stopped"), err  # said on SIGTERM as on Ctrl-C
     assert b"no secret configured for samsara" not in err and b"no secret configured for smartgps" not in err
