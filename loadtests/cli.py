@@ -151,13 +151,14 @@ def add_parser(sub: Any) -> None:
     role = p.add_mutually_exclusive_group()
     role.add_argument("--master", action="store_true", help="be Locust's master; wait for --expect-workers workers")
     role.add_argument("--worker", action="store_true", help="be a Locust worker of --master-host")
-    p.add_argument("--expect-workers", type=int_range(1, 1024), default=1, metavar="N",
+    p.add_argument("--expect-workers", type=int_range(1, 1024), default=None, metavar="N",
                    help="--master: workers to wait for before starting (default 1)")
     # whole seconds: Locust's --expect-workers-max-wait counts them, and 0 there would mean for ever
-    p.add_argument("--workers-wait", type=int_range(1, 86_400), default=WORKERS_WAIT_S, metavar="SECONDS",
+    p.add_argument("--workers-wait", type=int_range(1, 86_400), default=None, metavar="SECONDS",
                    help=f"--master: give up (exit 2) when fewer workers have connected after this long "
                    f"(default {WORKERS_WAIT_S})")
-    p.add_argument("--master-host", default="127.0.0.1", metavar="H", help="--worker: the master's address")
+    p.add_argument("--master-host", default=None, metavar="H", help="--worker: the master's address (default "
+                   "127.0.0.1)")
     p.add_argument("--master-port", type=int_range(1, 65535), default=None, metavar="PORT",
                    help=f"the master's port (default {MASTER_PORT} with --master and --worker; with --processes a "
                    "free loopback port)")
@@ -170,6 +171,21 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--devices", action="store_true", help="also print one row per device")
     add_ca_bundle(p)
     p.set_defaults(handler=run)
+
+
+def _role_options(args: argparse.Namespace) -> None:
+    """An option of a role not taken is a mistake said, never ignored (`--expect-workers 3` without --master
+    once ran one local Locust); then the defaults are filled in."""
+    for option, value, role, taken in (("--expect-workers", args.expect_workers, "--master", args.master),
+                                       ("--workers-wait", args.workers_wait, "--master", args.master),
+                                       ("--master-host", args.master_host, "--worker", args.worker),
+                                       ("--master-port", args.master_port, "--master, --worker or --processes",
+                                        args.master or args.worker or args.processes)):
+        if value is not None and not taken:
+            raise UsageError(f"{option} is for {role} (this run is not one)")
+    args.expect_workers = args.expect_workers or 1
+    args.workers_wait = args.workers_wait or WORKERS_WAIT_S
+    args.master_host = args.master_host or "127.0.0.1"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--slo with lost, dup or reordered needs the receiver's state: give --state-probe FILE")
     if args.master and args.processes:
         raise UsageError("--master and --processes do not go together: --processes runs its own master")
+    _role_options(args)
     with contextlib.ExitStack() as stack:
         if args.worker:  # a worker loads the host its master names
             target = ""

@@ -226,7 +226,7 @@ def overtaken(events: Sequence[Record], arrival: Mapping[str, int]) -> int:
 
 # --- SLOs --------------------------------------------------------------------------------------------------------
 
-_TERM = re.compile(r"^\s*(?P<metric>[a-z0-9]+)\s*(?P<op><=|>=|<|>|=)\s*(?P<value>[0-9.]+)\s*(?P<unit>ms|s|%)?\s*$")
+_TERM = re.compile(r"^\s*(?P<metric>[a-z0-9]+)\s*(?P<op><=|>=|<|>|=)\s*(?P<value>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>ms|s|%)?\s*$")
 #: metric -> (what it is, its unit: ms for latencies, ratio for shares, count, rate)
 METRICS = {"p50": "ms", "p90": "ms", "p95": "ms", "p99": "ms", "fail": "ratio", "lost": "count",
            "dup": "count", "reordered": "count", "rps": "rate"}
@@ -260,6 +260,9 @@ def parse_slo(text: str) -> list[Slo]:
             raise ValueError(f"SLO {term.strip()!r}: {metric} takes no time unit")
         elif unit == "%":
             value /= 100
+        if (kind == "ratio" or unit == "%") and value > 1:
+            # fail<200% (or fail<2, a ratio) could never fail: a gate that gates nothing is a mistake, said
+            raise ValueError(f"SLO {term.strip()!r}: a share is at most 100% (a ratio at most 1)")
         slos.append(Slo(term.strip(), metric, match["op"], value, share=unit == "%" and kind == "count"))
     if not slos:
         raise ValueError("an empty SLO: expected e.g. p95<200ms,fail<0.1%,lost=0")

@@ -152,6 +152,12 @@ def test_without_an_slo_a_clean_run_meets_the_default(cli: Callable[..., CliResu
     (("--run-time", "00"), "expected a run time"),
     (("--run-time", "0m0s"), "expected a run time"),
     (("--slo", "p95<fast"), "cannot read SLO"),
+    (("--slo", "fail<200%"), "a share is at most 100%"),  # once accepted: a gate that can never fail
+    (("--slo", "fail<1.2.3"), "cannot read SLO"),
+    (("--expect-workers", "3"), "--expect-workers is for --master"),  # once ignored without a word
+    (("--workers-wait", "30"), "--workers-wait is for --master"),
+    (("--master-host", "10.0.0.1"), "--master-host is for --worker"),
+    (("--master-port", "5600"), "--master-port is for --master, --worker or --processes"),
     (("--slo", "lost=0", "--target", "http://127.0.0.1:9"), "needs the receiver's state"),
     (("--provider", "nosuch"), "unknown provider"),
     (("--shape", "zigzag"), "invalid choice"),

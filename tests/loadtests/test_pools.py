@@ -73,7 +73,7 @@ def test_slos_read_units_and_shares() -> None:
     assert fail.value == pytest.approx(0.001)
     assert (lost.op, lost.value, lost.share) == ("=", 0.0, False)
     assert dup.share and dup.value == pytest.approx(0.01)
-    for bad in ("p95<200", "fail<5ms", "speed>3", ""):
+    for bad in ("p95<200", "fail<5ms", "speed>3", "", "fail<101%", "fail<2", "dup<=150%", "p95<1.2.3ms"):
         with pytest.raises(ValueError):
             parse_slo(bad)
 
