@@ -226,7 +226,8 @@ def overtaken(events: Sequence[Record], arrival: Mapping[str, int]) -> int:
 
 # --- SLOs --------------------------------------------------------------------------------------------------------
 
-_TERM = re.compile(r"^\s*(?P<metric>[a-z0-9]+)\s*(?P<op><=|>=|<|>|=)\s*(?P<value>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>ms|s|%)?\s*$")
+_TERM = re.compile(r"^\s*(?P<metric>[a-z0-9]+)\s*(?P<op><=|>=|<|>|=)\s*"
+                   r"(?P<value>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>ms|s|%)?\s*$")
 #: metric -> (what it is, its unit: ms for latencies, ratio for shares, count, rate)
 METRICS = {"p50": "ms", "p90": "ms", "p95": "ms", "p99": "ms", "fail": "ratio", "lost": "count",
            "dup": "count", "reordered": "count", "rps": "rate"}
