@@ -398,8 +398,10 @@ def render_summary(summary: Mapping[str, Any]) -> str:
 
 
 def progress_line(snapshot: Snapshot) -> str:
-    """One status line: rate of finished events, ok / failed / retrying, in flight, ack latency p50/p99."""
-    done = snapshot.delivered + snapshot.failed + snapshot.skipped
+    """One status line: the rate of events sent to an end (delivered or failed: a skipped event was never sent,
+    and counting it made an interrupted run's last line a burst), ok / failed / retrying, in flight, ack latency
+    p50/p99."""
+    done = snapshot.delivered + snapshot.failed
     rate = done / snapshot.elapsed_s if snapshot.elapsed_s > 0 else 0.0
     p50 = "-" if snapshot.p50_s is None else f"{snapshot.p50_s * 1000:.1f}"
     p99 = "-" if snapshot.p99_s is None else f"{snapshot.p99_s * 1000:.1f}"

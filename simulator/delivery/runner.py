@@ -68,6 +68,8 @@ REFILL_AT = 0.5
 #: no Job is made for it (its `due` has served once it is queued: the producer paced the run by it)
 Queued = Job | Outgoing
 GENERATION_MODES = ("inline", "worker")
+#: a paced send queued this much later than its schedule counts as behind it (docs/delivery.md, "Rates")
+BEHIND_S = 1.0
 _HTTP_OUTCOMES = frozenset({"2xx", "3xx", "4xx", "5xx", "429"})
 
 
@@ -220,6 +222,8 @@ class Runner:
         #: per provider, requests the transport sent a second time because a reused keep-alive connection closed
         #: before any answer (catalogue H-3.5): not attempts, but the receiver may have read both copies
         self.stale_resends: Counter[str] = Counter()
+        self.behind = 0  # paced sends queued more than BEHIND_S after their schedule
+        self.behind_max_s = 0.0
         self._stop_requested: asyncio.Event | None = None
         self._signals = 0
         self._workers: list[asyncio.Task[None]] = []
@@ -276,6 +280,10 @@ class Runner:
             notes.append(f"re-sent once on a fresh connection after a reused keep-alive connection closed with no "
                          f"answer: {counts} request(s); the receiver may have read the first copy too (counted as "
                          "one attempt each; docs/delivery.md)")
+        if self.behind:
+            notes.append(f"fell behind the {self.config.rate.describe()} schedule: {self.behind} send(s) queued more "
+                         f"than {BEHIND_S:g} s late (at most {self.behind_max_s:.1f} s): the receiver's answers (or "
+                         "--concurrency) could not keep up with this rate")
         if self.left_out:
             notes.append(f"left out with --provider: {', '.join(self.left_out)} (their devices not simulated)")
         notes += self._refused_everything()
@@ -318,6 +326,7 @@ class Runner:
                                   for name, e in self.endpoints.items() if e.stopped},
             "interrupted": self.interrupted,
             "stale_resends": dict(sorted(self.stale_resends.items())),
+            "behind_schedule": {"sends": self.behind, "max_s": round(self.behind_max_s, 3)},
             "elapsed_s": round(time.monotonic() - self.started_mono, 3) if self.started_mono else 0.0,
         }
         return summary
@@ -392,6 +401,9 @@ class Runner:
                         wait = self.started_mono + due / factor - time.monotonic()
                         if wait > 0:
                             await asyncio.sleep(wait)
+                        elif wait < -BEHIND_S:  # the receiver (or this machine) is not keeping up: said at the end
+                            self.behind += 1
+                            self.behind_max_s = max(self.behind_max_s, -wait)
                     while len(jobs) >= limit:  # backpressure: the workers' turn, until the queue is down to REFILL_AT
                         await self._wait_for_room()
                     jobs.append(item)

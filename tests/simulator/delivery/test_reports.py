@@ -247,7 +247,7 @@ def test_progress_line() -> None:
     ledger = build()
     line = progress_line(ledger.snapshot(4.0))
     assert "ok 32" in line and "failed 3" in line and "retrying 0" in line
-    assert " 9.0 ev/s" in line  # (32 + 3 + 1) / 4 s
+    assert " 8.8 ev/s" in line and "skipped 1" in line  # (32 delivered + 3 failed) / 4 s: the skipped one unsent
     assert "p50 20.0 ms" in line
     empty = progress_line(Ledger().snapshot(0.0))
     assert "p50 - ms" in empty and "0.0 ev/s" in empty

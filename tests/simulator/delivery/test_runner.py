@@ -444,3 +444,31 @@ async def test_the_fast_path_makes_no_attempt_and_copies_no_headers(monkeypatch:
     _, summary = await run(config(tiny("mettax"), "http://127.0.0.1:9", limit=50, sender=answering,
                                   on_attempt=lambda attempt: None))
     assert summary["totals"]["delivered"] == 50 and made["attempts"] == 50
+
+
+async def test_a_paced_run_that_falls_behind_its_schedule_says_so() -> None:
+    # a paced run against a receiver slower than the rate once ended as if it had kept the schedule: the run
+    # took far longer than its scenario at that rate, and nothing said why
+    async def slow(request: web.Request) -> web.Response:
+        await request.read()
+        await asyncio.sleep(0.05)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", slow)
+    runner_ = web.AppRunner(app)
+    await runner_.setup()
+    site = web.TCPSite(runner_, "127.0.0.1", 0)
+    await site.start()
+    port = runner_.addresses[0][1]
+    try:
+        url = f"http://127.0.0.1:{port}"
+        behind, _ = await run(config(tiny("smartgps"), url, limit=60, concurrency=1, rate=Rate("factor", 3600.0)))
+        on_time, _ = await run(config(tiny("smartgps"), url, limit=4, concurrency=4, rate=Rate("factor", 60.0)))
+    finally:
+        await runner_.cleanup()
+    late = behind.summary()["run"]["behind_schedule"]
+    assert late["sends"] > 10 and late["max_s"] > 1.0, late
+    assert any(note.startswith("fell behind the x3600 schedule:") for note in behind.notes()), behind.notes()
+    assert on_time.summary()["run"]["behind_schedule"] == {"sends": 0, "max_s": 0.0}
+    assert not any("fell behind" in note for note in on_time.notes())
