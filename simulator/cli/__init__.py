@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from ..errors import EXIT_HARNESS, EXIT_USAGE, FleetsimError, UsageError
 from .commands import BUILTIN_COMMANDS, LazyCommands, resolve
@@ -29,6 +29,12 @@ class _Parser(argparse.ArgumentParser):
         command = self.prog.removeprefix(PROG).strip()
         where = f"{command}: " if command else ""
         raise UsageError(f"{where}{_unquoted_values(message)} (see {self.prog} --help)")
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        # argparse drops an OSError here: `fleetsim --help > /dev/full` printed nothing and exited 0. Raised,
+        # main() says the output could not be written (exit 2)
+        if message:
+            (file or sys.stderr).write(message)
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         # argparse's own "invalid choice" echoes the value whole: a 20,000-character argument stays one
@@ -152,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             builtin = _command_in(args_given) in {c.name for c in BUILTIN_COMMANDS}
             args = build_parser(lazy=True, plugins=not builtin).parse_args(args_given)
         except SystemExit as exc:  # -h and --version: argparse has printed what was asked and exits
+            sys.stdout.flush()  # now, so a full disk is said (below) rather than lost at exit with exit 0
             return exc.code if isinstance(exc.code, int) else 0
         code: int = resolve(args.handler)(args)
         sys.stdout.flush()

@@ -12,6 +12,7 @@ Three stages, each failing with every problem it finds (conformance catalogue H-
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 from collections.abc import Mapping
@@ -108,9 +109,11 @@ def shipped_scenario(path: str | Path) -> str | Path:
             return shipped
     except OSError:  # a name the file system refuses (too long): reading it words that
         return path
-    names = ", ".join(sorted(p.stem for p in scenarios_dir().glob("*.yaml")))
-    raise ScenarioError([f"{path}: no such scenario file (give a path, or the name of a shipped scenario: "
-                         f"{names})"])
+    stems = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+    close = difflib.get_close_matches(given.stem, stems, n=1, cutoff=0.75)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise ScenarioError([f"{path}: no such scenario file{hint} (give a path, or the name of a shipped scenario: "
+                         f"{', '.join(stems)})"])
 
 
 def load_scenario_text(

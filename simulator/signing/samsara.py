@@ -38,6 +38,8 @@ class SamsaraSigner:
     id_headers: tuple[str, ...] = ()
 
     def parse_secret(self, text: str) -> Secret:
+        if not text.strip():
+            raise SecretError("samsara: the secret is empty")
         try:
             key = base64.b64decode(text, validate=True)
         except ValueError:  # binascii.Error, or non-ASCII text

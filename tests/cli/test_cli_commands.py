@@ -70,6 +70,8 @@ def test_generate_invalid_is_labelled_and_fails_validation(cli: Cli) -> None:
     assert result.code == 0
     rows = [json.loads(line) for line in result.lines]
     assert all({"rule", "path", "description"} == row["violation"].keys() for row in rows)
+    described = [row["violation"]["description"] for row in rows]
+    assert not any(" a integer" in d or " a array" in d or " a object" in d for d in described), described
     payloads = "\n".join(json.dumps(row["payload"]) for row in rows).encode()
     check = cli("schemas", "validate", "mettax", "gps", "-", stdin=payloads)
     assert check.code == 1

@@ -296,6 +296,9 @@ def test_non_utf8_file_names_are_printed_escaped(cli: Cli, tmp_path: Path, monke
     ("generate", "mettax", "gps", "-n", "5"),
     ("generate", "--scenario", "scenarios/demo-city.yaml", "--limit", "20"),
     ("providers",),
+    ("--help",),  # argparse swallowed the error: nothing printed, exit 0
+    ("run", "--help"),
+    ("--version",),
 ])
 def test_a_full_disk_under_the_output_is_one_line_not_an_internal_error(args: tuple[str, ...]) -> None:
     import subprocess

@@ -36,8 +36,11 @@ def test_an_unknown_name_lists_the_shipped_ones() -> None:
     with pytest.raises(ScenarioError) as caught:
         load_scenario("demo-ctiy")
     message = str(caught.value)
-    assert message.startswith("demo-ctiy: no such scenario file")
+    assert message.startswith("demo-ctiy: no such scenario file; did you mean demo-city? (give a path")
     assert all(name in message for name in SHIPPED) and len(SHIPPED) >= 6
+    with pytest.raises(ScenarioError) as far:
+        load_scenario("rush-hour")
+    assert "did you mean" not in str(far.value)  # nothing close: no guess
 
 
 @pytest.mark.parametrize("given", ["/nonexistent/demo-city.yaml", "other/demo-city.yaml", "../demo-city.yaml"])

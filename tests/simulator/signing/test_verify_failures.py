@@ -444,7 +444,7 @@ def test_verify_accepts_a_plain_dict() -> None:
 # --- secrets ---------------------------------------------------------------------------------------------------------
 
 BAD_SECRETS = [
-    ("samsara", "", "does not decode"),
+    ("samsara", "", "the secret is empty"),  # said so, not "does not decode"
     ("samsara", "zz-NOT-b64-Secret!!", "does not decode"),
     ("samsara", "c2Ftc2FyYS1rZXk", "does not decode"),  # padding missing
     ("samsara", "c2Ftc2Fy YS1rZXk=", "does not decode"),
