@@ -124,7 +124,9 @@ def _candidates(gen: Generated) -> list[Candidate]:
             allowed_list = allowed if isinstance(allowed, list) else [allowed]
             for name, sample in _TYPE_SAMPLES:
                 if not _json_type_ok(sample, allowed_list):
-                    out.append((Violation("type", path, f"replaced by {'an' if name[0] in 'aeiou' else 'a'} {name} (expected {'/'.join(allowed_list)})"),
+                    article = "an" if name[0] in "aeiou" else "a"
+                    expected = "/".join(allowed_list)
+                    out.append((Violation("type", path, f"replaced by {article} {name} (expected {expected})"),
                                 _setter(path, sample)))
                     break
         if isinstance(current, int | float) and not isinstance(current, bool):
