@@ -10,11 +10,14 @@ import re
 import signal
 import sys
 from collections.abc import Sequence
-from typing import IO, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import EXIT_HARNESS, EXIT_USAGE, FleetsimError, UsageError
 from .commands import BUILTIN_COMMANDS, LazyCommands, resolve
 from .common import PATH_LIMIT, QUOTE_LIMIT, shown
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 PROG = "fleetsim"
 #: entry-point group of commands other packages add (value: a function taking the subparsers)
@@ -30,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
         where = f"{command}: " if command else ""
         raise UsageError(f"{where}{_unquoted_values(message)} (see {self.prog} --help)")
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         # argparse drops an OSError here: `fleetsim --help > /dev/full` printed nothing and exited 0. Raised,
         # main() says the output could not be written (exit 2)
         if message:
