@@ -189,10 +189,9 @@ def _role_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    html_report = next((path for kind, path in args.report if kind == "html"), None)
+    html = _html_report(args)
     distinct_outputs([*((f"--report {kind}", path) for kind, path in args.report),
-                      *([("the correctness summary beside the HTML report",
-                          str(Path(html_report).with_suffix(".correctness.json")))] if html_report else [])])
+                      *([("the correctness summary beside the HTML report", _correctness_path(html))] if html else [])])
     scenario_file = args.scenario or str(scenarios_dir() / "demo-city.yaml")
     loaded, scenario = _check_provider(args.provider, scenario_file)
     note_fleet_size(scenario)  # each Locust process renders the whole scenario's traffic for its pools
@@ -219,7 +218,6 @@ def run(args: argparse.Namespace) -> int:
             request_paths(target, loaded, settings)  # a url elsewhere is exit 2 now, not in Locust's workers
             reachable(target, handshake=True, ca_bundle=args.ca_bundle)
         records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fleetsim-load-")))
-        html = next((path for kind, path in args.report if kind == "html"), None)
         if not args.worker:
             _unfinished_reports(args, html)
         try:
@@ -252,11 +250,20 @@ def _unfinished_reports(args: argparse.Namespace, html: str | None) -> None:
             Path(html).unlink()
 
 
+def _html_report(args: argparse.Namespace) -> str | None:
+    return next((path for kind, path in args.report if kind == "html"), None)
+
+
+def _correctness_path(html: str) -> str:
+    """Where the correctness summary is written beside Locust's HTML report."""
+    return str(Path(html).with_suffix(".correctness.json"))
+
+
 def _json_outputs(args: argparse.Namespace, html: str | None) -> list[str]:
     """The JSON files a run writes: each --report json:FILE, and the correctness summary beside an HTML report."""
     outputs = [path for kind, path in args.report if kind == "json"]
     if html:
-        outputs.append(str(Path(html).with_suffix(".correctness.json")))
+        outputs.append(_correctness_path(html))
     return outputs
 
 
