@@ -51,7 +51,6 @@ from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
 from simulator.servers.tls import self_trusted_tls
 from simulator.settings import load_settings, merge_settings
-from simulator.signing import SIGNERS
 
 from .checks import signs
 from .checks_fuzz import DATABASE_DIR, FuzzSettings
@@ -204,14 +203,8 @@ def _providers(name: str | list[str], settings: Mapping[str, Mapping[str, Any]])
 def _credential_headers(providers: list[Provider], settings: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
     """Per provider, the request headers that carry a credential as it is (a pre-shared header, a token): all
     its authentication headers where nothing is signed over the body, else its static credential headers."""
-    found: dict[str, set[str]] = {}
-    for provider in providers:
-        values = settings.get(provider.name, {})
-        if SIGNERS[provider.signing].covers_body:  # a signature is no secret: it stays, to be verified
-            found[provider.name] = {n.lower() for n in provider.credential_headers(values)}
-        else:
-            found[provider.name] = set(provider.auth_header_names(values))
-    return found
+    return {provider.name: {name.lower() for name in provider.plain_credentials(settings.get(provider.name, {}))}
+            for provider in providers}
 
 
 def fresh_seed() -> int:

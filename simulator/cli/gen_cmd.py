@@ -143,18 +143,10 @@ def _credential_masks(scenario: Any, wanted: set[str] | None) -> list[tuple[byte
 
     from ..delivery.redaction import MASK
     from ..providers import get_provider
-    from ..signing import SIGNERS, Secret
 
     masks = []
     for name in sorted(wanted or scenario.providers()):
-        settings = scenario.delivery.providers.get(name, {})
-        provider = get_provider(name)
-        headers = provider.credential_headers(settings)
-        signer, secret = SIGNERS[provider.signing], settings.get("secret")
-        if not signer.covers_body and isinstance(secret, Secret):  # PowUnity: the "signature" is the PSK itself
-            ids = {n.lower() for n in signer.id_headers}
-            signed = signer.sign(b"", [secret], timestamp=0, message_id="fleetsim")
-            headers = {**headers, **{k: v for k, v in signed.items() if k.lower() not in ids}}
+        headers = get_provider(name).plain_credentials(scenario.delivery.providers.get(name, {}))
         for header, value in headers.items():
             key = orjson.dumps(header) + b":"
             masks.append((key + orjson.dumps(value), key + orjson.dumps(MASK)))

@@ -211,6 +211,21 @@ class Provider(SchemaFamily):
             names |= {name.lower() for name in authenticating_headers(SIGNERS[self.signing], [secret])}
         return frozenset(names)
 
+    def plain_credentials(self, settings: Mapping[str, Any]) -> dict[str, str]:
+        """The headers, with their values, that carry a credential as it is on every request under `settings`:
+        its static credential headers and, when its signer signs nothing over the body (PowUnity's PSK is the
+        "signature"), the headers that signer authenticates with. What must never be shown unasked; a signature
+        over the body is no secret and is not among them."""
+        from ..signing import SIGNERS, Secret
+        from ..signing.base import authenticating_headers
+
+        headers = dict(self.credential_headers(settings))
+        signer, secret = SIGNERS[self.signing], settings.get("secret")
+        if not signer.covers_body and isinstance(secret, Secret):
+            signed = signer.sign(b"", [secret], timestamp=0, message_id="fleetsim")
+            headers |= {name: signed[name] for name in authenticating_headers(signer, [secret])}
+        return headers
+
     @property
     def auth(self) -> AuthFacts:
         from ..signing import SIGNERS
