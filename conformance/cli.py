@@ -274,44 +274,44 @@ def run(args: argparse.Namespace) -> int:
                                    args.fuzz_examples, args.quarantine, tuple(extra)),
                         Redactor.from_settings(settings, [args.target]), _credential_headers(providers, settings),
                         body_dir)
-    state = _state_probe(args.state_probe, args.target or args.app)
-    live = Live(sys.stderr)
-    trust = trust_context(args.ca_bundle) if args.ca_bundle else None
-    own_tls, own_ca = None, None
-    if args.tls:
-        if args.target or args.app:
-            raise UsageError("check: --tls serves fleetsim's own receiver over https; for your https --target give "
-                             "--ca-bundle FILE if its CA is not a public one")
-        trust = trust or trust_context()
-        served = self_trusted_tls(trust)
-        own_tls, own_ca = served.context, served.ca_pem
-    if args.target:  # a receiver that is not there is one line and exit 2, not a table of errors
-        for provider in providers:
-            own = settings.get(provider.name, {})
-            check_url_credentials(endpoint_url(args.target, provider.name, own), url_named(provider.name, own),
-                                  provider.name, provider.auth_header_names(own))
-    if not args.app:  # without --target too: a provider's own settings url is checked, as run checks it
-        all_reachable(delivery_urls(args.target or "", (p.name for p in providers), settings))
-    for note in notes:
-        print(note, file=sys.stderr)
-    # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin) through a file that lives for the run
-    wanted = runs_commands(state) and (args.ca_bundle is not None or own_tls is not None)
-    with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:
-        if isinstance(state, FileStateProbe):
-            state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
-        finished: list[ProviderRun] = []
+    finished: list[ProviderRun] = []
+    try:  # from here a stop writes the reports, however early it comes (a slow target's reachability probe)
+        state = _state_probe(args.state_probe, args.target or args.app)
+        live = Live(sys.stderr)
+        trust = trust_context(args.ca_bundle) if args.ca_bundle else None
+        own_tls, own_ca = None, None
+        if args.tls:
+            if args.target or args.app:
+                raise UsageError("check: --tls serves fleetsim's own receiver over https; for your https --target "
+                                 "give --ca-bundle FILE if its CA is not a public one")
+            trust = trust or trust_context()
+            served = self_trusted_tls(trust)
+            own_tls, own_ca = served.context, served.ca_pem
+        if args.target:  # a receiver that is not there is one line and exit 2, not a table of errors
+            for provider in providers:
+                own = settings.get(provider.name, {})
+                check_url_credentials(endpoint_url(args.target, provider.name, own), url_named(provider.name, own),
+                                      provider.name, provider.auth_header_names(own))
+        if not args.app:  # without --target too: a provider's own settings url is checked, as run checks it
+            all_reachable(delivery_urls(args.target or "", (p.name for p in providers), settings))
+        for note in notes:
+            print(note, file=sys.stderr)
+        # a probe command is told to trust the same CAs (SSL_CERT_FILE and kin) through a file living for the run
+        wanted = runs_commands(state) and (args.ca_bundle is not None or own_tls is not None)
+        with command_ca_file(args.ca_bundle if wanted else None, own_ca if wanted else None) as ca_file:
+            if isinstance(state, FileStateProbe):
+                state = state.trusting(trust, ca_file)  # its GETs and commands go to the same https receiver
 
-        def done(run_: ProviderRun) -> None:
-            _print_run(reporter, run_, args.seed, live)
-            finished.append(run_)
+            def done(run_: ProviderRun) -> None:
+                _print_run(reporter, run_, args.seed, live)
+                finished.append(run_)
 
-        try:
             runs = run_until_stopped(_check_all(
                 providers, selected, args.target, settings, args.seed, args.timeout, fuzz, args.app, state, live,
                 done, ssl_context=trust, own_tls=own_tls, body_limit=args.body_limit))
-        except KeyboardInterrupt:
-            _write_interrupted(reporter, finished, reports)
-            raise
+    except KeyboardInterrupt:
+        _write_interrupted(reporter, finished, reports)
+        raise
     return _conclude(args, reporter, runs, body_dir, reports)
 
 

@@ -134,6 +134,30 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]], on_interrupt: Callable
 
 
 def run(args: argparse.Namespace) -> int:
+    started: list[bool] = []  # appended to when the run's own stop handling takes over
+    try:
+        return _run(args, started)
+    except KeyboardInterrupt:
+        if not started:
+            _write_unstarted(args)
+        raise
+
+
+def _write_unstarted(args: argparse.Namespace) -> None:
+    """Ctrl-C or SIGTERM before the run began (while its scenario loads or a slow target's reachability is asked):
+    the reports asked for still say so, exit 130, as a stopped run's do; never an absent or an earlier report."""
+    from ..delivery.ledger import Ledger
+
+    summary = Ledger().summary()
+    summary["run"] = {"scenario": args.scenario, "interrupted": True}
+    report = RunReport(summary, config=summary["run"], exit_code=EXIT_INTERRUPTED,
+                       notes=("interrupted before the run began: nothing was generated or sent",))
+    for kind, path in args.report:
+        with contextlib.suppress(OSError):  # the stop is what is reported; a full disk is not a second error
+            REPORTERS[kind](report, Path(path))
+
+
+def _run(args: argparse.Namespace, started: list[bool]) -> int:
     # everything the user gave is checked before any work starts (exit 2, one line)
     scenario = load_scenario(args.scenario)
     settings: Any = scenario.delivery.providers
@@ -212,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
             await store.close()
 
     late: UsageError | None = None  # e.g. the disk filled up under the capture: still account and report
+    started.append(True)
     try:
         run_async(main, runner.stop)
     except UsageError as exc:

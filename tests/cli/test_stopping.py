@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -347,3 +348,62 @@ async def test_check_of_an_app_that_never_returns_still_stops_on_sigterm(app: st
         assert json.loads(report.read_text())["interrupted"] is True
     else:
         assert "did not stop" in err, err
+
+
+@contextlib.contextmanager
+def unanswered_connects() -> Iterator[int]:
+    """A port whose TCP connects hang (Linux drops SYNs to a listener whose backlog is full): fleetsim's
+    reachability probe waits there for its 5 s connect timeout."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):  # fill the backlog; never accepted
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield port
+    finally:
+        for s in [*fillers, listener]:
+            s.close()
+
+
+def syn_sent_to(port: int) -> int:
+    """How many sockets of this machine are connecting to 127.0.0.1:`port` (state SYN_SENT in /proc/net/tcp)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for fields in map(str.split, lines) if fields[2].endswith(f":{port:04X}") and fields[3] == "02")
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="watches the connect in Linux /proc/net/tcp")
+@pytest.mark.parametrize("command", ["run", "check"])
+async def test_a_stop_before_the_run_begins_still_writes_the_reports(command: str, tmp_path: Path) -> None:
+    # a stop during the reachability probe of a slow target (or while a scenario loads) ended "interrupted",
+    # exit 130, with no --report file at all: a CI job kept an earlier run's green report, or nothing
+    report, junit = tmp_path / "r.json", tmp_path / "r.xml"
+    with unanswered_connects() as port:
+        target = f"http://127.0.0.1:{port}"
+        args = (("run", str(scenario_file(tmp_path)), "--target", target) if command == "run"
+                else ("check", "--provider", "smartgps", "--target", target))
+        fillers = syn_sent_to(port)  # the backlog's own fillers wait there too
+        proc = await start(*args, "--report", f"json:{report}", "--report", f"junit:{junit}")
+        try:
+            await until(lambda: syn_sent_to(port) > fillers, timeout=30)
+            proc.send_signal(signal.SIGTERM)
+            code, out, err = await finish(proc, 15)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert code == 130, (out, err)
+    assert "fleetsim: interrupted" in err
+    doc = json.loads(report.read_text())
+    assert doc["exit_code"] == 130
+    root = ET.parse(junit).getroot()
+    errors = root.findall(".//error")
+    assert any(e.get("type") == "interrupted" for e in errors), ET.tostring(root)
