@@ -3,19 +3,17 @@ without --target, the demo, tests, and a user's own code (`simulator.start_recei
 
 from __future__ import annotations
 
-import os
-import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
-from ..errors import UsageError
+from .listening import listen
 from .protocol_log import protocol_logger
 from .receiver import BODY_TIMEOUT_S, MAX_BODY_BYTES, TOLERANCE_S, build_app
 from .store import Store
-from .timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ConnectionGuard, GuardedSite
+from .timeouts import HEADER_TIMEOUT_S, MAX_CONNECTIONS, ConnectionGuard
 
 __all__ = ["start_receiver", "stop_receiver"]
 
@@ -46,25 +44,10 @@ async def start_receiver(
     runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0,
                            keepalive_timeout=2 * header_timeout_s, logger=_PROTOCOL_LOG)
     await runner.setup()
-    site = GuardedSite(runner, host, port, guard, ssl_context=ssl_context)
-    try:
-        await site.start()
-    except OSError as exc:  # address in use, unknown host, permission denied...
-        await runner.cleanup()
-        why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
-        raise UsageError(f"cannot listen on {_clip(host)}:{port}: {why or exc}") from None
-    except (UnicodeError, ValueError):  # a host name no resolver can encode (too long, bidi or surrogate characters)
-        await runner.cleanup()
-        raise UsageError(f"cannot listen on {_clip(host)}:{port}: not a valid host name or address") from None
-    bound = runner.addresses[0]
-    address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
-    return runner, f"{'https' if ssl_context else 'http'}://{address}:{bound[1]}"
+    return runner, await listen(runner, host, port, guard, ssl_context=ssl_context)
 
 
 async def stop_receiver(runner: web.AppRunner) -> None:
     """Stop listening, let requests and background processing finish, and release the port."""
     await runner.cleanup()
 
-
-def _clip(host: str) -> str:
-    return host if len(host) <= 60 and host.isprintable() else f"{host[:60]!r}... ({len(host)} characters)"

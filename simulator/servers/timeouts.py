@@ -1,4 +1,5 @@
-"""Connection deadlines for the reference receiver: the defence against slowloris (catalogue LIM-06).
+"""Connection deadlines for fleetsim's servers (the reference receiver, `fleetsim serve`'s APIs): the defence
+against slowloris and slow POST (catalogue LIM-06).
 
 aiohttp bounds the size of a request head but not the time a client may take to send it, so a client that
 trickles its headers a byte at a time holds a connection (and a file descriptor) for as long as it likes.
@@ -7,6 +8,9 @@ This module adds the missing deadline without touching aiohttp's classes: `Guard
 keeps one timer. The timer runs while the connection waits for a request head (from when the connection
 opens, and from when the previous response was sent) and is stopped by the `track_requests` middleware when a
 request reaches the application. When it fires, the connection is closed, with a 408 if part of a head came.
+With a body timeout, a second timer runs from the head until the request's body has arrived whole (whether or
+not the handler has read it yet): a body still trickling then gets a 408 and the connection is closed. The
+reference receiver reads its bodies under its own deadline and answers in its own shape, so it sets none here.
 
 No aiohttp class is patched or replaced. What is used: `web.BaseSite` and the `_runner`, `_server` and
 `_backlog` attributes it gives every site, the runner's `server` as the protocol factory, middlewares and
@@ -25,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 import orjson
-from aiohttp import web
+from aiohttp import StreamReader, web
 from yarl import URL
 
 __all__ = ["HEADER_TIMEOUT_S", "MAX_CONNECTIONS", "ConnectionGuard", "GuardedSite", "track_requests"]
@@ -43,20 +47,29 @@ _BODY = orjson.dumps({"status": "rejected", "error": "header_timeout",
                       "message": "the request head did not arrive in time"})
 _REQUEST_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_BODY), _BODY))
+_SLOW_BODY = orjson.dumps({"status": "rejected", "error": "body_timeout",
+                           "message": "the request body did not arrive in time"})
+_BODY_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_SLOW_BODY), _SLOW_BODY))
 
 
 class ConnectionGuard:
     """The deadlines of one listening socket, the connections it has open and what it closed."""
 
-    def __init__(self, header_timeout_s: float = HEADER_TIMEOUT_S, max_connections: int | None = MAX_CONNECTIONS):
+    def __init__(self, header_timeout_s: float = HEADER_TIMEOUT_S, max_connections: int | None = MAX_CONNECTIONS,
+                 body_timeout_s: float | None = None):
         if not 0 < header_timeout_s < float("inf"):
             raise ValueError(f"header_timeout_s must be a positive number of seconds, got {header_timeout_s}")
+        if body_timeout_s is not None and not 0 < body_timeout_s < float("inf"):
+            raise ValueError(f"body_timeout_s must be a positive number of seconds, got {body_timeout_s}")
         if max_connections is not None and max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
         self.header_timeout_s = header_timeout_s
         self.max_connections = max_connections
+        self.body_timeout_s = body_timeout_s
         self.open: set[_GuardedConnection] = set()
         self.header_timeouts = 0  # answered 408: part of a request head came, not all of it
+        self.body_timeouts = 0  # answered 408: a head came, its body did not arrive whole in time
         self.idle_closed = 0  # closed quietly: nothing of a request came
         self.refused = 0  # closed on arrival: max_connections were open
 
@@ -85,6 +98,7 @@ class _GuardedConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._admitted = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._body_deadline: asyncio.TimerHandle | None = None
         self._partial = False  # bytes came while waiting for a head: a request has begun
         self._handling = 0  # requests between the application seeing them and their response being sent
 
@@ -111,6 +125,7 @@ class _GuardedConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
+        self._stop_body_timer()
         self._transport = None
         self._guard.open.discard(self)
         if self._admitted:
@@ -126,12 +141,17 @@ class _GuardedConnection(asyncio.Protocol):
 
     # --- the deadline ---
 
-    def request_started(self) -> None:
+    def request_started(self, body: StreamReader) -> None:
         self._stop_timer()
         self._handling += 1
+        timeout_s = self._guard.body_timeout_s
+        if timeout_s is not None and not body.is_eof():  # is_eof: the parser has the whole body, read or not
+            self._stop_body_timer()  # (a pipelined request's body: the previous one's had arrived)
+            self._body_deadline = asyncio.get_running_loop().call_later(timeout_s, self._body_expired, body)
 
     def response_sent(self, close: bool) -> None:
         self._handling -= 1
+        self._stop_body_timer()  # answered: whatever is left of the body aiohttp drains or drops itself
         transport = self._transport
         if transport is None or transport.is_closing():
             return
@@ -152,6 +172,24 @@ class _GuardedConnection(asyncio.Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+    def _stop_body_timer(self) -> None:
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+
+    def _body_expired(self, body: StreamReader) -> None:
+        self._body_deadline = None
+        transport = self._transport
+        if transport is None or transport.is_closing() or body.is_eof():
+            return
+        # the handler may be waiting on this body: closing the connection ends its read (aiohttp then drops
+        # whatever response it makes), and the 408 written first tells the client why (LIM-06)
+        transport.write(_BODY_TIMEOUT)
+        self._guard.body_timeouts += 1
+        log.info("408 body_timeout from %s: the request body did not arrive within %g s",
+                 _peer(transport), self._guard.body_timeout_s)
+        transport.close()
 
     def _expire(self) -> None:
         self._deadline = None
@@ -189,12 +227,15 @@ async def track_requests(
     conn = transport.get_protocol() if transport is not None else None
     if not isinstance(conn, _GuardedConnection):  # served by a plain web.TCPSite: nothing to tell
         return await handler(request)
-    conn.request_started()
+    conn.request_started(request.content)
     close = False
     try:
         response = await handler(request)
         close = response.status == 408  # the body timed out (or another 408): the client is too slow to keep
         return response
+    except web.HTTPException as exc:  # raised rather than returned: aiohttp makes it the response
+        close = exc.status == 408
+        raise
     finally:
         task = asyncio.current_task()
         if task is None:  # pragma: no cover  (a middleware always runs in a task)

@@ -10,8 +10,6 @@ through a `Sender` (the delivery engine's aiohttp transport, TLS verified, or tr
 from __future__ import annotations
 
 import hmac
-import os
-import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,7 +22,9 @@ from aiohttp import web
 from ...delivery.sending import Sender
 from ...delivery.transport import HttpTransport
 from ...errors import UsageError
+from ..listening import api_guard, listen
 from ..protocol_log import protocol_logger
+from ..timeouts import ConnectionGuard, track_requests
 from .catalogue import Driver, drivers
 from .listing import BadQuery, paginate, parse_query
 from .openapi import openapi_document
@@ -186,7 +186,8 @@ async def _openapi(request: web.Request) -> web.Response:
 def build_app(tenant: Tenant, sender: Sender, *, tokens: Mapping[str, frozenset[str]] | None = None,
               test_timeout_s: float | None = None, keep_query: bool = False,
               now: Callable[[], float] = time.time) -> web.Application:
-    app = web.Application(client_max_size=_MAX_BODY, middlewares=[_errors])
+    # track_requests outermost: the connection deadlines (LIM-06)
+    app = web.Application(client_max_size=_MAX_BODY, middlewares=[track_requests, _errors])
     app[DRIVERS] = DriversState(tenant, DEMO_TOKENS if tokens is None else tokens, sender, test_timeout_s,
                                 keep_query, now)
     add = app.router
@@ -222,12 +223,13 @@ async def start_drivers_server(
     ssl_context: ssl.SSLContext | None = None, tokens: Mapping[str, frozenset[str]] | None = None,
     test_timeout_s: float | None = None, keep_query: bool = False, now: Callable[[], float] = time.time,
     oauth: frozenset[str] = frozenset(), server_ssl: ssl.SSLContext | None = None,
+    guard: ConnectionGuard | None = None,
 ) -> DriversServer:
     """Serve the drivers API. `settings` are the providers' (a scenario's, with a settings file laid over);
     `installed` the drivers the scenario uses; `oauth` the drivers that take the seed's OAuth settings;
     `ssl_context` is what the test events trust (default: the system's
     CAs, certificates verified); `server_ssl`, when given, serves the API itself over https (`fleetsim serve
-    --tls`)."""
+    --tls`); `guard`, the connections' deadlines (default `listening.api_guard()`)."""
     transport = HttpTransport(concurrency=8, ssl_context=ssl_context)
     await transport.__aenter__()
     app = build_app(tenant_for(settings, installed, oauth), transport, tokens=tokens, test_timeout_s=test_timeout_s,
@@ -236,18 +238,11 @@ async def start_drivers_server(
                            logger=protocol_logger("fleetsim.serve.drivers.http"))
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, ssl_context=server_ssl).start()
-    except (OSError, UnicodeError, ValueError) as exc:
-        await runner.cleanup()
+        url = await listen(runner, host, port, guard or api_guard(), ssl_context=server_ssl)
+    except UsageError:
         await transport.aclose()
-        why = (os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno
-               and not isinstance(exc, socket.gaierror) else getattr(exc, "strerror", None) or "not a valid address")
-        shown = host if len(host) <= 60 and host.isprintable() else f"{host[:60]!r}..."
-        raise UsageError(f"cannot listen on {shown}:{port}: {why}") from None
-    bound = runner.addresses[0]
-    address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
-    scheme = "https" if server_ssl is not None else "http"
-    return DriversServer(runner, f"{scheme}://{address}:{bound[1]}", transport)
+        raise
+    return DriversServer(runner, url, transport)
 
 
 async def stop_drivers_server(server: DriversServer) -> None:

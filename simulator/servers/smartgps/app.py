@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +21,9 @@ from ...delivery.sending import http_sender
 from ...delivery.urls import is_path
 from ...errors import UsageError
 from ...scenario.model import Rate, Scenario
+from ..listening import api_guard, listen
 from ..protocol_log import protocol_logger
+from ..timeouts import ConnectionGuard, track_requests
 from .auth import Clients, RateLimiter
 from .context import SERVER, Call, ServerState
 from .feed import Player
@@ -69,11 +69,12 @@ class SmartGpsServer:
 async def start_smartgps_server(
     scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None = None, *, host: str = "127.0.0.1",
     port: int = 0, rate: Rate | None = None, clock: Callable[[], float] = time.monotonic,
-    ssl_context: ssl.SSLContext | None = None,
+    ssl_context: ssl.SSLContext | None = None, guard: ConnectionGuard | None = None,
 ) -> SmartGpsServer:
     """Serve `scenario`'s SmartGPS devices; `settings` (default: the scenario's `delivery.providers`) give the
     OAuth2 client, token lifetime, rate limit, and the webhook `url` and `secret`. With `ssl_context` it serves
-    https (simulator/servers/tls.py): the client secret and the bearer tokens never cross in clear text."""
+    https (simulator/servers/tls.py): the client secret and the bearer tokens never cross in clear text.
+    `guard`: the connections' deadlines (default `listening.api_guard()`)."""
     providers = scenario.delivery.providers if settings is None else settings
     own = providers.get(PROVIDER, {})
     fleet = LiveFleet(scenario, own)
@@ -90,7 +91,7 @@ async def start_smartgps_server(
     webhooks = Webhooks(PROVIDER, own, sender)
     state = ServerState(fleet, Clients(client_id, client_secret, ttl_s), RateLimiter(limit), webhooks,
                         Player(fleet, webhooks, rate=rate), clock, time.time)
-    app = web.Application(middlewares=[middleware])
+    app = web.Application(middlewares=[track_requests, middleware])  # track_requests: deadlines (LIM-06)
     app[SERVER] = state
     add_routes(app)
     from .openapi import add_openapi
@@ -99,24 +100,14 @@ async def start_smartgps_server(
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
                            logger=protocol_logger("fleetsim.serve.smartgps.http"))
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     try:
-        await site.start()
-    except OSError as exc:  # address in use, unknown host, permission denied...
-        await runner.cleanup()
+        url = await listen(runner, host, port, guard or api_guard(), ssl_context=ssl_context)
+    except UsageError:
         await exits.aclose()
-        why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
-        raise UsageError(f"cannot listen on {_clip(host)}:{port}: {why or exc}") from None
-    except (UnicodeError, ValueError):
-        await runner.cleanup()
-        await exits.aclose()
-        raise UsageError(f"cannot listen on {_clip(host)}:{port}: not a valid host name or address") from None
-    bound = runner.addresses[0]
-    address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
+        raise
     webhooks.start()
     task = asyncio.create_task(state.player.run(), name="fleetsim-serve-smartgps-player")
-    scheme = "https" if ssl_context is not None else "http"
-    return SmartGpsServer(runner, f"{scheme}://{address}:{bound[1]}", task, exits)
+    return SmartGpsServer(runner, url, task, exits)
 
 
 async def stop_smartgps_server(server: SmartGpsServer) -> None:
@@ -128,6 +119,3 @@ async def stop_smartgps_server(server: SmartGpsServer) -> None:
     await server.runner.cleanup()
     await server.exits.aclose()
 
-
-def _clip(host: str) -> str:
-    return host if len(host) <= 60 and host.isprintable() else f"{host[:60]!r}... ({len(host)} characters)"

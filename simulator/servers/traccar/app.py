@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,7 +20,9 @@ from aiohttp import WSCloseCode, web
 from ...errors import UsageError
 from ...providers import PROVIDERS
 from ...scenario.model import Rate, Scenario
+from ..listening import api_guard, listen
 from ..protocol_log import protocol_logger
+from ..timeouts import ConnectionGuard, track_requests
 from .accounts import DEMO_ACCOUNT, Account, Accounts, accounts_from_settings
 from .fanout import QUEUE_LIMIT, Hub
 from .feed import Player, web_events
@@ -83,7 +83,7 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
         keepalive_s=keepalive_s if keepalive_s is not None else profile.keepalive_s,
         idle_timeout_s=idle_timeout_s,
     )
-    app = web.Application()
+    app = web.Application(middlewares=[track_requests])  # outermost: the connection deadlines (LIM-06)
     app[SERVER] = state
     add_routes(app)
     add_openapi(app)  # open to anyone, as on the other platforms
@@ -122,35 +122,25 @@ async def start_traccar_server(
     scenario: Scenario, settings: Mapping[str, Mapping[str, Any]] | None = None, *, host: str = "127.0.0.1",
     port: int = 0, profile: str | None = None, rate: Rate | None = None, accounts: list[Account] | None = None,
     keepalive_s: float | None = None, queue_limit: int = QUEUE_LIMIT, idle_timeout_s: float | None = IDLE_TIMEOUT_S,
-    ssl_context: ssl.SSLContext | None = None,
+    ssl_context: ssl.SSLContext | None = None, guard: ConnectionGuard | None = None,
 ) -> TraccarServer:
     """Start serving `scenario` as a Traccar server; the world starts advancing at once, at `rate` (default:
     the scenario's). `settings` (default: the scenario's `delivery.providers`) are what the frames are rendered
     with. `profile` (default: the provider's `profile` setting when it has one, else traccar-4.12). With
-    `ssl_context` it serves https and wss (simulator/servers/tls.py)."""
+    `ssl_context` it serves https and wss (simulator/servers/tls.py). `guard`: the connections' deadlines
+    (default `listening.api_guard()`)."""
     scenario, profile = with_settings(scenario, settings, profile)
     app = build_app(scenario, scenario.delivery.providers, PROFILES[profile], accounts=accounts,
                     keepalive_s=keepalive_s, queue_limit=queue_limit, idle_timeout_s=idle_timeout_s)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
                            logger=protocol_logger("fleetsim.serve.traccar.http"))
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-    try:
-        await site.start()
-    except OSError as exc:  # address in use, unknown host, permission denied...
-        await runner.cleanup()
-        why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
-        raise UsageError(f"cannot listen on {_clip(host)}:{port}: {why or exc}") from None
-    except (UnicodeError, ValueError):
-        await runner.cleanup()
-        raise UsageError(f"cannot listen on {_clip(host)}:{port}: not a valid host name or address") from None
-    bound = runner.addresses[0]
-    address = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
+    url = await listen(runner, host, port, guard or api_guard(), ssl_context=ssl_context)
     state = app[SERVER]
     player = Player(scenario, state.provider, state.world, state.hub, rate=rate,
                     web_events=web_events(scenario.delivery.providers.get(state.provider, {}).get("web_notifications")))
     task = asyncio.create_task(player.run(), name="fleetsim-serve-player")
-    return TraccarServer(runner, f"{'https' if ssl_context else 'http'}://{address}:{bound[1]}", player, task)
+    return TraccarServer(runner, url, player, task)
 
 
 async def stop_traccar_server(server: TraccarServer) -> None:
@@ -160,6 +150,3 @@ async def stop_traccar_server(server: TraccarServer) -> None:
         await server.task
     await server.runner.cleanup()
 
-
-def _clip(host: str) -> str:
-    return host if len(host) <= 60 and host.isprintable() else f"{host[:60]!r}... ({len(host)} characters)"

@@ -17,6 +17,7 @@ import trustme
 from aiohttp import web
 
 from simulator.delivery.transport import trust_context
+from simulator.servers.timeouts import ConnectionGuard
 from simulator.signing import SIGNERS, CIHeaders, Secret
 
 from .support import MANAGE, READ, Api, serving
@@ -167,6 +168,17 @@ async def test_a_slow_receiver_fails_timeout(ca: trustme.CA) -> None:
     checks = body["data"]["checks"]
     assert [checks[n]["result"] for n in checks] == ["succeeded", "succeeded", "succeeded", "failed", "skipped"]
     assert checks["timeout"]["message"] == "Servidor não respondeu dentro do tempo limite (0.3 s)"
+
+
+async def test_a_slow_receiver_is_waited_for_past_the_servers_own_body_timeout(ca: trustme.CA) -> None:
+    """The request to the drivers API arrived whole; its handler waits on the slow endpoint for longer than the
+    API's connection deadlines (LIM-06), and the grade is still answered, not cut off with a 408."""
+    guard = ConnectionGuard(0.3, body_timeout_s=0.3)
+    async with drivers_api(ca, test_timeout_s=1.0, guard=guard) as api, receiver(ca, slow) as (url, _):
+        status, body = await fire(api, "smartgps", url, "event")
+    assert status == 400
+    assert body["data"]["checks"]["timeout"]["message"] == "Servidor não respondeu dentro do tempo limite (1 s)"
+    assert guard.header_timeouts == guard.body_timeouts == 0
 
 
 async def error_500(request: web.Request, seen: Seen) -> web.Response:
