@@ -5,11 +5,12 @@ or without a trailing slash (no redirect: TRN-03).
 Every request goes through the same steps, and each step has one status code:
 
     1. method            POST only                                  405 + Allow: POST        (SIG-11)
-    2. Content-Encoding  identity only (no gzip bombs)              415 + Accept-Encoding    (LIM-04)
+    2. Content-Encoding  identity or gzip (others: 415)             415 + Accept-Encoding    (TRN-04)
     3. Content-Type      JSON (MettaX: JSON or form `data=`)        415                      (MAL-04)
     4. body              at most max_body_bytes, read in chunks,    413 (408 when it stalls) (LIM-01..03)
                          checked on Content-Length AND on the bytes;
-                         all of it within body_timeout_s
+                         all of it within body_timeout_s; a gzip
+                         body inflated to at most max_body_bytes    413 (400 if not gzip)    (LIM-04)
     5. authentication    the provider's signer, constant time;      401                      (SIG-*, RPL-01..05)
                          Samsara's signed timestamp must be fresh
     6. parsing           strict JSON, no duplicate keys, bounded    400                      (MAL-01, 05..08)
@@ -38,6 +39,7 @@ import asyncio
 import hmac
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +64,9 @@ log = logging.getLogger("fleetsim.receiver")
 MAX_BODY_BYTES = MAX_DOCUMENT_BYTES  # 1 MiB, also what `schemas validate` accepts per document
 TOLERANCE_S = 300  # signed-timestamp window, past and future (Standard Webhooks, Stripe, Svix)
 BODY_TIMEOUT_S = 10.0  # default for body_timeout_s: a body still arriving after this is cut off (slow-POST, LIM-06)
+#: the content codings accepted, and whether each is decoded: gzip, because a sender's HTTP client or a proxy may
+#: compress (and the drivers API's send-test-event grades it: docs/drivers-api.md); anything else is 415 (TRN-04)
+_CODINGS = {"": False, "identity": False, "gzip": True, "x-gzip": True}
 DRAIN_TIMEOUT_S = 10.0  # how long shutdown waits for background processing
 ARRIVALS_PAGE = 10_000  # event keys per page of GET /state/arrivals/{provider}
 #: every provider with webhook kinds gets an endpoint
@@ -189,17 +194,21 @@ class Receiver:
         if request.method != "POST":
             raise Rejected(405, "method_not_allowed", "webhooks are delivered with POST", headers={"Allow": "POST"})
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-        if encoding not in ("", "identity"):
-            raise Rejected(415, "unsupported_encoding", "compressed request bodies are not accepted",
-                           headers={"Accept-Encoding": "identity"})
+        if encoding not in _CODINGS:
+            raise Rejected(415, "unsupported_encoding", "the content coding must be gzip or identity",
+                           headers={"Accept-Encoding": "gzip"})
         adapter = endpoint.adapter
         if request.content_type not in adapter.content_types:
             raise Rejected(415, "unsupported_media_type", f"Content-Type must be {' or '.join(adapter.content_types)}")
         if request.charset is not None and request.charset.lower() not in ("utf-8", "utf8"):
             raise Rejected(415, "unsupported_media_type", "the body must be UTF-8")
         body = await self.read_body(request)
+        if _CODINGS[encoding]:
+            body = self.inflate(body)
         headers = CIHeaders(request.headers.items())
-        endpoint.authenticate(body, headers)  # on the raw bytes, before anything is parsed (SIG-06)
+        # on the raw bytes before anything is parsed (SIG-06); for a gzip body, the decoded bytes: the event as its
+        # sender signed it, before a proxy or the sender's HTTP client compressed it (TRN-04)
+        endpoint.authenticate(body, headers)
 
         doc, kind = endpoint.check(body, request.content_type)
         header_key = headers.get(adapter.key_header) if adapter.key_header else None
@@ -234,6 +243,21 @@ class Receiver:
         except ConnectionError:  # the sender went away mid-body: nothing happened, its retry will be processed
             raise Rejected(400, "incomplete_body", "the connection closed before the body was complete") from None
         return bytes(body)
+
+    def inflate(self, packed: bytes) -> bytes:
+        """A gzip body decoded, never to more than max_body_bytes: a gzip bomb (about 1000:1) is refused after
+        inflating one byte over the limit, not after filling memory (LIM-04)."""
+        limit = self.max_body_bytes
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: the gzip wrapper, not raw zlib
+        try:
+            body = inflater.decompress(packed, limit + 1)
+        except zlib.error:
+            raise Rejected(400, "bad_encoding", "the body is not valid gzip") from None
+        if len(body) > limit:
+            raise Rejected(413, "too_large", f"the body inflates to more than {limit} bytes")
+        if not inflater.eof or inflater.unused_data:
+            raise Rejected(400, "bad_encoding", "the body is not one complete gzip stream")
+        return body
 
     # --- background processing (after the acknowledgement) ---
 
@@ -382,8 +406,10 @@ def build_app(settings: Mapping[str, Mapping[str, Any]], store: Store, *, max_bo
     The header timeout is not here but in how the app is served (`timeouts.GuardedSite`, as `start_receiver`)."""
     receiver = Receiver(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s,
                         body_timeout_s=body_timeout_s)
-    # track_requests first: it must see each request before anything else can answer it
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[track_requests, _store_errors])
+    # track_requests first: it must see each request before anything else can answer it. auto_decompress off
+    # whoever runs the app: the receiver reads the bytes as sent and decodes gzip itself, within bounds (LIM-04)
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[track_requests, _store_errors],
+                          handler_args={"auto_decompress": False})
     app[RECEIVER] = receiver
     for name, path in endpoint_paths(receiver.endpoints, settings).items():
         handler = receiver.handler(receiver.endpoints[name])

@@ -38,7 +38,7 @@ async def start_receiver(
     app = build_app(settings, store, max_body_bytes=max_body_bytes, tolerance_s=tolerance_s,
                     body_timeout_s=body_timeout_s)
     # no access log (rejections are logged by the receiver, without header values); bodies are not inflated
-    # by the server (Content-Encoding is refused with 415 instead, so no gzip bomb is ever expanded).
+    # by the server: the receiver decodes gzip itself, never past max_body_bytes (LIM-04; build_app sets this too).
     # keepalive_timeout: the guard closes idle connections at the header timeout; aiohttp's own idle timer
     # (default about an hour) is kept as a backstop at twice that, in case the guard's tracking ever fails
     runner = web.AppRunner(app, access_log=None, auto_decompress=False, shutdown_timeout=5.0,

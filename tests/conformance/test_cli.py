@@ -123,15 +123,16 @@ def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_r
     assert report["exit_code"] == 1 and report["seed"] == 5 and report["suite"] == "standard"
     assert report["tool"] == "fleetsim check" and report["fleetsim_version"] == __version__
     statuses = {r["id"]: r["status"] for r in report["providers"][0]["results"]}
-    # TIM-04's audit sees the forged deliveries' 2xx too
+    # TIM-04's audit sees the forged deliveries' 2xx too; TRN-04, a gzip body acknowledged under both readings
+    # of its signature
     assert {i for i, s in statuses.items() if s == "failed"} == {"SIG-02", "SIG-03", "SIG-04", "SIG-05", "RPL-01",
-                                                                 "RPL-02", "RPL-04", "RPL-05", "TIM-04"}
+                                                                 "RPL-02", "RPL-04", "RPL-05", "TIM-04", "TRN-04"}
     failed = next(r for r in report["providers"][0]["results"] if r["id"] == "SIG-04")
     assert failed["reproduce"]["command"].endswith("--only SIG-04 --seed 5") and failed["sent"]
 
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
     standard = {c.id for c in CHECKS.values() if c.in_suite("standard")}
-    assert suite is not None and suite.get("tests") == str(len(standard)) and suite.get("failures") == "9"
+    assert suite is not None and suite.get("tests") == str(len(standard)) and suite.get("failures") == "10"
     cases = {c.get("name", "").split(":")[0]: c for c in suite.iter("testcase")}
     assert set(cases) == standard
     assert cases["SIG-04"].find("failure") is not None

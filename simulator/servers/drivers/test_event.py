@@ -15,8 +15,9 @@ fails when the receiver refused the coding (415, RFC 7694) or took the uncompres
 compressed one; a receiver that fails both the same way has not refused gzip, and the later checks say what
 went wrong. `timeout` and `post_success` grade the last request: its deadline is the configured limit (default:
 the provider's own delivery timeout), success is the provider's own (2xx, or PowUnity's 200/201). A TLS failure
-fails `https` (the certificate is not trusted); no HTTP answer at all (refused, reset) fails `gzip`, the first
-check that needs the server, with what happened.
+fails `https` (the certificate is not trusted); no HTTP answer at all (refused, reset, no connection or TLS
+handshake within the limit) fails `gzip`, the first check that needs the server, with what happened. A first
+request that times out is not sent again: the answer comes within the limit it names, not twice that.
 """
 
 from __future__ import annotations
@@ -108,9 +109,14 @@ async def send_test_event(sender: Sender, tenant: Tenant, driver: Driver, url: s
                               deadline_s=timeout_s)
     ok = provider.delivery.is_success
     last = first
+    if first.outcome == "timeout_connect":  # no connection, or no TLS handshake, within the limit: no retry,
+        # which would only double the wait past the limit the answer names
+        return _grade("gzip", f"{_NO_ANSWER['conn_refused']} (sem resposta em {timeout_s:g} s)")
     if first.status is None or not ok(first.status):
         if first.outcome == "tls_error":
             return _grade("https", "Certificado TLS inválido ou não confiável")
+        if first.outcome == "timeout_total":  # connected, asked, no answer in time: that is the timeout check
+            return _grade("timeout", f"Servidor não respondeu dentro do tempo limite ({timeout_s:g} s)")
         last = await sender.post(url, envelope.body, headers, deadline_s=timeout_s)
         if last.outcome == "tls_error":
             return _grade("https", "Certificado TLS inválido ou não confiável")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import logging
 import random
 import re
@@ -354,10 +355,44 @@ async def test_mettax_form_without_json_data_is_400(rx: Rx) -> None:
 async def test_unsupported_content_type_and_encoding_are_415(rx: Rx) -> None:
     body, headers = signed("smartgps", "event")
     for changed in ({"Content-Type": "text/plain"}, {"Content-Type": "application/json; charset=latin-1"},
-                    {"Content-Encoding": "gzip"}):
+                    {"Content-Encoding": "deflate"}, {"Content-Encoding": "br"}, {"Content-Encoding": "gzip, br"}):
         status, _ = await rx.post("smartgps", body, {**headers, **changed})
         assert status == 415, changed
     assert (await rx.post("samsara", b"data=x", {"Content-Type": "application/x-www-form-urlencoded"}))[0] == 415
+    async with rx.session.post(f"{rx.url}/smartgps", data=body, headers={**headers, "Content-Encoding": "br"}) as resp:
+        assert resp.headers["Accept-Encoding"] == "gzip"  # what to send instead (RFC 7694)
+
+
+async def test_a_gzip_body_is_decoded_and_its_signature_checked_over_the_decoded_bytes(rx: Rx) -> None:
+    """TRN-04: the signature covers the event as signed, before compression; the compressed bytes' own is refused."""
+    body, headers = signed("samsara", "alert_v1", index=1, mid="gzip-1")
+    packed = gzip.compress(body, mtime=0)
+    assert await rx.post("samsara", packed, {**headers, "Content-Encoding": "gzip"}) == (200, {"status": "accepted"})
+    assert (await rx.post("samsara", packed, {**headers, "Content-Encoding": "x-gzip"}))[1]["status"] == "duplicate"
+    over_wire_body, over_wire = signed("samsara", "alert_v1", index=2, mid="gzip-2")
+    _, wrong = signed("samsara", body=gzip.compress(over_wire_body, mtime=0))
+    status, answer = await rx.post("samsara", gzip.compress(over_wire_body, mtime=0),
+                                   {**over_wire, **wrong, "Content-Encoding": "gzip"})
+    assert status == 401, answer
+    counts = await rx.counts("samsara")
+    assert counts["accepted"] == 1 and counts["duplicate"] == 1 and counts["rejected"] == {"auth_mismatch": 1}
+
+
+async def test_a_gzip_body_that_is_not_gzip_or_inflates_past_the_limit_is_refused() -> None:
+    store = Store()
+    async for rx in _serving(store, max_body_bytes=4096):
+        body, headers = signed("smartgps", "event")
+        packed = gzip.compress(body, mtime=0)
+        gz = {**headers, "Content-Encoding": "gzip"}
+        assert (await rx.post("smartgps", body, gz))[1]["error"] == "bad_encoding"  # not gzip at all
+        assert (await rx.post("smartgps", packed[:-6], gz))[1]["error"] == "bad_encoding"  # truncated
+        assert (await rx.post("smartgps", packed + b"junk", gz))[1]["error"] == "bad_encoding"  # trailing bytes
+        # a bomb: 4 MB of whitespace in front of the event, ~4 KB compressed, inflated one byte past 4096 at most
+        bomb = gzip.compress(b" " * 4_000_000 + body, mtime=0)
+        assert len(bomb) < 4096
+        status, answer = await rx.post("smartgps", bomb, gz)
+        assert (status, answer["error"]) == (413, "too_large")
+        assert (await rx.counts("smartgps"))["rejected"] == {"bad_encoding": 3, "too_large": 1}
 
 
 async def test_non_post_methods_are_405_with_allow(rx: Rx) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,10 +18,12 @@ import trustme
 from aiohttp import web
 
 from simulator.delivery.transport import trust_context
+from simulator.servers.serving import start_receiver, stop_receiver
+from simulator.servers.store import Store
 from simulator.servers.timeouts import ConnectionGuard
 from simulator.signing import SIGNERS, CIHeaders, Secret
 
-from .support import MANAGE, READ, Api, serving
+from .support import MANAGE, READ, Api, demo, serving
 
 SEED_OK = {"data": {"success": True, "checks": {
     "valid_url": {"result": "succeeded", "message": "URL é válida"},
@@ -105,6 +108,26 @@ async def test_a_good_https_receiver_gets_a_signed_event_and_all_checks_succeed(
     assert verdict.ok, verdict.reason
 
 
+@pytest.mark.parametrize(("slug", "event"), [("smartgps", "event"), ("samsara", "alert_v1"), ("mettax", "gps")])
+async def test_fleetsims_own_reference_receiver_passes_every_check(ca: trustme.CA, slug: str, event: str) -> None:
+    """The reference receiver, over https with the same settings: it decodes the gzip delivery, verifies its
+    signature over the decoded bytes and processes the event."""
+    settings, _ = demo()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    store = Store()
+    runner, base = await start_receiver(settings, store, ssl_context=context)
+    try:
+        async with drivers_api(ca) as api:
+            status, body = await fire(api, slug, f"{base}/{slug}", event)
+        counts = (await store.counts([slug]))[slug]
+    finally:
+        await stop_receiver(runner)
+        await store.close()
+    assert (status, body) == (200, SEED_OK)
+    assert counts["accepted"] + counts["ignored"] == 1 and counts["rejected"] == {}
+
+
 def _ci(headers: dict[str, str]) -> CIHeaders:
     return CIHeaders(list(headers.items()))
 
@@ -162,12 +185,42 @@ async def slow(request: web.Request, seen: Seen) -> web.Response:
 
 
 async def test_a_slow_receiver_fails_timeout(ca: trustme.CA) -> None:
-    async with drivers_api(ca, test_timeout_s=0.3) as api, receiver(ca, slow) as (url, _):
+    async with drivers_api(ca, test_timeout_s=0.3) as api, receiver(ca, slow) as (url, seen):
         status, body = await fire(api, "smartgps", url, "event")
     assert status == 400
     checks = body["data"]["checks"]
     assert [checks[n]["result"] for n in checks] == ["succeeded", "succeeded", "succeeded", "failed", "skipped"]
     assert checks["timeout"]["message"] == "Servidor não respondeu dentro do tempo limite (0.3 s)"
+    assert len(seen.requests) == 1  # not sent again: the answer comes within the limit it names
+
+
+async def test_an_endpoint_that_never_completes_the_tls_handshake_fails_gzip_within_the_limit(
+        ca: trustme.CA) -> None:
+    """It accepts the TCP connection and says nothing: no certificate was seen, no request made. One attempt,
+    answered within the limit (not twice it), `gzip` failed as "could not connect"."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with drivers_api(ca, test_timeout_s=0.5) as api:
+            started = time.monotonic()
+            status, body = await fire(api, "smartgps", f"https://127.0.0.1:{port}/webhooks", "event")
+            took = time.monotonic() - started
+    finally:
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert status == 400
+    checks = body["data"]["checks"]
+    assert checks["gzip"] == {"result": "failed",
+                              "message": "Não foi possível conectar ao servidor (sem resposta em 0.5 s)"}
+    assert checks["timeout"] == checks["post_success"] == {"result": "skipped", "message": None}
+    assert len(silent) == 1 and took < 0.5 + 0.9  # one connection; a second attempt would take 1.0 s or more
 
 
 async def test_a_slow_receiver_is_waited_for_past_the_servers_own_body_timeout(ca: trustme.CA) -> None:
