@@ -24,6 +24,7 @@ from ..listening import api_guard, listen
 from ..protocol_log import protocol_logger
 from ..timeouts import ConnectionGuard, track_requests
 from .accounts import DEMO_ACCOUNT, Account, Accounts, accounts_from_settings
+from .cors import cors
 from .fanout import QUEUE_LIMIT, Hub
 from .feed import Player, web_events
 from .live import LiveWorld
@@ -83,7 +84,8 @@ def build_app(scenario: Scenario, settings: Mapping[str, Mapping[str, Any]], pro
         keepalive_s=keepalive_s if keepalive_s is not None else profile.keepalive_s,
         idle_timeout_s=idle_timeout_s,
     )
-    app = web.Application(middlewares=[track_requests])  # outermost: the connection deadlines (LIM-06)
+    # track_requests outermost: the connection deadlines (LIM-06); cors: what Jersey adds to every REST answer
+    app = web.Application(middlewares=[track_requests, cors])
     app[SERVER] = state
     add_routes(app)
     add_openapi(app)  # open to anyone, as on the other platforms

@@ -242,12 +242,13 @@ async def report_events_get(request: web.Request, account: Account) -> web.Strea
 
 
 def add_routes(app: web.Application) -> None:
+    # every GET also answers HEAD (aiohttp's default), as JAX-RS does for every GET resource
     app.router.add_post("/api/session", session_post)
-    app.router.add_get("/api/session", session_get, allow_head=False)
+    app.router.add_get("/api/session", session_get)
     app.router.add_delete("/api/session", session_delete)
-    app.router.add_get("/api/server", server_get, allow_head=False)
-    app.router.add_get("/api/devices", devices_get, allow_head=False)
-    app.router.add_get("/api/positions", positions_get, allow_head=False)
-    app.router.add_get("/api/events/{id}", event_get, allow_head=False)
-    app.router.add_get("/api/geofences", geofences_get, allow_head=False)
-    app.router.add_get("/api/reports/events", report_events_get, allow_head=False)
+    app.router.add_get("/api/server", server_get)
+    app.router.add_get("/api/devices", devices_get)
+    app.router.add_get("/api/positions", positions_get)
+    app.router.add_get("/api/events/{id}", event_get)
+    app.router.add_get("/api/geofences", geofences_get)
+    app.router.add_get("/api/reports/events", report_events_get)
