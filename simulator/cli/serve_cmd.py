@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import UsageError
@@ -100,13 +102,39 @@ def run(args: argparse.Namespace) -> int:
             settings = merge_settings(settings, overlay)
         contexts.append((name, ServeContext(scenario, settings, args.host, port, args.rate, args,
                                             ssl=tls.context if tls else None)))
+    restore = _log_lines()
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(contexts, tls_note(tls)))
     except KeyboardInterrupt:
         pass
+    finally:
+        restore()
     print("fleetsim serve: stopped", file=sys.stderr)  # Ctrl-C or SIGTERM alike
     return 0
+
+
+def _log_lines() -> Callable[[], None]:
+    """What the platforms log (warnings: a slow socket client's dropped frames, …) as one prefixed line each on
+    stderr; the function returned undoes it (serve runs in-process in tests). aiohttp's warning for every
+    WebSocket client that offers a subprotocol the server does not speak is not shown: the socket is answered
+    without one, as Jetty answers it, and a client doing so at each reconnect would flood the terminal."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fleetsim serve: %(message)s"))
+    platforms, websocket = logging.getLogger("fleetsim.serve"), logging.getLogger("aiohttp.websocket")
+    saved = platforms.level, platforms.propagate, websocket.level
+    platforms.addHandler(handler)
+    platforms.setLevel(logging.WARNING)
+    platforms.propagate = False
+    websocket.setLevel(logging.ERROR)
+
+    def restore() -> None:
+        platforms.removeHandler(handler)
+        platforms.setLevel(saved[0])
+        platforms.propagate = saved[1]
+        websocket.setLevel(saved[2])
+
+    return restore
 
 
 def _refuse_options_of_unserved(args: argparse.Namespace, served: set[str]) -> None:

@@ -64,3 +64,27 @@ async def test_a_signal_stops_it_within_the_grace_with_a_socket_open(tmp_path: P
                 assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
                 await stopping
     served.assert_stopped_cleanly()
+
+
+async def test_what_it_logs_is_one_prefixed_line_and_a_foreign_subprotocol_is_not_warned_of(tmp_path: Path) -> None:
+    """A client that offers a WebSocket subprotocol the server does not speak gets the socket without one, as
+    Jetty answers; aiohttp's unformatted warning for each such connection is not printed."""
+    scenario = tmp_path / "serve.yaml"
+    scenario.write_text(SCENARIO)
+    async with serving("--scenario", str(scenario), "--port", "0") as served:
+        found = re.search(r"http://\S+", served.line)
+        assert found, served.line
+        url = found.group(0)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(f"{url}/api/session", data=LOGIN) as response:
+                assert response.status == 200
+            for _ in range(3):
+                async with http.ws_connect(url.replace("http://", "ws://") + "/api/socket",
+                                           protocols=("graphql-ws",)) as ws:
+                    assert ws.protocol is None
+                    await ws.receive()
+        await served.stop()
+    served.assert_stopped_cleanly()
+    err = served.err.decode()
+    assert "overlap" not in err, err
+    assert all(line.startswith("fleetsim serve") for line in err.splitlines()), err
