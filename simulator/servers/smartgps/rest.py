@@ -42,7 +42,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     except ApiError as error:
         response = error_response(error)
     except web.HTTPException as exc:  # no such route, method not allowed: the same JSON shape
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "bad_request")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "bad_request")
         response = error_response(ApiError(exc.status, code, exc.reason, headers={
             k: v for k, v in exc.headers.items() if k.lower() == "allow"}))
     retry_after = response.headers.get("Retry-After") if response.status == 429 else None

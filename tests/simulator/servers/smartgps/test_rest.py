@@ -1,4 +1,4 @@
-"""The REST API's rules: filters, token expiry, the rate limit, the one error shape (400/401/404/409/422), and
+"""The REST API's rules: filters, token expiry, the rate limit, the one error shape (400/401/404/409/413/422), and
 geofences created through the API firing GEOFENCE_ENTER / GEOFENCE_EXIT."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ import asyncio
 
 import httpx
 
+from simulator.providers import APIS
 from simulator.scenario.model import Rate
+from simulator.validation import validate
 
 from .support import CREDENTIALS, serving, token
 
@@ -105,6 +107,9 @@ async def test_errors_have_one_shape() -> None:
         _shape(await http.post(f"/trackers/{assigned['id']}/commands", json={"type": "EXPLODE"}, headers=auth),
                422, "validation_failed")
         _shape(await http.post("/events/EVT-999999/ack", headers=auth), 404, "not_found")
+        too_big = await http.post("/trackers", content=b'{"imei": "' + b"1" * (1 << 20) + b'"}', headers=auth)
+        _shape(too_big, 413, "payload_too_large")
+        assert validate(APIS["smartgps_api"], "error", too_big.json()) == [], too_big.json()
         assert (await http.delete(f"/trackers/{first.json()['id']}", headers=auth)).status_code == 204
 
 
