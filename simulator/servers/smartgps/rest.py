@@ -92,11 +92,19 @@ async def token(request: web.Request) -> web.StreamResponse:
         fields = dict(await request.post())
     client_id, client_secret = fields.get("client_id"), fields.get("client_secret")
     scheme, _, basic = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() == "basic":
+    by_basic = scheme.lower() == "basic"
+    if by_basic:
         try:
             client_id, _, client_secret = base64.b64decode(basic.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             client_id = client_secret = None
+        # RFC 6749 §2.3: one authentication method per request. A client_id in the body beside Basic is what
+        # some clients add, and harmless while it names the same client; a secret in both, or two ids, is not
+        if "client_secret" in fields:
+            raise ApiError(400, "invalid_request", "client credentials in both the Authorization header and the "
+                           "body: use one method")
+        if "client_id" in fields and fields["client_id"] != client_id:
+            raise ApiError(400, "invalid_request", "the body's client_id is not the Authorization header's client")
     grant = fields.get("grant_type")
     if grant is None:
         raise ApiError(400, "invalid_request", "grant_type is required (client_credentials)")
@@ -105,7 +113,9 @@ async def token(request: web.Request) -> web.StreamResponse:
     request[CLIENT] = client_id if isinstance(client_id, str) else None
     if not (isinstance(client_id, str) and isinstance(client_secret, str)
             and state.clients.check(client_id, client_secret)):
-        raise ApiError(401, "invalid_client", "unknown client or wrong secret")
+        # RFC 6749 §5.2: a client that authenticated with a scheme is told that scheme in WWW-Authenticate
+        raise ApiError(401, "invalid_client", "unknown client or wrong secret",
+                       headers={"WWW-Authenticate": 'Basic realm="smartgps"'} if by_basic else None)
     issued = state.clients.issue(state.clock())
     request[TOKEN] = issued.serial
     return web.json_response({"access_token": issued.token, "token_type": "Bearer",

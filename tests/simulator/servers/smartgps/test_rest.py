@@ -65,8 +65,21 @@ async def test_a_token_expires_after_its_ttl_and_401_names_it() -> None:
         basic = await http.post("/auth/token", data={"grant_type": "client_credentials"},
                                 auth=(CREDENTIALS["client_id"], CREDENTIALS["client_secret"]))
         assert basic.status_code == 200
-    assert [c.status for c in server.calls] == [200, 200, 401, 401, 401, 400, 200]
-    assert [c.token for c in server.calls] == [1, 1, None, None, None, None, 2]
+        same_id = await http.post("/auth/token", data={"grant_type": "client_credentials",
+                                                       "client_id": CREDENTIALS["client_id"]},
+                                  auth=(CREDENTIALS["client_id"], CREDENTIALS["client_secret"]))
+        assert same_id.status_code == 200  # a client_id beside Basic that names the same client is harmless
+        # RFC 6749 §2.3: one authentication method; §5.2: a failed Basic login names its scheme
+        _shape(await http.post("/auth/token", data=CREDENTIALS,
+                               auth=(CREDENTIALS["client_id"], CREDENTIALS["client_secret"])), 400, "invalid_request")
+        _shape(await http.post("/auth/token", data={"grant_type": "client_credentials", "client_id": "someone-else"},
+                               auth=(CREDENTIALS["client_id"], CREDENTIALS["client_secret"])), 400, "invalid_request")
+        wrong = await http.post("/auth/token", data={"grant_type": "client_credentials"},
+                                auth=(CREDENTIALS["client_id"], "wrong"))
+        _shape(wrong, 401, "invalid_client")
+        assert wrong.headers["WWW-Authenticate"] == 'Basic realm="smartgps"'
+    assert [c.status for c in server.calls] == [200, 200, 401, 401, 401, 400, 200, 200, 400, 400, 401]
+    assert [c.token for c in server.calls] == [1, 1, None, None, None, None, 2, 3, None, None, None]
 
 
 async def test_a_client_over_the_rate_limit_gets_429_with_retry_after() -> None:
