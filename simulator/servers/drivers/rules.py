@@ -9,6 +9,8 @@ a secret given in the wrong place cannot come back in an error.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,14 +74,34 @@ def parse_bool(value: Any) -> bool | None:
 
 
 def is_url(value: Any) -> bool:
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+    """An http(s) URL with a host that could exist: an IP address, or DNS labels of letters, digits, `-` and `_`
+    (any script, as Laravel's `url` rule takes them) of 1 to 63 characters, 253 at most in all; no control
+    character or space anywhere."""
+    if not isinstance(value, str) or not value or not value.isprintable() or any(c.isspace() for c in value):
         return False
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    host = parts.hostname
+    return parts.scheme in ("http", "https") and host is not None and (_is_ip(host) or _is_dns_name(host))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_dns_name(host: str) -> bool:
+    name = host[:-1] if host.endswith(".") else host
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
+_LABEL = re.compile(r"\w(?:[\w-]{0,61}\w)?")  # \w: letters and digits of any script, and _
 
 
 def check_type(errors: Errors, field: str, kind: str, value: Any) -> None:

@@ -146,7 +146,9 @@ async def test_an_http_url_fails_https_and_skips_the_rest_exactly_as_the_seed(ca
     assert seen.requests == []
 
 
-@pytest.mark.parametrize("url", ["not a url", "https://", "mailto:ops@example.com", "https://x.example:99999/"])
+@pytest.mark.parametrize("url", ["not a url", "https://", "mailto:ops@example.com", "https://x.example:99999/",
+                                 "https://exa\x00mple.com/hook", f"https://{'a' * 64}.example.com/hook",
+                                 "https://-x.example.com/hook", "https://a..example.com/hook"])
 async def test_an_invalid_url_fails_valid_url(ca: trustme.CA, url: str) -> None:
     async with drivers_api(ca) as api:
         status, body = await fire(api, "smartgps", url, "event")
