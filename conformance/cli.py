@@ -45,7 +45,15 @@ from simulator.delivery.redaction import Redactor
 from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.delivery.transport import trust_context
 from simulator.delivery.urls import check_url_credentials, delivery_urls, endpoint_url, url_named
-from simulator.errors import EXIT_FAILED, EXIT_HARNESS, EXIT_INTERRUPTED, EXIT_OK, UnknownNameError, UsageError
+from simulator.errors import (
+    EXIT_FAILED,
+    EXIT_HARNESS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UnknownNameError,
+    UsageError,
+)
 from simulator.providers import Provider
 from simulator.resources import scenarios_dir
 from simulator.scenario.loader import load_scenario
@@ -237,13 +245,48 @@ def run(args: argparse.Namespace) -> int:
     if args.provider == SOCKET_PROVIDER:
         return _check_socket_client(args)
     socket_command.refuse_options(args)
-    named = [args.provider] if isinstance(args.provider, str) else args.provider
-    settings = _settings(args.settings, None if "all" in named else ["smartgps" if n == "smartgps-api" else n
-                                                                      for n in named])
     if args.provider == "smartgps-api":
         from .api_client.cli import run_api
 
-        return run_api(args, settings)
+        return run_api(args, _settings(args.settings, ["smartgps"]))
+    reports, body_dir = _reports(args)  # checked first: a mistake found after this is written into them
+    made = _Made()
+    try:
+        return _check_receivers(args, reports, body_dir, made)
+    except UsageError as err:
+        _write_mistake(args, made, reports, body_dir, str(err))
+        raise
+
+
+class _Made:
+    """What a receiver check has made so far: what a mistake's reports are written with."""
+
+    def __init__(self) -> None:
+        self.reporter: Reporter | None = None
+        self.finished: list[ProviderRun] = []
+
+
+def _write_mistake(args: argparse.Namespace, made: _Made, reports: list[tuple[str, Path]], body_dir: Path,
+                   error: str) -> None:
+    """A check ended by the user's mistake (exit 2: an unreachable target, a settings file that does not load,
+    …) still writes the reports asked for, saying so: a CI job must not read an earlier run's report, or none,
+    as this one's verdict."""
+    reporter = made.reporter or Reporter(_invocation(args, []), Redactor.from_settings({}, [args.target]), {},
+                                         body_dir)
+    for kind, path in reports:
+        with contextlib.suppress(OSError):  # the mistake is what is reported; a full disk is not a second error
+            reporter.write(kind, path, made.finished, EXIT_USAGE, error)
+
+
+def _invocation(args: argparse.Namespace, extra: list[str]) -> Invocation:
+    return Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite, args.fuzz_examples,
+                      args.quarantine, tuple(extra))
+
+
+def _check_receivers(args: argparse.Namespace, reports: list[tuple[str, Path]], body_dir: Path,
+                     made: _Made) -> int:
+    named = [args.provider] if isinstance(args.provider, str) else args.provider
+    settings = _settings(args.settings, None if "all" in named else named)
     given = [o for o, v in (("--activate-url", args.activate_url), ("--client-command", args.client_command),
                             ("--token-ttl", args.token_ttl), ("--api-port", args.api_port)) if v is not None]
     if given:
@@ -258,7 +301,6 @@ def run(args: argparse.Namespace) -> int:
                       key=lambda c: catalogue_order(c.id))
     if not selected:
         raise UsageError("check: --suite/--only and --exclude leave no check to run")
-    reports, body_dir = _reports(args)
     fuzz = FuzzSettings(examples=args.fuzz_examples, quarantine=args.quarantine)
     if any(c.suite == "fuzz" for c in selected) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         # Hypothesis's own files (and its .gitignore) go beside the example database, not into ./.hypothesis
@@ -270,11 +312,10 @@ def run(args: argparse.Namespace) -> int:
     extra = [*(["--state-probe", args.state_probe] if args.state_probe else []),
              *(["--ca-bundle", args.ca_bundle] if args.ca_bundle else []), *(["--tls"] if args.tls else []),
              *(["--body-limit", str(args.body_limit)] if args.body_limit != BODY_LIMIT else [])]
-    reporter = Reporter(Invocation(args.target, args.settings, args.seed, args.timeout, args.app, args.suite,
-                                   args.fuzz_examples, args.quarantine, tuple(extra)),
-                        Redactor.from_settings(settings, [args.target]), _credential_headers(providers, settings),
-                        body_dir)
-    finished: list[ProviderRun] = []
+    reporter = Reporter(_invocation(args, extra), Redactor.from_settings(settings, [args.target]),
+                        _credential_headers(providers, settings), body_dir)
+    made.reporter = reporter
+    finished = made.finished
     try:  # from here a stop writes the reports, however early it comes (a slow target's reachability probe)
         state = _state_probe(args.state_probe, args.target or args.app)
         live = Live(sys.stderr)

@@ -99,12 +99,12 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int) -> str:
-    """The whole page."""
+def render(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int, error: str | None = None) -> str:
+    """The whole page; `error`, the mistake that ended the command (exit 2), in its header."""
     counts = totals(runs)
     title = f"fleetsim check: {counts['failed']} failed, {counts['passed']} passed"
     # the overview first (verdicts, then the pictures), the long failure details last
-    body = [_header(reporter, runs, exit_code), _verdict_table(reporter, runs), _pictures(runs),
+    body = [_header(reporter, runs, exit_code, error), _verdict_table(reporter, runs), _pictures(runs),
             _failures(reporter, runs)]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">\n'
@@ -116,7 +116,7 @@ def render(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int) -> s
 # --- header and verdicts ---
 
 
-def _header(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int) -> str:
+def _header(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int, error: str | None = None) -> str:
     counts = totals(runs)
     verdict = VERDICT.get(exit_code, "error")
     inv = reporter.invocation
@@ -124,8 +124,8 @@ def _header(reporter: Reporter, runs: Sequence[ProviderRun], exit_code: int) -> 
     urls = ", ".join(f"{run.provider} → {run.url}" for run in runs)
     counted = "".join(f'<span class="count-{status}" style="color: {_status_colour(status)}">{n} '
                       f"{'errors' if status == 'error' and n != 1 else status}</span>" for status, n in counts.items())
-    meta = [("target", target), ("deliveries to", urls), ("seed", inv.seed), ("exit code", exit_code),
-            ("exchanges", sum(len(run.exchanges) for run in runs))]
+    meta = [*([("error", error)] if error is not None else []), ("target", target), ("deliveries to", urls),
+            ("seed", inv.seed), ("exit code", exit_code), ("exchanges", sum(len(run.exchanges) for run in runs))]
     rows = "".join(f"<dt>{e(name)}</dt><dd>{e(reporter.redactor.text(str(value)))}</dd>" for name, value in meta)
     return (f'<header id="summary">\n<h1>fleetsim check<span class="verdict s-{verdict}" id="verdict" '
             f'data-exit-code="{exit_code}">{e(verdict.upper())}</span></h1>\n'

@@ -128,7 +128,8 @@ class Reporter:
 
     # --- reports ---
 
-    def json_report(self, runs: Sequence[ProviderRun], exit_code: int) -> dict[str, Any]:
+    def json_report(self, runs: Sequence[ProviderRun], exit_code: int, error: str | None = None) -> dict[str, Any]:
+        """`error`: the mistake that ended the command before or while checking (exit 2), else None."""
         providers = []
         for run in runs:
             results = []
@@ -146,7 +147,8 @@ class Reporter:
                               "exchanges": len(run.exchanges), "results": results})
         target = self.invocation.target
         return {"tool": "fleetsim check", "fleetsim_version": __version__,
-                "interrupted": exit_code == EXIT_INTERRUPTED, "seed": self.invocation.seed,
+                "interrupted": exit_code == EXIT_INTERRUPTED,
+                "error": self.redactor.text(error) if error is not None else None, "seed": self.invocation.seed,
                 "suite": self.invocation.suite,
                 "target": masked_url_secrets(target) if target else None, "app": self.invocation.app,
                 "exit_code": exit_code, "totals": totals(runs), "providers": providers}
@@ -158,9 +160,14 @@ class Reporter:
         data["request_headers"] = self.headers(a.provider, a.request_headers)
         return data
 
-    def junit(self, runs: Sequence[ProviderRun], exit_code: int = EXIT_OK) -> bytes:
+    def junit(self, runs: Sequence[ProviderRun], exit_code: int = EXIT_OK, error: str | None = None) -> bytes:
         root = ET.Element("testsuites", name="fleetsim check")
-        if exit_code == EXIT_INTERRUPTED:  # a stopped run is never green: what was not checked shows as an error
+        if error is not None:  # a mistake ended it: never green, and the report says which
+            suite = ET.SubElement(root, "testsuite", name="fleetsim check", tests="1", failures="0", errors="1",
+                                  skipped="0", time="0")
+            case = ET.SubElement(suite, "testcase", classname="fleetsim.check", name="the check could run")
+            ET.SubElement(case, "error", type="usage", message=self.redactor.text(error))
+        elif exit_code == EXIT_INTERRUPTED:  # a stopped run is never green: what was not checked shows as an error
             suite = ET.SubElement(root, "testsuite", name="fleetsim check", tests="1", failures="0", errors="1",
                                   skipped="0", time="0")
             case = ET.SubElement(suite, "testcase", classname="fleetsim.check", name="the check ran to its end")
@@ -186,15 +193,17 @@ class Reporter:
                     ET.SubElement(case, "system-out").text = r.reason
         return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
-    def write(self, kind: str, path: Path, runs: Sequence[ProviderRun], exit_code: int) -> None:
+    def write(self, kind: str, path: Path, runs: Sequence[ProviderRun], exit_code: int,
+              error: str | None = None) -> None:
+        """`error`: the mistake that ended the command (exit 2), shown in every kind of report."""
         if kind == "json":
-            path.write_text(json.dumps(self.json_report(runs, exit_code), indent=2, ensure_ascii=False) + "\n")
+            path.write_text(json.dumps(self.json_report(runs, exit_code, error), indent=2, ensure_ascii=False) + "\n")
         elif kind == "html":
             from .html import render  # imported here: html.py builds on this module's Reporter
 
-            path.write_text(render(self, runs, exit_code), encoding="utf-8")
+            path.write_text(render(self, runs, exit_code, error), encoding="utf-8")
         else:
-            path.write_bytes(self.junit(runs, exit_code))
+            path.write_bytes(self.junit(runs, exit_code, error))
 
 
 REPORT_KINDS = ("json", "junit", "html")

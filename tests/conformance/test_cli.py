@@ -95,6 +95,37 @@ def test_a_receiver_that_is_not_there_is_a_usage_error_before_anything_runs(cli:
     assert result.out == "" and f"cannot reach --target '{url}/smartgps'" in result.err
 
 
+def test_a_mistake_still_writes_the_reports_saying_what_it_was(cli: Cli, tmp_path: Path) -> None:
+    """Exit 2 (an unreachable target, a settings file that does not load) writes every report asked for, with the
+    error and no verdict of this run: a CI job must not read an earlier run's report (left here on purpose) or
+    none as this one's result."""
+    with serving("slow") as url:
+        pass
+    stale = json.dumps({"exit_code": 0, "totals": {"passed": 40, "failed": 0}})
+    reports = {kind: tmp_path / f"report.{kind}" for kind in ("json", "junit", "html")}
+    for path in reports.values():
+        path.write_text(stale)
+    bad = tmp_path / "settings.yaml"
+    bad.write_text("providers: {smartgps: {secret: [unclosed\n")
+    for args, says in (
+        (["--target", url.replace("http://", "http://user:pa55word@")], "cannot reach --target"),
+        (["--settings", str(bad)], str(bad)),
+    ):
+        result = cli("check", "--provider", "smartgps", "--only", "SIG-01", *args,
+                     *[f"--report={kind}:{path}" for kind, path in reports.items()])
+        assert result.code == 2 and says in result.err, result
+        report = json.loads(reports["json"].read_text())
+        assert report["exit_code"] == 2 and report["providers"] == [] and says in report["error"], report
+        suite = ET.parse(reports["junit"]).getroot().find("testsuite")
+        assert suite is not None and suite.get("errors") == "1" and suite.get("failures") == "0"
+        error = suite.find("testcase/error")
+        assert error is not None and error.get("type") == "usage" and says in (error.get("message") or "")
+        page = reports["html"].read_text()
+        assert 'data-exit-code="2"' in page and ">ERROR<" in page and says in page
+        for path in reports.values():
+            assert "pa55word" not in path.read_text()  # the target's password, as everywhere
+
+
 def test_a_failure_prints_sent_received_expected_and_a_reproduction_and_writes_reports(
         cli: Cli, tmp_path: Path) -> None:
     with serving("no_verify") as url:
