@@ -18,7 +18,7 @@ from typing import Any
 
 from simulator.delivery.model import DUPLICATE, GENUINE, Attempt
 from simulator.providers import Provider
-from simulator.providers.receiving import FORM_TYPE, Fix
+from simulator.providers.receiving import FORM_TYPE, Fix, Rejected
 from simulator.schemastore import EXTRA_FIELDS
 from simulator.validation import validate
 
@@ -44,11 +44,29 @@ _FREE_TEXT = re.compile(r"name|text|desc|message|address|label|title|comment|not
 
 
 def breaks_schema(base: Base, doc: dict[str, Any], *, documented: bool = True) -> bool:
-    """Whether the event's kind's schema refuses `doc` for more than unknown extra fields (MAL-03). By default by
-    a rule a vendor states (what a receiver may be asked to refuse); `documented=False` counts fleetsim's own
-    rules too (`x-inferred`): a document that breaks none of them is one any receiver may be asked to accept."""
-    errors = validate(base.provider, base.record.kind, doc, documented=documented)
+    """Whether a receiver must refuse `doc` for more than unknown extra fields (MAL-03): read as a receiver reads
+    it, the kind its own fields make it (`Adapter.classify`), not the kind it was made from. A MettaX message
+    names no kind (docs/provider-facts.md §5): a GPS fix without `num` is a valid DeviceInfo message, and a
+    message no kind claims is an unknown type, which MAL-03 asks a receiver to acknowledge. By default by a rule
+    a vendor states (what a receiver may be asked to refuse); `documented=False` counts fleetsim's own rules
+    too (`x-inferred`): a document that breaks none of them is one any receiver may be asked to accept."""
+    try:
+        kind = base.provider.adapter.classify(doc)
+    except Rejected:  # refused before its kind is known (a PowUnity `event` that is no object with a type)
+        return True
+    if kind is None:
+        return False
+    errors = validate(base.provider, kind, doc, documented=documented)
     return any(e.expected != EXTRA_FIELDS for e in errors)
+
+
+def kind_read(base: Base, doc: dict[str, Any]) -> str | None:
+    """The kind a receiver reads `doc` as (`Adapter.classify`): None for an unknown type, and for a message
+    refused before its kind is known."""
+    try:
+        return base.provider.adapter.classify(doc)
+    except Rejected:
+        return None
 
 
 def leaves(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
@@ -176,9 +194,12 @@ def schema_break_refused(context: Context) -> CheckResult:
 
     Built from real events: the first top-level field whose removal breaks a rule the vendor states, the first
     value whose change of JSON type does, and the event's `lat`/`latitude` set to "abc" and to 91 (left out for
-    events without one). A 2xx is taken as a quarantine: with the receiver's state probe (`--state-probe`) each
-    acknowledged message must have had no effect, and the `lat: 91` one must not be its device's latest position
-    (the catalogue's "silent bad write"); without one it is graded on HTTP only, and the result says so.
+    events without one). A variant breaks the rules of the kind a receiver reads it as: MettaX names no kind, so
+    a GPS fix without `num` is a valid DeviceInfo message and is never sent as a break, and neither is a message
+    no kind claims (an unknown type, MAL-03's). A 2xx is taken as a quarantine: with the receiver's state probe
+    (`--state-probe`) each acknowledged message must have had no effect, and the `lat: 91` one must not be its
+    device's latest position (the catalogue's "silent bad write"); without one it is graded on HTTP only, and the
+    result says so.
     """
     expected = "a 4xx (or a 2xx that quarantines it: never applied), never a 5xx"
     result = _never_5xx(context, "schema_break", "schema-breaking messages", expected)
@@ -373,11 +394,13 @@ def _injected(base: Base, text: str) -> ProbeRequest | None:
     doc = message(base)
     strings = [path for path, value in leaves(doc) if isinstance(value, str) and path]
     named = sorted(strings, key=lambda p: not _FREE_TEXT.search(str(p[-1])))  # stable: free-text names first
+    kind = kind_read(base, doc)
     for path in named:
         candidate = replaced(doc, path, text)
         # fleetsim's own rules too: a receiver that takes a MettaX deviceId for digits, as every example has it,
-        # may refuse `'; DROP TABLE` there, and MAL-09 asks for a 2xx
-        if not breaks_schema(base, candidate, documented=False):
+        # may refuse `'; DROP TABLE` there, and MAL-09 asks for a 2xx; and the message stays of its kind (text in
+        # the field that names the kind makes an unknown type, MAL-03's, whose text nobody stores)
+        if kind_read(base, candidate) == kind and not breaks_schema(base, candidate, documented=False):
             return rewritten(base, f"{'/'.join(map(str, path))} = {text!r}", candidate)
     return None
 

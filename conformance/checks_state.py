@@ -330,16 +330,24 @@ def different_ids(bases: Sequence[Base]) -> list[ProbeRequest]:
     # of one kind: a MettaX alarm rides on its GPS packet and shares its id, so the id of an event of another
     # kind may already be taken, under this kind, by an event the run sent (provider-facts §5)
     first = bases[0]
-    second = next((b for b in bases[1:] if b.record.kind == first.record.kind), bases[1])
+    others = sorted(bases[1:], key=lambda b: b.record.kind != first.record.kind)  # its own kind first
     headers = first.sign(first.body)
     header = first.provider.adapter.key_header
     if header:  # the id is a header (Standard Webhooks' webhook-id): the bodies are the very same
+        second = others[0]
         return [ProbeRequest("first", first.body, headers),
                 ProbeRequest("second", first.body, first.sign(first.body, message_id=second.event_id),
                              event_id=second.event_id)]
-    raw, other = (_raw_id(key_of(b.provider, b.body, b.record.headers) or "", b.body) for b in (first, second))
-    if raw is None or other is None:
+    raw = _raw_id(key_of(first.provider, first.body, first.record.headers) or "", first.body)
+    if raw is None:
         return []
+    # an id of another event, not the first's own: a MettaX DeviceInfo or alarm rides on a GPS packet and
+    # carries its id, so the next fresh event may share it (the "second" would be the first again)
+    found = ((b, _raw_id(key_of(b.provider, b.body, b.record.headers) or "", b.body)) for b in others)
+    pair = next(((b, o) for b, o in found if o is not None and o != raw), None)
+    if pair is None:
+        return []
+    second, other = pair
     body = _id_pattern(raw).sub(other.encode(), first.body)
     # the second event is its own delivery too: no platform sends two events under one delivery id
     return [ProbeRequest("first", first.body, headers),

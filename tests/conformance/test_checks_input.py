@@ -5,8 +5,11 @@ over http and over https."""
 from __future__ import annotations
 
 import json
+import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -20,6 +23,7 @@ from simulator.delivery.sending import SenderFactory, http_sender
 from simulator.providers import PROVIDERS
 from simulator.signing import CIHeaders
 from simulator.stream import Outgoing, scenario_stream
+from tests.conftest import CliResult
 
 from .flawed import settings
 from .flaws_input import flawed_input, reference_over_tls, trusting
@@ -317,3 +321,52 @@ def test_trn_04_takes_either_reading_of_a_signature_over_a_gzip_body(decoded: in
     context = Context(PROVIDERS["samsara"], (sent(OVER_DECODED, decoded), sent(OVER_WIRE, wire)), 10.0)
     result = CHECKS["TRN-04"].run(context)
     assert result.status == status, result
+
+
+def _windows(provider: str, seed: int, size: int, count: int = 60, step: int = 0) -> list[list[Any]]:
+    """`size`-event windows (each `step` events after the one before; consecutive by default) of the webhooks a
+    check with `seed` plans for `provider`, as bases."""
+    from conformance.plan import plan
+    from conformance.probing import bases as make_bases
+
+    the_plan = plan(PROVIDERS[provider], [], seed=seed, has_secret=True)
+    stream = scenario_stream(the_plan.scenario, providers={provider}, channels={"webhook"})
+    records = [record for record, _ in zip(stream, range(count), strict=False)]
+    made = make_bases(PROVIDERS[provider], records, settings().get(provider, {}), now=1_772_524_800)
+    return [made[start:start + size] for start in range(0, len(made) - size + 1, step or size)]
+
+
+@pytest.mark.parametrize("provider", [p.name for p in webhook_providers()])
+def test_every_mal_02_variant_breaks_the_schema_of_the_kind_a_receiver_reads_it_as(provider: str) -> None:
+    # MettaX names no kind: a GPS fix without `num` is read as a valid DeviceInfo message, and a receiver
+    # that accepts it is right (MAL-02 failed fleetsim's own receiver for 1 seed in ~15 that sent that variant)
+    from conformance.checks_input import schema_break
+    from simulator.providers.receiving import Rejected
+    from simulator.schemastore import EXTRA_FIELDS
+
+    adapter = PROVIDERS[provider].adapter
+    checked = 0
+    for seed in (1, 669358, 1256748, 2932412, 7):
+        for window in _windows(provider, seed, 4):
+            for request in schema_break(window):
+                content_type = CIHeaders(request.headers).get("Content-Type", "application/json")
+                try:
+                    read = adapter.inspect(PROVIDERS[provider], request.body, content_type)
+                except Rejected:
+                    checked += 1
+                    continue
+                assert read.kind is not None, (seed, request.variant)  # an unknown type is MAL-03's to acknowledge
+                assert any(e.expected != EXTRA_FIELDS for e in read.errors), (seed, request.variant)
+                checked += 1
+    assert checked >= 40
+
+
+@pytest.mark.parametrize("seed", ["669358", "1256748"])
+def test_mettax_passes_against_fleetsims_own_receiver_with_seeds_whose_probes_were_wrong(
+    cli: Callable[..., CliResult], seed: str,
+) -> None:
+    # as a user runs it: these seeds made MAL-02 send a GPS fix without `num` (a valid DeviceInfo message, which
+    # the receiver rightly took) and, with 669358, IDM-05 a second body that was the first one again
+    result = cli("check", "--provider", "mettax", "--suite", "standard", "--seed", seed)
+    assert result.code == 0, result.out
+    assert re.search(r"PASS\s+MAL-02", result.out) and re.search(r"PASS\s+IDM-05", result.out), result.out

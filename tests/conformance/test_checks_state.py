@@ -255,3 +255,22 @@ async def test_a_receiver_ordering_traccar_fixes_by_server_time_fails_ord_02() -
 
     assert json.loads(late.request_body)["event"]["serverTime"] > json.loads(newer.request_body)["event"]["serverTime"]
     assert json.loads(late.request_body)["position"]["fixTime"] < json.loads(newer.request_body)["position"]["fixTime"]
+
+
+@pytest.mark.parametrize("seed", [1, 669358, 7919, 31676])
+def test_idm_05_sends_two_different_event_keys_even_when_the_next_event_rides_the_same_gps_packet(seed: int) -> None:
+    # a MettaX DeviceInfo carries the id of the GPS packet it rides on: taken as "the other event's id", it made
+    # the second body the first again (IDM-05: "a harness mistake", an error against fleetsim's own receiver)
+    from conformance.state import key_of
+
+    from .test_checks_input import _windows
+
+    sent = 0
+    for window in _windows("mettax", seed, checks_state.DIFFERENT_IDS_EVENTS, count=80, step=1):
+        requests = checks_state.different_ids(window)
+        if requests:
+            first, second = requests
+            keys = {key_of(PROVIDERS["mettax"], r.body, r.headers) for r in (first, second)}
+            assert len(keys) == 2, (seed, keys)
+            sent += 1
+    assert sent >= 40
