@@ -5,8 +5,10 @@ as text when it is UTF-8, else base64), when it was sent, and what came back. A 
 hand and replayed: `fleetsim replay CAPTURE --target URL` re-sends each request byte for byte; with
 `--resign` the signature headers are recomputed at replay time (fresh timestamps) from the settings file.
 
-Captures contain signed requests but never secrets (signatures are not secrets; PowUnity's PSK travels in
-the Authorization header, so captures of PowUnity traffic are redacted unless `--capture-secrets` is given).
+Captures contain signed requests but never secrets (signatures are not secrets): a header carrying a configured
+secret (PowUnity's PSK in Authorization, a MettaX token) is written "<redacted>", and the URL keeps no password
+and no secret-looking query value (`?code=***`, an Azure Functions key). Replay takes those from its own
+`--target` (`retarget`) and `--resign --settings FILE`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import orjson
 from ..errors import InputError, UsageError
 from .model import Attempt
 from .redaction import MASK, Redactor
-from .urls import masked_url_password, shown_url
+from .urls import SECRET_QUERY_NAME, URL_MASK, masked_url_secrets, shown_url
 
 REDACTED = MASK
 #: headers that carry a shared secret as-is (not a signature over the body)
@@ -86,9 +88,11 @@ class CaptureWriter:
             "copy": attempt.copy,
             "attempt": attempt.attempt,
             "method": "POST",
-            # a user:password@ of the target is sent as Basic auth, never written down; replay takes the scheme,
-            # host and credentials from its own --target, so nothing it needs is lost (the query is kept: it does)
-            "url": attempt.url if self.keep_secrets else masked_url_password(attempt.url),
+            # a user:password@ of the target is sent as Basic auth and a secret-looking query value (an Azure
+            # Functions `code`, a `token`) is a credential: neither is written down. Replay takes the scheme, host,
+            # credentials and every masked query value from its own --target (`retarget`); the rest of the query
+            # is kept, and sent again
+            "url": attempt.url if self.keep_secrets else masked_url_secrets(attempt.url),
             "headers": headers,
             **encode_body(attempt.request_body),
             "sent_at": attempt.sent_at,
@@ -192,7 +196,41 @@ def _check_sendable(record: dict[str, Any], url: str, headers: dict[str, str], w
 
 
 def retarget(url: str, target: str) -> str:
-    """The captured URL's path on the new target's scheme, host and port (and base path)."""
+    """The captured URL's path on the new target's scheme, host and port (and base path), its query kept but for
+    the values masked when it was captured (`name=***`), which are the target's values of the same names
+    (`masked_query_names` says beforehand which the target lacks)."""
     old, new = urlsplit(url), urlsplit(target)
     path = new.path.rstrip("/") + old.path if new.path not in ("", "/") else old.path
-    return urlunsplit((new.scheme, new.netloc, path, old.query, ""))
+    query = old.query
+    if _MASKED_VALUE in f"{query}&":
+        given = _query_values(new.query)
+        query = "&".join(f"{name}={given[name]}" if value == URL_MASK and name in given else part
+                         for part in query.split("&")
+                         for name, _, value in [part.partition("=")])
+    return urlunsplit((new.scheme, new.netloc, path, query, ""))
+
+
+_MASKED_VALUE = f"={URL_MASK}&"
+
+
+def masked_query_names(url: str, target: str) -> list[str]:
+    """The names of the query parameters masked in captured `url` (`token=***`) that `target`'s query does not
+    give: replay cannot send them (a masked value would only earn a 401)."""
+    query = urlsplit(url).query
+    if _MASKED_VALUE not in f"{query}&":
+        return []
+    given = _query_values(urlsplit(target).query)
+    masked = [name for name, _, value in (part.partition("=") for part in query.split("&"))
+              if value == URL_MASK and SECRET_QUERY_NAME.search(name)]
+    return [name for name in dict.fromkeys(masked) if name not in given]
+
+
+def _query_values(query: str) -> dict[str, str]:
+    """Each parameter's value in `query` as written (percent-encoding kept), by its name as written; the first
+    of a repeated name."""
+    values: dict[str, str] = {}
+    for part in query.split("&"):
+        name, eq, value = part.partition("=")
+        if eq and name not in values:
+            values[name] = value
+    return values

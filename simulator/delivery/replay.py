@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from ..errors import FleetsimError, HarnessError, InputError
 from ..providers import PROVIDERS
 from ..signing import SIGNERS, Secret
-from .capture import REDACTED, CapturedRequest, read_capture, retarget
+from .capture import REDACTED, CapturedRequest, masked_query_names, read_capture, retarget
 from .health import DOWN_AFTER, EndpointHealth
 from .model import CANCELLED
 from .redaction import Redactor
@@ -142,6 +142,13 @@ class Replayer:
         count = 0
         for request in read_capture(self.capture):
             count += 1
+            missing = masked_query_names(request.url, self.target)
+            if missing:
+                names = ", ".join(repr(name) for name in missing)
+                example = "&".join(f"{name}=VALUE" for name in missing)
+                raise InputError(f"{self.capture}:{request.line}", f"url: the query's {names} was masked when "
+                                 f"captured (a secret is never written down); give it in --target's query "
+                                 f"(--target 'https://host/?{example}')")
             if credentials:
                 sent = {name.lower() for name, value in self._headers(request, 0) if value != REDACTED}
                 check_url_credentials(self.target, "--target", f"{request.provider} (capture line {request.line})",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from ..errors import UsageError
 
@@ -146,8 +146,18 @@ def shown_url(url: str) -> str:
 
 def endpoint_url(target: str, provider: str, settings: Mapping[str, Any]) -> str:
     """A provider's traffic goes to its `url` setting, else to TARGET/<provider>; a `url` that is a path goes
-    under TARGET in place of /<provider> (`endpoint_path`)."""
-    return own_url(settings) or target.rstrip("/") + endpoint_path(provider, settings)
+    under TARGET in place of /<provider> (`endpoint_path`). A query in TARGET (`?code=...`, an Azure Functions key)
+    stays the query, after the path's own: every provider's requests carry it."""
+    own = own_url(settings)
+    if own:
+        return own
+    path = endpoint_path(provider, settings)
+    if "?" not in target and "#" not in target:
+        return target.rstrip("/") + path
+    parts = urlsplit(target)  # a fragment is never sent
+    path, _, path_query = path.partition("?")
+    query = "&".join(q for q in (path_query, parts.query) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, query, ""))
 
 
 def own_url(settings: Mapping[str, Any]) -> str | None:

@@ -287,6 +287,39 @@ def test_a_password_in_the_target_url_is_masked_and_replay_does_not_need_it(tmp_
         "http://hooks:hunter2@10.0.0.5:8080/powunity?tenant=7"
 
 
+def test_a_secret_query_value_is_masked_in_the_capture_and_replay_takes_it_from_its_target(tmp_path: Path) -> None:
+    import dataclasses
+
+    from simulator.delivery.capture import masked_query_names, retarget
+    from simulator.delivery.replay import Replayer
+
+    path = tmp_path / "capture.ndjson"
+    writer = CaptureWriter(path)
+    # an Azure Functions key, as the function's URL carries it
+    writer.write(dataclasses.replace(_attempt({}), url="https://fn.example/api/powunity?code=AzF-k3y%2Bz&tenant=7"))
+    writer.close()
+    assert "AzF-k3y" not in path.read_text()
+    request = next(read_capture(path))
+    assert request.url == "https://fn.example/api/powunity?code=***&tenant=7"
+    # replay puts the value back from its own --target, encoded as given; the rest of the query is the capture's
+    target = "http://10.0.0.5:8080/?code=AzF-k3y%2Bz"
+    assert masked_query_names(request.url, target) == []
+    assert retarget(request.url, target) == "http://10.0.0.5:8080/api/powunity?code=AzF-k3y%2Bz&tenant=7"
+    # a target without it: the masked value cannot be sent, said before anything is sent, where it stands
+    assert masked_query_names(request.url, "http://10.0.0.5:8080/?tenant=7") == ["code"]
+    with pytest.raises(InputError) as refused:
+        Replayer(path, "http://10.0.0.5:8080/").check_capture()
+    assert refused.value.location == f"{path}:1"
+    assert "the query's 'code' was masked when captured" in str(refused.value)
+    assert "--target 'https://host/?code=VALUE'" in str(refused.value)
+    # kept on request: written as sent
+    kept = tmp_path / "kept.ndjson"
+    writer = CaptureWriter(kept, keep_secrets=True)
+    writer.write(dataclasses.replace(_attempt({}), url="https://fn.example/api/powunity?code=AzF-k3y"))
+    writer.close()
+    assert next(read_capture(kept)).url == "https://fn.example/api/powunity?code=AzF-k3y"
+
+
 @pytest.mark.parametrize(("text", "password_only", "secrets"), [
     ("http://u:p4ss@h:1/x", "http://u:***@h:1/x", "http://u:***@h:1/x"),
     ("see https://h/x?token=abc&a=1 and http://v:w@h2/", "see https://h/x?token=abc&a=1 and http://v:***@h2/",

@@ -36,6 +36,9 @@ def test_a_path_is_a_url_setting_that_starts_with_one_slash(url: str, path: bool
     ("http://h:8000/base/", {"url": "/in?src=fleetsim"}, "http://h:8000/base/in?src=fleetsim"),
     ("http://h:8000", {"url": "https://elsewhere.example/hooks"}, "https://elsewhere.example/hooks"),
     ("", {"url": "https://elsewhere.example/hooks"}, "https://elsewhere.example/hooks"),
+    # a key in the target's query (Azure Functions' ?code=) stays the query: the path went after it, into its value
+    ("https://fn.example/api?code=k3y", {}, "https://fn.example/api/samsara?code=k3y"),
+    ("https://fn.example/api/?code=k3y#top", {"url": "/in?src=fleetsim"}, "https://fn.example/api/in?src=fleetsim&code=k3y"),
 ])
 def test_a_path_goes_under_the_target_in_place_of_the_provider_name(target: str, settings: dict[str, Any],
                                                                      url: str) -> None:

@@ -199,8 +199,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.queries: list[str] = []  # each request's query, as sent
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.queries.append(request.query_string)
         self.requests.append((request.path, dict(request.headers), await request.read()))
         return web.Response(status=200)
 
@@ -234,6 +236,29 @@ async def test_capture_then_replay_is_byte_identical(tmp_path: Path) -> None:
     sent = sorted((path, body, _wire(headers)) for path, headers, body in first.requests)
     replayed = sorted((path, body, _wire(headers)) for path, headers, body in second.requests)
     assert sent == replayed
+
+
+async def test_a_key_in_the_targets_query_is_sent_never_captured_and_replayed_from_the_new_target(
+    tmp_path: Path,
+) -> None:
+    scenario = tiny("samsara")
+    first, first_runner, first_url = await _recorder()
+    second, second_runner, second_url = await _recorder()
+    capture_path = tmp_path / "capture.ndjson"
+    try:
+        capture = CaptureWriter(capture_path)
+        await run(config(scenario, f"{first_url}/api?code=AzF-first-k3y", limit=5, capture=capture, timeout_s=5.0))
+        capture.close()
+        result = await replay(capture_path, f"{second_url}/?code=AzF-second-k3y", concurrency=1)
+    finally:
+        await first_runner.cleanup()
+        await second_runner.cleanup()
+    # every request went to the path under the target, the key in its query (not "?code=...%2Fsamsara")
+    assert [path for path, _, _ in first.requests] == ["/api/samsara"] * 5
+    assert first.queries == ["code=AzF-first-k3y"] * 5
+    assert "k3y" not in capture_path.read_text()
+    assert result.all_ok and second.queries == ["code=AzF-second-k3y"] * 5
+    assert sorted(body for _, _, body in second.requests) == sorted(body for _, _, body in first.requests)
 
 
 def _wire(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
