@@ -21,7 +21,7 @@ from typing import Any
 from simulator.delivery.model import Attempt
 from simulator.delivery.runner import RunConfig, Runner
 from simulator.delivery.sending import SenderFactory, http_sender, trusting_sender
-from simulator.delivery.urls import masked_url_secrets
+from simulator.delivery.urls import masked_url_secrets, url_base
 from simulator.errors import HarnessError, UsageError
 from simulator.providers import PROVIDERS, Provider
 from simulator.scenario.model import Rate
@@ -127,7 +127,7 @@ async def run_provider(provider: Provider, checks: Iterable[Check], *, target: s
     context = Context(provider, tuple(exchanges), timeout_s or provider.delivery.timeout_s, in_process, state)
     if state is not None and trouble is None:
         say("reading the receiver's state")
-        base = target.rstrip("/")
+        base = url_base(target)
         if in_process and isinstance(state, FileStateProbe):
             async with sender(CONCURRENCY, True) as transport:  # the receiver's read API lives in the app too
                 readings = await take_readings(state.through(transport), base, _asks(context, selected))

@@ -21,11 +21,12 @@ context's exchanges), takes those readings once through the `StateProbe`, and ha
 (None: graded on HTTP only, and the reasons say so). A reading that fails is recorded as an error for that
 question, and the check that needed it ends in `error` (the harness's trouble, never the receiver's).
 
-Template values: `{base}` the target base URL (no trailing slash), `{provider}`, `{event_id}` the event's key
-as the provider unit reads it (`adapter.event_key`: Samsara `eventId`, Traccar `event.id`, the Standard
-Webhooks `webhook-id` header, MettaX "<kind>:<id>", and for SmartGPS, which sends no id, a hash of vehicle,
-event and time), `{device}` the provider's own device id (the one its messages carry). In URLs every value but
-`{base}` is percent-encoded; in commands each argv element is formatted on its own, never through a shell.
+Template values: `{base}` the target base URL (no query, no trailing slash: `urls.url_base`), `{provider}`,
+`{event_id}` the event's key as the provider unit reads it (`adapter.event_key`: Samsara `eventId`, Traccar
+`event.id`, the Standard Webhooks `webhook-id` header, MettaX "<kind>:<id>", and for SmartGPS, which sends no
+id, a hash of vehicle, event and time), `{device}` the provider's own device id (the one its messages carry).
+In URLs every value but `{base}` is percent-encoded; in commands each argv element is formatted on its own,
+never through a shell.
 
 Paths pick a value out of the JSON answer: a tiny dotted subset of JSON path ("a.b.0.c": object keys and list
 indexes; "" or "." is the whole answer). That is all the questions need, so no dependency is taken for it.

@@ -49,7 +49,7 @@ from simulator.cli.common import (
     target_url,
 )
 from simulator.delivery.reach import reachable
-from simulator.delivery.urls import masked_url_password
+from simulator.delivery.urls import masked_url_password, url_base
 from simulator.errors import EXIT_FAILED, EXIT_OK, HarnessError, UsageError
 from simulator.providers import PROVIDERS
 from simulator.resources import scenarios_dir
@@ -436,11 +436,11 @@ def _summary(records: list[Any], probe: Any, target: str, ca_bundle: str | None 
     state = FileStateProbe(probe, ssl_context=trust)
     with command_ca_file(ca_bundle if runs_commands(state) else None, None) as ca_file:
         sample = wanted[::step]
-        readings: Readings = asyncio.run(take_readings(state.trusting(None, ca_file), target.rstrip("/"), sample))
+        readings: Readings = asyncio.run(take_readings(state.trusting(None, ca_file), url_base(target), sample))
     arrivals = None
     if Path(probe.source).resolve() == REFERENCE_PROBE.resolve():
         providers = sorted({r.provider for r in records})
-        arrivals = asyncio.run(arrival_order(target.rstrip("/"), providers))
+        arrivals = asyncio.run(arrival_order(url_base(target), providers))
     summary = summarize(records, readings, probe=f"state probe {Path(probe.source).name}", arrivals=arrivals,
                         asked=set(sample) if step > 1 else None)
     if arrivals is None:

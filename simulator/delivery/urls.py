@@ -9,9 +9,24 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from ..errors import UsageError
 
-__all__ = ["URL_MASK", "check_url", "check_url_credentials", "delivery_urls", "endpoint_path", "endpoint_url",
-           "is_path", "masked_url_password", "masked_url_secrets", "own_url", "path_problem", "shown_url", "url_named",
-           "url_problem", "url_secrets"]
+__all__ = [
+    "URL_MASK",
+    "check_url",
+    "check_url_credentials",
+    "delivery_urls",
+    "endpoint_path",
+    "endpoint_url",
+    "is_path",
+    "masked_url_password",
+    "masked_url_secrets",
+    "own_url",
+    "path_problem",
+    "shown_url",
+    "url_base",
+    "url_named",
+    "url_problem",
+    "url_secrets",
+]
 
 #: what replaces a URL's password or a secret query value in outputs
 URL_MASK = "***"
@@ -158,6 +173,15 @@ def endpoint_url(target: str, provider: str, settings: Mapping[str, Any]) -> str
     path, _, path_query = path.partition("?")
     query = "&".join(q for q in (path_query, parts.query) if q)
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, query, ""))
+
+
+def url_base(target: str) -> str:
+    """`target` as the base a path goes after (a state probe's `{base}`): no query, no fragment, no trailing
+    slash. `https://fn.example/api/?code=KEY` gives `https://fn.example/api`."""
+    if "?" in target or "#" in target:
+        parts = urlsplit(target)
+        target = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return target.rstrip("/")
 
 
 def own_url(settings: Mapping[str, Any]) -> str | None:

@@ -44,6 +44,14 @@ async def probed(flaw: str, provider: str, check_ids: list[str], *, seed: int = 
                                   settings=settings(), seed=seed, state=state or reference_probe())
 
 
+async def test_a_target_with_a_query_keeps_it_off_the_state_probes_base() -> None:
+    # `{base}/state` of `http://h/?tenant=1` was `http://h/?tenant=1/state`: every reading failed, every check erred
+    async with reference_receiver(settings()) as url:
+        run = await check("samsara", f"{url}/?tenant=1", reference_probe())
+    for r in run.results:
+        assert r.status == ("passed" if CHECKS[r.check_id].applies(PROVIDERS["samsara"]) else "skipped"), r
+
+
 def test_the_state_checks_are_registered_from_their_module() -> None:
     assert {c.id for c in CHECKS.values() if c.function.__module__ == checks_state.__name__} == STATE_CHECKS
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from simulator.delivery.runner import RunConfig, Runner
-from simulator.delivery.urls import delivery_urls, endpoint_path, endpoint_url, is_path, url_named
+from simulator.delivery.urls import delivery_urls, endpoint_path, endpoint_url, is_path, url_base, url_named
 from simulator.errors import ScenarioError, UsageError
 from simulator.scenario.model import Rate
 from simulator.servers.receiver import endpoint_paths
@@ -43,6 +43,14 @@ def test_a_path_is_a_url_setting_that_starts_with_one_slash(url: str, path: bool
 def test_a_path_goes_under_the_target_in_place_of_the_provider_name(target: str, settings: dict[str, Any],
                                                                      url: str) -> None:
     assert endpoint_url(target, "samsara", settings) == url
+
+
+@pytest.mark.parametrize(("target", "base"), [
+    ("http://h:8000", "http://h:8000"), ("http://h:8000/api/", "http://h:8000/api"),
+    ("https://fn.example/api/?code=k3y#top", "https://fn.example/api"),  # a state probe's {base}: no query
+])
+def test_the_base_a_state_probe_path_goes_after_has_no_query(target: str, base: str) -> None:
+    assert url_base(target) == base
 
 
 def test_the_path_and_the_name_of_a_path_setting() -> None:
