@@ -92,7 +92,7 @@ def add_parsers(sub: Any) -> None:
                    help="where to send (the captured paths are kept)")
     r.add_argument("--resign", action="store_true", help="recompute signatures with fresh timestamps")
     r.add_argument("--settings", action=SettingsFile, metavar="FILE",
-                   help="secrets for --resign")
+                   help="secrets for --resign, and each provider's url for the query values a capture masks")
     r.add_argument("--concurrency", type=concurrency, default=8, metavar="N", help="parallel requests (default 8)")
     r.add_argument("--timeout", type=seconds_arg, default=10.0, metavar="SECONDS",
                    help="total deadline per request (default 10)")

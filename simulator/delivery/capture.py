@@ -7,8 +7,9 @@ hand and replayed: `fleetsim replay CAPTURE --target URL` re-sends each request 
 
 Captures contain signed requests but never secrets (signatures are not secrets): a header carrying a configured
 secret (PowUnity's PSK in Authorization, a MettaX token) is written "<redacted>", and the URL keeps no password
-and no secret-looking query value (`?code=***`, an Azure Functions key). Replay takes those from its own
-`--target` (`retarget`) and `--resign --settings FILE`.
+and no secret-looking query value (`?code=***`, an Azure Functions key). Replay takes the credentials from its
+own `--target`, the masked query values from the provider's `url` in `--settings FILE` (`retarget`), and the
+credential headers from `--resign --settings FILE`.
 """
 
 from __future__ import annotations
@@ -89,9 +90,9 @@ class CaptureWriter:
             "attempt": attempt.attempt,
             "method": "POST",
             # a user:password@ of the target is sent as Basic auth and a secret-looking query value (an Azure
-            # Functions `code`, a `token`) is a credential: neither is written down. Replay takes the scheme, host,
-            # credentials and every masked query value from its own --target (`retarget`); the rest of the query
-            # is kept, and sent again
+            # Functions `code`, a `token`) is a credential: neither is written down. Replay takes the scheme, host
+            # and credentials from its own --target, a masked query value from the provider's url in --settings
+            # (`retarget`); the rest of the query is kept, and sent again
             "url": attempt.url if self.keep_secrets else masked_url_secrets(attempt.url),
             "headers": headers,
             **encode_body(attempt.request_body),
@@ -195,16 +196,17 @@ def _check_sendable(record: dict[str, Any], url: str, headers: dict[str, str], w
             raise InputError(where, f"header {name!r}: a value may not hold CR, LF or NUL")
 
 
-def retarget(url: str, target: str) -> str:
+def retarget(url: str, target: str, given: str = "") -> str:
     """The captured URL's path on the new target's scheme, host and port (and base path), its query kept but for
-    the values masked when it was captured (`name=***`), which are the target's values of the same names
-    (`masked_query_names` says beforehand which the target lacks)."""
+    the values masked when it was captured (`name=***`), which are taken from the query `given` (the provider's
+    `url` setting's: `replay --settings`) where it has the same names (`masked_query_names` says beforehand which
+    it lacks)."""
     old, new = urlsplit(url), urlsplit(target)
     path = new.path.rstrip("/") + old.path if new.path not in ("", "/") else old.path
     query = old.query
     if _MASKED_VALUE in f"{query}&":
-        given = _query_values(new.query)
-        query = "&".join(f"{name}={given[name]}" if value == URL_MASK and name in given else part
+        values = _query_values(given)
+        query = "&".join(f"{name}={values[name]}" if value == URL_MASK and name in values else part
                          for part in query.split("&")
                          for name, _, value in [part.partition("=")])
     return urlunsplit((new.scheme, new.netloc, path, query, ""))
@@ -213,16 +215,16 @@ def retarget(url: str, target: str) -> str:
 _MASKED_VALUE = f"={URL_MASK}&"
 
 
-def masked_query_names(url: str, target: str) -> list[str]:
-    """The names of the query parameters masked in captured `url` (`token=***`) that `target`'s query does not
-    give: replay cannot send them (a masked value would only earn a 401)."""
+def masked_query_names(url: str, given: str = "") -> list[str]:
+    """The names of the query parameters masked in captured `url` (`token=***`) that the query `given` does not
+    hold: replay cannot send them (a masked value would only earn a 401)."""
     query = urlsplit(url).query
     if _MASKED_VALUE not in f"{query}&":
         return []
-    given = _query_values(urlsplit(target).query)
+    values = _query_values(given)
     masked = [name for name, _, value in (part.partition("=") for part in query.split("&"))
               if value == URL_MASK and SECRET_QUERY_NAME.search(name)]
-    return [name for name in dict.fromkeys(masked) if name not in given]
+    return [name for name in dict.fromkeys(masked) if name not in values]
 
 
 def _query_values(query: str) -> dict[str, str]:

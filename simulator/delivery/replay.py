@@ -142,13 +142,15 @@ class Replayer:
         count = 0
         for request in read_capture(self.capture):
             count += 1
-            missing = masked_query_names(request.url, self.target)
+            missing = masked_query_names(request.url, self._given_query(request.provider))
             if missing:
                 names = ", ".join(repr(name) for name in missing)
                 example = "&".join(f"{name}=VALUE" for name in missing)
+                path = urlsplit(request.url).path or "/"
                 raise InputError(f"{self.capture}:{request.line}", f"url: the query's {names} was masked when "
-                                 f"captured (a secret is never written down); give it in --target's query "
-                                 f"(--target 'https://host/?{example}')")
+                                 f"captured (a secret is never written down); give it in the {request.provider} "
+                                 f"url of --settings FILE (providers: {{{request.provider}: {{url: "
+                                 f"'{path}?{example}'}}}})")
             if credentials:
                 sent = {name.lower() for name, value in self._headers(request, 0) if value != REDACTED}
                 check_url_credentials(self.target, "--target", f"{request.provider} (capture line {request.line})",
@@ -157,6 +159,11 @@ class Replayer:
             raise InputError(str(self.capture), "the capture holds no requests (expected one JSON object per "
                              "line, as `fleetsim run --capture FILE` writes)")
         self._capture_checked = True
+
+    def _given_query(self, provider: str) -> str:
+        """The query of `provider`'s url setting (a whole URL or a path): where masked query values come from."""
+        url = self.settings.get(provider, {}).get("url")
+        return urlsplit(url).query if isinstance(url, str) else ""
 
     def _headers(self, request: CapturedRequest, now: int) -> list[tuple[str, str]]:
         """What `request` is sent with (before redacted values are dropped): re-signed at `now` with --resign."""
@@ -247,7 +254,8 @@ class Replayer:
             self.result.redacted_dropped[name] += 1
         result = self.result
         try:
-            response = await transport.post(retarget(request.url, self.target), request.body,
+            response = await transport.post(retarget(request.url, self.target, self._given_query(request.provider)),
+                                            request.body,
                                             {k: v for k, v in headers if v != REDACTED}, deadline_s=self.timeout_s)
         except asyncio.CancelledError:
             # the stop's grace ran out with this request unanswered: it was sent, or being sent, and the target may

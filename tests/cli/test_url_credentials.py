@@ -114,3 +114,20 @@ def test_replay_without_resign_sends_no_authorization_of_its_own_so_credentials_
                      "--timeout", "1")
     assert result.code == 1, result.err  # past the check; the dropping receiver fails each request
     assert "Authorization header" not in result.err and "hunter2pass" not in result.out + result.err
+
+
+def test_replay_of_a_capture_with_a_masked_query_key_needs_the_url_setting_that_holds_it(
+        cli: Cli, tmp_path: Path) -> None:
+    capture = tmp_path / "fn.ndjson"
+    # what `run --capture` writes for a provider whose url carries an Azure Functions key: the key masked
+    capture.write_text('{"event_id": "e-1", "provider": "samsara", "url": "https://fn.example/api/samsara?code=***", '
+                       '"headers": {"Content-Type": "application/json"}, "body": "{}"}\n')
+    with dropping(must_be_used=False) as url:
+        refused = cli("replay", str(capture), "--target", url)
+        settings = tmp_path / "settings.yaml"
+        settings.write_text("providers:\n  samsara: {url: '/api/samsara?code=AzF-k3y'}\n")
+        given = cli("replay", str(capture), "--target", url, "--settings", str(settings), "--timeout", "1")
+    assert_usage_error(refused, f"{capture}:1: url: the query's 'code' was masked when captured",
+                       "providers: {samsara: {url: '/api/samsara?code=VALUE'}}")
+    assert given.code == 1, given.err  # past the check: the dropping receiver fails the request
+    assert "AzF-k3y" not in given.out + given.err

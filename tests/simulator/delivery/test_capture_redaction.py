@@ -287,7 +287,7 @@ def test_a_password_in_the_target_url_is_masked_and_replay_does_not_need_it(tmp_
         "http://hooks:hunter2@10.0.0.5:8080/powunity?tenant=7"
 
 
-def test_a_secret_query_value_is_masked_in_the_capture_and_replay_takes_it_from_its_target(tmp_path: Path) -> None:
+def test_a_secret_query_value_is_masked_in_the_capture_and_replay_takes_it_from_the_settings(tmp_path: Path) -> None:
     import dataclasses
 
     from simulator.delivery.capture import masked_query_names, retarget
@@ -295,23 +295,27 @@ def test_a_secret_query_value_is_masked_in_the_capture_and_replay_takes_it_from_
 
     path = tmp_path / "capture.ndjson"
     writer = CaptureWriter(path)
-    # an Azure Functions key, as the function's URL carries it
+    # an Azure Functions key, as the function's URL (the provider's url setting) carries it
     writer.write(dataclasses.replace(_attempt({}), url="https://fn.example/api/powunity?code=AzF-k3y%2Bz&tenant=7"))
     writer.close()
     assert "AzF-k3y" not in path.read_text()
     request = next(read_capture(path))
     assert request.url == "https://fn.example/api/powunity?code=***&tenant=7"
-    # replay puts the value back from its own --target, encoded as given; the rest of the query is the capture's
-    target = "http://10.0.0.5:8080/?code=AzF-k3y%2Bz"
-    assert masked_query_names(request.url, target) == []
-    assert retarget(request.url, target) == "http://10.0.0.5:8080/api/powunity?code=AzF-k3y%2Bz&tenant=7"
-    # a target without it: the masked value cannot be sent, said before anything is sent, where it stands
-    assert masked_query_names(request.url, "http://10.0.0.5:8080/?tenant=7") == ["code"]
+    # replay puts the value back from the provider's url in --settings, encoded as given; the rest of the query is
+    # the capture's
+    given = "code=AzF-k3y%2Bz"
+    assert masked_query_names(request.url, given) == []
+    assert retarget(request.url, "http://10.0.0.5:8080", given) == \
+        "http://10.0.0.5:8080/api/powunity?code=AzF-k3y%2Bz&tenant=7"
+    settings = {"powunity": {"url": "/api/powunity?code=AzF-k3y%2Bz"}}
+    Replayer(path, "http://10.0.0.5:8080", settings=settings).check_capture()
+    # without it, the masked value cannot be sent: said before anything is sent, where it stands
+    assert masked_query_names(request.url, "tenant=7") == ["code"]
     with pytest.raises(InputError) as refused:
         Replayer(path, "http://10.0.0.5:8080/").check_capture()
     assert refused.value.location == f"{path}:1"
     assert "the query's 'code' was masked when captured" in str(refused.value)
-    assert "--target 'https://host/?code=VALUE'" in str(refused.value)
+    assert "providers: {powunity: {url: '/api/powunity?code=VALUE'}}" in str(refused.value)
     # kept on request: written as sent
     kept = tmp_path / "kept.ndjson"
     writer = CaptureWriter(kept, keep_secrets=True)

@@ -238,26 +238,28 @@ async def test_capture_then_replay_is_byte_identical(tmp_path: Path) -> None:
     assert sent == replayed
 
 
-async def test_a_key_in_the_targets_query_is_sent_never_captured_and_replayed_from_the_new_target(
+async def test_a_key_in_a_url_settings_query_is_sent_never_captured_and_replayed_from_the_settings(
     tmp_path: Path,
 ) -> None:
     scenario = tiny("samsara")
     first, first_runner, first_url = await _recorder()
     second, second_runner, second_url = await _recorder()
     capture_path = tmp_path / "capture.ndjson"
+    samsara = dict(scenario.delivery.providers["samsara"])
     try:
         capture = CaptureWriter(capture_path)
-        await run(config(scenario, f"{first_url}/api?code=AzF-first-k3y", limit=5, capture=capture, timeout_s=5.0))
+        sent_settings = {"samsara": {**samsara, "url": f"{first_url}/api/samsara?code=AzF-first-k3y&tenant=7"}}
+        await run(config(scenario, "", settings=sent_settings, limit=5, capture=capture, timeout_s=5.0))
         capture.close()
-        result = await replay(capture_path, f"{second_url}/?code=AzF-second-k3y", concurrency=1)
+        result = await replay(capture_path, second_url, concurrency=1,
+                              settings={"samsara": {"url": "/api/samsara?code=AzF-second-k3y"}})
     finally:
         await first_runner.cleanup()
         await second_runner.cleanup()
-    # every request went to the path under the target, the key in its query (not "?code=...%2Fsamsara")
     assert [path for path, _, _ in first.requests] == ["/api/samsara"] * 5
-    assert first.queries == ["code=AzF-first-k3y"] * 5
+    assert first.queries == ["code=AzF-first-k3y&tenant=7"] * 5
     assert "k3y" not in capture_path.read_text()
-    assert result.all_ok and second.queries == ["code=AzF-second-k3y"] * 5
+    assert result.all_ok and second.queries == ["code=AzF-second-k3y&tenant=7"] * 5
     assert sorted(body for _, _, body in second.requests) == sorted(body for _, _, body in first.requests)
 
 
