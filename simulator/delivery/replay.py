@@ -117,6 +117,7 @@ class Replayer:
         self._fatal: Exception | None = None
         self._in_flight = 0
         self._capture_checked = False
+        self._given: dict[str, str] = {}  # provider -> its url setting's query (`_given_query`)
 
     def stop(self) -> None:
         self._signals += 1
@@ -161,9 +162,13 @@ class Replayer:
         self._capture_checked = True
 
     def _given_query(self, provider: str) -> str:
-        """The query of `provider`'s url setting (a whole URL or a path): where masked query values come from."""
-        url = self.settings.get(provider, {}).get("url")
-        return urlsplit(url).query if isinstance(url, str) else ""
+        """The query of `provider`'s url setting (a whole URL or a path): where masked query values come from.
+        Read once per provider, not per request."""
+        query = self._given.get(provider)
+        if query is None:
+            url = self.settings.get(provider, {}).get("url")
+            query = self._given[provider] = urlsplit(url).query if isinstance(url, str) else ""
+        return query
 
     def _headers(self, request: CapturedRequest, now: int) -> list[tuple[str, str]]:
         """What `request` is sent with (before redacted values are dropped): re-signed at `now` with --resign."""
