@@ -34,7 +34,7 @@ from jsonschema import Draft202012Validator
 from .errors import ScenarioError
 from .scenario.provider_settings import parse_provider_settings
 from .scenario.schema_build import webhook_providers
-from .scenario.wording import SCHEMA, clip, did_you_mean, explain, format_path
+from .scenario.wording import SCHEMA, clip, did_you_mean, explain, format_path, without_credentials
 from .scenario.yamlsafe import MAX_BYTES, JsonPath, YamlDocument, load_yaml_file
 from .schemastore import load_schema
 
@@ -86,7 +86,7 @@ def load_settings(
         providers[name] = MappingProxyType(parsed)
     if problems.found:
         problems.found.sort(key=lambda item: item[0])
-        raise ScenarioError(dict.fromkeys(message for _, message in problems.found))
+        raise ScenarioError(without_credentials(dict.fromkeys(message for _, message in problems.found), doc.data))
     return Settings(MappingProxyType(providers), doc.source)
 
 

@@ -48,6 +48,7 @@ from .wording import (
     did_you_mean,
     format_path,
     schema_problems,
+    without_credentials,
 )
 from .yamlsafe import MAX_BYTES, JsonPath, YamlDocument, load_yaml_bytes, load_yaml_file, load_yaml_text
 
@@ -136,10 +137,13 @@ def webhook_providers() -> list[str]:
 
 
 def _load(doc: YamlDocument, env: Mapping[str, str] | None) -> Scenario:
-    problems = schema_problems(doc)
-    if problems:
-        raise ScenarioError(problems)
-    return _Builder(doc, os.environ if env is None else env).scenario()
+    try:
+        problems = schema_problems(doc)
+        if problems:
+            raise ScenarioError(problems)
+        return _Builder(doc, os.environ if env is None else env).scenario()
+    except ScenarioError as exc:  # no message quotes a credential, whichever key a mistake put it under
+        raise ScenarioError(without_credentials(exc.problems, doc.data)) from None
 
 
 # --- stage 3: semantics, and building the dataclasses --------------------------------------------------------

@@ -58,6 +58,53 @@ def _secret_key(part: object) -> bool:
 _CREDENTIAL_WORDS = frozenset({"secret", "psk", "token", "password"})
 
 
+def credential_values(data: Any, under_secret: bool = False) -> set[str]:
+    """Every text in `data` that stands under a credential's key (`_secret_key`, `accounts` whole): what no
+    message about the file may quote, even where it stands under another key too. Not a `secret_env`/`psk_env`
+    value: it names a variable, which messages say ("environment variable X is not set")."""
+    found: set[str] = set()
+    if isinstance(data, str):
+        if under_secret and data:
+            found.add(data)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and key.endswith("_env"):
+                continue
+            found |= credential_values(value, under_secret or _secret_key(key))
+    elif isinstance(data, list):
+        for item in data:
+            found |= credential_values(item, under_secret)
+    return found
+
+
+#: a credential shorter than this is only masked where it is quoted whole (`'1234'`): masking every "1234" in a
+#: message would mangle line numbers and values and protect nothing
+_MIN_MASKED_INSIDE = 6
+
+
+def without_credentials(problems: Iterable[str], data: Any) -> list[str]:
+    """`problems` with every credential of `data` (`credential_values`) masked wherever it is quoted: `describe`
+    keeps a credential key's value out of its own message, but a mistake may have copied the same text under
+    another key (a PSK as a PowUnity `profile`), where it is quoted as the value found."""
+    values = sorted(credential_values(data), key=len, reverse=True)
+    if not values:
+        return list(problems)
+    needles: list[str] = []
+    for value in values:
+        quoted = repr(value)
+        needles.append(quoted)
+        if len(value) >= _MIN_MASKED_INSIDE:
+            needles.append(quoted[1:-1])
+            if len(quoted) > 60:  # `clip` cut it: what is left of it before the "..."
+                needles.append(clip(quoted)[1:-3])
+    masked = []
+    for problem in problems:
+        for needle in needles:
+            problem = problem.replace(needle, "<redacted>")
+        masked.append(problem)
+    return masked
+
+
 def describe(value: Any, path: JsonPath = ()) -> str:
     if any(_secret_key(part) for part in path):
         return f"{_TYPE_WORDS.get(json_type(value), 'a value')} (redacted)"

@@ -206,3 +206,9 @@ def test_a_credential_of_the_wrong_type_and_a_file_of_plain_text_are_not_quoted(
     assert "providers.smartgps.api_client_secret: expected text" in text and "42424242424242" not in text
     text = problems(tmp_path, "POW_PSK=Bearer canary-psk-value-1234\n")
     assert "the top level must be a mapping" in text and "canary" not in text and "POW_PSK" not in text
+
+
+def test_a_secret_copied_under_another_key_is_not_quoted_there(tmp_path: Path) -> None:
+    text = problems(tmp_path, 'providers:\n  powunity: {psk: "Bearer s3t-psk-77", profile: "Bearer s3t-psk-77"}\n')
+    assert "providers.powunity.profile" in text
+    assert "s3t-psk" not in text

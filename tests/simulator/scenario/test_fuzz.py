@@ -142,3 +142,14 @@ def test_text_mutations_of_a_valid_file(data: st.DataObject) -> None:
 def test_the_unmutated_file_loads() -> None:
     assert isinstance(outcome(load_scenario_text, FULL_TEXT, "fz.yaml"), Scenario)
     assert len(ALL_PATHS) > 50
+
+
+def test_a_credential_copied_under_another_key_is_not_quoted_where_it_lands() -> None:
+    # Hypothesis found it: the PSK as the PowUnity `profile` was quoted as the value found there
+    doc = copy.deepcopy(FULL)
+    doc["delivery"]["providers"]["powunity"]["profile"] = "Bearer demo-psk"
+    doc["fleet"][0]["name"] = "c2Ftc2FyYS1kZW1vLXNlY3JldA=="  # and the Samsara secret as a group's name
+    failed = outcome(load_scenario_text, dump(doc), "fz.yaml")
+    assert isinstance(failed, ScenarioError)
+    assert "delivery.providers.powunity.profile: expected one of" in str(failed)
+    assert "found <redacted>" in str(failed)
