@@ -35,10 +35,17 @@ from .signing import SIGNERS, Secret, Signer
 from .world.fleet import Device
 from .world.sim import World
 
+#: the headers whose values an `Outgoing`'s repr shows: standard ones that never carry a credential
+_SHOWN_HEADERS = frozenset({"content-type", "content-encoding", "content-length", "user-agent"})
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, repr=False)
 class Outgoing:
-    """One message exactly as it goes on the wire (HTTP POST body, or a WebSocket text frame)."""
+    """One message exactly as it goes on the wire (HTTP POST body, or a WebSocket text frame).
+
+    Its repr hides the values of all headers but a few standard ones (`_SHOWN_HEADERS`): a record carries the
+    credentials it is sent with (PowUnity's PSK in `Authorization`), and a failing `assert` in a user's test
+    (the pytest plugin's `fleetsim_stream`) prints the record's repr into the test log."""
 
     seq: int  # position (from 1) in the stream actually emitted, after the provider and channel filters
     event_id: str  # fleetsim's id for accounting: (scenario, seed, device, channel, n), see `event_id`
@@ -50,6 +57,13 @@ class Outgoing:
     headers: dict[str, str]
     body: bytes
     source: str  # the world event kind behind it
+
+    def __repr__(self) -> str:
+        headers = {name: value if name.lower() in _SHOWN_HEADERS else "<hidden>"
+                   for name, value in self.headers.items()}
+        return (f"Outgoing(seq={self.seq!r}, event_id={self.event_id!r}, provider={self.provider!r}, "
+                f"kind={self.kind!r}, channel={self.channel!r}, device={self.device!r}, send_t={self.send_t!r}, "
+                f"headers={headers!r}, body={self.body!r}, source={self.source!r})")
 
     def as_record(self) -> dict[str, Any]:
         return {

@@ -161,3 +161,16 @@ def test_a_state_probe_grades_what_the_receiver_did(project: Path, fleetsim_rece
     wrong = pytest_in(project, "--fleetsim-target", fleetsim_receiver, "--fleetsim-state-probe", "nope.yaml",
                       "--collect-only")
     assert wrong.returncode == 4 and "fleetsim:" in wrong.stderr and "nope.yaml" in wrong.stderr, wrong.stderr
+
+
+def test_a_failing_assert_on_a_record_does_not_print_the_credential_it_carries(project: Path) -> None:
+    # a PowUnity record carries the PSK it is sent with (Authorization: Bearer ...); pytest prints the repr of
+    # whatever a failing assert compared, into a test log a CI keeps
+    (project / "tests" / "check_record.py").write_text(
+        "def test_kind(fleetsim_stream):\n"
+        "    record = next(fleetsim_stream('powunity'))\n"
+        "    assert record == 'a webhook'\n")
+    done = pytest_in(project, "tests/check_record.py", "-vv")  # -vv: the whole repr, as a CI log has it
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Outgoing(seq=1, " in done.stdout and "'Authorization': '<hidden>'" in done.stdout, done.stdout
+    assert "fleetsim-demo-psk" not in done.stdout + done.stderr
