@@ -127,6 +127,28 @@ def _add_plugin_commands(sub: LazyCommands) -> None:
         add_parser(sub)
 
 
+def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """`parser.parse_args(argv)`, but words no parser took are said by the command that was chosen, naming its
+    own --help: argparse said them from the top-level parser, "(see fleetsim --help)", which lists no command's
+    options."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _chosen_parser(parser, args).error(_UNRECOGNIZED + " ".join(extras))
+    return args
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost command's parser that `args` chose (`fleetsim schemas list`: the parser of `list`)."""
+    while True:
+        # argparse keeps a parser's subcommands among its actions; it has no public way to list them
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, subs[0].dest, None) if subs else None
+        chosen = subs[0].choices.get(name) if subs and isinstance(name, str) else None
+        if chosen is None:
+            return parser
+        parser = chosen
+
+
 def _command_in(argv: list[str]) -> str | None:
     """The command word of `argv`: the top-level parser takes no option values, so it is the first word that
     is not an option."""
@@ -159,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _refuse_nul(args_given)
         try:
             builtin = _command_in(args_given) in {c.name for c in BUILTIN_COMMANDS}
-            args = build_parser(lazy=True, plugins=not builtin).parse_args(args_given)
+            args = _parsed(build_parser(lazy=True, plugins=not builtin), args_given)
         except SystemExit as exc:  # -h and --version: argparse has printed what was asked and exits
             sys.stdout.flush()  # now, so a full disk is said (below) rather than lost at exit with exit 0
             return exc.code if isinstance(exc.code, int) else 0

@@ -110,6 +110,14 @@ def test_a_mistyped_option_does_not_print_its_value_back(cli: Cli) -> None:
     assert_usage_error(cli("run", "demo-city", "extra"), "unrecognized arguments: extra")
 
 
+def test_an_unknown_option_names_the_command_and_its_help(cli: Cli) -> None:
+    # it said "unrecognized arguments: --bogus (see fleetsim --help)", whose help lists no command's options
+    assert_usage_error(cli("run", "demo-city", "--bogus"),
+                       "run: unrecognized arguments: --bogus (see fleetsim run --help)")
+    assert_usage_error(cli("schemas", "list", "--bogus"),
+                       "schemas list: unrecognized arguments: --bogus (see fleetsim schemas list --help)")
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs an endless file")
 def test_an_endless_input_is_one_line_not_a_process_that_fills_memory(cli: Cli) -> None:
     # each read /dev/zero whole: gigabytes in seconds, and Ctrl-C unheard inside the one read
