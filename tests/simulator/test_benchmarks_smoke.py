@@ -4,6 +4,7 @@ real, minutes long). Here: the bookkeeping on scripted numbers, and each measure
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import statistics
@@ -19,6 +20,7 @@ import pytest
 from simulator import compiled
 from simulator.benchmarks import __main__ as bench_main
 from simulator.benchmarks import delivery, generation, identity, startup
+from simulator.scenario.loader import load_scenario
 
 # --- bookkeeping, on scripted measurements (no process, no socket) ----------------------------------------------
 
@@ -149,6 +151,8 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     monkeypatch.setattr(generation, "peak_rss", lambda n: rss[n])
     command = {"one_process_per_s": 20_000, "two_worker_ratio": 1.9}
     monkeypatch.setattr(generation, "command", lambda: dict(command))
+    long_command = {"records": 1_000_000, "two_worker_ratio": 1.85}
+    monkeypatch.setattr(generation, "long_command", lambda: dict(long_command))
     compiled_figures = {"measured": True, "compiled_ratio": 1.25}
     monkeypatch.setattr(generation, "compiled_command", lambda: dict(compiled_figures))
     monkeypatch.setattr(delivery, "throughput", lambda: dict(deliv))
@@ -163,6 +167,7 @@ def test_make_bench_writes_the_documented_results_file(tmp_path: Path, monkeypat
     assert written["generation"] == {**gen, "target_per_s": 100_000, "peak_rss_mb_10k": 83.8,
                                      "peak_rss_mb_1m": 103.2, "records_in_1m_run": 999_998, "rss_target_mb_1m": 150,
                                      "command": {**command, "target_per_s": 50_000, "target_two_worker_ratio": 1.8},
+                                     "command_long": {**long_command, "target_two_worker_ratio": 1.8},
                                      "compiled": compiled_figures}
     assert written["delivery"] == {**deliv, "stages_us": {"sender_queue_us": 2.5}, "memory": memory}
     assert f"written to {tmp_path / 'bench' / 'results.json'}" in capsys.readouterr().out
@@ -224,6 +229,22 @@ def test_the_generate_command_is_timed_on_one_process_and_two_workers(monkeypatc
         statistics.median(2 * one / pair for one, pair in zip(walls["1"], walls["pair"], strict=True)), rel=0.05)
     assert result["two_worker_of_ceiling"] == pytest.approx(
         statistics.median(pair / (2 * two) for two, pair in zip(walls["2"], walls["pair"], strict=True)), rel=0.05)
+
+
+def test_the_long_command_runs_the_benchmark_fleet_over_thirty_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, int, Any]] = []
+
+    def command(rounds: int, records: int, scenario_file: str) -> dict[str, Any]:
+        # the file exists while the command runs, and differs from bench-mixed in its duration alone
+        seen.append((rounds, records, load_scenario(Path(scenario_file))))
+        return {"scenario": scenario_file, "two_worker_ratio": 1.8}
+
+    monkeypatch.setattr(generation, "command", command)
+    result = generation.long_command(rounds=2, records=500)
+    (rounds, records, scenario), = seen
+    assert (rounds, records) == (2, 500)
+    assert dataclasses.replace(scenario, source="") == dataclasses.replace(generation.long_scenario(), source="")
+    assert result == {"scenario": "bench-mixed.yaml over 30 days", "two_worker_ratio": 1.8}
 
 
 def test_the_compiled_build_is_reported_with_its_reason_when_it_cannot_be_measured(
