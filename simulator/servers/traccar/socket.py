@@ -1,6 +1,7 @@
 """/api/socket: a session (or, under a profile with tokens, `?token=`) opens it; then the latest position of
 every device, then every frame the world pushes, and `{}` keepalives where the profile has them
-(provider-facts §1.1, §1.2). What the client sends is read and ignored, as Traccar does.
+(provider-facts §1.1, §1.2). What the client sends is read and ignored, as Traccar does, but it must be masked
+(masking.py).
 """
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .fanout import WRITE_BUFFER_BYTES, Client, Hub
+from .masking import require_masked_frames
 from .rest import COOKIE, session_account
 from .state import SERVER
 
@@ -52,6 +55,8 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
     if transport is None:  # the client left during the upgrade
         return ws
     transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)  # what a client that stops reading holds (fanout.py)
+    closing: set[asyncio.Task[Any]] = set()  # the 1002 close of a client that sent an unmasked frame
+    watch = require_masked_frames(request, ws, closing)
     hub = state.hub
     # ConnectionManager pushes a device's frames to the users linked to it (PermissionsManager.getDeviceUsers)
     client = hub.join(ws, account.devices)
@@ -67,6 +72,8 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
     try:
         async for message in ws:  # read and ignored, as Traccar does (it reads only {"logs":...}, since 5.11)
             client.active_at = asyncio.get_running_loop().time()
+            if watch is not None and watch.failed:  # closing with 1002: nothing more is answered
+                continue
             if message.type == WSMsgType.PING:
                 await ws.pong(message.data)
             elif message.type == WSMsgType.ERROR:
@@ -79,6 +86,7 @@ async def socket_handler(request: web.Request) -> web.StreamResponse:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await asyncio.gather(*closing, return_exceptions=True)  # its close handshake (CLOSE_TIMEOUT_S at most)
         if client.dropped:  # a warning, so that it shows without any logging set up (logging's last resort)
             log.warning("socket of %s closed: %d frames sent, %d dropped from its full queue (bound %d frames)",
                         request.remote, client.sent, client.dropped, hub.limit)
