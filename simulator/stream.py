@@ -59,7 +59,7 @@ class Outgoing:
     source: str  # the world event kind behind it
 
     def __repr__(self) -> str:
-        headers = {name: value if name.lower() in _SHOWN_HEADERS else "<hidden>"
+        headers = {name: value if name.lower() in _SHOWN_HEADERS else "<redacted>"
                    for name, value in self.headers.items()}
         return (f"Outgoing(seq={self.seq!r}, event_id={self.event_id!r}, provider={self.provider!r}, "
                 f"kind={self.kind!r}, channel={self.channel!r}, device={self.device!r}, send_t={self.send_t!r}, "

@@ -172,5 +172,5 @@ def test_a_failing_assert_on_a_record_does_not_print_the_credential_it_carries(p
         "    assert record == 'a webhook'\n")
     done = pytest_in(project, "tests/check_record.py", "-vv")  # -vv: the whole repr, as a CI log has it
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "Outgoing(seq=1, " in done.stdout and "'Authorization': '<hidden>'" in done.stdout, done.stdout
+    assert "Outgoing(seq=1, " in done.stdout and "'Authorization': '<redacted>'" in done.stdout, done.stdout
     assert "fleetsim-demo-psk" not in done.stdout + done.stderr
