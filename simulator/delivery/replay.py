@@ -152,6 +152,8 @@ class Replayer:
                                  f"captured (a secret is never written down); give it in the {request.provider} "
                                  f"url of --settings FILE (providers: {{{request.provider}: {{url: "
                                  f"'{path}?{example}'}}}})")
+            if self.resign:
+                self._check_resignable(request)
             if credentials:
                 sent = {name.lower() for name, value in self._headers(request, 0) if value != REDACTED}
                 check_url_credentials(self.target, "--target", f"{request.provider} (capture line {request.line})",
@@ -160,6 +162,21 @@ class Replayer:
             raise InputError(str(self.capture), "the capture holds no requests (expected one JSON object per "
                              "line, as `fleetsim run --capture FILE` writes)")
         self._capture_checked = True
+
+    def _check_resignable(self, request: CapturedRequest) -> None:
+        """--resign signs each request with its provider's scheme and the settings' secret: a line naming no known
+        provider, or a provider whose secret the settings lack, would go out with its old signature and come back
+        a 401 that reads as the receiver's fault."""
+        where = f"{self.capture}:{request.line}"
+        unit = PROVIDERS.get(request.provider) if isinstance(request.provider, str) else None
+        if unit is None:
+            raise InputError(where, f"provider: unknown provider {request.provider!r} (known: "
+                             f"{', '.join(sorted(PROVIDERS))}); --resign signs with the provider's own scheme")
+        own = self.settings.get(request.provider, {})
+        if (SIGNERS[unit.signing].name != "none" and not isinstance(own.get("secret"), Secret)
+                and not unit.credential_headers(own)):
+            raise InputError(where, f"--resign: the settings have no {request.provider} secret to sign with (give "
+                             f"--settings FILE with providers: {{{request.provider}: {{secret: ...}}}})")
 
     def _given_query(self, provider: str) -> str:
         """The query of `provider`'s url setting (a whole URL or a path): where masked query values come from.

@@ -329,3 +329,24 @@ def test_a_request_re_sent_after_a_dropped_keep_alive_connection_is_said(
     assert resends > 0 and len(received) == attempts + resends, (len(received), attempts, resends)
     assert (f"note: re-sent once on a fresh connection after a reused keep-alive connection closed with no answer: "
             f"smartgps {resends} request(s)") in result.out
+
+
+def test_replay_resign_refuses_a_line_it_cannot_sign_before_sending(cli: Callable[..., CliResult],
+                                                                   tmp_path: Path) -> None:
+    # it sent the line with its old signature and reported the receiver's 401, exit 1
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(TINY)
+    capture = tmp_path / "c.ndjson"
+    assert cli("run", str(scenario), "--limit", "2", "--quiet", "--capture", str(capture)).code == 0
+    record = json.loads(capture.read_text().splitlines()[0])
+    typo = tmp_path / "typo.ndjson"
+    typo.write_text(json.dumps({**record, "provider": "smartgsp"}) + "\n")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text('providers:\n  smartgps: {secret: "inputs-secret"}\n')
+    refused = cli("replay", str(typo), "--target", "http://127.0.0.1:9", "--resign", "--settings", str(settings))
+    assert refused.code == 2 and refused.err.count("\n") == 1, refused.err
+    assert f"{typo}:1: provider: unknown provider 'smartgsp'" in refused.err
+    no_secret = tmp_path / "other.yaml"
+    no_secret.write_text('providers:\n  samsara: {secret: "c2Ftc2FyYS10ZXN0LXNlY3JldC0wMDAx"}\n')
+    refused = cli("replay", str(capture), "--target", "http://127.0.0.1:9", "--resign", "--settings", str(no_secret))
+    assert refused.code == 2 and "--resign: the settings have no smartgps secret" in refused.err, refused.err
