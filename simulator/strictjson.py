@@ -61,6 +61,22 @@ def loads(raw: bytes) -> Any:
     return doc
 
 
+def prefix_problem(head: bytes) -> JsonRejected | None:
+    """Why `head`, the first bytes of something too long to read whole, cannot begin a strict JSON document;
+    None when it can (it parses, or breaks off only where its bytes run out)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if bad.reason == "unexpected end of data":  # a character cut at the end of the piece, not a bad byte
+            head = head[: bad.start]
+    try:
+        loads(head)
+    except JsonRejected as exc:
+        if exc.reason == "duplicate_keys" or exc.detail != "unexpected end of data":
+            return exc
+    return None
+
+
 class _RepeatedKey(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)

@@ -2,7 +2,8 @@
 
 NDJSON is read line by line and each line parsed as it comes, so a capture of any size streams through.
 A line longer than `max_bytes` is never held whole: it is read in pieces of at most `max_bytes + 2` bytes,
-skipped to its newline and reported as TooLarge. A pretty-printed document spans lines: when the first
+skipped to its newline and reported as TooLarge, when its first piece could begin a JSON document at all (NUL
+bytes or a binary file are an InputError at once). A pretty-printed document spans lines: when the first
 non-blank line is not JSON on its own, the input is read as one document, up to `max_bytes`.
 
 JSON is strict (simulator.strictjson, as the reference receiver parses it). Input that is not JSON is the
@@ -17,6 +18,9 @@ from typing import Any, BinaryIO
 
 from .. import strictjson
 from ..errors import InputError
+
+#: how far past --max-bytes an over-long line is skipped looking for its end: beyond, it is no NDJSON line (1 GiB)
+MAX_SKIPPED_BYTES = 1 << 30
 
 #: a line's (number, content without its line ending or None when longer than max_bytes, content length)
 _Line = tuple[int, bytes | None, int]
@@ -85,7 +89,15 @@ def _lines(name: str, stream: BinaryIO, max_bytes: int) -> Iterator[_Line]:
         while line := stream.readline(limit):
             lineno += 1
             piece, size = line, len(line)
+            # too long to read whole: a verdict (TooLarge) only when it could be JSON at all; NUL bytes or a
+            # binary file are the wrong input, said at once rather than after skipping gigabytes of them
+            if len(piece) == limit and not piece.endswith(b"\n") and \
+                    (problem := strictjson.prefix_problem(piece)) is not None:
+                raise _invalid(name, lineno, problem)
             while len(piece) == limit and not piece.endswith(b"\n"):  # cut short: skip the rest, piece by piece
+                if size > max_bytes + MAX_SKIPPED_BYTES:  # an endless input with no line break: no NDJSON
+                    raise InputError(f"{name}:{lineno}", f"a line longer than {max_bytes + MAX_SKIPPED_BYTES} bytes "
+                                     "with no line break, expected JSON or NDJSON")
                 piece = stream.readline(limit)
                 size += len(piece)
             size -= 2 if piece.endswith(b"\r\n") else 1 if piece.endswith(b"\n") else 0

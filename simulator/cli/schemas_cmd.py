@@ -33,8 +33,8 @@ of no kind fleetsim knows (a newer platform release may add either: receivers ac
 
 Exit 0 when every document is valid; 1 when any is not, or is larger than --max-bytes (reported like an
 invalid document: the receiver refuses such a body too); 2 when the input is not JSON at all (the first
-line and column that is not is named; documents before it have already been reported), is empty, or
-cannot be read."""
+line and column that is not is named, also on a line too long to read whole; documents before it have
+already been reported), is empty, or cannot be read."""
 
 
 def add_parser(sub: Any) -> None:

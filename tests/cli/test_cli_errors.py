@@ -125,6 +125,8 @@ def test_an_endless_input_is_one_line_not_a_process_that_fills_memory(cli: Cli) 
         (("sign", "smartgps", "--secret", "s", "--body-file", "/dev/zero"), "/dev/zero: is larger than 67108864 bytes"),
         (("sign", "samsara", "--secret-file", "/dev/zero"), "/dev/zero: is larger than 65536 bytes, the most a secret"),
         (("replay", "/dev/zero", "--target", "http://127.0.0.1:9"), "/dev/zero:1: a line longer than 67108864"),
+        (("schemas", "validate", "smartgps", "event", "/dev/zero"),
+         "/dev/zero:1:1: invalid JSON: unexpected character"),
     ]:
         assert_usage_error(cli(*args, stdin=b"{}"), needle)
 

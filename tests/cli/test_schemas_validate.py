@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from simulator.cli import build_parser
+from simulator.cli import build_parser, documents
 from simulator.cli.documents import Document, TooLarge, read_documents
+from simulator.errors import InputError
 from simulator.schemastore import load_schema
 from simulator.strictjson import MAX_DEPTH
 from tests.conftest import CliResult
@@ -165,6 +166,35 @@ def test_an_oversized_line_is_one_invalid_document_and_the_rest_is_validated(cli
         f"{path}:2: /: expected a document of at most {len(good)} bytes (--max-bytes), got {len(huge)} bytes",
         "2 of 3 valid (smartgps event)",
     ]
+
+
+def test_an_oversized_line_that_cannot_be_json_is_bad_input_not_a_verdict(cli: Cli, tmp_path: Path) -> None:
+    # 4 NUL bytes were "not JSON" (exit 2) and 5 MB of them "too large" (exit 1): the same mistake, two answers
+    good = json.dumps(_smartgps_event())
+    path = tmp_path / "stream.ndjson"
+    path.write_bytes(f"{good}\n".encode() + b"\0" * 5_000_000)
+    result = cli("schemas", "validate", "smartgps", "event", str(path))
+    assert result.code == 2
+    assert _one_line_error(result) == f"fleetsim: error: {path}:2:1: invalid JSON: unexpected character, " \
+        "expected a JSON value"
+
+
+@pytest.mark.parametrize("cut", range(4))
+def test_a_character_cut_where_the_cap_falls_does_not_make_a_line_invalid_json(cut: int) -> None:
+    # the first piece of an over-long line ends wherever the cap falls, mid-character too
+    head = b'{"plate": "' + b"x" * cut
+    line = head + "\u20ac".encode() * 100 + b'"}\n'
+    docs = list(read_documents("s", io.BytesIO(line + b"[2]\n"), max_bytes=len(head)))
+    assert docs == [TooLarge(1, len(line) - 1), Document(2, [2])]
+
+
+def test_an_endless_line_is_given_up_on_not_read_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `[1,1,1,...` with no line break could begin a document, so it is skipped: not without end
+    monkeypatch.setattr(documents, "MAX_SKIPPED_BYTES", 1000)
+    stream = io.BytesIO(b"[1" + b",1" * 10_000)
+    with pytest.raises(InputError, match=r"^s:1: a line longer than 1064 bytes with no line break"):
+        list(read_documents("s", stream, max_bytes=64))
+    assert stream.tell() < 1200
 
 
 class _Spy(io.BytesIO):
