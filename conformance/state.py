@@ -57,7 +57,7 @@ from simulator.delivery.sending import Sender
 from simulator.errors import ScenarioError
 from simulator.providers import Provider
 from simulator.providers.receiving import Change, Fix, epoch
-from simulator.scenario.yamlsafe import JsonPath, YamlDocument, load_yaml_file
+from simulator.scenario.yamlsafe import FileKind, JsonPath, YamlDocument, load_yaml_file
 from simulator.signing import CIHeaders
 
 __all__ = ["CA_ENV", "QUESTIONS", "READS", "REFERENCE_PROBE", "Ask", "FileStateProbe", "Latest", "Readings",
@@ -66,6 +66,7 @@ __all__ = ["CA_ENV", "QUESTIONS", "READS", "REFERENCE_PROBE", "Ask", "FileStateP
 
 EFFECTS, LATEST, STATE = "effects", "latest", "state"
 QUESTIONS = (EFFECTS, LATEST, STATE)
+_PROBE_FILE = FileKind("state probe", f"{EFFECTS}: ..., {LATEST}: ..., {STATE}: ...")
 #: the template values each question may use
 _FIELDS = {EFFECTS: {"base", "provider", "event_id"}, LATEST: {"base", "provider", "device"},
            STATE: {"base", "provider", "device"}, "settle": {"base"}}
@@ -151,10 +152,7 @@ class _Problems:
 def load_state_probe(path: str | Path) -> ProbeFile:
     """Read and check a state probe file; every problem is reported at once, as file:line:col: field: expected
     ... (a ScenarioError: exit 2)."""
-    try:
-        doc = load_yaml_file(path)
-    except ScenarioError as exc:  # yamlsafe speaks of scenario files
-        raise ScenarioError(p.replace("scenario file", "state probe file") for p in exc.problems) from None
+    doc = load_yaml_file(path, kind=_PROBE_FILE)
     problems = _Problems(doc)
     data = doc.data
     known = {"version", "headers", "timeout", "settle_timeout", "settle", *QUESTIONS}

@@ -35,10 +35,12 @@ from .errors import ScenarioError
 from .scenario.provider_settings import parse_provider_settings
 from .scenario.schema_build import webhook_providers
 from .scenario.wording import SCHEMA, clip, did_you_mean, explain, format_path, without_credentials
-from .scenario.yamlsafe import MAX_BYTES, JsonPath, YamlDocument, load_yaml_file
+from .scenario.yamlsafe import MAX_BYTES, FileKind, JsonPath, YamlDocument, load_yaml_file
 from .schemastore import load_schema
 
 __all__ = ["Settings", "load_settings", "merge_settings"]
+
+SETTINGS_FILE = FileKind("settings", "providers: ...")
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,7 @@ def load_settings(
     """Load and check the settings file at `path`; `env` (default os.environ) resolves `secret_env`/`psk_env`.
     `used`: the providers the command will use (None: all). Another provider's unset secret variable is no
     error: a shared settings file names every provider's, and a job's environment holds only its own."""
-    try:
-        doc = load_yaml_file(path, max_bytes=max_bytes)
-    except ScenarioError as exc:  # yamlsafe speaks of scenario files; say settings file instead
-        raise ScenarioError(_reword(p) for p in exc.problems) from None
+    doc = load_yaml_file(path, max_bytes=max_bytes, kind=SETTINGS_FILE)
     problems = _Problems(doc)
     broken = _schema_problems(doc, problems)
     providers: dict[str, Mapping[str, Any]] = {}
@@ -146,19 +145,3 @@ def _position(doc: YamlDocument, problem: str) -> tuple[int, int]:
         return int(parts[0]), int(parts[1])
     except (ValueError, IndexError):
         return (0, 0)
-
-
-_REWORDING = (
-    ("a mapping of scenario settings (name: ..., seed: ..., fleet: ...)", "a mapping (providers: ...)"),
-    ("a scenario mapping (name, seed, start, ...)", "a settings mapping (providers: ...)"),
-    ("the scenario file", "the settings file"),
-    ("scenario files", "settings files"),
-    ("for a scenario", "for a settings file"),
-    ("scenario numbers", "settings numbers"),
-)
-
-
-def _reword(problem: str) -> str:
-    for old, new in _REWORDING:
-        problem = problem.replace(old, new)
-    return problem

@@ -1,4 +1,4 @@
-"""Safe YAML for scenario files: plain data plus where each value sits in the file.
+"""Safe YAML for scenario, settings and state probe files: plain data plus where each value sits in the file.
 
 Hardened against hostile input (conformance catalogue H-5): a size cap, no duplicate keys, a cap on aliases
 and on the nodes they expand to ("billion laughs", PyYAML issue #235), a nesting limit, and only plain
@@ -44,6 +44,20 @@ _TEXT_TAGS = {f"{_TAG}timestamp", _MERGE, f"{_TAG}value"}
 
 
 @dataclass(frozen=True)
+class FileKind:
+    """What a file holds, as its messages name it: "settings files are at most ... bytes"."""
+
+    noun: str  # scenario, settings, state probe
+    keys: str  # what its top-level mapping takes, as an example
+
+    def mapping(self) -> str:
+        return f"a {self.noun} mapping ({self.keys})"
+
+
+SCENARIO = FileKind("scenario", "name: ..., seed: ..., fleet: ...")
+
+
+@dataclass(frozen=True)
 class YamlDocument:
     """Parsed data and positions: `positions[path]` is where the value at `path` starts, `key_positions[path]`
     where its mapping key is written. Paths are tuples of keys and list indexes: ("fleet", 0, "provider")."""
@@ -73,6 +87,7 @@ class _Limits:
     """Counts aliases and nodes and bounds nesting while nodes are composed (mixed into the loaders below)."""
 
     source = "<yaml>"
+    kind = SCENARIO
     aliases = 0
     nodes = 0
     depth = 0
@@ -83,10 +98,11 @@ class _Limits:
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
                 raise _fail(self.source, event.start_mark, f"more than {MAX_ALIASES} aliases (*name); "
-                            "scenario files need few, and alias bombs use many")
+                            f"{self.kind.noun} files need few, and alias bombs use many")
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _fail(self.source, event.start_mark, f"more than {MAX_NODES} values; too large for a scenario")
+            raise _fail(self.source, event.start_mark, f"more than {MAX_NODES} values; too large for a "
+                        f"{self.kind.noun} file")
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise _fail(self.source, event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
@@ -100,9 +116,10 @@ class _Limits:
 class _PyLoader(_Limits, yaml.SafeLoader):
     """Pure-Python PyYAML: scanner, parser and composer."""
 
-    def __init__(self, stream: str, source: str) -> None:
+    def __init__(self, stream: str, source: str, kind: FileKind) -> None:
         super().__init__(stream)
         self.source = source
+        self.kind = kind
 
 
 if _CParser is not None:
@@ -110,36 +127,39 @@ if _CParser is not None:
     class _CLoader(_Limits, Composer, _CParser, SafeConstructor, Resolver):
         """libyaml's scanner and parser (fast) with PyYAML's composer, so the limits above still apply."""
 
-        def __init__(self, stream: str, source: str) -> None:
+        def __init__(self, stream: str, source: str, kind: FileKind) -> None:
             _CParser.__init__(self, stream)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
             Composer.__init__(self)
             self.source = source
+            self.kind = kind
 
 
 def _fail(source: str, mark: Any, problem: str) -> ScenarioError:
     return ScenarioError([f"{source}:{mark.line + 1}:{mark.column + 1}: {problem}"])
 
 
-def load_yaml_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
-    """Read and parse the scenario file at `path`."""
+def load_yaml_file(path: str | Path, *, max_bytes: int = MAX_BYTES, kind: FileKind = SCENARIO) -> YamlDocument:
+    """Read and parse the YAML file at `path`, a `kind` file."""
     name = str(path)
     try:
         size = Path(path).stat().st_size
         if size > max_bytes:
-            raise ScenarioError([f"{name}: file is {size} bytes; scenario files are at most {max_bytes} bytes"])
+            raise ScenarioError([f"{name}: file is {size} bytes; {kind.noun} files are at most {max_bytes} bytes"])
         with open(path, "rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise ScenarioError([f"{name}: cannot read the scenario file: {exc.strerror or exc}"]) from None
-    return load_yaml_bytes(raw, name, max_bytes=max_bytes)
+        raise ScenarioError([f"{name}: cannot read the {kind.noun} file: {exc.strerror or exc}"]) from None
+    return load_yaml_bytes(raw, name, max_bytes=max_bytes, kind=kind)
 
 
-def load_yaml_bytes(raw: bytes, source: str, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+def load_yaml_bytes(raw: bytes, source: str, *, max_bytes: int = MAX_BYTES, kind: FileKind = SCENARIO
+                    ) -> YamlDocument:
     """Parse UTF-8 YAML bytes (a UTF-8 byte order mark is allowed)."""
     if len(raw) > max_bytes:
-        raise ScenarioError([f"{source}: file is {len(raw)} bytes; scenario files are at most {max_bytes} bytes"])
+        raise ScenarioError([f"{source}: file is {len(raw)} bytes; {kind.noun} files are at most {max_bytes} "
+                             "bytes"])
     nul = raw.find(b"\x00")
     if nul >= 0:
         line = raw.count(b"\n", 0, nul) + 1
@@ -153,16 +173,17 @@ def load_yaml_bytes(raw: bytes, source: str, *, max_bytes: int = MAX_BYTES) -> Y
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ScenarioError(
             [f"{source}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-             "scenario files are UTF-8 YAML"]
+             f"{kind.noun} files are UTF-8 YAML"]
         ) from None
-    return load_yaml_text(text, source, max_bytes=max_bytes)
+    return load_yaml_text(text, source, max_bytes=max_bytes, kind=kind)
 
 
-def load_yaml_text(text: str, source: str, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+def load_yaml_text(text: str, source: str, *, max_bytes: int = MAX_BYTES, kind: FileKind = SCENARIO
+                   ) -> YamlDocument:
     """Parse YAML text into plain data and positions; the top level must be a mapping."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise ScenarioError([f"{source}: file is {size} bytes; scenario files are at most {max_bytes} bytes"])
+        raise ScenarioError([f"{source}: file is {size} bytes; {kind.noun} files are at most {max_bytes} bytes"])
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ScenarioError([f"{source}:{line}: this is a binary file (NUL character), not YAML text"])
@@ -176,7 +197,7 @@ def load_yaml_text(text: str, source: str, *, max_bytes: int = MAX_BYTES) -> Yam
             [f"{source}:{line}:{column}: invalid YAML: character #x{ord(bad.group()):04x} is not allowed in YAML text"]
         )
     try:
-        root = _compose(text, source)
+        root = _compose(text, source, kind)
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError([_describe_marked(exc, text, source)]) from None
     except yaml.reader.ReaderError as exc:  # libyaml refusing a character the check above let through
@@ -189,22 +210,21 @@ def load_yaml_text(text: str, source: str, *, max_bytes: int = MAX_BYTES) -> Yam
     except RecursionError:
         raise ScenarioError([f"{source}: invalid YAML: nested too deeply"]) from None
     if root is None:
-        raise ScenarioError([f"{source}:1:1: the file is empty; expected a scenario mapping (name, seed, start, ...)"])
+        raise ScenarioError([f"{source}:1:1: the file is empty; expected {kind.mapping()}"])
     if not isinstance(root, MappingNode):
         # a file of plain text given for a settings or scenario file is often a key file or an .env: its text
         # is not quoted
         found = "a list" if isinstance(root, SequenceNode) else \
             f"plain text ({len(str(root.value))} characters, not shown: it may be a key or .env file)"
-        raise _fail(source, root.start_mark, f"the top level must be a mapping of scenario settings "
-                    f"(name: ..., seed: ..., fleet: ...), found {found}")
-    builder = _Builder(source)
+        raise _fail(source, root.start_mark, f"the top level must be {kind.mapping()}, found {found}")
+    builder = _Builder(source, kind)
     data = builder.build(root, ())
     assert isinstance(data, dict)
     return YamlDocument(data, source, builder.positions, builder.key_positions)
 
 
-def _compose(text: str, source: str) -> Node | None:
-    loader: _PyLoader | _CLoader = (_CLoader if _CParser is not None else _PyLoader)(text, source)
+def _compose(text: str, source: str, kind: FileKind) -> Node | None:
+    loader: _PyLoader | _CLoader = (_CLoader if _CParser is not None else _PyLoader)(text, source, kind)
     try:
         node: Node | None = loader.get_single_node()
         return node
@@ -243,8 +263,9 @@ def _describe_marked(exc: yaml.MarkedYAMLError, text: str, source: str) -> str:
 class _Builder:
     """Turns composed nodes into plain data, recording positions and enforcing the expansion limits."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, kind: FileKind) -> None:
         self.source = source
+        self.kind = kind
         self.positions: dict[JsonPath, Position] = {}
         self.key_positions: dict[JsonPath, Position] = {}
         self.seen: set[int] = set()
@@ -259,7 +280,8 @@ class _Builder:
             raise _fail(self.source, node.start_mark, "recursive alias: an anchor refers to itself")
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _fail(self.source, node.start_mark, f"more than {MAX_NODES} values; too large for a scenario")
+            raise _fail(self.source, node.start_mark, f"more than {MAX_NODES} values; too large for a "
+                        f"{self.kind.noun} file")
         repeated = id(node) in self.seen
         self.seen.add(id(node))
         if repeated:
@@ -268,7 +290,7 @@ class _Builder:
             self.expanded += 1
             if self.expanded > MAX_EXPANDED_NODES:
                 raise ScenarioError([f"{self.where(path)}: aliases expand to more than {MAX_EXPANDED_NODES} values "
-                                     "(an alias bomb?); scenario files need few aliases"])
+                                     f"(an alias bomb?); {self.kind.noun} files need few aliases"])
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         self.active.add(id(node))
         try:
@@ -297,8 +319,8 @@ class _Builder:
     def check_tag(self, node: Node, expected: str) -> None:
         if node.tag != expected:
             tag = node.tag.replace(_TAG, "!!", 1) if node.tag.startswith(_TAG) else node.tag
-            raise _fail(self.source, node.start_mark, f"unsupported YAML tag {_short(tag)}: scenario files hold "
-                        "plain text, numbers, booleans, lists and mappings")
+            raise _fail(self.source, node.start_mark, f"unsupported YAML tag {_short(tag)}: {self.kind.noun} files "
+                        "hold plain text, numbers, booleans, lists and mappings")
 
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
@@ -318,8 +340,8 @@ class _Builder:
             raise _fail(self.source, node.start_mark, f"{tag.rsplit(':', 1)[-1]} value cannot be read "
                         "(too long or malformed)") from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise _fail(self.source, node.start_mark, f"{node.value!r} is not a finite number; scenario numbers "
-                        "must be finite")
+            raise _fail(self.source, node.start_mark, f"{node.value!r} is not a finite number; numbers in a "
+                        f"{self.kind.noun} file must be finite")
         return value
 
     def mapping(self, node: MappingNode, path: JsonPath) -> dict[str, Any]:

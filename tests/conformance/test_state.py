@@ -61,6 +61,20 @@ def test_the_loader_names_the_place_and_what_was_expected(tmp_path: Path, text: 
     assert problem in str(raised.value), str(raised.value)
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    ("", ":1:1: the file is empty; expected a state probe mapping (effects: ..., latest: ..., state: ...)"),
+    ("- a\n", ":1:1: the top level must be a state probe mapping (effects: ..., latest: ..., state: ...), "
+     "found a list"),
+    ("effects: !!python/name:os.system\n", "state probe files hold plain text"),
+    ("effects: .inf\n", "numbers in a state probe file must be finite"),
+])
+def test_file_level_problems_name_a_state_probe_file_not_a_scenario(tmp_path: Path, text: str, problem: str) -> None:
+    # the YAML reader's words were a scenario's: an empty probe file "expected a scenario mapping (name, seed, ...)"
+    with pytest.raises(ScenarioError) as raised:
+        load_state_probe(write(tmp_path, text))
+    assert problem in str(raised.value) and "scenario" not in str(raised.value), str(raised.value)
+
+
 def test_a_missing_file_says_state_probe_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read the state probe file"):
         load_state_probe(tmp_path / "none.yaml")

@@ -150,7 +150,7 @@ extra: 1
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("", "the file is empty; expected a settings mapping (providers: ...)"),
-    ("- a\n", "the top level must be a mapping (providers: ...), found a list"),
+    ("- a\n", "the top level must be a settings mapping (providers: ...), found a list"),
     ("providers: {}\nproviders: {}\n", "duplicate key 'providers'"),
     ("provider: {}\n", "unknown field 'provider'; did you mean 'providers'?"),
     ("providers:\n  samsara: 5\n", "providers.samsara: expected a mapping"),
@@ -205,7 +205,7 @@ def test_a_credential_of_the_wrong_type_and_a_file_of_plain_text_are_not_quoted(
     text = problems(tmp_path, "providers:\n  smartgps: {secret: abc, api_client_secret: 42424242424242}\n")
     assert "providers.smartgps.api_client_secret: expected text" in text and "42424242424242" not in text
     text = problems(tmp_path, "POW_PSK=Bearer canary-psk-value-1234\n")
-    assert "the top level must be a mapping" in text and "canary" not in text and "POW_PSK" not in text
+    assert "the top level must be a settings mapping" in text and "canary" not in text and "POW_PSK" not in text
 
 
 def test_a_secret_copied_under_another_key_is_not_quoted_there(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_merge_keys_work_and_explicit_keys_win() -> None:
         ("a: " + "1" * 5000 + "\n", "int value cannot be read"),
         ("a: &x [*x]\n", "recursive alias"),
         ("a: *nope\n", "found undefined alias"),
-        ("- 1\n- 2\n", "top level must be a mapping"),
+        ("- 1\n- 2\n", "top level must be a scenario mapping"),
         ("just text\n", "found plain text (9 characters, not shown: it may be a key or .env file)"),
         ("# only a comment\n", "the file is empty"),
         ("", "m:1:1: the file is empty"),
