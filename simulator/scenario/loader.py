@@ -196,8 +196,10 @@ class _Builder:
         region, city_zone = self.region(data["region"])
         zone_name = self.timezone(data.get("timezone"), city_zone)
         start = self.start(data["start"], zone_name)
-        duration = self.duration(("duration",), data["duration"], default=1.0)
-        if duration <= 0:
+        said = len(self.problems)
+        # 0 when refused: the checks against the end below skip it rather than report an end nobody wrote
+        duration = self.duration(("duration",), data["duration"])
+        if duration <= 0 and len(self.problems) == said:
             self.problem(("duration",), "must be more than 0s")
         report = self.intervals(("report_intervals",), data.get("report_intervals", {}), ReportIntervals())
         groups = tuple(self.group(("fleet", i), g, report, duration) for i, g in enumerate(data["fleet"]))

@@ -106,6 +106,20 @@ def test_a_misspelled_required_field_is_reported_once() -> None:
     assert found == ["s.yaml:2:1: sed: unknown field 'sed'; did you mean 'seed'?"]
 
 
+@pytest.mark.parametrize(("duration", "said"), [
+    ("99999999d", "must be at most 366d, found 99999999d"),
+    ("forever", "or a number of seconds, found 'forever'"),
+    ("0s", "must be more than 0s"),
+])
+def test_a_refused_duration_is_said_once_not_again_by_everything_measured_against_it(duration: str,
+                                                                                  said: str) -> None:
+    # the placeholder duration (1s) once made every injection "not before the end of the scenario (duration 1s)"
+    text = HEAD.replace("duration: 1h", f"duration: {duration}") + group(", shift: {start: 2h}") + \
+        "injections:\n  - {at: 10m, device: a/1, event: harsh_brake}\n"
+    found = problems(text)
+    assert len(found) == 1 and found[0].startswith("s.yaml:4:11: duration: ") and said in found[0], found
+
+
 def test_all_schema_problems_are_listed_best_match_first_then_in_file_order() -> None:
     text = HEAD.replace("name: t", "name: 't t'").replace("seed: 1", "seed: -1") + group(", count: 0")
     found = problems(text)
