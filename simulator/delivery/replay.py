@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import FleetsimError, HarnessError, InputError
-from ..providers import PROVIDERS
+from ..providers import PROVIDERS, Provider
 from ..signing import SIGNERS, Secret
 from .capture import REDACTED, CapturedRequest, masked_query_names, read_capture, retarget
 from .health import DOWN_AFTER, EndpointHealth
@@ -78,18 +78,27 @@ def resigned_headers(
     provider = PROVIDERS.get(request.provider)
     if provider is None:
         return request.headers
-    provider_settings = settings.get(request.provider, {})
-    fresh = dict(provider.credential_headers(provider_settings))
-    signer = SIGNERS[provider.signing]
-    secret = provider_settings.get("secret")
-    secrets = [secret] if isinstance(secret, Secret) else []
-    if secrets or signer.name == "none":
-        fresh.update(signer.sign(request.body, secrets, timestamp=now, message_id=request.event_id or "replay"))
+    fresh = _fresh_headers(provider, settings.get(request.provider, {}), request, now)
     if not fresh:
         return request.headers
     replaced = {name.lower() for name in fresh}
     kept = [(k, v) for k, v in request.headers if k.lower() not in replaced]
     return kept + list(fresh.items())
+
+
+def _fresh_headers(provider: Provider, own: Mapping[str, Any], request: CapturedRequest | None,
+                   now: int) -> dict[str, str]:
+    """What `provider` sends anew under its settings `own`: its credential headers, and its signature when it
+    has the secret to make it (or signs nothing). With no `request`, only whether there is any: the headers of an
+    empty body, which `Replayer` asks before sending so a request it could not sign is refused up front."""
+    fresh = dict(provider.credential_headers(own))
+    signer = SIGNERS[provider.signing]
+    secret = own.get("secret")
+    secrets = [secret] if isinstance(secret, Secret) else []
+    if secrets or signer.name == "none":
+        body, event_id = (request.body, request.event_id or "replay") if request is not None else (b"", "replay")
+        fresh.update(signer.sign(body, secrets, timestamp=now, message_id=event_id))
+    return fresh
 
 
 class Replayer:
@@ -168,13 +177,13 @@ class Replayer:
         provider, or a provider whose secret the settings lack, would go out with its old signature and come back
         a 401 that reads as the receiver's fault."""
         where = f"{self.capture}:{request.line}"
-        unit = PROVIDERS.get(request.provider) if isinstance(request.provider, str) else None
+        unit = PROVIDERS.get(request.provider)
         if unit is None:
             raise InputError(where, f"provider: unknown provider {request.provider!r} (known: "
                              f"{', '.join(sorted(PROVIDERS))}); --resign signs with the provider's own scheme")
-        own = self.settings.get(request.provider, {})
-        if (SIGNERS[unit.signing].name != "none" and not isinstance(own.get("secret"), Secret)
-                and not unit.credential_headers(own)):
+        # what resigned_headers would send: nothing means the old signature would go out again
+        if SIGNERS[unit.signing].name != "none" and not _fresh_headers(unit, self.settings.get(request.provider, {}),
+                                                                        None, 0):
             raise InputError(where, f"--resign: the settings have no {request.provider} secret to sign with (give "
                              f"--settings FILE with providers: {{{request.provider}: {{secret: ...}}}})")
 
