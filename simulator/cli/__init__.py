@@ -27,6 +27,12 @@ PLUGIN_GROUP = "fleetsim.commands"
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake becomes a UsageError (one line, exit 2) instead of printing usage."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a word such as -5s or -1h30m is an option's value, as -5 is: argparse's own test (-5, -.5 only) read it
+        # as an unknown option, and `--run-time -5s` said "expected one argument" instead of what is wrong with it
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
+
     def error(self, message: str) -> NoReturn:
         # main() adds the one "fleetsim: error:" prefix; name only the subcommand here ("run: ...")
         command = self.prog.removeprefix(PROG).strip()

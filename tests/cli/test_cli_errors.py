@@ -119,6 +119,18 @@ def test_an_unknown_option_names_the_command_and_its_help(cli: Cli) -> None:
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs an endless file")
+@pytest.mark.parametrize(("args", "needle"), [
+    (("load", "--provider", "samsara", "--run-time", "-5s"), "--run-time: expected a run time such as 20s"),
+    (("run", "demo-city", "--timeout", "-1m"), "--timeout: expected a finite number > 0, got '-1m'"),
+    (("sign", "samsara", "--secret", "s", "--timestamp", "-.5"), "--timestamp: expected a whole number"),
+])
+def test_a_negative_value_with_a_unit_is_the_options_value_not_an_unknown_option(cli: Cli, args: tuple[str, ...],
+                                                                                  needle: str) -> None:
+    # argparse takes only -5 and -.5 for values: `--run-time -5s` said "expected one argument"
+    assert_usage_error(cli(*args), needle)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs an endless file")
 def test_an_endless_input_is_one_line_not_a_process_that_fills_memory(cli: Cli) -> None:
     # each read /dev/zero whole: gigabytes in seconds, and Ctrl-C unheard inside the one read
     for args, needle in [
