@@ -19,6 +19,7 @@ from .socket_client.recording import (
     MARK,
     NO_SESSION,
     PHASES,
+    UNMASKED_FRAME,
     UPGRADE,
     Record,
     Recording,
@@ -69,6 +70,15 @@ def _phase(context: Context, check_id: str) -> tuple[Recording, Record, float] |
     if exited_at is not None and exited_at <= end_t:
         return CheckResult(FAILED, f"during this phase {_tail(recording)}",
                            expected="the client keeps running and keeps its socket open")
+    # a real Traccar (Jetty) ends the socket at the client's first unmasked frame: whatever else the phase asks
+    # for, a client that sends one keeps losing its socket there (docs/traccar-server.md, "The socket")
+    unmasked = next(recording.between(start.t, end_t, lambda r: r.kind == CLOSE and bool(r.data.get(UNMASKED_FRAME))),
+                    None)
+    if unmasked is not None:
+        return CheckResult(FAILED, f"during this phase the client sent an unmasked frame on connection "
+                           f"{unmasked.conn}: fleetsim closed that socket with 1002 (protocol error), as Traccar's "
+                           "Jetty does", expected="every frame from the client masked (RFC 6455 §5.1), as "
+                           "WebSocket libraries do")
     first = next(recording.between(start.t, end_t, lambda r: r.kind == MARK), None)
     if name != "auth" and first is not None and first.label == "not-connected":
         return CheckResult(SKIPPED, "the client had no open socket when the phase began (see the checks before)")

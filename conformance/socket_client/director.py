@@ -37,6 +37,7 @@ from simulator.servers.traccar.director_hooks import (
 )
 from simulator.servers.traccar.feed import Player, socket_frames
 from simulator.servers.traccar.live import traccar_ms
+from simulator.servers.traccar.masking import closed_unmasked
 from simulator.servers.traccar.profiles import PROFILES
 from simulator.servers.traccar.rest import COOKIE
 from simulator.servers.traccar.state import SERVER, ServerState
@@ -50,6 +51,7 @@ from .recording import (
     NO_SESSION,
     OPEN,
     PHASES,
+    UNMASKED_FRAME,
     UPGRADE,
     VALID_SESSION,
     Record,
@@ -229,7 +231,8 @@ class Director:
                 if self.current is conn:
                     self.current = None
                 self._add(Record(self._now(), CLOSE, conn=conn.number, code=conn.ws.close_code,
-                                 by_server=conn.by_server))
+                                 by_server=conn.by_server,
+                                 data={UNMASKED_FRAME: True} if closed_unmasked(conn.ws) else {}))
             elif upgrade:
                 self._add(Record(now, UPGRADE, status=status, session=session))
             else:

@@ -15,6 +15,8 @@ from typing import Any
 HTTP, UPGRADE, OPEN, CLOSE, MARK = "http", "upgrade", "open", "close", "mark"
 #: an upgrade's session: no cookie, a cookie the server no longer knows (or a logged-out one), a valid one
 NO_SESSION, DEAD_SESSION, VALID_SESSION = "none", "dead", "valid"
+#: a CLOSE record's data key: fleetsim closed the socket with 1002 because the client sent an unmasked frame
+UNMASKED_FRAME = "unmasked_frame"
 #: the phases, in the order the director plays them, and the check each one serves
 PHASES = {"auth": "TRN-06", "reconnect": "TRN-07", "gap": "TRN-09", "half-open": "TRN-08", "garbage": "TRN-10"}
 
@@ -29,7 +31,7 @@ class Record:
     conn: int = 0  # OPEN and CLOSE: the connection's number (1, 2, ...)
     code: int | None = None  # CLOSE: the close code the server's socket ended with
     by_server: bool = False  # CLOSE: the director closed it (else the client, or the network)
-    data: dict[str, Any] = field(default_factory=dict)  # HTTP: the query; MARK: what it is about
+    data: dict[str, Any] = field(default_factory=dict)  # HTTP: the query; MARK: what it is about; CLOSE: UNMASKED_FRAME
 
 
 @dataclass

@@ -12,15 +12,18 @@ aiohttp releases (tests/simulator/servers/traccar/test_socket_masking.py).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import WSCloseCode, web
 
-__all__ = ["UNMASKED_REASON", "MaskWatch", "require_masked_frames"]
+__all__ = ["UNMASKED_REASON", "MaskWatch", "closed_unmasked", "require_masked_frames"]
 
 #: Jetty's ProtocolException message for an unmasked client frame, sent as the close reason with 1002
 UNMASKED_REASON: Final = "Client MUST mask all frames (RFC-6455: Section 5.1)"
+#: the sockets closed for an unmasked frame, for a conformance director recording a session (`closed_unmasked`)
+_CLOSED_UNMASKED: Final[weakref.WeakSet[web.WebSocketResponse]] = weakref.WeakSet()
 
 _MASK_BIT: Final = 0x80
 _LENGTH_BITS: Final = 0x7F
@@ -93,6 +96,7 @@ def require_masked_frames(request: web.Request, ws: web.WebSocketResponse,
         return None
 
     def close() -> None:
+        _CLOSED_UNMASKED.add(ws)
         task = asyncio.get_running_loop().create_task(
             ws.close(code=WSCloseCode.PROTOCOL_ERROR, message=UNMASKED_REASON.encode()))
         closing.add(task)
@@ -101,3 +105,8 @@ def require_masked_frames(request: web.Request, ws: web.WebSocketResponse,
     watch = MaskWatch(parser, close)
     protocol._payload_parser = watch
     return watch
+
+
+def closed_unmasked(ws: web.WebSocketResponse) -> bool:
+    """Whether `ws` was closed (1002) because its client sent an unmasked frame."""
+    return ws in _CLOSED_UNMASKED

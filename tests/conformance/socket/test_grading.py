@@ -14,6 +14,7 @@ from conformance.socket_client.recording import (
     MARK,
     NO_SESSION,
     OPEN,
+    UNMASKED_FRAME,
     UPGRADE,
     VALID_SESSION,
     Record,
@@ -89,6 +90,21 @@ def test_a_client_that_exits_fails_the_running_phase_with_its_output_and_skips_t
     result = grade("TRN-06", made)
     assert result.status == "failed" and "exited (code 1)" in result.reason and "KeyError: 'logs'" in result.reason
     assert grade("TRN-07", made).status == "skipped"
+
+
+def test_an_unmasked_frame_fails_the_phase_it_came_in_and_only_that_phase() -> None:
+    cut = Record(5.5, CLOSE, conn=2, code=1002, data={UNMASKED_FRAME: True})
+    made = recording(mark(0, "start:auth"), at(1, LOGIN), *opened(2, 1), mark(3, "expire"),
+                     Record(3.01, CLOSE, conn=1, code=1001, by_server=True), at(3.3, LOGIN), *opened(3.4, 2),
+                     mark(4, "end:auth"), mark(5, "start:reconnect"), cut)
+    result = grade("TRN-06", made)
+    assert result.status == "passed", result  # the close came after its phase
+    made.records[made.records.index(cut)] = at(3.9, cut)
+    made.records.sort(key=lambda r: r.t)
+    result = grade("TRN-06", made)
+    assert result.status == "failed", result
+    assert result.reason.startswith("during this phase the client sent an unmasked frame on connection 2")
+    assert result.expected is not None and "RFC 6455 §5.1" in result.expected
 
 
 # -- TRN-07 ----------------------------------------------------------------------------------------------------

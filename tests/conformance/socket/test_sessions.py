@@ -53,6 +53,18 @@ async def test_a_naive_client_fails_exactly_the_check_of_its_flaw(flaw: str, fai
     assert says in reasons(run)[fails]
 
 
+async def test_a_client_that_sends_an_unmasked_frame_fails_the_phase_it_sent_it_in_with_why() -> None:
+    # fleetsim closes such a socket with 1002, as Traccar's Jetty does; the verdicts once showed only the effects
+    # (a socket lost again and again), never the cause
+    run = await run_socket_client(SOCKET_CHECKS, FAST, client=sample("unmasked"))
+    results = {r.check_id: r for r in run.results}
+    assert results["TRN-06"].status == "failed", shown(run)
+    assert "the client sent an unmasked frame on connection 1: fleetsim closed that socket with 1002" in \
+        results["TRN-06"].reason
+    assert all(r.status in ("failed", "skipped") for r in run.results), shown(run)
+    assert all("unmasked frame" in r.reason or r.status == "skipped" for r in run.results), shown(run)
+
+
 async def test_a_launched_client_that_crashes_on_garbage_fails_trn_10_with_its_last_output() -> None:
     run = await run_socket_client(SOCKET_CHECKS, FAST, command=command("--flaw", "crash-on-garbage"))
     expected = {c.id: "passed" for c in SOCKET_CHECKS} | {"TRN-10": "failed"}

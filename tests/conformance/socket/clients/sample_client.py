@@ -10,7 +10,9 @@ socket with 1009 (aiohttp's limit). Timings are arguments so that tests run in s
 
 Flaws, one each: `no-relogin` (keeps its first cookie forever), `storm` (reconnects at once, always),
 `no-keepalive` (never pings: a silent socket goes unnoticed), `no-backfill` (ignores what it missed),
-`crash-on-garbage` (json.loads and a strict key dispatch without a guard: the first odd frame kills it).
+`crash-on-garbage` (json.loads and a strict key dispatch without a guard: the first odd frame kills it),
+`unmasked` (writes a ping of its own without the mask RFC 6455 requires of every client frame, after each
+socket's first frame: a real Traccar closes every socket it opens at once).
 
 Run: python sample_client.py --url URL --email E --password P [--flaw F] [timings]; or `run(Config(...))` from a
 test's event loop.
@@ -30,7 +32,7 @@ from typing import Any
 
 import aiohttp
 
-FLAWS = ("no-relogin", "storm", "no-keepalive", "no-backfill", "crash-on-garbage")
+FLAWS = ("no-relogin", "storm", "no-keepalive", "no-backfill", "crash-on-garbage", "unmasked")
 
 
 @dataclass
@@ -122,6 +124,10 @@ class Client:
                             if message.type != aiohttp.WSMsgType.TEXT:
                                 continue  # binary frames carry nothing Traccar sends
                             seen = self.take(message.data)
+                            if first and config.flaw == "unmasked":
+                                # a hand-written client's ping without the mask every client frame needs: an
+                                # empty ping frame (0x89, length 0) straight onto the connection
+                                ws._writer.transport.write(b"\x89\x00")
                             if first and connected_before and config.flaw != "no-backfill":
                                 await self.backfill(http, before, seen)
                             first = False
