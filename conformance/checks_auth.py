@@ -531,13 +531,16 @@ def signature_echo(bases: Sequence[Base]) -> list[ProbeRequest]:
 
 
 def _leak(a: Attempt) -> str | None:
-    """What an error answer gives away, if anything."""
-    texts = [a.response_body.decode("utf-8", "replace"), *a.response_headers.values()]
-    if any(MASK in text for text in texts):
-        return "a configured secret or the expected signature"
+    """What an error answer gives away, if anything, and where (its body or which header)."""
+    places = [("its body", a.response_body.decode("utf-8", "replace")),
+              *((f"its {name} header", value) for name, value in a.response_headers.items())]
+    for where, text in places:
+        if MASK in text:
+            return f"a configured secret or the expected signature, in {where}"
     for marker in STACK_MARKERS:
-        if any(marker in text for text in texts):
-            return f"a stack trace ({marker!r})"
+        for where, text in places:
+            if marker in text:
+                return f"a stack trace ({marker!r}), in {where}"
     return None
 
 

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+from simulator.delivery.response import ERROR_HEADERS_CAP, KEEP_ALL_HEADERS_FROM
 from simulator.delivery.sending import SenderFactory
 from simulator.delivery.transport import DEFAULT_KEEP_HEADERS, KEEP_CAP, READ_CAP, Response, parse_retry_after
 from simulator.delivery.transport import _status_outcome as status_outcome
@@ -431,9 +432,10 @@ def _request(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> 
 def _response(status: int, raw_headers: list[tuple[bytes, bytes]], data: bytes, latency_s: float,
               keep: int = KEEP_CAP) -> Response:
     headers: dict[str, str] = {}
+    every = status >= KEEP_ALL_HEADERS_FROM  # as the transports keep them
     for name, value in raw_headers:
         key = name.decode("latin-1").lower()
-        if key in DEFAULT_KEEP_HEADERS and key not in headers:
+        if (key in DEFAULT_KEEP_HEADERS or (every and len(headers) < ERROR_HEADERS_CAP)) and key not in headers:
             headers[key] = value.decode("latin-1")[:_HEADER_VALUE_CAP]
     retry_after = headers.get("retry-after")
     outcome = status_outcome(status)

@@ -43,7 +43,9 @@ from ..errors import HarnessError, UsageError
 from .deadlines import DEADLINE_SLOT_S, Deadlines
 from .response import (
     DEFAULT_KEEP_HEADERS,
+    ERROR_HEADERS_CAP,
     HEADER_VALUE_CAP,
+    KEEP_ALL_HEADERS_FROM,
     KEEP_CAP,
     READ_CAP,
     RESET_ERRNOS,
@@ -250,9 +252,10 @@ class _Conn(asyncio.Protocol):
         self.status = code
         kept = self.headers
         keep = self._keep_set
+        every = code >= KEEP_ALL_HEADERS_FROM
         for name, value in self._raw:
             lower = name.lower()
-            if lower in keep:
+            if lower in keep or (every and len(kept) < ERROR_HEADERS_CAP):
                 text = lower.decode("ascii", "replace")
                 if text not in kept:  # the first of repeated headers, as headers.get() gives
                     kept[text] = value.decode("utf-8", "surrogateescape")[:HEADER_VALUE_CAP]

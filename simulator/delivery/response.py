@@ -17,6 +17,8 @@ from typing import Final
 
 __all__ = [
     "DEFAULT_KEEP_HEADERS",
+    "ERROR_HEADERS_CAP",
+    "KEEP_ALL_HEADERS_FROM",
     "KEEP_CAP",
     "READ_CAP",
     "Response",
@@ -37,6 +39,12 @@ DEFAULT_KEEP_HEADERS: Final = (
     "retry-after", "location", "date", "server", "x-request-id", "allow",
     "accept-encoding",  # what a 415 for a content coding offers instead (RFC 7694; conformance TRN-04)
 )
+
+#: from this status on, an answer keeps every header (the first of each name, at most ERROR_HEADERS_CAP), not only
+#: DEFAULT_KEEP_HEADERS: an error answer's headers are judged for an echoed secret or signature as its body is
+#: (SIG-10), and redacted in reports and captures like everything else kept
+KEEP_ALL_HEADERS_FROM: Final = 400
+ERROR_HEADERS_CAP: Final = 64
 
 #: errnos of a connection the peer reset or that died under a write
 RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})

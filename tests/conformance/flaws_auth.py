@@ -22,7 +22,7 @@ from .flawed import Handler, serve, settings
 Authenticate = Callable[[bytes, CIHeaders], None]
 
 FLAWS = ("reserialized", "echo_signature", "get_ok", "tolerance_60", "timestamp_unsigned", "timestamp_500",
-         "signature_500", "first_signature_only", "loose_psk")
+         "signature_500", "first_signature_only", "loose_psk", "secret_in_header")
 
 
 def _named(endpoint: Endpoint, word: str) -> str | None:
@@ -157,6 +157,20 @@ def _timestamp_500(timestamps: dict[str, str]) -> Middleware:
     return middleware
 
 
+def _secret_in_header(secrets: dict[str, str]) -> Middleware:
+    """Every error answer carries the endpoint's secret in a debugging header (SIG-10: body and headers)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        secret = secrets.get(request.path.rsplit("/", 1)[-1])
+        if response.status >= 400 and secret is not None:
+            response.headers["X-Debug-Key"] = secret
+        return response
+
+    return middleware
+
+
 @contextlib.asynccontextmanager
 async def flawed_auth(flaw: str) -> AsyncIterator[str]:
     """The reference receiver with `flaw` (one of FLAWS)."""
@@ -172,5 +186,8 @@ async def flawed_auth(flaw: str) -> AsyncIterator[str]:
     elif flaw == "timestamp_500":
         stamps = {name: n for name, e in endpoints.items() if (n := _named(e, "timestamp")) is not None}
         app.middlewares.append(_timestamp_500(stamps))
+    elif flaw == "secret_in_header":
+        app.middlewares.append(_secret_in_header({name: e.secrets[0].reveal().hex() for name, e in endpoints.items()
+                                                  if e.secrets}))
     async with serve(app, store) as url:
         yield url
