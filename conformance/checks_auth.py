@@ -624,11 +624,36 @@ def timestamp_edges_accepted(context: Context) -> CheckResult:
 
     290 s rather than the catalogue's 299 s: the probes are signed when the probe phase starts and arrive a
     moment later, and the two clocks may differ by a second or two; a receiver with the usual 300 s window must
-    not fail on that. Either way, both clocks must be on NTP.
+    not fail on that. Either way, both clocks must be on NTP. Behind a slow receiver's answers the past probe may
+    leave much later than that: refused when it was more than 300 s old on leaving, it is inconclusive (error),
+    not failed.
     """
     result = _accepted(context, "timestamp_edges", f"timestamps {EDGE_S} s off")
+    late = _sent_late(result.exchange) if result.status == FAILED else None
+    if late is not None:  # a refusal of a probe older than the usual window when it left says nothing
+        return CheckResult(ERROR, f"inconclusive: the {result.exchange.variant if result.exchange else ''} probe "
+                           f"went out {late:.0f} s after it was signed, behind slower answers, {EDGE_S + late:.0f} s "
+                           f"off by then: past a {USUAL_WINDOW_S} s window, so its refusal is no verdict (a quicker "
+                           "receiver, or --concurrency, gets the probes out in time)", result.exchange, result.expected)
     ntp = "; keep the receiver's clock on NTP: signed timestamps are only as good as both clocks"
     return dataclasses.replace(result, reason=result.reason + ntp)
+
+
+#: RPL-03: the freshness window most receivers keep (Standard Webhooks' and Samsara's 5 minutes); a past probe
+#: that waited so long behind slow answers that it left older than this proves nothing when refused
+USUAL_WINDOW_S = 300
+
+
+def _sent_late(a: Attempt | None) -> float | None:
+    """How long after its signed timestamp's intended offset the past-edge probe `a` went out, when that made it
+    older than USUAL_WINDOW_S; None otherwise (and for the future-edge probe, which only gets younger)."""
+    if a is None or not (a.variant or "").startswith("past"):
+        return None
+    stamps = [v for k, v in a.request_headers.items() if "timestamp" in k.lower() and v.isdigit()]
+    if not stamps:
+        return None
+    age = a.sent_at - int(stamps[0])
+    return age - EDGE_S if age > USUAL_WINDOW_S else None
 
 
 # --- RPL-04 ------------------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ SIG-10 shows the echo as the redaction mask, never the expected signature itself
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from conformance.plan import plan
@@ -148,6 +150,25 @@ def test_a_receiver_that_stops_answering_after_malformed_signatures_fails_sig_05
     assert result.status == "failed" and "stopped answering" in result.reason
     flaky = _attempt("malformed_signature", "genuine afterwards", None, "timeout_connect")
     assert _judge("SIG-05", malformed, flaky).status == "error"  # the network's trouble, not shown to be the receiver's
+
+
+@pytest.mark.parametrize(("waited_s", "status"), [(0.4, "failed"), (9.0, "failed"), (42.0, "error")])
+def test_rpl_03_does_not_blame_the_receiver_for_a_past_probe_that_left_late(waited_s: float, status: str) -> None:
+    # behind a slow receiver's answers the past-edge probe left 42 s after it was signed, 332 s old, and a receiver
+    # with the usual 300 s window was failed for refusing it (found by a stranger sweep)
+    signed = 1_800_000_000 - 290
+
+    def edge(variant: str, stamp: int, answer: int) -> Attempt:
+        return dataclasses.replace(_attempt("timestamp_edges", variant, answer, f"{answer // 100}xx"),
+                                   sent_at=1_800_000_000 + waited_s,
+                                   request_headers={"X-Samsara-Timestamp": str(stamp)})
+
+    result = _judge("RPL-03", edge("past 290 s", signed, 401), edge("future 290 s", signed + 580, 200))
+    assert result.status == status, result
+    if status == "error":
+        assert f"went out {waited_s:.0f} s after it was signed" in result.reason, result.reason
+    assert _judge("RPL-03", edge("past 290 s", signed, 200), edge("future 290 s", signed + 580, 401)).status == \
+        "failed"  # the future edge only gets nearer by waiting: a refusal stands
 
 
 def test_sig_11_notes_a_missing_allow_header_and_fails_anything_but_405() -> None:
