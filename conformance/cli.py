@@ -413,11 +413,14 @@ def _genuine_refused(runs: list[ProviderRun], statuses: tuple[int, ...]) -> list
 def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | None:
     """When genuine deliveries signed with the demo's secrets (no --settings) were refused as unauthenticated,
     the likeliest cause is a receiver configured with secrets of its own: say so, naming no secret."""
-    if args.settings:
-        return None
     refused = sorted(run.provider for run, _ in _genuine_refused(runs, (401, 403)))
     if not refused:
         return None
+    if args.settings:
+        return (f"note: {', '.join(refused)}: genuine deliveries, signed when sent with the secrets of --settings "
+                f"{args.settings}, were refused as unauthenticated: the likeliest cause is that the receiver holds "
+                "another secret than that file gives (or verifies otherwise: SIG-01's reason shows what was sent); "
+                "the checks failing with 401/403 after it follow from the same cause")
     return (f"note: {', '.join(refused)}: genuine deliveries were refused as unauthenticated. Without --settings, "
             "fleetsim signs with the demo scenario's secrets (scenarios/demo-city.yaml, delivery.providers); if "
             "your receiver has secrets of its own, give them with --settings FILE (README, \"Settings files\")")
@@ -432,9 +435,11 @@ def _tolerance_hint(runs: list[ProviderRun]) -> str | None:
     single cause is a replay tolerance so tight that fleetsim's probes, sent a second or two after they are signed,
     are refused as well: say so, so that one fix is not read as many."""
     found = []
+    unauthenticated = {run.provider for run, _ in _genuine_refused(runs, (401, 403))}
     for run in runs:
         failed = {r.check_id: r for r in run.results if r.status == "failed"}
-        if "RPL-03" not in failed:
+        # genuine deliveries, signed as they are sent, refused too: no tolerance explains that (_secrets_hint)
+        if "RPL-03" not in failed or run.provider in unauthenticated:
             continue
         followers = sorted(c for c, r in failed.items() if c not in ("RPL-03", "TIM-04") and r.exchange is not None
                            and r.exchange.status in (401, 403))

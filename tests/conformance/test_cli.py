@@ -255,9 +255,17 @@ def test_genuine_deliveries_refused_without_settings_point_at_the_demo_secrets(c
     # a receiver with a secret of its own: every genuine delivery, signed with demo-city's secret, is a 401
     own = tmp_path / "own.yaml"
     own.write_text("providers:\n  samsara:\n    secret: b3duLXJlY2VpdmVyLXNlY3JldA==\n")
+    wrong = tmp_path / "wrong.yaml"  # another secret than the receiver's
+    wrong.write_text("providers:\n  samsara:\n    secret: YW5vdGhlci1zZWNyZXQtYWx0b2dldGhlcg==\n")
     with serving_with_settings(own) as url:
         bare = cli("check", "--provider", "samsara", "--target", url, "--only", "SIG-01")
         given = cli("check", "--provider", "samsara", "--target", url, "--only", "SIG-01", "--settings", str(own))
+        mismatched = cli("check", "--provider", "samsara", "--target", url, "--settings", str(wrong))
+    # the whole suite fails with 401s, RPL-03 among them: the note once blamed a tight replay tolerance
+    assert mismatched.code == 1 and "FAIL  RPL-03" in mismatched.out
+    assert f"genuine deliveries, signed when sent with the secrets of --settings {wrong}, were refused as " \
+           "unauthenticated: the likeliest cause is that the receiver holds another secret" in mismatched.out
+    assert "beside RPL-03" not in mismatched.out and "YW5vdGhlci1zZWNyZXQ" not in mismatched.out
     assert bare.code == 1 and "FAIL  SIG-01  a genuine delivery was answered 401" in bare.out
     assert "note: samsara: genuine deliveries were refused as unauthenticated. Without --settings, fleetsim " \
            "signs with the demo scenario's secrets" in bare.out
@@ -334,3 +342,6 @@ def test_failures_that_share_a_tight_tolerance_are_named_as_one() -> None:
     assert hint is not None and hint.startswith("note: samsara (IDM-02, SIG-05) failed with 401/403 beside RPL-03")
     assert _tolerance_hint([run_of(refused("SIG-05"), refused("IDM-02"))]) is None  # RPL-03 passed: other causes
     assert _tolerance_hint([run_of(refused("RPL-03"), refused("SIG-05"), refused("IDM-02", 500))]) is None
+    # genuine deliveries refused too: signed as they were sent, no tolerance explains them (the secret does)
+    assert _tolerance_hint([run_of(refused("SIG-01"), refused("RPL-03"), refused("SIG-05"), refused("IDM-02"))]) \
+        is None
