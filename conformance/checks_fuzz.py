@@ -66,7 +66,9 @@ def fuzz_finds_nothing(context: Context) -> CheckResult:
     reading (its adapter, as `fleetsim schemas validate`), by what the vendor states: unknown extra fields and
     unknown event types are valid (MAL-03), and so is a value only a rule fleetsim chose refuses (a speed over 300
     km/h, a MettaX device id of letters: `x-inferred` in the schemas). Fails on a 5xx, on no answer within the
-    deadline, or on a 2xx for an invalid document; MAL-02 also allows a 2xx that quarantines, which HTTP cannot
+    deadline, or on a 2xx for an invalid document (not one under the event id of a valid document the receiver
+    already acknowledged: a duplicate may be acknowledged unread, IDM-01); MAL-02 also allows a 2xx that
+    quarantines, which HTTP cannot
     show, so a receiver that quarantines is checked with --quarantine (then only 5xx and hangs count). The first
     finding is shrunk by Hypothesis to a minimal document, and kept in .fleetsim/hypothesis/ under the working
     directory, where the next run replays it first. Bounded: --fuzz-examples documents (default 100) and a 120 s

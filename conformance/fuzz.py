@@ -252,6 +252,9 @@ class _Search:
     until: float  # monotonic() when the budget is spent
     stop: threading.Event
     attempts: list[Attempt] = field(default_factory=list)
+    #: the event keys of valid documents the receiver acknowledged: another document under one of them may be
+    #: acknowledged as a duplicate unread (IDM-01), which is no acceptance of it
+    acknowledged: set[str] = field(default_factory=set)
     finding: str | None = None
     minimal: Attempt | None = None
     cut: bool = False  # the budget ended the search (generating or shrinking) before Hypothesis did
@@ -284,7 +287,25 @@ class _Search:
         if self.settings.quarantine or not self.provider.delivery.is_success(r.status):
             return None
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        return ACCEPTED_INVALID if is_invalid(self.provider, body, content_type.split(";")[0].strip()) else None
+        key = self._event_key(body, headers, content_type)
+        if key in self.acknowledged:  # a duplicate of an acknowledged event: acknowledged unread, rightly
+            return None
+        if is_invalid(self.provider, body, content_type.split(";")[0].strip()):
+            return ACCEPTED_INVALID
+        if key is not None:  # only a valid document's key: the same invalid one judged again is judged alike
+            self.acknowledged.add(key)
+        return None
+
+    def _event_key(self, body: bytes, headers: Mapping[str, str], content_type: str) -> str | None:
+        """The deduplication key the provider's reading gives the delivery, if it gives one."""
+        adapter = self.provider.adapter
+        if adapter.key_header is not None:
+            return next((v for k, v in headers.items() if k.lower() == adapter.key_header.lower()), None)
+        try:
+            doc = adapter.decode(body, content_type.split(";")[0].strip())
+            return adapter.event_key(doc, adapter.classify(doc))
+        except (Rejected, ValueError, TypeError, KeyError, AttributeError):  # no key to read: judged as it is
+            return None
 
     def __call__(self, case: Case) -> bool:
         if self.stop.is_set():

@@ -259,3 +259,27 @@ async def test_hypothesis_warnings_about_schema_sized_reprs_stay_off_the_termina
             result, _ = await fuzz("samsara", url, FuzzSettings(examples=5, budget_s=600.0))
     assert result.status == "failed"  # a finding: the point where Hypothesis describes its (62 kB) strategy
     assert not [w for w in caught if issubclass(w.category, HypothesisWarning)], [str(w.message) for w in caught]
+
+
+def test_an_invalid_document_acknowledged_under_an_already_acknowledged_event_id_is_no_finding() -> None:
+    # shrinking draws the same event ids again ("00000000-..."); a receiver that answers a known id 200 before
+    # reading the rest (IDM-01: a duplicate is acknowledged) was failed for accepting an invalid document
+    import threading
+    from typing import cast
+
+    from conformance.probing import Base
+    from simulator.delivery.redaction import Redactor
+    from simulator.delivery.transport import Response
+
+    search = fuzz_module._Search(PROVIDERS["samsara"], cast(Base, None), lambda body, headers: Response("2xx"),
+                                 "http://r/samsara", Redactor(), QUICK, time.time, time.monotonic, 0.0,
+                                 threading.Event())
+    valid = generate_one(PROVIDERS["samsara"], "alert_v1", seed=1, index=0).payload
+    invalid = {key: value for key, value in valid.items() if key != "event"}
+    headers = {"Content-Type": "application/json"}
+    ok = Response("2xx", status=200)
+    assert search.judge(orjson.dumps(valid), headers, ok) is None
+    assert search.judge(orjson.dumps(invalid), headers, ok) is None  # a duplicate, acknowledged unread
+    fresh = orjson.dumps({**invalid, "eventId": "a-new-event-id"})
+    assert search.judge(fresh, headers, ok) == fuzz_module.ACCEPTED_INVALID
+    assert search.judge(fresh, headers, ok) == fuzz_module.ACCEPTED_INVALID  # judged alike when replayed
