@@ -301,6 +301,14 @@ def _check_receivers(args: argparse.Namespace, reports: list[tuple[str, Path]], 
                       key=lambda c: catalogue_order(c.id))
     if not selected:
         raise UsageError("check: --suite/--only and --exclude leave no check to run")
+    if args.only and not any(c.applies(p) for c in selected for p in providers):
+        # every check named skipped as not applicable: a summary of "0 passed, 0 failed" and exit 0 would read as
+        # a receiver that passed in a CI job, though nothing was checked
+        first = selected[0]
+        names = ", ".join(p.name for p in providers)
+        raise UsageError(f"check: --only {','.join(c.id for c in selected)} applies to none of the providers "
+                         f"checked ({names}); {first.id} would be skipped: "
+                         f"{first.not_applicable.format(provider=providers[0].name)}")
     fuzz = FuzzSettings(examples=args.fuzz_examples, quarantine=args.quarantine)
     if any(c.suite == "fuzz" for c in selected) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         # Hypothesis's own files (and its .gitignore) go beside the example database, not into ./.hypothesis

@@ -345,3 +345,15 @@ def test_failures_that_share_a_tight_tolerance_are_named_as_one() -> None:
     # genuine deliveries refused too: signed as they were sent, no tolerance explains them (the secret does)
     assert _tolerance_hint([run_of(refused("SIG-01"), refused("RPL-03"), refused("SIG-05"), refused("IDM-02"))]) \
         is None
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--provider", "samsara", "--only", "TRN-06"], "--only TRN-06 applies to none of the providers checked (samsara); "
+     "TRN-06 would be skipped: grades a socket client, not a webhook receiver"),
+    (["--provider", "smartgps", "--only", "RPL-03,RPL-04"], "smartgps signs no timestamp"),
+])
+def test_only_checks_that_apply_to_no_provider_are_a_usage_error_not_a_pass(cli: Cli, argv: list[str],
+                                                                           says: str) -> None:
+    # "0 passed, 0 failed, 1 skipped" and exit 0: a CI job gating on it passed though nothing was checked
+    result = cli("check", *argv, "--target", "http://127.0.0.1:9")
+    assert result.code == 2 and says in result.err and len(result.err.strip().splitlines()) == 1, result
