@@ -586,6 +586,12 @@ def burst_absorbed(context: Context) -> CheckResult:
 #: copies whose every answer must be a 4xx: a 2xx is silent acceptance
 MUST_REJECT = frozenset({"tampered_signature", "missing_signature", "stale_timestamp", "future_timestamp",
                          "corrupt_body", "gzip_bomb", "oversized"})
+#: probes whose every request must get a 4xx too (a body, signature or timestamp changed after signing, a wrong or
+#: malformed signature, a malformed timestamp), but for the one variant named: a genuine delivery sent after them
+MUST_REJECT_PROBES: dict[str, str | None] = {
+    "tampered_body": None, "signature_echo": None, "timestamp_changed": None, "malformed_timestamp": None,
+    "malformed_signature": "genuine afterwards",
+}
 #: the delivery engine's copies that carry well-formed, acceptable deliveries: a 5xx there is not "bad input"
 #: (SIG-01 and IDM-01 judge them); probes say so themselves (`Probe.well_formed`); everything else is bad input
 WELL_FORMED = frozenset({GENUINE, DUPLICATE})
@@ -600,7 +606,8 @@ def _finding(a: Attempt) -> str | None:
     status = a.status
     if not _answered(a) or status is None:
         return None
-    if a.copy in MUST_REJECT and status < 300:
+    if status < 300 and (a.copy in MUST_REJECT or (a.copy in MUST_REJECT_PROBES
+                                                     and a.variant != MUST_REJECT_PROBES[a.copy])):
         return f"{status} on {a.copy} (silent acceptance)"
     if a.copy == "forward_compat":  # to be acknowledged, not refused: MAL-03 judges it, TIM-04 names the class
         if a.variant in UNKNOWN_TYPES and 400 <= status < 500 and status != 429:
@@ -617,8 +624,9 @@ def _finding(a: Attempt) -> str | None:
 def status_code_audit(context: Context) -> CheckResult:
     """Across all exchanges: no 2xx on what must be refused, no 4xx on an unknown event type, no 5xx on bad input.
 
-    Audits whatever the other selected checks sent (it sends nothing itself): 2xx on a bad or missing signature,
-    a stale or future timestamp, a truncated body, an oversized body or a gzip bomb is silent acceptance; a 4xx
+    Audits whatever the other selected checks sent (it sends nothing itself): 2xx on a bad, malformed or missing
+    signature, a body or timestamp changed after signing, a stale, future or malformed timestamp, a truncated
+    body, an oversized body or a gzip bomb is silent acceptance; a 4xx
     on MAL-03's unknown event type (or alert condition id) makes the platform retry or drop it; a 5xx on any
     probe that is not a well-formed delivery (503 with Retry-After aside) is a crash on bad input, and a 5xx on
     MAL-03's deliveries a failure to acknowledge what is not understood.

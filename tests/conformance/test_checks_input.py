@@ -370,3 +370,23 @@ def test_mettax_passes_against_fleetsims_own_receiver_with_seeds_whose_probes_we
     result = cli("check", "--provider", "mettax", "--suite", "standard", "--seed", seed)
     assert result.code == 0, result.out
     assert re.search(r"PASS\s+MAL-02", result.out) and re.search(r"PASS\s+IDM-05", result.out), result.out
+
+
+def test_tim_04_counts_a_2xx_on_any_forged_signature_or_timestamp_but_not_on_the_genuine_delivery_after_them(
+) -> None:
+    # it counted the delivery engine's tampered copies only: 2xx on SIG-03's, SIG-05's, RPL-04's and RPL-05's
+    # probes went unnamed in the audit (found by a stranger sweep)
+    def answered(copy: str, variant: str, status: int) -> Attempt:
+        return Attempt(event_id="e", provider="samsara", kind="alert_v1", copy=copy, attempt=1, url="http://r/s",
+                       sent_at=0.0, latency_s=0.01, outcome=f"{status // 100}xx", status=status, variant=variant)
+
+    forged = [answered("tampered_body", "one byte", 200), answered("timestamp_changed", "timestamp +1 s", 200),
+              answered("malformed_timestamp", "milliseconds", 204), answered("malformed_signature", "empty", 200),
+              answered("signature_echo", "wrong signature", 200)]
+    genuine = answered("malformed_signature", "genuine afterwards", 200)
+    result = CHECKS["TIM-04"].run(Context(PROVIDERS["samsara"], (*forged, genuine), 10.0))
+    assert result.status == "failed" and result.reason.startswith("5 of 6 exchanges break their class"), result
+    for copy in ("tampered_body", "timestamp_changed", "malformed_timestamp", "malformed_signature",
+                 "signature_echo"):
+        assert f"on {copy} (silent acceptance)" in result.reason
+    assert CHECKS["TIM-04"].run(Context(PROVIDERS["samsara"], (genuine,), 10.0)).status == "passed"
