@@ -633,8 +633,9 @@ def timestamp_edges_accepted(context: Context) -> CheckResult:
     if late is not None:  # a refusal of a probe older than the usual window when it left says nothing
         return CheckResult(ERROR, f"inconclusive: the {result.exchange.variant if result.exchange else ''} probe "
                            f"went out {late:.0f} s after it was signed, behind slower answers, {EDGE_S + late:.0f} s "
-                           f"off by then: past a {USUAL_WINDOW_S} s window, so its refusal is no verdict (a quicker "
-                           "receiver, or --concurrency, gets the probes out in time)", result.exchange, result.expected)
+                           f"off by then: past a {USUAL_WINDOW_S} s window, so its refusal is no verdict (a receiver "
+                           "that answers within seconds gets the probes out in time; TIM-01 judges its speed)",
+                           result.exchange, result.expected)
     ntp = "; keep the receiver's clock on NTP: signed timestamps are only as good as both clocks"
     return dataclasses.replace(result, reason=result.reason + ntp)
 
