@@ -27,6 +27,9 @@ from .registry import CHECKS, CheckResult, catalogue_order, rule_of
 from .run import ProviderRun
 
 BODY_SHOWN = 300  # bytes of a body quoted in the terminal and reports (the body file holds all of it)
+#: characters of a header value shown (SIG-05 sends a 64 KiB signature); past it the curl line reads its headers
+#: from a file beside the body file (`-H @FILE`), so it reproduces exactly and stays one readable line
+HEADER_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -97,13 +100,18 @@ class Reporter:
         body_file.write_bytes(body)
         url = masked_url_secrets(a.url)
         words = ["curl", "-sS", "-X", a.method, url]
-        for name, value in headers.items():
-            words += ["-H", f"{name}: {value}"]
+        if any(len(value) > HEADER_SHOWN for value in headers.values()):
+            header_file = body_file.with_suffix(".headers")
+            header_file.write_text("".join(f"{name}: {value}\n" for name, value in headers.items()), "utf-8")
+            words += ["-H", f"@{header_file}"]
+        else:
+            for name, value in headers.items():
+                words += ["-H", f"{name}: {value}"]
         words += ["--data-binary", f"@{body_file}"]
         what = f"{a.copy} ({a.variant})" if a.variant else f"{a.copy} copy"
         of_event = f" of event {a.event_id}" if a.event_id else ""  # a fuzz document is of no scenario event
         sent = [f"{a.method} {url} ({what}{of_event})"]
-        sent += [f"{name}: {value}" for name, value in headers.items()]
+        sent += [f"{name}: {_clip_text(value)}" for name, value in headers.items()]
         quoted = _clip(body)  # gzip and binary bodies are quoted with their size already
         sent.append(f"body: {quoted}" if quoted.startswith(("<gzip, ", "<binary, ")) else
                     f"body ({len(body)} bytes): {quoted}")
@@ -215,6 +223,11 @@ def totals(runs: Sequence[ProviderRun]) -> dict[str, int]:
         for r in run.results:
             counts[r.status] += 1
     return counts
+
+
+def _clip_text(value: str) -> str:
+    """A header value as shown: at most HEADER_SHOWN characters, then how long it was."""
+    return value if len(value) <= HEADER_SHOWN else f"{value[:HEADER_SHOWN]}... ({len(value)} characters)"
 
 
 def _clip(data: bytes) -> str:

@@ -36,6 +36,7 @@ SEED = 1
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_TIMEOUT_S = 60
 # offline and quiet: nothing of Chromium's own (updates, sync, QUIC probes) reaches the network
+SHOT_HEIGHT = 12000
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars")
@@ -214,10 +215,11 @@ async def test_chromium_renders_the_table_and_plots_and_runs_no_injected_script(
     assert any(INJECTED in received for received in dom.texts["received"])
 
     shot = tmp_path / "report.png"
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,8000", report.as_uri())
+    # tall enough for the verdict table of two providers and the plots under it (the table alone is ~8000 px)
+    chromium(tmp_path, f"--screenshot={shot}", f"--window-size=1200,{SHOT_HEIGHT}", report.as_uri())
     assert shot.exists() and shot.stat().st_size > 20_000, "a blank page compresses to a few KB"
     width, height, pixels = decode_png(shot.read_bytes())
-    assert (width, height) == (1200, 8000)
+    assert (width, height) == (1200, SHOT_HEIGHT)
     assert len(pixels) > 50, "a rendered table and plots have many colours"
     for name, colour in [("FAIL badge", (0xCF, 0x22, 0x2E)), ("PASS badge", (0x1A, 0x7F, 0x37)),
                          ("histogram bar", (0x09, 0x69, 0xDA))]:
@@ -297,3 +299,26 @@ def _paeth(a: int, b: int, c: int) -> int:
 
 def _near(pixel: tuple[int, int, int], colour: tuple[int, int, int]) -> bool:
     return all(abs(p - c) <= 8 for p, c in zip(pixel, colour, strict=True))
+
+
+def test_a_64_kib_header_is_shown_clipped_and_the_curl_reads_the_headers_from_a_file(tmp_path: Path) -> None:
+    # SIG-05's 64 KiB signature filled a failure's Sent block and curl line with 65,536 characters: thousands of
+    # lines in the terminal and the HTML report
+    import shlex
+
+    from conformance.registry import CheckResult
+    from simulator.delivery.model import Attempt
+
+    long_value = "sha256=" + "a" * 65_536
+    a = Attempt(event_id="e", provider="smartgps", kind="event", copy="malformed_signature", attempt=1,
+                url="http://r/smartgps", sent_at=0.0, latency_s=0.01, outcome="2xx", status=200,
+                request_headers={"Content-Type": "application/json", "X-Signature": long_value},
+                request_body=b"{}", variant="64 KiB")
+    failure = reporter("http://r", ["smartgps"], tmp_path).failure(
+        CheckResult("failed", "answered 200", a, "4xx", check_id="SIG-05", provider="smartgps"))
+    shown = next(line for line in failure.sent if line.startswith("X-Signature: "))
+    assert shown.endswith(f"... ({len(long_value)} characters)") and len(shown) < 300
+    assert failure.curl is not None and len(failure.curl) < 500, failure.curl
+    words = shlex.split(failure.curl)
+    header_file = Path(words[words.index("-H") + 1].removeprefix("@"))
+    assert header_file.read_text("utf-8") == f"Content-Type: application/json\nX-Signature: {long_value}\n"
