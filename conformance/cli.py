@@ -419,8 +419,9 @@ def _genuine_refused(runs: list[ProviderRun], statuses: tuple[int, ...]) -> list
 
 
 def _secrets_hint(args: argparse.Namespace, runs: list[ProviderRun]) -> str | None:
-    """When genuine deliveries signed with the demo's secrets (no --settings) were refused as unauthenticated,
-    the likeliest cause is a receiver configured with secrets of its own: say so, naming no secret."""
+    """When genuine deliveries were refused as unauthenticated, the likeliest cause is that the receiver holds
+    other secrets than fleetsim signed with (the demo's without --settings, else the file's): say so, naming no
+    secret."""
     refused = sorted(run.provider for run, _ in _genuine_refused(runs, (401, 403)))
     if not refused:
         return None
