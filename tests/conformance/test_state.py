@@ -52,26 +52,18 @@ def write(tmp_path: Path, text: str) -> Path:
          "settle: expected equals:"),
         ("headers: {a: 1}\n", "expected at least one of the questions effects, latest, state"),
         ("effects: [1\n", "probe.yaml:2:1:"),
+        # the YAML reader's words were a scenario's: an empty probe file "expected a scenario mapping (name, ...)"
+        ("", ":1:1: the file is empty; expected a state probe mapping (effects: ..., latest: ..., state: ...)"),
+        ("- a\n", ":1:1: the top level must be a state probe mapping (effects: ..., latest: ..., state: ...), "
+         "found a list"),
+        ("effects: !!python/name:os.system\n", "state probe files hold plain text"),
+        ("effects: .inf\n", "numbers in a state probe file must be finite"),
     ],
 )
 def test_the_loader_names_the_place_and_what_was_expected(tmp_path: Path, text: str, problem: str) -> None:
     with pytest.raises(ScenarioError) as raised:
         load_state_probe(write(tmp_path, text))
     assert isinstance(raised.value, UsageError)  # exit 2
-    assert problem in str(raised.value), str(raised.value)
-
-
-@pytest.mark.parametrize(("text", "problem"), [
-    ("", ":1:1: the file is empty; expected a state probe mapping (effects: ..., latest: ..., state: ...)"),
-    ("- a\n", ":1:1: the top level must be a state probe mapping (effects: ..., latest: ..., state: ...), "
-     "found a list"),
-    ("effects: !!python/name:os.system\n", "state probe files hold plain text"),
-    ("effects: .inf\n", "numbers in a state probe file must be finite"),
-])
-def test_file_level_problems_name_a_state_probe_file_not_a_scenario(tmp_path: Path, text: str, problem: str) -> None:
-    # the YAML reader's words were a scenario's: an empty probe file "expected a scenario mapping (name, seed, ...)"
-    with pytest.raises(ScenarioError) as raised:
-        load_state_probe(write(tmp_path, text))
     assert problem in str(raised.value) and "scenario" not in str(raised.value), str(raised.value)
 
 
