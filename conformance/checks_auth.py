@@ -609,10 +609,14 @@ def other_methods_refused(context: Context) -> CheckResult:
 @probe("timestamp_edges", events=2, well_formed=True,
        applies=lambda p, secret: _has_auth(p, secret) and p.auth.signed_timestamp)
 def timestamp_edges(bases: Sequence[Base]) -> list[ProbeRequest]:
-    """Two events correctly signed 290 s in the past and 290 s in the future (EDGE_S)."""
+    """Two events correctly signed 290 s in the past and 290 s in the future (EDGE_S) of the second each is sent."""
     return [ProbeRequest(f"{label} {EDGE_S} s", base.body, base.sign(base.body, timestamp=base.now + offset),
-                         event_id=base.event_id)
+                         event_id=base.event_id, sign_at=_edge_signer(base, offset))
             for base, (label, offset) in zip(bases, (("past", -EDGE_S), ("future", EDGE_S)), strict=True)]
+
+
+def _edge_signer(base: Base, offset: int) -> Callable[[int], dict[str, str]]:
+    return lambda second: base.sign(base.body, timestamp=second + offset)
 
 _NO_TIMESTAMP = "{provider} signs no timestamp; replay exposure is a property of the platform (RPL-07)"
 
@@ -622,20 +626,18 @@ _NO_TIMESTAMP = "{provider} signs no timestamp; replay exposure is a property of
 def timestamp_edges_accepted(context: Context) -> CheckResult:
     """Correctly signed deliveries 290 s in the past and 290 s in the future are accepted (tolerance not too tight).
 
-    290 s rather than the catalogue's 299 s: the probes are signed when the probe phase starts and arrive a
-    moment later, and the two clocks may differ by a second or two; a receiver with the usual 300 s window must
-    not fail on that. Either way, both clocks must be on NTP. Behind a slow receiver's answers the past probe may
-    leave much later than that: refused when it was more than 300 s old on leaving, it is inconclusive (error),
-    not failed.
+    290 s rather than the catalogue's 299 s: the probes are signed in the second they are sent and arrive a moment
+    later, and the two clocks may differ by a second or two; a receiver with the usual 300 s window must not fail
+    on that. Either way, both clocks must be on NTP. A past probe that still left more than 300 s old (it waited
+    in the sender after it was signed) and was refused is inconclusive (error), not failed.
     """
     result = _accepted(context, "timestamp_edges", f"timestamps {EDGE_S} s off")
     late = _sent_late(result.exchange) if result.status == FAILED else None
     if late is not None:  # a refusal of a probe older than the usual window when it left says nothing
         return CheckResult(ERROR, f"inconclusive: the {result.exchange.variant if result.exchange else ''} probe "
-                           f"went out {late:.0f} s after it was signed, behind slower answers, {EDGE_S + late:.0f} s "
-                           f"off by then: past a {USUAL_WINDOW_S} s window, so its refusal is no verdict (a receiver "
-                           "that answers within seconds gets the probes out in time; TIM-01 judges its speed)",
-                           result.exchange, result.expected)
+                           f"went out {late:.0f} s after it was signed (it waited in the sender), "
+                           f"{EDGE_S + late:.0f} s off by then: past a {USUAL_WINDOW_S} s window, so its refusal is "
+                           "no verdict", result.exchange, result.expected)
     ntp = "; keep the receiver's clock on NTP: signed timestamps are only as good as both clocks"
     return dataclasses.replace(result, reason=result.reason + ntp)
 

@@ -25,7 +25,7 @@ import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,6 +126,10 @@ class ProbeRequest:
     phase: int = 0
     redact: tuple[str, ...] = ()
     mode: str = "http"  # or DROP_RESPONSE: a raw socket closed before the answer is read
+    #: the headers to send instead, signed at the second the request goes out (RPL-03's edges: 290 s off the
+    #: moment of sending, however long the request waited behind slow answers); `headers` are the same made at
+    #: the phase's start, what a pure probe can say
+    sign_at: Callable[[int], Mapping[str, str]] | None = field(default=None, compare=False, repr=False)
 
 
 
@@ -225,6 +229,8 @@ async def send_probes(requests: Sequence[tuple[str, ProbeRequest]], *, sender: S
             target = request.scheme + target[target.index(":"):]
         async with gate:
             sent_at = now()
+            if request.sign_at is not None:
+                request = replace(request, headers=dict(request.sign_at(int(sent_at))))
             if request.mode == DROP_RESPONSE:
                 responses = [await drop_response(target, request, deadline_s, ssl_context)]
             else:

@@ -5,6 +5,7 @@ SIG-10 shows the echo as the redaction mask, never the expected signature itself
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import pytest
 
@@ -14,7 +15,7 @@ from conformance.run import _probe_requests
 from simulator.delivery.model import Attempt
 from simulator.delivery.redaction import MASK
 from simulator.providers import PROVIDERS
-from simulator.signing import SIGNERS
+from simulator.signing import SIGNERS, CIHeaders
 from simulator.signing.samsara import SamsaraSigner
 
 from .flawed import flawed, settings
@@ -111,6 +112,36 @@ def test_probes_are_pure(provider: str) -> None:
     later, _ = _probe_requests(the_plan, providers, now=1_800_000_100)
     if PROVIDERS[provider].auth.signed_timestamp:
         assert first != later  # the timestamps come from `now`, nothing else
+
+
+async def test_rpl_03_edges_are_signed_in_the_second_they_are_sent_however_long_they_waited() -> None:
+    # signed when the probe phase began, the past edge left 42 s later behind a slow receiver's answers, 332 s
+    # old, and a receiver with the usual 300 s window was failed for refusing it (found by a stranger sweep)
+    from conformance.probing import send_probes
+    from simulator.delivery.redaction import Redactor
+    from simulator.delivery.transport import Response
+
+    the_plan = plan(PROVIDERS["samsara"], [CHECKS["RPL-03"]], seed=3, has_secret=True)
+    providers = settings()
+    requests, kinds = _probe_requests(the_plan, providers, now=1_800_000_000)
+    sent: list[Mapping[str, str]] = []
+
+    class Slow:
+        async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, deadline_s: float,
+                       method: str = "POST", keep: int = 4096) -> Response:
+            sent.append(headers)
+            return Response("2xx", status=200)
+
+    attempts = await send_probes(requests, sender=Slow(), url="http://r/samsara", provider="samsara", kinds=kinds,
+                                 deadline_s=5.0, redactor=Redactor(), concurrency=1, now=lambda: 1_800_000_042.5)
+    stamps = sorted(int(h["X-Samsara-Timestamp"]) for h in sent)
+    assert stamps == [1_800_000_042 - 290, 1_800_000_042 + 290]
+    assert sorted(int(a.request_headers["X-Samsara-Timestamp"]) for a in attempts) == stamps  # recorded as sent
+    secret = providers["samsara"]["secret"]
+    for headers, a in zip(sent, attempts, strict=True):
+        verdict = SamsaraSigner().verify(a.request_body, CIHeaders(headers), [secret],
+                                         now=int(headers["X-Samsara-Timestamp"]), tolerance=5)
+        assert verdict.code == "ok", verdict
 
 
 def test_malformed_timestamps_are_signed_over_the_text_sent() -> None:
