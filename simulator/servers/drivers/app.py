@@ -22,6 +22,7 @@ from aiohttp import web
 from ...delivery.sending import Sender
 from ...delivery.transport import HttpTransport
 from ...errors import UsageError
+from ..bodies import UnreadableBody, read_body
 from ..listening import api_guard, listen
 from ..protocol_log import protocol_logger
 from ..timeouts import ConnectionGuard, track_requests
@@ -76,7 +77,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status == 404:
             return _error("Not found", 404)
-        return _error(exc.reason, exc.status)
+        response = _error(exc.reason, exc.status)
+        if "Allow" in exc.headers:  # a 405 says which methods the resource takes (RFC 9110 §15.5.6), as Laravel does
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 def _permissions(request: web.Request) -> frozenset[str] | None:
@@ -139,9 +143,14 @@ async def _settings(request: web.Request, driver: Driver | None) -> web.Response
 
 
 async def _object_body(request: web.Request) -> dict[str, Any]:
-    """The JSON object sent, or {} for anything else (Laravel reads an unparsable body as no input)."""
+    """The JSON object sent, or {} for anything else (Laravel reads an unparsable body as no input); a body that
+    cannot even be decoded (gzip that is not) is a 400."""
     try:
-        value = orjson.loads(await request.read())
+        raw = await read_body(request)
+    except UnreadableBody as exc:
+        raise web.HTTPBadRequest(reason=str(exc)) from None
+    try:
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}

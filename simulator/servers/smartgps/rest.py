@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..bodies import UnreadableBody, read_form
 from .context import SERVER, Call, ServerState
 from .errors import ApiError, conflict, error_response, invalid, not_found
 from .state import Tracker
@@ -89,7 +90,10 @@ async def token(request: web.Request) -> web.StreamResponse:
     if request.content_type == "application/json":
         fields = await json_object(request)
     else:
-        fields = dict(await request.post())
+        try:
+            fields = dict(await read_form(request))
+        except UnreadableBody as exc:  # RFC 6749 §5.2: a request that cannot be read is invalid_request
+            raise ApiError(400, "invalid_request", str(exc)) from None
     client_id, client_secret = fields.get("client_id"), fields.get("client_secret")
     scheme, _, basic = request.headers.get("Authorization", "").strip().partition(" ")
     by_basic = scheme.lower() == "basic"

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..bodies import UnreadableBody, read_body
 from .errors import ApiError, invalid
 
 IMEI = re.compile(r"^[0-9]{15}$")
@@ -20,7 +21,10 @@ CODE = re.compile(r"^[0-9A-F]{8,16}$")
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
+    try:
+        raw = await read_body(request)
+    except UnreadableBody as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
     try:
         body = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:

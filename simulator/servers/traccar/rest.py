@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
+from ..bodies import UnreadableBody, read_form
 from .accounts import Account
 from .live import traccar_ms
 from .state import SERVER
@@ -111,8 +111,8 @@ async def session_post(request: web.Request) -> web.StreamResponse:
         # a JSON login is told it sent the wrong format, not (as a 401 would say) the wrong password
         return web.Response(status=415)
     try:
-        form = await request.post()
-    except (ValueError, HttpProcessingError):  # not UTF-8, a multipart body without boundary or broken
+        form = await read_form(request)
+    except UnreadableBody:  # not UTF-8, an unknown charset, gzip that is not, a multipart body without boundary
         return web.Response(status=401)  # no credentials could be read: as a login without them, not a 500
     email, password = form.get("email"), form.get("password")
     account = (state.accounts.login(email, password)
