@@ -287,22 +287,23 @@ class _Search:
         if self.settings.quarantine or not self.provider.delivery.is_success(r.status):
             return None
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        key = self._event_key(body, headers, content_type)
+        media_type = content_type.split(";")[0].strip()
+        key = self._event_key(body, headers, media_type)
         if key in self.acknowledged:  # a duplicate of an acknowledged event: acknowledged unread, rightly
             return None
-        if is_invalid(self.provider, body, content_type.split(";")[0].strip()):
+        if is_invalid(self.provider, body, media_type):
             return ACCEPTED_INVALID
         if key is not None:  # only a valid document's key: the same invalid one judged again is judged alike
             self.acknowledged.add(key)
         return None
 
-    def _event_key(self, body: bytes, headers: Mapping[str, str], content_type: str) -> str | None:
+    def _event_key(self, body: bytes, headers: Mapping[str, str], media_type: str) -> str | None:
         """The deduplication key the provider's reading gives the delivery, if it gives one."""
         adapter = self.provider.adapter
         if adapter.key_header is not None:
             return next((v for k, v in headers.items() if k.lower() == adapter.key_header.lower()), None)
         try:
-            doc = adapter.decode(body, content_type.split(";")[0].strip())
+            doc = adapter.decode(body, media_type)
             return adapter.event_key(doc, adapter.classify(doc))
         except (Rejected, ValueError, TypeError, KeyError, AttributeError):  # no key to read: judged as it is
             return None

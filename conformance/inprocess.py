@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from simulator.delivery.response import ERROR_HEADERS_CAP, KEEP_ALL_HEADERS_FROM
+from simulator.delivery.response import select_headers
 from simulator.delivery.sending import SenderFactory
 from simulator.delivery.transport import DEFAULT_KEEP_HEADERS, KEEP_CAP, READ_CAP, Response, parse_retry_after
 from simulator.delivery.transport import _status_outcome as status_outcome
@@ -63,7 +63,6 @@ __all__ = ["APP_URL", "InProcessApp", "InProcessSender", "load_app", "serve_app"
 APP_URL: Final = "http://app.invalid"
 LIFESPAN_TIMEOUT_S: Final = 10.0  # for the app's startup and shutdown each
 WSGI_THREADS: Final = 8  # worker threads for WSGI calls, shared by every sender of one app
-_HEADER_VALUE_CAP: Final = 512
 _ERROR_CAP: Final = 300
 _DEFAULT_HEADERS: Final = {"user-agent": "fleetsim", "accept-encoding": "identity"}  # as HttpTransport sends
 
@@ -431,12 +430,9 @@ def _request(method: str, url: str, body: bytes, headers: Mapping[str, str]) -> 
 
 def _response(status: int, raw_headers: list[tuple[bytes, bytes]], data: bytes, latency_s: float,
               keep: int = KEEP_CAP) -> Response:
-    headers: dict[str, str] = {}
-    every = status >= KEEP_ALL_HEADERS_FROM  # as the transports keep them
-    for name, value in raw_headers:
-        key = name.decode("latin-1").lower()
-        if (key in DEFAULT_KEEP_HEADERS or (every and len(headers) < ERROR_HEADERS_CAP)) and key not in headers:
-            headers[key] = value.decode("latin-1")[:_HEADER_VALUE_CAP]
+    # as the transports keep them
+    headers = select_headers(((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers),
+                             status, DEFAULT_KEEP_HEADERS)
     retry_after = headers.get("retry-after")
     outcome = status_outcome(status)
     return Response(

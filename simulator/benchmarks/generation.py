@@ -149,6 +149,8 @@ def command(rounds: int = 7, records: int = COMMAND_RECORDS, scenario_file: str 
 
 #: records of the long command: bench-mixed's fleet over 30 days (`long_scenario`), ~20 s on one process here
 LONG_COMMAND_RECORDS = 1_000_000
+#: how long the long streams run (`long_scenario`, `long_command`): days of bench-mixed's one
+LONG_DAYS = 30
 _DURATION_LINE = re.compile(r"^duration: .*$", re.MULTILINE)
 
 
@@ -158,7 +160,7 @@ def long_command(rounds: int = 3, records: int = LONG_COMMAND_RECORDS) -> dict[s
     (imports, the scenario, the road network: ~0.35 s) in full, so on the 300,000-record command (~6 s) that part
     is not halved and caps the two-worker ratio at about 0.95 of the machine's ceiling; a stream that takes
     ~20 s shows what the split itself gives, which is what a long `generate --workers` gets."""
-    text, found = _DURATION_LINE.subn(f"duration: {round(long_scenario().duration_s / 3600)}h",
+    text, found = _DURATION_LINE.subn(f"duration: {LONG_DAYS}d",
                                       (scenarios_dir() / SCENARIO).read_text(encoding="utf-8"))
     if found != 1:
         raise ValueError(f"{SCENARIO} has {found} top-level duration lines, not one")
@@ -211,8 +213,8 @@ def compiled_command(rounds: int = 5, records: int = COMMAND_RECORDS, scenario_f
 
 
 def long_scenario() -> Scenario:
-    """The benchmark fleet over 30 days: enough traffic for a million records or deliveries."""
-    return dataclasses.replace(load_scenario(scenarios_dir() / SCENARIO), duration_s=30 * 86_400.0)
+    """The benchmark fleet over LONG_DAYS days: enough traffic for a million records or deliveries."""
+    return dataclasses.replace(load_scenario(scenarios_dir() / SCENARIO), duration_s=LONG_DAYS * 86_400.0)
 
 
 def _rss_child(n: int) -> None:

@@ -86,19 +86,24 @@ def resigned_headers(
     return kept + list(fresh.items())
 
 
-def _fresh_headers(provider: Provider, own: Mapping[str, Any], request: CapturedRequest | None,
-                   now: int) -> dict[str, str]:
-    """What `provider` sends anew under its settings `own`: its credential headers, and its signature when it
-    has the secret to make it (or signs nothing). With no `request`, only whether there is any: the headers of an
-    empty body, which `Replayer` asks before sending so a request it could not sign is refused up front."""
+def _fresh_headers(provider: Provider, own: Mapping[str, Any], request: CapturedRequest, now: int) -> dict[str, str]:
+    """What `provider` sends anew for `request` under its settings `own`: its credential headers, and its
+    signature when it can make one (`_signing_secrets`)."""
     fresh = dict(provider.credential_headers(own))
-    signer = SIGNERS[provider.signing]
-    secret = own.get("secret")
-    secrets = [secret] if isinstance(secret, Secret) else []
-    if secrets or signer.name == "none":
-        body, event_id = (request.body, request.event_id or "replay") if request is not None else (b"", "replay")
-        fresh.update(signer.sign(body, secrets, timestamp=now, message_id=event_id))
+    secrets = _signing_secrets(provider, own)
+    if secrets is not None:
+        fresh.update(SIGNERS[provider.signing].sign(request.body, secrets, timestamp=now,
+                                                    message_id=request.event_id or "replay"))
     return fresh
+
+
+def _signing_secrets(provider: Provider, own: Mapping[str, Any]) -> list[Secret] | None:
+    """The secrets `provider` signs with under its settings `own` (none for a provider that signs nothing); None
+    when it signs and `own` holds no secret: then no signature can be made."""
+    secret = own.get("secret")
+    if isinstance(secret, Secret):
+        return [secret]
+    return [] if SIGNERS[provider.signing].name == "none" else None
 
 
 class Replayer:
@@ -181,9 +186,9 @@ class Replayer:
         if unit is None:
             raise InputError(where, f"provider: unknown provider {request.provider!r} (known: "
                              f"{', '.join(sorted(PROVIDERS))}); --resign signs with the provider's own scheme")
-        # what resigned_headers would send: nothing means the old signature would go out again
-        if SIGNERS[unit.signing].name != "none" and not _fresh_headers(unit, self.settings.get(request.provider, {}),
-                                                                        None, 0):
+        own = self.settings.get(request.provider, {})
+        # what resigned_headers decides by: no signature and no credential header, the old ones would go out again
+        if _signing_secrets(unit, own) is None and not unit.credential_headers(own):
             raise InputError(where, f"--resign: the settings have no {request.provider} secret to sign with (give "
                              f"--settings FILE with providers: {{{request.provider}: {{secret: ...}}}})")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import math
 import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -24,6 +25,7 @@ __all__ = [
     "Response",
     "one_line",
     "parse_retry_after",
+    "select_headers",
     "status_outcome",
     "timeout_error",
 ]
@@ -45,6 +47,19 @@ DEFAULT_KEEP_HEADERS: Final = (
 #: (SIG-10), and redacted in reports and captures like everything else kept
 KEEP_ALL_HEADERS_FROM: Final = 400
 ERROR_HEADERS_CAP: Final = 64
+
+def select_headers(headers: Iterable[tuple[str, str]], status: int, keep: Container[str]) -> dict[str, str]:
+    """The response headers kept (lower-cased names, the first of repeated ones, values cut at HEADER_VALUE_CAP):
+    those in `keep`, or from KEEP_ALL_HEADERS_FROM on every one, up to ERROR_HEADERS_CAP. One walk over the few
+    headers a receiver sends, not a lookup per name kept: cheaper on every delivery (h1.py keeps the same on bytes)."""
+    kept: dict[str, str] = {}
+    every = status >= KEEP_ALL_HEADERS_FROM
+    for name, value in headers:
+        lower = name.lower()
+        if (lower in keep or (every and len(kept) < ERROR_HEADERS_CAP)) and lower not in kept:
+            kept[lower] = value[:HEADER_VALUE_CAP]
+    return kept
+
 
 #: errnos of a connection the peer reset or that died under a write
 RESET_ERRNOS: Final = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})

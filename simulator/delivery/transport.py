@@ -45,14 +45,12 @@ from ..errors import HarnessError, UsageError
 from .deadlines import Deadlines
 from .response import (
     DEFAULT_KEEP_HEADERS,
-    ERROR_HEADERS_CAP,
-    HEADER_VALUE_CAP,
-    KEEP_ALL_HEADERS_FROM,
     KEEP_CAP,
     READ_CAP,
     RESET_ERRNOS,
     Response,
     parse_retry_after,
+    select_headers,
     status_outcome,
     timeout_error,
 )
@@ -263,7 +261,7 @@ class HttpTransport:
                 complete = False
                 status = resp.status
                 try:
-                    kept_headers = self._select_headers(resp.headers, status)
+                    kept_headers = select_headers(resp.headers.items(), status, self._keep_set)
                     raw_retry_after = resp.headers.get("Retry-After")
                     if raw_retry_after is not None:
                         retry_after = parse_retry_after(raw_retry_after, self._now())
@@ -316,17 +314,6 @@ class HttpTransport:
             body=bytes(buf[:keep]), latency_s=time.perf_counter() - started, error=error,
             stale_retried=stale_retried,
         )
-
-    def _select_headers(self, headers: Mapping[str, str], status: int) -> dict[str, str]:
-        # a walk over the few headers a receiver sends, not a lookup per name kept: cheaper on every delivery
-        kept: dict[str, str] = {}
-        keep = self._keep_set
-        every = status >= KEEP_ALL_HEADERS_FROM
-        for name, value in headers.items():
-            lower = name.lower()
-            if (lower in keep or (every and len(kept) < ERROR_HEADERS_CAP)) and lower not in kept:
-                kept[lower] = value[:HEADER_VALUE_CAP]  # the first of repeated headers, as headers.get() gives
-        return kept
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, buf: bytearray, cap: int = READ_CAP) -> bool:
